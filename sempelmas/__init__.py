@@ -1,0 +1,95 @@
+"""SemPelMas: online administrative services for a kelurahan or desa."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, errors, CLI. No I/O beyond reading config."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=(test_config or {}).get("INSTANCE_PATH") or str(ROOT / "instance"),
+    )
+    from sempelmas.config import load_config
+
+    load_config(app, test_config)
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from sempelmas import cli, errors, security, templating
+
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from sempelmas import models  # noqa: F401  (registers the tables)
+    from sempelmas.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from sempelmas.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "basic"
+
+    from sempelmas.services.accounts import load_user
+
+    login_manager.user_loader(load_user)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL, foreign keys and a busy timeout on every SQLite connection (no-op on PostgreSQL)."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from sempelmas.admin.routes import bp as admin_bp
+    from sempelmas.auth.routes import bp as auth_bp
+    from sempelmas.public.routes import bp as public_bp
+    from sempelmas.resident.routes import bp as resident_bp
+    from sempelmas.rt.routes import bp as rt_bp
+    from sempelmas.signer.routes import bp as signer_bp
+    from sempelmas.staff.routes import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(resident_bp, url_prefix="/warga")
+    app.register_blueprint(rt_bp, url_prefix="/rt")
+    app.register_blueprint(staff_bp, url_prefix="/petugas")
+    app.register_blueprint(signer_bp, url_prefix="/penandatangan")
+    app.register_blueprint(admin_bp, url_prefix="/admin")

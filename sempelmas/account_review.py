@@ -1,0 +1,93 @@
+"""Account verification screens shared by the staff and RT blueprints (same rules, other scope)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+
+from sempelmas.extensions import db
+from sempelmas.forms import EmptyForm, length, required
+from sempelmas.htmx import render
+from sempelmas.models.accounts import User
+from sempelmas.services import accounts, audit
+from sempelmas.services.uploads import stored_path
+
+
+class VerifyForm(FlaskForm):
+    note = StringField(_l("Catatan (boleh kosong)"), [length(500)])
+
+
+class RejectForm(FlaskForm):
+    reason = TextAreaField(_l("Alasan penolakan"), [required(), length(500)])
+
+
+def reviewable(user_id: int) -> User:
+    """The account, if the current verifier may see it; otherwise 404 (never reveal it exists)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.registration is None or not accounts.can_verify(current_user, user):
+        abort(404)
+    return user
+
+
+def review_page(user_id: int, endpoint_prefix: str, verify_form=None, reject_form=None, status=200):
+    user = reviewable(user_id)
+    return render(
+        "_shared/account_review.html",
+        status=status,
+        account=user,
+        reg=user.registration,
+        match=accounts.register_match(user),
+        verify_form=verify_form or VerifyForm(),
+        reject_form=reject_form or RejectForm(),
+        ep=endpoint_prefix,
+    )
+
+
+def verify(user_id: int, endpoint_prefix: str):
+    user = reviewable(user_id)
+    form = VerifyForm()
+    if not form.validate_on_submit():
+        return review_page(user_id, endpoint_prefix, verify_form=form, status=422)
+    try:
+        accounts.verify_account(current_user, user, form.note.data)
+    except accounts.AccountError as e:
+        flash(e.message, "error")
+        return redirect(url_for(f"{endpoint_prefix}.account", user_id=user.id), code=303)
+    db.session.commit()
+    flash(_("Akun %(name)s sudah diverifikasi.", name=user.full_name), "success")
+    return redirect(url_for(f"{endpoint_prefix}.accounts_pending"), code=303)
+
+
+def reject(user_id: int, endpoint_prefix: str):
+    user = reviewable(user_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return review_page(user_id, endpoint_prefix, reject_form=form, status=422)
+    try:
+        accounts.reject_account(current_user, user, form.reason.data)
+    except accounts.AccountError as e:
+        flash(e.message, "error")
+        return redirect(url_for(f"{endpoint_prefix}.account", user_id=user.id), code=303)
+    db.session.commit()
+    flash(_("Pendaftaran %(name)s ditolak.", name=user.full_name), "info")
+    return redirect(url_for(f"{endpoint_prefix}.accounts_pending"), code=303)
+
+
+def ktp_photo(user_id: int):
+    """The KTP photo, only to verifiers of this account; every view is audited."""
+    user = reviewable(user_id)
+    path = stored_path("ktp", user.registration.ktp_photo or "")
+    if path is None:
+        abort(404)
+    audit.record("document.view", user, document="ktp")
+    db.session.commit()
+    resp = send_file(path, mimetype="image/jpeg", max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+__all__ = ["EmptyForm", "RejectForm", "VerifyForm", "ktp_photo", "reject", "review_page", "verify"]

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField
+from wtforms import StringField, TextAreaField, URLField
+from wtforms import validators as v
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from sempelmas.forms import length, required
+from sempelmas.models.accounts import ROLE_LABELS, Role
+
+
+class ProfileForm(FlaskForm):
+    village_kind = SelectField(_l("Jenis"), choices=[("kelurahan", "Kelurahan"), ("desa", "Desa")])
+    village_name = StringField(_l("Nama kelurahan/desa"), [required(), length(80)])
+    district_name = StringField(_l("Kecamatan"), [required(), length(80)])
+    regency_kind = SelectField(_l("Kota/kabupaten"), choices=[("kota", "Kota"), ("kabupaten", "Kabupaten")])
+    regency_name = StringField(_l("Nama kota/kabupaten"), [required(), length(80)])
+    province_name = StringField(_l("Provinsi"), [required(), length(80)])
+    region_code = StringField(
+        _l("Kode wilayah Kemendagri"),
+        [required(), v.Regexp(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+                              message=_l("Format kode wilayah: 35.76.03.1004"))],
+    )
+    address = StringField(_l("Alamat kantor"), [required(), length(255)])
+    postcode = StringField(_l("Kode pos"), [v.Optional(), v.Regexp(r"^\d{5}$", message=_l("Kode pos 5 digit."))])
+    phone = StringField(_l("Telepon"), [v.Optional(), length(30)])
+    email = EmailField(_l("E-mail"), [v.Optional(), v.Email(message=_l("Alamat e-mail tidak valid."))])
+    website = URLField(_l("Situs web"), [v.Optional(), v.URL(message=_l("Alamat situs tidak valid."))])
+    letter_unit_code = StringField(_l("Kode unit pada nomor surat"), [v.Optional(), length(40)])
+    timezone = SelectField(_l("Zona waktu"), choices=[("WIB", "WIB"), ("WITA", "WITA"), ("WIT", "WIT")])
+    office_hours = TextAreaField(_l("Jam layanan"), [v.Optional(), length(500)])
+    tracking_prefix = StringField(
+        _l("Awalan nomor pelacakan"),
+        [required(), v.Regexp(r"^[A-Z]{2,8}$", message=_l("2–8 huruf kapital, contoh: JGL."))],
+    )
+    logo = FileField(_l("Logo daerah (PNG/JPEG)"))
+
+
+class OfficialForm(FlaskForm):
+    name = StringField(_l("Nama (dengan gelar)"), [required(), length(120)])
+    position = SelectField(_l("Jabatan"), choices=[("lurah", _l("Lurah/Kepala Desa")),
+                                                   ("sekretaris", _l("Sekretaris")),
+                                                   ("kasi", _l("Kepala Seksi")), ("lain", _l("Lainnya"))])
+    position_title = StringField(_l("Jabatan seperti tercetak"), [required(), length(120)])
+    rank = StringField(_l("Pangkat/golongan"), [v.Optional(), length(80)])
+    nip = StringField(_l("NIP"), [v.Optional(), v.Regexp(r"^\d{18}$", message=_l("NIP 18 digit tanpa spasi."))])
+    user_id = SelectField(_l("Akun penandatangan"), coerce=int, choices=[])
+    sort_order = IntegerField(_l("Urutan"), [v.Optional()], default=0)
+    active = BooleanField(_l("Aktif"), default=True)
+
+
+ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role if r != Role.RESIDENT]
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class StaffAccountForm(FlaskForm):
+    username = StringField(_l("Nama pengguna"), [required(), length(64, 3)])
+    full_name = StringField(_l("Nama lengkap"), [required(), length(120)])
+    password = PasswordField(_l("Kata sandi awal"), [required(), v.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))])
+    roles = MultiCheckbox(_l("Peran"), choices=ROLE_CHOICES,
+                          validators=[v.DataRequired(message=_l("Pilih minimal satu peran."))])
+    rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
+    rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
+
+
+class RolesForm(FlaskForm):
+    roles = MultiCheckbox(_l("Peran"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
+    rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
+    rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
+    active = BooleanField(_l("Akun aktif"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Berkas data penduduk (CSV atau XLSX)"))

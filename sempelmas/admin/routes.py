@@ -1,0 +1,235 @@
+"""Admin: kelurahan profile, officials, accounts and roles, register import, audit log."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from sempelmas.access import role_required
+from sempelmas.admin.forms import ImportForm, OfficialForm, ProfileForm, RolesForm, StaffAccountForm
+from sempelmas.extensions import db
+from sempelmas.forms import EmptyForm, add_error
+from sempelmas.htmx import render
+from sempelmas.models.accounts import Role, User
+from sempelmas.models.audit import AuditEntry
+from sempelmas.models.jobs import Job
+from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.services import accounts, audit, jobs
+from sempelmas.services import profile as profile_service
+from sempelmas.services.register_import import ImportFileError, sniff_upload
+from sempelmas.services.uploads import UploadError, reencode_image, upload_dir
+
+bp = Blueprint("admin", __name__)
+
+
+@bp.get("/")
+@role_required(Role.ADMIN)
+def home():
+    return render("admin/home.html")
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def profile():
+    prof = profile_service.current_profile()
+    if prof is None:
+        prof = KelurahanProfile(province_name="", regency_name="", district_name="", village_name="",
+                                region_code="", address="")
+        db.session.add(prof)
+    form = ProfileForm(obj=prof)
+    if form.validate_on_submit():
+        logo = None
+        upload = form.logo.data
+        if upload is not None and getattr(upload, "filename", ""):
+            try:
+                # the logo is printed on letters: keep PNG transparency-free JPEG, re-encoded like any upload
+                logo = (reencode_image(upload.read()), "image/jpeg")
+            except UploadError as e:
+                add_error(form, "logo", str(e))
+        if not form.logo.errors:
+            data = {name: (getattr(form, name).data or None) for name in profile_service.EDITABLE_FIELDS}
+            for required_name in ("village_kind", "province_name", "regency_kind", "regency_name",
+                                  "district_name", "village_name", "region_code", "address",
+                                  "timezone", "tracking_prefix"):
+                data[required_name] = data[required_name] or ""
+            changed = profile_service.update_profile(prof, data, logo)
+            db.session.commit()
+            flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")
+            return redirect(url_for("admin.profile"), code=303)
+    status = 422 if form.errors else 200
+    if status == 422:
+        db.session.rollback()
+    return render("admin/profile.html", form=form, status=status)
+
+
+def _signer_choices() -> list[tuple[int, str]]:
+    users = db.session.scalars(select(User).where(User.username.is_not(None)).order_by(User.full_name))
+    return [(0, _("— tidak terhubung —"))] + [
+        (u.id, f"{u.full_name} ({u.username})") for u in users if u.has_role(Role.SIGNER)
+    ]
+
+
+@bp.route("/pejabat", methods=["GET", "POST"])
+@bp.route("/pejabat/<int:official_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def officials(official_id: int | None = None):
+    official = None
+    if official_id is not None:
+        official = db.session.get(Official, official_id)
+        if official is None:
+            abort(404)
+    form = OfficialForm(obj=official)
+    form.user_id.choices = _signer_choices()
+    if request.method == "GET" and official is not None:
+        form.user_id.data = official.user_id or 0
+    if form.validate_on_submit():
+        is_new = official is None
+        if is_new:
+            official = Official(name="", position="", position_title="")
+            db.session.add(official)
+        before = {k: getattr(official, k) for k in ("name", "position", "position_title", "rank", "nip",
+                                                    "user_id", "active")}
+        form.populate_obj(official)
+        official.user_id = form.user_id.data or None
+        official.nip = form.nip.data or None
+        official.sort_order = form.sort_order.data or 0
+        db.session.flush()
+        after = {k: getattr(official, k) for k in before}
+        audit.record("official.create" if is_new else "official.update", official,
+                     changes={k: [before[k], after[k]] for k in before if before[k] != after[k]})
+        db.session.commit()
+        flash(_("Data pejabat tersimpan."), "success")
+        return redirect(url_for("admin.officials"), code=303)
+    status = 422 if form.errors else 200
+    return render("admin/officials.html", form=form, official=official, status=status,
+                  officials=profile_service.officials(active_only=False))
+
+
+@bp.route("/akun", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def accounts_list():
+    form = StaffAccountForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_staff_account(
+                form.username.data, form.full_name.data, form.password.data, form.roles.data,
+                actor=current_user, rt=form.rt.data, rw=form.rw.data,
+            )
+        except accounts.AccountError as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Akun %(u)s dibuat.", u=user.username), "success")
+            return redirect(url_for("admin.accounts_list"), code=303)
+    elif form.errors:
+        status = 422
+    return render("admin/accounts.html", form=form, status=status,
+                  users=accounts.list_accounts(request.args.get("q", "").strip()))
+
+
+@bp.route("/akun/<int:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def account_edit(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = RolesForm()
+    status = 200
+    if request.method == "GET":
+        form.roles.data = sorted(user.role_codes)
+        scoped = user.grant(Role.RT_HEAD) or user.grant(Role.RW_HEAD)
+        form.rt.data = scoped.rt if scoped else ""
+        form.rw.data = scoped.rw if scoped else ""
+        form.active.data = user.is_active
+    elif form.validate_on_submit():
+        try:
+            accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
+                                  rt=form.rt.data, rw=form.rw.data, active=form.active.data)
+        except accounts.AccountError as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Peran akun tersimpan."), "success")
+            return redirect(url_for("admin.account_edit", user_id=user.id), code=303)
+    else:
+        status = 422
+    return render("admin/account_edit.html", form=form, account=user, status=status)
+
+
+@bp.route("/impor", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def import_register():
+    form = ImportForm()
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        if upload is None or not getattr(upload, "filename", ""):
+            add_error(form, "file", _("Pilih berkas CSV atau XLSX."))
+        else:
+            data = upload.read()
+            try:
+                ext = sniff_upload(data)
+            except ImportFileError as e:
+                add_error(form, "file", str(e))
+            else:
+                path = upload_dir("imports") / f"{secrets.token_hex(12)}{ext}"
+                path.write_bytes(data)
+                job = jobs.enqueue("register_preview", {"path": str(path), "filename": upload.filename},
+                                   created_by=current_user)
+                audit.record("register.import_upload", job, file=upload.filename)
+                db.session.commit()
+                return redirect(url_for("admin.import_job", job_id=job.id), code=303)
+        status = 422
+    recent = db.session.scalars(
+        select(Job).where(Job.kind.in_(["register_preview", "register_apply"])).order_by(Job.id.desc()).limit(10)
+    ).all()
+    return render("admin/import.html", form=form, recent=recent, status=status)
+
+
+def _import_job_or_404(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind not in ("register_preview", "register_apply"):
+        abort(404)
+    return job
+
+
+@bp.get("/impor/<int:job_id>")
+@role_required(Role.ADMIN)
+def import_job(job_id: int):
+    job = _import_job_or_404(job_id)
+    return render("admin/import_job.html", block="job", job=job, form=EmptyForm(),
+                  poll=not job.finished)
+
+
+@bp.post("/impor/<int:job_id>/terapkan")
+@role_required(Role.ADMIN)
+def import_apply(job_id: int):
+    preview = _import_job_or_404(job_id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if preview.kind != "register_preview" or not preview.finished or preview.error:
+        flash(_("Pratinjau belum selesai."), "error")
+        return redirect(url_for("admin.import_job", job_id=preview.id), code=303)
+    job = jobs.enqueue("register_apply", {**preview.payload, "preview_job": preview.id},
+                       created_by=current_user)
+    db.session.commit()
+    return redirect(url_for("admin.import_job", job_id=job.id), code=303)
+
+
+@bp.get("/audit")
+@role_required(Role.ADMIN)
+def audit_log():
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)).all()
+    names = {u.id: u.display_login or u.full_name for u in db.session.scalars(
+        select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))}
+    return render("admin/audit.html", entries=entries, names=names,
+                  max_rows=current_app.config.get("AUDIT_PAGE", 200))

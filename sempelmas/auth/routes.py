@@ -1,0 +1,159 @@
+"""Login, logout, registration, password change and reset."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from sempelmas.access import login_required
+from sempelmas.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
+from sempelmas.domain import nik as nik_rules
+from sempelmas.extensions import db, limiter, login_limit, register_limit, reset_limit
+from sempelmas.forms import add_error
+from sempelmas.htmx import render
+from sempelmas.models.accounts import Role, User
+from sempelmas.services import accounts, audit
+from sempelmas.services.uploads import UploadError, discard, save_image
+
+bp = Blueprint("auth", __name__)
+
+
+def home_for(user: User) -> str:
+    """The first page each role sees after login."""
+    for role, endpoint in (
+        (Role.ADMIN, "admin.home"), (Role.STAFF, "staff.home"), (Role.SIGNER, "signer.home"),
+        (Role.RT_HEAD, "rt.home"), (Role.RW_HEAD, "rt.home"), (Role.ASSISTANT, "resident.assisted"),
+    ):
+        if user.has_role(role):
+            return url_for(endpoint)
+    return url_for("resident.home")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.identifier.data, form.password.data)
+        except accounts.AccountError as e:
+            db.session.commit()  # failed-login counters and the audit entry must persist
+            add_error(form, None, e.message)
+            return render_template("auth/login.html", form=form), 200
+        login_user(user, remember=form.remember.data)
+        db.session.commit()
+        return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        audit.record("auth.logout", current_user)
+        db.session.commit()
+    logout_user()
+    flash(_("Anda sudah keluar."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit(register_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        photo = None
+        upload = form.ktp_photo.data
+        if upload is None or not getattr(upload, "filename", ""):
+            add_error(form, "ktp_photo", _("Foto KTP wajib diunggah."))
+        else:
+            try:
+                photo = save_image("ktp", upload.read())
+            except UploadError as e:
+                add_error(form, "ktp_photo", str(e))
+        if photo:
+            data = accounts.RegistrationData(
+                nik=form.nik.data, kk_number=form.kk_number.data, full_name=form.full_name.data,
+                birth_place=form.birth_place.data, birth_date=form.birth_date.data,
+                gender=form.gender.data, address=form.address.data, rt=form.rt.data, rw=form.rw.data,
+                phone=form.phone.data, email=form.email.data, password=form.password.data,
+                consent=form.consent.data, ktp_photo=photo,
+            )
+            try:
+                user = accounts.register_resident(data)
+            except accounts.AccountError as e:
+                db.session.rollback()
+                discard("ktp", photo)
+                add_error(form, e.field, e.message)
+            else:
+                login_user(user)
+                db.session.commit()
+                flash(_("Pendaftaran berhasil. Akun Anda menunggu verifikasi oleh petugas atau ketua RT."),
+                      "success")
+                return redirect(url_for("resident.home"), code=303)
+    return render_template("auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/daftar/cek-nik")
+def check_nik():
+    """Live check while typing: format only (the duplicate check happens at submit)."""
+    value = request.args.get("nik", "")
+    error = None
+    info = None
+    if nik_rules.clean_digits(value):
+        try:
+            info = nik_rules.parse(value)
+        except nik_rules.NikError as e:
+            error = e.message
+    return render("auth/_nik_check.html", error=error, info=info)
+
+
+@bp.route("/akun/sandi", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.password.data)
+        except accounts.AccountError as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+        else:
+            login_user(current_user)  # the session id carries the new auth version
+            db.session.commit()
+            flash(_("Kata sandi sudah diganti."), "success")
+            return redirect(url_for("auth.change_password"), code=303)
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/lupa-sandi", methods=["GET", "POST"])
+@limiter.limit(reset_limit, methods=["POST"])
+def reset_password():
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.redeem_reset_code(form.nik.data, form.code.data, form.password.data)
+        except accounts.AccountError as e:
+            db.session.commit()  # keep the failure count
+            add_error(form, e.field, e.message)
+        else:
+            db.session.commit()
+            flash(_("Kata sandi baru sudah disimpan. Silakan masuk."), "success")
+            return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/reset.html", form=form)

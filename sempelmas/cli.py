@@ -1,0 +1,108 @@
+"""Command-line tasks: ``flask --app app <command>``."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from sempelmas.extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("create-admin")
+    @click.option("--username", prompt="Nama pengguna")
+    @click.option("--name", "full_name", prompt="Nama lengkap")
+    @click.option("--password", default=None, help="Omit to be asked without echo.")
+    def create_admin(username: str, full_name: str, password: str | None) -> None:
+        """Create the first admin account (production has no demo accounts)."""
+        from sempelmas.models.accounts import Role
+        from sempelmas.services.accounts import AccountError, create_staff_account
+
+        if password is None:
+            password = getpass.getpass("Kata sandi: ")
+            if getpass.getpass("Ulangi kata sandi: ") != password:
+                raise click.ClickException("Kata sandi tidak sama.")
+        try:
+            user = create_staff_account(username, full_name, password, [Role.ADMIN], actor=None)
+        except AccountError as e:
+            raise click.ClickException(e.message) from e
+        db.session.commit()
+        click.echo(f"Admin '{user.username}' dibuat.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Seed Kelurahan Jagalan's demo data when the database is empty (never in production)."""
+        from sempelmas.services.demo import DemoRefused, seed
+
+        try:
+            created = seed()
+        except DemoRefused as e:
+            raise click.ClickException(str(e)) from e
+        db.session.commit()
+        click.echo("Data demo dibuat." if created else "Basis data sudah berisi data; demo tidak diisi ulang.")
+
+    @app.cli.command("import-residents")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Only check the file and show what would change.")
+    def import_residents(path: Path, dry_run: bool) -> None:
+        """Import the population register from CSV or XLSX (idempotent upsert by NIK)."""
+        from tqdm import tqdm
+
+        from sempelmas.services import register_import as ri
+
+        try:
+            with tqdm(desc="Memeriksa", unit=" baris", file=sys.stderr) as bar:
+                def step(n: int) -> None:
+                    bar.update(n - bar.n)
+
+                analysis = ri.analyse(path, report=step)
+                step(analysis.total)
+            s = analysis.summary()
+            _print_summary(s)
+            if dry_run:
+                click.echo("Uji coba saja: tidak ada yang disimpan.")
+                db.session.rollback()
+                return
+            with tqdm(total=s["new"] + s["changed"], desc="Menyimpan", unit=" baris", file=sys.stderr) as bar:
+                def save_step(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                ri.apply(path, actor_id=None, report=save_step,
+                         chunk=current_app.config["IMPORT_CHUNK_SIZE"])
+            db.session.commit()
+            click.echo("Impor selesai.")
+        except ri.ImportFileError as e:
+            db.session.rollback()
+            raise click.ClickException(str(e)) from e
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Run the queued jobs, then exit.")
+    def worker(once: bool) -> None:
+        """Run background jobs (register imports…) from the database queue."""
+        import logging
+
+        from sempelmas.services import jobs
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+        if once:
+            jobs.load_handlers()
+            click.echo(f"{jobs.run_pending()} job(s) selesai.")
+            return
+        jobs.load_handlers()
+        jobs.work_forever(current_app.config["WORKER_POLL_SECONDS"])
+
+
+def _print_summary(s: dict) -> None:
+    click.echo(
+        f"Baris: {s['total']}  baru: {s['new']}  berubah: {s['changed']}  tetap: {s['unchanged']}  "
+        f"salah: {s['errors']}  peringatan: {s['warnings']}  ganti KK: {s['kk_changes']}"
+    )
+    for p in s["error_rows"][:20]:
+        click.echo(f"  baris {p['line']} ({p['nik'] or '-'}): {'; '.join(p['messages'])}")
+    if s["errors"] > 20:
+        click.echo(f"  … dan {s['errors'] - 20} baris salah lainnya")

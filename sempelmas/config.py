@@ -1,0 +1,114 @@
+"""Configuration: defaults here, then ``instance/config.py``, then environment variables.
+
+The secret key is never defaulted outside tests: ``make run`` writes a random one into
+``instance/secret_key`` and production must supply one (environment, instance config or that file).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_PREFIX = "SEMPELMAS_"
+
+
+class DefaultConfig:
+    #: "development" (demo allowed) or "production" (no demo data, strict secrets)
+    ENV = "development"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from DATABASE_URL or the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+    # Sessions: HttpOnly + SameSite=Lax always; Secure when the site is served over HTTPS.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+
+    # Behind nginx: how many proxies set X-Forwarded-* (0 = not behind a proxy).
+    PROXY_COUNT = 0
+
+    WTF_CSRF_TIME_LIMIT = None  # a resident may fill a long form slowly on a phone
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+
+    # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
+    # memory:// is set explicitly so the choice is visible.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "20 per minute"
+    REGISTER_RATE_LIMIT = "10 per hour"
+    RESET_RATE_LIMIT = "10 per hour"
+    # Lockout after repeated failures (counted in the database, so every worker sees it).
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+
+    # Argon2id parameters (argon2-cffi defaults follow RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    BABEL_DEFAULT_LOCALE = "id"
+    LANGUAGES = ("id", "en")
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")
+
+    UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    IMAGE_MAX_SIDE = 2000
+    CONSENT_VERSION = "2026-11"
+    PASSWORD_RESET_HOURS = 24
+
+    WORKER_POLL_SECONDS = 1.0
+    IMPORT_CHUNK_SIZE = 2000
+
+
+def _env_overrides() -> dict:
+    """Read the settings an operator sets from the environment."""
+    env = os.environ
+    out: dict = {}
+    if env.get("SEMPELMAS_ENV"):
+        out["ENV"] = env["SEMPELMAS_ENV"]
+    if env.get("SECRET_KEY"):
+        out["SECRET_KEY"] = env["SECRET_KEY"]
+    if env.get("DATABASE_URL"):
+        out["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
+    if env.get("RATELIMIT_STORAGE_URI"):
+        out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
+    if env.get("SEMPELMAS_PROXY_COUNT"):
+        out["PROXY_COUNT"] = int(env["SEMPELMAS_PROXY_COUNT"])
+    if env.get("SEMPELMAS_HTTPS"):
+        secure = env["SEMPELMAS_HTTPS"].lower() in {"1", "true", "yes"}
+        out["SESSION_COOKIE_SECURE"] = secure
+        out["REMEMBER_COOKIE_SECURE"] = secure
+    return out
+
+
+def load_config(app, test_config: dict | None) -> None:
+    """Apply defaults, instance config, environment and test overrides, then check secrets."""
+    app.config.from_object(DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(_env_overrides())
+    else:
+        app.config.update(test_config)
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'sempelmas.db'}"
+    app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
+    if not app.config.get("UPLOAD_DIR"):
+        app.config["UPLOAD_DIR"] = str(instance / "uploads")
+
+    if not app.config.get("SECRET_KEY"):
+        key_file = instance / "secret_key"
+        if key_file.exists():
+            app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY belum diatur: set the SECRET_KEY environment variable, put SECRET_KEY in "
+            "instance/config.py, or run `make run` once to generate instance/secret_key."
+        )
+    if app.config["ENV"] == "production" and app.config.get("TESTING"):
+        raise RuntimeError("TESTING must not be set in production")

@@ -1,0 +1,42 @@
+"""Indonesian phone numbers, normalised to +62… so one number has one spelling."""
+
+from __future__ import annotations
+
+import re
+
+from sempelmas.domain.i18n import lazy as _
+
+
+class PhoneError(ValueError):
+    pass
+
+
+def normalise(value: str | None) -> str:
+    """Return ``+62…`` for 0812…, 62812…, +62 812-… ; raise PhoneError when it cannot be a number."""
+    raw = re.sub(r"[\s().\-]", "", value or "")
+    if not raw:
+        raise PhoneError(_("Nomor HP wajib diisi."))
+    if raw.startswith("+"):
+        raw = raw[1:]
+        if not raw.startswith("62"):
+            raise PhoneError(_("Nomor HP harus nomor Indonesia (+62)."))
+    if not raw.isdigit():
+        raise PhoneError(_("Nomor HP hanya boleh berisi angka."))
+    if raw.startswith("62"):
+        rest = raw[2:]
+    elif raw.startswith("0"):
+        rest = raw[1:]
+    else:
+        rest = raw
+    if rest.startswith("0"):
+        rest = rest[1:]
+    if not rest or rest[0] not in "2345678":  # 8… mobile, 2…7 a landline area code
+        raise PhoneError(_("Nomor HP tidak dikenal; contoh yang benar: 0812 3456 7890."))
+    if not (8 <= len(rest) <= 13):
+        raise PhoneError(_("Nomor HP harus 9–14 digit termasuk awalan 0."))
+    return "+62" + rest
+
+
+def looks_like_phone(value: str) -> bool:
+    raw = re.sub(r"[\s().\-]", "", value or "")
+    return bool(re.fullmatch(r"(\+?62|0)8\d{7,12}", raw))

@@ -1,0 +1,84 @@
+"""The kelurahan profile: every name, code and official on letters comes from here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sempelmas.extensions import db
+from sempelmas.models.base import utcnow
+
+TIMEZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+
+
+class KelurahanProfile(db.Model):
+    """One row: this deployment serves one kelurahan or desa."""
+
+    __tablename__ = "kelurahan_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "kelurahan" or "desa"
+    village_kind: Mapped[str] = mapped_column(String(10), default="kelurahan")
+    province_name: Mapped[str] = mapped_column(String(80))
+    #: "kota" or "kabupaten"
+    regency_kind: Mapped[str] = mapped_column(String(10), default="kota")
+    regency_name: Mapped[str] = mapped_column(String(80))
+    district_name: Mapped[str] = mapped_column(String(80))
+    village_name: Mapped[str] = mapped_column(String(80))
+    #: Kemendagri code, e.g. 35.76.03.1004
+    region_code: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(255))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    email: Mapped[str | None] = mapped_column(String(254))
+    website: Mapped[str | None] = mapped_column(String(200))
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(String(30))
+    #: unit code in letter numbers, e.g. 417.604.3
+    letter_unit_code: Mapped[str | None] = mapped_column(String(40))
+    #: WIB / WITA / WIT
+    timezone: Mapped[str] = mapped_column(String(4), default="WIB")
+    office_hours: Mapped[str | None] = mapped_column(Text)
+    #: prefix of request tracking numbers, e.g. JGL → JGL-2026-000123
+    tracking_prefix: Mapped[str] = mapped_column(String(8), default="SPM")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def tz_name(self) -> str:
+        return TIMEZONES.get(self.timezone, "Asia/Jakarta")
+
+    @property
+    def village_title(self) -> str:
+        return f"{self.village_kind.capitalize()} {self.village_name}"
+
+    @property
+    def app_name(self) -> str:
+        return f"SemPelMas {self.village_name}"
+
+
+class Official(db.Model):
+    """A kelurahan official who may appear in a letter's signature block."""
+
+    __tablename__ = "officials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: "lurah", "sekretaris", "kasi", … (the office in the signature block comes from this)
+    position: Mapped[str] = mapped_column(String(30))
+    #: the title as printed, e.g. "Lurah Jagalan", "Sekretaris Kelurahan"
+    position_title: Mapped[str] = mapped_column(String(120))
+    rank: Mapped[str | None] = mapped_column(String(80))  # pangkat/golongan
+    nip: Mapped[str | None] = mapped_column(String(18))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def nip_display(self) -> str:
+        """NIP grouped 8-6-1-3 as printed on letters."""
+        n = self.nip or ""
+        if len(n) != 18:
+            return n
+        return f"{n[:8]} {n[8:14]} {n[14]} {n[15:]}"

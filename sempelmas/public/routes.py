@@ -1,0 +1,44 @@
+"""Pages anyone may open: the landing page, privacy notice, language switch, logo."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
+
+from sempelmas.auth.routes import _safe_next
+from sempelmas.htmx import render
+from sempelmas.i18n import LANG_COOKIE
+from sempelmas.services.profile import current_profile
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index():
+    return render("public/index.html")
+
+
+@bp.get("/privasi")
+def privacy():
+    return render("public/privacy.html", consent_version=current_app.config["CONSENT_VERSION"])
+
+
+@bp.post("/bahasa")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400)
+    resp = redirect(_safe_next(request.form.get("next")) or url_for("public.index"), code=303)
+    resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                    secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return resp
+
+
+@bp.get("/profil/logo")
+def logo():
+    profile = current_profile()
+    if profile is None or not profile.logo:
+        abort(404)
+    resp = make_response(profile.logo)
+    resp.headers["Content-Type"] = profile.logo_mime or "image/png"
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp

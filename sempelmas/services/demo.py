@@ -1,0 +1,171 @@
+"""Demo data: Kelurahan Jagalan, its officials, ~50 residents and one account per role.
+
+Seeded by ``make run`` only when the database is empty, and refused in production.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from sempelmas.extensions import db
+from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
+from sempelmas.models.base import utcnow
+from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.residents import Resident
+from sempelmas.services.accounts import hash_password
+
+
+class DemoRefused(RuntimeError):
+    pass
+
+
+DEMO_ACCOUNTS = [
+    # username, password, full name, roles, rt, rw
+    ("admin", "admin-demo", "Admin Kelurahan", [Role.ADMIN], None, None),
+    ("petugas", "petugas-demo", "Siti Rahmawati", [Role.STAFF], None, None),
+    ("lurah", "lurah-demo", "Drs. Bambang Sutrisno, M.Si.", [Role.SIGNER], None, None),
+    ("sekretaris", "sekretaris-demo", "Endah Pratiwi, S.Sos.", [Role.SIGNER], None, None),
+    ("rt01", "rt01-demo", "Slamet Riyadi", [Role.RT_HEAD], "001", "001"),
+    ("pendamping", "pendamping-demo", "Dimas Karang Taruna", [Role.ASSISTANT], None, None),
+]
+DEMO_RESIDENT_NIK = "3576034101900001"
+DEMO_RESIDENT_PASSWORD = "warga-demo"
+
+MALE_NAMES = ["AHMAD", "BUDI", "SUGENG", "JOKO", "AGUS", "HERU", "EKO", "WAHYU", "RUDI", "YUSUF",
+              "HADI", "SLAMET", "TEGUH", "ARIF", "DWI", "FAJAR", "GALIH", "IWAN", "NUR", "RIZKI"]
+FEMALE_NAMES = ["SRI", "SITI", "ENDANG", "DEWI", "RINA", "YULI", "WATI", "NINGSIH", "ANI", "LESTARI",
+                "INDAH", "PUTRI", "AYU", "FITRI", "RATNA", "TITIK", "UMI", "WULAN", "NOVI", "RAHAYU"]
+SURNAMES = ["SANTOSO", "WIBOWO", "SUSANTO", "HIDAYAT", "PRASETYO", "KURNIAWAN", "SETIAWAN",
+            "NUGROHO", "PURNOMO", "SAPUTRA", "HARTONO", "WIJAYA", "SUBAGYO", "RAHARJO", "HANDOKO"]
+OCCUPATIONS = ["KARYAWAN SWASTA", "WIRASWASTA", "PEDAGANG", "GURU", "BURUH HARIAN LEPAS",
+               "MENGURUS RUMAH TANGGA", "PELAJAR/MAHASISWA", "PNS", "PENSIUNAN"]
+STREETS = ["Jl. Pemuda", "Jl. Jagalan Gg. I", "Jl. Jagalan Gg. II", "Jl. Empunala", "Jl. Kartini"]
+REGION = "357603"  # Jawa Timur · Kota Mojokerto · Kranggan
+
+
+def make_nik(birth: date, female: bool, serial: int, region: str = REGION) -> str:
+    day = birth.day + (40 if female else 0)
+    return f"{region}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
+
+
+def is_empty() -> bool:
+    return not db.session.scalar(select(func.count()).select_from(KelurahanProfile)) and not \
+        db.session.scalar(select(func.count()).select_from(User))
+
+
+def seed_profile() -> KelurahanProfile:
+    profile = KelurahanProfile(
+        village_kind="kelurahan", province_name="Jawa Timur", regency_kind="kota",
+        regency_name="Mojokerto", district_name="Kranggan", village_name="Jagalan",
+        region_code="35.76.03.1004", address="Jl. Pemuda No. 2, Jagalan", postcode="61316",
+        phone="(0321) 321000", email="kel.jagalan@mojokertokota.go.id",
+        website="https://jagalan.mojokertokota.go.id", letter_unit_code="417.604.3",
+        timezone="WIB", office_hours="Senin–Kamis 07.30–15.30 WIB; Jumat 07.30–14.00 WIB",
+        tracking_prefix="JGL",
+    )
+    db.session.add(profile)
+    return profile
+
+
+def seed() -> bool:
+    """Fill an empty database with the demo; returns False (and does nothing) when it holds data."""
+    if current_app.config["ENV"] == "production":
+        raise DemoRefused("Data demo tidak boleh diisi dalam mode produksi.")
+    if not is_empty():
+        return False
+    rng = random.Random(2026)
+    seed_profile()
+
+    accounts: dict[str, User] = {}
+    for username, password, name, roles, rt, rw in DEMO_ACCOUNTS:
+        user = User(username=username, full_name=name, status=AccountStatus.VERIFIED,
+                    password_hash=hash_password(password))
+        for role in roles:
+            user.roles.append(RoleGrant(role=role, rt=rt if role == Role.RT_HEAD else None,
+                                        rw=rw if role in (Role.RT_HEAD, Role.RW_HEAD) else None))
+        db.session.add(user)
+        accounts[username] = user
+    db.session.flush()
+
+    db.session.add_all([
+        Official(name="Drs. BAMBANG SUTRISNO, M.Si.", position="lurah", position_title="Lurah Jagalan",
+                 rank="Penata Tingkat I (III/d)", nip="197501012000031001",
+                 user_id=accounts["lurah"].id, sort_order=1),
+        Official(name="ENDAH PRATIWI, S.Sos.", position="sekretaris",
+                 position_title="Sekretaris Kelurahan", rank="Penata (III/c)",
+                 nip="198203152006042003", user_id=accounts["sekretaris"].id, sort_order=2),
+    ])
+
+    residents = _seed_residents(rng)
+    demo = next(r for r in residents if r.nik == DEMO_RESIDENT_NIK)
+    resident_user = User(
+        full_name=demo.full_name.title(), phone="+6281234500001", status=AccountStatus.VERIFIED,
+        password_hash=hash_password(DEMO_RESIDENT_PASSWORD), resident_id=demo.id,
+        verified_by_id=accounts["rt01"].id, verified_at=utcnow(), consent_at=utcnow(),
+        consent_version=current_app.config["CONSENT_VERSION"],
+    )
+    resident_user.roles.append(RoleGrant(role=Role.RESIDENT))
+    resident_user.registration = Registration(
+        nik=demo.nik, kk_number=demo.kk_number, full_name=demo.full_name, birth_place=demo.birth_place,
+        birth_date=demo.birth_date, gender=demo.gender, address=demo.address, rt=demo.rt, rw=demo.rw,
+        nik_warnings=[],
+    )
+    db.session.add(resident_user)
+    db.session.flush()
+    return True
+
+
+def _seed_residents(rng: random.Random) -> list[Resident]:
+    """About 50 people in 14 households across RT 001–004 of RW 001–002."""
+    residents: list[Resident] = []
+    serial = 1
+    areas = [("001", "001"), ("002", "001"), ("003", "001"), ("001", "002"), ("002", "002"),
+             ("004", "002")]
+
+    def person(name, birth, female, kk, rt, rw, address, occupation, marital):
+        nonlocal serial
+        nik = make_nik(birth, female, serial)
+        serial += 1
+        r = Resident(
+            nik=nik, kk_number=kk, full_name=name, birth_place="MOJOKERTO", birth_date=birth,
+            gender="P" if female else "L", address=address, rt=rt, rw=rw, religion="ISLAM",
+            marital_status=marital, occupation=occupation, citizenship="WNI", source="impor",
+        )
+        residents.append(r)
+        return r
+
+    # Household 1: the demo resident (NIK 3576034101900001, a woman born 1 January 1990) in RT 001 RW 001.
+    kk1 = "3576031203150001"
+    addr = "Jl. Pemuda Gg. Melati No. 5"
+    person("SRI WAHYUNI", date(1990, 1, 1), True, kk1, "001", "001", addr, "WIRASWASTA", "KAWIN")
+    person("BUDI SANTOSO", date(1987, 6, 14), False, kk1, "001", "001", addr, "KARYAWAN SWASTA", "KAWIN")
+    person("ANISA PUTRI SANTOSO", date(2015, 3, 9), True, kk1, "001", "001", addr, "PELAJAR/MAHASISWA",
+           "BELUM KAWIN")
+    person("RAFI SANTOSO", date(2019, 11, 21), False, kk1, "001", "001", addr, "BELUM/TIDAK BEKERJA",
+           "BELUM KAWIN")
+
+    for household in range(2, 15):
+        rt, rw = areas[household % len(areas)]
+        kk_date = date(2005 + household, 1 + household % 12, 1 + household)
+        kk = f"{REGION}{kk_date.day:02d}{kk_date.month:02d}{kk_date.year % 100:02d}{household:04d}"
+        surname = SURNAMES[household % len(SURNAMES)]
+        address = f"{STREETS[household % len(STREETS)]} No. {household * 3}"
+        head_birth = date(1960 + rng.randrange(25), 1 + rng.randrange(12), 1 + rng.randrange(28))
+        person(f"{rng.choice(MALE_NAMES)} {surname}", head_birth, False, kk, rt, rw, address,
+               rng.choice(OCCUPATIONS[:5]), "KAWIN")
+        wife_birth = date(head_birth.year + 2, 1 + rng.randrange(12), 1 + rng.randrange(28))
+        person(f"{rng.choice(FEMALE_NAMES)} {rng.choice(FEMALE_NAMES)}", wife_birth, True, kk, rt, rw,
+               address, "MENGURUS RUMAH TANGGA", "KAWIN")
+        for _child in range(rng.randrange(1, 3)):
+            female = rng.random() < 0.5
+            birth = date(wife_birth.year + 22 + rng.randrange(12), 1 + rng.randrange(12), 1 + rng.randrange(28))
+            first = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
+            person(f"{first} {surname}", birth, female, kk, rt, rw, address, "PELAJAR/MAHASISWA",
+                   "BELUM KAWIN")
+    db.session.add_all(residents)
+    db.session.flush()
+    return residents

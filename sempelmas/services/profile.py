@@ -1,0 +1,47 @@
+"""The kelurahan profile, read once per request."""
+
+from __future__ import annotations
+
+from flask import g, has_app_context
+from sqlalchemy import select
+
+from sempelmas.extensions import db
+from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.services import audit
+
+EDITABLE_FIELDS = (
+    "village_kind", "province_name", "regency_kind", "regency_name", "district_name",
+    "village_name", "region_code", "address", "postcode", "phone", "email", "website",
+    "letter_unit_code", "timezone", "office_hours", "tracking_prefix",
+)
+
+
+def current_profile() -> KelurahanProfile | None:
+    if not has_app_context():
+        return None
+    if "profile" not in g:
+        g.profile = db.session.scalar(select(KelurahanProfile).limit(1))
+    return g.profile
+
+
+def update_profile(profile: KelurahanProfile, data: dict, logo: tuple[bytes, str] | None) -> list[str]:
+    """Apply the admin's edits; returns the changed field names, audited with old and new values."""
+    changes = {}
+    for name in EDITABLE_FIELDS:
+        if name in data and data[name] != getattr(profile, name):
+            changes[name] = [getattr(profile, name), data[name]]
+            setattr(profile, name, data[name])
+    if logo is not None:
+        profile.logo, profile.logo_mime = logo
+        changes["logo"] = ["…", "baru"]
+    if changes:
+        audit.record("profile.update", profile, changes=changes)
+    db.session.flush()
+    return list(changes)
+
+
+def officials(active_only: bool = True) -> list[Official]:
+    stmt = select(Official).order_by(Official.sort_order, Official.id)
+    if active_only:
+        stmt = stmt.where(Official.active.is_(True))
+    return list(db.session.scalars(stmt))
