@@ -19,6 +19,10 @@ def length(max_len: int, min_len: int = -1):
                                         max=max_len))
 
 
+def min_password():
+    return validators.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))
+
+
 class EmptyForm(FlaskForm):
     """Buttons that change state still carry a CSRF token."""
 

@@ -13,10 +13,8 @@ def is_htmx() -> bool:
 
 def render(template: str, block: str | None = None, status: int = 200, **context):
     """Render ``block`` of ``template`` for htmx, the whole page otherwise; always Vary: HX-Request."""
-    if block and is_htmx():
-        body = render_block(template, block, **context)
-    else:
-        body = render_template(template, **context)
+    fragment = bool(block) and is_htmx()
+    body = render_block(template, block, **context) if fragment else render_template(template, **context)
     resp = make_response(body, status)
     resp.vary.add("HX-Request")
     return resp

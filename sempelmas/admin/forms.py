@@ -3,13 +3,26 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField
-from wtforms import StringField, TextAreaField, URLField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sempelmas.forms import length, required
+from sempelmas.forms import length, min_password, required
 from sempelmas.models.accounts import ROLE_LABELS, Role
+
+
+def rt_number():
+    return v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))
 
 
 class ProfileForm(FlaskForm):
@@ -63,17 +76,17 @@ class MultiCheckbox(SelectMultipleField):
 class StaffAccountForm(FlaskForm):
     username = StringField(_l("Nama pengguna"), [required(), length(64, 3)])
     full_name = StringField(_l("Nama lengkap"), [required(), length(120)])
-    password = PasswordField(_l("Kata sandi awal"), [required(), v.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))])
+    password = PasswordField(_l("Kata sandi awal"), [required(), min_password()])
     roles = MultiCheckbox(_l("Peran"), choices=ROLE_CHOICES,
                           validators=[v.DataRequired(message=_l("Pilih minimal satu peran."))])
-    rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
-    rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
+    rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), rt_number()])
+    rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), rt_number()])
 
 
 class RolesForm(FlaskForm):
     roles = MultiCheckbox(_l("Peran"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
-    rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
-    rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))])
+    rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), rt_number()])
+    rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), rt_number()])
     active = BooleanField(_l("Akun aktif"))
 
 

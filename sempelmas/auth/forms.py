@@ -8,7 +8,7 @@ from wtforms import validators as v
 
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.phone import PhoneError, normalise
-from sempelmas.forms import length, required
+from sempelmas.forms import length, min_password, required
 
 
 class LoginForm(FlaskForm):
@@ -61,7 +61,7 @@ class RegisterForm(FlaskForm):
     email = EmailField(_l("E-mail (boleh kosong)"), [v.Optional(), v.Email(message=_l("Alamat e-mail tidak valid.")),
                                                      length(254)])
     ktp_photo = FileField(_l("Foto KTP"))
-    password = PasswordField(_l("Kata sandi"), [required(), v.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))])
+    password = PasswordField(_l("Kata sandi"), [required(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi"),
                               [required(), v.EqualTo("password", message=_l("Kata sandi tidak sama."))])
     consent = BooleanField(
@@ -76,7 +76,7 @@ class AssistedRegisterForm(RegisterForm):
 
     phone = TelField(_l("Nomor HP (boleh kosong)"), [v.Optional(), _phone_check])
     password = PasswordField(_l("Kata sandi (boleh kosong)"),
-                             [v.Optional(), v.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))])
+                             [v.Optional(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi"),
                               [v.EqualTo("password", message=_l("Kata sandi tidak sama."))])
     consent = BooleanField(
@@ -88,7 +88,7 @@ class AssistedRegisterForm(RegisterForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Kata sandi saat ini"), [required()])
-    password = PasswordField(_l("Kata sandi baru"), [required(), v.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))])
+    password = PasswordField(_l("Kata sandi baru"), [required(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi baru"),
                               [required(), v.EqualTo("password", message=_l("Kata sandi tidak sama."))])
 
@@ -96,6 +96,6 @@ class ChangePasswordForm(FlaskForm):
 class ResetForm(FlaskForm):
     nik = StringField(_l("NIK"), [required(), _nik_check])
     code = StringField(_l("Kode pemulihan dari petugas"), [required(), length(20)])
-    password = PasswordField(_l("Kata sandi baru"), [required(), v.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))])
+    password = PasswordField(_l("Kata sandi baru"), [required(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi baru"),
                               [required(), v.EqualTo("password", message=_l("Kata sandi tidak sama."))])

@@ -35,8 +35,8 @@ def acting_resident() -> User | None:
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def home():
     resident_user = acting_resident()
-    if resident_user is None:
-        return redirect(url_for("resident.assisted"))
+    if resident_user is None:  # a pendamping not acting for anyone yet: choose whom
+        return assisted()
     resident = resident_user.resident
     family = accounts.family_members(resident) if resident else []
     return render("resident/home.html", account=resident_user, resident=resident, family=family,

@@ -33,7 +33,7 @@ DEMO_ACCOUNTS = [
     ("pendamping", "pendamping-demo", "Dimas Karang Taruna", [Role.ASSISTANT], None, None),
 ]
 DEMO_RESIDENT_NIK = "3576034101900001"
-DEMO_RESIDENT_PASSWORD = "warga-demo"
+DEMO_RESIDENT_PASSWORD = "warga-demo"  # noqa: S105 - published demo account
 
 MALE_NAMES = ["AHMAD", "BUDI", "SUGENG", "JOKO", "AGUS", "HERU", "EKO", "WAHYU", "RUDI", "YUSUF",
               "HADI", "SLAMET", "TEGUH", "ARIF", "DWI", "FAJAR", "GALIH", "IWAN", "NUR", "RIZKI"]

@@ -7,8 +7,8 @@ rows finish in seconds with modest memory.
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -136,7 +136,8 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
         rows = _iter_xlsx(path)
     else:
         try:
-            path.open("r", encoding="utf-8-sig").read(4096)
+            with path.open("rb") as fh:
+                _check_utf8(fh.read(65536))
         except UnicodeDecodeError as e:
             raise ImportFileError(_("Berkas harus CSV (UTF-8) atau XLSX.")) from e
         rows = _iter_csv(path)
@@ -319,16 +320,17 @@ def _apply_job(job, report) -> dict:
                  filename=job.payload.get("filename"))
 
 
+def _check_utf8(head: bytes) -> None:
+    """Raise UnicodeDecodeError unless ``head`` starts a UTF-8 text (a cut last character is fine)."""
+    codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+
+
 def sniff_upload(data: bytes) -> str:
     """Refuse anything that is neither XLSX (zip) nor UTF-8 text; returns the extension to store."""
     if data[:4] == b"PK\x03\x04":
         return ".xlsx"
     try:
-        io.StringIO(data[:65536].decode("utf-8-sig"))
+        _check_utf8(data[:65536])
     except UnicodeDecodeError as e:
-        # a multi-byte char may be cut at the boundary: retry a little shorter
-        try:
-            data[:65530].decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportFileError(_("Berkas harus CSV (UTF-8) atau XLSX.")) from e
+        raise ImportFileError(_("Berkas harus CSV (UTF-8) atau XLSX.")) from e
     return ".csv"

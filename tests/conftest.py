@@ -1,0 +1,206 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL via TEST_DATABASE_URL), the app, clients
+and factories for people with each role."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import date
+
+import pytest
+from PIL import Image
+from sqlalchemy import text
+
+from sempelmas import create_app
+from sempelmas.extensions import db
+from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
+from sempelmas.models.residents import Resident
+from sempelmas.services.accounts import hash_password
+from sempelmas.services.demo import make_nik
+
+PASSWORD = "rahasia-123"
+_schema_ready: set[str] = set()
+
+
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.getbasetemp() / 'test.db'}"
+
+
+def test_config(url: str, instance, **overrides) -> dict:
+    cfg = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(instance),
+        "UPLOAD_DIR": str(instance / "uploads"),
+        # cheap argon2 parameters: still argon2id, just fast enough for hundreds of logins
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+        "ARGON2_PARALLELISM": 1,
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "REGISTER_RATE_LIMIT": "1000 per minute",
+        "RESET_RATE_LIMIT": "1000 per minute",
+        "WTF_CSRF_ENABLED": False,
+    }
+    cfg.update(overrides)
+    return cfg
+
+
+def clear_database() -> None:
+    """Empty every table (children first) so each test starts from nothing."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory):
+    return database_url(tmp_path_factory)
+
+
+@pytest.fixture
+def make_app(db_url, tmp_path):
+    """Build an app with extra config; the schema is created once per run, rows emptied after."""
+    apps = []
+
+    def factory(**overrides):
+        app = create_app(test_config(db_url, tmp_path / "instance", **overrides))
+        with app.app_context():
+            if db_url not in _schema_ready:
+                if db_url.startswith("postgresql"):
+                    db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                    db.session.commit()
+                else:
+                    db.drop_all()
+                db.create_all()
+                _schema_ready.add(db_url)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps[:1]:
+        with app.app_context():
+            db.session.rollback()
+            clear_database()
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# ----------------------------------------------------------------- factories
+
+class Factory:
+    """Creates people and register entries straight in the database."""
+
+    def __init__(self):
+        self._serial = 100
+
+    def resident(self, *, nik=None, kk=None, name="WARGA UJI", birth=date(1990, 5, 17), female=False,
+                 rt="001", rw="001", source="impor") -> Resident:
+        self._serial += 1
+        r = Resident(
+            nik=nik or make_nik(birth, female, self._serial),
+            kk_number=kk or f"357603010120{self._serial:04d}",
+            full_name=name, birth_place="MOJOKERTO", birth_date=birth, gender="P" if female else "L",
+            address="Jl. Uji No. 1", rt=rt, rw=rw, citizenship="WNI", source=source,
+        )
+        db.session.add(r)
+        db.session.flush()
+        return r
+
+    def warga(self, *, status=AccountStatus.VERIFIED, password=PASSWORD, phone=None, resident=None,
+              **resident_kw) -> User:
+        r = resident or self.resident(**resident_kw)
+        u = User(full_name=r.full_name.title(), status=status, password_hash=hash_password(password),
+                 resident_id=r.id, phone=phone)
+        u.roles.append(RoleGrant(role=Role.RESIDENT))
+        u.registration = Registration(
+            nik=r.nik, kk_number=r.kk_number, full_name=r.full_name, birth_place=r.birth_place,
+            birth_date=r.birth_date, gender=r.gender, address=r.address, rt=r.rt, rw=r.rw, nik_warnings=[],
+        )
+        db.session.add(u)
+        db.session.commit()
+        return u
+
+    def staff(self, role: str, username: str | None = None, *, rt=None, rw=None, password=PASSWORD) -> User:
+        username = username or f"{role}{self._serial}"
+        self._serial += 1
+        u = User(username=username, full_name=f"Pengguna {username}", status=AccountStatus.VERIFIED,
+                 password_hash=hash_password(password))
+        u.roles.append(RoleGrant(role=role, rt=rt if role == Role.RT_HEAD else None,
+                                 rw=rw if role in (Role.RT_HEAD, Role.RW_HEAD) else None))
+        db.session.add(u)
+        db.session.commit()
+        return u
+
+    def user_for_role(self, role: str) -> User:
+        if role == Role.RESIDENT:
+            return self.warga()
+        if role == Role.RT_HEAD:
+            return self.staff(role, rt="001", rw="001")
+        if role == Role.RW_HEAD:
+            return self.staff(role, rw="001")
+        return self.staff(role)
+
+
+@pytest.fixture
+def factory(app):
+    return Factory()
+
+
+def login(client, identifier: str, password: str = PASSWORD):
+    return client.post("/login", data={"identifier": identifier, "password": password})
+
+
+@pytest.fixture
+def login_as(client):
+    def do(user: User, password: str = PASSWORD):
+        ident = user.username or user.resident.nik
+        resp = login(client, ident, password)
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+
+    return do
+
+
+def jpeg_bytes(size=(640, 400), color=(200, 180, 150), exif_gps: bool = False) -> bytes:
+    img = Image.new("RGB", size, color)
+    buf = io.BytesIO()
+    if exif_gps:
+        exif = Image.Exif()
+        exif[0x010F] = "KameraUji"  # Make
+        gps = {1: "S", 2: (7.0, 28.0, 0.0), 3: "E", 4: (112.0, 26.0, 0.0)}
+        exif[0x8825] = gps
+        img.save(buf, "JPEG", exif=exif)
+    else:
+        img.save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def csrf_from(html: str) -> str:
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF token in page"
+    return m.group(1)

@@ -1,0 +1,244 @@
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from sempelmas.extensions import db
+from sempelmas.models.accounts import AccountStatus, PasswordResetCode, Role, User
+from sempelmas.models.audit import AuditEntry
+from sempelmas.models.base import utcnow
+from sempelmas.models.residents import Resident
+from sempelmas.services import accounts
+from tests.conftest import PASSWORD
+
+
+def reg_data(**kw) -> accounts.RegistrationData:
+    base = dict(
+        nik="3576034403920077", kk_number="3576031203150077", full_name="Rina Ayu", birth_place="Mojokerto",
+        birth_date=date(1992, 3, 4), gender="P", address="Jl. Empunala 7", rt="2", rw="1",
+        phone="+6281234567890", email=None, password="sandi-rina-1", consent=True,
+    )
+    base.update(kw)
+    return accounts.RegistrationData(**base)
+
+
+def audit_actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
+def test_registration_waits_for_verification_and_records_consent(app):
+    user = accounts.register_resident(reg_data())
+    db.session.commit()
+    assert user.status == AccountStatus.PENDING
+    assert user.consent_at is not None and user.consent_version == app.config["CONSENT_VERSION"]
+    assert user.resident.nik == "3576034403920077"
+    assert user.resident.source == "registrasi"
+    assert user.registration.rt == "002" and user.registration.rw == "001"
+    assert user.registration.nik_warnings == []
+    assert user.password_hash.startswith("$argon2id$")
+    assert "account.register" in audit_actions()
+
+
+def test_registration_links_an_existing_register_entry_without_overwriting_it(factory):
+    r = factory.resident(nik="3576034403920077", name="RINA AYU LESTARI", kk="3576031203150077",
+                         birth=date(1992, 3, 4), female=True)
+    user = accounts.register_resident(reg_data(full_name="Rina"))
+    db.session.commit()
+    assert user.resident_id == r.id
+    assert r.full_name == "RINA AYU LESTARI"
+    assert accounts.register_match(user).matches
+
+
+def test_register_match_shows_differences_as_evidence(factory):
+    factory.resident(nik="3576034403920077", kk="3576031203150099", birth=date(1992, 3, 4), female=True)
+    user = accounts.register_resident(reg_data())
+    match = accounts.register_match(user)
+    assert match.in_register and not match.matches
+    assert match.fields == {"nik": True, "kk_number": False, "birth_date": True}
+
+
+def test_nik_date_or_gender_disagreeing_is_kept_as_a_warning_not_refused(app):
+    user = accounts.register_resident(reg_data(birth_date=date(1992, 3, 5), gender="L"))
+    assert len(user.registration.nik_warnings) == 2
+
+
+def test_a_nik_that_already_has_an_account_is_refused_with_how_to_recover(app):
+    accounts.register_resident(reg_data())
+    db.session.commit()
+    with pytest.raises(accounts.AccountError) as err:
+        accounts.register_resident(reg_data(phone="+6281200000000"))
+    assert err.value.field == "nik"
+    assert "sudah terdaftar" in err.value.message and "kantor kelurahan" in err.value.message
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [({"nik": "12345"}, "nik"), ({"kk_number": "3576031203150000"}, "kk_number"), ({"consent": False}, "consent")],
+)
+def test_registration_refusals_name_the_field(app, kw, field):
+    with pytest.raises(accounts.AccountError) as err:
+        accounts.register_resident(reg_data(**kw))
+    assert err.value.field == field
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_login_by_nik_phone_and_username(factory):
+    w = factory.warga(phone="+6281299990000")
+    s = factory.staff(Role.STAFF, "Petugas7")
+    assert accounts.authenticate(w.resident.nik, PASSWORD).id == w.id
+    assert accounts.authenticate("0812-9999-0000", PASSWORD).id == w.id
+    assert accounts.authenticate("petugas7", PASSWORD).id == s.id
+    assert accounts.authenticate("PETUGAS7", PASSWORD).id == s.id
+
+
+def test_a_phone_shared_by_two_accounts_cannot_be_used_to_log_in(factory):
+    factory.warga(phone="+6281211112222")
+    factory.warga(phone="+6281211112222")
+    with pytest.raises(accounts.AccountError):
+        accounts.authenticate("081211112222", PASSWORD)
+
+
+def test_unknown_user_and_wrong_password_get_the_same_message(factory):
+    w = factory.warga()
+    with pytest.raises(accounts.AccountError) as wrong:
+        accounts.authenticate(w.resident.nik, "salah-sekali")
+    with pytest.raises(accounts.AccountError) as unknown:
+        accounts.authenticate("3576031111111111", "salah-sekali")
+    assert wrong.value.message == unknown.value.message
+    db.session.commit()
+    assert audit_actions().count("auth.login_failed") == 2
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(app, factory):
+    w = factory.warga()
+    for _i in range(app.config["LOGIN_MAX_FAILURES"]):
+        with pytest.raises(accounts.AccountError):
+            accounts.authenticate(w.resident.nik, "salah")
+        db.session.commit()
+    with pytest.raises(accounts.AccountError) as err:
+        accounts.authenticate(w.resident.nik, PASSWORD)
+    assert "dikunci sementara" in err.value.message
+    # the lock is in the database: after it expires the right password works again
+    w.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert accounts.authenticate(w.resident.nik, PASSWORD).id == w.id
+
+
+def test_unknown_identifiers_are_locked_too_so_lockout_reveals_nothing(app):
+    for _i in range(app.config["LOGIN_MAX_FAILURES"]):
+        with pytest.raises(accounts.AccountError):
+            accounts.authenticate("tidakada", "x")
+        db.session.commit()
+    with pytest.raises(accounts.AccountError) as err:
+        accounts.authenticate("tidakada", "x")
+    assert "dikunci" in err.value.message
+
+
+def test_disabled_accounts_cannot_log_in(factory):
+    s = factory.staff(Role.STAFF, "nonaktif1")
+    s.status = AccountStatus.DISABLED
+    db.session.commit()
+    with pytest.raises(accounts.AccountError):
+        accounts.authenticate("nonaktif1", PASSWORD)
+
+
+def test_rt_head_verifies_only_residents_of_his_rt(factory):
+    rt1 = factory.staff(Role.RT_HEAD, "rt1", rt="001", rw="001")
+    mine = factory.warga(status=AccountStatus.PENDING, rt="001", rw="001")
+    other = factory.warga(status=AccountStatus.PENDING, rt="002", rw="001")
+    assert accounts.pending_accounts(rt1) == [mine]
+    accounts.verify_account(rt1, mine, "kenal, warga saya")
+    assert mine.status == AccountStatus.VERIFIED and mine.verified_by_id == rt1.id
+    with pytest.raises(accounts.AccountError):
+        accounts.verify_account(rt1, other)
+    assert other.status == AccountStatus.PENDING
+
+
+def test_staff_reject_needs_a_reason_and_can_verify_later(factory):
+    staff = factory.staff(Role.STAFF)
+    w = factory.warga(status=AccountStatus.PENDING)
+    with pytest.raises(accounts.AccountError):
+        accounts.reject_account(staff, w, "  ")
+    accounts.reject_account(staff, w, "Bukan warga RT ini")
+    assert w.status == AccountStatus.REJECTED and w.verification_note == "Bukan warga RT ini"
+    accounts.verify_account(staff, w)
+    assert w.status == AccountStatus.VERIFIED
+    with pytest.raises(accounts.AccountError):
+        accounts.verify_account(staff, w)
+
+
+def test_reset_code_is_hashed_single_use_and_expires(app, factory):
+    staff = factory.staff(Role.STAFF)
+    w = factory.warga()
+    code = accounts.issue_reset_code(staff, w)
+    db.session.commit()
+    stored = db.session.scalar(select(PasswordResetCode))
+    assert code.replace("-", "") not in stored.code_hash
+    accounts.redeem_reset_code(w.resident.nik, code.lower(), "sandi-baru-99")
+    db.session.commit()
+    assert accounts.authenticate(w.resident.nik, "sandi-baru-99").id == w.id
+    with pytest.raises(accounts.AccountError):
+        accounts.redeem_reset_code(w.resident.nik, code, "sandi-lain-99")
+    expired = accounts.issue_reset_code(staff, w)
+    db.session.scalar(select(PasswordResetCode).where(PasswordResetCode.used_at.is_(None))).expires_at = (
+        utcnow() - timedelta(minutes=1))
+    with pytest.raises(accounts.AccountError):
+        accounts.redeem_reset_code(w.resident.nik, expired, "sandi-lain-99")
+
+
+def test_a_new_reset_code_voids_the_earlier_one(factory):
+    staff = factory.staff(Role.STAFF)
+    w = factory.warga()
+    first = accounts.issue_reset_code(staff, w)
+    accounts.issue_reset_code(staff, w)
+    with pytest.raises(accounts.AccountError):
+        accounts.redeem_reset_code(w.resident.nik, first, "sandi-baru-99")
+
+
+def test_change_password_needs_the_current_one_and_ends_other_sessions(factory):
+    w = factory.warga()
+    old_id = w.get_id()
+    with pytest.raises(accounts.AccountError) as err:
+        accounts.change_password(w, "keliru", "sandi-baru-99")
+    assert err.value.field == "current_password"
+    with pytest.raises(accounts.AccountError):
+        accounts.change_password(w, PASSWORD, "pendek")
+    accounts.change_password(w, PASSWORD, "sandi-baru-99")
+    assert accounts.load_user(old_id) is None
+    assert accounts.load_user(w.get_id()).id == w.id
+
+
+def test_staff_accounts_and_roles(factory):
+    admin = factory.staff(Role.ADMIN, "adm")
+    u = accounts.create_staff_account("Ketua.RT3", "Pak RT", "sandi-rt-003", [Role.RT_HEAD], actor=admin,
+                                      rt="3", rw="1")
+    assert u.username == "ketua.rt3"
+    assert u.grant(Role.RT_HEAD).rt == "003" and u.grant(Role.RT_HEAD).rw == "001"
+    with pytest.raises(accounts.AccountError):
+        accounts.create_staff_account("ketua.rt3", "X", "sandi-rt-003", [Role.STAFF], actor=admin)
+    with pytest.raises(accounts.AccountError):
+        accounts.create_staff_account("12345", "X", "sandi-rt-003", [Role.STAFF], actor=admin)
+    with pytest.raises(accounts.AccountError):
+        accounts.create_staff_account("rtx", "X", "sandi-rt-003", [Role.RT_HEAD], actor=admin)
+    accounts.update_roles(u, {Role.STAFF, Role.ASSISTANT}, actor=admin, rt=None, rw=None, active=True)
+    assert u.role_codes == {Role.STAFF, Role.ASSISTANT}
+    version = u.auth_version
+    accounts.update_roles(u, {Role.STAFF}, actor=admin, rt=None, rw=None, active=False)
+    assert not u.is_active and u.auth_version == version + 1
+    with pytest.raises(accounts.AccountError):
+        accounts.update_roles(admin, {Role.STAFF}, actor=admin, rt=None, rw=None, active=True)
+    with pytest.raises(accounts.AccountError):
+        accounts.update_roles(u, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=True)
+    db.session.commit()
+    actions = audit_actions()
+    assert "account.role_grant" in actions and "account.role_revoke" in actions and "account.disable" in actions
+
+
+def test_family_members_share_the_kk(factory):
+    a = factory.resident(kk="3576031203150001", name="AYAH")
+    b = factory.resident(kk="3576031203150001", name="ANAK", birth=date(2015, 1, 1))
+    factory.resident(kk="3576031203150002", name="TETANGGA")
+    family = accounts.family_members(b)
+    assert family[0].id == b.id
+    assert {r.id for r in family} == {a.id, b.id}
+    assert db.session.scalar(select(func.count()).select_from(Resident)) == 3

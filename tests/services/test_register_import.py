@@ -1,0 +1,173 @@
+import csv
+from datetime import date
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from sempelmas.extensions import db
+from sempelmas.models.audit import AuditEntry
+from sempelmas.models.jobs import Job, JobStatus
+from sempelmas.models.residents import KKHistory, Resident
+from sempelmas.services import jobs
+from sempelmas.services import register_import as ri
+
+HEADER = ["NIK", "No KK", "Nama", "Tempat Lahir", "Tanggal Lahir", "Jenis Kelamin", "Alamat", "RT", "RW",
+          "Agama", "Status Perkawinan", "Pekerjaan", "Kewarganegaraan"]
+ROWS = [
+    ["3576031705900012", "3576031203150001", "Budi Santoso", "Mojokerto", "17-05-1990", "L", "Jl. Pemuda 1",
+     "1", "1", "Islam", "Kawin", "Wiraswasta", "wni"],
+    ["3576035708920013", "3576031203150001", "Sri Wahyuni", "Mojokerto", "17-08-1992", "P", "Jl. Pemuda 1",
+     "1", "1", "Islam", "Kawin", "Mengurus Rumah Tangga", "WNI"],
+    ["3576030203150014", "3576031203150001", "Anak Santoso", "Mojokerto", "02/03/2015", "Laki-laki",
+     "Jl. Pemuda 1", "001", "001", "Islam", "Belum Kawin", "Pelajar", "WNI"],
+]
+
+
+def write_csv(path, rows, header=HEADER, delimiter=","):
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, delimiter=delimiter)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def write_xlsx(path, rows, header=HEADER):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    wb.save(path)
+    return path
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_dry_run_classifies_rows_and_saves_nothing(app, tmp_path):
+    path = write_csv(tmp_path / "p.csv", ROWS)
+    analysis = ri.analyse(path)
+    s = analysis.summary()
+    assert (s["total"], s["new"], s["changed"], s["unchanged"], s["errors"]) == (3, 3, 0, 0, 0)
+    assert count(Resident) == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "csv;"])
+def test_import_then_reimport_changes_nothing(app, tmp_path, fmt):
+    if fmt == "xlsx":
+        rows = [[*r[:4], date(1990, 5, 17) if i == 0 else r[4], *r[5:]] for i, r in enumerate(ROWS)]
+        path = write_xlsx(tmp_path / "p.xlsx", rows)
+    else:
+        path = write_csv(tmp_path / "p.csv", ROWS, delimiter=";" if fmt == "csv;" else ",")
+    s = ri.apply(path, actor_id=None)
+    db.session.commit()
+    assert s["new"] == 3 and s["errors"] == 0
+    budi = db.session.scalar(select(Resident).where(Resident.nik == "3576031705900012"))
+    assert budi.full_name == "BUDI SANTOSO"
+    assert budi.birth_date == date(1990, 5, 17)
+    assert (budi.rt, budi.rw, budi.gender, budi.citizenship) == ("001", "001", "L", "WNI")
+    anak = db.session.scalar(select(Resident).where(Resident.nik == "3576030203150014"))
+    assert anak.birth_date == date(2015, 3, 2) and anak.gender == "L"
+    again = ri.apply(path, actor_id=None)
+    db.session.commit()
+    assert (again["new"], again["changed"], again["unchanged"]) == (0, 0, 3)
+    assert count(Resident) == 3
+    assert count(KKHistory) == 0
+
+
+def test_changed_kk_number_is_kept_in_history(app, tmp_path):
+    ri.apply(write_csv(tmp_path / "a.csv", ROWS), actor_id=None)
+    db.session.commit()
+    moved = [list(r) for r in ROWS]
+    moved[1][1] = "3576031203150002"  # Sri starts her own KK
+    moved[0][10] = "Cerai Hidup"
+    s = ri.apply(write_csv(tmp_path / "b.csv", moved), actor_id=None)
+    db.session.commit()
+    assert (s["changed"], s["kk_changes"], s["unchanged"]) == (2, 1, 1)
+    sri = db.session.scalar(select(Resident).where(Resident.nik == "3576035708920013"))
+    assert sri.kk_number == "3576031203150002"
+    hist = db.session.scalars(select(KKHistory)).all()
+    assert [(h.resident_id, h.old_kk_number, h.new_kk_number, h.source) for h in hist] == [
+        (sri.id, "3576031203150001", "3576031203150002", "impor")]
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "register.import")).all()[-1]
+    assert entry.details["kk_changes"] == 1
+
+
+def test_wrong_rows_are_listed_with_the_reason_and_skipped(app, tmp_path):
+    bad = [
+        ["357603170590001", "3576031203150001", "Kurang Digit", "", "", "L", "", "1", "1", "", "", "", ""],
+        ["3576031713900015", "3576031203150001", "Bulan Salah", "", "", "L", "", "1", "1", "", "", "", ""],
+        ["3576031705900016", "3576031203150000", "KK Salah", "", "", "L", "", "1", "1", "", "", "", ""],
+        ["3576031705900017", "3576031203150001", "", "", "", "L", "", "1", "1", "", "", "", ""],
+        ["3576031705900018", "3576031203150001", "Tanggal Aneh", "", "31-31-1990", "X", "", "1a", "1", "", "", "",
+         ""],
+        ROWS[0],
+        ROWS[0],
+    ]
+    s = ri.apply(write_csv(tmp_path / "bad.csv", bad), actor_id=None)
+    db.session.commit()
+    assert s["new"] == 1 and s["errors"] == 6
+    by_line = {p["line"]: " ".join(p["messages"]) for p in s["error_rows"]}
+    assert "16 digit" in by_line[2]
+    assert "Bulan lahir" in by_line[3]
+    assert "0000" in by_line[4]
+    assert "Nama wajib" in by_line[5]
+    assert "Tanggal lahir" in by_line[6] and "Jenis kelamin" in by_line[6] and "RT" in by_line[6]
+    assert "sama dengan baris 7" in by_line[8]
+    assert count(Resident) == 1
+
+
+def test_nik_date_disagreeing_with_birth_date_is_a_warning(app, tmp_path):
+    row = list(ROWS[0])
+    row[4] = "18-05-1990"
+    s = ri.analyse(write_csv(tmp_path / "w.csv", [row])).summary()
+    assert s["new"] == 1 and s["warnings"] == 1
+    assert "berbeda" in s["warning_rows"][0]["messages"][0]
+
+
+def test_a_file_without_the_required_columns_is_refused(app, tmp_path):
+    path = write_csv(tmp_path / "x.csv", [["a", "b"]], header=["Nama", "Alamat"])
+    with pytest.raises(ri.ImportFileError) as err:
+        ri.analyse(path)
+    assert "nik" in str(err.value) and "kk_number" in str(err.value)
+    binary = tmp_path / "x.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x81garbage")
+    with pytest.raises(ri.ImportFileError):
+        ri.analyse(binary)
+    with pytest.raises(ri.ImportFileError):
+        ri.sniff_upload(b"\xff\xfe\x00\x81" * 10)
+    empty = tmp_path / "e.csv"
+    empty.write_text("\n\n")
+    with pytest.raises(ri.ImportFileError):
+        ri.analyse(empty)
+
+
+def test_import_runs_as_jobs_in_the_worker_with_progress(app, tmp_path, factory):
+    admin = factory.staff("admin")
+    path = write_xlsx(tmp_path / "p.xlsx", ROWS)
+    preview = jobs.enqueue("register_preview", {"path": str(path), "filename": "p.xlsx"}, created_by=admin)
+    db.session.commit()
+    assert jobs.run_pending() == 1
+    db.session.refresh(preview)
+    assert preview.status == JobStatus.DONE and preview.result["new"] == 3
+    assert count(Resident) == 0
+    apply_job = jobs.enqueue("register_apply", dict(preview.payload), created_by=admin)
+    db.session.commit()
+    jobs.run_pending()
+    db.session.refresh(apply_job)
+    assert apply_job.status == JobStatus.DONE and apply_job.percent == 100
+    assert count(Resident) == 3
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "register.import")).one()
+    assert entry.actor_id == admin.id
+
+
+def test_a_failing_job_is_marked_failed_and_the_worker_goes_on(app, tmp_path):
+    broken = jobs.enqueue("register_preview", {"path": str(tmp_path / "missing.csv")})
+    unknown = jobs.enqueue("no_such_job", {})
+    db.session.commit()
+    assert jobs.run_pending() == 2
+    assert db.session.get(Job, broken.id).status == JobStatus.FAILED
+    assert "unknown job kind" in db.session.get(Job, unknown.id).error
+    assert jobs.claim_next() is None
