@@ -110,5 +110,3 @@ def load_config(app, test_config: dict | None) -> None:
             "SECRET_KEY belum diatur: set the SECRET_KEY environment variable, put SECRET_KEY in "
             "instance/config.py, or run `make run` once to generate instance/secret_key."
         )
-    if app.config["ENV"] == "production" and app.config.get("TESTING"):
-        raise RuntimeError("TESTING must not be set in production")

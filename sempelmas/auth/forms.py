@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms import validators as v
 
@@ -60,7 +60,7 @@ class RegisterForm(FlaskForm):
     phone = TelField(_l("Nomor HP"), [required(), _phone_check])
     email = EmailField(_l("E-mail (boleh kosong)"), [v.Optional(), v.Email(message=_l("Alamat e-mail tidak valid.")),
                                                      length(254)])
-    ktp_photo = FileField(_l("Foto KTP"))
+    ktp_photo = FileField(_l("Foto KTP"), [FileRequired(message=_l("Foto KTP wajib diunggah."))])
     password = PasswordField(_l("Kata sandi"), [required(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi"),
                               [required(), v.EqualTo("password", message=_l("Kata sandi tidak sama."))])
@@ -75,6 +75,7 @@ class AssistedRegisterForm(RegisterForm):
     """A pendamping registers a person without a phone: no password or phone needed."""
 
     phone = TelField(_l("Nomor HP (boleh kosong)"), [v.Optional(), _phone_check])
+    ktp_photo = FileField(_l("Foto KTP (boleh kosong)"))
     password = PasswordField(_l("Kata sandi (boleh kosong)"),
                              [v.Optional(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi"),

@@ -135,7 +135,7 @@ def change_password():
             db.session.rollback()
             add_error(form, e.field, e.message)
         else:
-            login_user(current_user)  # the session id carries the new auth version
+            login_user(current_user._get_current_object())  # the session id carries the new auth version
             db.session.commit()
             flash(_("Kata sandi sudah diganti."), "success")
             return redirect(url_for("auth.change_password"), code=303)

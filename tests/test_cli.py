@@ -1,0 +1,127 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
+
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role, User
+from sempelmas.models.residents import Resident
+from sempelmas.services import demo
+from tests.conftest import login
+from tests.services.test_register_import import ROWS, write_csv, write_xlsx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_create_admin_command(runner, app):
+    result = runner.invoke(args=["create-admin", "--username", "kepala", "--name", "Admin Utama",
+                                 "--password", "sandi-admin-1"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "kepala"))
+    assert user.has_role(Role.ADMIN)
+    bad = runner.invoke(args=["create-admin", "--username", "kepala", "--name", "X", "--password", "sandi-admin-1"])
+    assert bad.exit_code != 0 and "sudah dipakai" in bad.output
+
+
+def test_seed_demo_fills_an_empty_database_once_and_accounts_work(runner, app, client):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0 and "dibuat" in result.output
+    assert 40 <= db.session.scalar(select(func.count()).select_from(Resident)) <= 70
+    for username, password, *_rest in demo.DEMO_ACCOUNTS:
+        resp = login(client, username, password)
+        assert resp.status_code == 302, username
+        client.post("/logout")
+    resp = login(client, demo.DEMO_RESIDENT_NIK, demo.DEMO_RESIDENT_PASSWORD)
+    assert resp.location == "/warga/"
+    home = client.get("/warga/").get_data(as_text=True)
+    assert "sudah terverifikasi" in home and "BUDI SANTOSO" in home  # her family on the same KK
+    client.post("/logout")
+    assert login(client, "0812 3450 0001", demo.DEMO_RESIDENT_PASSWORD).location == "/warga/"
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "tidak diisi ulang" in again.output
+
+
+def test_seed_demo_is_refused_in_production(make_app):
+    app = make_app(ENV="production")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code != 0 and "produksi" in result.output
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_import_residents_command_with_dry_run(runner, app, tmp_path):
+    path = write_xlsx(tmp_path / "w.xlsx", ROWS)
+    dry = runner.invoke(args=["import-residents", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "baru: 3" in dry.output and "tidak ada yang disimpan" in dry.output
+    assert db.session.scalar(select(func.count()).select_from(Resident)) == 0
+    real = runner.invoke(args=["import-residents", str(path)])
+    assert real.exit_code == 0 and "Impor selesai" in real.output
+    assert db.session.scalar(select(func.count()).select_from(Resident)) == 3
+    bad = write_csv(tmp_path / "b.csv", [["1", "2"]], header=["Nama", "Alamat"])
+    failed = runner.invoke(args=["import-residents", str(bad)])
+    assert failed.exit_code != 0 and "Kolom wajib" in failed.output
+
+
+def test_worker_once_runs_queued_jobs(runner, app, tmp_path):
+    from sempelmas.services import jobs
+
+    jobs.enqueue("register_apply", {"path": str(write_csv(tmp_path / "w.csv", ROWS))})
+    db.session.commit()
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0 and "1 job" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Resident)) == 3
+
+
+def _migration_url(tmp_path) -> tuple[str, callable]:
+    """A fresh empty database for the migrations: a SQLite file, or a new PostgreSQL database."""
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        return f"sqlite:///{tmp_path / 'mig.db'}", lambda: None
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("DROP DATABASE IF EXISTS sempelmas_migrations"))
+        conn.execute(text("CREATE DATABASE sempelmas_migrations"))
+    url = base.rsplit("/", 1)[0] + "/sempelmas_migrations"
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS sempelmas_migrations WITH (FORCE)"))
+        admin.dispose()
+
+    return url, drop
+
+
+def test_migrations_build_exactly_the_models_schema(tmp_path):
+    """`flask db upgrade` on an empty database gives the schema the models describe (nothing missing)."""
+    url, drop = _migration_url(tmp_path)
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "mig-test", "SEMPELMAS_ENV": "development"}
+    try:
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        finally:
+            engine.dispose()
+        assert diff == []
+        downgrade = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "downgrade", "base"],
+                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert downgrade.returncode == 0, downgrade.stderr
+    finally:
+        drop()
+
+
+@pytest.mark.parametrize("cmd", [["flask", "--app", "app", "--help"]])
+def test_cli_lists_the_project_commands(cmd):
+    out = subprocess.run([sys.executable, "-m", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
+    for name in ("create-admin", "seed-demo", "import-residents", "worker"):
+        assert name in out.stdout

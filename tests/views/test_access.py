@@ -1,0 +1,110 @@
+"""Every protected URL × every role: allowed → 200, other role → 403, anonymous → login."""
+
+import pytest
+
+from sempelmas.models.accounts import AccountStatus, Role
+from tests.conftest import PASSWORD
+
+ALL_ROLES = [Role.RESIDENT, Role.RT_HEAD, Role.RW_HEAD, Role.ASSISTANT, Role.STAFF, Role.SIGNER, Role.ADMIN]
+ANY = set(ALL_ROLES)
+
+# (url template, roles allowed). {pending} is a waiting resident of RT 001 RW 001, {resident} a register entry.
+PAGES = [
+    ("/warga/", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/pendamping", {Role.ASSISTANT}),
+    ("/warga/pendamping/baru", {Role.ASSISTANT}),
+    ("/rt/", {Role.RT_HEAD, Role.RW_HEAD}),
+    ("/rt/akun", {Role.RT_HEAD, Role.RW_HEAD}),
+    ("/rt/akun/{pending}", {Role.RT_HEAD}),  # an RW head may open the RT pages, not verify: 404
+    ("/petugas/", {Role.STAFF}),
+    ("/petugas/akun", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/akun/{pending}", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/penduduk", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/penduduk/{resident}", {Role.STAFF, Role.ADMIN}),
+    ("/penandatangan/", {Role.SIGNER}),
+    ("/admin/", {Role.ADMIN}),
+    ("/admin/profil", {Role.ADMIN}),
+    ("/admin/pejabat", {Role.ADMIN}),
+    ("/admin/akun", {Role.ADMIN}),
+    ("/admin/akun/{pending}", {Role.ADMIN}),
+    ("/admin/impor", {Role.ADMIN}),
+    ("/admin/audit", {Role.ADMIN}),
+    ("/akun/sandi", ANY),
+]
+POSTS = [
+    ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
+    ("/rt/akun/{pending}/tolak", {Role.RT_HEAD}),
+    ("/petugas/akun/{pending}/verifikasi", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/akun/{pending}/tolak", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/akun/{pending}/kode-pemulihan", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/penduduk/{resident}", {Role.STAFF, Role.ADMIN}),
+    ("/warga/pendamping/baru", {Role.ASSISTANT}),
+    ("/warga/pendamping/selesai", {Role.ASSISTANT}),
+    ("/admin/profil", {Role.ADMIN}),
+    ("/admin/pejabat", {Role.ADMIN}),
+    ("/admin/akun", {Role.ADMIN}),
+    ("/admin/impor", {Role.ADMIN}),
+]
+
+
+@pytest.fixture
+def objects(factory):
+    pending = factory.warga(status=AccountStatus.PENDING, rt="001", rw="001")
+    return {"pending": pending.id, "resident": pending.resident_id}
+
+
+def _cases(table):
+    return [(url, role, role in allowed) for url, allowed in table for role in ALL_ROLES]
+
+
+@pytest.mark.parametrize(("url", "role", "allowed"), _cases(PAGES))
+def test_page_access_by_role(client, factory, login_as, objects, url, role, allowed):
+    login_as(factory.user_for_role(role), PASSWORD)
+    resp = client.get(url.format(**objects))
+    expected = 200 if allowed else 403
+    if url.startswith("/rt/akun/") and role == Role.RW_HEAD:
+        expected = 404  # right blueprint, but verifying is for the resident's own RT head
+    assert resp.status_code == expected, resp.get_data(as_text=True)[:300]
+
+
+@pytest.mark.parametrize(("url", "role", "allowed"), [c for c in _cases(POSTS) if not c[2]])
+def test_state_changes_are_refused_to_other_roles(client, factory, login_as, objects, url, role, allowed):
+    login_as(factory.user_for_role(role), PASSWORD)
+    expected = 404 if url.startswith("/rt/akun/") and role == Role.RW_HEAD else 403
+    assert client.post(url.format(**objects), data={}).status_code == expected
+
+
+@pytest.mark.parametrize("url", [u for u, _r in PAGES] + [u for u, _r in POSTS])
+def test_anonymous_visitors_are_sent_to_login(client, objects, url):
+    target = url.format(**objects)
+    only_post = url in {u for u, _r in POSTS} - {u for u, _r in PAGES}
+    resp = client.post(target) if only_post else client.get(target)
+    assert resp.status_code == 302
+    assert resp.location.startswith("/login?next=")
+
+
+def test_htmx_requests_get_401_with_a_redirect_header(client):
+    resp = client.get("/admin/", headers={"HX-Request": "true"})
+    assert resp.status_code == 401
+    assert resp.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_rt_head_of_another_rt_gets_404_for_a_resident_not_his(client, factory, login_as):
+    other = factory.warga(status=AccountStatus.PENDING, rt="002", rw="001")
+    login_as(factory.staff(Role.RT_HEAD, "rt01x", rt="001", rw="001"))
+    assert client.get(f"/rt/akun/{other.id}").status_code == 404
+    assert client.get(f"/rt/akun/{other.id}/ktp").status_code == 404
+    assert client.post(f"/rt/akun/{other.id}/verifikasi", data={}).status_code == 404
+
+
+def test_pendamping_cannot_act_for_a_resident_he_did_not_register(client, factory, login_as):
+    stranger = factory.warga()
+    login_as(factory.staff(Role.ASSISTANT, "pdp"))
+    assert client.post(f"/warga/pendamping/{stranger.id}/bertindak").status_code == 404
+
+
+def test_unknown_objects_are_404_not_errors(client, factory, login_as):
+    login_as(factory.staff(Role.ADMIN, "adm404"))
+    for url in ["/petugas/akun/999999", "/petugas/penduduk/999999", "/admin/akun/999999", "/admin/impor/999999",
+                "/admin/pejabat/999999", "/petugas/akun/999999/ktp"]:
+        assert client.get(url).status_code == 404, url

@@ -1,0 +1,136 @@
+import io
+
+from sqlalchemy import select
+
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role, User
+from sempelmas.models.audit import AuditEntry
+from sempelmas.models.jobs import Job
+from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.residents import Resident
+from sempelmas.services import jobs
+from sempelmas.services.demo import seed_profile
+from tests.conftest import jpeg_bytes
+from tests.services.test_register_import import ROWS, write_csv
+
+PROFILE = {
+    "village_kind": "kelurahan", "village_name": "Miji", "district_name": "Kranggan", "regency_kind": "kota",
+    "regency_name": "Mojokerto", "province_name": "Jawa Timur", "region_code": "35.76.03.1002",
+    "address": "Jl. Miji Baru 1", "postcode": "61313", "phone": "(0321) 111", "email": "miji@example.go.id",
+    "website": "https://miji.example.go.id", "letter_unit_code": "417.604.2", "timezone": "WIB",
+    "office_hours": "Senin–Jumat", "tracking_prefix": "MJI",
+}
+
+
+def admin_client(client, factory, login_as):
+    admin = factory.staff(Role.ADMIN, "adm")
+    login_as(admin)
+    return admin
+
+
+def test_admin_edits_the_profile_with_logo_and_it_is_audited(client, factory, login_as):
+    seed_profile()
+    db.session.commit()
+    admin_client(client, factory, login_as)
+    data = {**PROFILE, "logo": (io.BytesIO(jpeg_bytes(size=(300, 300))), "logo.jpg")}
+    resp = client.post("/admin/profil", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 303
+    prof = db.session.scalar(select(KelurahanProfile))
+    assert prof.village_name == "Miji" and prof.tracking_prefix == "MJI" and prof.logo_mime == "image/jpeg"
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "profile.update")).one()
+    assert entry.details["changes"]["village_name"] == ["Jagalan", "Miji"]
+    assert "Kelurahan Miji" in client.get("/").get_data(as_text=True)
+    logo = client.get("/profil/logo")
+    assert logo.status_code == 200 and logo.mimetype == "image/jpeg"
+
+
+def test_profile_form_errors_are_field_level_and_nothing_is_saved(client, factory, login_as):
+    seed_profile()
+    db.session.commit()
+    admin_client(client, factory, login_as)
+    resp = client.post("/admin/profil", data={**PROFILE, "region_code": "35-76", "tracking_prefix": "mj",
+                                               "logo": (io.BytesIO(b"not an image"), "x.png")},
+                       content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Format kode wilayah" in html and "huruf kapital" in html
+    assert 'value="Jl. Miji Baru 1"' in html
+    db.session.expire_all()
+    assert db.session.scalar(select(KelurahanProfile)).village_name == "Jagalan"
+
+
+def test_admin_adds_and_edits_an_official(client, factory, login_as):
+    admin_client(client, factory, login_as)
+    lurah = factory.staff(Role.SIGNER, "lurahx")
+    resp = client.post("/admin/pejabat", data={
+        "name": "Drs. X", "position": "lurah", "position_title": "Lurah Miji", "rank": "Penata (III/c)",
+        "nip": "197501012000031001", "user_id": str(lurah.id), "sort_order": "1", "active": "y"})
+    assert resp.status_code == 303
+    o = db.session.scalar(select(Official))
+    assert o.user_id == lurah.id and o.nip_display == "19750101 200003 1 001"
+    bad = client.post(f"/admin/pejabat/{o.id}", data={"name": "Drs. X", "position": "lurah",
+                                                       "position_title": "Lurah", "nip": "1975", "user_id": "0"})
+    assert bad.status_code == 422 and "NIP 18 digit" in bad.get_data(as_text=True)
+    ok = client.post(f"/admin/pejabat/{o.id}", data={"name": "Drs. X, M.Si.", "position": "lurah",
+                                                      "position_title": "Lurah Miji", "nip": "", "user_id": "0"})
+    assert ok.status_code == 303
+    db.session.expire_all()
+    o = db.session.get(Official, o.id)
+    assert o.user_id is None and o.active is False and o.name == "Drs. X, M.Si."
+
+
+def test_admin_creates_accounts_and_changes_roles(client, factory, login_as):
+    admin = admin_client(client, factory, login_as)
+    resp = client.post("/admin/akun", data={"username": "rt05", "full_name": "Pak RT 5", "password": "sandi-rt-05",
+                                            "roles": ["rt"], "rt": "5", "rw": "2"})
+    assert resp.status_code == 303
+    u = db.session.scalar(select(User).where(User.username == "rt05"))
+    assert u.grant(Role.RT_HEAD).scope_label == "RT 005 / RW 002"
+    dup = client.post("/admin/akun", data={"username": "RT05", "full_name": "X", "password": "sandi-rt-05",
+                                           "roles": ["petugas"]})
+    assert dup.status_code == 422 and "sudah dipakai" in dup.get_data(as_text=True)
+    none = client.post("/admin/akun", data={"username": "abc", "full_name": "X", "password": "sandi-rt-05"})
+    assert "minimal satu peran" in none.get_data(as_text=True)
+    resp = client.post(f"/admin/akun/{u.id}", data={"roles": ["petugas", "pendamping"], "active": "y"})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, u.id).role_codes == {"petugas", "pendamping"}
+    self_demote = client.post(f"/admin/akun/{admin.id}", data={"roles": ["petugas"], "active": "y"})
+    assert self_demote.status_code == 422
+
+
+def test_admin_imports_the_register_through_the_worker_with_polling(app, client, factory, login_as, tmp_path):
+    admin_client(client, factory, login_as)
+    data = write_csv(tmp_path / "warga.csv", ROWS).read_bytes()
+    resp = client.post("/admin/impor", data={"file": (io.BytesIO(data), "warga.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 303
+    job_url = resp.location
+    waiting = client.get(job_url, headers={"HX-Request": "true"})
+    fragment = waiting.get_data(as_text=True)
+    assert "<html" not in fragment and 'hx-trigger="every 1s"' in fragment
+    assert waiting.headers["Vary"] == "HX-Request" or "HX-Request" in waiting.headers["Vary"]
+    assert jobs.run_pending() == 1  # the worker process does this in production
+    done = client.get(job_url).get_data(as_text=True)
+    assert "Terapkan impor" in done and "every 1s" not in done
+    assert db.session.scalar(select(Resident).limit(1)) is None
+    preview = db.session.scalar(select(Job).order_by(Job.id.desc()))
+    resp = client.post(f"/admin/impor/{preview.id}/terapkan")
+    assert resp.status_code == 303
+    jobs.run_pending()
+    assert "Impor selesai" in client.get(resp.location).get_data(as_text=True)
+    assert len(db.session.scalars(select(Resident)).all()) == 3
+
+
+def test_import_refuses_a_file_that_is_not_csv_or_xlsx(client, factory, login_as):
+    admin_client(client, factory, login_as)
+    resp = client.post("/admin/impor", data={"file": (io.BytesIO(b"\x89PNG\r\n\x1a\n\xff\xfe" * 50), "x.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 422 and "CSV (UTF-8) atau XLSX" in resp.get_data(as_text=True)
+    assert db.session.scalar(select(Job)) is None
+
+
+def test_admin_sees_the_audit_log(client, factory, login_as):
+    admin_client(client, factory, login_as)
+    html = client.get("/admin/audit").get_data(as_text=True)
+    assert "auth.login" in html and "adm" in html
