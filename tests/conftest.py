@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from sempelmas import create_app
-from sempelmas.extensions import db
+from sempelmas.extensions import db, limiter
 from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
 from sempelmas.models.residents import Resident
 from sempelmas.services.accounts import hash_password
@@ -62,34 +62,65 @@ def db_url(tmp_path_factory):
     return database_url(tmp_path_factory)
 
 
-@pytest.fixture
-def make_app(db_url, tmp_path):
-    """Build an app with extra config; the schema is created once per run, rows emptied after."""
-    apps = []
+_APPS: dict[tuple, object] = {}
 
-    def factory(**overrides):
-        app = create_app(test_config(db_url, tmp_path / "instance", **overrides))
-        with app.app_context():
-            if db_url not in _schema_ready:
-                if db_url.startswith("postgresql"):
-                    db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-                    db.session.commit()
-                else:
-                    db.drop_all()
-                db.create_all()
-                _schema_ready.add(db_url)
-        apps.append(app)
-        return app
 
-    yield factory
-    for app in apps[:1]:
-        with app.app_context():
-            db.session.rollback()
-            clear_database()
-    for app in apps:
+def _build_app(db_url: str, instance, overrides: dict):
+    app = create_app(test_config(db_url, instance, **overrides))
+    with app.app_context():
+        if db_url not in _schema_ready:
+            if db_url.startswith("postgresql"):
+                db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                db.session.commit()
+            else:
+                db.drop_all()
+            db.create_all()
+            _schema_ready.add(db_url)
+    return app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_apps():
+    yield
+    for app in _APPS.values():
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(db_url, tmp_path, tmp_path_factory):
+    """An app with extra config. Apps are reused across tests with the same overrides (building one
+    compiles every route and template, the bulk of a test's cost); each test gets its own upload
+    folder, its config restored afterwards, empty tables and fresh rate-limit counters."""
+    used = []
+
+    def factory(fresh: bool = False, **overrides):
+        key = tuple(sorted((k, repr(v)) for k, v in overrides.items()))
+        if fresh or key not in _APPS:
+            app = _build_app(db_url, tmp_path_factory.mktemp("instance"), overrides)
+            if fresh:
+                used.append((app, None))
+                app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+                return app
+            _APPS[key] = app
+        app = _APPS[key]
+        used.append((app, dict(app.config)))
+        app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+        return app
+
+    yield factory
+    for app, saved in used:
+        with app.app_context():
+            db.session.rollback()
+            clear_database()
+            db.session.remove()
+            if saved is None:
+                db.engine.dispose()
+            else:
+                app.config.clear()
+                app.config.update(saved)
+    limiter.reset()
 
 
 @pytest.fixture

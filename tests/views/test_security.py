@@ -74,7 +74,7 @@ def test_unknown_url_gets_the_friendly_404_page(client):
 
 
 def test_an_unexpected_error_rolls_back_and_shows_no_trace(make_app):
-    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    app = make_app(fresh=True, PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/_boom")
     def boom():
@@ -92,7 +92,7 @@ def test_an_unexpected_error_rolls_back_and_shows_no_trace(make_app):
 
 
 def test_forbidden_and_method_not_allowed_pages(make_app):
-    app = make_app()
+    app = make_app(fresh=True)
 
     @app.get("/_forbidden")
     def forbidden():
