@@ -6,22 +6,21 @@ from flask import abort, flash, redirect, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 
 from sempelmas.extensions import db
-from sempelmas.forms import EmptyForm, length, required
+from sempelmas.forms import EmptyForm, Form, length, required
 from sempelmas.htmx import render
 from sempelmas.models.accounts import User
 from sempelmas.services import accounts, audit
 from sempelmas.services.uploads import stored_path
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(Form):
     note = StringField(_l("Catatan (boleh kosong)"), [length(500)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(_l("Alasan penolakan"), [required(), length(500)])
 
 

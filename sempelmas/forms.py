@@ -23,7 +23,45 @@ def min_password():
     return validators.Length(min=8, message=_l("Kata sandi minimal 8 karakter."))
 
 
-class EmptyForm(FlaskForm):
+# WTForms ships no Indonesian catalogue: its built-in messages are translated here.
+WTFORMS_MESSAGES = {
+    "This field is required.": _l("Wajib diisi."),
+    "Not a valid date value.": _l("Tanggal tidak valid; pilih dari kalender atau tulis HH-BB-TTTT."),
+    "Not a valid datetime value.": _l("Tanggal dan jam tidak valid."),
+    "Not a valid time value.": _l("Jam tidak valid."),
+    "Not a valid integer value.": _l("Harus berupa bilangan bulat."),
+    "Not a valid decimal value.": _l("Harus berupa angka."),
+    "Not a valid float value.": _l("Harus berupa angka."),
+    "Not a valid choice.": _l("Pilihan tidak valid."),
+    "Invalid Choice: could not coerce.": _l("Pilihan tidak valid."),
+    "Choices cannot be None.": _l("Pilihan tidak valid."),
+    "Invalid input.": _l("Isian tidak valid."),
+    "Invalid email address.": _l("Alamat e-mail tidak valid."),
+    "Invalid URL.": _l("Alamat situs tidak valid."),
+    "The CSRF token is missing.": _l("Token keamanan formulir hilang; muat ulang halaman."),
+    "The CSRF token is invalid.": _l("Token keamanan formulir tidak valid; muat ulang halaman."),
+    "The CSRF token has expired.": _l("Token keamanan formulir kedaluwarsa; muat ulang halaman."),
+    "The CSRF tokens do not match.": _l("Token keamanan formulir tidak cocok; muat ulang halaman."),
+}
+
+
+class _Translations:
+    def gettext(self, message):
+        return str(WTFORMS_MESSAGES.get(message, message))
+
+    def ngettext(self, singular, plural, n):
+        return self.gettext(singular if n == 1 else plural)
+
+
+class Form(FlaskForm):
+    """Base of every SemPelMas form: WTForms' own messages in the user's language."""
+
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            return _Translations()
+
+
+class EmptyForm(Form):
     """Buttons that change state still carry a CSRF token."""
 
 

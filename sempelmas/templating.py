@@ -8,7 +8,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime
 
 from sempelmas.domain.masking import mask_name, mask_nik
-from sempelmas.models.accounts import ROLE_LABELS, Role
+from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, ROLE_LABELS, Role
 
 
 def _date_long(value: date | None) -> str:
@@ -36,6 +36,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["mask_nik"] = mask_nik
     app.jinja_env.filters["mask_name"] = mask_name
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
+    app.jinja_env.globals["ACCOUNT_STATUS_LABELS"] = ACCOUNT_STATUS_LABELS
     app.jinja_env.globals["Role"] = Role
 
     @app.context_processor

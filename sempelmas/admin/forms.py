@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sempelmas.forms import length, min_password, required
+from sempelmas.forms import Form, length, min_password, required
 from sempelmas.models.accounts import ROLE_LABELS, Role
 
 
@@ -25,7 +24,7 @@ def rt_number():
     return v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     village_kind = SelectField(_l("Jenis"), choices=[("kelurahan", "Kelurahan"), ("desa", "Desa")])
     village_name = StringField(_l("Nama kelurahan/desa"), [required(), length(80)])
     district_name = StringField(_l("Kecamatan"), [required(), length(80)])
@@ -52,7 +51,7 @@ class ProfileForm(FlaskForm):
     logo = FileField(_l("Logo daerah (PNG/JPEG)"))
 
 
-class OfficialForm(FlaskForm):
+class OfficialForm(Form):
     name = StringField(_l("Nama (dengan gelar)"), [required(), length(120)])
     position = SelectField(_l("Jabatan"), choices=[("lurah", _l("Lurah/Kepala Desa")),
                                                    ("sekretaris", _l("Sekretaris")),
@@ -73,7 +72,7 @@ class MultiCheckbox(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class StaffAccountForm(FlaskForm):
+class StaffAccountForm(Form):
     username = StringField(_l("Nama pengguna"), [required(), length(64, 3)])
     full_name = StringField(_l("Nama lengkap"), [required(), length(120)])
     password = PasswordField(_l("Kata sandi awal"), [required(), min_password()])
@@ -83,12 +82,12 @@ class StaffAccountForm(FlaskForm):
     rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), rt_number()])
 
 
-class RolesForm(FlaskForm):
+class RolesForm(Form):
     roles = MultiCheckbox(_l("Peran"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
     rt = StringField(_l("RT (untuk ketua RT)"), [v.Optional(), rt_number()])
     rw = StringField(_l("RW (untuk ketua RT/RW)"), [v.Optional(), rt_number()])
     active = BooleanField(_l("Akun aktif"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("Berkas data penduduk (CSV atau XLSX)"))

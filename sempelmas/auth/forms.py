@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms import validators as v
 
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.phone import PhoneError, normalise
-from sempelmas.forms import length, min_password, required
+from sempelmas.forms import Form, length, min_password, required
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     identifier = StringField(_l("NIK, nomor HP, atau nama pengguna"), [required(), length(64)])
     password = PasswordField(_l("Kata sandi"), [required(), length(200)])
     remember = BooleanField(_l("Ingat saya di perangkat ini"))
@@ -45,7 +44,7 @@ def _phone_check(form, field):
         raise v.ValidationError(str(e)) from e
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     nik = StringField(_l("NIK"), [required(), _nik_check])
     kk_number = StringField(_l("Nomor KK"), [required(), _kk_check])
     full_name = StringField(_l("Nama lengkap (sesuai KTP)"), [required(), length(120, 2)])
@@ -87,14 +86,14 @@ class AssistedRegisterForm(RegisterForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Kata sandi saat ini"), [required()])
     password = PasswordField(_l("Kata sandi baru"), [required(), min_password()])
     password2 = PasswordField(_l("Ulangi kata sandi baru"),
                               [required(), v.EqualTo("password", message=_l("Kata sandi tidak sama."))])
 
 
-class ResetForm(FlaskForm):
+class ResetForm(Form):
     nik = StringField(_l("NIK"), [required(), _nik_check])
     code = StringField(_l("Kode pemulihan dari petugas"), [required(), length(20)])
     password = PasswordField(_l("Kata sandi baru"), [required(), min_password()])

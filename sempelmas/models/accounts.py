@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -24,13 +25,13 @@ class Role(enum.StrEnum):
 
 
 ROLE_LABELS = {
-    Role.RESIDENT: "Warga",
-    Role.RT_HEAD: "Ketua RT",
-    Role.RW_HEAD: "Ketua RW",
-    Role.ASSISTANT: "Pendamping",
-    Role.STAFF: "Petugas pelayanan",
-    Role.SIGNER: "Penandatangan",
-    Role.ADMIN: "Admin",
+    Role.RESIDENT: _l("Warga"),
+    Role.RT_HEAD: _l("Ketua RT"),
+    Role.RW_HEAD: _l("Ketua RW"),
+    Role.ASSISTANT: _l("Pendamping"),
+    Role.STAFF: _l("Petugas pelayanan"),
+    Role.SIGNER: _l("Penandatangan"),
+    Role.ADMIN: _l("Admin"),
 }
 
 
@@ -39,6 +40,14 @@ class AccountStatus(enum.StrEnum):
     VERIFIED = "terverifikasi"
     REJECTED = "ditolak"
     DISABLED = "nonaktif"
+
+
+ACCOUNT_STATUS_LABELS = {
+    AccountStatus.PENDING: _l("Menunggu verifikasi"),
+    AccountStatus.VERIFIED: _l("Terverifikasi"),
+    AccountStatus.REJECTED: _l("Ditolak"),
+    AccountStatus.DISABLED: _l("Nonaktif"),
+}
 
 
 class User(UserMixin, db.Model):

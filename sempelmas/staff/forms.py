@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from sempelmas.forms import required
+from sempelmas.forms import Form, required
 
 
-class KKChangeForm(FlaskForm):
+class KKChangeForm(Form):
     kk_number = StringField(_l("Nomor KK baru"), [required()])
