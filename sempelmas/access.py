@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, make_response, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from sempelmas.acting import acting_resident
 from sempelmas.htmx import is_htmx
 
 
@@ -39,9 +41,30 @@ def role_required(*roles: str):
     return decorator
 
 
+def verified_resident_required(view):
+    """A resident whose account staff or the RT head verified (or a pendamping acting for one).
+
+    Until verification a resident may log in and see the status, but not submit requests.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return _unauthenticated()
+        resident = acting_resident()
+        if resident is None:
+            abort(403)
+        if not resident.is_verified:
+            flash(_("Akun belum terverifikasi: Anda belum bisa mengajukan surat."), "error")
+            return redirect(url_for("resident.home"), code=303)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def login_required(view):
     """Any signed-in account."""
     return role_required()(view)
 
 
-__all__ = ["is_htmx", "login_required", "role_required"]
+__all__ = ["is_htmx", "login_required", "role_required", "verified_resident_required"]

@@ -18,6 +18,7 @@ from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGra
 from sempelmas.models.residents import Resident
 from sempelmas.services.accounts import hash_password
 from sempelmas.services.demo import make_nik
+from sempelmas.services.uploads import save_image
 
 PASSWORD = "rahasia-123"
 _schema_ready: set[str] = set()
@@ -162,7 +163,7 @@ class Factory:
         return r
 
     def warga(self, *, status=AccountStatus.VERIFIED, password=PASSWORD, phone=None, resident=None,
-              **resident_kw) -> User:
+              ktp: bool = False, **resident_kw) -> User:
         r = resident or self.resident(**resident_kw)
         u = User(full_name=r.full_name.title(), status=status, password_hash=hash_password(password),
                  resident_id=r.id, phone=phone)
@@ -170,6 +171,7 @@ class Factory:
         u.registration = Registration(
             nik=r.nik, kk_number=r.kk_number, full_name=r.full_name, birth_place=r.birth_place,
             birth_date=r.birth_date, gender=r.gender, address=r.address, rt=r.rt, rw=r.rw, nik_warnings=[],
+            ktp_photo=save_image("ktp", jpeg_bytes()) if ktp else None,
         )
         db.session.add(u)
         db.session.commit()
@@ -188,7 +190,7 @@ class Factory:
 
     def user_for_role(self, role: str) -> User:
         if role == Role.RESIDENT:
-            return self.warga()
+            return self.warga(ktp=True)
         if role == Role.RT_HEAD:
             return self.staff(role, rt="001", rw="001")
         if role == Role.RW_HEAD:

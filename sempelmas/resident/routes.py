@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, send_file, session, url_for
+from flask import Blueprint, abort, flash, redirect, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.access import role_required
+from sempelmas.acting import acting_id, acting_resident, start_acting, stop_acting
 from sempelmas.auth.forms import AssistedRegisterForm
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
@@ -16,21 +17,6 @@ from sempelmas.services import accounts, audit
 from sempelmas.services.uploads import UploadError, discard, save_image, stored_path
 
 bp = Blueprint("resident", __name__)
-ACTING_KEY = "acting_for"
-
-
-def acting_resident() -> User | None:
-    """The resident account this request acts for: oneself, or whom a pendamping assists."""
-    if current_user.has_role(Role.ASSISTANT) and session.get(ACTING_KEY):
-        user = db.session.get(User, session[ACTING_KEY])
-        if user is not None and user.assisted_by_id == current_user.id:
-            return user
-        session.pop(ACTING_KEY, None)
-    if current_user.is_resident:
-        return current_user
-    return None
-
-
 @bp.get("/")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def home():
@@ -59,7 +45,7 @@ def own_ktp():
 @role_required(Role.ASSISTANT)
 def assisted():
     return render("resident/assisted.html", people=accounts.assisted_residents(current_user),
-                  form=EmptyForm(), acting_id=session.get(ACTING_KEY))
+                  form=EmptyForm(), acting_id=acting_id())
 
 
 @bp.route("/pendamping/baru", methods=["GET", "POST"])
@@ -107,7 +93,7 @@ def act_for(user_id: int):
         abort(404)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    session[ACTING_KEY] = user.id
+    start_acting(user)
     audit.record("assist.start", user, on_behalf_of=user)
     db.session.commit()
     flash(_("Anda sekarang bertindak untuk %(name)s.", name=user.full_name), "info")
@@ -119,7 +105,7 @@ def act_for(user_id: int):
 def act_stop():
     if not EmptyForm().validate_on_submit():
         abort(400)
-    user_id = session.pop(ACTING_KEY, None)
+    user_id = stop_acting()
     if user_id:
         audit.record("assist.stop", object_type="users", object_id=user_id, on_behalf_of=user_id)
         db.session.commit()

@@ -2,7 +2,10 @@
 
 import pytest
 
+from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
+from sempelmas.models.profile import Official
+from sempelmas.services import jobs
 from tests.conftest import PASSWORD
 
 ALL_ROLES = [Role.RESIDENT, Role.RT_HEAD, Role.RW_HEAD, Role.ASSISTANT, Role.STAFF, Role.SIGNER, Role.ADMIN]
@@ -11,23 +14,28 @@ ANY = set(ALL_ROLES)
 # (url template, roles allowed). {pending} is a waiting resident of RT 001 RW 001, {resident} a register entry.
 PAGES = [
     ("/warga/", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/ktp", {Role.RESIDENT}),
     ("/warga/pendamping", {Role.ASSISTANT}),
     ("/warga/pendamping/baru", {Role.ASSISTANT}),
     ("/rt/", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun/{pending}", {Role.RT_HEAD}),  # an RW head may open the RT pages, not verify: 404
+    ("/rt/akun/{pending}/ktp", {Role.RT_HEAD}),
     ("/petugas/", {Role.STAFF}),
     ("/petugas/akun", {Role.STAFF, Role.ADMIN}),
     ("/petugas/akun/{pending}", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/akun/{pending}/ktp", {Role.STAFF, Role.ADMIN}),
     ("/petugas/penduduk", {Role.STAFF, Role.ADMIN}),
     ("/petugas/penduduk/{resident}", {Role.STAFF, Role.ADMIN}),
     ("/penandatangan/", {Role.SIGNER}),
     ("/admin/", {Role.ADMIN}),
     ("/admin/profil", {Role.ADMIN}),
     ("/admin/pejabat", {Role.ADMIN}),
+    ("/admin/pejabat/{official}", {Role.ADMIN}),
     ("/admin/akun", {Role.ADMIN}),
     ("/admin/akun/{pending}", {Role.ADMIN}),
     ("/admin/impor", {Role.ADMIN}),
+    ("/admin/impor/{job}", {Role.ADMIN}),
     ("/admin/audit", {Role.ADMIN}),
     ("/akun/sandi", ANY),
 ]
@@ -44,13 +52,21 @@ POSTS = [
     ("/admin/pejabat", {Role.ADMIN}),
     ("/admin/akun", {Role.ADMIN}),
     ("/admin/impor", {Role.ADMIN}),
+    ("/admin/impor/{job}/terapkan", {Role.ADMIN}),
+    ("/admin/akun/{pending}", {Role.ADMIN}),
+    ("/admin/pejabat/{official}", {Role.ADMIN}),
+    ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
 ]
 
 
 @pytest.fixture
 def objects(factory):
-    pending = factory.warga(status=AccountStatus.PENDING, rt="001", rw="001")
-    return {"pending": pending.id, "resident": pending.resident_id}
+    pending = factory.warga(status=AccountStatus.PENDING, rt="001", rw="001", ktp=True)
+    official = Official(name="X", position="lurah", position_title="Lurah")
+    db.session.add(official)
+    job = jobs.enqueue("register_preview", {"path": "/nonexistent.csv", "filename": "w.csv"})
+    db.session.commit()
+    return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id}
 
 
 def _cases(table):
@@ -61,6 +77,7 @@ def _cases(table):
 def test_page_access_by_role(client, factory, login_as, objects, url, role, allowed):
     login_as(factory.user_for_role(role), PASSWORD)
     resp = client.get(url.format(**objects))
+    resp.close()
     expected = 200 if allowed else 403
     if url.startswith("/rt/akun/") and role == Role.RW_HEAD:
         expected = 404  # right blueprint, but verifying is for the resident's own RT head
@@ -108,3 +125,32 @@ def test_unknown_objects_are_404_not_errors(client, factory, login_as):
     for url in ["/petugas/akun/999999", "/petugas/penduduk/999999", "/admin/akun/999999", "/admin/impor/999999",
                 "/admin/pejabat/999999", "/petugas/akun/999999/ktp"]:
         assert client.get(url).status_code == 404, url
+
+
+def test_only_verified_residents_pass_the_request_gate(make_app, factory):
+    from flask import Flask
+
+    from sempelmas.access import verified_resident_required
+
+    app: Flask = make_app(fresh=True)
+
+    @app.get("/_ajukan")
+    @verified_resident_required
+    def submit():
+        return "boleh"
+
+    with app.app_context():
+        anon = app.test_client()
+        assert anon.get("/_ajukan").status_code == 302
+        waiting, verified, staff = app.test_client(), app.test_client(), app.test_client()
+        w = factory.warga(status=AccountStatus.PENDING)
+        waiting.post("/login", data={"identifier": w.resident.nik, "password": PASSWORD})
+        resp = waiting.get("/_ajukan")
+        assert resp.status_code == 303 and resp.location == "/warga/"
+        assert "belum terverifikasi" in waiting.get("/warga/").get_data(as_text=True)
+        v = factory.warga()
+        verified.post("/login", data={"identifier": v.resident.nik, "password": PASSWORD})
+        assert verified.get("/_ajukan").get_data(as_text=True) == "boleh"
+        s = factory.staff(Role.STAFF, "loket2")
+        staff.post("/login", data={"identifier": s.username, "password": PASSWORD})
+        assert staff.get("/_ajukan").status_code == 403
