@@ -95,7 +95,7 @@ lint: $(VENV)/.dev-stamp
 # Lint and tests both run so one report shows everything; either failing fails the target.
 test: $(VENV)/.dev-stamp system-deps compile-translations
 	@lint=0; $(BIN)/ruff check . || lint=$$?; \
-	tests=0; $(BIN)/pytest --cov=sempelmas --cov-report=term $(PYTEST_ARGS) || tests=$$?; \
+	tests=0; $(BIN)/pytest --cov=sempelmas --cov-report=term --cov-fail-under=85 $(PYTEST_ARGS) || tests=$$?; \
 	if [ $$lint -ne 0 ]; then echo "ruff check failed" >&2; fi; \
 	if [ $$tests -ne 0 ]; then echo "pytest failed (exit $$tests)" >&2; fi; \
 	[ $$lint -eq 0 ] && [ $$tests -eq 0 ]

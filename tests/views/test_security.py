@@ -160,9 +160,15 @@ def test_proxy_fix_gives_the_real_client_ip_to_the_audit_log(make_app, factory):
         assert entry.ip == "203.0.113.7"
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite-only pragmas (this run uses PostgreSQL)")
-    assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-    assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
-    assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+def test_the_database_enforces_foreign_keys_and_sqlite_runs_in_wal(app):
+    from sqlalchemy.exc import IntegrityError
+
+    from sempelmas.models.accounts import RoleGrant
+
+    db.session.add(RoleGrant(user_id=987654, role="petugas"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    if db.engine.dialect.name == "sqlite":
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10000
