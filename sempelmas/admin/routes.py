@@ -87,20 +87,8 @@ def officials(official_id: int | None = None):
     if request.method == "GET" and official is not None:
         form.user_id.data = official.user_id or 0
     if form.validate_on_submit():
-        is_new = official is None
-        if is_new:
-            official = Official(name="", position="", position_title="")
-            db.session.add(official)
-        before = {k: getattr(official, k) for k in ("name", "position", "position_title", "rank", "nip",
-                                                    "user_id", "active")}
-        form.populate_obj(official)
-        official.user_id = form.user_id.data or None
-        official.nip = form.nip.data or None
-        official.sort_order = form.sort_order.data or 0
-        db.session.flush()
-        after = {k: getattr(official, k) for k in before}
-        audit.record("official.create" if is_new else "official.update", official,
-                     changes={k: [before[k], after[k]] for k in before if before[k] != after[k]})
+        data = {name: getattr(form, name).data for name in profile_service.OFFICIAL_FIELDS}
+        official = profile_service.save_official(official, data)
         db.session.commit()
         flash(_("Data pejabat tersimpan."), "success")
         return redirect(url_for("admin.officials"), code=303)

@@ -8,6 +8,7 @@ from wtforms import validators as v
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.phone import PhoneError, normalise
 from sempelmas.forms import Form, length, min_password, required
+from sempelmas.services.accounts import RegistrationData
 
 
 class LoginForm(Form):
@@ -68,6 +69,17 @@ class RegisterForm(Form):
            "sesuai kebijakan privasi."),
         [v.DataRequired(message=_l("Persetujuan wajib dicentang untuk mendaftar."))],
     )
+
+
+    def registration_data(self, ktp_photo: str | None) -> RegistrationData:
+        """What the person declared, for ``accounts.register_resident``."""
+        return RegistrationData(
+            nik=self.nik.data, kk_number=self.kk_number.data, full_name=self.full_name.data,
+            birth_place=self.birth_place.data, birth_date=self.birth_date.data, gender=self.gender.data,
+            address=self.address.data, rt=self.rt.data, rw=self.rw.data, phone=self.phone.data or None,
+            email=self.email.data or None, password=self.password.data or "", consent=self.consent.data,
+            ktp_photo=ktp_photo,
+        )
 
 
 class AssistedRegisterForm(RegisterForm):

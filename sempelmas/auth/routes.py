@@ -16,7 +16,8 @@ from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
 from sempelmas.services import accounts, audit
-from sempelmas.services.uploads import UploadError, discard, save_image
+from sempelmas.services.uploads import discard
+from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)
 
@@ -78,25 +79,10 @@ def register():
         return redirect(home_for(current_user))
     form = RegisterForm()
     if form.validate_on_submit():
-        photo = None
-        upload = form.ktp_photo.data
-        if upload is None or not getattr(upload, "filename", ""):
-            add_error(form, "ktp_photo", _("Foto KTP wajib diunggah."))
-        else:
-            try:
-                photo = save_image("ktp", upload.read())
-            except UploadError as e:
-                add_error(form, "ktp_photo", str(e))
+        photo = save_form_photo(form.ktp_photo, "ktp")
         if photo:
-            data = accounts.RegistrationData(
-                nik=form.nik.data, kk_number=form.kk_number.data, full_name=form.full_name.data,
-                birth_place=form.birth_place.data, birth_date=form.birth_date.data,
-                gender=form.gender.data, address=form.address.data, rt=form.rt.data, rw=form.rw.data,
-                phone=form.phone.data, email=form.email.data, password=form.password.data,
-                consent=form.consent.data, ktp_photo=photo,
-            )
             try:
-                user = accounts.register_resident(data)
+                user = accounts.register_resident(form.registration_data(photo))
             except accounts.AccountError as e:
                 db.session.rollback()
                 discard("ktp", photo)

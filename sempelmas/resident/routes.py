@@ -14,7 +14,8 @@ from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
 from sempelmas.services import accounts, audit
-from sempelmas.services.uploads import UploadError, discard, save_image, stored_path
+from sempelmas.services.uploads import discard, stored_path
+from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("resident", __name__)
 @bp.get("/")
@@ -53,25 +54,10 @@ def assisted():
 def assisted_new():
     form = AssistedRegisterForm()
     if form.validate_on_submit():
-        photo = None
-        upload = form.ktp_photo.data
-        ok = True
-        if upload is not None and getattr(upload, "filename", ""):
+        photo = save_form_photo(form.ktp_photo, "ktp")
+        if not form.ktp_photo.errors:
             try:
-                photo = save_image("ktp", upload.read())
-            except UploadError as e:
-                add_error(form, "ktp_photo", str(e))
-                ok = False
-        if ok:
-            data = accounts.RegistrationData(
-                nik=form.nik.data, kk_number=form.kk_number.data, full_name=form.full_name.data,
-                birth_place=form.birth_place.data, birth_date=form.birth_date.data,
-                gender=form.gender.data, address=form.address.data, rt=form.rt.data, rw=form.rw.data,
-                phone=form.phone.data or None, email=form.email.data, password=form.password.data or "",
-                consent=form.consent.data, ktp_photo=photo,
-            )
-            try:
-                user = accounts.register_resident(data, assisted_by=current_user)
+                user = accounts.register_resident(form.registration_data(photo), assisted_by=current_user)
             except accounts.AccountError as e:
                 db.session.rollback()
                 discard("ktp", photo)

@@ -45,3 +45,25 @@ def officials(active_only: bool = True) -> list[Official]:
     if active_only:
         stmt = stmt.where(Official.active.is_(True))
     return list(db.session.scalars(stmt))
+
+
+OFFICIAL_FIELDS = ("name", "position", "position_title", "rank", "nip", "user_id", "sort_order", "active")
+
+
+def save_official(official: Official | None, data: dict) -> Official:
+    """Create or update an official; the change (old → new per field) goes to the audit log."""
+    is_new = official is None
+    if official is None:
+        official = Official(name="", position="", position_title="")
+        db.session.add(official)
+    data = {**data, "user_id": data.get("user_id") or None, "nip": data.get("nip") or None,
+            "rank": data.get("rank") or None, "sort_order": data.get("sort_order") or 0}
+    changes = {}
+    for name in OFFICIAL_FIELDS:
+        old = getattr(official, name)
+        if old != data[name]:
+            changes[name] = [old, data[name]]
+            setattr(official, name, data[name])
+    db.session.flush()
+    audit.record("official.create" if is_new else "official.update", official, changes=changes)
+    return official
