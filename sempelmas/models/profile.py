@@ -34,7 +34,8 @@ class KelurahanProfile(db.Model):
     phone: Mapped[str | None] = mapped_column(String(30))
     email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(200))
-    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: deferred: pages read the profile on every request, the logo only at /profil/logo and on letters
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(30))
     #: unit code in letter numbers, e.g. 417.604.3
     letter_unit_code: Mapped[str | None] = mapped_column(String(40))

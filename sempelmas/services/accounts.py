@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.i18n import lazy as _
@@ -82,7 +83,10 @@ def load_user(user_id: str) -> User | None:
         uid, version = (int(p) for p in user_id.split("."))
     except ValueError:
         return None
-    user = db.session.get(User, uid)
+    # one query for the user and its roles: this runs on every signed-in request
+    user = db.session.scalars(
+        select(User).options(joinedload(User.roles)).where(User.id == uid)
+    ).unique().one_or_none()
     if user is None or user.auth_version != version:
         return None
     return user
