@@ -172,3 +172,10 @@ def test_the_database_enforces_foreign_keys_and_sqlite_runs_in_wal(app):
     if db.engine.dialect.name == "sqlite":
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_pages_of_a_signed_in_person_are_never_cached(client, factory, login_as):
+    public = client.get("/login")
+    assert "no-store" not in public.headers.get("Cache-Control", "")
+    login_as(factory.warga())
+    assert client.get("/warga/").headers["Cache-Control"] == "private, no-store"
