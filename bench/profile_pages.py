@@ -149,7 +149,7 @@ def main() -> int:
         rows = [
             ("baseline (bare Flask, pk + tiny template)", base, "/orang/1"),
             ("app: plain string, anonymous", anon, "/_bench/plain"),
-            ("app: plain string, logged in (user not loaded)", resident, "/_bench/plain"),
+            ("app: plain string, logged in", resident, "/_bench/plain"),
             ("app: pk + tiny template, anonymous", anon, "/_bench/pk"),
             ("app: pk + tiny template + current_user", resident, "/_bench/user"),
             ("app: empty page on base.html, anonymous", anon, "/_bench/layout"),

@@ -7,9 +7,10 @@ patch returns an undo function.
 * ``with_cached_profile``: the kelurahan profile read once per process (logo column deferred),
   instead of ``SELECT * FROM kelurahan_profile`` from the context processor on every page.
 * ``with_one_query_user``: Flask-Login's loader fetches the user with its roles and its register
-  entry in one SELECT (joinedload), instead of user + selectin roles + lazy resident.
-* ``with_logo``: not a suggestion: stores a 200 KB logo, to price the LargeBinary column that
-  every page's profile query loads.
+  entry in one SELECT (joinedload). Since aca4c40 the app loads user + roles in one query; this
+  also joins the resident, which /warga/ and the layout read (one lazy load less).
+* ``with_logo``: not a suggestion: stores a 200 KB logo, to price the LargeBinary column in the
+  profile query (deferred since aca4c40, so it should cost nothing).
 """
 
 from __future__ import annotations
