@@ -44,13 +44,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
     from sempelmas.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from sempelmas.i18n import select_locale, select_timezone
+    from sempelmas.i18n import install_fast_template_gettext, select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    install_fast_template_gettext(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -72,7 +72,8 @@ def register(app: Flask) -> None:
                     bar.total = total
                     bar.update(done - bar.n)
 
-                ri.apply(path, actor_id=None, report=save_step,
+                # saves what was just checked and shown: the file is not read a second time
+                ri.apply(path, actor_id=None, report=save_step, analysis=analysis,
                          chunk=current_app.config["IMPORT_CHUNK_SIZE"])
             db.session.commit()
             click.echo("Impor selesai.")

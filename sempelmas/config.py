@@ -17,7 +17,7 @@ class DefaultConfig:
     ENV = "development"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # filled from DATABASE_URL or the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # pool_pre_ping is added for server databases
     SQLITE_BUSY_TIMEOUT_MS = 10_000
 
     # Sessions: HttpOnly + SameSite=Lax always; Secure when the site is served over HTTPS.
@@ -60,6 +60,8 @@ class DefaultConfig:
     CONSENT_VERSION = "2026-11"
     PASSWORD_RESET_HOURS = 24
 
+    #: how long each worker may show a profile changed by another worker
+    PROFILE_CACHE_SECONDS = 60
     WORKER_POLL_SECONDS = 1.0
     IMPORT_CHUNK_SIZE = 2000
 
@@ -97,6 +99,9 @@ def load_config(app, test_config: dict | None) -> None:
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'sempelmas.db'}"
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # a server connection can drop between requests; a local SQLite file cannot
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")

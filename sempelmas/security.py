@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from flask_login import current_user
+from flask import Flask, session
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,7 +21,8 @@ def register(app: Flask) -> None:
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
         # Pages for a signed-in person carry personal data: no shared or back-button cache keeps them.
-        if current_user and current_user.is_authenticated and "Cache-Control" not in h:
+        # (the session's user id is enough: loading the user here would cost a query per file)
+        if "_user_id" in session and "Cache-Control" not in h:
             h["Cache-Control"] = "private, no-store"
         if app.config.get("SESSION_COOKIE_SECURE"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000")

@@ -46,6 +46,7 @@ def test_config(url: str, instance, **overrides) -> dict:
         "REGISTER_RATE_LIMIT": "1000 per minute",
         "RESET_RATE_LIMIT": "1000 per minute",
         "WTF_CSRF_ENABLED": False,
+        "PROFILE_CACHE_SECONDS": 0,  # tests change the profile row directly
     }
     cfg.update(overrides)
     return cfg

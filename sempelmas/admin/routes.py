@@ -35,7 +35,7 @@ def home():
 @bp.route("/profil", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def profile():
-    prof = profile_service.current_profile()
+    prof = profile_service.editable_profile()
     if prof is None:
         prof = KelurahanProfile(province_name="", regency_name="", district_name="", village_name="",
                                 region_code="", address="")

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, reques
 from sempelmas.auth.routes import _safe_next
 from sempelmas.htmx import render
 from sempelmas.i18n import LANG_COOKIE
-from sempelmas.services.profile import current_profile
+from sempelmas.services import profile as profile_service
 
 bp = Blueprint("public", __name__)
 
@@ -35,10 +35,10 @@ def set_language():
 
 @bp.get("/profil/logo")
 def logo():
-    profile = current_profile()
-    if profile is None or not profile.logo:
+    stored = profile_service.logo()
+    if stored is None:
         abort(404)
-    resp = make_response(profile.logo)
-    resp.headers["Content-Type"] = profile.logo_mime or "image/png"
+    resp = make_response(stored[0])
+    resp.headers["Content-Type"] = stored[1]
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp

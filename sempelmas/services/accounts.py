@@ -83,9 +83,9 @@ def load_user(user_id: str) -> User | None:
         uid, version = (int(p) for p in user_id.split("."))
     except ValueError:
         return None
-    # one query for the user and its roles: this runs on every signed-in request
+    # one query for the user, its roles and register entry: this runs on every signed-in request
     user = db.session.scalars(
-        select(User).options(joinedload(User.roles)).where(User.id == uid)
+        select(User).options(joinedload(User.roles), joinedload(User.resident)).where(User.id == uid)
     ).unique().one_or_none()
     if user is None or user.auth_version != version:
         return None

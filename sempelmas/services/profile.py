@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g, has_app_context
+import time
+
+from flask import current_app, g, has_app_context
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sempelmas.extensions import db
 from sempelmas.models.profile import KelurahanProfile, Official
@@ -16,12 +19,52 @@ EDITABLE_FIELDS = (
 )
 
 
+_CACHE: dict[int, tuple[float, KelurahanProfile | None]] = {}
+
+
 def current_profile() -> KelurahanProfile | None:
+    """The profile for display: a read-only snapshot (logo not loaded), cached per process.
+
+    Every page shows the kelurahan's name, so the row is read at most once per
+    ``PROFILE_CACHE_SECONDS`` in each worker; a change made through ``update_profile`` is seen
+    at once by the worker that made it and within that time by the others.
+    """
     if not has_app_context():
         return None
-    if "profile" not in g:
-        g.profile = db.session.scalar(select(KelurahanProfile).limit(1))
-    return g.profile
+    if "profile" in g:
+        return g.profile
+    key = id(current_app._get_current_object())
+    now = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] > now:
+        g.profile = hit[1]
+        return hit[1]
+    with Session(db.engine) as session:  # its own session: the snapshot never takes part in edits
+        profile = session.scalar(select(KelurahanProfile).limit(1))
+        if profile is not None:
+            session.expunge(profile)
+    ttl = current_app.config["PROFILE_CACHE_SECONDS"]
+    if ttl > 0:
+        _CACHE[key] = (now + ttl, profile)
+    g.profile = profile
+    return profile
+
+
+def forget_cached_profile() -> None:
+    _CACHE.pop(id(current_app._get_current_object()), None)
+    g.pop("profile", None)
+
+
+def editable_profile() -> KelurahanProfile | None:
+    """The profile row in the request's session, for the admin to change."""
+    return db.session.scalar(select(KelurahanProfile).limit(1))
+
+
+def logo() -> tuple[bytes, str] | None:
+    row = db.session.execute(select(KelurahanProfile.logo, KelurahanProfile.logo_mime).limit(1)).first()
+    if row is None or not row.logo:
+        return None
+    return row.logo, row.logo_mime or "image/png"
 
 
 def update_profile(profile: KelurahanProfile, data: dict, logo: tuple[bytes, str] | None) -> list[str]:
@@ -37,6 +80,7 @@ def update_profile(profile: KelurahanProfile, data: dict, logo: tuple[bytes, str
     if changes:
         audit.record("profile.update", profile, changes=changes)
     db.session.flush()
+    forget_cached_profile()
     return list(changes)
 
 
