@@ -68,6 +68,31 @@ def test_import_residents_command_with_dry_run(runner, app, tmp_path):
     assert failed.exit_code != 0 and "Kolom wajib" in failed.output
 
 
+
+def test_import_residents_reads_the_file_once_and_saves_what_it_showed(runner, app, tmp_path, monkeypatch):
+    from sempelmas.models.residents import KKHistory
+    from sempelmas.services import register_import as ri
+
+    reads = []
+    original = ri.read_rows
+    monkeypatch.setattr(ri, "read_rows", lambda p: reads.append(p) or original(p))
+    path = write_csv(tmp_path / "w.csv", [*ROWS, ["1234", *ROWS[0][1:]]])
+    result = runner.invoke(args=["import-residents", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "baru: 3" in result.output and "salah: 1" in result.output and "Impor selesai" in result.output
+    assert reads == [path]
+    assert db.session.scalar(select(func.count()).select_from(Resident)) == 3
+    moved = [list(r) for r in ROWS]
+    moved[1][1] = "3576031203150002"
+    again = runner.invoke(args=["import-residents", str(write_csv(tmp_path / "m.csv", moved))])
+    assert again.exit_code == 0, again.output
+    assert "berubah: 1" in again.output and "tetap: 2" in again.output and "ganti KK: 1" in again.output
+    assert len(reads) == 2
+    assert db.session.scalar(select(func.count()).select_from(KKHistory)) == 1
+    same = runner.invoke(args=["import-residents", str(tmp_path / "m.csv")])
+    assert "baru: 0  berubah: 0  tetap: 3" in same.output
+    assert db.session.scalar(select(func.count()).select_from(KKHistory)) == 1
+
 def test_worker_once_runs_queued_jobs(runner, app, tmp_path):
     from sempelmas.services import jobs
 

@@ -1,5 +1,5 @@
 import csv
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from openpyxl import Workbook
@@ -171,3 +171,113 @@ def test_a_failing_job_is_marked_failed_and_the_worker_goes_on(app, tmp_path):
     assert db.session.get(Job, broken.id).status == JobStatus.FAILED
     assert "unknown job kind" in db.session.get(Job, unknown.id).error
     assert jobs.claim_next() is None
+
+
+def test_apply_saves_a_given_analysis_without_reading_the_file_again(app, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "p.csv", ROWS)
+    analysis = ri.analyse(path)
+    reads = []
+    original = ri.read_rows
+    monkeypatch.setattr(ri, "read_rows", lambda p: reads.append(p) or original(p))
+    s = ri.apply(path, actor_id=None, analysis=analysis)
+    db.session.commit()
+    assert reads == []
+    assert (s["new"], s["changed"], s["unchanged"], s["errors"]) == (3, 0, 0, 0)
+    assert count(Resident) == 3
+    with pytest.raises(ValueError):
+        ri.apply(path, actor_id=None, analysis=analysis)  # an analysis is saved once
+    again = ri.apply(path, actor_id=None)  # without one, apply() analyses the file itself
+    assert reads == [path] and (again["new"], again["unchanged"]) == (0, 3)
+
+
+def _strptime_only(text: str) -> date:
+    """The date parsing before the fast path, as the reference."""
+    for fmt in ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+DATE_SHAPES = ["17-05-1990", "17/05/1990", "17.05.1990", "1990-05-17", "7-5-1990", "07/5/1990", "1990-5-7",
+               " 17-05-1990 ", "29-02-2000", "29-02-1900", "31-04-1990", "00-05-1990", "17-00-1990",
+               "17-13-1990", "17-05/1990", "1990/05/17", "17 05 1990", "17-05-90", "17-05-19900", "117-05-1990",
+               "+1-05-1990", "1 -05-1990", "17-05-0000", "17-05-0099", "١٧-٠٥-١٩٩٠", "17.5.1990", "1990-05-17x",
+               "", "-", "31-12-9999", "1990-13-01", "1990-02-30"]
+
+
+@pytest.mark.parametrize("text", DATE_SHAPES)
+def test_fast_date_parsing_agrees_with_strptime(text):
+    try:
+        expected = _strptime_only(text.strip())
+    except ValueError:
+        with pytest.raises(ValueError):
+            ri._parse_date(text)
+    else:
+        assert ri._parse_date(text) == expected
+
+
+def test_a_wrong_birth_date_is_named_in_the_error(app, tmp_path):
+    row = list(ROWS[0])
+    row[4] = "31-02-1990"
+    s = ri.analyse(write_csv(tmp_path / "d.csv", [row])).summary()
+    assert s["errors"] == 1
+    assert s["error_rows"][0]["messages"] == ['Tanggal lahir "31-02-1990" tidak dikenali (pakai DD-MM-YYYY).']
+
+
+PAPUA = ["9171011705900001", "9171011203150001", "Yohanes Wenda", "Jayapura", "17-05-1990", "L", "Jl. Pemuda 2",
+         "2", "1", "Kristen", "Kawin", "Guru", "WNI"]
+
+
+def test_xlsx_cells_are_read_as_typed(app, tmp_path):
+    """Numbers, dates, empty cells and a table that does not start in A1 (calamine reads the XLSX)."""
+    wb = Workbook()
+    ws = wb.active
+    ws["B3"] = HEADER[0]  # the table starts in B3: line numbers are still the sheet's
+    for i, name in enumerate(HEADER[1:], start=3):
+        ws.cell(row=3, column=i, value=name)
+    budi = [None, 3576031705900012, 3576031203150001.0, "Budi  Santoso", "Mojokerto", datetime(1990, 5, 17),
+            "L", "Jl. Pemuda 1", 1, 1, "Islam", "Kawin", "Wiraswasta", None]
+    sri = [None, *ROWS[1][:4], date(1992, 8, 17), *ROWS[1][5:]]
+    sri[-1] = ""
+    ws.append(budi)
+    ws.append([])  # an empty row in between is skipped
+    ws.append(sri)
+    ws.append([None, int(PAPUA[0]), *PAPUA[1:]])  # a Papua NIK in a number cell: past 2**53
+    ws.append([None, PAPUA[0], int(PAPUA[1]), *PAPUA[2:]])  # the same person, KK in a number cell
+    ws.append([None, *PAPUA])  # typed as text: fine
+    ws.append([None, "3576031705900020", *ROWS[0][1:4], 19900517, *ROWS[0][5:]])  # a date typed as a number
+    path = tmp_path / "table.xlsx"
+    wb.save(path)
+    s = ri.apply(path, actor_id=None)
+    db.session.commit()
+    assert (s["total"], s["new"], s["errors"]) == (6, 3, 3)
+    errors = {p["line"]: (p["nik"], p["messages"]) for p in s["error_rows"]}
+    assert errors[7] == ("", ["NIK tersimpan sebagai angka dan terlalu panjang untuk dibaca tepat: format kolom NIK "
+                              "sebagai Teks di Excel, lalu isi ulang."])
+    assert errors[8] == (PAPUA[0], ["Nomor KK tersimpan sebagai angka dan terlalu panjang untuk dibaca tepat: "
+                                    "format kolom Nomor KK sebagai Teks di Excel, lalu isi ulang."])
+    assert errors[10] == ("3576031705900020",
+                          ['Tanggal lahir "19900517" tidak dikenali (pakai DD-MM-YYYY).'])
+    budi_db = db.session.scalar(select(Resident).where(Resident.nik == "3576031705900012"))
+    assert (budi_db.kk_number, budi_db.full_name, budi_db.birth_date) == (
+        "3576031203150001", "BUDI SANTOSO", date(1990, 5, 17))
+    assert (budi_db.rt, budi_db.rw, budi_db.citizenship) == ("001", "001", None)
+    sri_db = db.session.scalar(select(Resident).where(Resident.nik == ROWS[1][0]))
+    assert sri_db.birth_date == date(1992, 8, 17) and sri_db.citizenship is None
+    assert db.session.scalar(select(Resident.kk_number).where(Resident.nik == PAPUA[0])) == PAPUA[1]
+    again = ri.apply(path, actor_id=None)
+    assert (again["new"], again["changed"], again["unchanged"]) == (0, 0, 3)
+
+
+def test_an_empty_or_broken_xlsx_is_refused_as_a_file(app, tmp_path):
+    empty = tmp_path / "empty.xlsx"
+    Workbook().save(empty)
+    with pytest.raises(ri.ImportFileError, match="kosong"):
+        ri.analyse(empty)
+    good = write_xlsx(tmp_path / "good.xlsx", ROWS)
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(good.read_bytes()[:400])
+    with pytest.raises(ri.ImportFileError, match="CSV \\(UTF-8\\) atau XLSX"):
+        ri.analyse(broken)

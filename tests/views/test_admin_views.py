@@ -11,7 +11,7 @@ from sempelmas.models.residents import Resident
 from sempelmas.services import jobs
 from sempelmas.services.demo import seed_profile
 from tests.conftest import jpeg_bytes
-from tests.services.test_register_import import ROWS, write_csv
+from tests.services.test_register_import import PAPUA, ROWS, write_csv, write_xlsx
 
 PROFILE = {
     "village_kind": "kelurahan", "village_name": "Miji", "district_name": "Kranggan", "regency_kind": "kota",
@@ -121,6 +121,25 @@ def test_admin_imports_the_register_through_the_worker_with_polling(app, client,
     assert "Impor selesai" in client.get(resp.location).get_data(as_text=True)
     assert len(db.session.scalars(select(Resident)).all()) == 3
 
+
+
+def test_admin_imports_an_xlsx_and_sees_why_a_number_cell_nik_is_refused(app, client, factory, login_as, tmp_path):
+    admin_client(client, factory, login_as)
+    rows = [*ROWS, [int(PAPUA[0]), *PAPUA[1:]]]  # a Papua NIK in a number cell cannot be read exactly
+    data = write_xlsx(tmp_path / "warga.xlsx", rows).read_bytes()
+    resp = client.post("/admin/impor", data={"file": (io.BytesIO(data), "warga.xlsx")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 303
+    assert jobs.run_pending() == 1
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "Terapkan impor" in page
+    assert "format kolom NIK sebagai Teks di Excel" in page
+    preview = db.session.scalar(select(Job).order_by(Job.id.desc()))
+    assert (preview.result["new"], preview.result["errors"]) == (3, 1)
+    resp = client.post(f"/admin/impor/{preview.id}/terapkan")
+    jobs.run_pending()
+    assert "Impor selesai" in client.get(resp.location).get_data(as_text=True)
+    assert len(db.session.scalars(select(Resident)).all()) == 3
 
 def test_import_refuses_a_file_that_is_not_csv_or_xlsx(client, factory, login_as):
     admin_client(client, factory, login_as)
