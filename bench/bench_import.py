@@ -8,8 +8,8 @@ The script generates a realistic register (valid NIK/KK numbers, families of 3-5
 rewritten the way Excel/LibreOffice save it (shared-string table, <dimension>). For each file it
 migrates a fresh SQLite database and measures, each in a separate child process:
 
-* ``bare read``  - a process that only reads the file (openpyxl read-only / csv) and counts rows:
-                   the floor the import cannot go below;
+* ``bare read``  - a process that only reads the file the way the import does (python-calamine /
+                   csv) and counts rows: the floor the import cannot go below;
 * ``app start``  - a process that only builds the Flask app (imports + create_app);
 * ``import #1``  - ``flask --app app import-residents FILE`` into the empty register;
 * ``import #2``  - the same file again: must report 0 new / 0 changed (idempotent).
@@ -17,11 +17,10 @@ migrates a fresh SQLite database and measures, each in a separate child process:
 Wall time is measured around the child; CPU time and peak memory (``ru_maxrss``) come from the
 child's ``os.wait4`` rusage. With ``BENCH_DATABASE_URL`` (or ``TEST_DATABASE_URL``) pointing at
 PostgreSQL the imports also run against a scratch database created on that server (and dropped
-afterwards). ``--what-if`` adds import #1 with suggested changes patched in (bench/whatif_import.py);
-``--profile FORMAT`` prints a cProfile of import #1.
+afterwards). ``--profile FORMAT`` prints a cProfile of import #1.
 
     .venv/bin/python bench/bench_import.py [--rows 20000] [--formats csv,xlsx,xlsx-excel]
-        [--repeat N] [--what-if] [--profile csv|xlsx|xlsx-excel] [--keep]
+        [--repeat N] [--profile csv|xlsx|xlsx-excel] [--keep]
 """
 
 from __future__ import annotations
@@ -332,9 +331,9 @@ from pathlib import Path
 p = Path(sys.argv[1])
 n = 0
 if p.suffix == ".xlsx":
-    from openpyxl import load_workbook
-    wb = load_workbook(p, read_only=True, data_only=True)
-    for row in wb.worksheets[0].iter_rows(values_only=True):
+    from python_calamine import CalamineWorkbook
+    wb = CalamineWorkbook.from_path(str(p))
+    for row in wb.get_sheet_by_index(0).iter_rows():
         n += 1
     wb.close()
 else:
@@ -409,28 +408,6 @@ def bench_one(fmt: str, path: Path, database_url: str, workdir: Path, db_label: 
     return results
 
 
-WHATIF_VARIANTS = [("single pass", ["single"]), ("+ fast dates", ["single", "fast-dates"]),
-                   ("+ calamine", ["single", "fast-dates", "calamine"])]
-
-
-def bench_whatif(fmt: str, path: Path, workdir: Path, rep: int) -> list[tuple[Run, str]]:
-    """Import #1 with suggested changes patched in (bench/whatif_import.py), each on a fresh database."""
-    results: list[tuple[Run, str]] = []
-    for name, changes in WHATIF_VARIANTS:
-        if "calamine" in changes and not fmt.startswith("xlsx"):
-            continue
-        env = child_env(f"sqlite:///{workdir / f'{fmt}-whatif-{len(results)}-{rep}.sqlite'}")
-        if run_child(f"{fmt} what-if migrate", flask("db", "upgrade"), env, workdir).rc != 0:
-            raise SystemExit("flask db upgrade failed (what-if)")
-        run = run_child(f"{fmt}/sqlite what-if {name}",
-                        [PYTHON, str(ROOT / "bench" / "whatif_import.py"), str(path), *changes], env, workdir)
-        if run.rc == 3:  # SKIP: python-calamine not importable
-            print(f"({fmt} what-if {name}: {run.out.strip()})")
-            continue
-        results.append((run, "whatif"))
-    return results
-
-
 def problems(run: Run, kind: str, expected_valid: int) -> list[str]:
     """What is wrong with a run's outcome (not its timing)."""
     out = [f"rc={run.rc}"] if run.rc != 0 else []
@@ -439,7 +416,7 @@ def problems(run: Run, kind: str, expected_valid: int) -> list[str]:
     s = run.summary
     if not s:
         out.append("no summary")
-    elif kind in ("first", "whatif") and s["new"] != expected_valid:
+    elif kind == "first" and s["new"] != expected_valid:
         out.append(f"new={s['new']} (expected {expected_valid})")
     elif kind == "again" and (s["new"] or s["changed"]):
         out.append(f"not idempotent (new={s['new']} changed={s['changed']})")
@@ -488,8 +465,6 @@ def main() -> int:
                     help="csv, xlsx (as openpyxl writes it: inline strings), xlsx-excel (shared strings, as "
                          "Excel/LibreOffice save it)")
     ap.add_argument("--repeat", type=int, default=1, help="repeat every run N times (verdict on the median)")
-    ap.add_argument("--what-if", action="store_true",
-                    help="also time import #1 with suggested changes patched in (bench/whatif_import.py)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (files, databases, child output)")
     ap.add_argument("--profile", choices=["csv", "xlsx", "xlsx-excel"],
                     help="also run import #1 of that format under cProfile and print the top functions")
@@ -530,8 +505,6 @@ def main() -> int:
                     if base is None:
                         url = f"sqlite:///{workdir / f'{fmt}-{rep}.sqlite'}"
                         results += bench_one(fmt, files[fmt], url, workdir, db_label, floors=True)
-                        if args.what_if:
-                            results += bench_whatif(fmt, files[fmt], workdir, rep)
                         continue
                     try:
                         with PgScratch(base) as url:
@@ -565,9 +538,7 @@ def main() -> int:
             v, wall, rss = verdict(runs, kind, valid)
             cpu = statistics.median(r.cpu for r in runs)
             medians[label] = (wall, cpu, rss)
-            failed |= v.startswith("FAIL") and kind != "whatif"
-            if kind == "whatif":
-                v = "(what-if) " + v
+            failed |= v.startswith("FAIL")
             print(f"{label:<42} {wall:>7.2f} {cpu:>6.2f} {rss:>8.1f}  {v}")
         print()
         for label, (wall, cpu, rss) in medians.items():
