@@ -273,6 +273,11 @@ def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], li
         row["citizenship"] = row["citizenship"].upper()
     if info is not None and not errors:
         warnings = nik_rules.compare_with_declared(info, row["gender"], row["birth_date"])
+        # Excel keeps 15 significant digits: a 16-digit number typed into a number cell has lost its last
+        for col, label in (("nik", "NIK"), ("kk_number", "Nomor KK")):
+            if isinstance(raw.get(col), float):
+                warnings.append(_("%(col)s dibaca dari sel angka: Excel hanya menyimpan 15 digit, periksa "
+                                  "digit terakhirnya dengan KK asli (format kolom sebagai Teks).", col=label))
     return row, errors, warnings
 
 

@@ -260,6 +260,11 @@ def test_xlsx_cells_are_read_as_typed(app, tmp_path):
                                     "format kolom Nomor KK sebagai Teks di Excel, lalu isi ulang."])
     assert errors[10] == ("3576031705900020",
                           ['Tanggal lahir "19900517" tidak dikenali (pakai DD-MM-YYYY).'])
+    # Budi's NIK and KK came from number cells: staff are told to check the last digit against the KK
+    warned = {p["line"]: p["messages"] for p in s["warning_rows"]}
+    assert any("NIK dibaca dari sel angka" in m for m in warned[4])
+    assert any("Nomor KK dibaca dari sel angka" in m for m in warned[4])
+    assert 6 not in warned  # Sri's were typed as text
     budi_db = db.session.scalar(select(Resident).where(Resident.nik == "3576031705900012"))
     assert (budi_db.kk_number, budi_db.full_name, budi_db.birth_date) == (
         "3576031203150001", "BUDI SANTOSO", date(1990, 5, 17))
