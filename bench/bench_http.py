@@ -73,7 +73,8 @@ class Target:
 
 #: what each page must contain to count as the page (not an error page or the login form)
 EXPECT = {"baseline": "WARGA 001", "base-rts": "WARGA 001", "/login": 'name="csrf_token"',
-          "/warga/": 'action="/logout"', "/login*": 'name="csrf_token"', "/warga/*": 'action="/logout"'}
+          "/warga/": 'action="/logout"', "/login*": 'name="csrf_token"', "/warga/*": 'action="/logout"',
+          "plain": "ok", "empty": 'href="/login"', "empty+user": 'action="/logout"'}
 
 
 def free_port() -> int:
@@ -218,6 +219,9 @@ def main() -> int:
                     help="also load the baseline's render_template_string variant (for reference)")
     ap.add_argument("--what-if", nargs="?", const="profile,user", default="",
                     help="also serve the app with suggested changes patched in (bench/whatif.py: profile, user)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also load probe pages of the real app (bench/probe_app.py): a plain string and an "
+                         "empty page on the base layout, anonymous and signed in")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, gunicorn logs)")
     args = ap.parse_args()
     args.duration = max(1, min(args.duration, 60))
@@ -244,8 +248,14 @@ def main() -> int:
             patched = start_gunicorn("what-if", "whatif:patched_app()", BENCH,
                                      {**env, "BENCH_WHATIF": args.what_if}, workdir)
             servers.append(patched)
+        probe = None
+        if args.floor:
+            probe = start_gunicorn("probe", "probe_app:app", BENCH, {**env, "PYTHONPATH": str(ROOT)}, workdir)
+            servers.append(probe)
         wait_ready(base, "/")
         wait_ready(real, "/login")
+        if probe:
+            wait_ready(probe, "/_probe/plain")
         if patched:
             wait_ready(patched, "/login")
 
@@ -260,6 +270,11 @@ def main() -> int:
         if patched:  # same database and secret key: the same session cookie works there
             targets += [Target("/login*", patched.base + "/login", info=True),
                         Target("/warga/*", patched.base + "/warga/", {"Cookie": f"session={session}"}, info=True)]
+        if probe:
+            cookie = {"Cookie": f"session={session}"}
+            targets += [Target("plain", probe.base + "/_probe/plain", info=True),
+                        Target("empty", probe.base + "/_probe/empty", info=True),
+                        Target("empty+user", probe.base + "/_probe/empty", cookie, info=True)]
         for t in targets:
             check(t, EXPECT[t.name])
 
@@ -296,6 +311,8 @@ def main() -> int:
                 verdict = ""
             elif t.name == "base-rts":
                 verdict = "(info: render_template_string recompiles the template on every request)"
+            elif t.name in ("plain", "empty", "empty+user"):
+                verdict = "(info: probe, bench/probe_app.py)"
             elif t.info:
                 verdict = f"(info: what-if {args.what_if}, see bench/whatif.py)"
             else:
