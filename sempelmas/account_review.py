@@ -46,34 +46,35 @@ def review_page(user_id: int, endpoint_prefix: str, verify_form=None, reject_for
     )
 
 
-def verify(user_id: int, endpoint_prefix: str):
+def _decide(user_id: int, endpoint_prefix: str, form, form_name: str, act, done):
+    """Validate ``form``, apply the decision ``act(user, form)``, commit, tell the verifier."""
     user = reviewable(user_id)
-    form = VerifyForm()
     if not form.validate_on_submit():
-        return review_page(user_id, endpoint_prefix, verify_form=form, status=422)
+        return review_page(user_id, endpoint_prefix, status=422, **{form_name: form})
     try:
-        accounts.verify_account(current_user, user, form.note.data)
+        act(user, form)
     except accounts.AccountError as e:
         flash(e.message, "error")
         return redirect(url_for(f"{endpoint_prefix}.account", user_id=user.id), code=303)
     db.session.commit()
-    flash(_("Akun %(name)s sudah diverifikasi.", name=user.full_name), "success")
+    flash(*done(user))
     return redirect(url_for(f"{endpoint_prefix}.accounts_pending"), code=303)
+
+
+def verify(user_id: int, endpoint_prefix: str):
+    return _decide(
+        user_id, endpoint_prefix, VerifyForm(), "verify_form",
+        lambda user, form: accounts.verify_account(current_user, user, form.note.data),
+        lambda user: (_("Akun %(name)s sudah diverifikasi.", name=user.full_name), "success"),
+    )
 
 
 def reject(user_id: int, endpoint_prefix: str):
-    user = reviewable(user_id)
-    form = RejectForm()
-    if not form.validate_on_submit():
-        return review_page(user_id, endpoint_prefix, reject_form=form, status=422)
-    try:
-        accounts.reject_account(current_user, user, form.reason.data)
-    except accounts.AccountError as e:
-        flash(e.message, "error")
-        return redirect(url_for(f"{endpoint_prefix}.account", user_id=user.id), code=303)
-    db.session.commit()
-    flash(_("Pendaftaran %(name)s ditolak.", name=user.full_name), "info")
-    return redirect(url_for(f"{endpoint_prefix}.accounts_pending"), code=303)
+    return _decide(
+        user_id, endpoint_prefix, RejectForm(), "reject_form",
+        lambda user, form: accounts.reject_account(current_user, user, form.reason.data),
+        lambda user: (_("Pendaftaran %(name)s ditolak.", name=user.full_name), "info"),
+    )
 
 
 def ktp_photo(user_id: int):
