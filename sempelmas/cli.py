@@ -45,6 +45,15 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo("Data demo dibuat." if created else "Basis data sudah berisi data; demo tidak diisi ulang.")
 
+    @app.cli.command("seed-catalogue")
+    def seed_catalogue() -> None:
+        """Add the standard service catalogue when it is empty (production included: it is not demo data)."""
+        from sempelmas.services.catalogue_standard import seed_standard
+
+        added = seed_standard()
+        db.session.commit()
+        click.echo(f"{added} layanan ditambahkan." if added else "Katalog layanan sudah berisi; tidak diubah.")
+
     @app.cli.command("import-residents")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--dry-run", is_flag=True, help="Only check the file and show what would change.")

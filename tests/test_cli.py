@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
+from sempelmas.models.catalogue import Service
 from sempelmas.models.residents import Resident
 from sempelmas.services import demo
 from tests.conftest import login
@@ -32,6 +33,7 @@ def test_seed_demo_fills_an_empty_database_once_and_accounts_work(runner, app, c
     result = runner.invoke(args=["seed-demo"])
     assert result.exit_code == 0 and "dibuat" in result.output
     assert 40 <= db.session.scalar(select(func.count()).select_from(Resident)) <= 70
+    assert db.session.scalar(select(func.count()).select_from(Service)) == 10  # the real catalogue too
     for username, password, *_rest in demo.DEMO_ACCOUNTS:
         resp = login(client, username, password)
         assert resp.status_code == 302, username
@@ -52,6 +54,17 @@ def test_seed_demo_is_refused_in_production(make_app):
         result = app.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code != 0 and "produksi" in result.output
         assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_seed_catalogue_fills_an_empty_catalogue_even_in_production(make_app):
+    app = make_app(ENV="production")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["seed-catalogue"])
+        assert result.exit_code == 0 and "10 layanan ditambahkan" in result.output
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 10
+        again = app.test_cli_runner().invoke(args=["seed-catalogue"])
+        assert again.exit_code == 0 and "tidak diubah" in again.output
+        assert db.session.scalar(select(func.count()).select_from(Service)) == 10
 
 
 def test_import_residents_command_with_dry_run(runner, app, tmp_path):
@@ -148,5 +161,5 @@ def test_migrations_build_exactly_the_models_schema(tmp_path):
 def test_cli_lists_the_project_commands(cmd):
     out = subprocess.run([sys.executable, "-m", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          env={**os.environ, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
-    for name in ("create-admin", "seed-demo", "import-residents", "worker"):
+    for name in ("create-admin", "seed-demo", "seed-catalogue", "import-residents", "worker"):
         assert name in out.stdout

@@ -91,3 +91,25 @@ class RolesForm(Form):
 
 class ImportForm(Form):
     file = FileField(_l("Berkas data penduduk (CSV atau XLSX)"))
+
+
+class ServiceForm(Form):
+    code = StringField(_l("Kode (dalam alamat halaman)"), [required(), length(40)])
+    name = StringField(_l("Nama layanan"), [required(), length(120)])
+    description = TextAreaField(_l("Kegunaan surat"), [required(), length(2000)])
+    who_may_request = SelectField(_l("Yang dapat mengajukan"),
+                                  choices=[("warga", _l("Warga untuk diri sendiri atau keluarga satu KK"))])
+    needs_rt_endorsement = BooleanField(_l("Perlu persetujuan ketua RT (pengantar RT/RW)"))
+    paper_pengantar_when_no_rt_account = BooleanField(_l("Pengantar kertas bila RT belum punya akun"))
+    service_time_value = IntegerField(_l("Waktu layanan"), [required(), v.NumberRange(
+        min=1, max=999, message=_l("Antara 1 dan 999."))])
+    service_time_unit = SelectField(_l("Satuan waktu"), choices=[
+        ("menit", _l("menit")), ("jam", _l("jam")), ("hari_kerja", _l("hari kerja"))])
+    classification_code = StringField(_l("Kode klasifikasi arsip"), [required(), length(20)])
+    letter_template = StringField(_l("Nama templat surat"), [required(), length(60)])
+    validity_days = IntegerField(_l("Masa berlaku (hari)"), [v.Optional(), v.NumberRange(
+        min=1, max=3650, message=_l("Antara 1 dan 3650."))])
+    sort_order = IntegerField(_l("Urutan"), [v.Optional()], default=0)
+    enabled = BooleanField(_l("Dibuka untuk warga"))
+    requirements = TextAreaField(_l("Persyaratan"), render_kw={"rows": 8})
+    fields = TextAreaField(_l("Isian formulir"), render_kw={"rows": 12})

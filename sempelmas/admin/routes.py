@@ -1,4 +1,4 @@
-"""Admin: kelurahan profile, officials, accounts and roles, register import, audit log."""
+"""Admin: kelurahan profile, officials, accounts and roles, register import, service catalogue, audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sempelmas.access import role_required
-from sempelmas.admin.forms import ImportForm, OfficialForm, ProfileForm, RolesForm, StaffAccountForm
+from sempelmas.admin.forms import ImportForm, OfficialForm, ProfileForm, RolesForm, ServiceForm, StaffAccountForm
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
@@ -18,7 +18,7 @@ from sempelmas.models.accounts import Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
 from sempelmas.models.profile import KelurahanProfile, Official
-from sempelmas.services import accounts, audit, jobs
+from sempelmas.services import accounts, audit, catalogue, jobs
 from sempelmas.services import profile as profile_service
 from sempelmas.services.register_import import ImportFileError, sniff_upload
 from sempelmas.services.uploads import UploadError, reencode_image, upload_dir
@@ -221,3 +221,58 @@ def audit_log():
         select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))}
     return render("admin/audit.html", entries=entries, names=names,
                   max_rows=current_app.config.get("AUDIT_PAGE", 200))
+
+
+@bp.get("/layanan")
+@role_required(Role.ADMIN)
+def services():
+    return render("admin/services.html", services=catalogue.all_services())
+
+
+@bp.route("/layanan/baru", methods=["GET", "POST"])
+@bp.route("/layanan/<code>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def service_edit(code: str | None = None):
+    service = None
+    if code is not None:
+        service = catalogue.get_service(code, enabled_only=False)
+        if service is None:
+            abort(404)
+    form = ServiceForm(obj=service)
+    if request.method == "GET":
+        if service is not None:
+            form.requirements.data = catalogue.requirement_lines(service.requirements)
+            form.fields.data = catalogue.field_lines(service.fields)
+        else:
+            form.needs_rt_endorsement.data = form.paper_pengantar_when_no_rt_account.data = True
+            form.enabled.data = True
+    if service is not None:
+        form.code.data = service.code  # fixed once created: requests and links use it
+    status = 200
+    if form.validate_on_submit():
+        requirements, req_errors = catalogue.parse_requirement_lines(form.requirements.data)
+        fields, field_errors = catalogue.parse_field_lines(form.fields.data)
+        for message in req_errors:
+            add_error(form, "requirements", message)
+        for message in field_errors:
+            add_error(form, "fields", message)
+        if not req_errors and not field_errors:
+            data = {name: getattr(form, name).data for name in catalogue.SERVICE_ATTRS}
+            data["sort_order"] = data["sort_order"] or 0
+            data["code"] = (data["code"] or "").strip()
+            try:
+                service = catalogue.save_service(service, data, requirements, fields, actor=current_user)
+            except catalogue.CatalogueError as e:
+                db.session.rollback()
+                for name, messages in e.errors.items():
+                    for message in messages:
+                        add_error(form, name, message)
+            else:
+                db.session.commit()
+                flash(_("Layanan %(name)s tersimpan (versi %(v)d).", name=service.name, v=service.version),
+                      "success")
+                return redirect(url_for("admin.service_edit", code=service.code), code=303)
+        status = 422
+    elif form.errors:
+        status = 422
+    return render("admin/service_edit.html", form=form, service=service, status=status)

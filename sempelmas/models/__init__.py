@@ -10,6 +10,7 @@ from sempelmas.models.accounts import (
     User,
 )
 from sempelmas.models.audit import AuditEntry
+from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.profile import KelurahanProfile, Official
 from sempelmas.models.residents import KKHistory, Resident
@@ -17,5 +18,5 @@ from sempelmas.models.residents import KKHistory, Resident
 __all__ = [
     "AccountStatus", "AuditEntry", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
     "LoginFailure", "Official", "PasswordResetCode", "Registration", "Resident", "Role",
-    "RoleGrant", "User",
+    "RoleGrant", "Service", "ServiceField", "ServiceRequirement", "ServiceVersion", "User",
 ]

@@ -1,4 +1,4 @@
-"""Pages anyone may open: the landing page, privacy notice, language switch, logo."""
+"""Pages anyone may open: the landing page, the service catalogue, privacy notice, language switch, logo."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, reques
 from sempelmas.auth.routes import _safe_next
 from sempelmas.htmx import render
 from sempelmas.i18n import LANG_COOKIE
+from sempelmas.services import catalogue
 from sempelmas.services import profile as profile_service
 
 bp = Blueprint("public", __name__)
@@ -42,3 +43,16 @@ def logo():
     resp.headers["Content-Type"] = stored[1]
     resp.headers["Cache-Control"] = "public, max-age=3600"
     return resp
+
+
+@bp.get("/layanan")
+def services():
+    return render("public/services.html", services=catalogue.enabled_services())
+
+
+@bp.get("/layanan/<code>")
+def service(code: str):
+    svc = catalogue.get_service(code)
+    if svc is None:
+        abort(404)
+    return render("public/service.html", service=svc)

@@ -17,6 +17,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.profile import KelurahanProfile, Official
 from sempelmas.models.residents import Resident
 from sempelmas.services.accounts import hash_password
+from sempelmas.services.catalogue_standard import seed_standard
 
 
 class DemoRefused(RuntimeError):
@@ -100,6 +101,7 @@ def seed() -> bool:
                  nip="198203152006042003", user_id=accounts["sekretaris"].id, sort_order=2),
     ])
 
+    seed_standard()  # the real catalogue, also what `flask seed-catalogue` adds in production
     residents = _seed_residents(rng)
     demo = next(r for r in residents if r.nik == DEMO_RESIDENT_NIK)
     resident_user = User(

@@ -5,7 +5,7 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import jobs
+from sempelmas.services import catalogue, jobs
 from tests.conftest import PASSWORD
 
 ALL_ROLES = [Role.RESIDENT, Role.RT_HEAD, Role.RW_HEAD, Role.ASSISTANT, Role.STAFF, Role.SIGNER, Role.ADMIN]
@@ -37,6 +37,9 @@ PAGES = [
     ("/admin/impor", {Role.ADMIN}),
     ("/admin/impor/{job}", {Role.ADMIN}),
     ("/admin/audit", {Role.ADMIN}),
+    ("/admin/layanan", {Role.ADMIN}),
+    ("/admin/layanan/baru", {Role.ADMIN}),
+    ("/admin/layanan/{service}", {Role.ADMIN}),
     ("/akun/sandi", ANY),
 ]
 POSTS = [
@@ -55,6 +58,8 @@ POSTS = [
     ("/admin/impor/{job}/terapkan", {Role.ADMIN}),
     ("/admin/akun/{pending}", {Role.ADMIN}),
     ("/admin/pejabat/{official}", {Role.ADMIN}),
+    ("/admin/layanan/baru", {Role.ADMIN}),
+    ("/admin/layanan/{service}", {Role.ADMIN}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
 ]
 
@@ -65,8 +70,11 @@ def objects(factory):
     official = Official(name="X", position="lurah", position_title="Lurah")
     db.session.add(official)
     job = jobs.enqueue("register_preview", {"path": "/nonexistent.csv", "filename": "w.csv"})
+    service = catalogue.save_service(None, {"code": "domisili", "name": "Domisili", "classification_code": "470",
+                                            "letter_template": "domisili"}, [], [])
     db.session.commit()
-    return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id}
+    return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
+            "service": service.code}
 
 
 def _cases(table):
