@@ -44,7 +44,7 @@ def test_public_detail_shows_requirements_fields_time_and_cost(client):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "Gratis" in html and "1 jam" in html
-    assert "Surat kematian dari rumah sakit/dokter" in html and "boleh bawa asli ke kantor" in html
+    assert "Surat kematian dari rumah sakit/dokter" in html and "boleh dibawa ke kantor, tanpa unggah" in html
     assert "Surat pengantar RT/RW" in html and "NIK pelapor" in html and "Ajukan" in html
     assert "10 menit" in client.get("/layanan/domisili").get_data(as_text=True)
     assert "1 hari kerja" in client.get("/layanan/pindah_keluar").get_data(as_text=True)
