@@ -57,6 +57,7 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 	else \
 	  $(FLASK) seed-demo; \
 	fi
+	$(FLASK) seed-catalogue
 	@$(MAKE) --no-print-directory serve
 
 # gunicorn and the background worker run together: when make is stopped (Ctrl-C, SIGTERM) or
