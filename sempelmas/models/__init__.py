@@ -13,10 +13,18 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.requests import (
+    REQUEST_STATUS_LABELS,
+    LetterRequest,
+    RequestEvent,
+    RequestStatus,
+    TrackingCounter,
+)
 from sempelmas.models.residents import KKHistory, Resident
 
 __all__ = [
     "AccountStatus", "AuditEntry", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
-    "LoginFailure", "Official", "PasswordResetCode", "Registration", "Resident", "Role",
-    "RoleGrant", "Service", "ServiceField", "ServiceRequirement", "ServiceVersion", "User",
+    "LetterRequest", "LoginFailure", "Official", "PasswordResetCode", "REQUEST_STATUS_LABELS",
+    "Registration", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
+    "ServiceField", "ServiceRequirement", "ServiceVersion", "TrackingCounter", "User",
 ]

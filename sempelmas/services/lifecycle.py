@@ -1,0 +1,227 @@
+"""The request lifecycle: the one table of allowed transitions, who may take each, and the move itself.
+
+Every status change of a LetterRequest goes through ``transition``; it writes a RequestEvent (who,
+when, from, to, note) and an audit entry, and flushes, never commits. No other module compares
+status codes: screens ask ``allowed_actions`` / ``is_final`` instead.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from sempelmas.domain.i18n import lazy as _
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role, User
+from sempelmas.models.base import utcnow
+from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.services import audit
+
+S = RequestStatus
+
+# who may take an action
+APPLICANT = "pemohon"  # the applicant, or the pendamping who assists them
+RT = "rt"  # the head of the subject's RT (or of its RW)
+STAFF = "petugas"
+SIGNER = "penandatangan"
+
+#: (from status, action) -> to status; the whole lifecycle
+TRANSITIONS: dict[tuple[RequestStatus, str], RequestStatus] = {
+    (S.AWAITING_ENDORSEMENT, "endorse"): S.SUBMITTED,
+    (S.AWAITING_ENDORSEMENT, "return_to_resident"): S.RETURNED,
+    (S.AWAITING_ENDORSEMENT, "cancel"): S.CANCELLED,
+    (S.RETURNED, "resubmit"): S.AWAITING_ENDORSEMENT,
+    (S.RETURNED, "cancel"): S.CANCELLED,
+    (S.SUBMITTED, "claim"): S.IN_REVIEW,
+    (S.SUBMITTED, "cancel"): S.CANCELLED,
+    (S.IN_REVIEW, "ask_fix"): S.NEEDS_FIX,
+    (S.IN_REVIEW, "reject"): S.REJECTED,
+    (S.IN_REVIEW, "forward_to_signing"): S.AWAITING_SIGNATURE,
+    (S.NEEDS_FIX, "resubmit"): S.IN_REVIEW,
+    (S.NEEDS_FIX, "cancel"): S.CANCELLED,
+    (S.AWAITING_SIGNATURE, "sign"): S.DONE,
+    (S.AWAITING_SIGNATURE, "send_back"): S.IN_REVIEW,
+}
+
+ACTORS: dict[str, str] = {
+    "endorse": RT,
+    "return_to_resident": RT,
+    "resubmit": APPLICANT,
+    "cancel": APPLICANT,
+    "claim": STAFF,
+    "ask_fix": STAFF,
+    "reject": STAFF,
+    "forward_to_signing": STAFF,
+    "sign": SIGNER,
+    "send_back": SIGNER,
+}
+ACTIONS = tuple(ACTORS)
+
+#: actions that must say why (the reason becomes the event's note)
+REASON_REQUIRED = frozenset({"return_to_resident", "ask_fix", "reject", "send_back"})
+FINAL_STATUSES = frozenset({S.DONE, S.REJECTED, S.CANCELLED})
+
+#: button texts
+ACTION_LABELS = {
+    "endorse": _l("Beri pengantar"),
+    "return_to_resident": _l("Kembalikan ke pemohon"),
+    "resubmit": _l("Ajukan ulang"),
+    "cancel": _l("Batalkan permohonan"),
+    "claim": _l("Saya tangani"),
+    "ask_fix": _l("Minta perbaikan"),
+    "reject": _l("Tolak"),
+    "forward_to_signing": _l("Teruskan ke penandatangan"),
+    "sign": _l("Tanda tangani"),
+    "send_back": _l("Kembalikan ke petugas"),
+}
+
+#: "… tidak dapat <passive>" in refusals
+_PASSIVE = {
+    "endorse": "diberi pengantar",
+    "return_to_resident": "dikembalikan ke pemohon",
+    "resubmit": "diajukan ulang",
+    "cancel": "dibatalkan",
+    "claim": "ditangani petugas",
+    "ask_fix": "dimintakan perbaikan",
+    "reject": "ditolak",
+    "forward_to_signing": "diteruskan ke penandatangan",
+    "sign": "ditandatangani",
+    "send_back": "dikembalikan ke petugas",
+}
+
+
+class RequestError(Exception):
+    """A refused request operation; ``message`` is shown to the user as is."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class TransitionError(RequestError):
+    """The action is not allowed from the request's current status, or lacks its reason."""
+
+
+class NotPermittedError(RequestError):
+    """The actor may not take this action on this request."""
+
+
+class ConcurrentUpdateError(RequestError):
+    """Someone else changed the request first; the screen should reload it."""
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or str(_(
+            "Permohonan ini baru saja diubah oleh pengguna lain. Halaman dimuat ulang; periksa statusnya "
+            "lalu coba lagi bila masih perlu.")))
+
+
+def status_label(status: str) -> str:
+    return str(REQUEST_STATUS_LABELS[RequestStatus(status)])
+
+
+def is_final(request: LetterRequest) -> bool:
+    return RequestStatus(request.status) in FINAL_STATUSES
+
+
+def target(request: LetterRequest, action: str) -> RequestStatus | None:
+    """The status ``action`` would lead to, or None when the table does not allow it."""
+    return TRANSITIONS.get((RequestStatus(request.status), action))
+
+
+def may_act(request: LetterRequest, user: User | None, action: str, *, on_behalf_of: User | None = None) -> bool:
+    """Whether ``user`` holds the role the action needs, for this request.
+
+    The applicant acts for themself, a pendamping only for a resident they assist; an RT head only
+    for a subject living in their RT (an RW head for their RW); staff and signers for any request.
+    """
+    if user is None or action not in ACTORS:
+        return False
+    kind = ACTORS[action]
+    if kind == APPLICANT:
+        if on_behalf_of is not None:
+            return (user.has_role(Role.ASSISTANT) and on_behalf_of.assisted_by_id == user.id
+                    and on_behalf_of.id == request.applicant_user_id)
+        return user.id == request.applicant_user_id
+    if kind == RT:
+        subject = request.subject
+        for grant in user.roles:
+            if grant.role == Role.RT_HEAD and (grant.rt, grant.rw) == (subject.rt, subject.rw):
+                return True
+            if grant.role == Role.RW_HEAD and grant.rw == subject.rw:
+                return True
+        return False
+    if kind == STAFF:
+        return user.has_role(Role.STAFF)
+    return user.has_role(Role.SIGNER)
+
+
+def allowed_actions(request: LetterRequest, user: User | None, *, on_behalf_of: User | None = None) -> list[str]:
+    """The actions ``user`` may take on ``request`` now, in table order (for the buttons on a screen)."""
+    current = RequestStatus(request.status)
+    return [action for (status, action) in TRANSITIONS
+            if status == current and may_act(request, user, action, on_behalf_of=on_behalf_of)]
+
+
+def transition(request: LetterRequest, action: str, *, actor: User, note: str | None = None,
+               on_behalf_of: User | None = None, expected_version: int | None = None,
+               **extra) -> RequestEvent:
+    """Move ``request`` by ``action`` and record it.
+
+    Refuses (TransitionError) an action the table does not allow from the current status, and
+    return_to_resident / ask_fix / reject / send_back without a reason (``note``); refuses
+    (NotPermittedError) an actor without the right role for this request; raises
+    ConcurrentUpdateError when ``expected_version`` (the version the actor's screen showed) is
+    stale or another session committed a change first. ``claim`` sets claimed_by; ``ask_fix``
+    stores ``fields`` and ``files`` (extra keyword arguments) in fix_request; ``reject`` stores the
+    reason; final statuses set closed_at. Writes a RequestEvent and the audit entry
+    "request.<action>", then flushes.
+    """
+    if action not in ACTORS:
+        raise ValueError(f"unknown lifecycle action {action!r}")
+    if expected_version is not None and expected_version != request.version:
+        raise ConcurrentUpdateError()
+    current = RequestStatus(request.status)
+    new = TRANSITIONS.get((current, action))
+    if new is None:
+        if current in FINAL_STATUSES:
+            raise TransitionError(str(_(
+                "Permohonan berstatus '%(status)s' sudah selesai diproses dan tidak dapat %(action)s.",
+                status=status_label(current), action=_PASSIVE[action])))
+        raise TransitionError(str(_("Permohonan berstatus '%(status)s' tidak dapat %(action)s.",
+                                    status=status_label(current), action=_PASSIVE[action])))
+    if not may_act(request, actor, action, on_behalf_of=on_behalf_of):
+        raise NotPermittedError(str(_("Anda tidak berwenang: permohonan ini tidak dapat %(action)s oleh Anda.",
+                                      action=_PASSIVE[action])))
+    note = (note or "").strip() or None
+    if action in REASON_REQUIRED and not note:
+        raise TransitionError(str(_("Alasan wajib diisi.")))
+
+    now = utcnow()
+    if action == "claim":
+        request.claimed_by_id = actor.id
+    elif action == "ask_fix":
+        request.fix_request = {"reason": note, "fields": list(extra.get("fields") or []),
+                               "files": list(extra.get("files") or [])}
+    elif action == "resubmit":
+        request.fix_request = None
+    elif action == "reject":
+        request.rejection_reason = note
+    request.status = new
+    request.closed_at = now if new in FINAL_STATUSES else None
+    event = RequestEvent(request=request, at=now, action=action, actor_id=actor.id,
+                         on_behalf_of_id=getattr(on_behalf_of, "id", None),
+                         from_status=current, to_status=new, note=note)
+    db.session.add(event)
+    audit.record(f"request.{action}", request, actor=actor, on_behalf_of=on_behalf_of,
+                 tracking_number=request.tracking_number, from_status=str(current), to_status=str(new),
+                 note=note)
+    flush()
+    return event
+
+
+def flush() -> None:
+    """Flush, turning the optimistic-lock failure into the error screens understand."""
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdateError() from exc
