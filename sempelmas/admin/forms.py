@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     IntegerField,
     PasswordField,
@@ -113,3 +114,8 @@ class ServiceForm(Form):
     enabled = BooleanField(_l("Dibuka untuk warga"))
     requirements = TextAreaField(_l("Persyaratan"), render_kw={"rows": 8})
     fields = TextAreaField(_l("Isian formulir"), render_kw={"rows": 12})
+
+
+class HolidayForm(Form):
+    date = DateField(_l("Tanggal"), [required()])
+    name = StringField(_l("Nama hari libur"), [required(), length(120)])

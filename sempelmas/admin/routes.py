@@ -1,8 +1,10 @@
-"""Admin: kelurahan profile, officials, accounts and roles, register import, service catalogue, audit log."""
+"""Admin: kelurahan profile, officials, holidays, accounts and roles, register import, service catalogue, audit log."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -10,14 +12,22 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from sempelmas.access import role_required
-from sempelmas.admin.forms import ImportForm, OfficialForm, ProfileForm, RolesForm, ServiceForm, StaffAccountForm
+from sempelmas.admin.forms import (
+    HolidayForm,
+    ImportForm,
+    OfficialForm,
+    ProfileForm,
+    RolesForm,
+    ServiceForm,
+    StaffAccountForm,
+)
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
-from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.services import accounts, audit, catalogue, jobs
 from sempelmas.services import profile as profile_service
 from sempelmas.services.register_import import ImportFileError, sniff_upload
@@ -95,6 +105,48 @@ def officials(official_id: int | None = None):
     status = 422 if form.errors else 200
     return render("admin/officials.html", form=form, official=official, status=status,
                   officials=profile_service.officials(active_only=False))
+
+
+@bp.route("/libur", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def holidays():
+    form = HolidayForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            holiday = profile_service.add_holiday(form.date.data, form.name.data, actor=current_user)
+        except profile_service.HolidayError as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+            status = 422
+        else:
+            db.session.commit()
+            flash(_("Hari libur %(name)s ditambahkan.", name=holiday.name), "success")
+            return redirect(url_for("admin.holidays", tahun=holiday.date.year), code=303)
+    elif form.errors:
+        status = 422
+    year = request.args.get("tahun", type=int)
+    if year is None or not 2000 <= year <= 2100:
+        prof = profile_service.current_profile()
+        today = datetime.now(ZoneInfo(prof.tz_name if prof else "Asia/Jakarta")).date()
+        year = form.date.data.year if form.date.data else today.year
+    return render("admin/holidays.html", form=form, status=status, year=year,
+                  holidays=profile_service.holidays_in_year(year))
+
+
+@bp.post("/libur/<int:holiday_id>/hapus")
+@role_required(Role.ADMIN)
+def holiday_remove(holiday_id: int):
+    holiday = db.session.get(Holiday, holiday_id)
+    if holiday is None:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    year, name = holiday.date.year, holiday.name
+    profile_service.remove_holiday(holiday, actor=current_user)
+    db.session.commit()
+    flash(_("Hari libur %(name)s dihapus.", name=name), "success")
+    return redirect(url_for("admin.holidays", tahun=year), code=303)
 
 
 @bp.route("/akun", methods=["GET", "POST"])

@@ -12,7 +12,7 @@ from sempelmas.models.accounts import (
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.jobs import Job, JobStatus
-from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.requests import (
     REQUEST_STATUS_LABELS,
     LetterRequest,
@@ -23,7 +23,7 @@ from sempelmas.models.requests import (
 from sempelmas.models.residents import KKHistory, Resident
 
 __all__ = [
-    "AccountStatus", "AuditEntry", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
+    "AccountStatus", "AuditEntry", "Holiday", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
     "LetterRequest", "LoginFailure", "Official", "PasswordResetCode", "REQUEST_STATUS_LABELS",
     "Registration", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
     "ServiceField", "ServiceRequirement", "ServiceVersion", "TrackingCounter", "User",

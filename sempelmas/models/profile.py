@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date as date_type
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sempelmas.extensions import db
@@ -83,3 +84,17 @@ class Official(db.Model):
         if len(n) != 18:
             return n
         return f"{n[:8]} {n[8:14]} {n[14]} {n[15:]}"
+
+
+class Holiday(db.Model):
+    """A national holiday or cuti bersama: not a working day for service-time due dates.
+
+    The admin keeps the list (Islamic and other lunar-calendar holidays move every year).
+    """
+
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    date: Mapped[date_type] = mapped_column(Date, unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

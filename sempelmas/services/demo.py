@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
 from sempelmas.models.base import utcnow
-from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.residents import Resident
 from sempelmas.services.accounts import hash_password
 from sempelmas.services.catalogue_standard import seed_standard
@@ -51,6 +51,18 @@ REGION = "357603"  # Jawa Timur · Kota Mojokerto · Kranggan
 def make_nik(birth: date, female: bool, serial: int, region: str = REGION) -> str:
     day = birth.day + (40 if female else 0)
     return f"{region}{day:02d}{birth.month:02d}{birth.year % 100:02d}{serial:04d}"
+
+
+# Only the 2026 national holidays on fixed Gregorian dates. The admin must complete the list each year
+# (Admin → Hari libur): Islamic holidays, Imlek, Nyepi, Waisak, Good Friday, Ascension Day and the cuti
+# bersama follow lunar calendars or the yearly SKB and move from year to year.
+HOLIDAYS_2026 = [
+    (date(2026, 1, 1), "Tahun Baru Masehi"),
+    (date(2026, 5, 1), "Hari Buruh Internasional"),
+    (date(2026, 6, 1), "Hari Lahir Pancasila"),
+    (date(2026, 8, 17), "Hari Kemerdekaan Republik Indonesia"),
+    (date(2026, 12, 25), "Hari Raya Natal"),
+]
 
 
 def is_empty() -> bool:
@@ -102,6 +114,7 @@ def seed() -> bool:
     ])
 
     seed_standard()  # the real catalogue, also what `flask seed-catalogue` adds in production
+    db.session.add_all([Holiday(date=day, name=name) for day, name in HOLIDAYS_2026])
     residents = _seed_residents(rng)
     demo = next(r for r in residents if r.nik == DEMO_RESIDENT_NIK)
     resident_user = User(

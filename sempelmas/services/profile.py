@@ -1,15 +1,17 @@
-"""The kelurahan profile, read once per request."""
+"""The kelurahan profile (read once per request), its officials and its holiday list."""
 
 from __future__ import annotations
 
 import time
+from datetime import date
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
-from sempelmas.models.profile import KelurahanProfile, Official
+from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.services import audit
 
 EDITABLE_FIELDS = (
@@ -111,3 +113,49 @@ def save_official(official: Official | None, data: dict) -> Official:
     db.session.flush()
     audit.record("official.create" if is_new else "official.update", official, changes=changes)
     return official
+
+
+# --- holidays ---------------------------------------------------------------------------------
+
+
+class HolidayError(ValueError):
+    """A refusal for the admin; ``field`` names the form field it is about."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def holidays_in_year(year: int) -> list[Holiday]:
+    return list(db.session.scalars(
+        select(Holiday).where(Holiday.date >= date(year, 1, 1), Holiday.date <= date(year, 12, 31))
+        .order_by(Holiday.date)))
+
+
+def holidays_between(start: date, end: date) -> set[date]:
+    """The holiday dates from ``start`` to ``end``, both included (for workdays.due_at)."""
+    return set(db.session.scalars(select(Holiday.date).where(Holiday.date >= start, Holiday.date <= end)))
+
+
+def add_holiday(day: date, name: str, actor=None) -> Holiday:
+    """Add a holiday; a date already on the list is refused (HolidayError). Audited, flushed."""
+    name = (name or "").strip()
+    if not name:
+        raise HolidayError(str(_("Nama hari libur wajib diisi.")), "name")
+    existing = db.session.scalar(select(Holiday).where(Holiday.date == day))
+    if existing is not None:
+        raise HolidayError(str(_("Tanggal %(day)s sudah tercatat sebagai hari libur (%(name)s).",
+                                 day=day.strftime("%d-%m-%Y"), name=existing.name)), "date")
+    holiday = Holiday(date=day, name=name, created_by_id=getattr(actor, "id", actor))
+    db.session.add(holiday)
+    db.session.flush()
+    audit.record("holiday.add", holiday, actor=actor, date=day.isoformat(), name=name)
+    return holiday
+
+
+def remove_holiday(holiday: Holiday, actor=None) -> None:
+    """Take a holiday off the list; audited with its date and name, flushed."""
+    audit.record("holiday.remove", holiday, actor=actor, date=holiday.date.isoformat(), name=holiday.name)
+    db.session.delete(holiday)
+    db.session.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -18,6 +18,7 @@ from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
 from sempelmas.models.residents import Resident
 from sempelmas.services import audit, catalogue, lifecycle
+from sempelmas.services import profile as profile_service
 from sempelmas.services.lifecycle import RequestError
 
 DEFAULT_PREFIX = "SPM"
@@ -43,6 +44,12 @@ def office_hours_of(profile: KelurahanProfile | None) -> workdays.OfficeHours:
         return workdays.parse_office_hours(profile.office_hours)
     except workdays.OfficeHoursError:
         return workdays.DEFAULT_OFFICE_HOURS
+
+
+def holidays_from(start: date, service_time_value: int) -> set[date]:
+    """The holidays a due time starting on ``start`` can meet: a year, plus room for long service times
+    (with ordinary office hours even 999 working days or hours end within 3 calendar days per unit)."""
+    return profile_service.holidays_between(start, start + timedelta(days=366 + 3 * service_time_value))
 
 
 def next_tracking_number(prefix: str, year: int) -> str:
@@ -104,8 +111,8 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
     not fit the form, saving nothing. A key already used returns that request instead of a new one.
     Starts at "menunggu pengantar" when the service needs the RT's endorsement and the RT has an
     account (or paper is not allowed), else at "diajukan", the paper pengantar then being required.
-    Assigns the tracking number, computes the due time in the profile's office hours, writes the
-    first history row and an audit entry; flushes, never commits.
+    Assigns the tracking number, computes the due time in the profile's office hours (skipping the
+    holiday list), writes the first history row and an audit entry; flushes, never commits.
     """
     if idempotency_key:
         existing = find_by_idempotency_key(idempotency_key)
@@ -129,7 +136,8 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
-                          office_hours_of(profile))
+                          office_hours_of(profile), holidays_from(moment.astimezone(ZoneInfo(tz)).date(),
+                                                                  snap["service_time_value"]))
     paper = False
     status = RequestStatus.SUBMITTED
     if snap.get("needs_rt_endorsement"):

@@ -1,11 +1,14 @@
 """Every protected URL × every role: allowed → 200, other role → 403, anonymous → login."""
 
+from datetime import date
+
 import pytest
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
 from sempelmas.services import catalogue, jobs
+from sempelmas.services import profile as profile_service
 from tests.conftest import PASSWORD
 
 ALL_ROLES = [Role.RESIDENT, Role.RT_HEAD, Role.RW_HEAD, Role.ASSISTANT, Role.STAFF, Role.SIGNER, Role.ADMIN]
@@ -40,6 +43,8 @@ PAGES = [
     ("/admin/layanan", {Role.ADMIN}),
     ("/admin/layanan/baru", {Role.ADMIN}),
     ("/admin/layanan/{service}", {Role.ADMIN}),
+    ("/admin/libur", {Role.ADMIN}),
+    ("/admin/libur?tahun=2027", {Role.ADMIN}),
     ("/akun/sandi", ANY),
 ]
 POSTS = [
@@ -60,6 +65,8 @@ POSTS = [
     ("/admin/pejabat/{official}", {Role.ADMIN}),
     ("/admin/layanan/baru", {Role.ADMIN}),
     ("/admin/layanan/{service}", {Role.ADMIN}),
+    ("/admin/libur", {Role.ADMIN}),
+    ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
 ]
 
@@ -72,9 +79,10 @@ def objects(factory):
     job = jobs.enqueue("register_preview", {"path": "/nonexistent.csv", "filename": "w.csv"})
     service = catalogue.save_service(None, {"code": "domisili", "name": "Domisili", "classification_code": "470",
                                             "letter_template": "domisili"}, [], [])
+    holiday = profile_service.add_holiday(date(2026, 8, 17), "Hari Kemerdekaan")
     db.session.commit()
     return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
-            "service": service.code}
+            "service": service.code, "holiday": holiday.id}
 
 
 def _cases(table):
@@ -133,6 +141,7 @@ def test_unknown_objects_are_404_not_errors(client, factory, login_as):
     for url in ["/petugas/akun/999999", "/petugas/penduduk/999999", "/admin/akun/999999", "/admin/impor/999999",
                 "/admin/pejabat/999999", "/petugas/akun/999999/ktp"]:
         assert client.get(url).status_code == 404, url
+    assert client.post("/admin/libur/999999/hapus").status_code == 404
 
 
 def test_only_verified_residents_pass_the_request_gate(make_app, factory):
