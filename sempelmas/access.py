@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.acting import acting_resident
-from sempelmas.htmx import is_htmx
 
 
 def _unauthenticated():
@@ -65,6 +64,3 @@ def verified_resident_required(view):
 def login_required(view):
     """Any signed-in account."""
     return role_required()(view)
-
-
-__all__ = ["is_htmx", "login_required", "role_required", "verified_resident_required"]

@@ -102,7 +102,6 @@ def load_config(app, test_config: dict | None) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # a server connection can drop between requests; a local SQLite file cannot
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
-    app.config.setdefault("UPLOAD_DIR", str(instance / "uploads"))
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
+from flask_babel import get_translations
+
+from sempelmas.services.profile import current_profile
 
 LANG_COOKIE = "lang"
 
@@ -15,8 +18,6 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    from sempelmas.services.profile import current_profile
-
     profile = current_profile()
     return profile.tz_name if profile else "Asia/Jakarta"
 
@@ -30,8 +31,6 @@ def current_lang() -> str:
 def _translations():
     """The request's catalogue, looked up once per request instead of once per string."""
     if "_translations" not in g:
-        from flask_babel import get_translations
-
         g._translations = get_translations()
     return g._translations
 

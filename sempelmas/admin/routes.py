@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,10 +24,9 @@ from sempelmas.models.accounts import Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
-from sempelmas.services import accounts, audit, catalogue, jobs
+from sempelmas.services import accounts, catalogue, register_import
 from sempelmas.services import profile as profile_service
-from sempelmas.services.register_import import ImportFileError, sniff_upload
-from sempelmas.services.uploads import UploadError, reencode_image, upload_dir
+from sempelmas.services.uploads import UploadError, reencode_image
 
 bp = Blueprint("admin", __name__)
 
@@ -45,7 +40,7 @@ def home():
 @bp.route("/profil", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def profile():
-    prof = profile_service.editable_profile()
+    prof = profile_service.profile_row()
     if prof is None:
         prof = KelurahanProfile(province_name="", regency_name="", district_name="", village_name="",
                                 region_code="", address="")
@@ -127,9 +122,7 @@ def holidays():
         status = 422
     year = request.args.get("tahun", type=int)
     if year is None or not 2000 <= year <= 2100:
-        prof = profile_service.current_profile()
-        today = datetime.now(ZoneInfo(prof.tz_name if prof else "Asia/Jakarta")).date()
-        year = form.date.data.year if form.date.data else today.year
+        year = form.date.data.year if form.date.data else profile_service.local_today().year
     return render("admin/holidays.html", form=form, status=status, year=year,
                   holidays=profile_service.holidays_in_year(year))
 
@@ -215,29 +208,21 @@ def import_register():
         if upload is None or not getattr(upload, "filename", ""):
             add_error(form, "file", _("Pilih berkas CSV atau XLSX."))
         else:
-            data = upload.read()
             try:
-                ext = sniff_upload(data)
-            except ImportFileError as e:
+                job = register_import.start_preview(upload.read(), upload.filename, actor=current_user)
+            except register_import.ImportFileError as e:
                 add_error(form, "file", str(e))
             else:
-                path = upload_dir("imports") / f"{secrets.token_hex(12)}{ext}"
-                path.write_bytes(data)
-                job = jobs.enqueue("register_preview", {"path": str(path), "filename": upload.filename},
-                                   created_by=current_user)
-                audit.record("register.import_upload", job, file=upload.filename)
                 db.session.commit()
                 return redirect(url_for("admin.import_job", job_id=job.id), code=303)
         status = 422
-    recent = db.session.scalars(
-        select(Job).where(Job.kind.in_(["register_preview", "register_apply"])).order_by(Job.id.desc()).limit(10)
-    ).all()
+    recent = register_import.recent_jobs()
     return render("admin/import.html", form=form, recent=recent, status=status)
 
 
 def _import_job_or_404(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
-    if job is None or job.kind not in ("register_preview", "register_apply"):
+    if job is None or job.kind not in register_import.JOB_KINDS:
         abort(404)
     return job
 
@@ -256,11 +241,11 @@ def import_apply(job_id: int):
     preview = _import_job_or_404(job_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if preview.kind != "register_preview" or not preview.finished or preview.error:
-        flash(_("Pratinjau belum selesai."), "error")
+    try:
+        job = register_import.start_apply(preview, actor=current_user)
+    except register_import.ImportFileError as e:
+        flash(str(e), "error")
         return redirect(url_for("admin.import_job", job_id=preview.id), code=303)
-    job = jobs.enqueue("register_apply", {**preview.payload, "preview_job": preview.id},
-                       created_by=current_user)
     db.session.commit()
     return redirect(url_for("admin.import_job", job_id=job.id), code=303)
 
@@ -271,8 +256,7 @@ def audit_log():
     entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)).all()
     names = {u.id: u.display_login or u.full_name for u in db.session.scalars(
         select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))}
-    return render("admin/audit.html", entries=entries, names=names,
-                  max_rows=current_app.config.get("AUDIT_PAGE", 200))
+    return render("admin/audit.html", entries=entries, names=names)
 
 
 @bp.get("/layanan")

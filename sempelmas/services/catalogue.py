@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
 
 from sqlalchemy import func, select
 
 from sempelmas.domain import nik as nik_rules
+from sempelmas.domain.dates import parse_date
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.catalogue import (
@@ -325,24 +325,7 @@ def field_lines(fields) -> str:
 
 # ------------------------------------------------------------------ answers
 
-DATE_RE = re.compile(r"^(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4})$")
-ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 TIME_RE = re.compile(r"^(\d{1,2})[:.](\d{2})$")
-
-
-def _parse_date(value: str) -> date | None:
-    m = ISO_DATE_RE.match(value)
-    if m:
-        y, mo, d = (int(x) for x in m.groups())
-    else:
-        m = DATE_RE.match(value)
-        if not m:
-            return None
-        d, mo, y = (int(x) for x in m.groups())
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        return None
 
 
 def validate_answers(snapshot: Mapping, form_data: Mapping) -> tuple[dict, dict[str, str]]:
@@ -373,11 +356,10 @@ def validate_answers(snapshot: Mapping, form_data: Mapping) -> tuple[dict, dict[
             else:
                 clean[name] = value
         elif kind == "date":
-            d = _parse_date(value)
-            if d is None:
+            try:
+                clean[name] = parse_date(value).isoformat()
+            except ValueError:
                 errors[name] = _("Tanggal tidak valid; tulis HH/BB/TTTT, contoh 17/08/2026.")
-            else:
-                clean[name] = d.isoformat()
         elif kind == "time":
             m = TIME_RE.match(value)
             if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:

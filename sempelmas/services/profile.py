@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import select
@@ -57,9 +58,15 @@ def forget_cached_profile() -> None:
     g.pop("profile", None)
 
 
-def editable_profile() -> KelurahanProfile | None:
-    """The profile row in the request's session, for the admin to change."""
+def profile_row() -> KelurahanProfile | None:
+    """The profile row in the request's session: for edits, and for reads that must see the latest."""
     return db.session.scalar(select(KelurahanProfile).limit(1))
+
+
+def local_today() -> date:
+    """Today's date in the kelurahan's time zone."""
+    profile = current_profile()
+    return datetime.now(ZoneInfo(profile.tz_name if profile else "Asia/Jakarta")).date()
 
 
 def logo() -> tuple[bytes, str] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,11 +25,14 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 
 from sempelmas.domain import nik as nik_rules
+from sempelmas.domain.dates import parse_date
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
+from sempelmas.models.jobs import Job
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services import audit, jobs
+from sempelmas.services.uploads import upload_dir
 
 #: register column → accepted header spellings (lower-case, spaces/underscores ignored)
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -54,9 +58,6 @@ MAX_LISTED_ERRORS = 500
 #: integers above this are not exact as a float (all calamine numbers are floats)
 EXACT_FLOAT_LIMIT = 2**53
 #: the usual shapes of a typed date: DD-MM-YYYY, DD/MM/YYYY, DD.MM.YYYY (one separator) or YYYY-MM-DD
-_DMY = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4})", re.ASCII)
-_YMD = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
-_DATE_FORMATS = ("%d-%m-%Y", "%d/%m/%Y", "%Y-%m-%d", "%d.%m.%Y")
 
 
 class ImportFileError(ValueError):
@@ -199,27 +200,7 @@ def _parse_date(value) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
-    # the usual shapes, without strptime (a quarter of the time of a row's check)
-    m = _DMY.fullmatch(text)
-    if m is not None:
-        try:
-            return date(int(m[4]), int(m[3]), int(m[1]))
-        except ValueError:
-            pass
-    else:
-        m = _YMD.fullmatch(text)
-        if m is not None:
-            try:
-                return date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                pass
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+    return parse_date(str(value))
 
 
 def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], list[str]]:
@@ -404,3 +385,28 @@ def sniff_upload(data: bytes) -> str:
     except UnicodeDecodeError as e:
         raise ImportFileError(_("Berkas harus CSV (UTF-8) atau XLSX.")) from e
     return ".csv"
+
+
+JOB_KINDS = ("register_preview", "register_apply")
+
+
+def start_preview(data: bytes, filename: str, *, actor) -> Job:
+    """Store an uploaded register file (CSV or XLSX, checked by content) and queue its dry run."""
+    ext = sniff_upload(data)
+    path = upload_dir("imports") / f"{secrets.token_hex(12)}{ext}"
+    path.write_bytes(data)
+    job = jobs.enqueue("register_preview", {"path": str(path), "filename": filename}, created_by=actor)
+    audit.record("register.import_upload", job, actor=actor, file=filename)
+    return job
+
+
+def start_apply(preview: Job, *, actor) -> Job:
+    """Queue the upsert of a previewed file; only a preview that finished without failing."""
+    if preview.kind != "register_preview" or not preview.finished or preview.error:
+        raise ImportFileError(_("Pratinjau belum selesai."))
+    return jobs.enqueue("register_apply", {**preview.payload, "preview_job": preview.id}, created_by=actor)
+
+
+def recent_jobs(limit: int = 10) -> list[Job]:
+    return list(db.session.scalars(
+        select(Job).where(Job.kind.in_(JOB_KINDS)).order_by(Job.id.desc()).limit(limit)))

@@ -32,10 +32,6 @@ class AnswersError(RequestError):
         self.errors = errors
 
 
-def _profile() -> KelurahanProfile | None:
-    return db.session.scalar(select(KelurahanProfile).limit(1))
-
-
 def office_hours_of(profile: KelurahanProfile | None) -> workdays.OfficeHours:
     """The profile's office hours, or the default ones when unset or not parseable."""
     if profile is None or not profile.office_hours:
@@ -130,14 +126,14 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
     if errors:
         raise AnswersError({name: str(message) for name, message in errors.items()})
 
-    profile = _profile()
+    profile = profile_service.profile_row()
     tz = profile.tz_name if profile else "Asia/Jakarta"
     moment = (now or datetime.now(UTC))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(tz))
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
-                          office_hours_of(profile), holidays_from(moment.astimezone(ZoneInfo(tz)).date(),
-                                                                  snap["service_time_value"]))
+                          office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
     paper = False
     status = RequestStatus.SUBMITTED
     if snap.get("needs_rt_endorsement"):
@@ -146,7 +142,7 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
         else:
             paper = True
     prefix = (profile.tracking_prefix if profile and profile.tracking_prefix else DEFAULT_PREFIX)
-    year = moment.astimezone(ZoneInfo(tz)).year
+    year = local.year
     request = LetterRequest(
         tracking_number=next_tracking_number(prefix, year),
         service_version_id=version.id, applicant_user_id=applicant.id, subject_resident_id=subject_resident.id,
