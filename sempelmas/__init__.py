@@ -81,6 +81,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
+    from sempelmas.files.routes import bp as files_bp
     from sempelmas.public.routes import bp as public_bp
     from sempelmas.resident.routes import bp as resident_bp
     from sempelmas.rt.routes import bp as rt_bp
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(files_bp)
     app.register_blueprint(resident_bp, url_prefix="/warga")
     app.register_blueprint(rt_bp, url_prefix="/rt")
     app.register_blueprint(staff_bp, url_prefix="/petugas")

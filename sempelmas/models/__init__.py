@@ -12,10 +12,14 @@ from sempelmas.models.accounts import (
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.jobs import Job, JobStatus
+from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.requests import (
     REQUEST_STATUS_LABELS,
+    Endorsement,
+    InternalNote,
     LetterRequest,
+    RequestAttachment,
     RequestEvent,
     RequestStatus,
     TrackingCounter,
@@ -23,7 +27,8 @@ from sempelmas.models.requests import (
 from sempelmas.models.residents import KKHistory, Resident
 
 __all__ = [
-    "AccountStatus", "AuditEntry", "Holiday", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
+    "AccountStatus", "AuditEntry", "Endorsement", "Holiday", "InternalNote", "Notification", "OutboxMessage",
+    "OutboxStatus", "RequestAttachment", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
     "LetterRequest", "LoginFailure", "Official", "PasswordResetCode", "REQUEST_STATUS_LABELS",
     "Registration", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
     "ServiceField", "ServiceRequirement", "ServiceVersion", "TrackingCounter", "User",

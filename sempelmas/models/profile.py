@@ -45,6 +45,8 @@ class KelurahanProfile(db.Model):
     office_hours: Mapped[str | None] = mapped_column(Text)
     #: prefix of request tracking numbers, e.g. JGL → JGL-2026-000123
     tracking_prefix: Mapped[str] = mapped_column(String(8), default="SPM")
+    #: after the RT head, the RW head endorses too (the online pengantar RT/RW)
+    rw_endorses: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property

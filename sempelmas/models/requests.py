@@ -86,6 +86,11 @@ class LetterRequest(db.Model):
     claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id])  # noqa: F821
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan")
+    attachments: Mapped[list[RequestAttachment]] = relationship(
+        back_populates="request", order_by="RequestAttachment.id", cascade="all, delete-orphan")
+    endorsements: Mapped[list[Endorsement]] = relationship(
+        back_populates="request", order_by="Endorsement.id", cascade="all, delete-orphan")
+    notes: Mapped[list[InternalNote]] = relationship(order_by="InternalNote.id", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -131,3 +136,76 @@ class TrackingCounter(db.Model):
     prefix: Mapped[str] = mapped_column(String(8))
     year: Mapped[int] = mapped_column()
     last: Mapped[int] = mapped_column(default=0)
+
+
+class RequestAttachment(db.Model):
+    """A document uploaded for one requirement of a request (re-encoded JPEG, or a checked PDF).
+
+    Before submission it belongs to a draft (``draft_key`` = the form's idempotency key, no request yet);
+    a fix that replaces it sets ``superseded_at`` instead of deleting, so staff can see what changed.
+    The stored name is random and is the only thing in its URL; every download checks access.
+    """
+
+    __tablename__ = "request_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("letter_requests.id", ondelete="CASCADE"),
+                                                   index=True)
+    draft_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: the resident account the file belongs to (the applicant)
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: who uploaded it (the applicant, or their pendamping)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: the ServiceRequirement code, or "pengantar_rt" for the paper pengantar
+    requirement_code: Mapped[str] = mapped_column(String(40))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "image/jpeg" or "application/pdf"
+    mime: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(default=0)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None]
+
+    request: Mapped[LetterRequest | None] = relationship(back_populates="attachments")
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.mime == "application/pdf"
+
+
+class Endorsement(db.Model):
+    """The online surat pengantar: an RT (or RW) head's endorsement, with its own number."""
+
+    __tablename__ = "endorsements"
+    __table_args__ = (UniqueConstraint("level", "rt", "rw", "year", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("letter_requests.id", ondelete="CASCADE"), index=True)
+    #: "rt" or "rw"
+    level: Mapped[str] = mapped_column(String(2))
+    rt: Mapped[str | None] = mapped_column(String(3))
+    rw: Mapped[str] = mapped_column(String(3))
+    year: Mapped[int] = mapped_column()
+    #: per level, RT/RW and year
+    seq: Mapped[int] = mapped_column()
+    #: printed on the letter, e.g. 007/RT.003/RW.002/XI/2026
+    number: Mapped[str] = mapped_column(String(40))
+    endorser_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    request: Mapped[LetterRequest] = relationship(back_populates="endorsements")
+    endorser: Mapped[User] = relationship()  # noqa: F821
+
+
+class InternalNote(db.Model):
+    """A staff note on a request; never shown to the resident."""
+
+    __tablename__ = "request_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("letter_requests.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User] = relationship()  # noqa: F821

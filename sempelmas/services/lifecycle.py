@@ -15,7 +15,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestEvent, RequestStatus
-from sempelmas.services import audit
+from sempelmas.services import audit, notify
 
 S = RequestStatus
 
@@ -216,6 +216,7 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
                  tracking_number=request.tracking_number, from_status=str(current), to_status=str(new),
                  note=note)
     flush()
+    notify.request_changed(request, event)
     return event
 
 

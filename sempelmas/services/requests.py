@@ -17,7 +17,7 @@ from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
 from sempelmas.models.residents import Resident
-from sempelmas.services import audit, catalogue, lifecycle
+from sempelmas.services import audit, catalogue, lifecycle, notify
 from sempelmas.services import profile as profile_service
 from sempelmas.services.lifecycle import RequestError
 
@@ -168,6 +168,7 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
                  tracking_number=request.tracking_number, service=snap["code"], version=version.version,
                  status=str(status))
     db.session.flush()
+    notify.request_changed(request, request.events[0])
     return request
 
 
