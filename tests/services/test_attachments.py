@@ -1,0 +1,74 @@
+"""Request documents: photos re-encoded, PDFs checked by content, disguised files refused, nothing half-saved."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from sempelmas.extensions import db
+from sempelmas.models.requests import RequestAttachment
+from sempelmas.services import attachments
+from sempelmas.services.uploads import UploadError
+from tests.conftest import jpeg_bytes
+
+
+def pdf_bytes(pages: int = 2) -> bytes:
+    images = [Image.new("RGB", (300, 400), (255, 255, 255)) for _ in range(pages)]
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
+def stored_files(app):
+    folder = attachments.upload_dir(attachments.KIND)
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_photo_is_reencoded_without_gps_and_stored_as_a_draft(app, factory):
+    owner = factory.warga()
+    att = attachments.store(jpeg_bytes(size=(3000, 1500), exif_gps=True), requirement_code="kk", owner=owner,
+                            draft_key="k1")
+    db.session.commit()
+    assert att.mime == "image/jpeg" and att.request_id is None and att.draft_key == "k1"
+    with Image.open(attachments.path_of(att)) as img:
+        assert max(img.size) == 2000
+        assert not img.getexif().get_ifd(0x8825)
+        assert img.getexif().get(0x010F) is None
+
+
+def test_real_pdf_is_kept_as_is(app, factory):
+    owner = factory.warga()
+    data = pdf_bytes()
+    att = attachments.store(data, requirement_code="surat_rs", owner=owner, draft_key="k2")
+    assert att.is_pdf and attachments.path_of(att).read_bytes() == data
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"#!/bin/sh\nrm -rf /\n", "tidak dikenali"),
+    (b"%PDF-1.7\n<script>alert(1)</script>\n", "PDF rusak"),
+    (b"", "kosong"),
+    (jpeg_bytes()[:200], "tidak dikenali"),
+])
+def test_disguised_or_broken_files_are_refused_and_nothing_is_stored(app, factory, data, message):
+    owner = factory.warga()
+    with pytest.raises(UploadError, match=message):
+        attachments.store(data, requirement_code="kk", owner=owner, draft_key="k3")
+    assert stored_files(app) == []
+    assert db.session.query(RequestAttachment).count() == 0
+
+
+def test_oversized_file_is_refused(make_app, factory):
+    app = make_app(UPLOAD_MAX_BYTES=50_000)
+    with app.app_context():
+        owner = factory.warga()
+        with pytest.raises(UploadError, match="terlalu besar"):
+            attachments.store(b"%PDF-" + b"0" * 60_000, requirement_code="kk", owner=owner, draft_key="k4")
+
+
+def test_decompression_bomb_is_refused(app, factory):
+    owner = factory.warga()
+    buf = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(buf, "PNG")  # a few KB that would decode to 900 megapixels
+    with pytest.raises(UploadError):
+        attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, draft_key="k5")
+    assert stored_files(app) == []
