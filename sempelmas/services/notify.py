@@ -73,14 +73,14 @@ def request_changed(request: LetterRequest, event: RequestEvent) -> None:
     action except as the applicant's confirmation. Adds Notification rows and, for residents, outbox
     rows for the configured channels; flushes, never commits or sends.
     """
-    with force_locale("id"):  # stored text: residents and officials of the kelurahan read Indonesian
+    # stored text, whatever language the actor's screen uses: the kelurahan's people read Indonesian
+    with force_locale("id"):
         notices = _notices(request, event)
+        subject = _("Permohonan %(tn)s: %(status)s", tn=request.tracking_number, status=_label(event.to_status))
     if not notices:
         return
     cfg = current_app.config
     base = (cfg.get("PUBLIC_URL") or "").rstrip("/")
-    subject = str(_("Permohonan %(tn)s: %(status)s", tn=request.tracking_number,
-                    status=_label(event.to_status)))
     rows = [Notification(user_id=n.user.id, request_id=request.id, kind=f"request.{event.action}"[:40],
                          message=n.message, url=n.url) for n in notices]
     db.session.add_all(rows)
