@@ -240,17 +240,22 @@ def backoff(attempts: int) -> timedelta:
 def claim_due(now: datetime, limit: int) -> list[int]:
     """Take up to ``limit`` pending messages that are due, and hide them from other workers for a lease.
 
-    PostgreSQL skips rows another worker has locked (SKIP LOCKED); SQLite serialises writers anyway.
+    PostgreSQL skips rows another worker has locked (SKIP LOCKED); on SQLite the conditional UPDATE
+    decides (writers are serialised there).
     The claim is committed before anything is sent, so no transaction stays open during network calls.
     """
-    rows = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING,
-                                    OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-        .with_for_update(skip_locked=True)).all()
-    for row in rows:
-        row.next_attempt_at = now + CLAIM_LEASE
-    ids = [row.id for row in rows]
+    due = (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now)
+    candidates = db.session.scalars(
+        select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit).with_for_update(skip_locked=True)).all()
+    ids = []
+    for msg_id in candidates:
+        # conditional, so a second worker on SQLite (no row locks) cannot take the same message
+        claimed = db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == msg_id, due)
+            .values(next_attempt_at=now + CLAIM_LEASE).execution_options(synchronize_session=False)).rowcount
+        if claimed:
+            ids.append(msg_id)
     db.session.commit()
     return ids
 

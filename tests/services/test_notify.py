@@ -358,3 +358,15 @@ def test_notification_settings_come_from_the_environment(monkeypatch):
     assert out["MAIL_USE_SSL"] is True and out["MAIL_USE_TLS"] is False
     assert out["NOTIFY_GATEWAY_URL"] == "https://wa.example.org/send" and out["NOTIFY_MAX_ATTEMPTS"] == 5
     assert out["NOTIFY_GATEWAY_AUTH_HEADER"] == "Authorization: Bearer x"
+
+
+def test_a_claimed_message_is_not_taken_by_a_second_worker_until_its_lease_ends(app, people):
+    app.config.update(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim")
+    submit(people["applicant"])
+    db.session.commit()
+    now = utcnow()
+    first = notify.claim_due(now, 10)
+    assert len(first) == 1
+    assert notify.claim_due(now, 10) == []  # another worker, same moment: nothing left for it
+    # a worker that died mid-send: the message comes back after the lease, still pending, nothing lost
+    assert notify.claim_due(now + notify.CLAIM_LEASE, 10) == first
