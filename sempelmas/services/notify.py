@@ -120,7 +120,8 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[_Notice]:
     else:
         text = _("Status permohonan %(tn)s (%(service)s) sekarang: %(status)s.", tn=tn, service=service,
                  status=status)
-    text += _reason(action, event.note)
+    if action != "send_back":  # the signer's reason is addressed to staff, not to the resident
+        text += _reason(action, event.note)
     for user in _applicant_side(request):
         notices.append(_Notice(user, text, RESIDENT_URL.format(tn), external=True))
 

@@ -104,6 +104,8 @@ def test_each_step_tells_the_applicant_and_whoever_must_act_next(people):
     transition(req, "send_back", actor=p["signer"], note="Nama ayah belum diisi")
     assert recipients("request.send_back") == ids(p, "applicant", "helper", "staff")
     assert "Alasan: Nama ayah belum diisi" in inbox(p["staff"])[-1].message
+    assert "Sedang diperiksa" in inbox(p["applicant"])[-1].message
+    assert "Nama ayah" not in inbox(p["applicant"])[-1].message  # the signer's reason is for staff
 
     transition(req, "forward_to_signing", actor=p["staff"])
     transition(req, "sign", actor=p["signer"])
