@@ -60,15 +60,16 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 	$(FLASK) seed-catalogue
 	@$(MAKE) --no-print-directory serve
 
-# gunicorn and the background worker run together: when make is stopped (Ctrl-C, SIGTERM) or
-# gunicorn exits, the trap stops both. Newer gunicorn opens a control socket in ~/.gunicorn by
+# gunicorn, the background worker and the notify worker run together: when make is stopped (Ctrl-C, SIGTERM) or
+# gunicorn exits, the trap stops all three. Newer gunicorn opens a control socket in ~/.gunicorn by
 # default; SemPelMas does not use it, so it is switched off where the option exists.
 serve:
 	@ctl=; $(BIN)/gunicorn --help | grep -- --no-control-socket >/dev/null && ctl=--no-control-socket; \
 	$(FLASK) worker & worker=$$!; \
+	$(FLASK) notify-worker & notifier=$$!; \
 	$(BIN)/gunicorn --bind '$(HOST):$(PORT)' --workers '$(WORKERS)' --worker-class sync \
 	  --access-logfile - $$ctl app:app & web=$$!; \
-	stop() { kill -TERM $$web $$worker 2>/dev/null; wait $$web $$worker 2>/dev/null; }; \
+	stop() { kill -TERM $$web $$worker $$notifier 2>/dev/null; wait $$web $$worker $$notifier 2>/dev/null; }; \
 	trap 'stop; exit 130' INT; trap 'stop; exit 143' TERM; trap stop EXIT; \
 	echo "SemPelMas: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"; \
 	wait $$web

@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
     from sempelmas.files.routes import bp as files_bp
+    from sempelmas.notifications.routes import bp as notifications_bp
     from sempelmas.public.routes import bp as public_bp
     from sempelmas.resident.routes import bp as resident_bp
     from sempelmas.rt.routes import bp as rt_bp
@@ -96,3 +97,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/petugas")
     app.register_blueprint(signer_bp, url_prefix="/penandatangan")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(notifications_bp, url_prefix="/notifikasi")

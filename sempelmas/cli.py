@@ -106,6 +106,21 @@ def register(app: Flask) -> None:
         jobs.load_handlers()
         jobs.work_forever(current_app.config["WORKER_POLL_SECONDS"])
 
+    @app.cli.command("notify-worker")
+    @click.option("--once", is_flag=True, help="Send the messages that are due, then exit.")
+    def notify_worker(once: bool) -> None:
+        """Deliver queued e-mail and WhatsApp/SMS messages from the outbox, retrying with backoff."""
+        import logging
+
+        from sempelmas.services import notify
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s notify-worker %(message)s")
+        if once:
+            c = notify.deliver_due()
+            click.echo(f"Terkirim: {c['sent']}  dicoba lagi nanti: {c['retry']}  gagal: {c['failed']}")
+            return
+        notify.work_forever(current_app.config["NOTIFY_POLL_SECONDS"])
+
 
 def _print_summary(s: dict) -> None:
     click.echo(

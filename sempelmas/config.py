@@ -65,6 +65,27 @@ class DefaultConfig:
     WORKER_POLL_SECONDS = 1.0
     IMPORT_CHUNK_SIZE = 2000
 
+    # Notifications outside the app (the notify worker sends them; unset = bell only).
+    #: the site's address, e.g. "https://layanan.jagalan.go.id": messages then end with a link
+    PUBLIC_URL: str | None = None
+    MAIL_SERVER: str | None = None  # SMTP host; e-mail is queued only when it is set
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True  # STARTTLS after connecting
+    MAIL_USE_SSL = False  # TLS from the start (usually port 465)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_FROM: str | None = None  # e.g. "Kelurahan Jagalan <layanan@jagalan.go.id>"
+    MAIL_TIMEOUT = 10
+    #: WhatsApp/SMS through a generic HTTP gateway: POSTed JSON, queued only when the URL is set
+    NOTIFY_GATEWAY_URL: str | None = None
+    NOTIFY_GATEWAY_AUTH_HEADER: str | None = None  # e.g. "Authorization: Bearer xyz"
+    #: the JSON body; {phone} and {message} are replaced by JSON-escaped text
+    NOTIFY_GATEWAY_TEMPLATE = '{"to": "{phone}", "message": "{message}"}'
+    NOTIFY_GATEWAY_TIMEOUT = 10
+    #: attempts before a message is marked failed (retries back off: 1, 5, 15, 60, 180, 720 minutes…)
+    NOTIFY_MAX_ATTEMPTS = 8
+    NOTIFY_POLL_SECONDS = 5.0
+
 
 def _env_overrides() -> dict:
     """Read the settings an operator sets from the environment."""
@@ -78,6 +99,16 @@ def _env_overrides() -> dict:
         out["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
     if env.get("RATELIMIT_STORAGE_URI"):
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
+    for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
+                 "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE"):
+        if env.get(name):
+            out[name] = env[name]
+    for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS"):
+        if env.get(name):
+            out[name] = int(env[name])
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if env.get(name):
+            out[name] = env[name].lower() in {"1", "true", "yes"}
     if env.get("SEMPELMAS_PROXY_COUNT"):
         out["PROXY_COUNT"] = int(env["SEMPELMAS_PROXY_COUNT"])
     if env.get("SEMPELMAS_HTTPS"):

@@ -46,6 +46,8 @@ PAGES = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur?tahun=2027", {Role.ADMIN}),
     ("/akun/sandi", ANY),
+    ("/notifikasi/", ANY),
+    ("/notifikasi/jumlah", ANY),
 ]
 POSTS = [
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
@@ -68,6 +70,8 @@ POSTS = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
+    ("/notifikasi/baca-semua", ANY),
+    ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
 ]
 
 

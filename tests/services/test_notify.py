@@ -1,0 +1,374 @@
+"""Notifications: who hears of which change, and delivery through a real SMTP server and a real HTTP gateway."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from sempelmas.config import _env_overrides
+from sempelmas.extensions import db
+from sempelmas.models.accounts import AccountStatus, Role
+from sempelmas.models.base import utcnow
+from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
+from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus
+from sempelmas.services import notify
+from sempelmas.services.lifecycle import transition
+from tests.request_factory import make_profile, make_service, submit
+
+S = RequestStatus
+
+
+@pytest.fixture
+def people(app, factory):
+    make_profile()
+    make_service()
+    applicant = factory.warga(name="SITI AMINAH", female=True, phone="+6281234567890")
+    helper = factory.staff(Role.ASSISTANT, "pendamping1")
+    applicant.email = "siti@example.org"
+    applicant.assisted_by_id = helper.id
+    helper.email = "pendamping@example.org"
+    rt = factory.staff(Role.RT_HEAD, "rt1", rt="001", rw="001")
+    rt.email = "rt@example.org"
+    p = {
+        "applicant": applicant, "helper": helper, "rt": rt,
+        "other_rt": factory.staff(Role.RT_HEAD, "rt2", rt="002", rw="001"),
+        "rw": factory.staff(Role.RW_HEAD, "rw1", rw="001"),
+        "other_rw": factory.staff(Role.RW_HEAD, "rw2", rw="002"),
+        "staff": factory.staff(Role.STAFF, "loket1"),
+        "staff2": factory.staff(Role.STAFF, "loket2"),
+        "signer": factory.staff(Role.SIGNER, "lurah"),
+    }
+    db.session.commit()
+    return p
+
+
+def inbox(user) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.user_id == user.id)
+                                   .order_by(Notification.id)))
+
+
+def recipients(kind: str) -> set[int]:
+    return set(db.session.scalars(select(Notification.user_id).where(Notification.kind == kind)))
+
+
+def ids(people, *names) -> set[int]:
+    return {people[n].id for n in names}
+
+
+def test_submission_confirms_to_applicant_and_pendamping_and_asks_the_rt_of_the_subject(people):
+    req = submit(people["applicant"])
+    db.session.commit()
+    assert recipients("request.submit") == ids(people, "applicant", "helper", "rt")
+    mine = inbox(people["applicant"])[0]
+    assert req.tracking_number in mine.message and "Surat domisili" in mine.message
+    assert "Menunggu pengantar RT/RW" in mine.message
+    assert mine.url == f"/warga/permohonan/{req.tracking_number}" and mine.read_at is None
+    assert inbox(people["helper"])[0].url == f"/warga/permohonan/{req.tracking_number}"
+    rt_note = inbox(people["rt"])[0]
+    assert rt_note.url == f"/rt/permohonan/{req.tracking_number}"
+    assert "menunggu pengantar Anda" in rt_note.message and "SITI AMINAH" in rt_note.message
+
+
+def test_each_step_tells_the_applicant_and_whoever_must_act_next(people):
+    p = people
+    req = submit(p["applicant"])
+    transition(req, "endorse", actor=p["rt"], note="Benar warga kami")
+    assert recipients("request.endorse") == ids(p, "applicant", "helper")  # not the RT head who acted
+    assert "Diajukan — menunggu petugas" in inbox(p["applicant"])[-1].message
+    assert "Catatan: Benar warga kami" in inbox(p["applicant"])[-1].message
+
+    transition(req, "claim", actor=p["staff"])
+    assert recipients("request.claim") == ids(p, "applicant", "helper")
+    transition(req, "ask_fix", actor=p["staff"], note="Foto KK buram", fields=["keperluan"])
+    assert "Perlu perbaikan" in inbox(p["applicant"])[-1].message
+    assert "Alasan: Foto KK buram" in inbox(p["applicant"])[-1].message
+
+    transition(req, "resubmit", actor=p["applicant"])
+    assert recipients("request.resubmit") == ids(p, "applicant", "helper", "staff")  # the claimer, not staff2
+    staff_note = inbox(p["staff"])[-1]
+    assert staff_note.url == f"/petugas/permohonan/{req.tracking_number}" and "diperbaiki" in staff_note.message
+
+    transition(req, "forward_to_signing", actor=p["staff"])
+    assert recipients("request.forward_to_signing") == ids(p, "applicant", "helper", "signer")
+    assert inbox(p["signer"])[-1].url == "/penandatangan/"
+
+    transition(req, "send_back", actor=p["signer"], note="Nama ayah belum diisi")
+    assert recipients("request.send_back") == ids(p, "applicant", "helper", "staff")
+    assert "Alasan: Nama ayah belum diisi" in inbox(p["staff"])[-1].message
+    assert "Sedang diperiksa" in inbox(p["applicant"])[-1].message
+    assert "Nama ayah" not in inbox(p["applicant"])[-1].message  # the signer's reason is for staff
+
+    transition(req, "forward_to_signing", actor=p["staff"])
+    transition(req, "sign", actor=p["signer"])
+    assert recipients("request.sign") == ids(p, "applicant", "helper")
+    assert "Selesai — surat terbit" in inbox(p["applicant"])[-1].message
+    db.session.commit()
+    assert inbox(p["other_rt"]) == [] and inbox(p["rw"]) == [] and inbox(p["staff2"]) == []
+
+
+def test_return_and_resubmission_go_back_to_the_rt_head(people):
+    p = people
+    req = submit(p["applicant"])
+    transition(req, "return_to_resident", actor=p["rt"], note="Alamat belum sesuai")
+    assert "Alasan: Alamat belum sesuai" in inbox(p["applicant"])[-1].message
+    assert recipients("request.return_to_resident") == ids(p, "applicant", "helper")
+    transition(req, "resubmit", actor=p["applicant"])
+    assert recipients("request.resubmit") == ids(p, "applicant", "helper", "rt")
+    assert "sudah diperbaiki dan menunggu pengantar Anda" in inbox(p["rt"])[-1].message
+
+
+def test_an_rt_endorsement_that_waits_for_the_rw_tells_the_rw_heads_of_that_rw(people):
+    p = people
+    req = submit(p["applicant"])
+    # the RT/RW part may add the action "endorse_rt" (status stays menunggu_pengantar): the hook already handles it
+    event = RequestEvent(request=req, action="endorse_rt", actor_id=p["rt"].id, from_status=S.AWAITING_ENDORSEMENT,
+                         to_status=S.AWAITING_ENDORSEMENT)
+    db.session.add(event)
+    db.session.flush()
+    notify.request_changed(req, event)
+    db.session.commit()
+    assert recipients("request.endorse_rt") == ids(p, "applicant", "helper", "rw")
+    rw_note = inbox(p["rw"])[0]
+    assert rw_note.url == f"/rt/permohonan/{req.tracking_number}" and "pengantar RW Anda" in rw_note.message
+    assert "menunggu pengantar RW" in inbox(p["applicant"])[-1].message
+
+
+def test_cancelled_and_disabled_accounts(people):
+    p = people
+    p["helper"].status = AccountStatus.DISABLED
+    req = submit(p["applicant"])
+    transition(req, "cancel", actor=p["applicant"])
+    db.session.commit()
+    assert recipients("request.cancel") == ids(p, "applicant")
+    assert "Dibatalkan oleh pemohon" in inbox(p["applicant"])[-1].message
+
+
+def test_outbox_rows_only_for_configured_channels_and_only_for_the_applicant_side(app, people):
+    submit(people["applicant"])
+    db.session.commit()
+    assert db.session.scalars(select(OutboxMessage)).all() == []  # nothing configured: the bell only
+
+    app.config.update(MAIL_SERVER="127.0.0.1", NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim",
+                      PUBLIC_URL="https://layanan.example.id/")
+    req = submit(people["applicant"], key="kedua")
+    db.session.commit()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {(r.channel, r.recipient) for r in rows} == {
+        ("email", "siti@example.org"), ("gateway", "+6281234567890"), ("email", "pendamping@example.org")}
+    assert all(r.status == OutboxStatus.PENDING and r.attempts == 0 for r in rows)
+    assert rows[0].subject == f"Permohonan {req.tracking_number}: Menunggu pengantar RT/RW"
+    assert rows[0].body.endswith(f"https://layanan.example.id/warga/permohonan/{req.tracking_number}")
+    assert all(r.notification_id is not None for r in rows)
+
+
+# ----------------------------------------------------------------------------- real servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Collector:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(app):
+    handler = Collector()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=False,
+                      MAIL_FROM="Kelurahan Jagalan <layanan@jagalan.example>")
+    yield handler
+    controller.stop()
+
+
+@contextmanager
+def http_gateway(status: int = 200):
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/kirim", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_email_reaches_a_real_smtp_server(app, people, smtp_server):
+    req = submit(people["applicant"])
+    db.session.commit()
+    assert notify.deliver_due() == {"sent": 2, "retry": 0, "failed": 0}
+    by_rcpt = {rcpt[0]: message_from_bytes(content, policy=policy.default)
+               for _from, rcpt, content in smtp_server.messages}
+    assert set(by_rcpt) == {"siti@example.org", "pendamping@example.org"}
+    mail = by_rcpt["siti@example.org"]
+    assert mail["Subject"] == f"Permohonan {req.tracking_number}: Menunggu pengantar RT/RW"
+    assert mail["From"] == "Kelurahan Jagalan <layanan@jagalan.example>"
+    body = mail.get_content()
+    assert req.tracking_number in body and "Surat domisili" in body and "sudah kami terima" in body
+    rows = db.session.scalars(select(OutboxMessage)).all()
+    assert all(r.status == OutboxStatus.SENT and r.sent_at and r.attempts == 1 for r in rows)
+    assert notify.deliver_due() == {"sent": 0, "retry": 0, "failed": 0}  # never sent twice
+    assert len(smtp_server.messages) == 2
+
+
+def test_gateway_gets_the_auth_header_and_properly_escaped_json(app, people):
+    with http_gateway() as (url, received):
+        app.config.update(NOTIFY_GATEWAY_URL=url, NOTIFY_GATEWAY_AUTH_HEADER="Authorization: Bearer rahasia-xyz",
+                          NOTIFY_GATEWAY_TEMPLATE='{"target": "{phone}", "text": "{message}", "src": "sempelmas"}')
+        p = people
+        req = submit(p["applicant"])
+        transition(req, "endorse", actor=p["rt"])
+        transition(req, "claim", actor=p["staff"])
+        transition(req, "ask_fix", actor=p["staff"], note='Foto KK "buram",\nulangi {phone} ya \\ é')
+        db.session.commit()
+        assert notify.deliver_due()["sent"] == 4
+    assert [r["path"] for r in received] == ["/api/kirim"] * 4
+    last = received[-1]
+    assert last["headers"]["Authorization"] == "Bearer rahasia-xyz"
+    assert last["headers"]["Content-Type"].startswith("application/json")
+    data = json.loads(last["body"].decode("utf-8"))
+    assert data["target"] == "+6281234567890" and data["src"] == "sempelmas"
+    assert req.tracking_number in data["text"]
+    assert 'Alasan: Foto KK "buram",\nulangi {phone} ya \\ é' in data["text"]
+
+
+def test_a_gateway_that_is_down_never_blocks_a_status_change_and_nothing_is_lost(app, people):
+    closed = free_port()
+    app.config.update(NOTIFY_GATEWAY_URL=f"http://127.0.0.1:{closed}/kirim", NOTIFY_MAX_ATTEMPTS=8,
+                      NOTIFY_GATEWAY_TIMEOUT=2)
+    p = people
+    req = submit(p["applicant"])
+    transition(req, "endorse", actor=p["rt"])
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(LetterRequest, req.id).status == S.SUBMITTED  # committed, no network involved
+    first, second = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+    now = utcnow()
+    waits = []
+    for attempt in range(1, 9):
+        counts = notify.deliver_due(now=now)
+        db.session.expire_all()
+        msg = db.session.get(OutboxMessage, first.id)
+        assert msg.attempts == attempt and "URLError" in msg.last_error
+        if attempt < 8:
+            assert counts == {"sent": 0, "retry": 2, "failed": 0}
+            assert msg.status == OutboxStatus.PENDING
+            waits.append(msg.next_attempt_at - now)
+            # not due again before the backoff has passed
+            assert notify.deliver_due(now=msg.next_attempt_at - timedelta(seconds=1)) == {
+                "sent": 0, "retry": 0, "failed": 0}
+            now = msg.next_attempt_at
+        else:
+            assert counts == {"sent": 0, "retry": 0, "failed": 2}
+            assert msg.status == OutboxStatus.FAILED and msg.sent_at is None
+    assert [w // timedelta(minutes=1) for w in waits] == [1, 5, 15, 60, 180, 720, 720]
+    # kept, with its error, for the admin to see; the bell entries are there regardless
+    assert {m.status for m in db.session.scalars(select(OutboxMessage))} == {OutboxStatus.FAILED}
+    assert len(db.session.scalars(select(OutboxMessage)).all()) == 2 == len({first.id, second.id})
+    assert len(inbox(p["applicant"])) == 2
+    assert notify.deliver_due(now=now + timedelta(days=30))["failed"] == 0  # a failed message is not retried
+
+
+def test_a_gateway_answering_500_is_retried_then_succeeds_when_it_recovers(app, people):
+    with http_gateway(status=500) as (url, received):
+        app.config.update(NOTIFY_GATEWAY_URL=url)
+        submit(people["applicant"])
+        db.session.commit()
+        assert notify.deliver_due() == {"sent": 0, "retry": 1, "failed": 0}
+    msg = db.session.scalars(select(OutboxMessage)).one()
+    assert msg.status == OutboxStatus.PENDING and "HTTP 500" in msg.last_error and len(received) == 1
+    with http_gateway(status=202) as (url, received):
+        app.config.update(NOTIFY_GATEWAY_URL=url)
+        assert notify.deliver_due(now=utcnow() + timedelta(minutes=2)) == {"sent": 1, "retry": 0, "failed": 0}
+    db.session.expire_all()
+    msg = db.session.get(OutboxMessage, msg.id)
+    assert msg.status == OutboxStatus.SENT and msg.attempts == 2 and msg.last_error is None
+    assert json.loads(received[0]["body"])["to"] == "+6281234567890"
+
+
+def test_smtp_server_down_is_retried_not_raised(app, people):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False, MAIL_TIMEOUT=2)
+    submit(people["applicant"])
+    db.session.commit()
+    assert notify.deliver_due() == {"sent": 0, "retry": 2, "failed": 0}
+    assert all("ConnectionRefusedError" in m.last_error for m in db.session.scalars(select(OutboxMessage)))
+
+
+def test_notify_worker_once_delivers(app, people, runner):
+    with http_gateway() as (url, received):
+        app.config.update(NOTIFY_GATEWAY_URL=url)
+        submit(people["applicant"])
+        db.session.commit()
+        result = runner.invoke(args=["notify-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Terkirim: 1" in result.output
+    assert len(received) == 1
+    db.session.expire_all()
+    assert db.session.scalars(select(OutboxMessage)).one().status == OutboxStatus.SENT
+
+
+def test_gateway_body_escapes_and_rejects_a_broken_template():
+    body = json.loads(notify.gateway_body(notify.DEFAULT_GATEWAY_TEMPLATE, "+628123", 'a "b"\n{message}'))
+    assert body == {"to": "+628123", "message": 'a "b"\n{message}'}
+    with pytest.raises(notify.DeliveryError):
+        notify.gateway_body('{"to": {phone}}', "+628123", "x")
+
+
+def test_notification_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("MAIL_SERVER", "smtp.example.org")
+    monkeypatch.setenv("MAIL_PORT", "465")
+    monkeypatch.setenv("MAIL_USE_SSL", "1")
+    monkeypatch.setenv("MAIL_USE_TLS", "0")
+    monkeypatch.setenv("NOTIFY_GATEWAY_URL", "https://wa.example.org/send")
+    monkeypatch.setenv("NOTIFY_GATEWAY_AUTH_HEADER", "Authorization: Bearer x")
+    monkeypatch.setenv("NOTIFY_MAX_ATTEMPTS", "5")
+    out = _env_overrides()
+    assert out["MAIL_SERVER"] == "smtp.example.org" and out["MAIL_PORT"] == 465
+    assert out["MAIL_USE_SSL"] is True and out["MAIL_USE_TLS"] is False
+    assert out["NOTIFY_GATEWAY_URL"] == "https://wa.example.org/send" and out["NOTIFY_MAX_ATTEMPTS"] == 5
+    assert out["NOTIFY_GATEWAY_AUTH_HEADER"] == "Authorization: Bearer x"
+
+
+def test_a_claimed_message_is_not_taken_by_a_second_worker_until_its_lease_ends(app, people):
+    app.config.update(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim")
+    submit(people["applicant"])
+    db.session.commit()
+    now = utcnow()
+    first = notify.claim_due(now, 10)
+    assert len(first) == 1
+    assert notify.claim_due(now, 10) == []  # another worker, same moment: nothing left for it
+    # a worker that died mid-send: the message comes back after the lease, still pending, nothing lost
+    assert notify.claim_due(now + notify.CLAIM_LEASE, 10) == first
