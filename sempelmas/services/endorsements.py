@@ -127,8 +127,8 @@ def waiting_since(request: LetterRequest) -> datetime:
     rt_done = [e.at for e in current if e.level == RT_LEVEL]
     if rt_done:
         return max(rt_done)
-    resubmits = [e.at for e in request.events
-                 if e.action == "resubmit" and e.to_status == RequestStatus.AWAITING_ENDORSEMENT]
+    # while it waits for a pengantar, every resubmission was one after a return by the RT/RW
+    resubmits = [e.at for e in request.events if e.action == "resubmit"]
     return max(resubmits) if resubmits else request.submitted_at
 
 
