@@ -50,6 +50,7 @@ class ProfileForm(Form):
         [required(), v.Regexp(r"^[A-Z]{2,8}$", message=_l("2–8 huruf kapital, contoh: JGL."))],
     )
     logo = FileField(_l("Logo daerah (PNG/JPEG)"))
+    rw_endorses = BooleanField(_l("RW juga memberi pengantar"))
 
 
 class OfficialForm(Form):

@@ -61,6 +61,7 @@ def profile():
                                   "district_name", "village_name", "region_code", "address",
                                   "timezone", "tracking_prefix"):
                 data[required_name] = data[required_name] or ""
+            data["rw_endorses"] = bool(form.rw_endorses.data)
             changed = profile_service.update_profile(prof, data, logo)
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")

@@ -7,6 +7,8 @@ status codes: screens ask ``allowed_actions`` / ``is_final`` instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,19 +16,23 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
-from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.models.requests import REQUEST_STATUS_LABELS, Endorsement, LetterRequest, RequestEvent, RequestStatus
 from sempelmas.services import audit, notify
+from sempelmas.services import profile as profile_service
 
 S = RequestStatus
 
 # who may take an action
 APPLICANT = "pemohon"  # the applicant, or the pendamping who assists them
-RT = "rt"  # the head of the subject's RT (or of its RW)
+RT = "rt"  # the head of the subject's RT, or of its RW at the RW's step (see may_act)
 STAFF = "petugas"
 SIGNER = "penandatangan"
 
 #: (from status, action) -> to status; the whole lifecycle
 TRANSITIONS: dict[tuple[RequestStatus, str], RequestStatus] = {
+    # the RT head's endorsement when the RW endorses too: the request waits on, now for the RW head
+    (S.AWAITING_ENDORSEMENT, "endorse_rt"): S.AWAITING_ENDORSEMENT,
+    # the last endorsement needed (the RT head's, or the RW head's after it): on to the office
     (S.AWAITING_ENDORSEMENT, "endorse"): S.SUBMITTED,
     (S.AWAITING_ENDORSEMENT, "return_to_resident"): S.RETURNED,
     (S.AWAITING_ENDORSEMENT, "cancel"): S.CANCELLED,
@@ -44,6 +50,7 @@ TRANSITIONS: dict[tuple[RequestStatus, str], RequestStatus] = {
 }
 
 ACTORS: dict[str, str] = {
+    "endorse_rt": RT,
     "endorse": RT,
     "return_to_resident": RT,
     "resubmit": APPLICANT,
@@ -63,6 +70,7 @@ FINAL_STATUSES = frozenset({S.DONE, S.REJECTED, S.CANCELLED})
 
 #: button texts
 ACTION_LABELS = {
+    "endorse_rt": _l("Beri pengantar RT"),
     "endorse": _l("Beri pengantar"),
     "return_to_resident": _l("Kembalikan ke pemohon"),
     "resubmit": _l("Ajukan ulang"),
@@ -77,6 +85,7 @@ ACTION_LABELS = {
 
 #: "… tidak dapat <passive>" in refusals
 _PASSIVE = {
+    "endorse_rt": "diberi pengantar RT",
     "endorse": "diberi pengantar",
     "return_to_resident": "dikembalikan ke pemohon",
     "resubmit": "diajukan ulang",
@@ -128,11 +137,62 @@ def target(request: LetterRequest, action: str) -> RequestStatus | None:
     return TRANSITIONS.get((RequestStatus(request.status), action))
 
 
+def rw_endorses() -> bool:
+    """Whether the profile says the RW head endorses after the RT head (read fresh: admins change it)."""
+    profile = profile_service.profile_row()
+    return bool(profile and profile.rw_endorses)
+
+
+def current_endorsements(request: LetterRequest) -> list[Endorsement]:
+    """The endorsements that count: those given after the request was last returned to the resident.
+
+    A return sends the request back to the start, so after the resident resubmits it the RT head (and
+    the RW head) endorse it again. Earlier endorsements stay stored, as a record and so that their
+    numbers are never handed out twice, but no longer count.
+    """
+    returns = [event.at for event in request.events if event.action == "return_to_resident"]
+    since = max(returns) if returns else None
+    return [e for e in request.endorsements if since is None or e.at > since]
+
+
+def endorsement_step(request: LetterRequest) -> str | None:
+    """Whose endorsement a request waiting for its pengantar needs next: "rt", then "rw" once the RT head
+    endorsed it and handed it on; None when it is not waiting for an endorsement."""
+    if RequestStatus(request.status) != S.AWAITING_ENDORSEMENT:
+        return None
+    return "rw" if any(e.level == "rt" for e in current_endorsements(request)) else "rt"
+
+
+def heads_rt_of(user: User, request: LetterRequest) -> bool:
+    subject = request.subject
+    return any(g.role == Role.RT_HEAD and (g.rt, g.rw) == (subject.rt, subject.rw) for g in user.roles)
+
+
+def heads_rw_of(user: User, request: LetterRequest) -> bool:
+    return any(g.role == Role.RW_HEAD and g.rw == request.subject.rw for g in user.roles)
+
+
+def _may_endorse(request: LetterRequest, user: User, action: str) -> bool:
+    """The RT step belongs to the head of the subject's RT: "endorse_rt" when the RW endorses after
+    them, else "endorse"; the RW step (after endorse_rt) to the head of the subject's RW. Whoever
+    holds the step may return the request to the resident."""
+    if endorsement_step(request) == "rw":
+        return action != "endorse_rt" and heads_rw_of(user, request)
+    if not heads_rt_of(user, request):
+        return False
+    if action == "endorse_rt":
+        return rw_endorses()
+    if action == "endorse":
+        return not rw_endorses()
+    return True
+
+
 def may_act(request: LetterRequest, user: User | None, action: str, *, on_behalf_of: User | None = None) -> bool:
     """Whether ``user`` holds the role the action needs, for this request.
 
     The applicant acts for themself, a pendamping only for a resident they assist; an RT head only
-    for a subject living in their RT (an RW head for their RW); staff and signers for any request.
+    for a subject living in their RT, an RW head for their RW at the RW's step (see _may_endorse);
+    staff and signers for any request.
     """
     if user is None or action not in ACTORS:
         return False
@@ -143,13 +203,7 @@ def may_act(request: LetterRequest, user: User | None, action: str, *, on_behalf
                     and on_behalf_of.id == request.applicant_user_id)
         return user.id == request.applicant_user_id
     if kind == RT:
-        subject = request.subject
-        for grant in user.roles:
-            if grant.role == Role.RT_HEAD and (grant.rt, grant.rw) == (subject.rt, subject.rw):
-                return True
-            if grant.role == Role.RW_HEAD and grant.rw == subject.rw:
-                return True
-        return False
+        return _may_endorse(request, user, action)
     if kind == STAFF:
         return user.has_role(Role.STAFF)
     return user.has_role(Role.SIGNER)
@@ -164,7 +218,7 @@ def allowed_actions(request: LetterRequest, user: User | None, *, on_behalf_of: 
 
 def transition(request: LetterRequest, action: str, *, actor: User, note: str | None = None,
                on_behalf_of: User | None = None, expected_version: int | None = None,
-               **extra) -> RequestEvent:
+               on_moved: Callable[[RequestEvent], dict] | None = None, **extra) -> RequestEvent:
     """Move ``request`` by ``action`` and record it.
 
     Refuses (TransitionError) an action the table does not allow from the current status, and
@@ -173,8 +227,9 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
     ConcurrentUpdateError when ``expected_version`` (the version the actor's screen showed) is
     stale or another session committed a change first. ``claim`` sets claimed_by; ``ask_fix``
     stores ``fields`` and ``files`` (extra keyword arguments) in fix_request; ``reject`` stores the
-    reason; final statuses set closed_at. Writes a RequestEvent and the audit entry
-    "request.<action>", then flushes.
+    reason; final statuses set closed_at. Writes a RequestEvent and flushes the move; then calls
+    ``on_moved(event)`` (e.g. to number an endorsement), whose returned dict joins the details of the
+    audit entry "request.<action>"; flushes again.
     """
     if action not in ACTORS:
         raise ValueError(f"unknown lifecycle action {action!r}")
@@ -208,13 +263,17 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
         request.rejection_reason = note
     request.status = new
     request.closed_at = now if new in FINAL_STATUSES else None
+    # always an UPDATE, so the version moves even when the status stays (endorse_rt)
+    request.updated_at = now
     event = RequestEvent(request=request, at=now, action=action, actor_id=actor.id,
                          on_behalf_of_id=getattr(on_behalf_of, "id", None),
                          from_status=current, to_status=new, note=note)
     db.session.add(event)
+    flush()
+    details = on_moved(event) if on_moved is not None else {}
     audit.record(f"request.{action}", request, actor=actor, on_behalf_of=on_behalf_of,
                  tracking_number=request.tracking_number, from_status=str(current), to_status=str(new),
-                 note=note)
+                 note=note, **details)
     flush()
     notify.request_changed(request, event)
     return event

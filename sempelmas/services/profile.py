@@ -18,7 +18,7 @@ from sempelmas.services import audit
 EDITABLE_FIELDS = (
     "village_kind", "province_name", "regency_kind", "regency_name", "district_name",
     "village_name", "region_code", "address", "postcode", "phone", "email", "website",
-    "letter_unit_code", "timezone", "office_hours", "tracking_prefix",
+    "letter_unit_code", "timezone", "office_hours", "tracking_prefix", "rw_endorses",
 )
 
 

@@ -10,6 +10,7 @@ from sempelmas.models.profile import Official
 from sempelmas.services import catalogue, jobs
 from sempelmas.services import profile as profile_service
 from tests.conftest import PASSWORD
+from tests.request_factory import make_service, submit
 
 ALL_ROLES = [Role.RESIDENT, Role.RT_HEAD, Role.RW_HEAD, Role.ASSISTANT, Role.STAFF, Role.SIGNER, Role.ADMIN]
 ANY = set(ALL_ROLES)
@@ -24,6 +25,8 @@ PAGES = [
     ("/rt/akun", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun/{pending}", {Role.RT_HEAD}),  # an RW head may open the RT pages, not verify: 404
     ("/rt/akun/{pending}/ktp", {Role.RT_HEAD}),
+    ("/rt/permohonan", {Role.RT_HEAD, Role.RW_HEAD}),
+    ("/rt/permohonan/{rt_request}", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/petugas/", {Role.STAFF}),
     ("/petugas/akun", {Role.STAFF, Role.ADMIN}),
     ("/petugas/akun/{pending}", {Role.STAFF, Role.ADMIN}),
@@ -52,6 +55,8 @@ PAGES = [
 POSTS = [
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
     ("/rt/akun/{pending}/tolak", {Role.RT_HEAD}),
+    ("/rt/permohonan/{rt_request}/pengantar", {Role.RT_HEAD, Role.RW_HEAD}),
+    ("/rt/permohonan/{rt_request}/kembalikan", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/petugas/akun/{pending}/verifikasi", {Role.STAFF, Role.ADMIN}),
     ("/petugas/akun/{pending}/tolak", {Role.STAFF, Role.ADMIN}),
     ("/petugas/akun/{pending}/kode-pemulihan", {Role.STAFF, Role.ADMIN}),
@@ -84,9 +89,11 @@ def objects(factory):
     service = catalogue.save_service(None, {"code": "domisili", "name": "Domisili", "classification_code": "470",
                                             "letter_template": "domisili"}, [], [])
     holiday = profile_service.add_holiday(date(2026, 8, 17), "Hari Kemerdekaan")
+    make_service("pengantar_uji", paper_when_no_rt=False)  # waits for the RT of 001/001 (no head account yet)
+    rt_request = submit(factory.warga(rt="001", rw="001"), service="pengantar_uji")
     db.session.commit()
     return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
-            "service": service.code, "holiday": holiday.id}
+            "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number}
 
 
 def _cases(table):
