@@ -20,6 +20,9 @@ PAGES = [
     ("/warga/ktp", {Role.RESIDENT}),
     ("/warga/pendamping", {Role.ASSISTANT}),
     ("/warga/pendamping/baru", {Role.ASSISTANT}),
+    ("/warga/layanan", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/permohonan", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/ajukan/{service}", {Role.RESIDENT}),  # a pendamping only while acting for a resident
     ("/rt/", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun/{pending}", {Role.RT_HEAD}),  # an RW head may open the RT pages, not verify: 404
@@ -68,6 +71,7 @@ POSTS = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
+    ("/warga/ajukan/{service}", {Role.RESIDENT}),
 ]
 
 
