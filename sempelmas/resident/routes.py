@@ -141,6 +141,8 @@ def _form_page(service, version, resident_user, subject, key: str, state: reques
 @bp.get("/layanan")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def services():
+    if acting_resident() is None:  # a pendamping not acting for anyone yet: choose whom first
+        return assisted()
     return render("resident/services.html", services=catalogue.enabled_services())
 
 

@@ -14,7 +14,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.services import catalogue, lifecycle
-from tests.conftest import jpeg_bytes
+from tests.conftest import csrf_from, jpeg_bytes
 from tests.request_factory import make_profile
 
 FIELDS = """keperluan | Keperluan | text | ya
@@ -542,3 +542,48 @@ def test_a_pendamping_submits_and_follows_for_the_resident_they_assist(setup, cl
     assert resp.status_code == 303
     db.session.expire_all()
     assert req.status == RequestStatus.CANCELLED and req.events[-1].on_behalf_of_id == resident.id
+
+
+def test_the_detail_shows_endorsements_and_the_rejection_reason(setup, client, login_as, parent, factory):
+    from datetime import datetime
+
+    from sempelmas.models.requests import Endorsement
+
+    login_as(parent)
+    req = _submitted(client)
+    rt = db.session.scalars(select(User).where(User.username.is_not(None))).first()
+    db.session.add(Endorsement(request=req, level="rt", rt="001", rw="001", year=2026, seq=7,
+                               number="007/RT.001/RW.001/XI/2026", endorser_id=rt.id, at=datetime(2026, 11, 27, 3)))
+    req.status = RequestStatus.SUBMITTED
+    db.session.commit()
+    staff = factory.staff(Role.STAFF, "loket")
+    lifecycle.transition(req, "claim", actor=staff)
+    lifecycle.transition(req, "reject", actor=staff, note="Bukan warga kelurahan ini")
+    db.session.commit()
+    html = client.get(f"/warga/permohonan/{req.tracking_number}").get_data(as_text=True)
+    assert "007/RT.001/RW.001/XI/2026" in html and "RT 001 / RW 001" in html and "27 November 2026 10.00 WIB" in html
+    assert "Alasan penolakan" in html and "Bukan warga kelurahan ini" in html
+    assert "Pengguna loket (Petugas pelayanan)" in html
+    assert "hx-trigger" not in html and "/batal" not in html and "Perkiraan selesai" not in html
+
+
+def test_the_request_form_needs_its_csrf_token(make_app, factory):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        make_profile()
+        make_service()
+        factory.staff(Role.RT_HEAD, rt="001", rw="001")
+        user = factory.warga()
+        client = app.test_client()
+        login_page = client.get("/login").get_data(as_text=True)
+        client.post("/login", data={"identifier": user.resident.nik, "password": "rahasia-123",
+                                    "csrf_token": csrf_from(login_page)})
+        key, html = open_form(client)
+        assert post_form(client, key, files={"berkas_ktp": (jpeg_bytes(), "k.jpg")}).status_code == 400
+        assert _count(RequestAttachment) == 0
+        resp = post_form(client, key, {"csrf_token": csrf_from(html)}, files={"berkas_ktp": (jpeg_bytes(), "k.jpg")},
+                         asli_kk="1")
+        assert resp.status_code == 200 and "Kirim permohonan" in resp.get_data(as_text=True)
+        review = resp.get_data(as_text=True)
+        resp = post_form(client, key, {"csrf_token": csrf_from(review)}, langkah="kirim", asli_kk="1")
+        assert resp.status_code == 303 and _count(LetterRequest) == 1
