@@ -331,6 +331,8 @@ def request_fix(tracking_number: str):
     documents = [r for r in requests_service.requirements_for(snap, found.subject) if r["code"] in codes]
     documents += [{"code": c, "label": c, "required": True} for c in codes
                   if c not in {d["code"] for d in documents}]
+    if not found.fix_request:  # returned by the RT: a new file is welcome, not required
+        documents = [{**d, "required": False} for d in documents]
     state = request_form.FormState(answers={name: "" if value is None else str(value)
                                             for name, value in (found.answers or {}).items()})
     if request.method == "GET":

@@ -305,6 +305,8 @@ def test_review_then_change_keeps_everything_then_submit_creates_the_request(set
     review = _fill_and_review(client, key, untuk=str(child.id))
     assert "Periksa permohonan" in review and "Melamar pekerjaan" in review and "BAYU" in review
     assert "Kirim permohonan" in review and _count(LetterRequest) == 0
+    assert '<textarea hidden name="f_uraian">Baris satu\nbaris dua</textarea>' in review
+    assert f'<input type="hidden" name="untuk" value="{child.id}">' in review
     back = post_form(client, key, untuk=str(child.id), langkah="ubah")
     html = back.get_data(as_text=True)
     assert back.status_code == 200 and 'value="Melamar pekerjaan"' in html
@@ -316,6 +318,7 @@ def test_review_then_change_keeps_everything_then_submit_creates_the_request(set
     assert resp.location == f"/warga/permohonan/{req.tracking_number}"
     assert req.subject_resident_id == child.id and req.applicant_user_id == parent.id
     assert req.answers["keperluan"] == "Melamar pekerjaan" and req.answers["jumlah"] == 2
+    assert req.answers["uraian"] == "Baris satu\nbaris dua" and req.answers["tanggal"] == "2026-03-01"
     assert req.status == RequestStatus.AWAITING_ENDORSEMENT
     assert sorted(a.requirement_code for a in req.attachments) == ["kk", "ktp"]
     assert all(a.draft_key is None for a in req.attachments)
