@@ -33,7 +33,6 @@ class DefaultConfig:
     PROXY_COUNT = 0
 
     WTF_CSRF_TIME_LIMIT = None  # a resident may fill a long form slowly on a phone
-    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
 
     # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
     # memory:// is set explicitly so the choice is visible.
@@ -56,6 +55,10 @@ class DefaultConfig:
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")
 
     UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+    #: documents a request may carry (the paper pengantar included)
+    UPLOAD_MAX_FILES = 8
+    #: a whole request form: every file at its limit, plus room for the answers and multipart overhead
+    MAX_CONTENT_LENGTH = UPLOAD_MAX_FILES * UPLOAD_MAX_BYTES + 2 * 1024 * 1024
     IMAGE_MAX_SIDE = 2000
     CONSENT_VERSION = "2026-11"
     PASSWORD_RESET_HOURS = 24

@@ -108,3 +108,18 @@ def by_name(name: str) -> RequestAttachment | None:
         return None
     return db.session.query(RequestAttachment).filter_by(stored_name=name).one_or_none()
 
+
+
+def drafts(draft_key: str | None, owner: User) -> list[RequestAttachment]:
+    """The files uploaded with one form (its idempotency key) and not yet part of a request, oldest first."""
+    if not draft_key:
+        return []
+    return list(db.session.query(RequestAttachment).filter_by(draft_key=draft_key, owner_user_id=owner.id,
+                                                               request_id=None)
+                .order_by(RequestAttachment.id))
+
+
+def attach_to(attachment: RequestAttachment, request: LetterRequest) -> None:
+    """A draft becomes part of the request it was uploaded for."""
+    attachment.request = request
+    attachment.draft_key = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
 
 from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
@@ -17,7 +18,7 @@ from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
 from sempelmas.models.residents import Resident
-from sempelmas.services import audit, catalogue, lifecycle, notify
+from sempelmas.services import attachments, audit, catalogue, lifecycle, notify
 from sempelmas.services import profile as profile_service
 from sempelmas.services.lifecycle import RequestError
 
@@ -92,6 +93,13 @@ def _has_rt_account(subject: Resident) -> bool:
         RoleGrant.role == Role.RT_HEAD, RoleGrant.rt == subject.rt, RoleGrant.rw == subject.rw).limit(1)) is not None
 
 
+def needs_paper_pengantar(snapshot: dict, subject: Resident) -> bool:
+    """The service needs the RT's endorsement, the subject's RT has no account yet and the service
+    lets a paper pengantar stand in: the resident uploads (or brings) the paper one instead."""
+    return bool(snapshot.get("needs_rt_endorsement") and snapshot.get("paper_pengantar_when_no_rt_account")
+                and not _has_rt_account(subject))
+
+
 def find_by_idempotency_key(key: str) -> LetterRequest | None:
     return db.session.scalar(select(LetterRequest).where(LetterRequest.idempotency_key == key))
 
@@ -134,13 +142,9 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
     local = moment.astimezone(ZoneInfo(tz))
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
                           office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
-    paper = False
-    status = RequestStatus.SUBMITTED
-    if snap.get("needs_rt_endorsement"):
-        if _has_rt_account(subject_resident) or not snap.get("paper_pengantar_when_no_rt_account"):
-            status = RequestStatus.AWAITING_ENDORSEMENT
-        else:
-            paper = True
+    paper = needs_paper_pengantar(snap, subject_resident)
+    status = (RequestStatus.AWAITING_ENDORSEMENT if snap.get("needs_rt_endorsement") and not paper
+              else RequestStatus.SUBMITTED)
     prefix = (profile.tracking_prefix if profile and profile.tracking_prefix else DEFAULT_PREFIX)
     year = local.year
     request = LetterRequest(
@@ -177,3 +181,165 @@ def withdraw(request: LetterRequest, actor: User, *, on_behalf_of: User | None =
     """Cancel a request before review starts (the lifecycle decides from which statuses)."""
     return lifecycle.transition(request, "cancel", actor=actor, note=note, on_behalf_of=on_behalf_of,
                                 expected_version=expected_version)
+
+
+# ------------------------------------------------------------------ the resident's side: files, fixes, lists
+
+class FilesError(RequestError):
+    """Required documents are missing; ``errors`` maps a requirement code to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(str(_("Lengkapi dokumen yang ditandai.")))
+        self.errors = errors
+
+
+def requirements_for(snapshot: dict, subject: Resident) -> list[dict]:
+    """The documents a request for ``subject`` asks for: the service's, plus the paper pengantar RT/RW
+    where the RT has no account yet (uploaded, or brought to the office)."""
+    items = [dict(r) for r in snapshot.get("requirements", [])]
+    if needs_paper_pengantar(snapshot, subject):
+        items.append({"code": attachments.PAPER_PENGANTAR, "label": str(_("Surat pengantar RT/RW (kertas)")),
+                      "required": True, "paper_original_allowed": True})
+    return items
+
+
+def missing_files(requirements: list[dict], present: set[str], brought: set[str]) -> dict[str, str]:
+    """Required documents with no file, unless the resident brings the original where that is allowed."""
+    errors: dict[str, str] = {}
+    for r in requirements:
+        if not r.get("required") or r["code"] in present:
+            continue
+        if r.get("paper_original_allowed") and r["code"] in brought:
+            continue
+        errors[r["code"]] = str(_("Wajib diunggah.") if not r.get("paper_original_allowed") else
+                                _("Unggah berkasnya, atau centang \u201cbawa asli ke kantor\u201d."))
+    return errors
+
+
+def submit_with_files(service_code_or_version, applicant: User, subject_resident: Resident, answers, *,
+                      idempotency_key: str, brought_originals=(), submitted_by: User | None = None,
+                      now: datetime | None = None) -> LetterRequest:
+    """``submit``, then the documents uploaded with the form (drafts under the idempotency key) become
+    the request's, in the same transaction.
+
+    A key already used returns its request (a double tap or a refresh). Refuses (AnswersError) wrong
+    answers and (FilesError) a required document with neither a file nor, where allowed, the promise
+    to bring the original; the originals to be brought are noted on the first history row.
+    """
+    existing = find_by_idempotency_key(idempotency_key) if idempotency_key else None
+    if existing is not None:
+        return submit(service_code_or_version, applicant, subject_resident, answers,
+                      idempotency_key=idempotency_key, submitted_by=submitted_by, now=now)
+    version = _version(service_code_or_version)
+    snap = version.snapshot
+    clean, errors = catalogue.validate_answers(snap, answers or {})
+    if errors:
+        raise AnswersError({name: str(message) for name, message in errors.items()})
+    files = attachments.drafts(idempotency_key, applicant)
+    requirements = requirements_for(snap, subject_resident)
+    brought = {r["code"] for r in requirements
+               if r.get("paper_original_allowed") and r["code"] in set(brought_originals)
+               and r["code"] not in {f.requirement_code for f in files}}
+    missing = missing_files(requirements, {f.requirement_code for f in files}, brought)
+    if missing:
+        raise FilesError(missing)
+    request = submit(version, applicant, subject_resident, answers, idempotency_key=idempotency_key,
+                     submitted_by=submitted_by, now=now)
+    for f in files:
+        attachments.attach_to(f, request)
+    if brought:
+        labels = [r["label"] for r in requirements if r["code"] in brought]
+        request.events[0].note = str(_("Dokumen asli dibawa ke kantor: %(docs)s.", docs=", ".join(labels)))
+    db.session.flush()
+    return request
+
+
+def fixable(request: LetterRequest) -> tuple[list[str], list[str]]:
+    """(field names, requirement codes) the applicant may change before resubmitting: after a fix
+    request, only what staff named; after the RT returned it, every answer and document; else nothing."""
+    if lifecycle.target(request, "resubmit") is None:
+        return [], []
+    snap = request.service_snapshot
+    if request.fix_request:
+        return list(request.fix_request.get("fields") or []), list(request.fix_request.get("files") or [])
+    codes = [r["code"] for r in requirements_for(snap, request.subject)]
+    if request.needs_paper_pengantar and attachments.PAPER_PENGANTAR not in codes:
+        codes.append(attachments.PAPER_PENGANTAR)
+    return [f["name"] for f in snap.get("fields", [])], codes
+
+
+def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: str | None = None,
+             on_behalf_of: User | None = None, expected_version: int | None = None) -> RequestEvent:
+    """Apply the applicant's changes, then move the request on by the lifecycle's "resubmit".
+
+    Only the fields and documents ``fixable`` names may change (anything else sent is ignored);
+    the changed answers are checked against the request's own service version (AnswersError); after
+    a fix request every document staff named needs a new file (FilesError). A new file supersedes
+    the old one, which is kept for staff to compare. The history row's note says what changed.
+    """
+    if expected_version is not None and expected_version != request.version:
+        raise lifecycle.ConcurrentUpdateError()
+    fields, codes = fixable(request)
+    if not lifecycle.may_act(request, actor, "resubmit", on_behalf_of=on_behalf_of) or (not fields and not codes):
+        # the lifecycle gives the precise refusal (wrong status, or not the applicant)
+        return lifecycle.transition(request, "resubmit", actor=actor, on_behalf_of=on_behalf_of)
+    snap = request.service_snapshot
+    merged = dict(request.answers or {})
+    for name in fields:
+        if answers is not None and name in answers:
+            merged[name] = answers[name]
+    clean, errors = catalogue.validate_answers(snap, merged)
+    files = [f for f in attachments.drafts(draft_key, request.applicant) if f.requirement_code in codes]
+    new_codes = {f.requirement_code for f in files}
+    file_errors = {}
+    if request.fix_request:
+        file_errors = {code: str(_("Unggah berkas pengganti."))
+                       for code in codes if code not in new_codes}
+    if errors:
+        raise AnswersError({name: str(message) for name, message in errors.items()})
+    if file_errors:
+        raise FilesError(file_errors)
+
+    labels = {f["name"]: f["label"] for f in snap.get("fields", [])}
+    doc_labels = {r["code"]: r["label"] for r in requirements_for(snap, request.subject)}
+    doc_labels.setdefault(attachments.PAPER_PENGANTAR, str(_("Surat pengantar RT/RW (kertas)")))
+    changed = [name for name in fields if clean.get(name) != (request.answers or {}).get(name)]
+    for old in attachments.current(request):
+        if old.requirement_code in new_codes:
+            attachments.supersede(old)
+    for f in files:
+        attachments.attach_to(f, request)
+    if changed:
+        request.answers = {**(request.answers or {}), **{name: clean.get(name) for name in changed}}
+    parts = []
+    if changed:
+        parts.append(str(_("Isian diubah: %(names)s.", names=", ".join(labels.get(n, n) for n in changed))))
+    if new_codes:
+        parts.append(str(_("Berkas diganti: %(names)s.",
+                           names=", ".join(doc_labels.get(c, c) for c in codes if c in new_codes))))
+    note = " ".join(parts) or str(_("Diajukan ulang tanpa perubahan."))
+    return lifecycle.transition(request, "resubmit", actor=actor, note=note, on_behalf_of=on_behalf_of)
+
+
+def family_requests(resident_user: User) -> list[LetterRequest]:
+    """The requests a resident may follow, newest first: their own, and those about or made by someone
+    on their KK (services.request_access.is_family_request)."""
+    own = resident_user.resident
+    subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
+    conditions = [LetterRequest.applicant_user_id == resident_user.id]
+    if own is not None:
+        conditions += [subject.kk_number == own.kk_number, applicant_resident.kk_number == own.kk_number]
+    stmt = (select(LetterRequest)
+            .join(subject, LetterRequest.subject_resident_id == subject.id)
+            .join(applicant, LetterRequest.applicant_user_id == applicant.id)
+            .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
+            .where(or_(*conditions))
+            .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
+            .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
+    return list(db.session.scalars(stmt))
+
+
+def find_by_tracking_number(tracking_number: str) -> LetterRequest | None:
+    if not tracking_number or len(tracking_number) > 24:
+        return None
+    return db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tracking_number))

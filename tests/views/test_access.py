@@ -21,6 +21,9 @@ PAGES = [
     ("/warga/ktp", {Role.RESIDENT}),
     ("/warga/pendamping", {Role.ASSISTANT}),
     ("/warga/pendamping/baru", {Role.ASSISTANT}),
+    ("/warga/layanan", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/permohonan", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/ajukan/{service}", {Role.RESIDENT}),  # a pendamping only while acting for a resident
     ("/rt/", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun", {Role.RT_HEAD, Role.RW_HEAD}),
     ("/rt/akun/{pending}", {Role.RT_HEAD}),  # an RW head may open the RT pages, not verify: 404
@@ -77,6 +80,7 @@ POSTS = [
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
     ("/notifikasi/baca-semua", ANY),
     ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
+    ("/warga/ajukan/{service}", {Role.RESIDENT}),
 ]
 
 
