@@ -433,7 +433,7 @@ def test_the_detail_shows_the_timeline_due_time_and_polls_until_final(setup, cli
     db.session.commit()
     body = client.get(f"/warga/permohonan/{req.tracking_number}/status",
                       headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "Dibatalkan oleh pemohon" in body and "hx-trigger" not in body
+    assert "Dibatalkan oleh pemohon" in body and 'hx-trigger="every 30s"' not in body
 
 
 def test_a_resident_withdraws_before_review_but_not_after(setup, client, login_as, parent, factory):
@@ -567,7 +567,7 @@ def test_the_detail_shows_endorsements_and_the_rejection_reason(setup, client, l
     assert "007/RT.001/RW.001/XI/2026" in html and "RT 001 / RW 001" in html and "27 November 2026 10.00 WIB" in html
     assert "Alasan penolakan" in html and "Bukan warga kelurahan ini" in html
     assert "Pengguna loket (Petugas pelayanan)" in html
-    assert "hx-trigger" not in html and "/batal" not in html and "Perkiraan selesai" not in html
+    assert 'hx-trigger="every 30s"' not in html and "/batal" not in html and "Perkiraan selesai" not in html
 
 
 def test_the_request_form_needs_its_csrf_token(make_app, factory):
