@@ -126,9 +126,9 @@ def reset_code(user_id: int):
 # ------------------------------------------------------------------ the request queue and review
 
 
-def _with_counts(body: str, status: int = 200):
+def _with_counts(body: str, status: int = 200, counts: queue.StatusCounts | None = None):
     """An htmx fragment plus the counts bar as an out-of-band swap (the counts change with every action)."""
-    body += render_template("staff/_counts.html", counts=queue.status_counts(), oob=True)
+    body += render_template("staff/_counts.html", counts=counts or queue.status_counts(), oob=True)
     resp = make_response(body, status)
     resp.vary.add("HX-Request")
     return resp
@@ -139,11 +139,11 @@ def _with_counts(body: str, status: int = 200):
 def queue_list():
     filters = queue.QueueFilters.from_args(request.args)
     page = queue.queue_page(filters)
-    context = {"page": page, "f": filters, "counts": queue.status_counts(), "services": queue.service_choices(),
-               "statuses": list(queue.StatusCounts().items()), "page_sizes": queue.PAGE_SIZES}
+    counts = queue.status_counts()
     if is_htmx():
-        return _with_counts(render_block("staff/queue.html", "results", **context))
-    return render("staff/queue.html", **context)
+        return _with_counts(render_block("staff/queue.html", "results", page=page, f=filters), counts=counts)
+    return render("staff/queue.html", page=page, f=filters, counts=counts, services=queue.service_choices(),
+                  statuses=queue.status_choices(), page_sizes=queue.PAGE_SIZES)
 
 
 def _request_or_404(tracking_number: str):

@@ -120,10 +120,11 @@ def test_counts_per_status_and_overdue_in_one_query(world):
     with count_queries() as statements:
         counts = queue.status_counts(now=THURSDAY_10_WIB)
     assert len(statements) == 1
-    assert counts.by_status == {"diperiksa": 1, "diajukan": 1, "dibatalkan": 1}
+    assert counts.by_status == {"diperiksa": 1, "diajukan": 1}  # open statuses only
     assert counts.open_total == 2 and counts.overdue == 2  # both domisili requests, not the cancelled one
     items = {code: n for code, _label, n in counts.items()}
-    assert items["selesai"] == 0 and items["diajukan"] == 1
+    assert items == {"menunggu_pengantar": 0, "dikembalikan": 0, "diajukan": 1, "diperiksa": 1,
+                     "perlu_perbaikan": 0, "menunggu_ttd": 0}
 
 
 def test_a_page_costs_the_same_number_of_queries_whatever_its_size(world):
@@ -195,3 +196,15 @@ def test_an_internal_note_is_stored_and_audited_without_touching_the_version(wor
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "request.note"))
     assert entry.object_id == str(req.id) and entry.actor_id == world["staff"].id
     assert review.by_tracking_number(req.tracking_number.lower()) is req
+
+
+@pytest.mark.parametrize("days", [0, 1, 2, 3, 9, 30, 61])
+def test_the_clocks_day_memo_gives_what_workdays_gives(app, days):
+    from sempelmas.domain import workdays
+
+    make_profile()
+    clock = Clock.load(now=THURSDAY_10_WIB)
+    start = datetime(2026, 2, 27, 1, 17, tzinfo=UTC)  # a Friday morning
+    end = start + timedelta(days=days, hours=5, minutes=3)
+    expected = workdays.working_time_between(start, end, clock.tz, clock.office_hours, clock.holidays)
+    assert clock.working_time(start, end) == expected
