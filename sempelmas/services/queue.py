@@ -136,10 +136,9 @@ class QueueRow:
     overdue: bool = False
     #: "Sisa 3 jam kerja" / "Terlambat 2 jam kerja"; empty for a final status
     time_left: str = ""
-
-    @property
-    def status_label(self) -> str:
-        return str(REQUEST_STATUS_LABELS[RequestStatus(self.status)])
+    #: the submission time in the profile's time zone, "3 Mar 2026 09.00"
+    submitted_local: str = ""
+    status_label: str = ""
 
 
 @dataclass
@@ -209,6 +208,18 @@ class Clock:
         late = self.now > due
         text = _duration(self.working_time(due, self.now) if late else self.working_time(self.now, due), texts)
         return texts["late" if late else "left"] % {"t": text}
+
+    def short_datetime(self, value: datetime) -> str:
+        """A stored UTC time in the profile's zone, "3 Mar 2026 09.00" (month names looked up once per clock:
+        Babel's full formatter costs more than the rest of a queue row)."""
+        if "_months" not in self.__dict__:
+            from babel.dates import get_month_names
+            from flask_babel import get_locale
+
+            self.__dict__["_months"] = get_month_names("abbreviated", locale=get_locale() or "id")
+            self.__dict__["_zone"] = ZoneInfo(self.tz)
+        local = value.replace(tzinfo=UTC).astimezone(self.__dict__["_zone"])
+        return f"{local.day} {self.__dict__['_months'][local.month]} {local.year} {local:%H.%M}"
 
     def _texts(self) -> dict[str, str]:
         """The phrases, translated once per clock (a page shows dozens of them)."""
@@ -351,9 +362,13 @@ def queue_page(f: QueueFilters, *, clock: Clock | None = None) -> QueuePage:
     )
     stmt = stmt.order_by(*((ids.c.submitted_at.desc(), ids.c.id.desc()) if newest else (ids.c.due_at, ids.c.id)))
     rows = []
+    labels = {str(s): str(label) for s, label in REQUEST_STATUS_LABELS.items()}  # translated once a page
+    open_codes = {str(s) for s in OPEN_STATUSES}
     for r in db.session.execute(stmt):
         row = QueueRow(*r)
-        if RequestStatus(row.status) not in FINAL_STATUSES:
+        row.submitted_local = clock.short_datetime(row.submitted_at)
+        row.status_label = labels[row.status]
+        if row.status in open_codes:
             row.overdue = clock.is_overdue(row.due_at)
             row.time_left = clock.time_left(row.due_at)
         rows.append(row)
