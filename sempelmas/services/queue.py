@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
@@ -376,7 +378,30 @@ def queue_page(f: QueueFilters, *, clock: Clock | None = None) -> QueuePage:
     return QueuePage(rows=rows[:f.per_page], filters=f, has_next=has_next, search_kind=kind)
 
 
-def status_counts(*, now: datetime | None = None) -> StatusCounts:
+_COUNTS_CACHE: dict[int, tuple[float, StatusCounts]] = {}
+
+
+def status_counts(*, fresh: bool = False, now: datetime | None = None) -> StatusCounts:
+    """The counts per open status and the overdue count, re-read at most every
+    ``QUEUE_COUNTS_CACHE_SECONDS`` by this worker (``fresh`` re-reads now: after an action).
+
+    A staff member typing a search sends a request at every pause; the bar need not be re-counted
+    for each of them, while the one who acts sees their change at once.
+    """
+    ttl = current_app.config.get("QUEUE_COUNTS_CACHE_SECONDS", 0)
+    if now is not None or ttl <= 0:
+        return count_statuses(now=now)
+    key = id(current_app._get_current_object())
+    clock = monotonic()
+    hit = _COUNTS_CACHE.get(key)
+    if not fresh and hit is not None and hit[0] > clock:
+        return hit[1]
+    counts = count_statuses()
+    _COUNTS_CACHE[key] = (clock + ttl, counts)
+    return counts
+
+
+def count_statuses(*, now: datetime | None = None) -> StatusCounts:
     """How many requests are in each open status, and how many of them are overdue: one statement.
 
     Only the open statuses are counted: they are what the office works on, and reading them is a range

@@ -128,7 +128,8 @@ def reset_code(user_id: int):
 
 def _with_counts(body: str, status: int = 200, counts: queue.StatusCounts | None = None):
     """An htmx fragment plus the counts bar as an out-of-band swap (the counts change with every action)."""
-    body += render_template("staff/_counts.html", counts=counts or queue.status_counts(), oob=True)
+    counts = counts or queue.status_counts(fresh=request.method == "POST")
+    body += render_template("staff/_counts.html", counts=counts, oob=True)
     resp = make_response(body, status)
     resp.vary.add("HX-Request")
     return resp
@@ -181,7 +182,8 @@ def _review(letter_request, *, status: int = 200, message: str | None = None, me
     }
     if is_htmx():
         return _with_counts(render_block("staff/request.html", "review", **context), status)
-    return render("staff/request.html", status=status, counts=queue.status_counts(), **context)
+    counts = queue.status_counts(fresh=request.method == "POST")
+    return render("staff/request.html", status=status, counts=counts, **context)
 
 
 @bp.get("/permohonan/<tracking_number>")

@@ -318,3 +318,24 @@ def test_action_forms_carry_csrf_and_are_refused_without_it(make_app, factory):
         token = re.search(r'name="tangani-csrf_token" type="hidden" value="([^"]+)"', html).group(1)
         resp = client.post(url, data={"tangani-version": req.version, "tangani-csrf_token": token})
         assert resp.status_code == 303
+
+
+def test_counts_are_reread_at_once_after_an_action_even_when_page_views_share_them(make_app, factory):
+    app = make_app(QUEUE_COUNTS_CACHE_SECONDS=60)
+    with app.app_context():
+        make_profile()
+        make_service("domisili", needs_rt=False)
+        factory.staff(Role.STAFF, "lokets")
+        siti = factory.warga(name="SITI")
+        first = recent(siti, key="a")
+        db.session.commit()
+        client = app.test_client()
+        login(client, "lokets")
+        assert "<strong>1</strong> Diajukan" in body(client.get("/petugas/permohonan", headers=HX))
+        recent(siti, key="b")  # another worker's change: page views may show the old count for a moment
+        db.session.commit()
+        assert "<strong>1</strong> Diajukan" in body(client.get("/petugas/permohonan", headers=HX))
+        html = body(client.post(f"/petugas/permohonan/{first.tracking_number}/tangani",
+                                data={"tangani-version": first.version}, headers=HX))
+        assert "<strong>1</strong> Diajukan" in html and "<strong>1</strong> Sedang diperiksa" in html
+        assert "<strong>2</strong> terbuka" in html
