@@ -211,6 +211,7 @@ def test_ask_fix_needs_a_reason_and_something_to_fix(staff_client, world):
     resp = staff_client.post(url, data={"perbaikan-version": req.version, "perbaikan-reason": "Foto KK buram",
                                         "perbaikan-files": "kk", "perbaikan-fields": "keperluan"}, headers=HX)
     assert resp.status_code == 200 and "dikembalikan ke warga" in body(resp)
+    assert "Isian: Keperluan" in body(resp) and "Berkas: Fotokopi KK" in body(resp)
     db.session.expire_all()
     assert req.status == S.NEEDS_FIX
     assert req.fix_request == {"reason": "Foto KK buram", "fields": ["keperluan"], "files": ["kk"]}
