@@ -65,6 +65,9 @@ class DefaultConfig:
 
     #: how long each worker may show a profile changed by another worker
     PROFILE_CACHE_SECONDS = 60
+    #: the staff queue's counts per status, re-read at most this often by each worker for page views
+    #: (an action always re-reads them); 0 turns the cache off
+    QUEUE_COUNTS_CACHE_SECONDS = 2
     WORKER_POLL_SECONDS = 1.0
     IMPORT_CHUNK_SIZE = 2000
 

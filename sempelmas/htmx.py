@@ -7,8 +7,10 @@ from jinja2_fragments.flask import render_block
 
 
 def is_htmx() -> bool:
-    """An htmx request that wants a fragment (boosted navigation wants the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """An htmx request that wants a fragment (boosted navigation and a history restore want the whole page)."""
+    headers = request.headers
+    return (headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
+            and headers.get("HX-History-Restore-Request") != "true")
 
 
 def render(template: str, block: str | None = None, status: int = 200, **context):

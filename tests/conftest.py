@@ -47,6 +47,7 @@ def test_config(url: str, instance, **overrides) -> dict:
         "RESET_RATE_LIMIT": "1000 per minute",
         "WTF_CSRF_ENABLED": False,
         "PROFILE_CACHE_SECONDS": 0,  # tests change the profile row directly
+        "QUEUE_COUNTS_CACHE_SECONDS": 0,  # tests change requests directly
     }
     cfg.update(overrides)
     return cfg

@@ -25,4 +25,13 @@
       b.removeAttribute("aria-busy");
     });
   });
+  // A 409 (someone else changed it first) or 422 (refused input) answer carries the re-rendered
+  // fragment with its message: show it instead of dropping it as htmx does with error statuses.
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    var status = ev.detail.xhr.status;
+    if (status === 409 || status === 422) {
+      ev.detail.shouldSwap = true;
+      ev.detail.isError = false;
+    }
+  });
 })();

@@ -7,7 +7,7 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import catalogue, jobs
+from sempelmas.services import catalogue, jobs, requests
 from sempelmas.services import profile as profile_service
 from tests.conftest import PASSWORD
 from tests.request_factory import make_service, submit
@@ -36,6 +36,9 @@ PAGES = [
     ("/petugas/akun/{pending}/ktp", {Role.STAFF, Role.ADMIN}),
     ("/petugas/penduduk", {Role.STAFF, Role.ADMIN}),
     ("/petugas/penduduk/{resident}", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/permohonan", {Role.STAFF}),
+    ("/petugas/permohonan?status=semua&q=budi&overdue=1", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}", {Role.STAFF}),
     ("/penandatangan/", {Role.SIGNER}),
     ("/admin/", {Role.ADMIN}),
     ("/admin/profil", {Role.ADMIN}),
@@ -64,6 +67,11 @@ POSTS = [
     ("/petugas/akun/{pending}/tolak", {Role.STAFF, Role.ADMIN}),
     ("/petugas/akun/{pending}/kode-pemulihan", {Role.STAFF, Role.ADMIN}),
     ("/petugas/penduduk/{resident}", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/permohonan/{tracking}/tangani", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/perbaikan", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/tolak", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/teruskan", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/catatan", {Role.STAFF}),
     ("/warga/pendamping/baru", {Role.ASSISTANT}),
     ("/warga/pendamping/selesai", {Role.ASSISTANT}),
     ("/admin/profil", {Role.ADMIN}),
@@ -95,9 +103,12 @@ def objects(factory):
     holiday = profile_service.add_holiday(date(2026, 8, 17), "Hari Kemerdekaan")
     make_service("pengantar_uji", paper_when_no_rt=False)  # waits for the RT of 001/001 (no head account yet)
     rt_request = submit(factory.warga(rt="001", rw="001"), service="pengantar_uji")
+    applicant = factory.warga()
+    letter = requests.submit(service.code, applicant, applicant.resident, {}, idempotency_key=None)
     db.session.commit()
     return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
-            "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number}
+            "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,
+            "tracking": letter.tracking_number}
 
 
 def _cases(table):
