@@ -9,6 +9,7 @@ from flask_babel import format_date, format_datetime
 
 from sempelmas.domain.masking import mask_name, mask_nik
 from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, ROLE_LABELS, Role
+from sempelmas.services import lifecycle
 
 
 def _date_long(value: date | None) -> str:
@@ -38,6 +39,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["ROLE_LABELS"] = ROLE_LABELS
     app.jinja_env.globals["ACCOUNT_STATUS_LABELS"] = ACCOUNT_STATUS_LABELS
     app.jinja_env.globals["Role"] = Role
+    # the endorsements in force: a return to the resident voids the earlier ones (services.lifecycle)
+    app.jinja_env.filters["current_endorsements"] = lifecycle.current_endorsements
 
     @app.context_processor
     def _globals():
