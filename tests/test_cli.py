@@ -42,6 +42,17 @@ def test_seed_demo_fills_an_empty_database_once_and_accounts_work(runner, app, c
     assert resp.location == "/warga/"
     home = client.get("/warga/").get_data(as_text=True)
     assert "sudah terverifikasi" in home and "BUDI SANTOSO" in home  # her family on the same KK
+    # her family's requests wait at every step, so each demo account has something to do
+    mine = client.get("/warga/permohonan").get_data(as_text=True)
+    for label in ("Menunggu pengantar RT/RW", "Diajukan", "Perlu perbaikan", "Menunggu tanda tangan"):
+        assert label in mine, label
+    client.post("/logout")
+    login(client, "rt01", "rt01-demo")
+    assert "Surat Keterangan Usaha" in client.get("/rt/permohonan").get_data(as_text=True)
+    client.post("/logout")
+    login(client, "petugas", "petugas-demo")
+    queue = client.get("/petugas/permohonan").get_data(as_text=True)
+    assert "Surat Keterangan Domisili" in queue and "Surat Pengantar SKCK" in queue
     client.post("/logout")
     assert login(client, "0812 3450 0001", demo.DEMO_RESIDENT_PASSWORD).location == "/warga/"
     again = runner.invoke(args=["seed-demo"])

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import secrets
+from datetime import datetime, timedelta
 
 from flask import current_app
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
+from sqlalchemy import select
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -123,3 +125,20 @@ def attach_to(attachment: RequestAttachment, request: LetterRequest) -> None:
     """A draft becomes part of the request it was uploaded for."""
     attachment.request = request
     attachment.draft_key = None
+
+
+#: a form left unsent this long is abandoned: its uploads are deleted (personal documents are not kept idle)
+DRAFT_MAX_AGE = timedelta(days=2)
+
+
+def purge_abandoned_drafts(now: datetime | None = None, max_age: timedelta = DRAFT_MAX_AGE) -> int:
+    """Delete draft uploads of forms never sent; commits, then removes the files. Returns how many."""
+    cutoff = (now or utcnow()) - max_age
+    stale = list(db.session.scalars(select(RequestAttachment).where(
+        RequestAttachment.request_id.is_(None), RequestAttachment.uploaded_at < cutoff)))
+    names = [a.stored_name for a in stale]
+    for attachment in stale:
+        db.session.delete(attachment)
+    db.session.commit()
+    remove_files(names)
+    return len(names)

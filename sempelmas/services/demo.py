@@ -5,10 +5,12 @@ Seeded by ``make run`` only when the database is empty, and refused in productio
 
 from __future__ import annotations
 
+import io
 import random
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
+from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
 from sempelmas.extensions import db
@@ -16,6 +18,7 @@ from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGra
 from sempelmas.models.base import utcnow
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.residents import Resident
+from sempelmas.services import attachments, endorsements, lifecycle, requests, review
 from sempelmas.services.accounts import hash_password
 from sempelmas.services.catalogue_standard import seed_standard
 
@@ -131,7 +134,56 @@ def seed() -> bool:
     )
     db.session.add(resident_user)
     db.session.flush()
+    _seed_requests(resident_user, accounts, residents)
     return True
+
+
+def _document_photo(title: str) -> bytes:
+    """A stand-in for a phone photo of a document (the demo never ships anyone's real papers)."""
+    img = Image.new("RGB", (900, 1200), (250, 250, 245))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((40, 40, 860, 1160), outline=(90, 90, 90), width=4)
+    draw.text((80, 80), f"CONTOH DOKUMEN - {title}", fill=(20, 20, 20))
+    for y in range(160, 1100, 40):
+        draw.line((80, y, 820, y), fill=(180, 180, 180), width=2)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _seed_requests(resident_user: User, accounts: dict[str, User], residents: list[Resident]) -> None:
+    """A few requests of the demo resident's family at different steps, so every queue has something."""
+    rt_head, staff = accounts["rt01"], accounts["petugas"]
+    husband = next(r for r in residents if r.full_name == "BUDI SANTOSO")
+    now = datetime.now(UTC)
+    plans = [
+        # (service, subject, answers, submitted days ago, steps)
+        ("keterangan", resident_user.resident, {"jenis_keterangan": "Tidak mampu (SKTM)",
+                                                "keperluan": "Keringanan biaya sekolah anak",
+                                                "pernyataan": "Keluarga berpenghasilan di bawah UMK dan "
+                                                              "menanggung dua anak sekolah."}, 6,
+         ["endorse", "claim", "forward_to_signing"]),
+        ("domisili", resident_user.resident, {"keperluan": "Membuka rekening bank"}, 3, ["endorse"]),
+        ("pengantar_skck", husband, {"keperluan": "Melamar pekerjaan"}, 2, ["endorse", "claim", "ask_fix"]),
+        ("usaha", resident_user.resident, {"nama_usaha": "Warung Bu Sri", "alamat_usaha": "Jl. Gajah Mada 12",
+                                           "bidang_usaha": "Warung makan", "npwp": "12.345.678.9-602.000",
+                                           "keperluan": "Pengajuan kredit usaha rakyat"}, 0, []),
+    ]
+    for code, subject, answers, days_ago, steps in plans:
+        request = requests.submit(code, resident_user, subject, answers, idempotency_key=None,
+                                  now=now - timedelta(days=days_ago, hours=1))
+        for requirement in request.service_snapshot["requirements"]:
+            if requirement["required"]:
+                attachments.store(_document_photo(requirement["label"]), requirement_code=requirement["code"],
+                                  owner=resident_user, request=request)
+        for step in steps:
+            if step == "endorse":
+                endorsements.endorse(request, rt_head, note="Benar warga RT kami.")
+            elif step == "ask_fix":
+                review.ask_fix(request, staff, reason="Foto KTP kurang jelas; mohon foto ulang di tempat terang.",
+                               fields=[], files=["ktp"], expected_version=request.version)
+            else:
+                lifecycle.transition(request, step, actor=staff)
 
 
 def _seed_residents(rng: random.Random) -> list[Resident]:

@@ -112,7 +112,15 @@ def load_handlers() -> None:
 
 
 def work_forever(poll_seconds: float) -> None:  # pragma: no cover - exercised by `make run`
+    from sempelmas.services import attachments
+
     log.info("worker started")
+    next_purge = 0.0
     while True:
+        if time.monotonic() >= next_purge:  # housekeeping, hourly
+            purged = attachments.purge_abandoned_drafts()
+            if purged:
+                log.info("removed %d upload(s) of forms never sent", purged)
+            next_purge = time.monotonic() + 3600
         if run_pending() == 0:
             time.sleep(poll_seconds)

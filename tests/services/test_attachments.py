@@ -72,3 +72,28 @@ def test_decompression_bomb_is_refused(app, factory):
     with pytest.raises(UploadError):
         attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, draft_key="k5")
     assert stored_files(app) == []
+
+
+def test_uploads_of_forms_never_sent_are_purged_after_two_days(app, factory):
+    from datetime import timedelta
+
+    from sempelmas.models.base import utcnow
+    from tests import request_factory as rf
+
+    owner = factory.warga()
+    old = attachments.store(jpeg_bytes(), requirement_code="kk", owner=owner, draft_key="old")
+    old.uploaded_at = utcnow() - timedelta(days=3)
+    fresh = attachments.store(jpeg_bytes(), requirement_code="kk", owner=owner, draft_key="fresh")
+    rf.make_profile()
+    rf.make_service()
+    request = rf.submit(owner, key="sent")
+    sent = attachments.store(jpeg_bytes(), requirement_code="kk", owner=owner, request=request)
+    sent.uploaded_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    old_path = attachments.path_of(old)
+
+    assert attachments.purge_abandoned_drafts() == 1
+    assert not old_path.exists()
+    remaining = {a.stored_name for a in db.session.query(RequestAttachment)}
+    assert remaining == {fresh.stored_name, sent.stored_name}
+    assert attachments.path_of(fresh) and attachments.path_of(sent)
