@@ -38,7 +38,10 @@ def attachment(name: str):
     resp = send_file(path, mimetype=found.mime, max_age=0,
                      download_name=f"{found.requirement_code}{'.pdf' if found.is_pdf else '.jpg'}")
     resp.headers["Cache-Control"] = "private, no-store"
-    # a PDF opens in the browser's viewer, but never as a page of this site
-    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    # never run as a page of this site; the sandbox directive would also stop Chromium's PDF viewer,
+    # so a PDF gets only the fetch restrictions (its viewer runs apart from this origin)
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'none'; object-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'"
+        if found.is_pdf else "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp

@@ -86,3 +86,21 @@ def test_unknown_or_guessed_names_are_404_and_anonymous_must_log_in(client, fact
     login_as(staff)
     assert client.get("/berkas/1.jpg").status_code == 404
     assert client.get("/berkas/..%2Finstance%2Fsecret_key").status_code == 404
+
+
+def test_a_pdf_opens_inline_in_the_browser_viewer(client, factory, login_as):
+    from tests.services.test_attachments import pdf_bytes
+
+    applicant, request, _photo = setup_request(factory)
+    pdf = attachments.store(pdf_bytes(), requirement_code="surat_rs", owner=applicant, request=request)
+    db.session.commit()
+    resp = login_as(applicant).get(url(pdf))
+    body = resp.get_data()
+    resp.close()
+    assert resp.mimetype == "application/pdf" and body.startswith(b"%PDF-")
+    assert resp.headers["Content-Disposition"].startswith("inline")
+    # Chromium's PDF viewer refuses to run in a sandboxed document; photos keep the sandbox
+    assert "sandbox" not in resp.headers["Content-Security-Policy"]
+    photo = client.get(url(_photo))
+    photo.close()
+    assert photo.headers["Content-Security-Policy"].startswith("sandbox")
