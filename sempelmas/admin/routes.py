@@ -23,8 +23,9 @@ from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
+from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
-from sempelmas.services import accounts, catalogue, register_import
+from sempelmas.services import accounts, catalogue, notify, register_import
 from sempelmas.services import profile as profile_service
 from sempelmas.services.uploads import UploadError, reencode_image
 
@@ -258,6 +259,34 @@ def audit_log():
     names = {u.id: u.display_login or u.full_name for u in db.session.scalars(
         select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))}
     return render("admin/audit.html", entries=entries, names=names)
+
+
+@bp.get("/kotak-keluar")
+@role_required(Role.ADMIN)
+def outbox():
+    status = request.args.get("status") or None
+    if status not in (None, *OutboxStatus):
+        status = None
+    counts, messages = notify.outbox_overview(status)
+    return render("admin/outbox.html", counts=counts, messages=messages, status=status,
+                  statuses=list(OutboxStatus), form=EmptyForm())
+
+
+@bp.post("/kotak-keluar/<int:message_id>/kirim-ulang")
+@role_required(Role.ADMIN)
+def outbox_resend(message_id: int):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if message.status == OutboxStatus.FAILED:
+        notify.resend(message, current_user)
+        db.session.commit()
+        flash(_("Pesan dijadwalkan untuk dikirim ulang."), "success")
+    else:
+        flash(_("Hanya pesan yang gagal yang dapat dikirim ulang."), "error")
+    return redirect(url_for("admin.outbox", status=OutboxStatus.FAILED), code=303)
 
 
 @bp.get("/layanan")

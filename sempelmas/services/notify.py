@@ -30,6 +30,7 @@ from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.services import audit
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +300,26 @@ def deliver_due(now: datetime | None = None, limit: int = 50) -> dict[str, int]:
             log.info("outbox %s (%s) sent to %s", msg.id, msg.channel, msg.recipient)
         db.session.commit()
     return counts
+
+
+def outbox_overview(status: str | None = None, limit: int = 100) -> tuple[dict[str, int], list[OutboxMessage]]:
+    """For the admin: how many messages wait, went out or failed, and the latest of one status."""
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return counts, list(db.session.scalars(query))
+
+
+def resend(message: OutboxMessage, actor: User) -> None:
+    """Queue a failed message again from scratch (after the admin fixed the SMTP or gateway settings)."""
+    if message.status != OutboxStatus.FAILED:
+        raise ValueError("only a failed message is sent again")
+    message.status = OutboxStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    audit.record("outbox.resend", message, actor=actor, channel=message.channel, last_error=message.last_error)
+    db.session.flush()
 
 
 def send(msg: OutboxMessage) -> None:

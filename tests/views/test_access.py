@@ -49,6 +49,7 @@ PAGES = [
     ("/admin/impor", {Role.ADMIN}),
     ("/admin/impor/{job}", {Role.ADMIN}),
     ("/admin/audit", {Role.ADMIN}),
+    ("/admin/kotak-keluar", {Role.ADMIN}),
     ("/admin/layanan", {Role.ADMIN}),
     ("/admin/layanan/baru", {Role.ADMIN}),
     ("/admin/layanan/{service}", {Role.ADMIN}),
@@ -59,6 +60,7 @@ PAGES = [
     ("/notifikasi/jumlah", ANY),
 ]
 POSTS = [
+    ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
     ("/rt/akun/{pending}/tolak", {Role.RT_HEAD}),
     ("/rt/permohonan/{rt_request}/pengantar", {Role.RT_HEAD, Role.RW_HEAD}),
