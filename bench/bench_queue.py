@@ -69,7 +69,7 @@ def seed(now: datetime) -> dict:
     from sempelmas.extensions import db
     from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
     from sempelmas.models.catalogue import ServiceVersion
-    from sempelmas.models.requests import LetterRequest
+    from sempelmas.models.requests import LetterRequest, TrackingCounter
     from sempelmas.models.residents import Resident
     from sempelmas.services.accounts import hash_password
 
@@ -130,7 +130,8 @@ def seed(now: datetime) -> dict:
         [start + timedelta(seconds=rng.randrange(int((recent_from - start).total_seconds())))
          for _ in range(REQUESTS - n_recent)]
         + [recent_from + timedelta(seconds=rng.randrange(45 * 86400)) for _ in range(n_recent)])
-    seq_by_year: dict[int, int] = {}
+    # continue after the demo's own requests (seed-demo made a few)
+    seq_by_year: dict[int, int] = {c.year: c.last for c in db.session.scalars(select(TrackingCounter))}
     rows = []
     for moment in moments:
         year = moment.year
