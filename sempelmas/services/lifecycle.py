@@ -85,17 +85,17 @@ ACTION_LABELS = {
 
 #: "… tidak dapat <passive>" in refusals
 _PASSIVE = {
-    "endorse_rt": "diberi pengantar RT",
-    "endorse": "diberi pengantar",
-    "return_to_resident": "dikembalikan ke pemohon",
-    "resubmit": "diajukan ulang",
-    "cancel": "dibatalkan",
-    "claim": "ditangani petugas",
-    "ask_fix": "dimintakan perbaikan",
-    "reject": "ditolak",
-    "forward_to_signing": "diteruskan ke penandatangan",
-    "sign": "ditandatangani",
-    "send_back": "dikembalikan ke petugas",
+    "endorse_rt": _l("diberi pengantar RT"),
+    "endorse": _l("diberi pengantar"),
+    "return_to_resident": _l("dikembalikan ke pemohon"),
+    "resubmit": _l("diajukan ulang"),
+    "cancel": _l("dibatalkan"),
+    "claim": _l("ditangani petugas"),
+    "ask_fix": _l("dimintakan perbaikan"),
+    "reject": _l("ditolak"),
+    "forward_to_signing": _l("diteruskan ke penandatangan"),
+    "sign": _l("ditandatangani"),
+    "send_back": _l("dikembalikan ke petugas"),
 }
 
 
@@ -241,12 +241,12 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
         if current in FINAL_STATUSES:
             raise TransitionError(str(_(
                 "Permohonan berstatus '%(status)s' sudah selesai diproses dan tidak dapat %(action)s.",
-                status=status_label(current), action=_PASSIVE[action])))
+                status=status_label(current), action=str(_PASSIVE[action]))))
         raise TransitionError(str(_("Permohonan berstatus '%(status)s' tidak dapat %(action)s.",
-                                    status=status_label(current), action=_PASSIVE[action])))
+                                    status=status_label(current), action=str(_PASSIVE[action]))))
     if not may_act(request, actor, action, on_behalf_of=on_behalf_of):
         raise NotPermittedError(str(_("Anda tidak berwenang: permohonan ini tidak dapat %(action)s oleh Anda.",
-                                      action=_PASSIVE[action])))
+                                      action=str(_PASSIVE[action]))))
     note = (note or "").strip() or None
     if action in REASON_REQUIRED and not note:
         raise TransitionError(str(_("Alasan wajib diisi.")))
