@@ -12,6 +12,14 @@ from sempelmas.models.accounts import (
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.jobs import Job, JobStatus
+from sempelmas.models.letters import (
+    Letter,
+    LetterCounter,
+    LetterStatus,
+    LetterTemplate,
+    SigningCertificate,
+    SigningFailure,
+)
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.requests import (
@@ -27,9 +35,10 @@ from sempelmas.models.requests import (
 from sempelmas.models.residents import KKHistory, Resident
 
 __all__ = [
-    "AccountStatus", "AuditEntry", "Endorsement", "Holiday", "InternalNote", "Notification", "OutboxMessage",
-    "OutboxStatus", "RequestAttachment", "Job", "JobStatus", "KKHistory", "KelurahanProfile",
-    "LetterRequest", "LoginFailure", "Official", "PasswordResetCode", "REQUEST_STATUS_LABELS",
-    "Registration", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
-    "ServiceField", "ServiceRequirement", "ServiceVersion", "TrackingCounter", "User",
+    "AccountStatus", "AuditEntry", "Endorsement", "Holiday", "InternalNote", "Job", "JobStatus", "KKHistory",
+    "KelurahanProfile", "Letter", "LetterCounter", "LetterRequest", "LetterStatus", "LetterTemplate", "LoginFailure",
+    "Notification", "Official", "OutboxMessage", "OutboxStatus", "PasswordResetCode", "REQUEST_STATUS_LABELS",
+    "Registration", "RequestAttachment", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
+    "ServiceField", "ServiceRequirement", "ServiceVersion", "SigningCertificate", "SigningFailure", "TrackingCounter",
+    "User",
 ]

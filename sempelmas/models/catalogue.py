@@ -42,6 +42,8 @@ class Service(db.Model):
     #: name of the letter template (templates/letters/<name>.html)
     letter_template: Mapped[str] = mapped_column(String(60))
     validity_days: Mapped[int | None] = mapped_column()
+    #: overrides the profile's letter-number format for this service (same fields, see KelurahanProfile)
+    number_format: Mapped[str | None] = mapped_column(String(80))
     enabled: Mapped[bool] = mapped_column(default=True)
     version: Mapped[int] = mapped_column(default=0)
     sort_order: Mapped[int] = mapped_column(default=0)

@@ -47,6 +47,14 @@ class KelurahanProfile(db.Model):
     tracking_prefix: Mapped[str] = mapped_column(String(8), default="SPM")
     #: after the RT head, the RW head endorses too (the online pengantar RT/RW)
     rw_endorses: Mapped[bool] = mapped_column(default=False)
+    #: letter numbers: fields {kode} {urut} {unit} {tahun} {bulan_romawi} (services may override)
+    number_format: Mapped[str] = mapped_column(String(80), default="{kode}/{urut:03d}/{unit}/{tahun}")
+    #: one sequence per year for "semua" letters, per "klasifikasi" code or per "layanan"
+    number_scope: Mapped[str] = mapped_column(String(12), default="semua")
+    #: "A4" or "F4"
+    paper_size: Mapped[str] = mapped_column(String(2), default="A4")
+    #: the public verification page also offers the signed PDF (it carries the full NIK: off by default)
+    verify_offers_pdf: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
