@@ -90,7 +90,9 @@ def shots():
 
     def take(page, name: str) -> Path:
         path = SCREENSHOT_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # caret="initial": hiding the caret (the default) leaves style="" on every input, which htmx's
+        # settle then copies onto the swapped-in inputs, a CSP violation the page itself never causes
+        page.screenshot(path=str(path), full_page=True, caret="initial")
         return path
 
     return take

@@ -422,6 +422,7 @@ def test_the_detail_shows_the_timeline_due_time_and_polls_until_final(setup, cli
     assert 'hx-trigger="every 30s"' in html
     assert f'hx-get="/warga/permohonan/{req.tracking_number}/status"' in html
     assert "Siti Aminah" in html and "Menunggu pengantar RT/RW" in html
+    assert '<ol class="timeline" id="timeline" reversed>' in html  # newest first: step 1 is the submission
     rt = db.session.scalars(select(User).where(User.username.is_not(None))).first()
     lifecycle.transition(req, "return_to_resident", actor=rt, note="Alamat kurang lengkap")
     db.session.commit()
