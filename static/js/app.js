@@ -13,6 +13,17 @@
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form.hasAttribute("data-busy")) return;
+    // a disabled button is left out of the form data: carry the pressed one's name=value in a hidden field
+    var pressed = ev.submitter;
+    form.querySelectorAll("input[data-carry]").forEach(function (old) { old.remove(); });
+    if (pressed && pressed.name) {
+      var carry = document.createElement("input");
+      carry.type = "hidden";
+      carry.name = pressed.name;
+      carry.value = pressed.value;
+      carry.setAttribute("data-carry", "");
+      form.appendChild(carry);
+    }
     form.querySelectorAll("button[type=submit]").forEach(function (b) {
       b.disabled = true;
       b.setAttribute("aria-busy", "true");
@@ -20,6 +31,7 @@
   });
   // Re-enable them when the page is shown again from the back/forward cache.
   window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-busy] input[data-carry]").forEach(function (old) { old.remove(); });
     document.querySelectorAll("form[data-busy] button[type=submit]").forEach(function (b) {
       b.disabled = false;
       b.removeAttribute("aria-busy");
