@@ -92,6 +92,18 @@ class DefaultConfig:
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_POLL_SECONDS = 5.0
 
+    # Digital signatures (services/pki.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
+    PKI_DIR: str | None = None
+    #: the CA key's passphrase; empty outside production → generated once into <PKI_DIR>/ca-passphrase
+    PKI_CA_PASSPHRASE: str | None = None
+    #: RFC 3161 timestamp authority (PAdES B-T); unset → B-B
+    PKI_TSA_URL: str | None = None
+    #: wrong signing passphrases allowed per official within the window before signing is paused
+    PKI_MAX_FAILURES = 5
+    PKI_FAILURE_WINDOW_MINUTES = 15
+    #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
+    PKI_KEY_SCRYPT_LOG_N = 14
+
 
 def _env_overrides() -> dict:
     """Read the settings an operator sets from the environment."""
@@ -106,7 +118,8 @@ def _env_overrides() -> dict:
     if env.get("RATELIMIT_STORAGE_URI"):
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
-                 "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE"):
+                 "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
+                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL"):
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS"):
@@ -141,6 +154,8 @@ def load_config(app, test_config: dict | None) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
+    if not app.config.get("PKI_DIR"):
+        app.config["PKI_DIR"] = str(instance / "pki")
 
     if not app.config.get("SECRET_KEY"):
         key_file = instance / "secret_key"
