@@ -191,8 +191,8 @@ def ensure_ca_passphrase() -> tuple[str, bool]:
     except PkiError:
         if _is_production():
             raise PkiError(
-                "PKI_CA_PASSPHRASE is not set: in production set it in the environment or instance/config.py "
-                "(at least 16 characters) before running pki-init."
+                "PKI_CA_PASSPHRASE belum diatur: di produksi isi variabel lingkungan PKI_CA_PASSPHRASE (atau "
+                "instance/config.py) dengan passphrase acak yang panjang, lalu jalankan pki-init lagi."
             ) from None
     path = _ca_passphrase_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -254,19 +254,20 @@ def create_ca(passphrase: str) -> x509.Certificate:
 
 
 def init_ca() -> tuple[bool, str]:
-    """What ``pki-init`` does: create the CA if absent. Returns (created, message)."""
+    """What ``pki-init`` does: create the CA if absent, never replace one. Returns (created, message)."""
     if has_ca():
         cert = ca_certificate()
-        return False, f"CA already exists, not replaced: {cert.subject.rfc4514_string()} ({_ca_cert_path()})"
+        return False, (f"CA sudah ada, tidak diganti: {cert.subject.rfc4514_string()}, berlaku sampai "
+                       f"{cert.not_valid_after_utc:%Y-%m-%d} ({_ca_cert_path()})")
     if _ca_cert_path().exists() or _ca_key_path().exists():
-        raise PkiError(f"Incomplete CA in {pki_dir()} (ca.pem or ca-key.pem missing): fix it by hand, "
-                       "nothing was replaced.")
+        raise PkiError(f"CA di {pki_dir()} tidak lengkap (ca.pem atau ca-key.pem hilang): periksa manual; "
+                       "tidak ada yang diganti.")
     passphrase, generated = ensure_ca_passphrase()
     cert = create_ca(passphrase)
-    lines = [f"CA created: {cert.subject.rfc4514_string()}, valid until "
+    lines = [f"CA dibuat: {cert.subject.rfc4514_string()}, berlaku sampai "
              f"{cert.not_valid_after_utc:%Y-%m-%d} ({_ca_cert_path()})"]
     if generated:
-        lines.append(f"CA passphrase generated in {_ca_passphrase_path()} (mode 600)")
+        lines.append(f"Passphrase CA dibuat di {_ca_passphrase_path()} (mode 600)")
     return True, "\n".join(lines)
 
 
