@@ -102,7 +102,7 @@ class DefaultConfig:
     PKI_MAX_FAILURES = 5
     PKI_FAILURE_WINDOW_MINUTES = 15
     #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
-    PKI_KEY_SCRYPT_LOG_N = 14
+    PKI_KEY_SCRYPT_LOG_N = 13
 
 
 def _env_overrides() -> dict:
