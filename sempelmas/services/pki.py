@@ -573,6 +573,7 @@ class KelurahanCASigner:
     def sign(self, pdf: bytes, *, passphrase: str, reason: str, location: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
         signer = self.unlock(passphrase)
         timestamper = None
@@ -592,7 +593,11 @@ class KelurahanCASigner:
         # a fixed reservation spares pyHanko a dry-run signature to estimate the size (half the signing time);
         # ECDSA signature + two certificates take ~3.5 KB, a timestamp token ~4 KB more
         reserved = SIGNATURE_BYTES_RESERVED + (TIMESTAMP_BYTES_RESERVED if timestamper else 0)
-        out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=reserved)
+        try:
+            out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=reserved)
+        except TimestampRequestError as e:
+            raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
+                             "Coba lagi nanti.")) from e
         return out.getvalue()
 
 
@@ -614,6 +619,8 @@ class ValidationResult:
     message: str
     #: the signature covers the whole file (nothing appended after signing)
     covers_whole_file: bool = False
+    #: a timestamp authority's token is embedded (PAdES B-T) and checks out
+    timestamped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -670,4 +677,8 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
         message = _("Tanda tangan sah, tetapi PDF ditambah setelah ditandatangani.")
     else:
         message = _("Tanda tangan elektronik sah dan dokumen tidak berubah sejak ditandatangani.")
-    return ValidationResult(intact, valid, trusted, name, signed_at, str(message), whole)
+    ts = status.timestamp_validity
+    timestamped = bool(ts is not None and ts.intact and ts.valid)
+    if timestamped and ts.timestamp is not None:
+        signed_at = ts.timestamp.astimezone(UTC).replace(tzinfo=None)
+    return ValidationResult(intact, valid, trusted, name, signed_at, str(message), whole, timestamped)
