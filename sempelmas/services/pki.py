@@ -20,6 +20,7 @@ Services do not commit: after :class:`WrongPassphrase` the caller commits so the
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -561,8 +562,7 @@ class KelurahanCASigner:
             raise
         from pyhanko.sign import signers
 
-        signing_cert = asn1_x509.Certificate.load(x509.load_pem_x509_certificate(cert.cert_pem.encode())
-                                                  .public_bytes(serialization.Encoding.DER))
+        signing_cert = _asn1_certificate(cert.cert_pem)
         key_info = asn1_keys.PrivateKeyInfo.load(key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         signer = signers.SimpleSigner(signing_cert=signing_cert, signing_key=key_info,
@@ -599,6 +599,14 @@ class KelurahanCASigner:
             raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
                              "Coba lagi nanti.")) from e
         return out.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def _asn1_certificate(cert_pem: str) -> asn1_x509.Certificate:
+    """The parsed certificate for pyHanko, kept per process: asn1crypto parses lazily and pyHanko reads many
+    fields, which costs more than the signature itself on a fresh object (public data: safe to keep)."""
+    return asn1_x509.Certificate.load(
+        x509.load_pem_x509_certificate(cert_pem.encode()).public_bytes(serialization.Encoding.DER))
 
 
 def signer_for(user) -> Signer:
