@@ -33,7 +33,7 @@ def ca_dir(app, tmp_path):
 
 
 def _sign(user, passphrase=PASSPHRASE, pdf=None):
-    return pki.signer_for(user).sign(pdf or one_page_pdf(), passphrase=passphrase, reason="Surat keterangan",
+    return pki.signer_for(user).sign(one_page_pdf() if pdf is None else pdf, passphrase=passphrase, reason="Surat keterangan",
                                      location="Kelurahan Jagalan")
 
 
@@ -355,3 +355,11 @@ def test_an_unreachable_timestamp_authority_signs_nothing(ca_dir, factory, app):
     user, _official = make_signer(factory)
     with pytest.raises(pki.PkiError, match="cap waktu"):
         _sign(user)
+
+
+@pytest.mark.parametrize("data", [b"", b"bukan pdf", b"%PDF-1.4\n%%EOF"])
+def test_signing_a_broken_pdf_is_a_clear_refusal(ca_dir, factory, data):
+    user, _official = make_signer(factory)
+    with pytest.raises(pki.PkiError, match="PDF rusak"):
+        _sign(user, pdf=data)
+    assert db.session.query(SigningFailure).count() == 0
