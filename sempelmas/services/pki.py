@@ -269,6 +269,10 @@ def init_ca() -> tuple[bool, str]:
     if _ca_cert_path().exists() or _ca_key_path().exists():
         raise PkiError(f"CA di {pki_dir()} tidak lengkap (ca.pem atau ca-key.pem hilang): periksa manual; "
                        "tidak ada yang diganti.")
+    profile = _profile()
+    if profile is None or not profile.village_name:
+        return False, ("Profil kelurahan belum diisi: CA belum dibuat (namanya diambil dari profil dan tidak "
+                       "pernah diganti). Isi profil di menu Admin, lalu jalankan pki-init lagi.")
     passphrase, generated = ensure_ca_passphrase()
     cert = create_ca(passphrase)
     lines = [f"CA dibuat: {cert.subject.rfc4514_string()}, berlaku sampai "

@@ -25,6 +25,7 @@ from tests.pki_helpers import (
     pdfsig,
     use_pki_dir,
 )
+from tests.request_factory import make_profile
 
 
 @pytest.fixture
@@ -33,8 +34,8 @@ def ca_dir(app, tmp_path):
 
 
 def _sign(user, passphrase=PASSPHRASE, pdf=None):
-    return pki.signer_for(user).sign(one_page_pdf() if pdf is None else pdf, passphrase=passphrase, reason="Surat keterangan",
-                                     location="Kelurahan Jagalan")
+    return pki.signer_for(user).sign(one_page_pdf() if pdf is None else pdf, passphrase=passphrase,
+                                     reason="Surat keterangan", location="Kelurahan Jagalan")
 
 
 def _actions():
@@ -73,6 +74,7 @@ def test_init_ca_never_replaces_an_existing_ca(ca_dir):
 
 
 def test_configured_ca_passphrase_is_used_and_no_file_is_written(app, tmp_path):
+    make_profile()
     path = use_pki_dir(app, tmp_path)
     app.config["PKI_CA_PASSPHRASE"] = "ca-passphrase-dari-konfigurasi"
     assert pki.init_ca()[0]
@@ -81,6 +83,7 @@ def test_configured_ca_passphrase_is_used_and_no_file_is_written(app, tmp_path):
 
 
 def test_production_without_ca_passphrase_is_a_clear_error(app, tmp_path):
+    make_profile()
     path = use_pki_dir(app, tmp_path)
     app.config["ENV"] = "production"
     with pytest.raises(pki.PkiError, match="PKI_CA_PASSPHRASE"):
