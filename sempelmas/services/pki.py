@@ -60,6 +60,8 @@ DOCUMENT_SIGNING_EKUS = (
     ObjectIdentifier("1.2.840.113583.1.1.5"),
 )
 REASON_REPLACED = "diganti"
+#: readable names for the subject attributes that RFC 4514 would print as dotted OIDs
+_NAME_LABELS = {NameOID.SERIAL_NUMBER: "serialNumber", NameOID.TITLE: "title"}
 #: room for the CMS signature container in the PDF (it is written hex-encoded: twice this in the file)
 SIGNATURE_BYTES_RESERVED = 6144
 TIMESTAMP_BYTES_RESERVED = 8192
@@ -421,7 +423,7 @@ def issue_certificate(user, official: Official, passphrase: str, *, actor=None) 
         revoke_certificate(previous, actor, REASON_REPLACED)
     row = SigningCertificate(
         user_id=user.id, official_id=official.id, serial=format(serial, "x"),
-        subject=subject.rfc4514_string()[:300],
+        subject=subject.rfc4514_string(_NAME_LABELS)[:300],
         cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
         key_pem=encrypt_private_key(key, passphrase),
         not_before=cert.not_valid_before_utc.replace(tzinfo=None),
