@@ -152,6 +152,17 @@ def _cache_plain_css() -> None:
     pisaContext._parseCSSSource = parse
 
 
+def warm_up() -> None:
+    """Pay a process's one-time letter costs now (xhtml2pdf import ~0.5 s, fonts, first document).
+
+    For a web worker after it starts (e.g. a gunicorn ``post_fork`` hook) so the first letter
+    signed after a restart is as fast as the others. Needs no app context and no database.
+    """
+    register_fonts()
+    html_to_pdf("<html><body><p>Surat</p></body></html>")
+    qr_png("https://contoh.desa.id/v/x")
+
+
 # ------------------------------------------------------------------ templates
 
 def _row(name: str):
