@@ -19,7 +19,9 @@ Services do not commit: after :class:`WrongPassphrase` the caller commits so the
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import functools
 import hashlib
 import io
@@ -600,7 +602,8 @@ class KelurahanCASigner:
         # ECDSA signature + two certificates take ~3.5 KB, a timestamp token ~4 KB more
         reserved = SIGNATURE_BYTES_RESERVED + (TIMESTAMP_BYTES_RESERVED if timestamper else 0)
         try:
-            out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=reserved)
+            out = outside_event_loop(signers.sign_pdf, writer, meta, signer=signer, timestamper=timestamper,
+                                     bytes_reserved=reserved)
         except TimestampRequestError as e:
             raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
                              "Coba lagi nanti.")) from e
@@ -641,6 +644,20 @@ class ValidationResult:
         return self.intact and self.valid and self.trusted and self.covers_whole_file
 
 
+def outside_event_loop(fn, *args, **kwargs):
+    """Call one of pyHanko's synchronous entry points, which run their own event loop (asyncio.run).
+
+    That fails in a thread where a loop is already running (an async server, or Playwright's sync API
+    in the same test process); there the call is made in a short-lived worker thread instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def validate_pdf(pdf: bytes) -> ValidationResult:
     """Check the last signature of ``pdf`` with the kelurahan CA as the only trust root; never raises for bad
     input (not a PDF, broken, unsigned): the result says so."""
@@ -664,7 +681,8 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
         return fail(_("PDF tidak memuat tanda tangan elektronik."))
     sig = sigs[-1]
     try:
-        status = validate_pdf_signature(sig, ValidationContext(trust_roots=roots, allow_fetching=False))
+        status = outside_event_loop(validate_pdf_signature, sig,
+                                    ValidationContext(trust_roots=roots, allow_fetching=False))
     except Exception:  # noqa: BLE001 - a damaged signature dictionary or CMS blob
         return fail(_("Tanda tangan elektronik rusak."))
     from pyhanko.sign.validation.status import SignatureCoverageLevel
