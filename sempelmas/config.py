@@ -103,6 +103,8 @@ class DefaultConfig:
     PKI_FAILURE_WINDOW_MINUTES = 15
     #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
     PKI_KEY_SCRYPT_LOG_N = 14
+    #: the QR code on a signed letter carries <PUBLIC_BASE_URL>/v/<code>
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
 
 def _env_overrides() -> dict:
@@ -119,7 +121,7 @@ def _env_overrides() -> dict:
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
-                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL"):
+                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL", "PUBLIC_BASE_URL"):
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS"):
