@@ -213,7 +213,8 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
         if old is None:
             lifecycle.transition(request, "sign", actor=signer_user, note=str(_("Surat nomor %(n)s", n=number)))
             audit.record("letter.issue", letter, actor=signer_user, number=number,
-                         tracking_number=request.tracking_number, capacity=capacity, sha256=letter.pdf_sha256, size=letter.pdf_size)
+                         tracking_number=request.tracking_number, capacity=capacity,
+                         sha256=letter.pdf_sha256, size=letter.pdf_size)
         else:
             letters.mark_replaced(old, letter, signer_user)
             audit.record("letter.issue", letter, actor=signer_user, number=number,
