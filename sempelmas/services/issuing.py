@@ -34,7 +34,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
-from sempelmas.models.requests import LetterRequest
+from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.services import audit, lifecycle, pki
 
 #: the most letters one batch signs (one passphrase entry)
@@ -84,6 +84,22 @@ def verify_url(code: str) -> str:
 def valid_letter_of(request_id: int) -> Letter | None:
     return db.session.scalar(select(Letter).where(Letter.request_id == request_id,
                                                   Letter.status == LetterStatus.VALID).limit(1))
+
+
+def latest_letter_of(request_id: int) -> Letter | None:
+    """The request's valid letter, else its newest one."""
+    rows = db.session.scalars(select(Letter).where(Letter.request_id == request_id).order_by(Letter.id.desc())).all()
+    return next((r for r in rows if r.status == LetterStatus.VALID), rows[0] if rows else None)
+
+
+def signing_queue(limit: int = 500) -> list[LetterRequest]:
+    """Requests waiting for a signature, the longest-waiting first."""
+    from sqlalchemy.orm import selectinload
+
+    return list(db.session.scalars(
+        select(LetterRequest).where(LetterRequest.status == RequestStatus.AWAITING_SIGNATURE)
+        .options(selectinload(LetterRequest.subject))
+        .order_by(LetterRequest.updated_at, LetterRequest.id).limit(limit)))
 
 
 def check_signable(request: LetterRequest, signer_user: User) -> None:

@@ -14,4 +14,9 @@ bp = Blueprint("signer", __name__)
 @bp.get("/")
 @role_required(Role.SIGNER)
 def home():
-    return render("signer/home.html")
+    from sempelmas.signer.signing import queue_context
+
+    return render("signer/queue.html", **queue_context())
+
+
+from sempelmas.signer import signing  # noqa: E402,F401  (the signing desk's routes)

@@ -7,7 +7,7 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import catalogue, jobs, requests
+from sempelmas.services import catalogue, jobs, lifecycle, requests
 from sempelmas.services import profile as profile_service
 from tests.conftest import PASSWORD
 from tests.request_factory import make_service, submit
@@ -40,6 +40,8 @@ PAGES = [
     ("/petugas/permohonan?status=semua&q=budi&overdue=1", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}", {Role.STAFF}),
     ("/penandatangan/", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/pratinjau.pdf", {Role.SIGNER}),
     ("/admin/", {Role.ADMIN}),
     ("/admin/profil", {Role.ADMIN}),
     ("/admin/pejabat", {Role.ADMIN}),
@@ -91,6 +93,9 @@ POSTS = [
     ("/notifikasi/baca-semua", ANY),
     ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
     ("/warga/ajukan/{service}", {Role.RESIDENT}),
+    ("/penandatangan/tanda-tangan", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/tanda-tangan", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/kembalikan", {Role.SIGNER}),
 ]
 
 
@@ -107,10 +112,14 @@ def objects(factory):
     rt_request = submit(factory.warga(rt="001", rw="001"), service="pengantar_uji")
     applicant = factory.warga()
     letter = requests.submit(service.code, applicant, applicant.resident, {}, idempotency_key=None)
+    to_sign = requests.submit(service.code, applicant, applicant.resident, {}, idempotency_key=None)
+    forwarder = factory.staff(Role.STAFF)
+    for action in ("claim", "forward_to_signing"):
+        lifecycle.transition(to_sign, action, actor=forwarder)
     db.session.commit()
     return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
             "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,
-            "tracking": letter.tracking_number}
+            "tracking": letter.tracking_number, "to_sign": to_sign.tracking_number}
 
 
 def _cases(table):
