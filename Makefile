@@ -58,6 +58,7 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 	  $(FLASK) seed-demo; \
 	fi
 	$(FLASK) seed-catalogue
+	$(FLASK) pki-init
 	@$(MAKE) --no-print-directory serve
 
 # gunicorn, the background worker and the notify worker run together: when make is stopped (Ctrl-C, SIGTERM) or

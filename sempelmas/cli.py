@@ -122,6 +122,20 @@ def register(app: Flask) -> None:
         notify.work_forever(current_app.config["NOTIFY_POLL_SECONDS"])
 
 
+    @app.cli.command("pki-init")
+    def pki_init() -> None:
+        """Create the kelurahan certificate authority under PKI_DIR if absent (never replaces one)."""
+        from sempelmas.services import pki
+
+        try:
+            created, message = pki.init_ca()
+        except pki.PkiError as e:
+            raise click.ClickException(e.message) from e
+        if created:
+            db.session.commit()
+        click.echo(message)
+
+
 def _print_summary(s: dict) -> None:
     click.echo(
         f"Baris: {s['total']}  baru: {s['new']}  berubah: {s['changed']}  tetap: {s['unchanged']}  "

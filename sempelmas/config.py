@@ -102,7 +102,7 @@ class DefaultConfig:
     PKI_MAX_FAILURES = 5
     PKI_FAILURE_WINDOW_MINUTES = 15
     #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
-    PKI_KEY_SCRYPT_LOG_N = 14
+    PKI_KEY_SCRYPT_LOG_N = 13
     #: the QR code on a signed letter carries <PUBLIC_BASE_URL>/v/<code>
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 

@@ -174,3 +174,42 @@ def test_cli_lists_the_project_commands(cmd):
                          env={**os.environ, "SECRET_KEY": "x", "DATABASE_URL": "sqlite://"})
     for name in ("create-admin", "seed-demo", "seed-catalogue", "import-residents", "worker"):
         assert name in out.stdout
+
+
+def test_pki_init_creates_the_ca_once_and_never_replaces_it(make_app, tmp_path):
+    from tests.request_factory import make_profile
+
+    app = make_app(fresh=True)
+    pki_dir = Path(app.config["PKI_DIR"])
+    assert not pki_dir.exists()  # create_app made no CA
+    app.config["PKI_DIR"] = str(tmp_path / "pki")
+    pki_dir = tmp_path / "pki"
+    with app.app_context():
+        make_profile()
+        db.session.commit()
+        runner = app.test_cli_runner()
+        first = runner.invoke(args=["pki-init"])
+        assert first.exit_code == 0, first.output
+        assert "CA dibuat" in first.output and "CA Kelurahan Jagalan" in first.output
+        assert "ca-passphrase" in first.output
+        files = {name: (pki_dir / name).read_bytes() for name in ("ca.pem", "ca-key.pem", "ca-passphrase")}
+        again = runner.invoke(args=["pki-init"])
+        assert again.exit_code == 0 and "tidak diganti" in again.output
+        assert {name: (pki_dir / name).read_bytes() for name in files} == files
+        (pki_dir / "ca.pem").unlink()  # half a CA: refused, the key is never overwritten
+        broken = runner.invoke(args=["pki-init"])
+        assert broken.exit_code != 0 and "tidak lengkap" in broken.output
+        assert (pki_dir / "ca-key.pem").read_bytes() == files["ca-key.pem"]
+
+
+def test_pki_init_in_production_needs_the_passphrase(make_app, tmp_path):
+    app = make_app(ENV="production")
+    app.config["PKI_DIR"] = str(tmp_path / "pki")
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["pki-init"])
+        assert result.exit_code != 0 and "PKI_CA_PASSPHRASE" in result.output
+        assert not (tmp_path / "pki" / "ca.pem").exists()
+        app.config["PKI_CA_PASSPHRASE"] = "passphrase-ca-produksi-yang-panjang"
+        ok = app.test_cli_runner().invoke(args=["pki-init"])
+        assert ok.exit_code == 0 and "CA dibuat" in ok.output
+        assert not (tmp_path / "pki" / "ca-passphrase").exists()

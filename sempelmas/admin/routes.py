@@ -342,3 +342,6 @@ def service_edit(code: str | None = None):
     elif form.errors:
         status = 422
     return render("admin/service_edit.html", form=form, service=service, status=status)
+
+
+from sempelmas.admin import certificates as _certificates  # noqa: E402,F401  (routes on this blueprint)

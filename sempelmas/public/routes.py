@@ -56,3 +56,32 @@ def service(code: str):
     if svc is None:
         abort(404)
     return render("public/service.html", service=svc)
+
+
+def _ca_download(data_of, mime: str, filename: str):
+    from sempelmas.services import pki
+
+    try:
+        data = data_of()
+    except pki.PkiError:
+        abort(404)
+    resp = make_response(data)
+    resp.headers["Content-Type"] = mime
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+@bp.get("/ca-kelurahan.pem")
+def ca_pem():
+    """The kelurahan CA certificate (PEM) that verifiers import to trust its letters' signatures."""
+    from sempelmas.services import pki
+
+    return _ca_download(pki.ca_pem, "application/x-pem-file", "ca-kelurahan.pem")
+
+
+@bp.get("/ca-kelurahan.crt")
+def ca_der():
+    from sempelmas.services import pki
+
+    return _ca_download(pki.ca_der, "application/pkix-cert", "ca-kelurahan.crt")

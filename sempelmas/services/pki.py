@@ -6,10 +6,13 @@ CA passphrase: ``PKI_CA_PASSPHRASE``, or ``<PKI_DIR>/ca-passphrase`` written by 
 Each signing official has a :class:`SigningCertificate` issued by that CA; the private key is stored PKCS#8
 encrypted under the official's own signing passphrase, so the server cannot sign without it.
 
-Private keys are encrypted with PBES2: scrypt (N = 2^PKI_KEY_SCRYPT_LOG_N, r = 8, p = 1) and AES-256-CBC.
-``cryptography``'s ``BestAvailableEncryption`` would give PBKDF2 with only 2,048 rounds (under 1 ms to try a
-guess); scrypt 2^14 (16 MiB) is memory-hard and costs ~40-90 ms per guess here. A signer unlocks its key once and
-keeps it in memory for the request (a batch of letters pays the cost once).
+Private keys are encrypted with PBES2: scrypt (N = 2^PKI_KEY_SCRYPT_LOG_N, default 2^13 = 8 MiB, r = 8, p = 1)
+and AES-256-CBC, readable by any PKCS#8 reader (OpenSSL, cryptography). ``cryptography``'s
+``BestAvailableEncryption`` would give PBKDF2 with only 2,048 rounds (under 1 ms per guess, no memory cost) and
+its PKCS#8 writer has no cost setting. scrypt 2^13 is memory-hard and costs ~25-55 ms per guess on these machines
+(2^14: ~50-120 ms, too much of the 150 ms budget for issuing one letter); with passphrases of at least 10
+characters and online guessing throttled, that is the balance chosen (bench/bench_sign.py prints the costs).
+A signer unlocks its key once and keeps it in memory for the request only (a batch of letters pays it once).
 
 Services do not commit: after :class:`WrongPassphrase` the caller commits so the failure stays counted.
 """
@@ -56,6 +59,9 @@ DOCUMENT_SIGNING_EKUS = (
     ObjectIdentifier("1.2.840.113583.1.1.5"),
 )
 REASON_REPLACED = "diganti"
+#: room for the CMS signature container in the PDF (it is written hex-encoded: twice this in the file)
+SIGNATURE_BYTES_RESERVED = 6144
+TIMESTAMP_BYTES_RESERVED = 8192
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -191,8 +197,8 @@ def ensure_ca_passphrase() -> tuple[str, bool]:
     except PkiError:
         if _is_production():
             raise PkiError(
-                "PKI_CA_PASSPHRASE is not set: in production set it in the environment or instance/config.py "
-                "(at least 16 characters) before running pki-init."
+                "PKI_CA_PASSPHRASE belum diatur: di produksi isi variabel lingkungan PKI_CA_PASSPHRASE (atau "
+                "instance/config.py) dengan passphrase acak yang panjang, lalu jalankan pki-init lagi."
             ) from None
     path = _ca_passphrase_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -254,19 +260,20 @@ def create_ca(passphrase: str) -> x509.Certificate:
 
 
 def init_ca() -> tuple[bool, str]:
-    """What ``pki-init`` does: create the CA if absent. Returns (created, message)."""
+    """What ``pki-init`` does: create the CA if absent, never replace one. Returns (created, message)."""
     if has_ca():
         cert = ca_certificate()
-        return False, f"CA already exists, not replaced: {cert.subject.rfc4514_string()} ({_ca_cert_path()})"
+        return False, (f"CA sudah ada, tidak diganti: {cert.subject.rfc4514_string()}, berlaku sampai "
+                       f"{cert.not_valid_after_utc:%Y-%m-%d} ({_ca_cert_path()})")
     if _ca_cert_path().exists() or _ca_key_path().exists():
-        raise PkiError(f"Incomplete CA in {pki_dir()} (ca.pem or ca-key.pem missing): fix it by hand, "
-                       "nothing was replaced.")
+        raise PkiError(f"CA di {pki_dir()} tidak lengkap (ca.pem atau ca-key.pem hilang): periksa manual; "
+                       "tidak ada yang diganti.")
     passphrase, generated = ensure_ca_passphrase()
     cert = create_ca(passphrase)
-    lines = [f"CA created: {cert.subject.rfc4514_string()}, valid until "
+    lines = [f"CA dibuat: {cert.subject.rfc4514_string()}, berlaku sampai "
              f"{cert.not_valid_after_utc:%Y-%m-%d} ({_ca_cert_path()})"]
     if generated:
-        lines.append(f"CA passphrase generated in {_ca_passphrase_path()} (mode 600)")
+        lines.append(f"Passphrase CA dibuat di {_ca_passphrase_path()} (mode 600)")
     return True, "\n".join(lines)
 
 
@@ -284,6 +291,23 @@ def ca_certificate() -> x509.Certificate:
     if hit is None or hit[0] != mtime:
         hit = (mtime, x509.load_pem_x509_certificate(path.read_bytes()))
         _CA_CACHE[str(path)] = hit
+    return hit[1]
+
+
+_STORE_CACHE: dict[str, tuple[x509.Certificate, object]] = {}
+
+
+def _ca_store():
+    """pyHanko's certificate store holding the CA (built once per CA: indexing it costs several ms)."""
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    ca = ca_certificate()
+    key = str(_ca_cert_path())
+    hit = _STORE_CACHE.get(key)
+    if hit is None or hit[0] is not ca:
+        der = ca.public_bytes(serialization.Encoding.DER)
+        hit = (ca, SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(der)]))
+        _STORE_CACHE[key] = hit
     return hit[1]
 
 
@@ -536,15 +560,13 @@ class KelurahanCASigner:
             record_failure(user)
             raise
         from pyhanko.sign import signers
-        from pyhanko_certvalidator.registry import SimpleCertificateStore
 
         signing_cert = asn1_x509.Certificate.load(x509.load_pem_x509_certificate(cert.cert_pem.encode())
                                                   .public_bytes(serialization.Encoding.DER))
-        ca = asn1_x509.Certificate.load(ca_der())
         key_info = asn1_keys.PrivateKeyInfo.load(key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         signer = signers.SimpleSigner(signing_cert=signing_cert, signing_key=key_info,
-                                      cert_registry=SimpleCertificateStore.from_certs([ca]))
+                                      cert_registry=_ca_store())
         self._unlocked = (passphrase, signer)
         return signer
 
@@ -567,7 +589,10 @@ class KelurahanCASigner:
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         except Exception as e:  # noqa: BLE001 - pyHanko raises several types for a broken PDF
             raise PkiError(_("Berkas PDF rusak; tidak dapat ditandatangani.")) from e
-        out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper)
+        # a fixed reservation spares pyHanko a dry-run signature to estimate the size (half the signing time);
+        # ECDSA signature + two certificates take ~3.5 KB, a timestamp token ~4 KB more
+        reserved = SIGNATURE_BYTES_RESERVED + (TIMESTAMP_BYTES_RESERVED if timestamper else 0)
+        out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=reserved)
         return out.getvalue()
 
 

@@ -1,33 +1,25 @@
-"""Signing forms. The passphrase lives only in the POST that uses it: never stored, logged or put in the
-session, and never written back into a page."""
+"""Signer forms: the signing passphrase (first setup, change)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, PasswordField, SelectMultipleField, TextAreaField
-from wtforms.validators import InputRequired
-from wtforms.widgets import HiddenInput
+from wtforms import PasswordField
+from wtforms import validators as v
 
-from sempelmas.forms import Form, length, required
+from sempelmas.forms import Form, required
 
-PASSPHRASE_HINT = _l("Passphrase tanda tangan Anda sendiri (bukan kata sandi akun). Tidak disimpan oleh sistem.")
-
-
-class SignForm(Form):
-    version = IntegerField(widget=HiddenInput(),
-                           validators=[InputRequired(message=_l("Formulir tidak lengkap; muat ulang halaman."))])
-    passphrase = PasswordField(_l("Passphrase tanda tangan"), [required(), length(200)],
-                               render_kw={"autocomplete": "off"})
+_MIN = v.Length(min=10, message=_l("Passphrase tanda tangan minimal 10 karakter."))
+_SAME = _l("Passphrase tidak sama.")
 
 
-class SendBackForm(Form):
-    version = IntegerField(widget=HiddenInput(),
-                           validators=[InputRequired(message=_l("Formulir tidak lengkap; muat ulang halaman."))])
-    reason = TextAreaField(_l("Alasan dikembalikan"), [required(), length(1000)],
-                           description=_l("Petugas akan membaca alasan ini dan memperbaiki suratnya."))
+class SetupPassphraseForm(Form):
+    account_password = PasswordField(_l("Kata sandi akun Anda"), [required()])
+    passphrase = PasswordField(_l("Passphrase tanda tangan baru"), [required(), _MIN])
+    passphrase2 = PasswordField(_l("Ulangi passphrase"), [required(), v.EqualTo("passphrase", message=_SAME)])
 
 
-class BatchForm(Form):
-    selected = SelectMultipleField(_l("Surat yang ditandatangani"), choices=[], validate_choice=False)
-    passphrase = PasswordField(_l("Passphrase tanda tangan"), [required(), length(200)],
-                               render_kw={"autocomplete": "off"})
+class ChangePassphraseForm(Form):
+    old_passphrase = PasswordField(_l("Passphrase saat ini"), [required()])
+    new_passphrase = PasswordField(_l("Passphrase baru"), [required(), _MIN])
+    new_passphrase2 = PasswordField(_l("Ulangi passphrase baru"),
+                                    [required(), v.EqualTo("new_passphrase", message=_SAME)])

@@ -13,7 +13,7 @@ from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
 from sempelmas.services import audit, issuing, lifecycle, pki, review
-from sempelmas.signer.forms import PASSPHRASE_HINT, BatchForm, SendBackForm, SignForm
+from sempelmas.signer.signing_forms import PASSPHRASE_HINT, BatchForm, SendBackForm, SignForm
 from sempelmas.signer.routes import bp
 
 KEY_SETUP_URL = "/penandatangan/kunci"

@@ -42,6 +42,7 @@ PAGES = [
     ("/penandatangan/", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/pratinjau.pdf", {Role.SIGNER}),
+    ("/penandatangan/kunci", {Role.SIGNER}),
     ("/admin/", {Role.ADMIN}),
     ("/admin/profil", {Role.ADMIN}),
     ("/admin/pejabat", {Role.ADMIN}),
@@ -57,6 +58,7 @@ PAGES = [
     ("/admin/layanan/{service}", {Role.ADMIN}),
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur?tahun=2027", {Role.ADMIN}),
+    ("/admin/sertifikat", {Role.ADMIN}),
     ("/akun/sandi", ANY),
     ("/notifikasi/", ANY),
     ("/notifikasi/jumlah", ANY),
@@ -89,6 +91,8 @@ POSTS = [
     ("/admin/layanan/{service}", {Role.ADMIN}),
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
+    ("/admin/sertifikat/999999/cabut", {Role.ADMIN}),  # unknown certificate → 404 for the admin
+    ("/penandatangan/kunci", {Role.SIGNER}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
     ("/notifikasi/baca-semua", ANY),
     ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
