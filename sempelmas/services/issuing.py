@@ -36,6 +36,8 @@ from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.services import audit, lifecycle, pki
+from sempelmas.services.letter_render import LetterRenderError
+from sempelmas.services.numbering import NumberFormatError
 
 #: the most letters one batch signs (one passphrase entry)
 BATCH_MAX = 100
@@ -193,9 +195,9 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
     # The signing transaction starts here, on a clean session: whatever the caller read is committed or
     # released, then SQLite's write lock is taken before anything is read again.
     db.session.commit()
+    _begin_signing_transaction()
     stored: str | None = None
     try:
-        numbering.begin_immediate()
         request = _lock_request(request_id)
         signer_user = db.session.get(User, user_id)
         old = None
@@ -245,6 +247,32 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
     return letter
 
 
+#: how long a signer waits for the others' signing transactions (SQLite's write lock) before giving up
+LOCK_WAIT_SECONDS = 60.0
+
+
+def _begin_signing_transaction() -> None:
+    """BEGIN IMMEDIATE on SQLite, waiting beyond the connection's busy timeout while other signers hold the
+    write lock (each holds it for one letter, ~0.1 s, but a batch of 100 from another official queues many);
+    nothing is taken before the lock is held, so a retry is safe. No-op elsewhere (row locks)."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    from sempelmas.services import numbering
+
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            numbering.begin_immediate()
+            return
+        except OperationalError as e:
+            db.session.rollback()
+            if "locked" not in str(e).lower() or time.monotonic() > deadline:
+                raise IssueError(_("Basis data sedang sibuk; surat belum ditandatangani. Coba lagi.")) from e
+            time.sleep(0.05)
+
+
 def _location() -> str:
     from sempelmas.services import profile as profile_service
 
@@ -289,7 +317,7 @@ def sign_batch(tracking_numbers: list[str], signer_user: User, passphrase: str) 
             continue
         try:
             letter = issue_letter(request, user, passphrase, signer=signer)
-        except (IssueError, lifecycle.RequestError, pki.PkiError) as e:
+        except (IssueError, lifecycle.RequestError, pki.PkiError, LetterRenderError, NumberFormatError) as e:
             db.session.rollback()
             results.append(BatchResult(tn, False, e.message))
             continue

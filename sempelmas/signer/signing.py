@@ -13,8 +13,10 @@ from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
 from sempelmas.services import audit, issuing, lifecycle, pki, review
-from sempelmas.signer.signing_forms import PASSPHRASE_HINT, BatchForm, SendBackForm, SignForm
+from sempelmas.services.letter_render import LetterRenderError
+from sempelmas.services.numbering import NumberFormatError
 from sempelmas.signer.routes import bp
+from sempelmas.signer.signing_forms import PASSPHRASE_HINT, BatchForm, SendBackForm, SignForm
 
 KEY_SETUP_URL = "/penandatangan/kunci"
 
@@ -81,8 +83,11 @@ def preview_pdf(tracking_number: str):
     if lifecycle.target(letter_request, "sign") is None:
         abort(404)
     facts = _desk_facts()
-    pdf = letter_render.render_pdf(letter_request, number=None, signed_at=None, official=facts["official"],
-                                   capacity=facts["capacity"], verify_url=None)
+    try:
+        pdf = letter_render.render_pdf(letter_request, number=None, signed_at=None, official=facts["official"],
+                                       capacity=facts["capacity"], verify_url=None)
+    except LetterRenderError as e:
+        return _detail(letter_request, status=422, message=_("Surat tidak dapat dibuat: %(m)s", m=e.message))
     resp = make_response(pdf)
     resp.headers["Content-Type"] = "application/pdf"
     resp.headers["Content-Disposition"] = f'inline; filename="pratinjau-{letter_request.tracking_number}.pdf"'
@@ -120,7 +125,7 @@ def sign_one(tracking_number: str):
         if isinstance(e, pki.WrongPassphrase):
             add_error(form, "passphrase", e.message)
         return _detail(_request_or_404(tracking_number), sign_form=form, status=_pki_refusal(e), message=e.message)
-    except (issuing.IssueError, lifecycle.RequestError) as e:
+    except (issuing.IssueError, lifecycle.RequestError, LetterRenderError, NumberFormatError) as e:
         db.session.rollback()
         return _detail(_request_or_404(tracking_number), status=409, message=e.message)
     flash(_("Surat %(tn)s ditandatangani dengan nomor %(n)s.", tn=tracking_number, n=letter.number), "success")

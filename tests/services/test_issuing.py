@@ -222,6 +222,12 @@ def _sign_in_a_process(url: str, instance: str, pki_dir: str, letter_dir: str, i
     with app.app_context():
         lurah = db.session.scalar(select(User).where(User.username == "lurah"))
         signer = issuing.prepare_signer(lurah, LURAH_PASS)
+        # warm up like a running worker: fonts and templates loaded before the race starts
+        from sempelmas.services import letter_render
+
+        letter_render.render_pdf(db.session.get(LetterRequest, ids[0]), number=None, signed_at=None, official=None,
+                                 verify_url=None)
+        db.session.rollback()
         barrier.wait()
         for request_id in ids:
             request = db.session.get(LetterRequest, request_id)
