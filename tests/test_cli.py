@@ -203,9 +203,16 @@ def test_pki_init_creates_the_ca_once_and_never_replaces_it(make_app, tmp_path):
 
 
 def test_pki_init_in_production_needs_the_passphrase(make_app, tmp_path):
+    from tests.request_factory import make_profile
+
     app = make_app(ENV="production")
     app.config["PKI_DIR"] = str(tmp_path / "pki")
     with app.app_context():
+        waiting = app.test_cli_runner().invoke(args=["pki-init"])
+        assert waiting.exit_code == 0 and "Profil kelurahan belum diisi" in waiting.output  # make run goes on
+        assert not (tmp_path / "pki").exists()
+        make_profile()
+        db.session.commit()
         result = app.test_cli_runner().invoke(args=["pki-init"])
         assert result.exit_code != 0 and "PKI_CA_PASSPHRASE" in result.output
         assert not (tmp_path / "pki" / "ca.pem").exists()

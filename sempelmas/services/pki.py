@@ -20,6 +20,7 @@ Services do not commit: after :class:`WrongPassphrase` the caller commits so the
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
@@ -59,6 +60,8 @@ DOCUMENT_SIGNING_EKUS = (
     ObjectIdentifier("1.2.840.113583.1.1.5"),
 )
 REASON_REPLACED = "diganti"
+#: readable names for the subject attributes that RFC 4514 would print as dotted OIDs
+_NAME_LABELS = {NameOID.SERIAL_NUMBER: "serialNumber", NameOID.TITLE: "title"}
 #: room for the CMS signature container in the PDF (it is written hex-encoded: twice this in the file)
 SIGNATURE_BYTES_RESERVED = 6144
 TIMESTAMP_BYTES_RESERVED = 8192
@@ -268,6 +271,10 @@ def init_ca() -> tuple[bool, str]:
     if _ca_cert_path().exists() or _ca_key_path().exists():
         raise PkiError(f"CA di {pki_dir()} tidak lengkap (ca.pem atau ca-key.pem hilang): periksa manual; "
                        "tidak ada yang diganti.")
+    profile = _profile()
+    if profile is None or not profile.village_name:
+        return False, ("Profil kelurahan belum diisi: CA belum dibuat (namanya diambil dari profil dan tidak "
+                       "pernah diganti). Isi profil di menu Admin, lalu jalankan pki-init lagi.")
     passphrase, generated = ensure_ca_passphrase()
     cert = create_ca(passphrase)
     lines = [f"CA dibuat: {cert.subject.rfc4514_string()}, berlaku sampai "
@@ -416,7 +423,7 @@ def issue_certificate(user, official: Official, passphrase: str, *, actor=None) 
         revoke_certificate(previous, actor, REASON_REPLACED)
     row = SigningCertificate(
         user_id=user.id, official_id=official.id, serial=format(serial, "x"),
-        subject=subject.rfc4514_string()[:300],
+        subject=subject.rfc4514_string(_NAME_LABELS)[:300],
         cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
         key_pem=encrypt_private_key(key, passphrase),
         not_before=cert.not_valid_before_utc.replace(tzinfo=None),
@@ -561,8 +568,7 @@ class KelurahanCASigner:
             raise
         from pyhanko.sign import signers
 
-        signing_cert = asn1_x509.Certificate.load(x509.load_pem_x509_certificate(cert.cert_pem.encode())
-                                                  .public_bytes(serialization.Encoding.DER))
+        signing_cert = _asn1_certificate(cert.cert_pem)
         key_info = asn1_keys.PrivateKeyInfo.load(key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         signer = signers.SimpleSigner(signing_cert=signing_cert, signing_key=key_info,
@@ -573,6 +579,7 @@ class KelurahanCASigner:
     def sign(self, pdf: bytes, *, passphrase: str, reason: str, location: str) -> bytes:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
         signer = self.unlock(passphrase)
         timestamper = None
@@ -592,8 +599,20 @@ class KelurahanCASigner:
         # a fixed reservation spares pyHanko a dry-run signature to estimate the size (half the signing time);
         # ECDSA signature + two certificates take ~3.5 KB, a timestamp token ~4 KB more
         reserved = SIGNATURE_BYTES_RESERVED + (TIMESTAMP_BYTES_RESERVED if timestamper else 0)
-        out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=reserved)
+        try:
+            out = signers.sign_pdf(writer, meta, signer=signer, timestamper=timestamper, bytes_reserved=reserved)
+        except TimestampRequestError as e:
+            raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
+                             "Coba lagi nanti.")) from e
         return out.getvalue()
+
+
+@functools.lru_cache(maxsize=64)
+def _asn1_certificate(cert_pem: str) -> asn1_x509.Certificate:
+    """The parsed certificate for pyHanko, kept per process: asn1crypto parses lazily and pyHanko reads many
+    fields, which costs more than the signature itself on a fresh object (public data: safe to keep)."""
+    return asn1_x509.Certificate.load(
+        x509.load_pem_x509_certificate(cert_pem.encode()).public_bytes(serialization.Encoding.DER))
 
 
 def signer_for(user) -> Signer:
@@ -614,6 +633,8 @@ class ValidationResult:
     message: str
     #: the signature covers the whole file (nothing appended after signing)
     covers_whole_file: bool = False
+    #: a timestamp authority's token is embedded (PAdES B-T) and checks out
+    timestamped: bool = False
 
     @property
     def ok(self) -> bool:
@@ -670,4 +691,8 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
         message = _("Tanda tangan sah, tetapi PDF ditambah setelah ditandatangani.")
     else:
         message = _("Tanda tangan elektronik sah dan dokumen tidak berubah sejak ditandatangani.")
-    return ValidationResult(intact, valid, trusted, name, signed_at, str(message), whole)
+    ts = status.timestamp_validity
+    timestamped = bool(ts is not None and ts.intact and ts.valid)
+    if timestamped and ts.timestamp is not None:
+        signed_at = ts.timestamp.astimezone(UTC).replace(tzinfo=None)
+    return ValidationResult(intact, valid, trusted, name, signed_at, str(message), whole, timestamped)

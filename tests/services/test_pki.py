@@ -25,6 +25,7 @@ from tests.pki_helpers import (
     pdfsig,
     use_pki_dir,
 )
+from tests.request_factory import make_profile
 
 
 @pytest.fixture
@@ -33,8 +34,8 @@ def ca_dir(app, tmp_path):
 
 
 def _sign(user, passphrase=PASSPHRASE, pdf=None):
-    return pki.signer_for(user).sign(pdf or one_page_pdf(), passphrase=passphrase, reason="Surat keterangan",
-                                     location="Kelurahan Jagalan")
+    return pki.signer_for(user).sign(one_page_pdf() if pdf is None else pdf, passphrase=passphrase,
+                                     reason="Surat keterangan", location="Kelurahan Jagalan")
 
 
 def _actions():
@@ -73,6 +74,7 @@ def test_init_ca_never_replaces_an_existing_ca(ca_dir):
 
 
 def test_configured_ca_passphrase_is_used_and_no_file_is_written(app, tmp_path):
+    make_profile()
     path = use_pki_dir(app, tmp_path)
     app.config["PKI_CA_PASSPHRASE"] = "ca-passphrase-dari-konfigurasi"
     assert pki.init_ca()[0]
@@ -81,6 +83,7 @@ def test_configured_ca_passphrase_is_used_and_no_file_is_written(app, tmp_path):
 
 
 def test_production_without_ca_passphrase_is_a_clear_error(app, tmp_path):
+    make_profile()
     path = use_pki_dir(app, tmp_path)
     app.config["ENV"] = "production"
     with pytest.raises(pki.PkiError, match="PKI_CA_PASSPHRASE"):
@@ -157,7 +160,7 @@ def test_signed_pdf_validates_in_pyhanko_as_intact_valid_trusted(ca_dir, factory
     signed = _sign(user)
     result = pki.validate_pdf(signed)
     assert (result.intact, result.valid, result.trusted, result.covers_whole_file) == (True, True, True, True)
-    assert result.ok and result.signer_name == "Budi Santoso, S.Sos"
+    assert result.ok and result.signer_name == "Budi Santoso, S.Sos" and not result.timestamped
     assert abs(result.signed_at - utcnow()) < timedelta(minutes=2)
     assert len(signed) < 120 * 1024
 
@@ -285,3 +288,81 @@ def test_key_is_pkcs8_scrypt_that_openssl_readers_open(ca_dir, factory):
     assert alg[0].native == "1.2.840.113549.1.5.13"  # PBES2
     assert alg[1][0][0].native == "1.3.6.1.4.1.11591.4.11"  # scrypt
     assert alg[1][1][0].native == "2.16.840.1.101.3.4.1.42"  # AES-256-CBC
+
+
+def _local_tsa(tmp_path):
+    """An RFC 3161 timestamp authority on 127.0.0.1 (pyHanko's DummyTimeStamper behind werkzeug), its
+    certificate issued by the kelurahan CA."""
+    import threading
+    from datetime import UTC, datetime
+
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from pyhanko.sign.timestamps import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    ca = pki.ca_certificate()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's dummy TSA is RSA-only
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "TSA Uji")]))
+            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+            .sign(pki._ca_key(), hashes.SHA256()))
+    to_asn1 = asn1_x509.Certificate.load
+    stamper = DummyTimeStamper(
+        tsa_cert=to_asn1(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
+        certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(pki.ca_der())]))
+    hits = []
+
+    @Request.application
+    def tsa(request):
+        hits.append(request.content_type)
+        resp = stamper.request_tsa_response(tsp.TimeStampReq.load(request.get_data()))
+        return Response(resp.dump(), content_type="application/timestamp-reply")
+
+    server = make_server("127.0.0.1", 0, tsa, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, hits
+
+
+def test_with_a_timestamp_authority_the_signature_is_timestamped(ca_dir, factory, app, tmp_path):
+    server, hits = _local_tsa(tmp_path)
+    try:
+        app.config["PKI_TSA_URL"] = f"http://127.0.0.1:{server.server_port}/"
+        user, _official = make_signer(factory)
+        signed = _sign(user)
+    finally:
+        server.shutdown()
+    assert hits == ["application/timestamp-query"]
+    result = pki.validate_pdf(signed)
+    assert result.ok and result.timestamped
+    assert "Signature is Valid." in pdfsig(signed, tmp_path)
+
+
+def test_an_unreachable_timestamp_authority_signs_nothing(ca_dir, factory, app):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.config["PKI_TSA_URL"] = f"http://127.0.0.1:{port}/"
+    user, _official = make_signer(factory)
+    with pytest.raises(pki.PkiError, match="cap waktu"):
+        _sign(user)
+
+
+@pytest.mark.parametrize("data", [b"", b"bukan pdf", b"%PDF-1.4\n%%EOF"])
+def test_signing_a_broken_pdf_is_a_clear_refusal(ca_dir, factory, data):
+    user, _official = make_signer(factory)
+    with pytest.raises(pki.PkiError, match="PDF rusak"):
+        _sign(user, pdf=data)
+    assert db.session.query(SigningFailure).count() == 0
