@@ -13,12 +13,14 @@ from wtforms import (
     StringField,
     TextAreaField,
     URLField,
+    ValidationError,
 )
 from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from sempelmas.forms import Form, length, min_password, required
 from sempelmas.models.accounts import ROLE_LABELS, Role
+from sempelmas.services.numbering import check_format
 
 
 def rt_number():
@@ -51,6 +53,21 @@ class ProfileForm(Form):
     )
     logo = FileField(_l("Logo daerah (PNG/JPEG)"))
     rw_endorses = BooleanField(_l("RW juga memberi pengantar"))
+    #: left out of a post (an older form) or blank: the current format stays
+    number_format = StringField(_l("Format nomor surat"), [v.Optional(), length(80)])
+    number_scope = SelectField(_l("Nomor urut dihitung"), choices=[
+        ("semua", _l("Satu urutan untuk semua surat")),
+        ("klasifikasi", _l("Satu urutan per kode klasifikasi")),
+        ("layanan", _l("Satu urutan per jenis layanan"))])
+    paper_size = SelectField(_l("Ukuran kertas surat"), choices=[("A4", "A4 (210 × 297 mm)"),
+                                                                  ("F4", "F4 (215 × 330 mm)")])
+    verify_offers_pdf = BooleanField(_l("Halaman verifikasi menawarkan unduhan PDF surat"))
+
+    def validate_number_format(self, field):
+        if (field.data or "").strip():
+            problem = check_format(field.data)
+            if problem:
+                raise ValidationError(problem)
 
 
 class OfficialForm(Form):
@@ -111,10 +128,23 @@ class ServiceForm(Form):
     letter_template = StringField(_l("Nama templat surat"), [required(), length(60)])
     validity_days = IntegerField(_l("Masa berlaku (hari)"), [v.Optional(), v.NumberRange(
         min=1, max=3650, message=_l("Antara 1 dan 3650."))])
+    number_format = StringField(_l("Format nomor surat khusus layanan ini"), [v.Optional(), length(80)])
     sort_order = IntegerField(_l("Urutan"), [v.Optional()], default=0)
     enabled = BooleanField(_l("Dibuka untuk warga"))
     requirements = TextAreaField(_l("Persyaratan"), render_kw={"rows": 8})
     fields = TextAreaField(_l("Isian formulir"), render_kw={"rows": 12})
+
+
+    def validate_number_format(self, field):
+        if (field.data or "").strip():
+            problem = check_format(field.data)
+            if problem:
+                raise ValidationError(problem)
+
+
+class LetterTemplateForm(Form):
+    source = TextAreaField(_l("Isi templat (Jinja HTML)"), [required(), length(100_000)],
+                           render_kw={"rows": 28, "spellcheck": "false", "class": "code"})
 
 
 class HolidayForm(Form):

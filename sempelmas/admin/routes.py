@@ -11,6 +11,7 @@ from sempelmas.access import role_required
 from sempelmas.admin.forms import (
     HolidayForm,
     ImportForm,
+    LetterTemplateForm,
     OfficialForm,
     ProfileForm,
     RolesForm,
@@ -20,12 +21,13 @@ from sempelmas.admin.forms import (
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
+from sempelmas.letter_http import letter_response
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
-from sempelmas.services import accounts, catalogue, notify, register_import
+from sempelmas.services import accounts, catalogue, letter_render, notify, numbering, register_import
 from sempelmas.services import profile as profile_service
 from sempelmas.services.uploads import UploadError, reencode_image
 
@@ -44,7 +46,8 @@ def profile():
     prof = profile_service.profile_row()
     if prof is None:
         prof = KelurahanProfile(province_name="", regency_name="", district_name="", village_name="",
-                                region_code="", address="")
+                                region_code="", address="", number_format=numbering.DEFAULT_FORMAT,
+                                number_scope="semua", paper_size="A4", verify_offers_pdf=False)
         db.session.add(prof)
     form = ProfileForm(obj=prof)
     if form.validate_on_submit():
@@ -60,9 +63,11 @@ def profile():
             data = {name: (getattr(form, name).data or None) for name in profile_service.EDITABLE_FIELDS}
             for required_name in ("village_kind", "province_name", "regency_kind", "regency_name",
                                   "district_name", "village_name", "region_code", "address",
-                                  "timezone", "tracking_prefix"):
+                                  "timezone", "tracking_prefix", "number_format", "number_scope", "paper_size"):
                 data[required_name] = data[required_name] or ""
+            data["number_format"] = data["number_format"].strip() or prof.number_format or numbering.DEFAULT_FORMAT
             data["rw_endorses"] = bool(form.rw_endorses.data)
+            data["verify_offers_pdf"] = bool(form.verify_offers_pdf.data)
             changed = profile_service.update_profile(prof, data, logo)
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")
@@ -326,6 +331,7 @@ def service_edit(code: str | None = None):
             data = {name: getattr(form, name).data for name in catalogue.SERVICE_ATTRS}
             data["sort_order"] = data["sort_order"] or 0
             data["code"] = (data["code"] or "").strip()
+            data["number_format"] = (data.get("number_format") or "").strip() or None
             try:
                 service = catalogue.save_service(service, data, requirements, fields, actor=current_user)
             except catalogue.CatalogueError as e:
@@ -342,6 +348,70 @@ def service_edit(code: str | None = None):
     elif form.errors:
         status = 422
     return render("admin/service_edit.html", form=form, service=service, status=status)
+
+
+# --- letter templates ---------------------------------------------------------------------------
+
+@bp.get("/templat-surat")
+@role_required(Role.ADMIN)
+def letter_templates():
+    used = {}
+    for service in catalogue.all_services():
+        used.setdefault(service.letter_template, []).append(service.name)
+    return render("admin/letter_templates.html", templates=letter_render.template_names(), used=used)
+
+
+@bp.route("/templat-surat/<name>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def letter_template_edit(name: str):
+    found = letter_render.template_source(name)
+    if found is None and name in {s.letter_template for s in catalogue.all_services()}:
+        found = (letter_render.default_source("domisili") or "", False)  # a new service's letter starts from one
+    if found is None:
+        abort(404)
+    source, edited = found
+    form = LetterTemplateForm(data={"source": source})
+    status, problem = 200, None
+    if request.method == "POST":
+        action = request.form.get("action", "simpan")
+        if action == "kembalikan":
+            if not EmptyForm().validate_on_submit():
+                abort(400)
+            if letter_render.default_source(name) is None:
+                flash(_("Templat ini tidak punya versi bawaan."), "error")
+            elif letter_render.reset_template(name, actor=current_user):
+                db.session.commit()
+                flash(_("Templat %(name)s kembali ke versi bawaan.", name=name), "success")
+            return redirect(url_for("admin.letter_template_edit", name=name), code=303)
+        form = LetterTemplateForm()
+        if form.validate_on_submit():
+            candidate = form.source.data.replace("\r\n", "\n")
+            if action in ("pratinjau", "pratinjau_html"):
+                try:
+                    body = letter_render.render_demo(name, source=candidate, as_pdf=action == "pratinjau")
+                except letter_render.LetterRenderError as e:
+                    problem = e.message if not e.line else _("Baris %(line)d: %(error)s", line=e.line,
+                                                             error=e.message)
+                else:
+                    return letter_response(body, filename=f"pratinjau-templat-{name}.pdf")
+            else:
+                try:
+                    letter_render.save_template(name, candidate, actor=current_user)
+                except letter_render.LetterRenderError as e:
+                    db.session.rollback()
+                    problem = e.message
+                else:
+                    db.session.commit()
+                    flash(_("Templat %(name)s tersimpan.", name=name), "success")
+                    return redirect(url_for("admin.letter_template_edit", name=name), code=303)
+        elif "csrf_token" in form.errors:
+            abort(400)
+        if problem:
+            add_error(form, "source", problem)
+        status = 422
+    return render("admin/letter_template_edit.html", form=form, name=name, edited=edited,
+                  has_default=letter_render.default_source(name) is not None, problem=problem,
+                  variables=letter_render.TEMPLATE_VARIABLES, status=status)
 
 
 from sempelmas.admin import certificates as _certificates  # noqa: E402,F401  (routes on this blueprint)

@@ -30,7 +30,7 @@ LONG_TEXT_MAX = 2000
 SERVICE_ATTRS = (
     "code", "name", "description", "who_may_request", "needs_rt_endorsement",
     "paper_pengantar_when_no_rt_account", "service_time_value", "service_time_unit",
-    "classification_code", "letter_template", "validity_days", "enabled", "sort_order",
+    "classification_code", "letter_template", "validity_days", "enabled", "sort_order", "number_format",
 )
 #: path segments under /admin/layanan/ that are not service codes
 RESERVED_CODES = {"baru"}
@@ -174,6 +174,12 @@ def _check_definition(service, data, requirements, fields) -> dict[str, list[str
         err("classification_code", _("Kode klasifikasi seperti 470 atau 474.1 atau 400.12.2.1."))
     if "letter_template" in data and not CODE_RE.match(data["letter_template"] or ""):
         err("letter_template", _("Nama templat 2–40 huruf kecil, angka atau garis bawah, diawali huruf."))
+    if (data.get("number_format") or "").strip():
+        from sempelmas.services.numbering import check_format
+
+        problem = check_format(data["number_format"])
+        if problem:
+            err("number_format", problem)
     seen: set[str] = set()
     for i, r in enumerate(requirements, 1):
         if not CODE_RE.match(r.get("code") or ""):

@@ -13,9 +13,10 @@ from sempelmas.access import role_required
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import is_htmx, render
+from sempelmas.letter_http import letter_response
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts, audit, lifecycle, queue, residents, review
+from sempelmas.services import accounts, audit, letter_render, lifecycle, queue, residents, review
 from sempelmas.staff.forms import ActionForm, FixForm, KKChangeForm, NoteForm, ReasonForm
 
 bp = Blueprint("staff", __name__)
@@ -262,3 +263,26 @@ def request_action(tracking_number: str, step: str):
         return resp
     flash(done, "success")
     return redirect(url_for("staff.request_review", tracking_number=letter_request.tracking_number), code=303)
+
+
+@bp.get("/permohonan/<tracking_number>/pratinjau")
+@role_required(Role.STAFF)
+def request_letter_preview(tracking_number: str):
+    """The letter as it will be signed, marked PRATINJAU, without number or QR: PDF, or HTML with ?format=html."""
+    letter_request = _request_or_404(tracking_number)
+    as_html = request.args.get("format") == "html"
+    try:
+        if as_html:
+            body = letter_render.render_html(letter_request, number=None, signed_at=None, official=None,
+                                             verify_url=None)
+        else:
+            body = letter_render.render_pdf(letter_request, number=None, signed_at=None, official=None,
+                                            verify_url=None)
+    except letter_render.LetterRenderError as e:
+        db.session.rollback()
+        flash(_("Pratinjau surat tidak dapat dibuat: %(error)s", error=e.message), "error")
+        return redirect(url_for("staff.request_review", tracking_number=tracking_number), code=303)
+    audit.record("letter.preview", letter_request, tracking_number=tracking_number,
+                 format="html" if as_html else "pdf")
+    db.session.commit()
+    return letter_response(body, filename=f"pratinjau-{tracking_number}.pdf")

@@ -39,6 +39,8 @@ PAGES = [
     ("/petugas/permohonan", {Role.STAFF}),
     ("/petugas/permohonan?status=semua&q=budi&overdue=1", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/pratinjau", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/pratinjau?format=html", {Role.STAFF}),
     ("/penandatangan/", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/pratinjau.pdf", {Role.SIGNER}),
@@ -59,6 +61,8 @@ PAGES = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur?tahun=2027", {Role.ADMIN}),
     ("/admin/sertifikat", {Role.ADMIN}),
+    ("/admin/templat-surat", {Role.ADMIN}),
+    ("/admin/templat-surat/domisili", {Role.ADMIN}),
     ("/akun/sandi", ANY),
     ("/notifikasi/", ANY),
     ("/notifikasi/jumlah", ANY),
@@ -93,6 +97,7 @@ POSTS = [
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/admin/sertifikat/999999/cabut", {Role.ADMIN}),  # unknown certificate → 404 for the admin
     ("/penandatangan/kunci", {Role.SIGNER}),
+    ("/admin/templat-surat/domisili", {Role.ADMIN}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
     ("/notifikasi/baca-semua", ANY),
     ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
