@@ -92,6 +92,19 @@ class DefaultConfig:
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_POLL_SECONDS = 5.0
 
+    # Public letter verification (/v/<code>).
+    #: signed letters (random file names); default <instance>/letters
+    LETTER_DIR: str | None = None
+    #: per client address, against walking the codes (the benchmark raises it)
+    VERIFY_RATE_LIMIT = "60 per minute"
+    #: the PDF a verifier uploads to compare with the issued letter
+    VERIFY_UPLOAD_MAX_BYTES = 15 * 1024 * 1024
+    #: scans are counted in memory per worker and written every N seconds / N scans (0 = at once)
+    VERIFY_SCAN_FLUSH_SECONDS = 10
+    VERIFY_SCAN_FLUSH_HITS = 200
+    #: how long the (cookie-less) upload form on a verification page stays valid
+    VERIFY_FORM_MAX_AGE = 6 * 3600
+
 
 def _env_overrides() -> dict:
     """Read the settings an operator sets from the environment."""
@@ -115,6 +128,8 @@ def _env_overrides() -> dict:
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
         if env.get(name):
             out[name] = env[name].lower() in {"1", "true", "yes"}
+    if env.get("SEMPELMAS_VERIFY_RATE_LIMIT"):
+        out["VERIFY_RATE_LIMIT"] = env["SEMPELMAS_VERIFY_RATE_LIMIT"]
     if env.get("SEMPELMAS_PROXY_COUNT"):
         out["PROXY_COUNT"] = int(env["SEMPELMAS_PROXY_COUNT"])
     if env.get("SEMPELMAS_HTTPS"):
@@ -141,6 +156,8 @@ def load_config(app, test_config: dict | None) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if not app.config.get("UPLOAD_DIR"):
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
+    if not app.config.get("LETTER_DIR"):
+        app.config["LETTER_DIR"] = str(instance / "letters")
 
     if not app.config.get("SECRET_KEY"):
         key_file = instance / "secret_key"
