@@ -43,3 +43,7 @@ def register_limit() -> str:
 
 def reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
+
+
+def verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]

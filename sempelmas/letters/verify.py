@@ -1,0 +1,118 @@
+"""Public verification of a letter by its QR code: ``/v/<code>`` (no login).
+
+Built to be cheap and cookie-free: one query (``letters.public_facts``), a lean template that does not
+extend the site layout (the layout asks for a CSRF token, which would put a session cookie on every
+anonymous scanner), the scan counted in memory (``letters.count_scan``), and no caching of the status.
+
+The upload form is protected by a stateless token instead of Flask-WTF's session token: an HMAC
+(itsdangerous, the app's secret key) of the letter's code with a time stamp, plus an Origin check. The
+form changes nothing on the server; what it protects against is another site posting into it.
+"""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, request, send_file
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from sempelmas.extensions import csrf, db, limiter, verify_limit
+from sempelmas.htmx import render
+from sempelmas.services import audit, letter_store, letters
+from sempelmas.services import profile as profile_service
+
+bp = Blueprint("verify", __name__)
+_verify_limit = limiter.shared_limit(verify_limit, scope="verify")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="verify-upload")
+
+
+def _form_token(code: str) -> str:
+    return _serializer().dumps(code)
+
+
+def _token_ok(code: str) -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        return False
+    try:
+        return _serializer().loads(request.form.get("token", ""),
+                                   max_age=current_app.config["VERIFY_FORM_MAX_AGE"]) == code
+    except BadSignature:
+        return False
+
+
+def _facts_or_404(code: str) -> letters.PublicFacts:
+    facts = letters.public_facts(code)
+    if facts is None:
+        abort(404)  # the same page as any unknown address: no hint whether the code exists
+    return facts
+
+
+def _page(facts: letters.PublicFacts, status: int = 200, **extra):
+    resp = render("verify/letter.html", status=status, f=facts, token=_form_token(facts.code),
+                  labels=letters.LETTER_STATUS_LABELS, **extra)
+    resp.headers["Cache-Control"] = "no-store"  # a revocation shows at once, also behind a proxy
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the code is the key to the page
+    resp.headers["X-Robots-Tag"] = "noindex"
+    return resp
+
+
+@bp.get("/v/<code>")
+@_verify_limit
+def letter(code: str):
+    facts = _facts_or_404(code)
+    letters.count_scan(facts.id)
+    return _page(facts)
+
+
+@bp.post("/v/<code>")
+@csrf.exempt
+@_verify_limit
+def check(code: str):
+    """The PDF a verifier was handed: exactly the issued file? A valid signature?"""
+    facts = _facts_or_404(code)
+    limit = current_app.config["VERIFY_UPLOAD_MAX_BYTES"]
+    request.max_content_length = limit + 256 * 1024  # the multipart envelope around the file
+    try:
+        upload = request.files.get("berkas")
+        token_ok = _token_ok(code)
+    except RequestEntityTooLarge:
+        return _page(facts, 413, error=_("Berkas terlalu besar: paling banyak %(mb)d MB.",
+                                          mb=limit // (1024 * 1024)))
+    if not token_ok:
+        return _page(facts, 400, error=_("Formulir ini sudah kedaluwarsa. Muat ulang halaman lalu unggah lagi."))
+    data = upload.stream.read(limit + 1) if upload else b""
+    try:
+        result = letters.check_upload(facts.pdf_sha256, data)
+    except letters.UploadRefused as e:
+        return _page(facts, e.status, error=e.message)
+    return _page(facts, result=result)
+
+
+@bp.get("/v/<code>/unduh")
+@_verify_limit
+def download(code: str):
+    """The original signed PDF, only when the profile offers it (it carries the full NIK)."""
+    profile = profile_service.profile_row()  # the switch read fresh: turning it off works at once
+    if profile is None or not profile.verify_offers_pdf:
+        abort(404)
+    letter = letters.by_code(code)
+    if letter is None:
+        abort(404)
+    path = letter_store.path_of(letter)
+    if not path.exists():
+        abort(404)
+    audit.record("letter.public_download", letter, number=letter.number)
+    db.session.commit()
+    resp = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"surat-{letter.verify_code}.pdf", max_age=0)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
