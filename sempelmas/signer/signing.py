@@ -16,7 +16,7 @@ from sempelmas.services import audit, issuing, lifecycle, pki, review
 from sempelmas.services.letter_render import LetterRenderError
 from sempelmas.services.numbering import NumberFormatError
 from sempelmas.signer.routes import bp
-from sempelmas.signer.signing_forms import PASSPHRASE_HINT, BatchForm, SendBackForm, SignForm
+from sempelmas.signer.signing_forms import PASSPHRASE_HINT, BatchForm, ReplaceForm, SendBackForm, SignForm
 
 KEY_SETUP_URL = "/penandatangan/kunci"
 
@@ -54,7 +54,7 @@ def _request_or_404(tracking_number: str):
     return letter_request
 
 
-def _detail(letter_request, *, sign_form=None, back_form=None, status=200, message=None):
+def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None, status=200, message=None):
     letter = issuing.latest_letter_of(letter_request.id)
     if lifecycle.target(letter_request, "sign") is None and letter is None:
         abort(404)  # signers see what waits for them and what was signed, not the other steps
@@ -64,6 +64,7 @@ def _detail(letter_request, *, sign_form=None, back_form=None, status=200, messa
                   awaiting=lifecycle.target(letter_request, "sign") is not None,
                   sign_form=sign_form or SignForm(formdata=None, data=version),
                   back_form=back_form or SendBackForm(formdata=None, data=version),
+                  replace_form=replace_form or ReplaceForm(formdata=None),
                   message=message, status=status, **_desk_facts())
 
 
@@ -178,3 +179,37 @@ def sign_batch():
                  signed=sum(1 for r in results if r.ok))
     db.session.commit()
     return render("signer/results.html", results=results, signed=sum(1 for r in results if r.ok))
+
+
+@bp.post("/permohonan/<tracking_number>/ganti")
+@role_required(Role.SIGNER)
+def replace(tracking_number: str):
+    """A replacement letter: a new number and a new signature for the same request; the old one → diganti."""
+    letter_request = _request_or_404(tracking_number)
+    old = issuing.latest_letter_of(letter_request.id)
+    if old is None:
+        abort(404)
+    form = ReplaceForm()
+    valid = form.validate_on_submit()
+    if "csrf_token" in form.errors:
+        abort(400)
+    if valid and not (form.reason.data or "").strip():
+        add_error(form, "reason", _("Wajib diisi."))
+        valid = False
+    if not valid:
+        return _detail(letter_request, replace_form=form, status=422,
+                       message=_("Periksa kembali isian yang ditandai."))
+    try:
+        new = issuing.issue_replacement(old, current_user, form.passphrase.data, form.reason.data)
+    except pki.PkiError as e:
+        db.session.rollback()
+        if isinstance(e, pki.WrongPassphrase):
+            add_error(form, "passphrase", e.message)
+        return _detail(_request_or_404(tracking_number), replace_form=form, status=_pki_refusal(e),
+                       message=e.message)
+    except (issuing.IssueError, LetterRenderError, NumberFormatError) as e:
+        db.session.rollback()
+        return _detail(_request_or_404(tracking_number), status=409, message=e.message)
+    flash(_("Surat pengganti %(n)s diterbitkan; surat %(old)s kini berstatus diganti.", n=new.number,
+            old=old.number), "success")
+    return redirect(url_for("signer.request_detail", tracking_number=tracking_number), code=303)

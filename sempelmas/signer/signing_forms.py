@@ -31,3 +31,10 @@ class BatchForm(Form):
     selected = SelectMultipleField(_l("Surat yang ditandatangani"), choices=[], validate_choice=False)
     passphrase = PasswordField(_l("Passphrase tanda tangan"), [required(), length(200)],
                                render_kw={"autocomplete": "off"})
+
+
+class ReplaceForm(Form):
+    reason = TextAreaField(_l("Alasan penggantian"), [required(), length(500)],
+                           description=_l("Tampil di catatan surat lama; halaman verifikasinya menunjuk surat baru."))
+    passphrase = PasswordField(_l("Passphrase tanda tangan"), [required(), length(200)],
+                               render_kw={"autocomplete": "off"})

@@ -110,6 +110,7 @@ POSTS = [
     ("/penandatangan/tanda-tangan", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/tanda-tangan", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/kembalikan", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/ganti", {Role.SIGNER}),
     ("/penandatangan/surat/{letter}/cabut", {Role.SIGNER, Role.ADMIN}),
 ]
 

@@ -198,3 +198,25 @@ def test_signing_needs_the_csrf_token(make_app, factory, tmp_path):
         resp = client.post("/penandatangan/tanda-tangan", data={"selected": [r.tracking_number],
                                                                "passphrase": LURAH_PASS, "csrf_token": token})
         assert resp.status_code == 200 and _status(r) == RequestStatus.DONE
+
+
+def test_a_replacement_letter_from_the_signed_letters_page(client, desk, login_as):
+    (r,) = desk.awaiting(1)
+    login_as(desk.lurah)
+    client.post(f"/penandatangan/permohonan/{r.tracking_number}/tanda-tangan",
+                data={"version": r.version, "passphrase": LURAH_PASS})
+    old = db.session.scalar(select(Letter))
+    page = client.get(f"/penandatangan/permohonan/{r.tracking_number}").get_data(as_text=True)
+    assert "Terbitkan surat pengganti" in page and f"/petugas/surat/{old.id}" in page
+    resp = client.post(f"/penandatangan/permohonan/{r.tracking_number}/ganti",
+                       data={"reason": "", "passphrase": LURAH_PASS})
+    assert resp.status_code == 422
+    resp = client.post(f"/penandatangan/permohonan/{r.tracking_number}/ganti",
+                       data={"reason": "Salah tulis alamat", "passphrase": LURAH_PASS}, follow_redirects=True)
+    assert "Surat pengganti" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    letters = db.session.scalars(select(Letter).order_by(Letter.id)).all()
+    assert [x.status for x in letters] == ["diganti", "sah"] and letters[1].replaces_id == old.id
+    # the public page of the old letter points to the new one
+    public = client.get(f"/v/{old.verify_code}").get_data(as_text=True)
+    assert letters[1].verify_code in public
