@@ -137,6 +137,7 @@ def main() -> int:
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_issue_"))
+    ok = False
     try:
         app = build(workdir)
         with app.app_context():
@@ -157,14 +158,17 @@ def main() -> int:
             timed(letter_render, "render_html", "render")  # Jinja + context (QR drawn inside)
             timed(letter_render, "qr_png", "qr")
             timed(pki.KelurahanCASigner, "sign", "sign")
-            timed(pki.KelurahanCASigner, "unlock", "unlock")
+            timed(issuing, "prepare_signer", "unlock")
             timed(letter_store, "save_pdf", "store")
 
-            def one(request_id: int, signer) -> tuple[float, object]:
+            cpu: dict[str, list[float]] = defaultdict(list)
+
+            def one(request_id: int, signer, variant: str = "warm-up") -> tuple[float, object]:
                 request = db.session.get(LetterRequest, request_id)
                 user = db.session.get(User, lurah.id)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 letter = issuing.issue_letter(request, user, PASSPHRASE, signer=signer)
+                cpu[variant].append((time.process_time() - c0) * 1000)
                 return (time.perf_counter() - t0) * 1000, letter
 
             batch_signer = issuing.prepare_signer(lurah, PASSPHRASE)
@@ -178,7 +182,7 @@ def main() -> int:
                 times = []
                 for rid in chunk:
                     signer = batch_signer if variant == "batch" else None
-                    ms, letter = one(rid, signer)
+                    ms, letter = one(rid, signer, variant)
                     times.append(ms)
                     letters.append(letter)
                 steps = {k: v * 1000 / len(chunk) for k, v in STEPS.items()}
@@ -190,8 +194,8 @@ def main() -> int:
         for variant, (times, steps) in results.items():
             total = statistics.mean(times)
             render_only = steps.get("render", 0) - steps.get("qr", 0)
-            unlock = steps.get("unlock", 0)
-            sign_only = steps.get("sign", 0) - (unlock if variant == "single" else 0)
+            unlock = steps.get("unlock", 0)  # prepare_signer's unlock (sign's own call finds the key unlocked)
+            sign_only = steps.get("sign", 0)
             parts = {"render (Jinja + xhtml2pdf)": render_only, "QR": steps.get("qr", 0),
                      "sign (pyHanko)": max(sign_only, 0), "unlock key (scrypt)": unlock if variant == "single" else 0,
                      "store (fsync)": steps.get("store", 0), "number": steps.get("number", 0)}
@@ -199,7 +203,9 @@ def main() -> int:
             med = statistics.median(times)
             verdict = "OK" if med <= TARGET_MS else "MISSED"
             print(f"\n  {variant}: median {med:.1f} ms, p95 {sorted(times)[int(0.95 * len(times)) - 1]:.1f} ms, "
-                  f"min {min(times):.1f} ms (target ≤ {TARGET_MS:.0f} ms: {verdict})")
+                  f"min {min(times):.1f} ms (target ≤ {TARGET_MS:.0f} ms: {verdict}); CPU time of this process "
+                  f"median {statistics.median(cpu[variant]):.1f} ms (the figure without the shared machine's "
+                  f"other load)")
             for name, ms in parts.items():
                 if ms > 0.05:
                     print(f"    {name:<52} {ms:7.1f} ms  {100 * ms / total:5.1f} %")
@@ -208,12 +214,14 @@ def main() -> int:
         kb = max(sizes) / 1024
         print(f"  signed one-page letter: median {statistics.median(sizes) / 1024:.1f} KB, max {kb:.1f} KB "
               f"(target ≤ {TARGET_KB:.0f} KB: {'OK' if kb <= TARGET_KB else 'MISSED'})")
+        ok = statistics.median(results["batch"][0]) <= TARGET_MS and kb <= TARGET_KB
+        print(f"RESULT: {'PASS' if ok else 'FAIL'}")
     finally:
         if args.keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
