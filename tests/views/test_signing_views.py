@@ -220,3 +220,21 @@ def test_a_replacement_letter_from_the_signed_letters_page(client, desk, login_a
     # the public page of the old letter points to the new one
     public = client.get(f"/v/{old.verify_code}").get_data(as_text=True)
     assert letters[1].verify_code in public
+
+
+def test_the_signed_letter_reaches_the_resident_and_the_register(client, desk, login_as):
+    from sempelmas.services import issuing
+
+    (r,) = desk.awaiting(1)
+    letter = issuing.issue_letter(r, desk.lurah, LURAH_PASS)
+    stored = letter_store.path_of(letter).read_bytes()
+    login_as(desk.warga)
+    page = client.get(f"/warga/permohonan/{r.tracking_number}").get_data(as_text=True)
+    assert f"/warga/permohonan/{r.tracking_number}/surat" in page
+    resp = client.get(f"/warga/permohonan/{r.tracking_number}/surat")
+    assert resp.status_code == 200 and resp.data == stored
+    client.post("/logout")
+    login_as(desk.staff)
+    register = client.get("/petugas/surat").get_data(as_text=True)
+    assert letter.number in register
+    assert client.get(f"/petugas/surat/{letter.id}/unduh").data == stored
