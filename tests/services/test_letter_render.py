@@ -276,3 +276,8 @@ def test_a_rendering_error_never_gives_half_a_letter(kelurahan):
         letter_render.render_pdf(request_for(kelurahan, "domisili"), number="1", signed_at=SIGNED,
                                  official=kelurahan["lurah"], verify_url=None)
     assert "domisili" in info.value.message
+
+
+def test_warm_up_needs_neither_app_nor_database():
+    letter_render.warm_up()
+    assert letter_render._fonts_ready
