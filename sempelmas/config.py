@@ -35,8 +35,9 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = None  # a resident may fill a long form slowly on a phone
 
     # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
-    # memory:// is set explicitly so the choice is visible.
-    RATELIMIT_STORAGE_URI = "memory://"
+    # an in-process store is set explicitly so the choice is visible: lazymemory:// is memory:// without
+    # a timer thread per hit (sempelmas/ratelimit_storage.py).
+    RATELIMIT_STORAGE_URI = "lazymemory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "20 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"

@@ -17,7 +17,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, extract, or_, select, update
+from sqlalchemy import Select, bindparam, extract, or_, select, update
 from sqlalchemy.orm import aliased
 
 from sempelmas.domain.masking import mask_name, mask_nik
@@ -78,9 +78,10 @@ class PublicFacts:
     replaced_by_code: str | None
 
 
-_FACTS_COLUMNS = (Letter.id, Letter.verify_code, Letter.number, Letter.title, Letter.signed_at, Letter.status,
-                  Letter.revoked_at, Letter.revocation_reason, Letter.pdf_sha256, Letter.capacity,
-                  Official.name, Official.position_title, User.full_name, Resident.full_name, Resident.nik)
+_L, _O, _U, _R, _Q = (m.__table__.c for m in (Letter, Official, User, Resident, LetterRequest))
+_FACTS_COLUMNS = (_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.status, _L.revoked_at,
+                  _L.revocation_reason, _L.pdf_sha256, _L.capacity, _O.name, _O.position_title, _U.full_name,
+                  _R.full_name, _R.nik)
 
 
 def public_facts(code: str) -> PublicFacts | None:
@@ -88,13 +89,15 @@ def public_facts(code: str) -> PublicFacts | None:
     revocation shows at once."""
     if not code or len(code) > 40:
         return None
-    row = db.session.execute(
+    # Core columns through the session's connection: the ORM's per-statement bookkeeping costs more
+    # than the lookup itself on this hot public path
+    row = db.session.connection().execute(
         select(*_FACTS_COLUMNS)
-        .join(LetterRequest, LetterRequest.id == Letter.request_id)
-        .join(Resident, Resident.id == LetterRequest.subject_resident_id)
-        .join(User, User.id == Letter.signer_user_id)
-        .outerjoin(Official, Official.id == Letter.official_id)
-        .where(Letter.verify_code == code)
+        .join(LetterRequest.__table__, _Q.id == _L.request_id)
+        .join(Resident.__table__, _R.id == _Q.subject_resident_id)
+        .join(User.__table__, _U.id == _L.signer_user_id)
+        .outerjoin(Official.__table__, _O.id == _L.official_id)
+        .where(_L.verify_code == code)
     ).first()
     if row is None:
         return None
@@ -208,15 +211,17 @@ def count_scan(letter_id: int) -> None:
     _flush(engine, counts)
 
 
+_ADD_SCANS = (update(Letter.__table__).where(_L.id == bindparam("lid"))
+              .values(scan_count=_L.scan_count + bindparam("n"), last_scanned_at=bindparam("at")))
+
+
 def _flush(engine, counts: dict[int, int]) -> None:
     if not counts:
         return
     at = utcnow()
     try:
         with engine.begin() as conn:  # its own short transaction, apart from the request's session
-            for letter_id, n in sorted(counts.items()):
-                conn.execute(update(Letter).where(Letter.id == letter_id)
-                             .values(scan_count=Letter.scan_count + n, last_scanned_at=at))
+            conn.execute(_ADD_SCANS, [{"lid": lid, "n": n, "at": at} for lid, n in sorted(counts.items())])
     except Exception:  # a busy database must not fail a public page: count again next time
         with _lock:
             bucket = _pending.setdefault(engine, {"counts": {}, "hits": 0, "since": time.monotonic()})
