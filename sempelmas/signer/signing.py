@@ -12,7 +12,7 @@ from sempelmas.extensions import db
 from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
-from sempelmas.services import audit, issuing, lifecycle, pki, review
+from sempelmas.services import audit, issuing, letters, lifecycle, pki, review
 from sempelmas.services.letter_render import LetterRenderError
 from sempelmas.services.numbering import NumberFormatError
 from sempelmas.signer.routes import bp
@@ -65,6 +65,7 @@ def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None
                   sign_form=sign_form or SignForm(formdata=None, data=version),
                   back_form=back_form or SendBackForm(formdata=None, data=version),
                   replace_form=replace_form or ReplaceForm(formdata=None),
+                  letter_labels=letters.LETTER_STATUS_LABELS,
                   message=message, status=status, **_desk_facts())
 
 

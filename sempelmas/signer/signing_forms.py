@@ -35,6 +35,6 @@ class BatchForm(Form):
 
 class ReplaceForm(Form):
     reason = TextAreaField(_l("Alasan penggantian"), [required(), length(500)],
-                           description=_l("Tampil di catatan surat lama; halaman verifikasinya menunjuk surat baru."))
+                           description=_l("Dicatat dalam jejak audit bersama kedua nomor surat."))
     passphrase = PasswordField(_l("Passphrase tanda tangan"), [required(), length(200)],
                                render_kw={"autocomplete": "off"})
