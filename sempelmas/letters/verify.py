@@ -33,7 +33,9 @@ from sempelmas.services import audit, letter_store, letters
 from sempelmas.services import profile as profile_service
 
 bp = Blueprint("verify", __name__)
-_verify_limit = limiter.shared_limit(verify_limit, scope="verify")
+# one limit shared by every route of the blueprint, per client address, checked once per request in
+# Flask-Limiter's before_request (a per-view decorator would evaluate the limits a second time)
+limiter.shared_limit(verify_limit, scope="verify")(bp)
 
 
 def _form_token(code: str, at: int | None = None) -> str:
@@ -82,6 +84,11 @@ def _local_time(value: datetime, lang: str) -> str:
     return f"{local.day} {_months(lang)[local.month]} {local.year} {local:%H.%M} {label}"
 
 
+@functools.cache
+def _css_url(script_root: str) -> str:
+    return url_for("static", filename="css/app.css")
+
+
 def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     lang = current_lang()
     profile = profile_service.current_profile()
@@ -94,9 +101,9 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     template = current_app.jinja_env.get_template("verify/letter.html")
     resp = make_response(template.render(
         f=facts, T=verify_texts.texts(lang), lang=lang, token=_form_token(facts.code),
-        css=url_for("static", filename="css/app.css"), place=profile.village_title if profile else "",
+        css=_css_url(request.script_root), place=profile.village_title if profile else "",
         offers_pdf=bool(profile and profile.verify_offers_pdf), signed_on=_local_time(facts.signed_at, lang),
-        revoked_note=revoked_note, self_url=url_for("verify.letter", code=facts.code),
+        revoked_note=revoked_note, self_url=request.script_root + request.path,  # only /v/<code> renders this page
         newer_url=url_for("verify.letter", code=facts.replaced_by_code) if facts.replaced_by_code else None,
         **extra), status)
     resp.headers["Cache-Control"] = "no-store"  # a revocation shows at once, also behind a proxy
@@ -106,7 +113,6 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
 
 
 @bp.get("/v/<code>")
-@_verify_limit
 def letter(code: str):
     facts = _facts_or_404(code)
     letters.count_scan(facts.id)
@@ -115,7 +121,6 @@ def letter(code: str):
 
 @bp.post("/v/<code>")
 @csrf.exempt
-@_verify_limit
 def check(code: str):
     """The PDF a verifier was handed: exactly the issued file? A valid signature?"""
     facts = _facts_or_404(code)
@@ -138,7 +143,6 @@ def check(code: str):
 
 
 @bp.get("/v/<code>/unduh")
-@_verify_limit
 def download(code: str):
     """The original signed PDF, only when the profile offers it (it carries the full NIK)."""
     profile = profile_service.profile_row()  # the switch read fresh: turning it off works at once
