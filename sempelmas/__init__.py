@@ -24,6 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from sempelmas.config import load_config
 
     load_config(app, test_config)
+    from sempelmas.sessions import CachedSerializerSessionInterface
+
+    app.session_interface = CachedSerializerSessionInterface()
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

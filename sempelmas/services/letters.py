@@ -84,21 +84,22 @@ _FACTS_COLUMNS = (_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.s
                   _R.full_name, _R.nik)
 
 
+#: built once: the statement's construction costs more than the lookup on this hot public path
+_FACTS = (select(*_FACTS_COLUMNS)
+          .join(LetterRequest.__table__, _Q.id == _L.request_id)
+          .join(Resident.__table__, _R.id == _Q.subject_resident_id)
+          .join(User.__table__, _U.id == _L.signer_user_id)
+          .outerjoin(Official.__table__, _O.id == _L.official_id)
+          .where(_L.verify_code == bindparam("code")))
+
+
 def public_facts(code: str) -> PublicFacts | None:
-    """One query (two for a replaced letter: the newer letter's code). Read fresh on every call, so a
-    revocation shows at once."""
+    """One query (two for a replaced letter: the newer letter's code), Core through a pooled connection
+    (no ORM bookkeeping). Read fresh on every call, so a revocation shows at once."""
     if not code or len(code) > 40:
         return None
-    # Core columns through the session's connection: the ORM's per-statement bookkeeping costs more
-    # than the lookup itself on this hot public path
-    row = db.session.connection().execute(
-        select(*_FACTS_COLUMNS)
-        .join(LetterRequest.__table__, _Q.id == _L.request_id)
-        .join(Resident.__table__, _R.id == _Q.subject_resident_id)
-        .join(User.__table__, _U.id == _L.signer_user_id)
-        .outerjoin(Official.__table__, _O.id == _L.official_id)
-        .where(_L.verify_code == code)
-    ).first()
+    with db.engine.connect() as conn:
+        row = conn.execute(_FACTS, {"code": code}).first()
     if row is None:
         return None
     (lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity, off_name, off_title,
