@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,10 @@ def test_a_signed_letter_closes_the_request_with_a_stored_valid_pdf(desk):
     assert result.intact and result.valid and result.trusted, result.message
     assert len(letter.verify_code) >= 16 and letter.verify_code not in letter.number
     assert qr_payloads(data) == [f"{BASE_URL}/v/{letter.verify_code}"]
+    if shutil.which("pdfsig"):
+        out = subprocess.run(["pdfsig", str(letter_store.path_of(letter))], capture_output=True, text=True,
+                             timeout=60).stdout
+        assert "Signature is Valid." in out
     # the resident hears of it through the lifecycle hook
     from sempelmas.models.notifications import Notification
 
