@@ -24,6 +24,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from sempelmas.config import load_config
 
     load_config(app, test_config)
+    from sempelmas.sessions import CachedSerializerSessionInterface
+
+    app.session_interface = CachedSerializerSessionInterface()
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
@@ -82,6 +85,8 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
     from sempelmas.files.routes import bp as files_bp
+    from sempelmas.letters.routes import bp as letters_bp
+    from sempelmas.letters.verify import bp as verify_bp
     from sempelmas.notifications.routes import bp as notifications_bp
     from sempelmas.public.routes import bp as public_bp
     from sempelmas.resident.routes import bp as resident_bp
@@ -98,3 +103,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(signer_bp, url_prefix="/penandatangan")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifikasi")
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(letters_bp)

@@ -35,8 +35,9 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = None  # a resident may fill a long form slowly on a phone
 
     # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
-    # memory:// is set explicitly so the choice is visible.
-    RATELIMIT_STORAGE_URI = "memory://"
+    # an in-process store is set explicitly so the choice is visible: lazymemory:// is memory:// without
+    # a timer thread per hit (sempelmas/ratelimit_storage.py).
+    RATELIMIT_STORAGE_URI = "lazymemory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "20 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"
@@ -103,6 +104,20 @@ class DefaultConfig:
     PKI_FAILURE_WINDOW_MINUTES = 15
     #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
     PKI_KEY_SCRYPT_LOG_N = 13
+    #: the QR code on a signed letter carries <PUBLIC_BASE_URL>/v/<code>
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Public letter verification (/v/<code>).
+    #: signed letters (random file names); default <instance>/letters
+    LETTER_DIR: str | None = None
+    #: per client address, against walking the codes (the benchmark raises it)
+    VERIFY_RATE_LIMIT = "60 per minute"
+    #: the PDF a verifier uploads to compare with the issued letter
+    VERIFY_UPLOAD_MAX_BYTES = 15 * 1024 * 1024
+    #: scans are counted in memory per worker and written every N seconds / N scans (0 = at once)
+    VERIFY_SCAN_FLUSH_SECONDS = 10
+    VERIFY_SCAN_FLUSH_HITS = 200
+    #: how long the (cookie-less) upload form on a verification page stays valid
+    VERIFY_FORM_MAX_AGE = 6 * 3600
 
 
 def _env_overrides() -> dict:
@@ -119,7 +134,7 @@ def _env_overrides() -> dict:
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
-                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL"):
+                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL", "PUBLIC_BASE_URL"):
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS"):
@@ -128,6 +143,8 @@ def _env_overrides() -> dict:
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
         if env.get(name):
             out[name] = env[name].lower() in {"1", "true", "yes"}
+    if env.get("SEMPELMAS_VERIFY_RATE_LIMIT"):
+        out["VERIFY_RATE_LIMIT"] = env["SEMPELMAS_VERIFY_RATE_LIMIT"]
     if env.get("SEMPELMAS_PROXY_COUNT"):
         out["PROXY_COUNT"] = int(env["SEMPELMAS_PROXY_COUNT"])
     if env.get("SEMPELMAS_HTTPS"):
@@ -156,6 +173,8 @@ def load_config(app, test_config: dict | None) -> None:
         app.config["UPLOAD_DIR"] = str(instance / "uploads")
     if not app.config.get("PKI_DIR"):
         app.config["PKI_DIR"] = str(instance / "pki")
+    if not app.config.get("LETTER_DIR"):
+        app.config["LETTER_DIR"] = str(instance / "letters")
 
     if not app.config.get("SECRET_KEY"):
         key_file = instance / "secret_key"

@@ -11,6 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from sempelmas import ratelimit_storage  # noqa: F401  (registers the lazymemory:// limiter store)
+
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -43,3 +45,7 @@ def register_limit() -> str:
 
 def reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
+
+
+def verify_limit() -> str:
+    return current_app.config["VERIFY_RATE_LIMIT"]

@@ -38,6 +38,8 @@ def test_config(url: str, instance, **overrides) -> dict:
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTANCE_PATH": str(instance),
         "UPLOAD_DIR": str(instance / "uploads"),
+        "LETTER_DIR": str(instance / "letters"),
+        "VERIFY_SCAN_FLUSH_SECONDS": 0,  # tests read the count at once
         # cheap argon2 parameters: still argon2id, just fast enough for hundreds of logins
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 1024,
@@ -105,11 +107,13 @@ def make_app(db_url, tmp_path, tmp_path_factory):
             if fresh:
                 used.append((app, None))
                 app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+                app.config["LETTER_DIR"] = str(tmp_path / "letters")
                 return app
             _APPS[key] = app
         app = _APPS[key]
         used.append((app, dict(app.config)))
         app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+        app.config["LETTER_DIR"] = str(tmp_path / "letters")
         return app
 
     yield factory

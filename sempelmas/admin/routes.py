@@ -413,4 +413,5 @@ def letter_template_edit(name: str):
                   has_default=letter_render.default_source(name) is not None, problem=problem,
                   variables=letter_render.TEMPLATE_VARIABLES, status=status)
 
+
 from sempelmas.admin import certificates as _certificates  # noqa: E402,F401  (routes on this blueprint)

@@ -135,6 +135,7 @@ def seed() -> bool:
     db.session.add(resident_user)
     db.session.flush()
     _seed_requests(resident_user, accounts, residents)
+    seed_signed_letters(resident_user, accounts, residents)
     return True
 
 
@@ -236,3 +237,53 @@ def _seed_residents(rng: random.Random) -> list[Resident]:
     db.session.add_all(residents)
     db.session.flush()
     return residents
+
+
+# --------------------------------------------------------------------------- signed demo letters (issue 4)
+
+#: the demo officials' signing passphrases (published in the README, like the demo passwords)
+DEMO_SIGNING_PASSPHRASES = {"lurah": "lurah-ttd-demo", "sekretaris": "sekretaris-ttd-demo"}  # noqa: S105
+#: fixed verification codes of the demo letters, so the README can link one: random-looking like real codes,
+#: but published, so only ever used for the demo (real letters get letter_store.new_verify_code())
+DEMO_LETTER_CODES = ("Q7rTz2KpW9mXc4VbN8sJ", "hM3dF8qLx2RvT6yPa9Wk", "Zc5NwB1tYg7JpKe4UsQr")
+
+
+def seed_signed_letters(resident_user: User, accounts: dict[str, User], residents: list[Resident]) -> int:
+    """The lurah and the sekretaris get certificates and sign three letters of the demo family (the sekretaris
+    "a.n." the lurah). Creates the kelurahan CA first when there is none (what ``flask pki-init`` does; here,
+    after the profile, so the CA carries the kelurahan's name; ``make run``'s later pki-init then keeps it).
+    Commits (each letter is its own signing transaction). Returns the letters signed."""
+    from sempelmas.services import issuing, pki
+
+    if not pki.has_ca():
+        db.session.flush()
+        pki.init_ca()
+    for username, passphrase in DEMO_SIGNING_PASSPHRASES.items():
+        user = accounts[username]
+        pki.issue_certificate(user, pki.official_for(user), passphrase)
+    rt_head, staff = accounts["rt01"], accounts["petugas"]
+    husband = next(r for r in residents if r.full_name == "BUDI SANTOSO")
+    now = datetime.now(UTC)
+    plans = [
+        # (service, subject, answers, signer, submitted days ago)
+        ("domisili", resident_user.resident, {"keperluan": "Pendaftaran sekolah anak"}, "lurah", 9),
+        ("pengantar_skck", husband, {"keperluan": "Melamar pekerjaan"}, "lurah", 8),
+        ("usaha", resident_user.resident, {"nama_usaha": "Warung Bu Sri", "alamat_usaha": "Jl. Gajah Mada 12",
+                                           "bidang_usaha": "Warung makan", "npwp": "12.345.678.9-602.000",
+                                           "keperluan": "Izin usaha mikro"}, "sekretaris", 7),
+    ]
+    signed = 0
+    for (code, subject, answers, signer, days_ago), verify_code in zip(plans, DEMO_LETTER_CODES, strict=True):
+        request = requests.submit(code, resident_user, subject, answers, idempotency_key=None,
+                                  now=now - timedelta(days=days_ago, hours=2))
+        for requirement in request.service_snapshot["requirements"]:
+            if requirement["required"]:
+                attachments.store(_document_photo(requirement["label"]), requirement_code=requirement["code"],
+                                  owner=resident_user, request=request)
+        if lifecycle.target(request, "endorse") is not None:
+            endorsements.endorse(request, rt_head, note="Benar warga RT kami.")
+        lifecycle.transition(request, "claim", actor=staff)
+        lifecycle.transition(request, "forward_to_signing", actor=staff)
+        issuing.issue_letter(request, accounts[signer], DEMO_SIGNING_PASSPHRASES[signer], verify_code=verify_code)
+        signed += 1
+    return signed

@@ -20,7 +20,9 @@ bp = Blueprint("signer", __name__)
 @bp.get("/")
 @role_required(Role.SIGNER)
 def home():
-    return render("signer/home.html", certificate=pki.active_certificate(current_user))
+    from sempelmas.signer.signing import queue_context
+
+    return render("signer/queue.html", **queue_context())
 
 
 @bp.route("/kunci", methods=["GET", "POST"])
@@ -54,3 +56,6 @@ def key():
     status = 422 if form.errors else 200
     return render("signer/key.html", form=form, certificate=cert, official=pki.official_for(user),
                   history=pki.certificates_of(user), has_ca=pki.has_ca(), status=status)
+
+
+from sempelmas.signer import signing  # noqa: E402,F401  (the signing desk's routes)

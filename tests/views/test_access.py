@@ -7,9 +7,10 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import catalogue, jobs, requests
+from sempelmas.services import catalogue, jobs, lifecycle, requests
 from sempelmas.services import profile as profile_service
 from tests.conftest import PASSWORD
+from tests.letter_fixtures import make_letter
 from tests.request_factory import make_service, submit
 
 ALL_ROLES = [Role.RESIDENT, Role.RT_HEAD, Role.RW_HEAD, Role.ASSISTANT, Role.STAFF, Role.SIGNER, Role.ADMIN]
@@ -42,6 +43,8 @@ PAGES = [
     ("/petugas/permohonan/{tracking}/pratinjau", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/pratinjau?format=html", {Role.STAFF}),
     ("/penandatangan/", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/pratinjau.pdf", {Role.SIGNER}),
     ("/penandatangan/kunci", {Role.SIGNER}),
     ("/admin/", {Role.ADMIN}),
     ("/admin/profil", {Role.ADMIN}),
@@ -64,6 +67,10 @@ PAGES = [
     ("/akun/sandi", ANY),
     ("/notifikasi/", ANY),
     ("/notifikasi/jumlah", ANY),
+    ("/petugas/surat", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/surat?tahun=2026&bulan=3&layanan=domisili&status=sah&q=budi", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/surat/{letter}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/surat/{letter}/unduh", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
 ]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
@@ -100,6 +107,11 @@ POSTS = [
     ("/notifikasi/baca-semua", ANY),
     ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
     ("/warga/ajukan/{service}", {Role.RESIDENT}),
+    ("/penandatangan/tanda-tangan", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/tanda-tangan", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/kembalikan", {Role.SIGNER}),
+    ("/penandatangan/permohonan/{to_sign}/ganti", {Role.SIGNER}),
+    ("/penandatangan/surat/{letter}/cabut", {Role.SIGNER, Role.ADMIN}),
 ]
 
 
@@ -116,10 +128,16 @@ def objects(factory):
     rt_request = submit(factory.warga(rt="001", rw="001"), service="pengantar_uji")
     applicant = factory.warga()
     letter = requests.submit(service.code, applicant, applicant.resident, {}, idempotency_key=None)
+    to_sign = requests.submit(service.code, applicant, applicant.resident, {}, idempotency_key=None)
+    forwarder = factory.staff(Role.STAFF)
+    for action in ("claim", "forward_to_signing"):
+        lifecycle.transition(to_sign, action, actor=forwarder)
     db.session.commit()
-    return {"pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
+    letter_id = make_letter(letter, applicant, pdf=b"%PDF-1.4 uji").id
+    return {"letter": letter_id,
+            "pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
             "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,
-            "tracking": letter.tracking_number}
+            "tracking": letter.tracking_number, "to_sign": to_sign.tracking_number}
 
 
 def _cases(table):
@@ -208,3 +226,16 @@ def test_only_verified_residents_pass_the_request_gate(make_app, factory):
         s = factory.staff(Role.STAFF, "loket2")
         staff.post("/login", data={"identifier": s.username, "password": PASSWORD})
         assert staff.get("/_ajukan").status_code == 403
+
+
+def test_resident_letter_download_is_for_the_family_only(client, factory, login_as, objects):
+    """/warga/permohonan/<n>/surat: anonymous → login; other roles → 403; a resident not of that family → 404
+    (the owner's 200 is in tests/views/test_verify.py)."""
+    url = f"/warga/permohonan/{objects['tracking']}/surat"
+    resp = client.get(url)
+    assert resp.status_code == 302 and resp.location.startswith("/login?next=")
+    for role in ALL_ROLES:
+        login_as(factory.user_for_role(role), PASSWORD)
+        expected = 404 if role in (Role.RESIDENT, Role.ASSISTANT) else 403
+        assert client.get(url).status_code == expected, role
+        client.post("/logout")

@@ -1,0 +1,53 @@
+"""The verification page's fixed wording, translated once per language and process.
+
+The page is the hottest public page (every QR scan): calling gettext ~25 times per render cost more than
+the database lookup (bench/bench_verify.py, profiled). The strings are still ordinary ``_()`` messages
+(extracted by pybabel from this file), looked up once per language, then reused.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _build() -> dict[str, str]:
+    return {
+        "title": _("Verifikasi surat"),
+        "heading": _("Verifikasi keaslian surat"),
+        "sah": _("SAH"),
+        "sah_note": _("Surat ini diterbitkan dan ditandatangani secara elektronik oleh kelurahan, dan tidak dicabut."),
+        "dicabut": _("DICABUT"),
+        "reason": _("Alasan"),
+        "diganti": _("DIGANTI"),
+        "diganti_note": _("Surat ini telah diganti dengan surat yang lebih baru dan tidak berlaku lagi."),
+        "see_new": _("Lihat surat pengganti"),
+        "type": _("Jenis surat"),
+        "number": _("Nomor"),
+        "date": _("Tanggal"),
+        "signer": _("Penandatangan"),
+        "name": _("Nama warga"),
+        "sha": _("Sidik SHA-256 berkas PDF"),
+        "compare": _("Cocokkan data di atas dengan surat kertas atau berkas yang Anda terima. Nama dan NIK "
+                     "disamarkan untuk melindungi data pribadi."),
+        "check": _("Periksa berkas PDF"),
+        "same": _("Berkas ini sama persis dengan surat yang diterbitkan."),
+        "not_same": _("Berkas ini TIDAK sama dengan surat yang diterbitkan: isinya berbeda atau telah diubah."),
+        "sig_ok": _("Tanda tangan elektronik sah."),
+        "sig_bad": _("Tanda tangan elektronik tidak sah."),
+        "your_sha": _("Sidik SHA-256 berkas Anda"),
+        "upload": _("Unggah berkas PDF surat yang Anda terima"),
+        "not_kept": _("Berkas hanya diperiksa, tidak disimpan."),
+        "submit": _("Periksa"),
+        "download": _("Unduh surat asli (PDF)"),
+        "ca": _("Unduh sertifikat CA kelurahan"),
+        "ca_note": _("untuk memeriksa tanda tangan di aplikasi pembaca PDF."),
+    }
+
+
+def texts(lang: str) -> dict[str, str]:
+    found = _CACHE.get(lang)
+    if found is None:
+        found = _CACHE[lang] = _build()
+    return found

@@ -1,0 +1,287 @@
+"""Issued letters: lookup by verification code, revocation, replacement, the register, scan counting and
+the check of a PDF someone was handed.
+
+Shared with the issuing (signing) part, which creates Letter rows inside its signing transaction.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import io
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, bindparam, extract, or_, select, update
+from sqlalchemy.orm import aliased
+
+from sempelmas.domain.masking import mask_name, mask_nik
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role, User
+from sempelmas.models.base import utcnow
+from sempelmas.models.letters import Letter, LetterStatus
+from sempelmas.models.profile import Official
+from sempelmas.models.requests import LetterRequest
+from sempelmas.models.residents import Resident
+from sempelmas.services import audit
+
+# The one import to switch when the PKI part is merged: from sempelmas.services.pki import validate_pdf
+from sempelmas.services.pdf_signature import validate_pdf
+
+LETTER_STATUS_LABELS = {
+    LetterStatus.VALID: _l("Sah"),
+    LetterStatus.REVOKED: _l("Dicabut"),
+    LetterStatus.REPLACED: _l("Diganti"),
+}
+REASON_MAX = 500
+
+
+class LetterError(Exception):
+    """A refused letter action; ``message`` is for the user (Indonesian)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+# ----------------------------------------------------------------------------------- lookups
+
+def by_code(code: str) -> Letter | None:
+    if not code or len(code) > 40:
+        return None
+    return db.session.scalar(select(Letter).where(Letter.verify_code == code))
+
+
+@dataclass(frozen=True)
+class PublicFacts:
+    """What the public verification page shows: nothing more (the name and NIK already masked)."""
+
+    id: int
+    code: str
+    number: str
+    title: str
+    signed_at: datetime
+    status: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    pdf_sha256: str
+    capacity: str
+    signer_name: str
+    signer_position: str
+    resident_name: str
+    resident_nik: str
+    replaced_by_code: str | None
+
+
+_L, _O, _U, _R, _Q = (m.__table__.c for m in (Letter, Official, User, Resident, LetterRequest))
+_FACTS_COLUMNS = (_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.status, _L.revoked_at,
+                  _L.revocation_reason, _L.pdf_sha256, _L.capacity, _O.name, _O.position_title, _U.full_name,
+                  _R.full_name, _R.nik)
+
+
+#: built once: the statement's construction costs more than the lookup on this hot public path
+_FACTS = (select(*_FACTS_COLUMNS)
+          .join(LetterRequest.__table__, _Q.id == _L.request_id)
+          .join(Resident.__table__, _R.id == _Q.subject_resident_id)
+          .join(User.__table__, _U.id == _L.signer_user_id)
+          .outerjoin(Official.__table__, _O.id == _L.official_id)
+          .where(_L.verify_code == bindparam("code")))
+
+
+def public_facts(code: str) -> PublicFacts | None:
+    """One query (two for a replaced letter: the newer letter's code), Core through a pooled connection
+    (no ORM bookkeeping). Read fresh on every call, so a revocation shows at once."""
+    if not code or len(code) > 40:
+        return None
+    with db.engine.connect() as conn:
+        row = conn.execute(_FACTS, {"code": code}).first()
+    if row is None:
+        return None
+    (lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity, off_name, off_title,
+     user_name, res_name, res_nik) = row
+    newer = None
+    if status == LetterStatus.REPLACED:
+        newer = db.session.scalar(select(Letter.verify_code).where(Letter.replaces_id == lid)
+                                  .order_by(Letter.id.desc()).limit(1))
+    return PublicFacts(lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity or "",
+                       off_name or user_name, off_title or "", mask_name(res_name), mask_nik(res_nik), newer)
+
+
+# ----------------------------------------------------------------------------------- revocation
+
+def may_revoke(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.has_role(Role.SIGNER, Role.ADMIN))
+
+
+def revoke(letter: Letter, actor: User, reason: str) -> Letter:
+    """Revoke a valid letter (a signing official or an admin, with a reason); audited. The caller commits."""
+    reason = (reason or "").strip()
+    if not may_revoke(actor):
+        raise LetterError(_("Hanya pejabat penandatangan atau admin yang dapat mencabut surat."))
+    if not reason:
+        raise LetterError(_("Tuliskan alasan pencabutan: alasan ini ditampilkan di halaman verifikasi."))
+    if len(reason) > REASON_MAX:
+        raise LetterError(_("Alasan pencabutan terlalu panjang (paling banyak %(n)d karakter).", n=REASON_MAX))
+    if letter.status != LetterStatus.VALID:
+        raise LetterError(_("Surat ini sudah berstatus %(status)s: tidak dapat dicabut lagi.",
+                            status=str(LETTER_STATUS_LABELS.get(letter.status, letter.status)).lower()))
+    letter.status = LetterStatus.REVOKED
+    letter.revoked_at = utcnow()
+    letter.revoked_by_id = actor.id
+    letter.revocation_reason = reason
+    audit.record("letter.revoke", letter, actor=actor, number=letter.number, reason=reason)
+    db.session.flush()
+    return letter
+
+
+def mark_replaced(old: Letter, new: Letter, actor: User | None = None) -> None:
+    """``new`` (a new signed letter with its own number) replaces ``old``: old → diganti; audited."""
+    if old.id == new.id:
+        raise LetterError(_("Surat tidak dapat menggantikan dirinya sendiri."))
+    if old.status == LetterStatus.REPLACED:
+        raise LetterError(_("Surat %(number)s sudah diganti oleh surat lain.", number=old.number))
+    old.status = LetterStatus.REPLACED
+    new.replaces_id = old.id
+    audit.record("letter.replace", old, actor=actor, number=old.number, replaced_by=new.number,
+                 replaced_by_id=new.id)
+    db.session.flush()
+
+
+# ----------------------------------------------------------------------------------- register
+
+def register_query(filters: dict) -> Select:
+    """The register of outgoing letters, newest first. ``filters``: year, month, service, status, q (a number
+    or a resident's name). Rows are (Letter, Resident)."""
+    subject = aliased(Resident)
+    stmt = (select(Letter, subject).join(LetterRequest, LetterRequest.id == Letter.request_id)
+            .join(subject, subject.id == LetterRequest.subject_resident_id))
+    year = filters.get("year")
+    if year:
+        stmt = stmt.where(Letter.year == int(year))
+    month = filters.get("month")
+    if month:
+        stmt = stmt.where(extract("month", Letter.signed_at) == int(month))
+    if filters.get("service"):
+        stmt = stmt.where(Letter.service_code == filters["service"])
+    if filters.get("status") in set(LetterStatus):
+        stmt = stmt.where(Letter.status == filters["status"])
+    q = (filters.get("q") or "").strip()
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Letter.number.ilike(like), subject.full_name.ilike(like)))
+    return stmt.order_by(Letter.signed_at.desc(), Letter.id.desc())
+
+
+def latest_for_request(request_id: int) -> Letter | None:
+    """The letter a resident downloads: the valid one, else the newest."""
+    rows = db.session.scalars(select(Letter).where(Letter.request_id == request_id)
+                              .order_by(Letter.id.desc())).all()
+    return next((r for r in rows if r.status == LetterStatus.VALID), rows[0] if rows else None)
+
+
+# ----------------------------------------------------------------------------------- scan counting
+#
+# A public scan must not cost a write: each worker process counts scans in memory and adds them to the
+# database with one UPDATE letters SET scan_count = scan_count + n per letter, when VERIFY_SCAN_FLUSH_HITS
+# scans have piled up or VERIFY_SCAN_FLUSH_SECONDS have passed since the last flush (0 = write at once), and
+# when the process exits. A crash loses at most that many counts; the register may lag by that long.
+
+_lock = threading.Lock()
+_pending: dict = {}  # engine -> {"counts": {letter_id: n}, "hits": int, "since": monotonic}
+
+
+def count_scan(letter_id: int) -> None:
+    engine = db.engine
+    cfg = current_app.config
+    now = time.monotonic()
+    with _lock:
+        bucket = _pending.setdefault(engine, {"counts": {}, "hits": 0, "since": now})
+        bucket["counts"][letter_id] = bucket["counts"].get(letter_id, 0) + 1
+        bucket["hits"] += 1
+        due = (bucket["hits"] >= cfg["VERIFY_SCAN_FLUSH_HITS"]
+               or now - bucket["since"] >= cfg["VERIFY_SCAN_FLUSH_SECONDS"])
+        if not due:
+            return
+        counts = bucket["counts"]
+        _pending[engine] = {"counts": {}, "hits": 0, "since": now}
+    _flush(engine, counts)
+
+
+_ADD_SCANS = (update(Letter.__table__).where(_L.id == bindparam("lid"))
+              .values(scan_count=_L.scan_count + bindparam("n"), last_scanned_at=bindparam("at")))
+
+
+def _flush(engine, counts: dict[int, int]) -> None:
+    if not counts:
+        return
+    at = utcnow()
+    try:
+        with engine.begin() as conn:  # its own short transaction, apart from the request's session
+            conn.execute(_ADD_SCANS, [{"lid": lid, "n": n, "at": at} for lid, n in sorted(counts.items())])
+    except Exception:  # a busy database must not fail a public page: count again next time
+        with _lock:
+            bucket = _pending.setdefault(engine, {"counts": {}, "hits": 0, "since": time.monotonic()})
+            for letter_id, n in counts.items():
+                bucket["counts"][letter_id] = bucket["counts"].get(letter_id, 0) + n
+
+
+def flush_scans() -> None:
+    """Write every pending count now (at exit, and for tests)."""
+    with _lock:
+        items = [(engine, b["counts"]) for engine, b in _pending.items()]
+        _pending.clear()
+    for engine, counts in items:
+        _flush(engine, counts)
+
+
+atexit.register(flush_scans)
+
+
+# ----------------------------------------------------------------------------------- uploaded PDF check
+
+class UploadRefused(LetterError):
+    """The upload is not something that can be checked; ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    same: bool
+    sha256: str
+    signature_valid: bool
+    signature_message: str
+
+
+def check_upload(expected_sha256: str, data: bytes) -> UploadCheck:
+    """Is ``data`` exactly the issued letter (SHA-256), and is its signature valid?"""
+    limit = current_app.config["VERIFY_UPLOAD_MAX_BYTES"]
+    if not data:
+        raise UploadRefused(_("Pilih berkas PDF surat yang ingin diperiksa."), 400)
+    if len(data) > limit:
+        raise UploadRefused(_("Berkas terlalu besar: paling banyak %(mb)d MB. Surat dari kelurahan jauh lebih "
+                              "kecil; periksa apakah berkasnya benar.", mb=limit // (1024 * 1024)), 413)
+    if b"%PDF-" not in data[:1024]:
+        raise UploadRefused(_("Berkas ini bukan PDF. Unggah berkas PDF surat yang Anda terima."), 415)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        from pypdf import PdfReader
+
+        if len(PdfReader(io.BytesIO(data)).pages) < 1:
+            raise ValueError("no pages")
+    except Exception:
+        raise UploadRefused(_("Berkas PDF ini rusak atau tidak dapat dibaca, sehingga tidak dapat diperiksa."),
+                            422) from None
+    try:
+        result = validate_pdf(data)
+        valid, message = bool(result.valid and result.trusted), result.message
+    except Exception:
+        valid, message = False, _("Tanda tangan elektronik pada berkas ini tidak dapat dibaca: tidak sah.")
+    return UploadCheck(digest == expected_sha256, digest, valid, message)
