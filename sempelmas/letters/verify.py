@@ -4,9 +4,10 @@ Built to be cheap and cookie-free: one query (``letters.public_facts``), a lean 
 extend the site layout (the layout asks for a CSRF token, which would put a session cookie on every
 anonymous scanner), the scan counted in memory (``letters.count_scan``), and no caching of the status.
 
-The upload form is protected by a stateless token instead of Flask-WTF's session token: an HMAC
-(itsdangerous, the app's secret key) of the letter's code with a time stamp, plus an Origin check. The
-form changes nothing on the server; what it protects against is another site posting into it.
+The upload form is protected by a stateless token instead of Flask-WTF's session token: an HMAC-SHA256
+(the app's secret key) of the letter's code with a time stamp, valid ``VERIFY_FORM_MAX_AGE``, plus an
+Origin check. The form changes nothing on the server; what it protects against is another site posting
+into it. (Checked only when ``WTF_CSRF_ENABLED``, like every other form.)
 """
 
 from __future__ import annotations
