@@ -26,6 +26,7 @@ from pypdf import PdfWriter
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.services import letter_store
+from sempelmas.services.pki import outside_event_loop
 
 
 def _name(cn: str) -> x509.Name:
@@ -92,7 +93,7 @@ def signed_pdf(text: str = "Surat uji") -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(unsigned_pdf(text)))
     meta = signers.PdfSignatureMetadata(field_name="TandaTangan", md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES)
-    out = signers.sign_pdf(writer, meta, signer=_signer())
+    out = outside_event_loop(signers.sign_pdf, writer, meta, signer=_signer())
     return out.getvalue()
 
 

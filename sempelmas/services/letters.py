@@ -29,9 +29,7 @@ from sempelmas.models.profile import Official
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 from sempelmas.services import audit
-
-# The one import to switch when the PKI part is merged: from sempelmas.services.pki import validate_pdf
-from sempelmas.services.pdf_signature import validate_pdf
+from sempelmas.services.pki import validate_pdf
 
 LETTER_STATUS_LABELS = {
     LetterStatus.VALID: _l("Sah"),
@@ -281,7 +279,7 @@ def check_upload(expected_sha256: str, data: bytes) -> UploadCheck:
                             422) from None
     try:
         result = validate_pdf(data)
-        valid, message = bool(result.valid and result.trusted), result.message
+        valid, message = bool(result.ok), result.message
     except Exception:
         valid, message = False, _("Tanda tangan elektronik pada berkas ini tidak dapat dibaca: tidak sah.")
     return UploadCheck(digest == expected_sha256, digest, valid, message)

@@ -184,7 +184,7 @@ def test_another_validly_signed_letter_is_not_the_same(client, world):
 
 def test_an_unsigned_pdf_has_no_valid_signature(client, world):
     html = upload(client, world["letter"], unsigned_pdf()).get_data(as_text=True)
-    assert "TIDAK sama" in html and "tidak memiliki tanda tangan elektronik" in html
+    assert "TIDAK sama" in html and "tidak memuat tanda tangan elektronik" in html
 
 
 @pytest.mark.parametrize(("data", "status", "message"), [
