@@ -55,6 +55,14 @@ def test_seed_demo_fills_an_empty_database_once_and_accounts_work(runner, app, c
     assert "Surat Keterangan Domisili" in queue and "Surat Pengantar SKCK" in queue
     client.post("/logout")
     assert login(client, "0812 3450 0001", demo.DEMO_RESIDENT_PASSWORD).location == "/warga/"
+    # the README's link: a signed demo letter anyone can check, with the original PDF on offer
+    verify = client.get(f"/v/{demo.DEMO_LETTER_CODES[0]}")
+    page = verify.get_data(as_text=True)
+    assert verify.status_code == 200 and "SAH" in page and f"/v/{demo.DEMO_LETTER_CODES[0]}/unduh" in page
+    pdf = client.get(f"/v/{demo.DEMO_LETTER_CODES[0]}/unduh")
+    body = pdf.get_data()
+    pdf.close()
+    assert pdf.mimetype == "application/pdf" and body.startswith(b"%PDF-")
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "tidak diisi ulang" in again.output
 

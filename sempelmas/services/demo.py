@@ -82,6 +82,7 @@ def seed_profile() -> KelurahanProfile:
         website="https://jagalan.mojokertokota.go.id", letter_unit_code="417.604.3",
         timezone="WIB", office_hours="Senin–Kamis 07.30–15.30 WIB; Jumat 07.30–14.00 WIB",
         tracking_prefix="JGL",
+        verify_offers_pdf=True,  # the demo shows the original-PDF download on its verification pages
     )
     db.session.add(profile)
     return profile
