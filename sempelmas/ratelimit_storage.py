@@ -23,6 +23,8 @@ class LazyMemoryStorage(MemoryStorage):
         self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
 
     def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the parent's timer thread
+        if not hasattr(self, "_MemoryStorage__expire_events"):  # another limits release: reads ignore expired
+            return
         now = time.monotonic()
         if now >= self._next_sweep:
             self._next_sweep = now + self.SWEEP_SECONDS
