@@ -91,7 +91,8 @@ def test_changed_kk_number_is_kept_in_history(app, tmp_path):
     hist = db.session.scalars(select(KKHistory)).all()
     assert [(h.resident_id, h.old_kk_number, h.new_kk_number, h.source) for h in hist] == [
         (sri.id, "3576031203150001", "3576031203150002", "impor")]
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "register.import")).all()[-1]
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "register.import")
+                                .order_by(AuditEntry.id)).all()[-1]
     assert entry.details["kk_changes"] == 1
 
 
