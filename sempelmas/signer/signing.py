@@ -134,17 +134,23 @@ def sign_one(tracking_number: str):
     return redirect(url_for("signer.home"), code=303)
 
 
-@bp.post("/permohonan/<tracking_number>/kembalikan")
-@role_required(Role.SIGNER)
-def send_back(tracking_number: str):
-    letter_request = _request_or_404(tracking_number)
-    form = SendBackForm()
+def _valid_with_reason(form) -> bool:
+    """The form validates (a bad CSRF token → 400) and its reason is not blank."""
     valid = form.validate_on_submit()
     if "csrf_token" in form.errors:
         abort(400)
     if valid and not (form.reason.data or "").strip():
         add_error(form, "reason", _("Wajib diisi."))
         valid = False
+    return valid
+
+
+@bp.post("/permohonan/<tracking_number>/kembalikan")
+@role_required(Role.SIGNER)
+def send_back(tracking_number: str):
+    letter_request = _request_or_404(tracking_number)
+    form = SendBackForm()
+    valid = _valid_with_reason(form)
     if not valid:
         return _detail(letter_request, back_form=form, status=422, message=_("Periksa kembali isian yang ditandai."))
     try:
@@ -191,12 +197,7 @@ def replace(tracking_number: str):
     if old is None:
         abort(404)
     form = ReplaceForm()
-    valid = form.validate_on_submit()
-    if "csrf_token" in form.errors:
-        abort(400)
-    if valid and not (form.reason.data or "").strip():
-        add_error(form, "reason", _("Wajib diisi."))
-        valid = False
+    valid = _valid_with_reason(form)
     if not valid:
         return _detail(letter_request, replace_form=form, status=422,
                        message=_("Periksa kembali isian yang ditandai."))
