@@ -90,6 +90,7 @@ def seed(env: dict, n_letters: int, workdir: Path) -> list[tuple[int, str]]:
              "address": "Jl. Uji", "rt": f"{1 + i % 9:03d}", "rw": "001", "citizenship": "WNI", "source": "impor"}
             for i in range(n_people)])
         resident_ids = db.session.scalars(select(Resident.id).order_by(Resident.id)).all()
+        niks = db.session.scalars(select(Resident.nik).order_by(Resident.id)).all()
         db.session.execute(insert(User), [
             {"full_name": f"Warga {i}", "status": AccountStatus.VERIFIED, "password_hash": "x", "resident_id": rid}
             for i, rid in enumerate(resident_ids)])
@@ -115,6 +116,8 @@ def seed(env: dict, n_letters: int, workdir: Path) -> list[tuple[int, str]]:
                  "service_code": "domisili", "title": "Surat Keterangan Domisili",
                  "signed_at": start + timedelta(minutes=5 * i + 60), "signer_user_id": signer.id,
                  "official_id": official.id, "capacity": "", "stored_name": f"{uuid.uuid4().hex}.pdf",
+                 "signer_name": official.name, "signer_position": official.position_title,
+                 "subject_name": f"WARGA NOMOR {i % n_people:04d}", "subject_nik": niks[i % n_people],
                  "pdf_sha256": f"{rng.getrandbits(256):064x}", "pdf_size": 60_000,
                  "status": LetterStatus.VALID if i % 50 else LetterStatus.REVOKED,
                  "revoked_at": None if i % 50 else start + timedelta(days=30),
@@ -242,7 +245,9 @@ def main() -> int:
                 print(f"  round {r + 1}: {name:<10} {rps:>8.1f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms"
                       + (f"  ({note})" if note else ""))
 
-        time.sleep(12)  # past VERIFY_SCAN_FLUSH_SECONDS: the next scan flushes its worker's counts
+        from sempelmas.config import DefaultConfig
+
+        time.sleep(DefaultConfig.VERIFY_SCAN_FLUSH_SECONDS + 2)  # past it: the next scan flushes its worker's counts
         bh.fetch(f"{real.base}/v/{sample[0][1]}")
         bh.fetch(f"{real.base}/v/{sample[0][1]}")
         from sqlalchemy import create_engine, text

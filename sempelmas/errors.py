@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, make_response, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
@@ -49,8 +49,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(e):
-        return _page(429, _("Terlalu banyak percobaan"),
-                     _("Terlalu banyak permintaan dari perangkat Anda. Tunggu beberapa menit lalu coba lagi."))
+        resp = make_response(_page(429, _("Terlalu banyak percobaan"),
+                                   _("Terlalu banyak permintaan dari perangkat Anda. "
+                                     "Tunggu beberapa menit lalu coba lagi.")))
+        if isinstance(getattr(e, "retry_after", None), int):  # our own limits say when to come back
+            resp.headers["Retry-After"] = str(e.retry_after)
+        return resp
 
     @app.errorhandler(500)
     def server_error(e):

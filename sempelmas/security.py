@@ -11,19 +11,29 @@ CSP = (
 )
 
 
+BASE_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "geolocation=(), microphone=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
 def register(app: Flask) -> None:
     @app.after_request
     def _headers(resp):
         h = resp.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
+        # a view may have set its own (a sandboxed CSP on files, no-referrer on /v/): those stay. One pass
+        # over the response's headers instead of a scan per setdefault (this runs on every response)
+        present = {key.lower() for key, _value in h.items()}
+        extra = [pair for pair in BASE_HEADERS if pair[0].lower() not in present]
+        if app.config.get("SESSION_COOKIE_SECURE") and "strict-transport-security" not in present:
+            extra.append(HSTS)
         # Pages for a signed-in person carry personal data: no shared or back-button cache keeps them.
         # (the session's user id is enough: loading the user here would cost a query per file)
-        if "_user_id" in session and "Cache-Control" not in h:
-            h["Cache-Control"] = "private, no-store"
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if "cache-control" not in present and "_user_id" in session:
+            extra.append(("Cache-Control", "private, no-store"))
+        h.extend(extra)
         return resp

@@ -25,7 +25,7 @@ from pypdf import PdfWriter
 
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter, LetterStatus
-from sempelmas.services import letter_store
+from sempelmas.services import letter_store, letters
 from sempelmas.services.pki import outside_event_loop
 
 
@@ -115,7 +115,7 @@ def make_letter(request, signer, *, official=None, pdf: bytes | None = None, sta
         title="Surat Keterangan Domisili", signed_at=signed_at or datetime(2026, 3, 4, 3, 15),
         signer_user_id=signer.id, official_id=official.id if official else None,
         stored_name=letter_store.save_pdf(pdf), pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf),
-        status=status, **fields)
+        status=status, **{**letters.facts_as_printed(request, official, signer), **fields})
     db.session.add(letter)
     db.session.commit()
     return letter

@@ -24,7 +24,9 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from flask import Blueprint, abort, current_app, make_response, request, send_file, url_for
 from flask_babel import gettext as _
-from werkzeug.exceptions import RequestEntityTooLarge
+from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from sempelmas.extensions import csrf, db, limiter, verify_limit
 from sempelmas.i18n import current_lang
@@ -34,9 +36,32 @@ from sempelmas.services import audit, letter_store, letters
 from sempelmas.services import profile as profile_service
 
 bp = Blueprint("verify", __name__)
-# one limit shared by every route of the blueprint, per client address, checked once per request in
-# Flask-Limiter's before_request (a per-view decorator would evaluate the limits a second time)
-limiter.shared_limit(verify_limit, scope="verify")(bp)
+
+
+# One limit shared by every route of the blueprint, per client address (walking codes counts too). It is
+# counted with Flask-Limiter's own strategy and store (so a shared redis:// store covers every worker),
+# but asked directly: Flask-Limiter's per-request resolution of decorators, defaults and headers cost
+# more than the rest of this page (bench/bench_verify.py), and the page needs one counter and nothing else.
+@limiter.request_filter
+def _not_through_flask_limiter() -> bool:
+    return request.blueprint == "verify"
+
+
+@functools.cache
+def _parsed_limit(spec: str):
+    return parse_limit(spec)
+
+
+@bp.before_request
+def _throttle():
+    if not limiter.enabled:
+        return None
+    item = _parsed_limit(verify_limit())
+    client = get_remote_address()
+    if limiter.limiter.hit(item, "verify", client):
+        return None
+    reset_at = limiter.limiter.get_window_stats(item, "verify", client).reset_time
+    raise TooManyRequests(retry_after=max(1, int(reset_at - time.time())))
 
 
 def _form_token(code: str, at: int | None = None) -> str:

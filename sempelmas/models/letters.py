@@ -53,6 +53,12 @@ class Letter(db.Model):
     official_id: Mapped[int | None] = mapped_column(ForeignKey("officials.id"))
     #: "", "a.n.", "Plh." or "Plt."
     capacity: Mapped[str] = mapped_column(String(6), default="")
+    # as printed on the letter, for its verification page: officials are edited in place and the register
+    # changes, so the joins above may no longer say what the PDF says
+    signer_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    signer_position: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    subject_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    subject_nik: Mapped[str] = mapped_column(String(16), default="", server_default="")
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("signing_certificates.id"))
     #: the signed PDF under instance/letters/ (random name), its SHA-256 and size
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)

@@ -76,19 +76,20 @@ class PublicFacts:
     replaced_by_code: str | None
 
 
-_L, _O, _U, _R, _Q = (m.__table__.c for m in (Letter, Official, User, Resident, LetterRequest))
-_FACTS_COLUMNS = (_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.status, _L.revoked_at,
-                  _L.revocation_reason, _L.pdf_sha256, _L.capacity, _O.name, _O.position_title, _U.full_name,
-                  _R.full_name, _R.nik)
+def facts_as_printed(request: LetterRequest, official: Official | None, signer_user: User) -> dict:
+    """The names the letter prints, kept on its row (Letter.signer_name …) for the verification page."""
+    subject = request.subject
+    return {"signer_name": (official.name if official is not None else signer_user.full_name or "")[:120],
+            "signer_position": (official.position_title if official is not None else "")[:120],
+            "subject_name": (subject.full_name or "")[:120], "subject_nik": (subject.nik or "")[:16]}
 
 
-#: built once: the statement's construction costs more than the lookup on this hot public path
-_FACTS = (select(*_FACTS_COLUMNS)
-          .join(LetterRequest.__table__, _Q.id == _L.request_id)
-          .join(Resident.__table__, _R.id == _Q.subject_resident_id)
-          .join(User.__table__, _U.id == _L.signer_user_id)
-          .outerjoin(Official.__table__, _O.id == _L.official_id)
-          .where(_L.verify_code == bindparam("code")))
+_L = Letter.__table__.c
+#: built once: the statement's construction costs more than the lookup on this hot public path. One row
+#: by a unique index, no join: the letter keeps what it printed (facts_as_printed).
+_FACTS = select(_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.status, _L.revoked_at,
+                _L.revocation_reason, _L.pdf_sha256, _L.capacity, _L.signer_name, _L.signer_position,
+                _L.subject_name, _L.subject_nik).where(_L.verify_code == bindparam("code"))
 
 
 def public_facts(code: str) -> PublicFacts | None:
@@ -100,14 +101,14 @@ def public_facts(code: str) -> PublicFacts | None:
         row = conn.execute(_FACTS, {"code": code}).first()
     if row is None:
         return None
-    (lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity, off_name, off_title,
-     user_name, res_name, res_nik) = row
+    (lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity, signer_name,
+     signer_position, subject_name, subject_nik) = row
     newer = None
     if status == LetterStatus.REPLACED:
         newer = db.session.scalar(select(Letter.verify_code).where(Letter.replaces_id == lid)
                                   .order_by(Letter.id.desc()).limit(1))
     return PublicFacts(lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity or "",
-                       off_name or user_name, off_title or "", mask_name(res_name), mask_nik(res_nik), newer)
+                       signer_name, signer_position, mask_name(subject_name), mask_nik(subject_nik), newer)
 
 
 # ----------------------------------------------------------------------------------- revocation

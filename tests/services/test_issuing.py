@@ -50,6 +50,10 @@ def test_a_signed_letter_closes_the_request_with_a_stored_valid_pdf(desk):
     assert letter.number == f"470/001/417.604.3/{letter.year}"
     assert (letter.sequence, letter.status, letter.capacity) == (1, LetterStatus.VALID, "")
     assert letter.official_id == desk.lurah_official.id and letter.certificate_id is not None
+    # what the letter prints, kept for its verification page
+    assert (letter.signer_name, letter.signer_position) == (desk.lurah_official.name,
+                                                            desk.lurah_official.position_title)
+    assert (letter.subject_name, letter.subject_nik) == (request.subject.full_name, request.subject.nik)
     data = letter_store.path_of(letter).read_bytes()
     assert len(data) == letter.pdf_size
     import hashlib

@@ -60,6 +60,21 @@ def test_valid_letter_page_shows_the_facts_masked(client, world):
     assert "Dipindai" not in html and "scan" not in html.lower()  # the scan count is for staff only
 
 
+def test_page_keeps_what_the_letter_printed_after_the_register_and_officials_change(client, world):
+    """A new lurah and a corrected name in the register must not rewrite an issued letter's page."""
+    from sempelmas.services import profile as profile_service
+
+    profile_service.save_official(world["official"], {
+        "name": "Hj. SITI AMINAH, S.H.", "position": "lurah", "position_title": "Lurah Jagalan Baru",
+        "rank": None, "nip": None, "user_id": world["signer"].id, "sort_order": 0, "active": True})
+    world["request"].subject.full_name = "BUDIMAN SANTOSA"
+    db.session.commit()
+    status, html = page(client, world["letter"])
+    assert status == 200
+    assert "Drs. SUGENG RAHARJO" in html and "Lurah Jagalan Baru" not in html and "SITI AMINAH" not in html
+    assert "B*** S******" in html and "B****** S*******" not in html
+
+
 def test_codes_are_random_and_long(app):
     codes = {letter_store.new_verify_code() for _ in range(2000)}
     assert len(codes) == 2000
@@ -274,8 +289,12 @@ def test_rate_limit_answers_429(make_app, factory):
         client = app.test_client()
         codes = [client.get(f"/v/{letter.verify_code}").status_code for _ in range(5)]
         assert codes == [200] * 5
-        assert client.get(f"/v/{letter.verify_code}").status_code == 429
+        refused = client.get(f"/v/{letter.verify_code}")
+        assert refused.status_code == 429 and "Terlalu banyak" in refused.get_data(as_text=True)
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert client.get("/v/tebakan-lain").status_code == 429  # walking codes counts too
+        other = app.test_client()  # another address has its own allowance
+        assert other.get(f"/v/{letter.verify_code}", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
 
 
 # --------------------------------------------------------------------------- revocation
