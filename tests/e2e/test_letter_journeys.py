@@ -177,13 +177,13 @@ def test_from_registration_to_signed_pdf_checked_and_revoked(browser, browser_co
         row.get_by_role("link", name="Periksa surat").click()
         expect(lpage.get_by_role("heading", name=re.compile(tracking))).to_be_visible()
         expect(lpage.get_by_text("Lurah Jagalan").first).to_be_visible()
+        lurah.check_screen(shots, "05-signing-page")
         sign = lpage.locator("form[action$='/tanda-tangan']")
         sign.get_by_label("Passphrase tanda tangan").fill("bukan-passphrase-nya")
         sign.get_by_role("button", name="Tanda tangani").click()
         expect(lpage.locator("form[action$='/tanda-tangan']")).to_contain_text("Passphrase tanda tangan salah.")
         assert query(live_app, select(Letter.id)) == [], "a wrong passphrase signed nothing"
         sign.get_by_label("Passphrase tanda tangan").fill(SIGNING_PASSPHRASE)
-        lurah.check_screen(shots, "05-signing-page")
         sign.get_by_role("button", name="Tanda tangani").click()
         expect(lpage.locator(".flash-success")).to_contain_text(f"Surat {tracking} ditandatangani dengan nomor")
         (letter_id, number, code, sha), = query(live_app, select(Letter.id, Letter.number, Letter.verify_code,
@@ -195,6 +195,9 @@ def test_from_registration_to_signed_pdf_checked_and_revoked(browser, browser_co
         expect(page.locator("#status-label")).to_have_text("Selesai — surat terbit")
         expect(timeline.first.locator("strong")).to_have_text("Selesai — surat terbit")
         expect(timeline).to_have_count(7)  # menunggu pengantar, diajukan, diperiksa, perbaikan, diperiksa, ttd, selesai
+        expect(timeline.nth(3).locator("strong")).to_have_text("Perlu perbaikan")
+        expect(timeline.nth(3)).to_contain_text(FIX_REASON)
+        expect(timeline.nth(5)).to_contain_text("Pengguna pakrt (Ketua RT 001/001)")
         resident.check_screen(shots, "06-timeline-done")
         pdf, filename = download(page, page.get_by_role("link", name="Unduh surat (PDF)"))
         assert pdf.startswith(b"%PDF-") and filename == f"surat-{number.replace('/', '-')}.pdf"
