@@ -17,52 +17,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from PIL import Image
-from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.notifications import Notification
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestAttachment
-from tests.conftest import PASSWORD, Factory, jpeg_bytes
+from tests.conftest import Factory
+from tests.e2e.helpers import TIME, Actor, photo, query
 from tests.request_factory import make_service
 
-FITS_360 = "document.documentElement.scrollWidth <= 360"
-TIME = re.compile(r"\d{1,2} \w+ \d{4} \d{2}\.\d{2} WIB")
 FIX_REASON = "Foto KK buram dan keperluan kurang jelas"
-
-
-class Actor:
-    """One person's phone: a browser context with a page, and the script errors seen on it."""
-
-    def __init__(self, context: BrowserContext, name: str, *, fake_clock: bool = False):
-        self.context, self.name = context, name
-        self.page = context.new_page()
-        if fake_clock:  # lets the test move the page's clock on, to fire htmx polling at once
-            self.page.clock.install()
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda err: self.errors.append(f"{name}: {err}"))
-        # a 404 is expected where the test asks for what is not the actor's (and the missing favicon)
-        self.page.on("console", lambda msg: self.errors.append(f"{name} console: {msg.text}")
-                     if msg.type == "error" and "status of 404" not in msg.text else None)
-
-    def log_in(self, identifier: str) -> None:
-        page = self.page
-        page.goto("/login")
-        page.get_by_label("NIK, nomor HP, atau nama pengguna").fill(identifier)
-        page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Masuk").click()
-        expect(page).not_to_have_url(re.compile(r"/login"))
-
-    def check_screen(self, shots, name: str) -> None:
-        assert self.page.evaluate(FITS_360), f"{name} scrolls sideways at 360 px"
-        shots(self.page, f"request-journey-{name}")
-
-
-def photo(path, color) -> str:
-    """A camera photo: a real JPEG, larger than kept (2400 px), carrying GPS coordinates in its EXIF."""
-    path.write_bytes(jpeg_bytes(size=(2400, 1800), color=color, exif_gps=True))
-    return str(path)
 
 
 def slow_submissions(app) -> list[str]:
@@ -88,14 +54,6 @@ def slow_submissions(app) -> list[str]:
 
     app.wsgi_app = wsgi
     return sent
-
-
-def query(app, statement):
-    with app.app_context():
-        try:
-            return db.session.execute(statement).all()
-        finally:
-            db.session.remove()
 
 
 def test_request_journey_on_phones(browser, browser_context_args, live_app, shots, tmp_path):
