@@ -128,7 +128,7 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     resp = make_response(template.render(
         f=facts, T=verify_texts.texts(lang), lang=lang, token=_form_token(facts.code),
         css=_css_url(request.script_root), place=profile.village_title if profile else "",
-        offers_pdf=bool(profile and profile.verify_offers_pdf), signed_on=_local_time(facts.signed_at, lang),
+        offers_pdf=bool(profile and profile.verify_offers_pdf and facts.status == LetterStatus.VALID), signed_on=_local_time(facts.signed_at, lang),
         revoked_note=revoked_note, self_url=request.script_root + request.path,  # only /v/<code> renders this page
         newer_url=url_for("verify.letter", code=facts.replaced_by_code) if facts.replaced_by_code else None,
         **extra), status)
@@ -170,12 +170,12 @@ def check(code: str):
 
 @bp.get("/v/<code>/unduh")
 def download(code: str):
-    """The original signed PDF, only when the profile offers it (it carries the full NIK)."""
+    """The original signed PDF of a valid letter, only when the profile offers it (it carries the full NIK)."""
     profile = profile_service.profile_row()  # the switch read fresh: turning it off works at once
     if profile is None or not profile.verify_offers_pdf:
         abort(404)
     letter = letters.by_code(code)
-    if letter is None:
+    if letter is None or letter.status != LetterStatus.VALID:  # a revoked or replaced letter is not handed out
         abort(404)
     path = letter_store.path_of(letter)
     if not path.exists():

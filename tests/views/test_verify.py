@@ -278,6 +278,12 @@ def test_original_pdf_download_follows_the_profile_switch(client, world):
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert resp.data == letter_store.read_pdf(letter)
     assert client.get("/v/AAAAAAAAAAAAAAAAAAAA/unduh").status_code == 404
+    # a revoked letter is no longer handed out: the page says DICABUT and offers no file to pass on
+    letters.revoke(letter, world["signer"], "Data keliru")
+    db.session.commit()
+    html = page(client, letter)[1]
+    assert 'id="verdict">DICABUT<' in html and "/unduh" not in html
+    assert client.get(f"/v/{letter.verify_code}/unduh").status_code == 404
 
 
 def test_rate_limit_answers_429(make_app, factory):
