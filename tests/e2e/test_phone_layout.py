@@ -222,7 +222,7 @@ def _log_in(page: Page, identifier: str, password: str) -> None:
     page.wait_for_load_state()
 
 
-def test_every_page_fits_a_phone_with_tappable_labelled_controls(live_app, base_url, browser):
+def test_every_page_fits_a_phone_with_tappable_labelled_controls(live_app, base_url, browser, shots):
     objects = _objects(live_app)
     failures: list[str] = []
     checked: list[str] = []
@@ -243,6 +243,7 @@ def test_every_page_fits_a_phone_with_tappable_labelled_controls(live_app, base_
                     continue
                 tab.wait_for_load_state("networkidle")
                 checked.append(f"{role or 'anonim'} {url}")
+                shots(tab, f"layout-{role or 'anonim'}{url}")
                 for problem in tab.evaluate(AUDIT):
                     failures.append(f"{role or 'anonim'} {url}: {problem}")
         finally:
