@@ -4,6 +4,9 @@ tall, a label on every input, one ``lang``, the landmarks and headings in order,
 The pages are the GET rows of ``tests/views/test_access.py`` PAGES (so a new page there is checked here
 too), plus the public pages and the resident's own request pages, filled with the demo data.
 
+Also: every aria-describedby/labelledby names an element that exists, and every hx-get/hx-post link has
+an href, form an action, control a form around it (the page works with JavaScript off).
+
 The tap-target rule: buttons, inputs, selects, textareas and *standalone* links must be at least 44 px tall.
 A link is standalone unless it sits in running text, i.e. its block (p, li, td, dd, dt, label, caption)
 has other words around it (WCAG 2.5.5/2.5.8 exempt inline links). Checkboxes and radios count the label
@@ -113,6 +116,18 @@ AUDIT = """() => {
     if ((el.labels && el.labels.length) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby"))
       continue;
     out.push(`no label: ${name(el)}`);
+  }
+  // descriptions point at something, and htmx only enhances: links keep an href, forms an action
+  for (const el of document.querySelectorAll("[aria-describedby], [aria-labelledby]")) {
+    const ids = `${el.getAttribute("aria-describedby") || ""} ${el.getAttribute("aria-labelledby") || ""}`;
+    for (const id of ids.split(/\\s+/).filter(Boolean))
+      if (!document.getElementById(id)) out.push(`${name(el)} refers to a missing #${id}`);
+  }
+  for (const el of document.querySelectorAll("[hx-get], [hx-post]")) {
+    if (el.tagName === "A" && !el.getAttribute("href")) out.push(`htmx link without href: ${name(el)}`);
+    if (el.tagName === "FORM" && !el.getAttribute("action")) out.push(`htmx form without action: ${name(el)}`);
+    if (["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(el.tagName) && !el.form)
+      out.push(`htmx control outside a form: ${name(el)}`);
   }
   // headings: one h1, no level skipped on the way down
   const hs = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].filter(shown);
