@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from html.parser import HTMLParser
 
 import pytest
 
+from sempelmas.services.demo import make_nik
 from tests.request_factory import make_profile
 from tests.views.test_resident_requests import make_service
 
@@ -103,3 +105,22 @@ def test_a_refused_nik_is_tied_to_its_input(client):
     assert nik["aria-invalid"] == "true"
     assert "nik-error" in nik["aria-describedby"].split()
     assert 'id="nik-error"' in html and "Kode provinsi 99" in html
+
+
+def test_live_nik_check_says_which_typed_detail_disagrees_with_the_nik(client):
+    nik = make_nik(date(1992, 3, 4), True, 77)  # a woman born 4 March 1992
+    html = client.get(f"/daftar/cek-nik?nik={nik}&gender=L&birth_date=1992-03-05",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Format NIK benar" in html
+    assert "Jenis kelamin pada NIK (Perempuan) berbeda dengan yang diisi (Laki-laki)." in html
+    assert "Tanggal lahir pada NIK (04-03-1992) berbeda dengan yang diisi (05-03-1992)." in html
+    agreeing = client.get(f"/daftar/cek-nik?nik={nik}&gender=P&birth_date=1992-03-04").get_data(as_text=True)
+    assert "Format NIK benar" in agreeing and "berbeda" not in agreeing
+    # a half-typed date or an unknown gender code is not compared
+    assert "berbeda" not in client.get(f"/daftar/cek-nik?nik={nik}&gender=X&birth_date=1992-03").get_data(as_text=True)
+
+
+def test_the_live_nik_check_is_sent_the_birth_date_and_gender_too(client):
+    nik = Inputs(client.get("/daftar").get_data(as_text=True)).controls["nik"]
+    assert nik["hx-include"] == "#birth_date, #gender"
+    assert "change from:#birth_date" in nik["hx-trigger"] and "change from:#gender" in nik["hx-trigger"]

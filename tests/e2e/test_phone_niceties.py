@@ -1,5 +1,5 @@
-"""On a phone: a slow upload shows that it is working and cannot be sent twice; a destructive action asks
-first, and saying no leaves everything as it was."""
+"""On a phone: the NIK is checked against the gender and birth date as they are filled in; a slow upload shows
+that it is working and cannot be sent twice; a destructive action asks first, and no leaves everything as it was."""
 
 from __future__ import annotations
 
@@ -12,6 +12,21 @@ from sempelmas.extensions import db
 from sempelmas.services.demo import make_nik
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.request_factory import make_service, submit
+
+
+def test_the_nik_check_follows_the_gender_and_birth_date_filled_in_after_it(page: Page, live_app):
+    page.goto("/daftar")
+    page.get_by_label("NIK").fill(make_nik(date(1992, 3, 4), True, 77))  # a woman born 4 March 1992
+    check = page.locator("#nik-check")
+    expect(check).to_contain_text("Format NIK benar")
+    page.get_by_label("Tanggal lahir").fill("1992-03-05")
+    expect(check).to_contain_text("Tanggal lahir pada NIK (04-03-1992) berbeda dengan yang diisi (05-03-1992).")
+    page.get_by_label("Jenis kelamin").select_option("L")
+    expect(check).to_contain_text("Jenis kelamin pada NIK (Perempuan) berbeda")
+    page.get_by_label("Tanggal lahir").fill("1992-03-04")
+    page.get_by_label("Jenis kelamin").select_option("P")
+    expect(check).not_to_contain_text("berbeda")
+    expect(page.get_by_label("NIK")).to_have_attribute("aria-describedby", re.compile(r"\bnik-check\b"))
 
 
 def test_a_registration_in_flight_disables_its_button_and_says_it_is_uploading(page: Page, live_app, tmp_path):
