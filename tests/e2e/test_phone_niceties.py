@@ -74,3 +74,18 @@ def test_withdrawing_a_request_asks_first_and_no_keeps_it(page: Page, live_app):
     expect(page).to_have_url(re.compile(f"/warga/permohonan/{tracking}$"))
     page.reload()
     expect(page.get_by_role("button", name=re.compile("Batalkan permohonan"))).to_be_visible()
+
+
+def test_the_keyboard_focus_is_visible_on_the_header_and_in_the_page(page: Page, live_app):
+    page.goto("/login")
+    ring = """() => { const el = document.activeElement, s = getComputedStyle(el);
+      return [el.textContent.trim(), s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]; }"""
+    page.keyboard.press("Tab")  # the skip link, shown on focus
+    text, style, width, _color = page.evaluate(ring)
+    assert text == "Langsung ke isi" and style == "solid" and width >= 2
+    expect(page.get_by_role("link", name="Langsung ke isi")).to_be_in_viewport()
+    page.keyboard.press("Tab")  # the brand in the green header: a white ring
+    assert page.evaluate(ring)[1:] == ["solid", 3, "rgb(255, 255, 255)"]
+    page.get_by_label("Kata sandi", exact=True).focus()
+    page.keyboard.press("Shift+Tab")  # back to the NIK field, as a keyboard user would
+    assert page.evaluate(ring)[1:3] == ["solid", 3]
