@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -98,16 +99,25 @@ def register():
 
 @bp.get("/daftar/cek-nik")
 def check_nik():
-    """Live check while typing: format only (the duplicate check happens at submit)."""
+    """Live check while typing: the format, and once filled in, the gender and birth date the NIK encodes
+    against those typed (the duplicate check happens at submit)."""
     value = request.args.get("nik", "")
     error = None
     info = None
+    warnings: list[str] = []
     if nik_rules.clean_digits(value):
         try:
             info = nik_rules.parse(value)
         except nik_rules.NikError as e:
             error = e.message
-    return render("auth/_nik_check.html", error=error, info=info)
+        else:
+            gender = request.args.get("gender") if request.args.get("gender") in ("L", "P") else None
+            try:
+                birth = date.fromisoformat(request.args.get("birth_date", ""))
+            except ValueError:
+                birth = None
+            warnings = nik_rules.compare_with_declared(info, gender, birth)
+    return render("auth/_nik_check.html", error=error, info=info, warnings=warnings)
 
 
 @bp.route("/akun/sandi", methods=["GET", "POST"])

@@ -28,10 +28,24 @@
       b.disabled = true;
       b.setAttribute("aria-busy", "true");
     });
+    showBusy(form);
   });
+  // A visible "Mengunggah…"/"Menandatangani…" (the data-busy text) after the last submit button,
+  // announced as a status: uploads and signing take seconds on mobile data.
+  function showBusy(form) {
+    if (form.querySelector(".busy-note")) return;
+    var buttons = form.querySelectorAll("button[type=submit]");
+    var last = buttons[buttons.length - 1];
+    var note = document.createElement("p");
+    note.className = "busy-note";
+    note.setAttribute("role", "status");
+    (last ? last.parentNode : form).insertBefore(note, last ? last.nextSibling : null);
+    // filled a moment later, so screen readers announce the change of an existing live region
+    window.setTimeout(function () { note.textContent = form.getAttribute("data-busy") || "…"; }, 50);
+  }
   // Re-enable them when the page is shown again from the back/forward cache.
   window.addEventListener("pageshow", function () {
-    document.querySelectorAll("form[data-busy] input[data-carry]").forEach(function (old) { old.remove(); });
+    document.querySelectorAll("form[data-busy] input[data-carry], form[data-busy] .busy-note").forEach(function (old) { old.remove(); });
     document.querySelectorAll("form[data-busy] button[type=submit]").forEach(function (b) {
       b.disabled = false;
       b.removeAttribute("aria-busy");

@@ -1,0 +1,91 @@
+"""On a phone: the NIK is checked against the gender and birth date as they are filled in; a slow upload shows
+that it is working and cannot be sent twice; a destructive action asks first, and no leaves everything as it was."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from playwright.sync_api import Page, expect
+
+from sempelmas.extensions import db
+from sempelmas.services.demo import make_nik
+from tests.conftest import PASSWORD, Factory, jpeg_bytes
+from tests.request_factory import make_service, submit
+
+
+def test_the_nik_check_follows_the_gender_and_birth_date_filled_in_after_it(page: Page, live_app):
+    page.goto("/daftar")
+    page.get_by_label("NIK").fill(make_nik(date(1992, 3, 4), True, 77))  # a woman born 4 March 1992
+    check = page.locator("#nik-check")
+    expect(check).to_contain_text("Format NIK benar")
+    page.get_by_label("Tanggal lahir").fill("1992-03-05")
+    expect(check).to_contain_text("Tanggal lahir pada NIK (04-03-1992) berbeda dengan yang diisi (05-03-1992).")
+    page.get_by_label("Jenis kelamin").select_option("L")
+    expect(check).to_contain_text("Jenis kelamin pada NIK (Perempuan) berbeda")
+    page.get_by_label("Tanggal lahir").fill("1992-03-04")
+    page.get_by_label("Jenis kelamin").select_option("P")
+    expect(check).not_to_contain_text("berbeda")
+    expect(page.get_by_label("NIK")).to_have_attribute("aria-describedby", re.compile(r"\bnik-check\b"))
+
+
+def test_a_registration_in_flight_disables_its_button_and_says_it_is_uploading(page: Page, live_app, tmp_path):
+    photo = tmp_path / "ktp.jpg"
+    photo.write_bytes(jpeg_bytes())
+    page.goto("/daftar")
+    # the upload never leaves, as on a stalled mobile connection: the window (reached after the page's own
+    # handler on document) cancels the submission, so the page stays as the person sees it mid-upload
+    page.evaluate("window.addEventListener('submit', (ev) => ev.preventDefault())")
+    page.get_by_label("NIK").fill(make_nik(date(1990, 1, 2), False, 5))
+    page.get_by_label("Foto KTP").set_input_files(str(photo))
+    button = page.get_by_role("button", name="Daftar", exact=True)
+    expect(page.locator(".busy-note")).to_have_count(0)
+    button.click()
+    expect(button).to_be_disabled()
+    expect(page.get_by_role("status").filter(has_text="Mengunggah…")).to_be_visible()
+    # back from the next page (back/forward cache): the form is usable again
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    expect(button).to_be_enabled()
+    expect(page.locator(".busy-note")).to_have_count(0)
+
+
+def test_withdrawing_a_request_asks_first_and_no_keeps_it(page: Page, live_app):
+    with live_app.app_context():
+        make_service("domisili", needs_rt=False)
+        resident = Factory().warga(name="SITI AMINAH", female=True)
+        nik = resident.resident.nik
+        tracking = submit(resident).tracking_number
+        db.session.commit()
+        db.session.remove()
+    page.goto("/login")
+    page.get_by_label("NIK, nomor HP, atau nama pengguna").fill(nik)
+    page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    page.goto(f"/warga/permohonan/{tracking}")
+    asked: list[str] = []
+
+    def say_no(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", say_no)
+    page.get_by_role("button", name=re.compile("Batalkan permohonan")).click()
+    assert asked and tracking in asked[0]
+    expect(page).to_have_url(re.compile(f"/warga/permohonan/{tracking}$"))
+    page.reload()
+    expect(page.get_by_role("button", name=re.compile("Batalkan permohonan"))).to_be_visible()
+
+
+def test_the_keyboard_focus_is_visible_on_the_header_and_in_the_page(page: Page, live_app):
+    page.goto("/login")
+    ring = """() => { const el = document.activeElement, s = getComputedStyle(el);
+      return [el.textContent.trim(), s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]; }"""
+    page.keyboard.press("Tab")  # the skip link, shown on focus
+    text, style, width, _color = page.evaluate(ring)
+    assert text == "Langsung ke isi" and style == "solid" and width >= 2
+    expect(page.get_by_role("link", name="Langsung ke isi")).to_be_in_viewport()
+    page.keyboard.press("Tab")  # the brand in the green header: a white ring
+    assert page.evaluate(ring)[1:] == ["solid", 3, "rgb(255, 255, 255)"]
+    page.get_by_label("Kata sandi", exact=True).focus()
+    page.keyboard.press("Shift+Tab")  # back to the NIK field, as a keyboard user would
+    assert page.evaluate(ring)[1:3] == ["solid", 3]
