@@ -128,7 +128,8 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     resp = make_response(template.render(
         f=facts, T=verify_texts.texts(lang), lang=lang, token=_form_token(facts.code),
         css=_css_url(request.script_root), place=profile.village_title if profile else "",
-        offers_pdf=bool(profile and profile.verify_offers_pdf and facts.status == LetterStatus.VALID), signed_on=_local_time(facts.signed_at, lang),
+        offers_pdf=bool(profile and profile.verify_offers_pdf and facts.status == LetterStatus.VALID),
+        signed_on=_local_time(facts.signed_at, lang),
         revoked_note=revoked_note, self_url=request.script_root + request.path,  # only /v/<code> renders this page
         newer_url=url_for("verify.letter", code=facts.replaced_by_code) if facts.replaced_by_code else None,
         **extra), status)
