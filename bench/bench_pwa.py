@@ -157,11 +157,13 @@ def load(page, cdp, url: str) -> list[dict]:
     def on_response(ev):
         r = ev["response"]
         headers = {k.lower(): v for k, v in r["headers"].items()}
-        seen.setdefault(ev["requestId"], {}).update(
+        row = seen.setdefault(ev["requestId"], {})
+        was_cached = row.get("cached", False)  # requestServedFromCache may come first
+        row.update(
             url=r["url"], status=r["status"], type=r.get("mimeType", ""), encoding=headers.get("content-encoding"),
             length=int(headers.get("content-length") or 1 << 30),  # chunked: as if large
-            cached=bool(r.get("fromDiskCache") or r.get("fromMemoryCache") or r.get("fromServiceWorker")
-                        or r.get("fromPrefetchCache")))
+            cached=bool(was_cached or r.get("fromDiskCache") or r.get("fromMemoryCache")
+                        or r.get("fromServiceWorker") or r.get("fromPrefetchCache")))
 
     def on_finished(ev):
         seen.setdefault(ev["requestId"], {})["bytes"] = int(ev["encodedDataLength"])
