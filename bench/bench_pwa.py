@@ -103,10 +103,75 @@ def ensure_node_tools() -> None:
 
 # --------------------------------------------------------------------------- (a) transfer sizes
 
-def transfer(base: str, verdicts: Verdicts) -> None:
+class CountingProxy:
+    """A TCP relay on 127.0.0.1 that counts the bytes the server sends to the browser: everything on the
+    wire, including what a service worker fetches (CDP on the page does not see a worker's requests)."""
+
+    def __init__(self, upstream_port: int):
+        import socket
+        import threading
+
+        self.upstream = (HOST, upstream_port)
+        self.down = 0
+        self.lock = threading.Lock()
+        self.sock = socket.create_server((HOST, 0))
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self.closed:
+            try:
+                client, _addr = self.sock.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, src, dst, count: bool) -> None:
+        try:
+            while chunk := src.recv(65536):
+                if count:
+                    with self.lock:
+                        self.down += len(chunk)
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(2)
+
+    def settle(self, quiet: float = 1.0, limit: float = 15.0) -> int:
+        """Wait until nothing has been sent for ``quiet`` seconds; the byte count."""
+        deadline = time.monotonic() + limit
+        last = -1
+        while time.monotonic() < deadline:
+            with self.lock:
+                now = self.down
+            if now == last:
+                return now
+            last = now
+            time.sleep(quiet)
+        return last
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+
+def transfer(server: Server, verdicts: Verdicts) -> None:
     from playwright.sync_api import sync_playwright
 
-    print("\n(a) transfer sizes: Chromium, 360x740, CDP Network.loadingFinished.encodedDataLength summed")
+    print("\n(a) transfer sizes: Chromium, 360x740, CDP Network.loadingFinished.encodedDataLength summed; "
+          "'wire' = bytes the server sent through a counting relay (service worker fetches included); "
+          "the verdict takes the larger")
+    relay = CountingProxy(server.port)
+    base = f"http://{HOST}:{relay.port}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
         try:
@@ -125,18 +190,28 @@ def transfer(base: str, verdicts: Verdicts) -> None:
                 cdp_page = context.new_page()
                 cdp = context.new_cdp_session(cdp_page)
                 cdp.send("Network.enable")
+                # a first visit: nothing cached by the login page (HTTP cache, service worker, its caches)
                 cdp.send("Network.clearBrowserCache")
+                cdp.send("Storage.clearDataForOrigin",
+                         {"origin": base, "storageTypes": "service_workers,cache_storage"})
+                relay.settle()
+                wire_start = relay.down
                 first = load(cdp_page, cdp, base + path)
+                wire_first = relay.settle() - wire_start
                 # a repeat visit: another page of the app first (as a resident would), then this one again
                 load(cdp_page, cdp, base + "/warga/permohonan")
+                wire_start = relay.settle()
                 repeat = load(cdp_page, cdp, base + path)
+                wire_repeat = relay.settle() - wire_start
                 sw = cdp_page.evaluate("navigator.serviceWorker && navigator.serviceWorker.controller ? "
                                        "navigator.serviceWorker.controller.scriptURL : null")
                 context.close()
-                for label, rows, limit in (("first load", first, FIRST_LOAD_MAX), ("repeat visit", repeat, REPEAT_MAX)):
-                    total = sum(r["bytes"] for r in rows)
-                    print(f"    {path} {label}: {len(rows)} responses, {total / 1024:.1f} KB on the wire"
-                          + (f" (service worker {sw})" if sw else " (no service worker)"))
+                for label, rows, wire, limit in (("first load", first, wire_first, FIRST_LOAD_MAX),
+                                                 ("repeat visit", repeat, wire_repeat, REPEAT_MAX)):
+                    cdp_total = sum(r["bytes"] for r in rows)
+                    total = max(cdp_total, wire)
+                    print(f"    {path} {label}: {len(rows)} responses, CDP {cdp_total / 1024:.1f} KB, "
+                          f"wire {wire / 1024:.1f} KB" + (f" (service worker {sw})" if sw else " (no service worker)"))
                     for r in rows:
                         print(f"      {r['bytes']:>7,} B  {r['status']} {r['encoding'] or '-':<5} "
                               f"{'cache' if r['cached'] else '':<5} {r['url'].replace(base, '')[:90]}")
@@ -148,6 +223,7 @@ def transfer(base: str, verdicts: Verdicts) -> None:
                              "all br/gzip" if not plain else "plain: " + ", ".join(plain))
         finally:
             browser.close()
+            relay.close()
 
 
 def load(page, cdp, url: str) -> list[dict]:
@@ -314,7 +390,7 @@ def main() -> int:
             chromium = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=20).stdout
             print(chromium.strip())
         if "transfer" not in skip:
-            transfer(server.base, verdicts)
+            transfer(server, verdicts)
         if "lighthouse" not in skip:
             lighthouse(server.base, session, workdir, verdicts, max(1, args.runs))
         if "vnu" not in skip:
