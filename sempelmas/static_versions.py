@@ -67,8 +67,9 @@ def register(app: Flask) -> None:
             cc.immutable = True
             resp.expires = None  # max-age rules; send_file's Expires would say "now"
         if resp.status_code == 200 and resp.is_streamed and resp.mimetype in compressible:
-            # Read the (small) file now and close it, so Flask-Compress compresses a body instead of
-            # wrapping the open file in its streaming compressor, which never closes the file.
+            # Read the (small) file now and close it: Flask-Compress then compresses it as a body. It leaves
+            # streamed responses alone (COMPRESS_STREAMS = False: its streaming compressor never closes the
+            # file it wraps, a ResourceWarning per request).
             close = getattr(resp.response, "close", None)
             resp.direct_passthrough = False
             resp.response = [b"".join(resp.iter_encoded())]
