@@ -35,20 +35,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from sempelmas import cli, errors, security, templating
+    from sempelmas import cli, errors, security, static_versions, templating
 
     errors.register(app)
     security.register(app)
     templating.register(app)
+    static_versions.register(app)
     cli.register(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
-    from sempelmas.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from sempelmas.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
     from sempelmas.i18n import install_fast_template_gettext, select_locale, select_timezone
 
+    compress.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

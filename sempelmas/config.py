@@ -72,6 +72,17 @@ class DefaultConfig:
     WORKER_POLL_SECONDS = 1.0
     IMPORT_CHUNK_SIZE = 2000
 
+    # Flask-Compress: text the browser reads, brotli (browsers over HTTPS) or gzip; never PDFs or images,
+    # which are compressed already (they are not in the list). Static text files are read into memory
+    # first (sempelmas/static_versions.py): Flask-Compress's streaming path leaves the file open.
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "application/manifest+json", "image/svg+xml"]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_STREAMS = False
+    COMPRESS_MIN_SIZE = 500  # smaller bodies (htmx counters, 204s) gain less than the header costs
+    COMPRESS_LEVEL = 6  # gzip
+    COMPRESS_BR_LEVEL = 5
+
     # Notifications outside the app (the notify worker sends them; unset = bell only).
     #: the site's address, e.g. "https://layanan.jagalan.go.id": messages then end with a link
     PUBLIC_URL: str | None = None
