@@ -10,11 +10,6 @@
     });
   }
 
-  // The offline page tries the page again by itself once the phone is back online.
-  if (document.body && document.body.hasAttribute("data-offline")) {
-    window.addEventListener("online", function () { window.location.reload(); });
-  }
-
   // "Pasang aplikasi": only where the page has the prompt (residents' pages), only when the browser
   // offers installation, and never again on this phone once dismissed.
   var DISMISSED = "sempelmas-install-dismissed";

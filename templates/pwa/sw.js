@@ -26,6 +26,7 @@ self.addEventListener("activate", function (event) {
       return Promise.all(names.filter(function (name) { return name !== CACHE; })
         .map(function (name) { return caches.delete(name); }));
     }).then(function () {
+      // the page request starts while the worker wakes up, instead of after
       if (self.registration.navigationPreload) return self.registration.navigationPreload.enable();
     }).then(function () { return self.clients.claim(); })
   );
