@@ -11,7 +11,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from sempelmas.models.profile import DEFAULT_BACKGROUND_COLOR, DEFAULT_THEME_COLOR, KelurahanProfile
 
@@ -70,7 +70,7 @@ def draw(size: int, maskable: bool, theme: str, background: str, logo: bytes | N
         except (OSError, ValueError):  # a stored logo Pillow cannot read: the plain icon instead
             return draw(size, maskable, theme, background, None)
         box = round(size * (SAFE_SQUARE if maskable else 1 - 2 * MARGIN))
-        picture.thumbnail((box, box), Image.Resampling.LANCZOS)
+        picture = ImageOps.contain(picture, (box, box), Image.Resampling.LANCZOS)  # a small logo grows too
         image.paste(picture, ((size - picture.width) // 2, (size - picture.height) // 2), picture)
     else:
         image = Image.new("RGB", (size, size), theme)
