@@ -80,7 +80,7 @@ def manifest():
     resp = make_response(json.dumps(body, ensure_ascii=False, indent=1))
     resp.headers["Content-Type"] = "application/manifest+json; charset=utf-8"
     resp.headers["Cache-Control"] = "no-cache"  # a new name or colour shows at the next visit
-    return resp
+    return _conditional(resp)
 
 
 def _icon_response(size: int, maskable: bool):
@@ -92,7 +92,14 @@ def _icon_response(size: int, maskable: bool):
     resp.headers["Content-Type"] = "image/png"
     current = request.args.get("v") == app_icons.version(profile)
     resp.headers["Cache-Control"] = ICON_CACHE if current else "public, max-age=3600"
-    return resp
+    return _conditional(resp)
+
+
+def _conditional(resp):
+    """An ETag of the body, and 304 when the browser has it already: the service worker revalidates
+    the shell when it installs, which then costs a few headers for what the page just loaded."""
+    resp.add_etag()
+    return resp.make_conditional(request)
 
 
 def _stored_logo() -> bytes | None:
@@ -123,14 +130,13 @@ def offline():
     cached on the phone and shown to whoever uses it next."""
     resp = make_response(_offline_html())
     resp.headers["Cache-Control"] = "no-cache"
-    return resp
+    return _conditional(resp)
 
 
 def shell_urls() -> list[str]:
     """Everything the service worker keeps: the shell's static files, the icons, the offline page."""
     urls = [url_for("static", filename=name) for name in SHELL_STATIC]
-    urls += [icon_url(size) for size in app_icons.SIZES]
-    urls += [icon_url(size, maskable=True) for size in app_icons.MASKABLE_SIZES]
+    urls += [icon_url(192), icon_url(512), icon_url(512, maskable=True)]  # the manifest's own three
     urls.append(url_for("pwa.offline"))
     return urls
 
@@ -155,4 +161,4 @@ def service_worker():
     resp = make_response(body)
     resp.headers["Content-Type"] = "application/javascript; charset=utf-8"
     resp.headers["Cache-Control"] = "no-cache"  # the browser asks again on each update check
-    return resp
+    return _conditional(resp)

@@ -14,8 +14,9 @@ SHELL.forEach(function (url) { IN_SHELL[url] = true; });
 self.addEventListener("install", function (event) {
   event.waitUntil(
     caches.open(CACHE).then(function (cache) {
-      // past the HTTP cache: a new version must not pick up yesterday's file
-      return cache.addAll(SHELL.map(function (url) { return new Request(url, { cache: "reload" }); }));
+      // asked again of the server (a new version must not pick up yesterday's file), which answers
+      // 304 for what the page has just loaded
+      return cache.addAll(SHELL.map(function (url) { return new Request(url, { cache: "no-cache" }); }));
     }).then(function () { return self.skipWaiting(); })
   );
 });
