@@ -115,6 +115,7 @@ def test_install_offer_shows_for_residents_and_stays_dismissed(page: Page, live_
     expect(page.get_by_role("button", name="Pasang aplikasi")).to_have_count(0)
 
     log_in(page, nik)
+    page.wait_for_load_state()  # the deferred scripts have run
     prompt = page.locator("#install-prompt")
     expect(prompt).to_be_hidden()  # nothing until the browser offers installation
     assert page.evaluate(offer) is True
