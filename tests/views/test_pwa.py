@@ -134,7 +134,10 @@ def test_admin_colours_must_be_hex_and_keep_their_value_when_left_out(client, fa
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert html.count("Tulis warna sebagai # diikuti 6 angka heksadesimal") == 2
-    assert 'id="theme_color"' in html and 'type="color"' in html
+    # what was typed comes back in a text box (a colour picker cannot show it)
+    assert re.search(r'<input[^>]*id="theme_color"[^>]*type="text"[^>]*value="hijau"', html)
+    picker = client.get("/admin/profil").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="theme_color"[^>]*type="color"[^>]*value="#0b5d3b"', picker)
     db.session.expire_all()
     assert db.session.scalar(select(KelurahanProfile)).theme_color == "#0b5d3b"
     # an older form without the colours: the colours stay
