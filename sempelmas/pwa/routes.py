@@ -36,13 +36,17 @@ def icon_url(size: int, maskable: bool = False) -> str:
 @bp.app_template_global()
 def pwa_head() -> dict:
     """What every page's <head> links: the manifest, the icons and the theme colour (once per request)."""
-    if "pwa_head" in g:
-        return g.pwa_head
-    theme, _background = app_icons.colours(profile_service.current_profile())
-    g.pwa_head = {"manifest": url_for("pwa.manifest"), "icon": icon_url(192), "apple_icon": icon_url(180),
-                  "theme_color": theme, "script": url_for("static", filename="js/pwa.js"),
-                  "worker": url_for("pwa.service_worker"), "scope": url_for("public.index")}
-    return g.pwa_head
+    profile = profile_service.current_profile()
+    key = app_icons.version(profile)
+    cached = g.get("pwa_head")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    theme, _background = app_icons.colours(profile)
+    head = {"manifest": url_for("pwa.manifest"), "icon": icon_url(192), "apple_icon": icon_url(180),
+            "theme_color": theme, "script": url_for("static", filename="js/pwa.js"),
+            "worker": url_for("pwa.service_worker"), "scope": url_for("public.index")}
+    g.pwa_head = (key, head)
+    return head
 
 
 @bp.get("/manifest.webmanifest")
