@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.letters.verify import bp as verify_bp
     from sempelmas.notifications.routes import bp as notifications_bp
     from sempelmas.public.routes import bp as public_bp
+    from sempelmas.pwa.routes import bp as pwa_bp
     from sempelmas.resident.routes import bp as resident_bp
     from sempelmas.rt.routes import bp as rt_bp
     from sempelmas.signer.routes import bp as signer_bp
@@ -129,3 +130,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp, url_prefix="/notifikasi")
     app.register_blueprint(verify_bp)
     app.register_blueprint(letters_bp)
+    app.register_blueprint(pwa_bp)

@@ -23,6 +23,11 @@ from sempelmas.models.accounts import ROLE_LABELS, Role
 from sempelmas.services.numbering import check_format
 
 
+def hex_color():
+    return v.Regexp(r"^#[0-9A-Fa-f]{6}$",
+                    message=_l("Tulis warna sebagai # diikuti 6 angka heksadesimal, contoh: #0b5d3b."))
+
+
 def rt_number():
     return v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))
 
@@ -62,6 +67,9 @@ class ProfileForm(Form):
     paper_size = SelectField(_l("Ukuran kertas surat"), choices=[("A4", "A4 (210 × 297 mm)"),
                                                                   ("F4", "F4 (215 × 330 mm)")])
     verify_offers_pdf = BooleanField(_l("Halaman verifikasi menawarkan unduhan PDF surat"))
+    #: left out of a post (an older form) or blank: the current colour stays
+    theme_color = StringField(_l("Warna tema aplikasi"), [v.Optional(), hex_color()])
+    background_color = StringField(_l("Warna latar layar pembuka"), [v.Optional(), hex_color()])
 
     def validate_number_format(self, field):
         if (field.data or "").strip():

@@ -26,7 +26,13 @@ from sempelmas.models.accounts import Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
-from sempelmas.models.profile import Holiday, KelurahanProfile, Official
+from sempelmas.models.profile import (
+    DEFAULT_BACKGROUND_COLOR,
+    DEFAULT_THEME_COLOR,
+    Holiday,
+    KelurahanProfile,
+    Official,
+)
 from sempelmas.services import accounts, catalogue, letter_render, notify, numbering, register_import
 from sempelmas.services import profile as profile_service
 from sempelmas.services.uploads import UploadError, reencode_image
@@ -68,6 +74,9 @@ def profile():
             data["number_format"] = data["number_format"].strip() or prof.number_format or numbering.DEFAULT_FORMAT
             data["rw_endorses"] = bool(form.rw_endorses.data)
             data["verify_offers_pdf"] = bool(form.verify_offers_pdf.data)
+            for colour, default in (("theme_color", DEFAULT_THEME_COLOR),
+                                    ("background_color", DEFAULT_BACKGROUND_COLOR)):
+                data[colour] = (data[colour] or getattr(prof, colour) or default).lower()
             changed = profile_service.update_profile(prof, data, logo)
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 
+DEFAULT_THEME_COLOR = "#0b5d3b"
+DEFAULT_BACKGROUND_COLOR = "#ffffff"
 TIMEZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 
 
@@ -55,6 +57,9 @@ class KelurahanProfile(db.Model):
     paper_size: Mapped[str] = mapped_column(String(2), default="A4")
     #: the public verification page also offers the signed PDF (it carries the full NIK: off by default)
     verify_offers_pdf: Mapped[bool] = mapped_column(default=False)
+    #: colours of the installed app (#rrggbb): the title bar and the splash screen behind the icon
+    theme_color: Mapped[str] = mapped_column(String(7), default=DEFAULT_THEME_COLOR)
+    background_color: Mapped[str] = mapped_column(String(7), default=DEFAULT_BACKGROUND_COLOR)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property

@@ -20,6 +20,7 @@ EDITABLE_FIELDS = (
     "village_name", "region_code", "address", "postcode", "phone", "email", "website",
     "letter_unit_code", "timezone", "office_hours", "tracking_prefix", "rw_endorses",
     "number_format", "number_scope", "paper_size", "verify_offers_pdf",
+    "theme_color", "background_color",
 )
 
 

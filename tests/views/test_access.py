@@ -72,6 +72,9 @@ PAGES = [
     ("/petugas/surat/{letter}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}/unduh", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
 ]
+# open to everyone, signed in or not (the installable app's files)
+PUBLIC = ["/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
+          "/pwa/icon-maskable-512.png"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
@@ -169,6 +172,16 @@ def test_anonymous_visitors_are_sent_to_login(client, objects, url):
     resp = client.post(target) if only_post else client.get(target)
     assert resp.status_code == 302
     assert resp.location.startswith("/login?next=")
+
+
+@pytest.mark.parametrize("role", [None, *ALL_ROLES])
+def test_public_pages_open_for_everyone(client, factory, login_as, role):
+    if role is not None:
+        login_as(factory.user_for_role(role), PASSWORD)
+    for url in PUBLIC:
+        resp = client.get(url)
+        resp.close()
+        assert resp.status_code == 200, (url, role)
 
 
 def test_htmx_requests_get_401_with_a_redirect_header(client):
