@@ -8,6 +8,13 @@ from flask_babel import get_translations
 from sempelmas.services.profile import current_profile
 
 LANG_COOKIE = "lang"
+#: hours and minutes as each language writes them: 14.05 in Indonesian, 14:05 in English
+TIME_SEPARATOR = {"id": ".", "en": ":"}
+
+
+def clock(value, lang: str) -> str:
+    """``HH.mm`` / ``HH:mm`` of a datetime or time in the given language."""
+    return f"{value:%H}{TIME_SEPARATOR.get(lang, '.')}{value:%M}"
 
 
 def select_locale() -> str:

@@ -20,7 +20,7 @@ def _date_long(value: date | None) -> str:
 
 
 def _datetime_local(value: datetime | None) -> str:
-    """A stored UTC timestamp shown in the profile's time zone: 27 November 2026 14.05 WIB."""
+    """A stored UTC timestamp shown in the profile's time zone: 27 November 2026 14.05 WIB (14:05 in English)."""
     if not value:
         return ""
     from sempelmas.services.profile import current_profile
@@ -28,7 +28,10 @@ def _datetime_local(value: datetime | None) -> str:
     profile = current_profile()
     tz_label = profile.timezone if profile else "WIB"
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return f"{format_datetime(aware, 'd MMMM yyyy HH.mm')} {tz_label}"
+    from sempelmas.i18n import TIME_SEPARATOR, current_lang
+
+    sep = TIME_SEPARATOR.get(current_lang(), ".")
+    return f"{format_datetime(aware, f'd MMMM yyyy HH{sep}mm')} {tz_label}"
 
 
 def register(app: Flask) -> None:

@@ -29,7 +29,7 @@ from limits import parse as parse_limit
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from sempelmas.extensions import csrf, db, limiter, verify_limit
-from sempelmas.i18n import current_lang
+from sempelmas.i18n import clock, current_lang
 from sempelmas.letters import verify_texts
 from sempelmas.models.letters import LetterStatus
 from sempelmas.services import audit, letter_store, letters
@@ -107,7 +107,7 @@ def _local_time(value: datetime, lang: str) -> str:
     profile = profile_service.current_profile()
     local = value.replace(tzinfo=UTC).astimezone(_zone(profile.tz_name if profile else "Asia/Jakarta"))
     label = profile.timezone if profile else "WIB"
-    return f"{local.day} {_months(lang)[local.month]} {local.year} {local:%H.%M} {label}"
+    return f"{local.day} {_months(lang)[local.month]} {local.year} {clock(local, lang)} {label}"
 
 
 @functools.cache

@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
+from sempelmas.i18n import clock
 from sempelmas.models.accounts import User
 from sempelmas.models.catalogue import Service, ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
@@ -218,10 +219,13 @@ class Clock:
             from babel.dates import get_month_names
             from flask_babel import get_locale
 
-            self.__dict__["_months"] = get_month_names("abbreviated", locale=get_locale() or "id")
+            locale = get_locale()
+            self.__dict__["_months"] = get_month_names("abbreviated", locale=locale or "id")
+            self.__dict__["_lang"] = locale.language if locale else "id"
             self.__dict__["_zone"] = ZoneInfo(self.tz)
         local = value.replace(tzinfo=UTC).astimezone(self.__dict__["_zone"])
-        return f"{local.day} {self.__dict__['_months'][local.month]} {local.year} {local:%H.%M}"
+        d = self.__dict__
+        return f"{local.day} {d['_months'][local.month]} {local.year} {clock(local, d['_lang'])}"
 
     def _texts(self) -> dict[str, str]:
         """The phrases, translated once per clock (a page shows dozens of them)."""

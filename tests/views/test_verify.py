@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import flask
 import pytest
 
 from sempelmas.extensions import db
@@ -58,6 +59,29 @@ def test_valid_letter_page_shows_the_facts_masked(client, world):
     assert letter.pdf_sha256 in html
     assert 'href="/ca-kelurahan.pem"' in html
     assert "Dipindai" not in html and "scan" not in html.lower()  # the scan count is for staff only
+
+
+def _forget_language() -> None:
+    """The fixture's app context (and its g) spans the requests: drop the language chosen so far."""
+    import flask_babel
+
+    for name in ("lang", "_translations"):
+        flask.g.pop(name, None)
+    flask_babel.refresh()
+
+
+def test_dates_follow_the_chosen_language(client, world, login_as):
+    """Indonesian writes 10.15 and Maret; English 10:15 and March, on the public page and the staff register."""
+    letter = world["letter"]
+    assert "4 Maret 2026 10.15 WIB" in page(client, letter)[1]
+    client.post("/bahasa", data={"lang": "en", "next": "/"})
+    _forget_language()
+    html = page(client, letter)[1]
+    assert "4 March 2026 10:15 WIB" in html and "10.15" not in html
+    login_as(world["signer"])
+    client.post("/bahasa", data={"lang": "en", "next": "/"})
+    _forget_language()
+    assert "4 March 2026 10:15 WIB" in client.get(f"/petugas/surat/{letter.id}").get_data(as_text=True)
 
 
 def test_page_keeps_what_the_letter_printed_after_the_register_and_officials_change(client, world):
