@@ -31,9 +31,12 @@ class Actor:
             self.page.clock.install()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda err: self.errors.append(f"{name}: {err}"))
-        # a 404 is expected where the test asks for what is not the actor's (and the missing favicon)
+        # a 404 is expected where the test asks for what is not the actor's (and the missing favicon); a
+        # poll still in flight when the person moves to another page is aborted by the browser, which htmx
+        # logs as the pair htmx:afterRequest + htmx:sendAbort (a failed answer also logs htmx:responseError)
         self.page.on("console", lambda msg: self.errors.append(f"{name} console: {msg.text}")
-                     if msg.type == "error" and "status of 404" not in msg.text else None)
+                     if msg.type == "error" and "status of 404" not in msg.text
+                     and not msg.text.startswith(("htmx:sendAbort", "htmx:afterRequest")) else None)
 
     def log_in(self, identifier: str, password: str = PASSWORD) -> None:
         page = self.page
