@@ -140,6 +140,16 @@ def seed() -> bool:
     return True
 
 
+def _submit_with_documents(code: str, user, subject, answers: dict, at):
+    """A demo request submitted at ``at`` with a photo for each required document."""
+    request = requests.submit(code, user, subject, answers, idempotency_key=None, now=at)
+    for requirement in request.service_snapshot["requirements"]:
+        if requirement["required"]:
+            attachments.store(_document_photo(requirement["label"]), requirement_code=requirement["code"],
+                              owner=user, request=request)
+    return request
+
+
 def _document_photo(title: str) -> bytes:
     """A stand-in for a phone photo of a document (the demo never ships anyone's real papers)."""
     img = Image.new("RGB", (900, 1200), (250, 250, 245))
@@ -172,12 +182,7 @@ def _seed_requests(resident_user: User, accounts: dict[str, User], residents: li
                                            "keperluan": "Pengajuan kredit usaha rakyat"}, 0, []),
     ]
     for code, subject, answers, days_ago, steps in plans:
-        request = requests.submit(code, resident_user, subject, answers, idempotency_key=None,
-                                  now=now - timedelta(days=days_ago, hours=1))
-        for requirement in request.service_snapshot["requirements"]:
-            if requirement["required"]:
-                attachments.store(_document_photo(requirement["label"]), requirement_code=requirement["code"],
-                                  owner=resident_user, request=request)
+        request = _submit_with_documents(code, resident_user, subject, answers, now - timedelta(days=days_ago, hours=1))
         for step in steps:
             if step == "endorse":
                 endorsements.endorse(request, rt_head, note="Benar warga RT kami.")
@@ -275,12 +280,7 @@ def seed_signed_letters(resident_user: User, accounts: dict[str, User], resident
     ]
     signed = 0
     for (code, subject, answers, signer, days_ago), verify_code in zip(plans, DEMO_LETTER_CODES, strict=True):
-        request = requests.submit(code, resident_user, subject, answers, idempotency_key=None,
-                                  now=now - timedelta(days=days_ago, hours=2))
-        for requirement in request.service_snapshot["requirements"]:
-            if requirement["required"]:
-                attachments.store(_document_photo(requirement["label"]), requirement_code=requirement["code"],
-                                  owner=resident_user, request=request)
+        request = _submit_with_documents(code, resident_user, subject, answers, now - timedelta(days=days_ago, hours=2))
         if lifecycle.target(request, "endorse") is not None:
             endorsements.endorse(request, rt_head, note="Benar warga RT kami.")
         lifecycle.transition(request, "claim", actor=staff)
