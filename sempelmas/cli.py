@@ -13,6 +13,10 @@ from sempelmas.extensions import db
 
 
 def register(app: Flask) -> None:
+    from sempelmas import backup_cli
+
+    backup_cli.register(app)
+
     @app.cli.command("create-admin")
     @click.option("--username", prompt="Nama pengguna")
     @click.option("--name", "full_name", prompt="Nama lengkap")

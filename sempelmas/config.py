@@ -132,6 +132,23 @@ class DefaultConfig:
     #: how long the (cookie-less) upload form on a verification page stays valid
     VERIFY_FORM_MAX_AGE = 6 * 3600
 
+    # Backup and retention (services/backup.py, services/retention.py; `flask backup …`, `flask retention run`).
+    #: where archives are written; default <instance>/backups (put it on another disk if you can)
+    BACKUP_DIR: str | None = None
+    #: archives kept in BACKUP_DIR: older ones are deleted after a successful backup (0 = keep all)
+    BACKUP_KEEP = 14
+    #: a copy off the machine after each backup: a local folder (another disk) or user@host:/path (rsync over SSH)
+    BACKUP_COPY_TARGET: str | None = None
+    #: archives kept at the copy target (None = BACKUP_KEEP; 0 = keep all)
+    BACKUP_COPY_KEEP: int | None = None
+    #: the remote shell rsync and the remote pruning use, e.g. "ssh -i /etc/sempelmas/backup_key"
+    BACKUP_SSH_COMMAND = "ssh -o BatchMode=yes"
+    #: uploaded documents of finished requests (done, rejected, cancelled) are deleted this many days after the
+    #: request closed; the letters, the register and the request records stay. One year leaves room for
+    #: complaints, corrections and audits of the year's service before the personal documents go (UU PDP:
+    #: keep personal data no longer than needed). 0 turns the retention run off.
+    ATTACHMENT_RETENTION_DAYS = 365
+
 
 def _env_overrides() -> dict:
     """Read the settings an operator sets from the environment."""
@@ -147,10 +164,11 @@ def _env_overrides() -> dict:
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
-                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL", "PUBLIC_BASE_URL"):
+                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL", "PUBLIC_BASE_URL",
+                 "BACKUP_DIR", "BACKUP_COPY_TARGET", "BACKUP_SSH_COMMAND"):
         if env.get(name):
             out[name] = env[name]
-    for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS"):
+    for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
@@ -188,6 +206,8 @@ def load_config(app, test_config: dict | None) -> None:
         app.config["PKI_DIR"] = str(instance / "pki")
     if not app.config.get("LETTER_DIR"):
         app.config["LETTER_DIR"] = str(instance / "letters")
+    if not app.config.get("BACKUP_DIR"):
+        app.config["BACKUP_DIR"] = str(instance / "backups")
 
     if not app.config.get("SECRET_KEY"):
         key_file = instance / "secret_key"

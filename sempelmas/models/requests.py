@@ -164,6 +164,8 @@ class RequestAttachment(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
+    #: the file was deleted under the retention policy (services.retention); the row stays for the record
+    purged_at: Mapped[datetime | None]
 
     request: Mapped[LetterRequest | None] = relationship(back_populates="attachments")
 

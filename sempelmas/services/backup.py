@@ -1,0 +1,561 @@
+"""Backups: one archive (tar.gz) with a consistent copy of the database, the uploads, the signed letters and the
+PKI folder, plus a manifest of checksums; restore checks every checksum before it changes anything.
+
+Layout of an archive::
+
+    manifest.json                 first member: created_at, alembic revision, app version, database kind,
+                                  and path + size + sha256 of every other member
+    database/sempelmas.sqlite3    SQLite: a copy made with the online backup API (consistent while the app runs)
+    database/sempelmas.pgdump     PostgreSQL: ``pg_dump --format=custom`` (one snapshot transaction)
+    uploads/…  letters/…  pki/…   UPLOAD_DIR, LETTER_DIR, PKI_DIR
+
+The database is copied first: a letter signed while the folders are read then has its PDF in the archive and no
+row (harmless); the other order could keep a row whose PDF is missing. Archives hold keys and personal data:
+mode 0600, written to a temporary name and renamed when complete, so a crash never leaves a half archive that
+looks whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import tarfile
+import tempfile
+import tomllib
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from sempelmas.extensions import db
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+#: archive folder name → config key of the folder it holds
+FOLDERS = {"uploads": "UPLOAD_DIR", "letters": "LETTER_DIR", "pki": "PKI_DIR"}
+SQLITE_MEMBER = "database/sempelmas.sqlite3"
+PG_MEMBER = "database/sempelmas.pgdump"
+#: only archives this module wrote are ever pruned (a copy kept by hand under another name stays)
+ARCHIVE_RE = re.compile(r"^sempelmas-\d{8}-\d{6}-\d{3}\.tar\.gz$")
+REMOTE_RE = re.compile(r"^(?:[^@/\s:]+@)?[^@/\s:]+:.+$")
+CHUNK = 1024 * 1024
+
+#: how external commands run (tests replace it to see the commands built for a remote target)
+run_command: Callable[..., subprocess.CompletedProcess] = subprocess.run
+
+
+class BackupError(Exception):
+    """A backup or restore that could not be done; the message is for the operator (Indonesian)."""
+
+
+@dataclass
+class Manifest:
+    created_at: str
+    database: str
+    alembic_revision: str | None
+    app_version: str
+    files: dict[str, dict] = field(default_factory=dict)  # path → {"size", "sha256"}
+
+    def as_json(self) -> bytes:
+        return json.dumps({"format": FORMAT, "created_at": self.created_at, "database": self.database,
+                           "alembic_revision": self.alembic_revision, "app_version": self.app_version,
+                           "files": [{"path": p, **v} for p, v in sorted(self.files.items())]},
+                          indent=1, ensure_ascii=False).encode()
+
+    @classmethod
+    def parse(cls, data: bytes) -> Manifest:
+        try:
+            raw = json.loads(data)
+            if raw.get("format") != FORMAT:
+                raise BackupError(f"Versi manifest {raw.get('format')!r} tidak dikenal.")
+            files = {}
+            for f in raw["files"]:
+                if not isinstance(f["size"], int) or not re.fullmatch(r"[0-9a-f]{64}", f["sha256"]):
+                    raise ValueError
+                files[_safe_member(f["path"])] = {"size": f["size"], "sha256": f["sha256"]}
+            return cls(created_at=str(raw["created_at"]), database=str(raw["database"]),
+                       alembic_revision=raw.get("alembic_revision"), app_version=str(raw.get("app_version", "")),
+                       files=files)
+        except BackupError:
+            raise
+        except (ValueError, KeyError, TypeError) as e:
+            raise BackupError("Manifest cadangan rusak atau tidak dapat dibaca.") from e
+
+
+@dataclass
+class CreateResult:
+    path: Path
+    manifest: Manifest
+    size: int
+    pruned: list[str]
+    copied_to: str | None = None
+    copy_pruned: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def backup_dir() -> Path:
+    path = Path(current_app.config["BACKUP_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
+def database_kind() -> str:
+    return "postgresql" if db.engine.url.get_backend_name() == "postgresql" else "sqlite"
+
+
+def app_version() -> str:
+    try:
+        with open(Path(current_app.root_path).parent / "pyproject.toml", "rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "?"
+
+
+def alembic_revision() -> str | None:
+    try:
+        return db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except Exception:  # no alembic table (a database built by tests); the manifest says so with null
+        db.session.rollback()
+        return None
+
+
+def _safe_member(name: str) -> str:
+    """A member path that stays inside the restore folder: relative, no '..', under a known top folder."""
+    parts = name.split("/")
+    if (not name or name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts)
+            or (name != MANIFEST and parts[0] not in (*FOLDERS, "database"))):
+        raise BackupError(f"Arsip berisi jalur yang tidak diizinkan: {name!r}.")
+    return name
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads a file for tarfile while hashing what was read."""
+
+    def __init__(self, f):
+        self.f, self.sha, self.n = f, hashlib.sha256(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.f.read(size)
+        self.sha.update(data)
+        self.n += len(data)
+        return data
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    sha, n = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            sha.update(chunk)
+            n += len(chunk)
+    return n, sha.hexdigest()
+
+
+def _folder_files(root: Path) -> Iterator[Path]:
+    """Regular files under root, sorted; symbolic links are not followed (nothing outside the folder)."""
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if p.is_file() and not p.is_symlink():
+                yield p
+
+
+def _pg_args(url) -> tuple[list[str], dict]:
+    """libpq connection options for pg_dump/pg_restore from the SQLAlchemy URL; the password goes in the
+    environment (never on a command line other users can read)."""
+    args = []
+    if url.host:
+        args += ["--host", url.host]
+    if url.port:
+        args += ["--port", str(url.port)]
+    if url.username:
+        args += ["--username", url.username]
+    args += ["--dbname", url.database or ""]
+    env = {**os.environ}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    return args, env
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- create
+
+def _dump_database(dest: Path) -> str:
+    """Write a consistent copy of the database to dest; returns the archive member name."""
+    url = db.engine.url
+    if database_kind() == "postgresql":
+        args, env = _pg_args(url)
+        done = run_command(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", str(dest),
+                            *args], env=env, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise BackupError(f"pg_dump gagal: {done.stderr.strip()[:500]}")
+        return PG_MEMBER
+    if not url.database or url.database == ":memory:":
+        raise BackupError("Basis data SQLite di memori tidak dapat dicadangkan.")
+    src = sqlite3.connect(url.database, timeout=current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+    dst = sqlite3.connect(dest)
+    try:
+        # one step: the whole copy is read under one read lock, so it is one moment of the database
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return SQLITE_MEMBER
+
+
+def create_backup(*, now: datetime | None = None) -> CreateResult:
+    """Write one archive into BACKUP_DIR, prune old archives beyond BACKUP_KEEP, copy it to BACKUP_COPY_TARGET.
+
+    Audited as ``backup.create`` (committed). Nothing is left behind when it fails before the rename."""
+    now = now or _now()
+    out_dir = backup_dir()
+    name = f"sempelmas-{now:%Y%m%d-%H%M%S}-{now.microsecond // 1000:03d}.tar.gz"
+    final = out_dir / name
+    if final.exists():
+        raise BackupError(f"Arsip {name} sudah ada.")
+    manifest = Manifest(created_at=now.isoformat(timespec="seconds"), database=database_kind(),
+                        alembic_revision=alembic_revision(), app_version=app_version())
+    db.session.rollback()  # no transaction of ours holds the database while it is copied
+
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".work-") as work:
+        dump = Path(work) / "database"
+        member = _dump_database(dump)
+        members: list[tuple[str, Path]] = [(member, dump)]
+        for top, key in FOLDERS.items():
+            root = Path(current_app.config[key])
+            members += [(f"{top}/{p.relative_to(root).as_posix()}", p) for p in _folder_files(root)]
+        for arcname, path in members:
+            size, digest = _hash_file(path)
+            manifest.files[arcname] = {"size": size, "sha256": digest}
+
+        tmp = out_dir / f".{name}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+                    data = manifest.as_json()
+                    info = tarfile.TarInfo(MANIFEST)
+                    info.size, info.mtime, info.mode = len(data), int(now.timestamp()), 0o600
+                    tar.addfile(info, io.BytesIO(data))
+                    for arcname, path in members:
+                        _add_checked(tar, arcname, path, manifest.files[arcname])
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    _fsync_dir(out_dir)
+
+    result = CreateResult(path=final, manifest=manifest, size=final.stat().st_size,
+                          pruned=prune(out_dir, current_app.config["BACKUP_KEEP"]))
+    target = current_app.config.get("BACKUP_COPY_TARGET")
+    if target:
+        keep = current_app.config.get("BACKUP_COPY_KEEP")
+        keep = current_app.config["BACKUP_KEEP"] if keep is None else keep
+        result.copy_pruned = copy_to_target(final, target, keep)
+        result.copied_to = target
+
+    from sempelmas.services import audit
+
+    audit.record("backup.create", None, object_type="backup", object_id=name, size=result.size,
+                 files=len(manifest.files), database=manifest.database, revision=manifest.alembic_revision,
+                 pruned=result.pruned, copied_to=target, copy_pruned=result.copy_pruned)
+    db.session.commit()
+    return result
+
+
+def _add_checked(tar: tarfile.TarFile, arcname: str, path: Path, expected: dict) -> None:
+    """Add one file, refusing it if it changed since it was hashed for the manifest."""
+    info = tarfile.TarInfo(arcname)
+    st = path.stat()
+    info.size, info.mtime, info.mode = expected["size"], int(st.st_mtime), st.st_mode & 0o700 or 0o600
+    with open(path, "rb") as f:
+        reader = _HashingReader(f)
+        try:
+            tar.addfile(info, reader)
+        except OSError as e:  # tarfile: "unexpected end of data" when the file shrank
+            raise BackupError(f"Berkas {arcname} berubah selama pencadangan; ulangi pencadangan.") from e
+        if reader.sha.hexdigest() != expected["sha256"] or f.read(1):
+            raise BackupError(f"Berkas {arcname} berubah selama pencadangan; ulangi pencadangan.")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def archives(folder: Path) -> list[Path]:
+    """This module's archives in a folder, oldest first (the name sorts by time)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if ARCHIVE_RE.match(p.name) and p.is_file())
+
+
+def prune(folder: Path, keep: int) -> list[str]:
+    """Delete the oldest archives beyond ``keep`` (0 = keep all); returns the names deleted."""
+    found = archives(folder)
+    if keep <= 0 or len(found) <= keep:
+        return []
+    gone = found[: len(found) - keep]
+    for p in gone:
+        p.unlink()
+    return [p.name for p in gone]
+
+
+# --------------------------------------------------------------------------- off-machine copy
+
+def is_remote(target: str) -> bool:
+    """``user@host:/path`` (rsync over SSH) rather than a local folder."""
+    return not target.startswith(("/", ".")) and bool(REMOTE_RE.match(target))
+
+
+def rsync_command(archive: Path, target: str) -> list[str]:
+    """Copy one archive to user@host:/path: rsync writes to a temporary name and renames, keeps mode 0600."""
+    return ["rsync", "--archive", "--partial-dir=.rsync-partial", "--chmod=F600",
+            "-e", current_app.config["BACKUP_SSH_COMMAND"], str(archive), target.rstrip("/") + "/"]
+
+
+def remote_list_command(target: str) -> list[str]:
+    host, path = target.split(":", 1)
+    script = f"cd -- {shlex.quote(path)} && ls -1"
+    return [*shlex.split(current_app.config["BACKUP_SSH_COMMAND"]), host, script]
+
+
+def remote_delete_command(target: str, names: list[str]) -> list[str]:
+    host, path = target.split(":", 1)
+    script = f"cd -- {shlex.quote(path)} && rm -f -- " + " ".join(shlex.quote(n) for n in names)
+    return [*shlex.split(current_app.config["BACKUP_SSH_COMMAND"]), host, script]
+
+
+def _run(cmd: list[str], what: str) -> subprocess.CompletedProcess:
+    try:
+        done = run_command(cmd, capture_output=True, text=True, timeout=3600)
+    except FileNotFoundError as e:
+        raise BackupError(f"{what} gagal: program {cmd[0]!r} tidak terpasang.") from e
+    if done.returncode != 0:
+        raise BackupError(f"{what} gagal (kode {done.returncode}): {(done.stderr or '').strip()[:500]}")
+    return done
+
+
+def copy_to_target(archive: Path, target: str, keep: int) -> list[str]:
+    """Copy the archive off the machine, then prune the target's own old archives; returns names pruned there."""
+    if is_remote(target):
+        _run(rsync_command(archive, target), "Salin ke " + target)
+        if keep <= 0:
+            return []
+        listed = _run(remote_list_command(target), "Daftar arsip di " + target).stdout.split()
+        names = sorted(n for n in listed if ARCHIVE_RE.match(n))
+        gone = names[: max(0, len(names) - keep)]
+        if gone:
+            _run(remote_delete_command(target, gone), "Hapus arsip lama di " + target)
+        return gone
+    dest_dir = Path(target)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = dest_dir / f".{archive.name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out, open(archive, "rb") as src:
+            shutil.copyfileobj(src, out, CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest_dir / archive.name)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(dest_dir)
+    return prune(dest_dir, keep)
+
+
+# --------------------------------------------------------------------------- read and check
+
+def _open(path: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(path, mode="r|gz")
+    except (tarfile.TarError, OSError, EOFError) as e:
+        raise BackupError(f"Arsip {path.name} rusak atau bukan arsip cadangan SemPelMas.") from e
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest (first member) without reading the rest of the archive."""
+    tar = _open(path)
+    try:
+        first = tar.next()
+        if first is None or first.name != MANIFEST or not first.isfile():
+            raise BackupError(f"Arsip {path.name} tidak berisi manifest; bukan arsip cadangan SemPelMas.")
+        return Manifest.parse(tar.extractfile(first).read())
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise BackupError(f"Arsip {path.name} rusak atau bukan arsip cadangan SemPelMas.") from e
+    finally:
+        tar.close()
+
+
+def _walk(path: Path, manifest: Manifest, sink: Callable[[str, tarfile.TarInfo, Iterator[bytes]], None]) -> None:
+    """Stream every member after the manifest through its checksum; ``sink`` consumes the chunks.
+
+    Raises BackupError on a member that is not in the manifest, a wrong size or hash, a missing member, a link
+    or device, or a broken archive."""
+    tar = _open(path)
+    seen: set[str] = set()
+    try:
+        for index, info in enumerate(tar):
+            if index == 0:
+                if info.name != MANIFEST:
+                    raise BackupError(f"Arsip {path.name} tidak berisi manifest; bukan arsip cadangan SemPelMas.")
+                continue
+            name = _safe_member(info.name)
+            if not info.isfile():
+                raise BackupError(f"Arsip berisi {name!r} yang bukan berkas biasa; arsip ditolak.")
+            expected = manifest.files.get(name)
+            if expected is None:
+                raise BackupError(f"Berkas {name} tidak tercatat di manifest: arsip telah diubah.")
+            if name in seen:
+                raise BackupError(f"Berkas {name} muncul dua kali: arsip telah diubah.")
+            seen.add(name)
+            f = tar.extractfile(info)
+            sha = hashlib.sha256()
+            count = 0
+
+            def chunks(f=f, sha=sha):
+                nonlocal count
+                while chunk := f.read(CHUNK):
+                    sha.update(chunk)
+                    count += len(chunk)
+                    yield chunk
+
+            sink(name, info, chunks())
+            for _rest in chunks():  # a sink that stopped early still has the whole member hashed
+                pass
+            if count != expected["size"] or sha.hexdigest() != expected["sha256"]:
+                raise BackupError(f"Checksum berkas {name} tidak cocok dengan manifest: arsip rusak atau telah "
+                                  "diubah. Tidak ada yang dipulihkan.")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise BackupError(f"Arsip {path.name} rusak (terpotong atau tidak dapat dibaca). "
+                          "Tidak ada yang dipulihkan.") from e
+    finally:
+        tar.close()
+    missing = sorted(set(manifest.files) - seen)
+    if missing:
+        raise BackupError(f"Berkas {missing[0]} tercatat di manifest tetapi tidak ada di arsip "
+                          f"({len(missing)} hilang): arsip tidak lengkap. Tidak ada yang dipulihkan.")
+
+
+def verify(path: Path) -> Manifest:
+    """Check every checksum of an archive without changing anything; returns its manifest."""
+    manifest = read_manifest(path)
+    if not any(n.startswith("database/") for n in manifest.files):
+        raise BackupError("Manifest tidak mencantumkan salinan basis data.")
+
+    def discard(_name, _info, chunks):
+        for _c in chunks:
+            pass
+
+    _walk(path, manifest, discard)
+    return manifest
+
+
+# --------------------------------------------------------------------------- restore
+
+def restore(path: Path) -> Manifest:
+    """Replace the database and the folders with an archive's content, after checking every checksum.
+
+    A refused archive (corrupted, tampered, another database kind) changes nothing. The archive is extracted into
+    staging folders beside the targets and checked again while extracting; only then is the database restored
+    and each folder swapped in by renaming."""
+    manifest = verify(path)
+    kind = database_kind()
+    if manifest.database != kind:
+        raise BackupError(f"Arsip berisi basis data {manifest.database}, tetapi aplikasi memakai {kind}. "
+                          "Pulihkan ke jenis basis data yang sama.")
+
+    stamp = f"{_now():%Y%m%d%H%M%S%f}"
+    staging = {top: Path(current_app.config[key]).with_name(
+        Path(current_app.config[key]).name + f".restore-{stamp}") for top, key in FOLDERS.items()}
+    with tempfile.TemporaryDirectory(dir=backup_dir(), prefix=".restore-") as work:
+        dump = Path(work) / "database"
+        try:
+            for d in staging.values():
+                d.mkdir(parents=True, mode=0o700)
+
+            def extract(name, info, chunks):
+                top, _, rest = name.partition("/")
+                dest = dump if top == "database" else staging[top] / rest
+                dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, (info.mode & 0o700) or 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    for c in chunks:
+                        out.write(c)
+
+            _walk(path, manifest, extract)  # checked again: the archive may have changed since verify()
+            _restore_database(dump)
+        except BaseException:
+            for d in staging.values():
+                shutil.rmtree(d, ignore_errors=True)
+            raise
+
+    for top, key in FOLDERS.items():
+        target = Path(current_app.config[key])
+        old = target.with_name(target.name + f".old-{stamp}")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging[top], target)
+        shutil.rmtree(old, ignore_errors=True)
+
+    from sempelmas.services import audit
+
+    audit.record("backup.restore", None, object_type="backup", object_id=path.name,
+                 created_at=manifest.created_at, files=len(manifest.files), revision=manifest.alembic_revision)
+    db.session.commit()
+    return manifest
+
+
+def _restore_database(dump: Path) -> None:
+    db.session.remove()
+    db.engine.dispose()  # no pooled connection holds a lock or an old view of the tables
+    url = db.engine.url
+    if database_kind() == "postgresql":
+        args, env = _pg_args(url)
+        done = run_command(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+                            "--single-transaction", "--exit-on-error", *args, str(dump)],
+                           env=env, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise BackupError(f"pg_restore gagal; basis data tidak diubah: {done.stderr.strip()[:500]}")
+        return
+    src = sqlite3.connect(dump)
+    try:
+        if src.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError("Salinan basis data SQLite di arsip rusak (integrity_check gagal).")
+        dst = sqlite3.connect(make_url(str(url)).database,
+                              timeout=current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+        try:
+            # page by page into the live file under its write lock: running workers see the restored data
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
