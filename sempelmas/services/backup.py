@@ -52,7 +52,7 @@ ARCHIVE_RE = re.compile(r"^sempelmas-\d{8}-\d{6}-\d{3}\.tar\.gz$")
 REMOTE_RE = re.compile(r"^(?:[^@/\s:]+@)?[^@/\s:]+:.+$")
 CHUNK = 1024 * 1024
 
-#: how external commands run (tests replace it to see the commands built for a remote target)
+#: how the copy to a remote target runs rsync and ssh (tests replace it to see the commands built)
 run_command: Callable[..., subprocess.CompletedProcess] = subprocess.run
 
 
@@ -207,8 +207,11 @@ def _dump_database(dest: Path) -> str:
     url = db.engine.url
     if database_kind() == "postgresql":
         args, env = _pg_args(url)
-        done = run_command(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file", str(dest),
-                            *args], env=env, capture_output=True, text=True, timeout=3600)
+        try:
+            done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file",  # noqa: S603, S607
+                                   str(dest), *args], env=env, capture_output=True, text=True, timeout=3600)
+        except FileNotFoundError as e:
+            raise BackupError("pg_dump tidak terpasang (paket Debian postgresql-client).") from e
         if done.returncode != 0:
             raise BackupError(f"pg_dump gagal: {done.stderr.strip()[:500]}")
         return PG_MEMBER
@@ -272,18 +275,26 @@ def create_backup(*, now: datetime | None = None) -> CreateResult:
     result = CreateResult(path=final, manifest=manifest, size=final.stat().st_size,
                           pruned=prune(out_dir, current_app.config["BACKUP_KEEP"]))
     target = current_app.config.get("BACKUP_COPY_TARGET")
+    copy_error = None
     if target:
         keep = current_app.config.get("BACKUP_COPY_KEEP")
         keep = current_app.config["BACKUP_KEEP"] if keep is None else keep
-        result.copy_pruned = copy_to_target(final, target, keep)
-        result.copied_to = target
+        try:
+            result.copy_pruned = copy_to_target(final, target, keep)
+            result.copied_to = target
+        except (BackupError, OSError) as e:
+            copy_error = str(e)
 
     from sempelmas.services import audit
 
     audit.record("backup.create", None, object_type="backup", object_id=name, size=result.size,
                  files=len(manifest.files), database=manifest.database, revision=manifest.alembic_revision,
-                 pruned=result.pruned, copied_to=target, copy_pruned=result.copy_pruned)
+                 pruned=result.pruned, copied_to=result.copied_to, copy_pruned=result.copy_pruned,
+                 copy_error=copy_error)
     db.session.commit()
+    if copy_error:
+        # the archive is good and kept; the operator (or the systemd unit's failure) must still hear of it
+        raise BackupError(f"Cadangan dibuat ({final}), tetapi penyalinan ke {target} gagal: {copy_error}")
     return result
 
 
@@ -540,9 +551,12 @@ def _restore_database(dump: Path) -> None:
     url = db.engine.url
     if database_kind() == "postgresql":
         args, env = _pg_args(url)
-        done = run_command(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                            "--single-transaction", "--exit-on-error", *args, str(dump)],
-                           env=env, capture_output=True, text=True, timeout=3600)
+        try:
+            done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",  # noqa: S603, S607
+                                   "--single-transaction", "--exit-on-error", *args, str(dump)],
+                                  env=env, capture_output=True, text=True, timeout=3600)
+        except FileNotFoundError as e:
+            raise BackupError("pg_restore tidak terpasang (paket Debian postgresql-client).") from e
         if done.returncode != 0:
             raise BackupError(f"pg_restore gagal; basis data tidak diubah: {done.stderr.strip()[:500]}")
         return
