@@ -550,15 +550,7 @@ def _restore_database(dump: Path) -> None:
     db.engine.dispose()  # no pooled connection holds a lock or an old view of the tables
     url = db.engine.url
     if database_kind() == "postgresql":
-        args, env = _pg_args(url)
-        try:
-            done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",  # noqa: S603, S607
-                                   "--single-transaction", "--exit-on-error", *args, str(dump)],
-                                  env=env, capture_output=True, text=True, timeout=3600)
-        except FileNotFoundError as e:
-            raise BackupError("pg_restore tidak terpasang (paket Debian postgresql-client).") from e
-        if done.returncode != 0:
-            raise BackupError(f"pg_restore gagal; basis data tidak diubah: {done.stderr.strip()[:500]}")
+        _restore_postgresql(dump, url)
         return
     src = sqlite3.connect(dump)
     try:
@@ -573,3 +565,29 @@ def _restore_database(dump: Path) -> None:
             dst.close()
     finally:
         src.close()
+
+
+def _tool(cmd: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)  # noqa: S603
+    except FileNotFoundError as e:
+        raise BackupError(f"{cmd[0]} tidak terpasang (paket Debian postgresql-client).") from e
+
+
+def _restore_postgresql(dump: Path, url) -> None:
+    """The dump becomes SQL (pg_restore, no connection), then one psql transaction empties the schema and runs
+    it: all or nothing, and tables a newer schema added do not survive beside the restored ones."""
+    script = dump.with_suffix(".sql")
+    done = _tool(["pg_restore", "--no-owner", "--no-privileges", "--file", str(script), str(dump)])
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore gagal; basis data tidak diubah: {done.stderr.strip()[:500]}")
+    args, env = _pg_args(url)
+    done = _tool(["psql", "--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1", *args,
+                  # a running app holding locks makes this fail after 30 s instead of waiting for ever
+                  "--command", "SET lock_timeout = '30s'",
+                  "--command", "DROP SCHEMA public CASCADE",
+                  "--command", "CREATE SCHEMA public",
+                  "--file", str(script)], env)
+    if done.returncode != 0:
+        raise BackupError("Pemulihan PostgreSQL gagal; basis data tidak diubah (hentikan aplikasi lalu ulangi): "
+                          f"{done.stderr.strip()[:500]}")

@@ -329,3 +329,15 @@ def test_the_rsync_command_copies_for_real_to_a_local_path(app, desk, tmp_path):
     subprocess.run(cmd, check=True, timeout=60)
     assert (dest / made.path.name).read_bytes() == made.path.read_bytes()
     assert stat.S_IMODE((dest / made.path.name).stat().st_mode) == 0o600
+
+
+def test_a_restore_replaces_the_whole_database_even_tables_added_since(app, desk):
+    from sqlalchemy import inspect, text
+
+    made = backup.create_backup(now=_at(1))
+    db.session.execute(text("CREATE TABLE tambahan_baru (id INTEGER PRIMARY KEY)"))
+    db.session.commit()
+    backup.restore(made.path)
+    db.session.remove()
+    assert "tambahan_baru" not in inspect(db.engine).get_table_names()
+    assert "letters" in inspect(db.engine).get_table_names()
