@@ -108,6 +108,11 @@ class CreateResult:
 
 def backup_dir() -> Path:
     path = Path(current_app.config["BACKUP_DIR"])
+    for key in FOLDERS.values():
+        folder = Path(current_app.config[key]).resolve()
+        if path.resolve() == folder or folder in path.resolve().parents:
+            # archives would be backed up into each other and swapped away by a restore
+            raise BackupError(f"BACKUP_DIR ({path}) tidak boleh berada di dalam {key} ({folder}).")
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path

@@ -341,3 +341,10 @@ def test_a_restore_replaces_the_whole_database_even_tables_added_since(app, desk
     db.session.remove()
     assert "tambahan_baru" not in inspect(db.engine).get_table_names()
     assert "letters" in inspect(db.engine).get_table_names()
+
+
+def test_backup_dir_inside_a_backed_up_folder_is_refused(app, desk):
+    app.config["BACKUP_DIR"] = str(Path(app.config["UPLOAD_DIR"]) / "cadangan")
+    result = app.test_cli_runner().invoke(args=["backup", "create"])
+    assert result.exit_code != 0 and "tidak boleh berada di dalam UPLOAD_DIR" in result.output
+    assert not (Path(app.config["UPLOAD_DIR"]) / "cadangan").exists()
