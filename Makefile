@@ -14,7 +14,7 @@ BIN   := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 
 # Debian packages the tests drive: browser, PDF rasteriser and signature checker, NSS tools, QR decoder.
-TEST_DEBS := chromium chromium-driver poppler-utils libnss3-tools zbar-tools
+TEST_DEBS := chromium chromium-driver poppler-utils libnss3-tools zbar-tools rsync
 
 .PHONY: run serve test lint translations compile-translations system-deps clean
 
