@@ -17,7 +17,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, Endorsement, LetterRequest, RequestEvent, RequestStatus
-from sempelmas.services import audit, notify
+from sempelmas.services import audit, notify, survey
 from sempelmas.services import profile as profile_service
 
 S = RequestStatus
@@ -276,6 +276,8 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
                  note=note, **details)
     flush()
     notify.request_changed(request, event)
+    if new == S.DONE:  # the letter is out: ask the applicant to rate the service (IKM)
+        survey.invite(request)
     return event
 
 
