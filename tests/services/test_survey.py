@@ -126,3 +126,20 @@ def test_latest_public_result_is_this_year_so_far_else_last_year(office, factory
     assert this_year["respondents"] == 1 and this_year["converted"] == Decimal("75.00")
     assert (this_year["category"], this_year["category_label"]) == ("C", "Kurang Baik")
     assert this_year["label"] == "Tahun 2027 (sampai 15 Januari 2027)"
+
+
+def test_demo_has_answers_on_its_finished_requests_and_one_still_invited(app, client):
+    from sempelmas.models.requests import LetterRequest, RequestStatus
+    from sempelmas.services import demo
+    from tests.conftest import login
+
+    assert demo.seed()
+    db.session.commit()
+    rep = survey.report(survey.Period(date(2000, 1, 1), date(2100, 12, 31)))
+    assert rep.result.respondents == len(demo.DEMO_SURVEY_ANSWERS) and len(rep.comments) == 1
+    done = db.session.scalars(select(LetterRequest).where(LetterRequest.status == RequestStatus.DONE)
+                              .order_by(LetterRequest.id)).all()
+    login(client, demo.DEMO_RESIDENT_NIK, demo.DEMO_RESIDENT_PASSWORD)
+    assert 'id="survey-card"' in client.get(f"/warga/permohonan/{done[-1].tracking_number}").get_data(as_text=True)
+    assert 'id="survey-card"' not in client.get(f"/warga/permohonan/{done[0].tracking_number}").get_data(
+        as_text=True)
