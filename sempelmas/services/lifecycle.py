@@ -229,7 +229,8 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
     stores ``fields`` and ``files`` (extra keyword arguments) in fix_request; ``reject`` stores the
     reason; final statuses set closed_at. Writes a RequestEvent and flushes the move; then calls
     ``on_moved(event)`` (e.g. to number an endorsement), whose returned dict joins the details of the
-    audit entry "request.<action>"; flushes again.
+    audit entry "request.<action>"; flushes again. Queues the notifications, and on the move to "selesai"
+    the satisfaction-survey invitation (services.survey.invite).
     """
     if action not in ACTORS:
         raise ValueError(f"unknown lifecycle action {action!r}")
