@@ -29,6 +29,8 @@ from sempelmas.services import profile as profile_service
 #: where the resident answers (a path: the notify worker has no request context)
 SURVEY_URL = "/warga/permohonan/{}/survei"
 COMMENT_MAX = 1000
+#: comments listed on the report page and in its PDF (newest first); the XLSX holds all of them
+COMMENTS_SHOWN = 200
 
 
 class SurveyError(Exception):
@@ -179,7 +181,13 @@ class Report:
     period: Period
     #: None when nobody answered in the period
     result: ikm.IkmResult | None
+    #: every comment of the period, oldest first (the XLSX has them all)
     comments: list[Comment]
+
+    @property
+    def recent_comments(self) -> list[Comment]:
+        """The newest COMMENTS_SHOWN comments, newest first: what the page and the PDF list."""
+        return self.comments[::-1][:COMMENTS_SHOWN]
 
 
 def _tz_name() -> str:
@@ -263,77 +271,72 @@ def _profile_bits():
 
 def export_xlsx(rep: Report, *, actor: User) -> bytes:
     """The report as an XLSX workbook: "IKM" (per element and the summary), "Saran" (comments), "Data" (every
-    response's answers, no identity). Audited as report.export kind=ikm."""
+    response's answers by day, no identity). Written streaming (openpyxl write-only): a year of answers stays
+    small in memory. Dates only, no time of day (the hour could tell who answered). Audited (report.export)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
 
+    wb = Workbook(write_only=True)
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    low_fill = PatternFill("solid", fgColor="FDE8E8")
+
+    def cells(sheet, values, *, font=None, fill=None, formats: dict | None = None, align: dict | None = None):
+        row = []
+        for i, value in enumerate(values):
+            cell = WriteOnlyCell(sheet, value=value)
+            if font is not None:
+                cell.font = font
+            if fill is not None:
+                cell.fill = fill
+            if formats and i in formats:
+                cell.number_format = formats[i]
+            if align and i in align:
+                cell.alignment = align[i]
+            row.append(cell)
+        sheet.append(row)
+
     kop, _logo = _profile_bits()
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "IKM"
-    bold = Font(bold=True)
-    ws.append([_g("Indeks Kepuasan Masyarakat (IKM)")])
-    ws["A1"].font = Font(bold=True, size=14)
+    ws = wb.create_sheet("IKM")
+    for col, width in zip("ABCDEFGHI", (6, 7, 42, 13, 9, 15, 15, 7, 14), strict=True):
+        ws.column_dimensions[col].width = width
+    cells(ws, [_g("Indeks Kepuasan Masyarakat (IKM)")], font=Font(bold=True, size=14))
     if kop is not None:
         ws.append([kop.village.title() + ", " + kop.district.title()])
-    ws.append([_g("Periode"), rep.period.start, rep.period.end])
-    for cell in ws[ws.max_row][1:3]:
-        cell.number_format = "DD-MM-YYYY"
+    cells(ws, [_g("Periode"), rep.period.start, rep.period.end], formats={1: "DD-MM-YYYY", 2: "DD-MM-YYYY"})
     result = rep.result
     ws.append([_g("Jumlah responden"), result.respondents if result else 0])
     ws.append([])
-    header = [_g("No."), _g("Kode"), _g("Unsur pelayanan"), _g("Jumlah nilai"), _g("NRR"), _g("NRR tertimbang"),
-              _g("Nilai konversi"), _g("Mutu"), _g("Terendah")]
-    ws.append(header)
-    for cell in ws[ws.max_row]:
-        cell.font = bold
-    low_fill = PatternFill("solid", fgColor="FDE8E8")
+    cells(ws, [_g("No."), _g("Kode"), _g("Unsur pelayanan"), _g("Jumlah nilai"), _g("NRR"), _g("NRR tertimbang"),
+               _g("Nilai konversi"), _g("Mutu"), _g("Terendah")], font=bold)
     if result is not None:
         for i, e in enumerate(result.elements, 1):
-            ws.append([i, e.element.code.upper(), _g(e.element.name), e.total, float(e.nrr_shown),
-                       float(e.weighted), float(e.converted), e.category, _g("ya") if e.lowest else ""])
-            row = ws[ws.max_row]
-            row[4].number_format = "0.00"
-            row[5].number_format = "0.0000"
-            row[6].number_format = "0.00"
-            if e.lowest:
-                for cell in row:
-                    cell.fill = low_fill
+            cells(ws, [i, e.element.code.upper(), _g(e.element.name), e.total, float(e.nrr_shown),
+                       float(e.weighted), float(e.converted), e.category, _g("ya") if e.lowest else ""],
+                  fill=low_fill if e.lowest else None, formats={4: "0.00", 5: "0.0000", 6: "0.00"},
+                  align={2: wrap})
         ws.append([])
-        ws.append(["", "", _g("IKM (Σ NRR × 1/9)"), "", "", float(result.ikm_shown)])
-        ws[ws.max_row][5].number_format = "0.0000"
-        ws.append(["", "", _g("Nilai IKM konversi (IKM × 25)"), "", "", "", float(result.converted)])
-        ws[ws.max_row][6].number_format = "0.00"
-        ws.append(["", "", _g("Mutu pelayanan"), "", "", "", "", result.category, _g(result.category_label)])
-        for cell in ws[ws.max_row]:
-            cell.font = bold
+        cells(ws, ["", "", _g("IKM (Σ NRR × 1/9)"), "", "", float(result.ikm_shown)], formats={5: "0.0000"})
+        cells(ws, ["", "", _g("Nilai IKM konversi (IKM × 25)"), "", "", "", float(result.converted)],
+              formats={6: "0.00"})
+        cells(ws, ["", "", _g("Mutu pelayanan"), "", "", "", "", result.category, _g(result.category_label)],
+              font=bold)
     else:
         ws.append([_g("Belum ada responden pada periode ini.")])
-    for col, width in zip("ABCDEFGHI", (6, 7, 42, 13, 9, 15, 15, 7, 14), strict=True):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_col=3, max_col=3):
-        row[0].alignment = Alignment(wrap_text=True, vertical="top")
 
     tz = ZoneInfo(_tz_name())
     sheet = wb.create_sheet(_g("Saran"))
-    sheet.append([_g("Tanggal"), _g("Saran dan masukan")])
-    for cell in sheet[1]:
-        cell.font = bold
-    for c in rep.comments:
-        sheet.append([_local_naive(c.answered_at, tz), c.text])
-        sheet.cell(sheet.max_row, 1).number_format = "DD-MM-YYYY HH:MM"
-        sheet.cell(sheet.max_row, 2).alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.column_dimensions["A"].width = 18
+    sheet.column_dimensions["A"].width = 14
     sheet.column_dimensions["B"].width = 90
+    cells(sheet, [_g("Tanggal"), _g("Saran dan masukan")], font=bold)
+    for c in rep.comments:
+        cells(sheet, [_local_naive(c.answered_at, tz).date(), c.text], formats={0: "DD-MM-YYYY"}, align={1: wrap})
 
     data = wb.create_sheet(_g("Data"))
-    data.append([_g("Tanggal"), *[c.upper() for c in ikm.CODES]])
-    for cell in data[1]:
-        cell.font = bold
+    data.column_dimensions["A"].width = 14
+    cells(data, [_g("Tanggal"), *[c.upper() for c in ikm.CODES]], font=bold)
     for at, *answers in raw_answers(rep.period):
-        data.append([_local_naive(at, tz), *answers])
-        data.cell(data.max_row, 1).number_format = "DD-MM-YYYY HH:MM"
-    data.column_dimensions["A"].width = 18
+        cells(data, [_local_naive(at, tz).date(), *answers], formats={0: "DD-MM-YYYY"})
 
     out = io.BytesIO()
     wb.save(out)
