@@ -227,3 +227,21 @@ def test_public_partial_shows_the_latest_result_or_no_data(setup, app):
         add_response(setup["req"], (4, 4, 4, 4, 4, 4, 4, 3, 3))  # this year, now: 34/9 × 25
         html = render_template("survey/_public_latest.html")
     assert "1 responden" in html and "94,44" in html and "A · Sangat Baik" in html
+
+
+def test_page_and_pdf_list_the_newest_comments_and_point_to_the_xlsx_for_all(answered, client, login_as, factory,
+                                                                             monkeypatch, tmp_path):
+    from sempelmas.services import survey
+
+    monkeypatch.setattr(survey, "COMMENTS_SHOWN", 1)
+    login_as(factory.staff(Role.STAFF))
+    html = client.get("/petugas/ikm?dari=2026-03-01&sampai=2026-03-31").get_data(as_text=True)
+    assert "Aplikasinya mudah dipakai" in html and "Antrean di loket terlalu lama" not in html
+    assert "Menampilkan 1 saran terbaru; semuanya ada di berkas XLSX." in html
+    path = tmp_path / "ikm.pdf"
+    path.write_bytes(client.get("/petugas/ikm/unduh.pdf?dari=2026-03-01&sampai=2026-03-31").data)
+    text = " ".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, check=True,
+                                   text=True).stdout.split())
+    assert "Aplikasinya mudah dipakai" in text and "Antrean di loket terlalu lama" not in text
+    wb = load_workbook(io.BytesIO(client.get("/petugas/ikm/unduh.xlsx?dari=2026-03-01&sampai=2026-03-31").data))
+    assert wb["Saran"].max_row == 3  # the header and both comments
