@@ -163,14 +163,22 @@ def compute(responses: Iterable[Sequence[int]]) -> IkmResult | None:
         n += 1
         for i, a in enumerate(answers):
             totals[i] += a
+    return from_totals(n, totals)
+
+
+def from_totals(respondents: int, totals: Sequence[int]) -> IkmResult | None:
+    """The IKM from the number of respondents and the sum of each element's answers (as SQL adds them up)."""
+    n = respondents
     if n == 0:
         return None
-    nrrs = [Fraction(t, n) for t in totals]
+    if len(totals) != len(ELEMENTS) or any(not n <= t <= 4 * n for t in totals):
+        raise ValueError(f"element sums out of range for {n} respondents: {list(totals)!r}")
+    nrrs = [Fraction(int(t), n) for t in totals]
     low = min(nrrs)
     elements = []
     for element, total, nrr in zip(ELEMENTS, totals, nrrs, strict=True):
         converted = round2(nrr * 25)
-        elements.append(ElementResult(element, total, nrr, converted, category(converted)[0], nrr == low))
+        elements.append(ElementResult(element, int(total), nrr, converted, category(converted)[0], nrr == low))
     ikm = sum(nrrs, Fraction(0)) / 9
     converted = round2(ikm * 25)
     letter, label = category(converted)

@@ -84,3 +84,10 @@ def test_nine_elements_in_the_regulation_order_each_with_four_answers():
         "Produk Spesifikasi Jenis Pelayanan", "Kompetensi Pelaksana", "Perilaku Pelaksana",
         "Penanganan Pengaduan, Saran dan Masukan", "Sarana dan Prasarana"]
     assert all(len(e.labels) == 4 and e.question.endswith("?") for e in ikm.ELEMENTS)
+
+
+def test_from_totals_gives_the_same_result_as_the_answers():
+    assert ikm.from_totals(4, [14, 14, 11, 16, 13, 13, 16, 9, 13]) == ikm.compute(WORKED)
+    assert ikm.from_totals(0, [0] * 9) is None
+    with pytest.raises(ValueError):
+        ikm.from_totals(2, [9] * 9)  # more than 4 × 2
