@@ -203,15 +203,20 @@ def _in_period(period: Period):
 def report(period: Period) -> Report:
     """Respondents, NRR per element, IKM, converted score, category and the comments of a period (anonymous)."""
     where = _in_period(period)
-    # summed in the database: one row back however many answered (the answers are 1–4 by check constraint)
-    sums = db.session.execute(select(func.count(SurveyResponse.id),
-                                     *[func.coalesce(func.sum(getattr(SurveyResponse, c)), 0)
-                                       for c in ANSWER_COLUMNS]).where(where)).one()
-    result = ikm.from_totals(sums[0], [int(t) for t in sums[1:]])
+    result = period_result(period)
     comments = [Comment(at, text) for at, text in db.session.execute(
         select(SurveyResponse.answered_at, SurveyResponse.comment)
         .where(where, SurveyResponse.comment.is_not(None)).order_by(SurveyResponse.answered_at))]
     return Report(period, result, comments)
+
+
+def period_result(period: Period) -> ikm.IkmResult | None:
+    """The IKM of the responses sent in ``period``, or None when there is none."""
+    # summed in the database: one row back however many answered (the answers are 1–4 by check constraint)
+    sums = db.session.execute(select(func.count(SurveyResponse.id),
+                                     *[func.coalesce(func.sum(getattr(SurveyResponse, c)), 0)
+                                       for c in ANSWER_COLUMNS]).where(_in_period(period))).one()
+    return ikm.from_totals(sums[0], [int(t) for t in sums[1:]])
 
 
 def raw_answers(period: Period) -> list[tuple]:
@@ -236,7 +241,7 @@ def latest_public_result() -> dict | None:
                            _("Tahun %(y)d (sampai %(d)s)", y=today.year, d=_date(today))),
                           (Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
                            _("Tahun %(y)d", y=today.year - 1))):
-        found = report(period).result
+        found = period_result(period)
         if found is not None:
             return {"period": period, "label": label, "respondents": found.respondents, "ikm": found.ikm_shown,
                     "converted": found.converted, "category": found.category,
@@ -253,10 +258,6 @@ def _date(day: date) -> str:
     from flask_babel import format_date
 
     return format_date(day, "d MMMM yyyy")
-
-
-def respondents_total() -> int:
-    return db.session.scalar(select(func.count(SurveyResponse.id))) or 0
 
 
 # ----------------------------------------------------------------------------- exports
