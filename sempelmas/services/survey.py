@@ -71,6 +71,11 @@ def invite(request: LetterRequest) -> None:
                                url=SURVEY_URL.format(request.tracking_number), subject=subject)
 
 
+def already_answered_message() -> str:
+    return str(_("Terima kasih, penilaian untuk permohonan ini sudah kami terima sebelumnya. Penilaian hanya "
+                 "dapat dikirim satu kali."))
+
+
 def is_open(request: LetterRequest) -> bool:
     """A request can be rated once it is done (its letter issued)."""
     return RequestStatus(request.status) is RequestStatus.DONE
@@ -125,8 +130,7 @@ def submit(request: LetterRequest, answers: dict[str, int], comment: str | None,
     if not is_open(request):
         raise SurveyError(str(_("Survei dapat diisi setelah permohonan selesai.")))
     if has_response(request):
-        raise AlreadyAnswered(str(_("Terima kasih, penilaian untuk permohonan ini sudah kami terima "
-                                    "sebelumnya. Penilaian hanya dapat dikirim satu kali.")))
+        raise AlreadyAnswered(already_answered_message())
     errors = {c: str(_("Pilih satu jawaban.")) for c in ikm.CODES if answers.get(c) not in ikm.ANSWERS}
     comment = (comment or "").strip() or None
     if comment and len(comment) > COMMENT_MAX:
@@ -138,8 +142,7 @@ def submit(request: LetterRequest, answers: dict[str, int], comment: str | None,
         with db.session.begin_nested():
             db.session.add(response)
     except IntegrityError as exc:
-        raise AlreadyAnswered(str(_("Terima kasih, penilaian untuk permohonan ini sudah kami terima "
-                                    "sebelumnya. Penilaian hanya dapat dikirim satu kali."))) from exc
+        raise AlreadyAnswered(already_answered_message()) from exc
     audit.record("survey.answer", request, actor=actor, on_behalf_of=on_behalf_of,
                  tracking_number=request.tracking_number)
     return response

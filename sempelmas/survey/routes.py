@@ -66,17 +66,16 @@ def answer(tracking_number: str):
         flash(_("Survei dapat diisi setelah permohonan selesai."), "error")
         return back
     if survey.has_response(found):
-        flash(_("Terima kasih, penilaian untuk permohonan ini sudah kami terima sebelumnya. Penilaian hanya "
-                "dapat dikirim satu kali."), "success")
+        flash(survey.already_answered_message(), "success")
         return back
     if request.method == "GET":
         return _form_page(found, answers={}, comment="", errors={})
     answers, comment, errors = survey.parse_form(request.form)
-    pendamping = current_user if resident_user.id != current_user.id else None
+    on_behalf_of = resident_user if resident_user.id != current_user.id else None  # a pendamping answers
     try:
         if errors:
             raise survey.AnswersError(errors)
-        survey.submit(found, answers, comment, actor=current_user, on_behalf_of=pendamping and resident_user)
+        survey.submit(found, answers, comment, actor=current_user, on_behalf_of=on_behalf_of)
     except survey.AnswersError as e:
         db.session.rollback()
         return _form_page(found, answers=answers, comment=comment, errors=e.errors, status=422)
