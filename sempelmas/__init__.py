@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.rt.routes import bp as rt_bp
     from sempelmas.signer.routes import bp as signer_bp
     from sempelmas.staff.routes import bp as staff_bp
+    from sempelmas.survey.routes import bp as survey_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
@@ -131,3 +132,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(survey_bp)

@@ -33,6 +33,7 @@ from sempelmas.models.requests import (
     TrackingCounter,
 )
 from sempelmas.models.residents import KKHistory, Resident
+from sempelmas.models.survey import SurveyResponse
 
 __all__ = [
     "AccountStatus", "AuditEntry", "Endorsement", "Holiday", "InternalNote", "Job", "JobStatus", "KKHistory",
@@ -41,4 +42,5 @@ __all__ = [
     "Registration", "RequestAttachment", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
     "ServiceField", "ServiceRequirement", "ServiceVersion", "SigningCertificate", "SigningFailure", "TrackingCounter",
     "User",
+    "SurveyResponse",
 ]

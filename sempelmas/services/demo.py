@@ -17,7 +17,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
+from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
+from sempelmas.models.survey import SurveyResponse
 from sempelmas.services import attachments, endorsements, lifecycle, requests, review
 from sempelmas.services.accounts import hash_password
 from sempelmas.services.catalogue_standard import seed_standard
@@ -137,6 +139,7 @@ def seed() -> bool:
     db.session.flush()
     _seed_requests(resident_user, accounts, residents)
     seed_signed_letters(resident_user, accounts, residents)
+    seed_survey_responses()
     return True
 
 
@@ -288,3 +291,25 @@ def seed_signed_letters(resident_user: User, accounts: dict[str, User], resident
         issuing.issue_letter(request, accounts[signer], DEMO_SIGNING_PASSPHRASES[signer], verify_code=verify_code)
         signed += 1
     return signed
+
+
+# --------------------------------------------------------------------------- satisfaction survey (issue 6)
+
+#: (answers U1…U9, comment) the demo resident gave; the newest finished request stays unanswered, so its page
+#: shows the "Nilai layanan kami" card
+DEMO_SURVEY_ANSWERS = (
+    ((4, 3, 3, 4, 4, 3, 4, 2, 3), "Petugas ramah. Mohon kabar lewat WhatsApp saat surat sudah bisa diunduh."),
+    ((3, 4, 3, 4, 3, 4, 4, 3, 3), None),
+)
+
+
+def seed_survey_responses() -> int:
+    """Survey responses on the oldest finished demo requests, all but the newest (see DEMO_SURVEY_ANSWERS)."""
+    done = db.session.scalars(select(LetterRequest).where(LetterRequest.status == RequestStatus.DONE)
+                              .order_by(LetterRequest.id)).all()
+    pairs = list(zip(done[:-1], DEMO_SURVEY_ANSWERS, strict=False))
+    for request, (answers, comment) in pairs:
+        db.session.add(SurveyResponse(request_id=request.id, comment=comment,
+                                      **{f"u{i}": a for i, a in enumerate(answers, 1)}))
+    db.session.flush()
+    return len(pairs)

@@ -17,7 +17,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, Endorsement, LetterRequest, RequestEvent, RequestStatus
-from sempelmas.services import audit, notify
+from sempelmas.services import audit, notify, survey
 from sempelmas.services import profile as profile_service
 
 S = RequestStatus
@@ -229,7 +229,8 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
     stores ``fields`` and ``files`` (extra keyword arguments) in fix_request; ``reject`` stores the
     reason; final statuses set closed_at. Writes a RequestEvent and flushes the move; then calls
     ``on_moved(event)`` (e.g. to number an endorsement), whose returned dict joins the details of the
-    audit entry "request.<action>"; flushes again.
+    audit entry "request.<action>"; flushes again. Queues the notifications, and on the move to "selesai"
+    the satisfaction-survey invitation (services.survey.invite).
     """
     if action not in ACTORS:
         raise ValueError(f"unknown lifecycle action {action!r}")
@@ -276,6 +277,8 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
                  note=note, **details)
     flush()
     notify.request_changed(request, event)
+    if new == S.DONE:  # the letter is out: ask the applicant to rate the service (IKM)
+        survey.invite(request)
     return event
 
 

@@ -78,11 +78,22 @@ def request_changed(request: LetterRequest, event: RequestEvent) -> None:
     with force_locale("id"):
         notices = _notices(request, event)
         subject = _("Permohonan %(tn)s: %(status)s", tn=request.tracking_number, status=_label(event.to_status))
+    _store(request, notices, f"request.{event.action}", subject)
+
+
+def tell_applicant_side(request: LetterRequest, *, kind: str, message: str, url: str, subject: str) -> None:
+    """Queue one notice about ``request`` to its applicant and their pendamping: the bell, and e-mail /
+    WhatsApp as configured (e.g. the satisfaction-survey invitation). Flushes, never commits or sends."""
+    _store(request, [_Notice(u, message, url, external=True) for u in _applicant_side(request)], kind, subject)
+
+
+def _store(request: LetterRequest, notices: list[_Notice], kind: str, subject: str) -> None:
+    """Bell rows for ``notices``, and outbox rows for the external ones on the configured channels."""
     if not notices:
         return
     cfg = current_app.config
     base = (cfg.get("PUBLIC_URL") or "").rstrip("/")
-    rows = [Notification(user_id=n.user.id, request_id=request.id, kind=f"request.{event.action}"[:40],
+    rows = [Notification(user_id=n.user.id, request_id=request.id, kind=kind[:40],
                          message=n.message, url=n.url) for n in notices]
     db.session.add_all(rows)
     db.session.flush()  # the outbox rows point at their bell entry

@@ -47,7 +47,7 @@ NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah")
 PUBLIC = ["/", "/layanan", "/layanan/domisili", "/login", "/daftar", "/lupa-sandi", "/privasi",
           f"/v/{DEMO_LETTER_CODES[0]}"]
 RESIDENT_OWN = ["/warga/permohonan/{own}", "/warga/permohonan/{fix}", "/warga/permohonan/{fix}/perbaikan",
-                "/warga/permohonan/{done}"]
+                "/warga/permohonan/{done}", "/warga/permohonan/{survey}", "/warga/permohonan/{survey}/survei"]
 
 AUDIT = """() => {
   const out = [];
@@ -213,6 +213,8 @@ def _objects(app) -> dict:
             "own": reqs[0].tracking_number,
             "fix": by_status.get(RequestStatus.NEEDS_FIX, reqs[0].tracking_number),
             "done": by_status.get(RequestStatus.DONE, reqs[-1].tracking_number),
+            # a finished request not rated yet: its page shows the survey card (services.demo)
+            "survey": next(r.tracking_number for r in reversed(reqs) if r.status == RequestStatus.DONE),
         }
         db.session.remove()
     return objects

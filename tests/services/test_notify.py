@@ -110,7 +110,9 @@ def test_each_step_tells_the_applicant_and_whoever_must_act_next(people):
     transition(req, "forward_to_signing", actor=p["staff"])
     transition(req, "sign", actor=p["signer"])
     assert recipients("request.sign") == ids(p, "applicant", "helper")
-    assert "Selesai — surat terbit" in inbox(p["applicant"])[-1].message
+    # the last two: the status, then the satisfaction-survey invitation (tests/services/test_survey.py)
+    assert "Selesai — surat terbit" in inbox(p["applicant"])[-2].message
+    assert inbox(p["applicant"])[-1].kind == "survey.invite"
     db.session.commit()
     assert inbox(p["other_rt"]) == [] and inbox(p["rw"]) == [] and inbox(p["staff2"]) == []
 

@@ -71,6 +71,10 @@ PAGES = [
     ("/petugas/surat?tahun=2026&bulan=3&layanan=domisili&status=sah&q=budi", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}/unduh", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/ikm", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/ikm?dari=2026-01-01&sampai=2026-12-31", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/ikm/unduh.xlsx", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/ikm/unduh.pdf", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
 ]
 # open to everyone, signed in or not (the installable app's files)
 PUBLIC = ["/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
@@ -115,6 +119,8 @@ POSTS = [
     ("/penandatangan/permohonan/{to_sign}/kembalikan", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/ganti", {Role.SIGNER}),
     ("/penandatangan/surat/{letter}/cabut", {Role.SIGNER, Role.ADMIN}),
+    # the applicant only; another resident gets 404 (tests/views/test_survey_views.py)
+    ("/warga/permohonan/{tracking}/survei", {Role.RESIDENT, Role.ASSISTANT}),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The satisfaction survey (IKM): the resident's form and the staff report."""
