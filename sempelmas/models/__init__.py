@@ -11,6 +11,7 @@ from sempelmas.models.accounts import (
 )
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
+from sempelmas.models.complaints import Complaint, ComplaintEvent, ComplaintStatus
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -41,4 +42,5 @@ __all__ = [
     "Registration", "RequestAttachment", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
     "ServiceField", "ServiceRequirement", "ServiceVersion", "SigningCertificate", "SigningFailure", "TrackingCounter",
     "User",
+    "Complaint", "ComplaintEvent", "ComplaintStatus",
 ]
