@@ -20,6 +20,7 @@ from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
 from sempelmas.models.complaints import Complaint, ComplaintStatus
+from sempelmas.resident.routes import assisted
 from sempelmas.services import complaints as service
 from sempelmas.services import requests as requests_service
 from sempelmas.services.uploads import UploadError, discard, save_image, stored_path
@@ -143,8 +144,8 @@ def _resident_or_choose():
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def resident_list():
     resident_user = _resident_or_choose()
-    if resident_user is None:
-        return redirect(url_for("resident.assisted"), code=303)
+    if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
+        return assisted()
     return render("complaints/resident_list.html", items=service.for_user(resident_user), account=resident_user)
 
 
@@ -152,8 +153,8 @@ def resident_list():
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def resident_new():
     resident_user = _resident_or_choose()
-    if resident_user is None:
-        return redirect(url_for("resident.assisted"), code=303)
+    if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
+        return assisted()
     own = requests_service.family_requests(resident_user)
     form = ResidentComplaintForm()
     form.request.choices = [("", _("— tidak tentang permohonan tertentu —"))] + [

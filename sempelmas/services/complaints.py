@@ -198,7 +198,7 @@ def answer(complaint: Complaint, actor: User, text: str | None, action: str | No
     if text:
         audit.record("complaint.answer", complaint, actor=actor, code=complaint.code, event=event.id)
     if to_status is not None:
-        audit.record("complaint.status", complaint, actor=actor, code=complaint.code, action=action,
+        audit.record("complaint.status", complaint, actor=actor, code=complaint.code, transition=action,
                      from_status=from_status, to_status=str(to_status))
     notify_complainant(complaint, event)
     db.session.flush()
@@ -299,3 +299,17 @@ def masked_contact(complaint: Complaint) -> dict[str, str]:
     """The personal data a public page may show: initials and the ends of the phone number."""
     return {"name": mask_name(complaint.name), "phone": mask_phone(complaint.phone),
             "email": mask_email(complaint.email)}
+
+
+def seed_demo(resident_user: User, staff: User, about: LetterRequest | None) -> None:
+    """Two demo complaints: one from the public (new), one from the demo resident about a request, answered."""
+    public, _c = file_complaint(Filing(name="Agus Wibowo", phone="+6285712345678", category="pelayanan",
+                                       subject="Antrean loket terlalu lama",
+                                       body="Hari Senin pagi saya menunggu lebih dari dua jam di loket "
+                                            "pelayanan tanpa nomor antrean."), idempotency_key=None)
+    own, _c = file_complaint(Filing(name=resident_user.full_name, phone=resident_user.phone, category="pelayanan",
+                                    subject="Surat keterangan belum selesai",
+                                    body="Permohonan saya sudah lewat waktu yang dijanjikan."),
+                             idempotency_key=None, user=resident_user, about=about)
+    answer(own, staff, "Mohon maaf atas keterlambatannya; surat Anda sedang menunggu tanda tangan Lurah.",
+           "process")

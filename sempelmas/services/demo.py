@@ -18,7 +18,7 @@ from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGra
 from sempelmas.models.base import utcnow
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.residents import Resident
-from sempelmas.services import attachments, endorsements, lifecycle, requests, review
+from sempelmas.services import attachments, complaints, endorsements, lifecycle, requests, review
 from sempelmas.services.accounts import hash_password
 from sempelmas.services.catalogue_standard import seed_standard
 
@@ -137,6 +137,7 @@ def seed() -> bool:
     db.session.flush()
     _seed_requests(resident_user, accounts, residents)
     seed_signed_letters(resident_user, accounts, residents)
+    complaints.seed_demo(resident_user, accounts["petugas"], requests.family_requests(resident_user)[-1])
     return True
 
 
