@@ -223,7 +223,7 @@ def staff_queue():
         status = ComplaintStatus.NEW
     page = max(request.args.get("page", 1, type=int), 1)
     rows, more = service.queue(status or None, page=page)
-    return render("complaints/staff_queue.html", block="list", rows=rows, more=more, page=page, status=status,
+    return render("complaints/staff_queue.html", block="list", rows=rows, more=more, page=page, current=status,
                   counts=service.status_counts(), statuses=list(ComplaintStatus), status_label=service.status_label)
 
 
