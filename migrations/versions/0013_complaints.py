@@ -42,6 +42,7 @@ def upgrade():
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_complaints_idempotency_key'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaints_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_request_id'), ['request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_user_id'), ['user_id'], unique=False)
         batch_op.create_index('ix_complaints_status_created_at', ['status', 'created_at'], unique=False)
@@ -71,4 +72,5 @@ def downgrade():
         batch_op.drop_index('ix_complaints_status_created_at')
         batch_op.drop_index(batch_op.f('ix_complaints_user_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_request_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_created_at'))
     op.drop_table('complaints')

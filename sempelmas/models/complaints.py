@@ -64,7 +64,8 @@ class Complaint(db.Model):
     status: Mapped[str] = mapped_column(String(12), default=ComplaintStatus.NEW)
     #: the form's one-time key: a second submit of the same form finds this complaint instead of a copy
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: indexed for the newest-first list of every complaint
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
