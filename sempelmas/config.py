@@ -42,6 +42,8 @@ class DefaultConfig:
     LOGIN_RATE_LIMIT = "20 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"
     RESET_RATE_LIMIT = "10 per hour"
+    #: public complaint filings per client address (the form at /pengaduan)
+    COMPLAINT_RATE_LIMIT = "10 per hour"
     # Lockout after repeated failures (counted in the database, so every worker sees it).
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15

@@ -11,6 +11,7 @@ from sempelmas.models.accounts import (
 )
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
+from sempelmas.models.complaints import Complaint, ComplaintEvent, ComplaintStatus
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -43,4 +44,5 @@ __all__ = [
     "ServiceField", "ServiceRequirement", "ServiceVersion", "SigningCertificate", "SigningFailure", "TrackingCounter",
     "User",
     "SurveyResponse",
+    "Complaint", "ComplaintEvent", "ComplaintStatus",
 ]

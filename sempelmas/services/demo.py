@@ -20,7 +20,7 @@ from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.models.survey import SurveyResponse
-from sempelmas.services import attachments, endorsements, lifecycle, requests, review
+from sempelmas.services import attachments, complaints, endorsements, lifecycle, requests, review
 from sempelmas.services.accounts import hash_password
 from sempelmas.services.catalogue_standard import seed_standard
 
@@ -140,6 +140,7 @@ def seed() -> bool:
     _seed_requests(resident_user, accounts, residents)
     seed_signed_letters(resident_user, accounts, residents)
     seed_survey_responses()
+    complaints.seed_demo(resident_user, accounts["petugas"], requests.family_requests(resident_user)[-1])
     return True
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, User
+from sempelmas.models.complaints import Complaint
 from sempelmas.models.jobs import Job
 from sempelmas.models.letters import Letter
 from sempelmas.models.profile import Official
@@ -43,11 +44,12 @@ LOGINS = [
 ]
 # not screens of the app: the letter previews (the A4 page as printed, PDF or HTML), downloads, KTP photos,
 # the bell's count fragment
-NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah")
+NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah", "/foto")
 PUBLIC = ["/", "/layanan", "/layanan/domisili", "/login", "/daftar", "/lupa-sandi", "/privasi",
-          f"/v/{DEMO_LETTER_CODES[0]}"]
+          f"/v/{DEMO_LETTER_CODES[0]}", "/pengaduan", "/pengaduan/{public_complaint}"]
 RESIDENT_OWN = ["/warga/permohonan/{own}", "/warga/permohonan/{fix}", "/warga/permohonan/{fix}/perbaikan",
-                "/warga/permohonan/{done}", "/warga/permohonan/{survey}", "/warga/permohonan/{survey}/survei"]
+                "/warga/permohonan/{done}", "/warga/permohonan/{survey}", "/warga/permohonan/{survey}/survei",
+                "/warga/pengaduan/{own_complaint}"]
 
 AUDIT = """() => {
   const out = [];
@@ -215,6 +217,9 @@ def _objects(app) -> dict:
             "done": by_status.get(RequestStatus.DONE, reqs[-1].tracking_number),
             # a finished request not rated yet: its page shows the survey card (services.demo)
             "survey": next(r.tracking_number for r in reversed(reqs) if r.status == RequestStatus.DONE),
+            "complaint": db.session.scalar(select(Complaint.id).order_by(Complaint.id)),
+            "public_complaint": db.session.scalar(select(Complaint.code).where(Complaint.user_id.is_(None))),
+            "own_complaint": db.session.scalar(select(Complaint.code).where(Complaint.user_id.is_not(None))),
         }
         db.session.remove()
     return objects

@@ -7,9 +7,10 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import catalogue, jobs, lifecycle, requests
+from sempelmas.services import catalogue, complaints, jobs, lifecycle, requests
 from sempelmas.services import profile as profile_service
-from tests.conftest import PASSWORD
+from sempelmas.services.uploads import save_image
+from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
 from tests.request_factory import make_service, submit
 
@@ -75,10 +76,16 @@ PAGES = [
     ("/petugas/ikm?dari=2026-01-01&sampai=2026-12-31", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
     ("/petugas/ikm/unduh.xlsx", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
     ("/petugas/ikm/unduh.pdf", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/warga/pengaduan", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/pengaduan/baru", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/petugas/pengaduan", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/pengaduan?status=selesai", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/pengaduan/{complaint}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/pengaduan/{complaint}/foto", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
 ]
 # open to everyone, signed in or not (the installable app's files)
 PUBLIC = ["/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
-          "/pwa/icon-maskable-512.png"]
+          "/pwa/icon-maskable-512.png", "/pengaduan", "/pengaduan/lacak"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
@@ -121,6 +128,8 @@ POSTS = [
     ("/penandatangan/surat/{letter}/cabut", {Role.SIGNER, Role.ADMIN}),
     # the applicant only; another resident gets 404 (tests/views/test_survey_views.py)
     ("/warga/permohonan/{tracking}/survei", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/petugas/pengaduan/{complaint}/jawab", {Role.STAFF, Role.ADMIN}),
+    ("/warga/pengaduan/baru", {Role.RESIDENT, Role.ASSISTANT}),
 ]
 
 
@@ -143,7 +152,12 @@ def objects(factory):
         lifecycle.transition(to_sign, action, actor=forwarder)
     db.session.commit()
     letter_id = make_letter(letter, applicant, pdf=b"%PDF-1.4 uji").id
-    return {"letter": letter_id,
+    complaint, _new = complaints.file_complaint(
+        complaints.Filing(name="Umum", phone="+6281234567890", category="lainnya", subject="Uji akses",
+                          body="Pengaduan untuk uji akses."),
+        idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()))
+    db.session.commit()
+    return {"letter": letter_id, "complaint": complaint.id,
             "pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
             "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,
             "tracking": letter.tracking_number, "to_sign": to_sign.tracking_number}

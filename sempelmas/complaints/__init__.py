@@ -1,0 +1,1 @@
+"""Complaints (pengaduan): the public form and tracking page, the resident's own, the staff queue."""
