@@ -108,6 +108,8 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
+    from sempelmas.data_rights.resident import bp as data_rights_bp
+    from sempelmas.data_rights.staff import bp as data_rights_staff_bp
     from sempelmas.files.routes import bp as files_bp
     from sempelmas.letters.routes import bp as letters_bp
     from sempelmas.letters.verify import bp as verify_bp
@@ -131,3 +133,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(data_rights_bp, url_prefix="/warga/data-saya")
+    app.register_blueprint(data_rights_staff_bp, url_prefix="/petugas/permintaan-data")

@@ -11,6 +11,7 @@ from sempelmas.models.accounts import (
 )
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
+from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -42,3 +43,4 @@ __all__ = [
     "ServiceField", "ServiceRequirement", "ServiceVersion", "SigningCertificate", "SigningFailure", "TrackingCounter",
     "User",
 ]
+__all__ += ["DataRequestKind", "DataRequestStatus", "DataRightsRequest"]
