@@ -30,7 +30,7 @@ def _task(request_id: int) -> DataRightsRequest:
 @role_required(*STAFF)
 def index():
     status = request.args.get("status", "")
-    return render("data_rights/staff_list.html", items=data_rights.staff_list(status), status=status,
+    return render("data_rights/staff_list.html", items=data_rights.staff_list(status), filter_status=status,
                   labels=data_rights.CORRECTABLE)
 
 

@@ -71,9 +71,16 @@ PAGES = [
     ("/petugas/surat?tahun=2026&bulan=3&layanan=domisili&status=sah&q=budi", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}/unduh", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/warga/data-saya/", {Role.RESIDENT}),
+    ("/warga/data-saya/unduh.json", {Role.RESIDENT}),
+    ("/warga/data-saya/unduh.pdf", {Role.RESIDENT}),
+    ("/warga/data-saya/koreksi", {Role.RESIDENT}),
+    ("/warga/data-saya/hapus", {Role.RESIDENT}),
+    ("/petugas/permintaan-data/", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/permintaan-data/?status=semua", {Role.STAFF, Role.ADMIN}),
 ]
 # open to everyone, signed in or not (the installable app's files)
-PUBLIC = ["/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
+PUBLIC = ["/privasi", "/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
           "/pwa/icon-maskable-512.png"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
@@ -115,6 +122,11 @@ POSTS = [
     ("/penandatangan/permohonan/{to_sign}/kembalikan", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/ganti", {Role.SIGNER}),
     ("/penandatangan/surat/{letter}/cabut", {Role.SIGNER, Role.ADMIN}),
+    ("/warga/data-saya/koreksi", {Role.RESIDENT}),
+    ("/warga/data-saya/hapus", {Role.RESIDENT}),
+    ("/petugas/permintaan-data/999999/koreksi", {Role.STAFF, Role.ADMIN}),  # unknown task → 404 for staff
+    ("/petugas/permintaan-data/999999/kabulkan", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/permintaan-data/999999/tolak", {Role.STAFF, Role.ADMIN}),
 ]
 
 
