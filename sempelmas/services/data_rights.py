@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask import current_app
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
@@ -223,11 +223,14 @@ def record_export(user: User, fmt: str) -> None:
 
 def export_pdf(user: User, data: dict) -> bytes:
     """The export as a readable PDF (kop of the kelurahan, one section per kind of data)."""
-    from flask import render_template
-
     from sempelmas.services import letter_render
+    from sempelmas.templating import _datetime_local
 
-    html = render_template("data_rights/export_pdf.html", data=data, user=user,
+    def when(value: str | None) -> str:
+        return _datetime_local(datetime.fromisoformat(value)) if value else "-"
+
+    html = render_template("data_rights/export_pdf.html", data=data, user=user, when=when,
+                           status_label=lifecycle.status_label,
                            labels={k: str(v[0]) for k, v in CORRECTABLE.items()})
     return letter_render.html_to_pdf(html)
 
