@@ -26,7 +26,7 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
-from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
+from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services import attachments, audit, lifecycle
@@ -478,13 +478,10 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
             d.evidence_photo = None
             evidence += 1
 
+    # messages about this account's notices go with them (a family phone shared with others keeps theirs)
     note_ids = select(Notification.id).where(Notification.user_id == user.id)
-    outbox = db.session.execute(delete(OutboxMessage).where(
-        or_(OutboxMessage.notification_id.in_(note_ids),
-            OutboxMessage.recipient.in_([c for c in contacts.values() if c])),
-        OutboxMessage.status == OutboxStatus.PENDING).execution_options(synchronize_session=False)).rowcount
-    db.session.execute(delete(OutboxMessage).where(OutboxMessage.notification_id.in_(note_ids))
-                       .execution_options(synchronize_session=False))
+    outbox = db.session.execute(delete(OutboxMessage).where(OutboxMessage.notification_id.in_(note_ids))
+                                .execution_options(synchronize_session=False)).rowcount
     notes = db.session.execute(delete(Notification).where(Notification.user_id == user.id)
                                .execution_options(synchronize_session=False)).rowcount
     codes = db.session.execute(delete(PasswordResetCode).where(PasswordResetCode.user_id == user.id)

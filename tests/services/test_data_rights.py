@@ -190,12 +190,21 @@ def test_deletion_erases_what_is_not_kept_and_keeps_the_archive(setup, factory, 
     correction = data_rights.request_correction(budi, "occupation", "Guru", None, evidence_photo=evidence)
     db.session.add(PasswordResetCode(user_id=budi.id, code_hash="x", created_by_id=staff.id,
                                      expires_at=datetime(2030, 1, 1)))
-    db.session.add(Notification(user_id=budi.id, kind="x", message="lama"))
+    own_note = Notification(user_id=budi.id, kind="x", message="lama")
+    wife = factory.warga(name="SITI AMINAH", phone="+6281234567890")  # the family phone
+    wife_note = Notification(user_id=wife.id, kind="x", message="untuk Siti")
+    db.session.add_all([own_note, wife_note])
+    db.session.flush()
+    db.session.add_all([OutboxMessage(notification_id=n.id, channel="gateway", recipient="+6281234567890", body="x")
+                        for n in (own_note, wife_note)])
     db.session.commit()
     ktp_name = budi.registration.ktp_photo
     resident_id = budi.resident_id
     deletion = data_rights.request_deletion(budi, "Tidak memakai lagi")
     db.session.commit()
+    budis_messages = db.session.scalar(select(func.count()).select_from(OutboxMessage).join(
+        Notification, OutboxMessage.notification_id == Notification.id).where(Notification.user_id == budi.id))
+    assert budis_messages >= 3  # the two submissions (e-mail and WhatsApp) and the one added above
 
     erasure = data_rights.grant_deletion(deletion, staff, None)
     db.session.commit()
@@ -226,6 +235,10 @@ def test_deletion_erases_what_is_not_kept_and_keeps_the_archive(setup, factory, 
     # the last word goes out by e-mail and WhatsApp (the addresses live only in those two messages)
     farewell = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.notification_id.is_(None))).all()
     assert sorted(farewell) == ["+6281234567890", "budi@contoh.id"]
+    # Budi's queued message went with his notices; his wife's, to the same phone, stays
+    assert db.session.scalars(select(OutboxMessage.notification_id)
+                              .where(OutboxMessage.notification_id.is_not(None))).all() == [wife_note.id]
+    assert deletion.summary["erased"]["outbox_messages"] == budis_messages
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "pdp.erase"))
     assert entry.actor_id == staff.id and entry.details["kept"]["letters"] == 1
     # the same NIK may register again
