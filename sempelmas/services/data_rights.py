@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import selectinload
 
 from sempelmas.domain import phone as phone_rules
 from sempelmas.domain.i18n import lazy as _
@@ -120,7 +121,10 @@ def _requests_of(user: User) -> list[LetterRequest]:
     cond = [LetterRequest.applicant_user_id == user.id]
     if user.resident_id is not None:
         cond.append(LetterRequest.subject_resident_id == user.resident_id)
-    return list(db.session.scalars(select(LetterRequest).where(or_(*cond)).order_by(LetterRequest.id)))
+    return list(db.session.scalars(select(LetterRequest).where(or_(*cond)).order_by(LetterRequest.id).options(
+        selectinload(LetterRequest.events), selectinload(LetterRequest.attachments),
+        selectinload(LetterRequest.endorsements), selectinload(LetterRequest.service_version),
+        selectinload(LetterRequest.subject))))
 
 
 def _resident_dict(r: Resident) -> dict:
@@ -145,7 +149,8 @@ def export(user: User) -> dict:
     requests = _requests_of(user)
     request_ids = [r.id for r in requests]
     letters = list(db.session.scalars(select(Letter).where(Letter.request_id.in_(request_ids))
-                                      .order_by(Letter.id))) if request_ids else []
+                                      .options(selectinload(Letter.request)).order_by(Letter.id))) \
+        if request_ids else []
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
 
     audit_cond = [AuditEntry.actor_id == user.id, AuditEntry.on_behalf_of_id == user.id,
@@ -223,11 +228,21 @@ def record_export(user: User, fmt: str) -> None:
 
 def export_pdf(user: User, data: dict) -> bytes:
     """The export as a readable PDF (kop of the kelurahan, one section per kind of data)."""
+    from flask_babel import format_datetime
+
+    from sempelmas.i18n import TIME_SEPARATOR, current_lang
     from sempelmas.services import letter_render
-    from sempelmas.templating import _datetime_local
+    from sempelmas.services.profile import current_profile
+
+    # the profile and the pattern once, not per line (a heavy export has thousands of timestamps)
+    profile = current_profile()
+    tz_label = profile.timezone if profile else "WIB"
+    pattern = f"d MMMM yyyy HH{TIME_SEPARATOR.get(current_lang(), '.')}mm"
 
     def when(value: str | None) -> str:
-        return _datetime_local(datetime.fromisoformat(value)) if value else "-"
+        if not value:
+            return "-"
+        return f"{format_datetime(datetime.fromisoformat(value).replace(tzinfo=UTC), pattern)} {tz_label}"
 
     html = render_template("data_rights/export_pdf.html", data=data, user=user, when=when,
                            status_label=lifecycle.status_label,

@@ -106,6 +106,7 @@ def test_correction_with_photo_goes_to_staff_who_apply_it_and_the_resident_sees_
     with Image.open(stored_path(data_rights.EVIDENCE_KIND, req.evidence_photo)) as img:
         assert not img.getexif()  # GPS and the rest dropped by the safe upload service
     assert "Diajukan — menunggu petugas" in resident.call("get", resp.location)[1]
+    assert resident.call("get", f"/warga/data-saya/permintaan/{req.id}/foto")[2].mimetype == "image/jpeg"
 
     listing = desk.call("get", "/petugas/permintaan-data/")[1]
     assert "Budi Santoso" in listing and "Alamat" in listing
