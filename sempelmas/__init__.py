@@ -109,6 +109,8 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
     from sempelmas.complaints.routes import bp as complaints_bp
+    from sempelmas.data_rights.resident import bp as data_rights_bp
+    from sempelmas.data_rights.staff import bp as data_rights_staff_bp
     from sempelmas.files.routes import bp as files_bp
     from sempelmas.letters.routes import bp as letters_bp
     from sempelmas.letters.verify import bp as verify_bp
@@ -135,3 +137,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pwa_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(complaints_bp)
+    app.register_blueprint(data_rights_bp, url_prefix="/warga/data-saya")
+    app.register_blueprint(data_rights_staff_bp, url_prefix="/petugas/permintaan-data")

@@ -12,6 +12,7 @@ from sempelmas.models.accounts import (
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.complaints import Complaint, ComplaintEvent, ComplaintStatus
+from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -46,3 +47,4 @@ __all__ = [
     "SurveyResponse",
     "Complaint", "ComplaintEvent", "ComplaintStatus",
 ]
+__all__ += ["DataRequestKind", "DataRequestStatus", "DataRightsRequest"]

@@ -20,7 +20,9 @@ def index():
 
 @bp.get("/privasi")
 def privacy():
-    return render("public/privacy.html", consent_version=current_app.config["CONSENT_VERSION"])
+    from sempelmas.services import data_rights
+
+    return render("public/privacy.html", **data_rights.privacy_facts())
 
 
 @bp.post("/bahasa")

@@ -82,9 +82,16 @@ PAGES = [
     ("/petugas/pengaduan?status=selesai", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/pengaduan/{complaint}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/pengaduan/{complaint}/foto", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/warga/data-saya/", {Role.RESIDENT}),
+    ("/warga/data-saya/unduh.json", {Role.RESIDENT}),
+    ("/warga/data-saya/unduh.pdf", {Role.RESIDENT}),
+    ("/warga/data-saya/koreksi", {Role.RESIDENT}),
+    ("/warga/data-saya/hapus", {Role.RESIDENT}),
+    ("/petugas/permintaan-data/", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/permintaan-data/?status=semua", {Role.STAFF, Role.ADMIN}),
 ]
 # open to everyone, signed in or not (the installable app's files)
-PUBLIC = ["/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
+PUBLIC = ["/privasi", "/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
           "/pwa/icon-maskable-512.png", "/pengaduan", "/pengaduan/lacak"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
@@ -130,6 +137,11 @@ POSTS = [
     ("/warga/permohonan/{tracking}/survei", {Role.RESIDENT, Role.ASSISTANT}),
     ("/petugas/pengaduan/{complaint}/jawab", {Role.STAFF, Role.ADMIN}),
     ("/warga/pengaduan/baru", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/warga/data-saya/koreksi", {Role.RESIDENT}),
+    ("/warga/data-saya/hapus", {Role.RESIDENT}),
+    ("/petugas/permintaan-data/999999/koreksi", {Role.STAFF, Role.ADMIN}),  # unknown task → 404 for staff
+    ("/petugas/permintaan-data/999999/kabulkan", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/permintaan-data/999999/tolak", {Role.STAFF, Role.ADMIN}),
 ]
 
 
