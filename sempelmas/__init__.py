@@ -108,6 +108,7 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
 def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
+    from sempelmas.dash.routes import bp as dash_bp
     from sempelmas.files.routes import bp as files_bp
     from sempelmas.letters.routes import bp as letters_bp
     from sempelmas.letters.verify import bp as verify_bp
@@ -131,3 +132,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(verify_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(dash_bp)

@@ -71,10 +71,17 @@ PAGES = [
     ("/petugas/surat?tahun=2026&bulan=3&layanan=domisili&status=sah&q=budi", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
     ("/petugas/surat/{letter}/unduh", {Role.STAFF, Role.ADMIN, Role.SIGNER}),
+    ("/petugas/dasbor", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/dasbor?periode=kustom&dari=2026-01-01&sampai=2026-03-31", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/rekap.xlsx", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/rekap.csv", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/register.xlsx", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/register.csv", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
 ]
 # open to everyone, signed in or not (the installable app's files)
 PUBLIC = ["/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
-          "/pwa/icon-maskable-512.png"]
+          "/pwa/icon-maskable-512.png", "/transparansi"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
