@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -126,10 +127,14 @@ def register(period: Period) -> Report:
                 .where(Letter.signed_at >= period.utc_start, Letter.signed_at < period.utc_end)
                 .order_by(Letter.signed_at, Letter.id)
                 .execution_options(yield_per=2000))
-        for n, (number, signed_at, title, subject, signer, status, revoked_at, tracking) in enumerate(
-                db.session.execute(stmt), start=1):
-            yield (n, number, _local(signed_at, zone), title, subject, signer, labels.get(status, status),
-                   _local(revoked_at, zone), tracking)
+        result = db.session.execute(stmt)
+        try:  # a reader that stops early (the PDF's row limit) closes the generator: close the cursor too
+            for n, (number, signed_at, title, subject, signer, status, revoked_at, tracking) in enumerate(
+                    result, start=1):
+                yield (n, number, _local(signed_at, zone), title, subject, signer, labels.get(status, status),
+                       _local(revoked_at, zone), tracking)
+        finally:
+            result.close()
 
     columns = [Column(str(_("No.")), "int", 7), Column(str(_("Nomor surat")), width=26),
                Column(str(_("Tanggal")), "datetime", 17), Column(str(_("Layanan")), width=32),
@@ -256,11 +261,12 @@ def _display(value, kind: str) -> str:
 def to_pdf(report: Report) -> tuple[bytes, int]:
     """The report as a landscape PDF under the kop surat; refuses more than PDF_MAX_ROWS rows."""
     rows = []
-    for row in report.rows():
-        rows.append([_display(v, c.kind) for v, c in zip(row, report.columns, strict=True)])
-        if len(rows) > PDF_MAX_ROWS:
-            raise ReportError(str(_("Laporan ini lebih dari %(n)d baris: terlalu panjang untuk PDF. Unduh XLSX "
-                                    "atau CSV, atau pilih periode yang lebih pendek.", n=PDF_MAX_ROWS)))
+    with closing(report.rows()) as source:
+        for row in source:
+            rows.append([_display(v, c.kind) for v, c in zip(row, report.columns, strict=True)])
+            if len(rows) > PDF_MAX_ROWS:
+                raise ReportError(str(_("Laporan ini lebih dari %(n)d baris: terlalu panjang untuk PDF. Unduh "
+                                        "XLSX atau CSV, atau pilih periode yang lebih pendek.", n=PDF_MAX_ROWS)))
     context = letter_render.kop_context(profile_service.current_profile())
     width, height = letter_render.PAPER_MM[context.pop("paper_name")]
     html = render_template("dash/report_print.html", report=report, rows=rows,

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, extract, func, select
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -310,7 +310,7 @@ def _duration_seconds():
     """closed_at - submitted_at in seconds, in the database's own dialect."""
     if db.engine.dialect.name == "sqlite":
         return (func.julianday(R.closed_at) - func.julianday(R.submitted_at)) * 86400.0
-    return func.extract("epoch", R.closed_at - R.submitted_at)
+    return extract("epoch", R.closed_at - R.submitted_at)
 
 
 def _month_bucket(column, period: Period):
@@ -373,7 +373,7 @@ def period_stats(period: Period, *, services: bool = True, areas: bool = True) -
             for c in (row(version_id).done, months[bucket].done, total):
                 c.completed += n
                 c.with_due += with_due
-                c.on_time += n_on_time or 0
+                c.on_time += int(n_on_time or 0)
         elif status == S.REJECTED:
             row(version_id).rejected += n
             rejected += n
@@ -384,7 +384,7 @@ def period_stats(period: Period, *, services: bool = True, areas: bool = True) -
     for version_id, bucket, seconds in durations:
         if seconds is None:
             continue
-        seconds = seconds if seconds > 0 else 0.0
+        seconds = float(seconds) if seconds > 0 else 0.0  # PostgreSQL's EXTRACT gives a Decimal
         per_version.setdefault(version_id, []).append(seconds)
         months[bucket].done.seconds.append(seconds)
         total.seconds.append(seconds)
