@@ -90,7 +90,7 @@ def main() -> int:
             print(f"  {ms:8.1f} ms  {name}")
         main_ms = results[1][1]
         ok = main_ms <= TARGET_MS
-        print(f"\n{'PASS' if ok else 'FAIL'}: dashboard {main_ms:.1f} ms (target <= {TARGET_MS:.0f} ms), "
+        print(f"\nRESULT: {'PASS' if ok else 'FAIL'}: dashboard {main_ms:.1f} ms (target <= {TARGET_MS:.0f} ms), "
               f"{main_ms / results[0][1]:.1f}x the bare route")
         return 0 if ok else 1
     finally:

@@ -141,7 +141,7 @@ def main() -> int:
             print(f"  {name:32} {r['seconds']:7.2f}s {r['cpu']:7.2f}s {r['peak_mb']:7.0f}MB {r['idle_mb']:6.0f}MB "
                   f"{r['bytes'] / 1e6:6.1f}MB {r['rows']:7,}")
         ok = export["seconds"] <= TARGET_S and export["peak_mb"] <= TARGET_MB
-        print(f"\n{'PASS' if ok else 'FAIL'}: register export {export['seconds']:.2f} s (target <= {TARGET_S:.0f} s; "
+        print(f"\nRESULT: {'PASS' if ok else 'FAIL'}: register export {export['seconds']:.2f} s (target <= {TARGET_S:.0f} s; "
               f"CPU {export['cpu']:.2f} s, {export['cpu'] / base['cpu']:.1f}x bare openpyxl's), "
               f"peak RSS {export['peak_mb']:.0f} MB (target <= {TARGET_MB:.0f} MB)")
         return 0 if ok else 1

@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import render_template
@@ -297,7 +297,3 @@ def preview_rows(report: Report, limit: int | None = None) -> Iterable[list[str]
         if limit is not None and i >= limit:
             return
         yield [_display(v, c.kind) for v, c in zip(row, report.columns, strict=True)]
-
-
-def today_local() -> date:
-    return profile_service.local_today()
