@@ -50,7 +50,8 @@ class ReportError(Exception):
 @dataclass(frozen=True)
 class Column:
     title: str
-    #: "text", "int", "date", "datetime", "percent" (a fraction) or "hours"
+    #: "text", "int", "count" (an integer left in Excel's General format: a row number), "date", "datetime",
+    #: "percent" (a fraction) or "hours"
     kind: str = "text"
     width: float = 14
 
@@ -120,27 +121,26 @@ def register(period: Period) -> Report:
     def generate():
         stmt = (select(Letter.number, Letter.signed_at, Letter.title,
                        func.coalesce(func.nullif(Letter.subject_name, ""), Resident.full_name),
-                       Letter.signer_name, Letter.status, Letter.revoked_at, LetterRequest.tracking_number)
+                       Letter.signer_name, Letter.status, Letter.revoked_at)
                 .select_from(Letter)
                 .join(LetterRequest, LetterRequest.id == Letter.request_id)
                 .join(Resident, Resident.id == LetterRequest.subject_resident_id)
                 .where(Letter.signed_at >= period.utc_start, Letter.signed_at < period.utc_end)
                 .order_by(Letter.signed_at, Letter.id)
                 .execution_options(yield_per=2000))
-        result = db.session.execute(stmt)
+        # Core rows (no ORM row processing), streamed in batches
+        result = db.session.connection().execute(stmt)
         try:  # a reader that stops early (the PDF's row limit) closes the generator: close the cursor too
-            for n, (number, signed_at, title, subject, signer, status, revoked_at, tracking) in enumerate(
-                    result, start=1):
+            for n, (number, signed_at, title, subject, signer, status, revoked_at) in enumerate(result, start=1):
                 yield (n, number, _local(signed_at, zone), title, subject, signer, labels.get(status, status),
-                       _local(revoked_at, zone), tracking)
+                       _local(revoked_at, zone) if revoked_at is not None else None)
         finally:
             result.close()
 
-    columns = [Column(str(_("No.")), "int", 7), Column(str(_("Nomor surat")), width=26),
+    columns = [Column(str(_("No.")), "count", 7), Column(str(_("Nomor surat")), width=26),
                Column(str(_("Tanggal")), "datetime", 17), Column(str(_("Layanan")), width=32),
                Column(str(_("Nama yang diterangkan")), width=30), Column(str(_("Penandatangan")), width=28),
-               Column(str(_("Status")), width=12), Column(str(_("Dicabut pada")), "datetime", 17),
-               Column(str(_("Nomor permohonan")), width=19)]
+               Column(str(_("Status")), width=12), Column(str(_("Dicabut pada")), "datetime", 17)]
     return Report("register", str(_("Buku Register Surat Keluar")), period, columns, generate)
 
 
