@@ -82,7 +82,7 @@ def _public_numbers(today: date, tz: str) -> dict:
     TRANSPARENCY_CACHE_SECONDS (the public page may be opened often; the numbers move slowly)."""
     key = (id(current_app._get_current_object()), today, tz)
     ttl = current_app.config.get("TRANSPARENCY_CACHE_SECONDS", 300)
-    hit = _PUBLIC_CACHE.get(key)
+    hit = _PUBLIC_CACHE.get(key) if ttl > 0 else None
     now = time.monotonic()
     if hit is not None and hit[0] > now:
         return hit[1]
