@@ -137,8 +137,8 @@ def register(period: Period) -> Report:
         finally:
             result.close()
 
-    columns = [Column(str(_("No.")), "count", 7), Column(str(_("Nomor surat")), width=26),
-               Column(str(_("Tanggal")), "datetime", 17), Column(str(_("Layanan")), width=32),
+    columns = [Column(str(_("No.")), "count", 7), Column(str(_("Nomor surat")), width=28),
+               Column(str(_("Tanggal")), "datetime", 19), Column(str(_("Layanan")), width=32),
                Column(str(_("Nama yang diterangkan")), width=30), Column(str(_("Penandatangan")), width=28),
                Column(str(_("Status")), width=12), Column(str(_("Dicabut pada")), "datetime", 17)]
     return Report("register", str(_("Buku Register Surat Keluar")), period, columns, generate)
@@ -271,6 +271,8 @@ def to_pdf(report: Report) -> tuple[bytes, int]:
     width, height = letter_render.PAPER_MM[context.pop("paper_name")]
     html = render_template("dash/report_print.html", report=report, rows=rows,
                            numeric=[c.kind != "text" for c in report.columns], total_row=report.kind == "rekap",
+                           widths=[round(c.width * 100 / sum(x.width for x in report.columns), 1)
+                                   for c in report.columns],
                            page_size=f"{height}mm {width}mm", **context,
                            printed=_local(datetime.now(UTC).replace(tzinfo=None), ZoneInfo(report.period.tz)))
     return letter_render.html_to_pdf(html), _data_rows(report, len(rows))
