@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp
     from sempelmas.complaints.routes import bp as complaints_bp
+    from sempelmas.dash.routes import bp as dash_bp
     from sempelmas.data_rights.resident import bp as data_rights_bp
     from sempelmas.data_rights.staff import bp as data_rights_staff_bp
     from sempelmas.files.routes import bp as files_bp
@@ -139,3 +140,4 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(data_rights_bp, url_prefix="/warga/data-saya")
     app.register_blueprint(data_rights_staff_bp, url_prefix="/petugas/permintaan-data")
+    app.register_blueprint(dash_bp)

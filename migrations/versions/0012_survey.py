@@ -1,7 +1,7 @@
 """satisfaction survey (IKM): one anonymous response per finished request
 
 Revision ID: 0012_survey
-Revises: 0010_retention
+Revises: 0011_report_stats
 Create Date: 2026-11-28 05:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_survey'
-down_revision = '0010_retention'
+down_revision = '0011_report_stats'
 branch_labels = None
 depends_on = None
 

@@ -44,7 +44,14 @@ class LetterRequest(db.Model):
     """A resident's request for a letter, from submission to the letter (or refusal)."""
 
     __tablename__ = "letter_requests"
-    __table_args__ = (Index("ix_letter_requests_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_letter_requests_status_due_at", "status", "due_at"),
+        # the dashboard and the recap (services.service_stats) read these columns only, from the index alone
+        Index("ix_letter_requests_closed_stats", "closed_at", "status", "service_version_id", "submitted_at",
+              "due_at"),
+        Index("ix_letter_requests_submitted_stats", "submitted_at", "service_version_id", "status",
+              "subject_resident_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: e.g. JGL-2026-000123: the profile's prefix, the year, a per-year sequence

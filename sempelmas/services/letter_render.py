@@ -40,6 +40,7 @@ FONT_FILES = {(0, 0): "DejaVuSerif.ttf", (1, 0): "DejaVuSerif-Bold.ttf", (0, 1):
 #: names a template may have: the service's letter_template, or a shared part starting with "_"
 NAME_RE = re.compile(r"^_?[a-z][a-z0-9_]{1,39}$")
 PAPER = {"A4": "a4 portrait", "F4": "215mm 330mm"}
+PAPER_MM = {"A4": (210, 297), "F4": (215, 330)}
 #: the logo is printed about 2 cm tall: a few hundred pixels are plenty and keep the PDF small
 LOGO_MAX_PX = 240
 CAPACITIES = ("", "a.n.", "Plh.", "Plt.")
@@ -491,6 +492,14 @@ def request_context(request, *, number: str | None, signed_at: datetime | None, 
         number=number, signed_at=signed_at, official=official, capacity=capacity,
         verify_url=verify_url if number is not None else None, officials=officials,
         tracking_number=request.tracking_number)
+
+
+def kop_context(profile=None) -> dict:
+    """The kop surat of other printed documents (reports): ``kop``, ``logo``, ``profile``, ``font``, ``paper``."""
+    profile = profile or _placeholder_profile()
+    paper = getattr(profile, "paper_size", None) if getattr(profile, "paper_size", None) in PAPER else "A4"
+    return {"kop": _kop(profile), "logo": _logo_uri(profile), "profile": profile, "font": FONT_FAMILY,
+            "paper": PAPER[paper], "paper_name": paper}
 
 
 def _placeholder_profile() -> KelurahanProfile:

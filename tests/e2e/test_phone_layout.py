@@ -44,9 +44,9 @@ LOGINS = [
 ]
 # not screens of the app: the letter previews (the A4 page as printed, PDF or HTML), downloads, KTP photos,
 # the bell's count fragment
-NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah", "/foto")
+NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah", "/foto", ".xlsx", ".csv")
 PUBLIC = ["/", "/layanan", "/layanan/domisili", "/login", "/daftar", "/lupa-sandi", "/privasi",
-          f"/v/{DEMO_LETTER_CODES[0]}", "/pengaduan", "/pengaduan/{public_complaint}"]
+          f"/v/{DEMO_LETTER_CODES[0]}", "/pengaduan", "/pengaduan/{public_complaint}", "/transparansi"]
 RESIDENT_OWN = ["/warga/permohonan/{own}", "/warga/permohonan/{fix}", "/warga/permohonan/{fix}/perbaikan",
                 "/warga/permohonan/{done}", "/warga/permohonan/{survey}", "/warga/permohonan/{survey}/survei",
                 "/warga/pengaduan/{own_complaint}"]

@@ -89,10 +89,17 @@ PAGES = [
     ("/warga/data-saya/hapus", {Role.RESIDENT}),
     ("/petugas/permintaan-data/", {Role.STAFF, Role.ADMIN}),
     ("/petugas/permintaan-data/?status=semua", {Role.STAFF, Role.ADMIN}),
+    ("/petugas/dasbor", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/dasbor?periode=kustom&dari=2026-01-01&sampai=2026-03-31", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/rekap.xlsx", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/rekap.csv", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/register.xlsx", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
+    ("/petugas/laporan/register.csv", {Role.STAFF, Role.SIGNER, Role.ADMIN}),
 ]
 # open to everyone, signed in or not (the installable app's files)
 PUBLIC = ["/privasi", "/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
-          "/pwa/icon-maskable-512.png", "/pengaduan", "/pengaduan/lacak"]
+          "/pwa/icon-maskable-512.png", "/pengaduan", "/pengaduan/lacak", "/transparansi"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
