@@ -9,10 +9,13 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from sempelmas import audit_cli
 from sempelmas.extensions import db
 
 
 def register(app: Flask) -> None:
+    audit_cli.register(app)
+
     @app.cli.command("create-admin")
     @click.option("--username", prompt="Nama pengguna")
     @click.option("--name", "full_name", prompt="Nama lengkap")

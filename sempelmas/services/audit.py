@@ -1,12 +1,19 @@
-"""Writing to the audit log."""
+"""Writing to the audit log and checking its hash chain (the chaining itself happens at flush time,
+see ``sempelmas.models.audit``)."""
 
 from __future__ import annotations
 
-from flask import has_request_context, request
-from flask_login import current_user
+from dataclasses import dataclass
+from datetime import datetime
 
+from flask import has_request_context, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
-from sempelmas.models.audit import AuditEntry
+from sempelmas.models.audit import HEAD_ID, AuditChainHead, AuditEntry
 
 
 def client_ip() -> str | None:
@@ -41,3 +48,120 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+# ------------------------------------------------------------------ verifying the chain
+
+@dataclass
+class ChainProblem:
+    """The first place where the stored log departs from an untouched chain."""
+
+    kind: str  #: "altered", "deleted", "inserted", "head"
+    entry_id: int | None
+    seq: int | None
+    created_at: datetime | None
+    message: str
+
+
+@dataclass
+class ChainReport:
+    checked: int = 0
+    last_seq: int = 0
+    last_hash: str = audit_chain.GENESIS
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    problem: ChainProblem | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+_COLUMNS = (AuditEntry.id, AuditEntry.created_at, AuditEntry.actor_id, AuditEntry.on_behalf_of_id, AuditEntry.ip,
+            AuditEntry.action, AuditEntry.object_type, AuditEntry.object_id, AuditEntry.details, AuditEntry.seq,
+            AuditEntry.prev_hash, AuditEntry.entry_hash)
+
+
+def _rows_after(last_id: int, batch: int):
+    """Entries in id order from ``last_id`` on, fetched in keyset batches (memory bounded by ``batch``)."""
+    while True:
+        rows = db.session.execute(select(*_COLUMNS).where(AuditEntry.id > last_id)
+                                  .order_by(AuditEntry.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def verify_chain(batch: int = 20_000, progress=None) -> ChainReport:
+    """Walk the whole log in id order and report the first entry altered, inserted or deleted.
+
+    Rules: ``seq`` runs 1, 2, 3… in id order; each ``prev_hash`` is the previous ``entry_hash``; each
+    ``entry_hash`` is the hash of the stored fields; the chain head names the last ``seq`` and hash (so deleting the
+    newest entries shows too). Entries appended while the walk runs are followed up before judging the head."""
+    report = ChainReport()
+    last_id = 0
+    while True:
+        for row in _rows_after(last_id, batch):
+            last_id = row.id
+            problem = _check_row(row, report)
+            if problem:
+                report.problem = problem
+                return report
+            report.checked += 1
+            report.last_seq, report.last_hash = row.seq, row.entry_hash
+            report.first_at = report.first_at or row.created_at
+            report.last_at = row.created_at
+            if progress and report.checked % batch == 0:
+                progress(report.checked)
+        head = db.session.execute(select(AuditChainHead.seq, AuditChainHead.last_hash)
+                                  .where(AuditChainHead.id == HEAD_ID)).first()
+        if head is not None and head.seq > report.last_seq and db.session.scalar(
+                select(AuditEntry.id).where(AuditEntry.id > last_id).limit(1)) is not None:
+            continue  # appended during the walk: check those too
+        report.problem = _check_head(head, report)
+        return report
+
+
+def _check_row(row, report: ChainReport) -> ChainProblem | None:
+    expected = report.last_seq + 1
+
+    def problem(kind: str, message: str) -> ChainProblem:
+        return ChainProblem(kind, row.id, row.seq, row.created_at, message)
+
+    if row.seq is None or not row.entry_hash or not row.prev_hash:
+        return problem("inserted", _("Entri #%(id)d disisipkan tanpa tempat di rantai (urutan/hash kosong).",
+                                     id=row.id))
+    if audit_chain.entry_hash(dict(row._mapping)) != row.entry_hash:
+        return problem("altered", _("Entri #%(id)d (urutan %(seq)d) telah diubah: isinya tidak cocok dengan "
+                                    "hash yang tersimpan.", id=row.id, seq=row.seq))
+    if row.seq > expected:
+        return problem("deleted", _("Entri urutan %(first)d–%(last)d hilang (dihapus) tepat sebelum entri #%(id)d.",
+                                    first=expected, last=row.seq - 1, id=row.id))
+    if row.seq < expected:
+        return problem("inserted", _("Entri #%(id)d disisipkan: urutannya %(seq)d, seharusnya %(expected)d.",
+                                     id=row.id, seq=row.seq, expected=expected))
+    if row.prev_hash != report.last_hash:
+        return problem("inserted", _("Entri #%(id)d (urutan %(seq)d) tidak tersambung ke entri sebelumnya: "
+                                     "entri ini disisipkan atau entri sebelumnya diganti.", id=row.id, seq=row.seq))
+    return None
+
+
+def _check_head(head, report: ChainReport) -> ChainProblem | None:
+    if head is None:
+        if report.checked == 0:
+            return None
+        return ChainProblem("head", None, None, None, _("Kepala rantai audit hilang (baris audit_chain_head dihapus)."))
+    if head.seq > report.last_seq:
+        return ChainProblem("deleted", None, report.last_seq + 1, report.last_at, _(
+            "Entri terakhir hilang: kepala rantai mencatat urutan %(head)d, log berakhir di urutan %(last)d "
+            "(entri %(first)d–%(head)d dihapus).", head=head.seq, last=report.last_seq, first=report.last_seq + 1))
+    if head.seq < report.last_seq:
+        return ChainProblem("inserted", None, head.seq + 1, report.last_at, _(
+            "Entri urutan %(first)d–%(last)d disisipkan di luar aplikasi: kepala rantai berhenti di urutan "
+            "%(head)d.", first=head.seq + 1, last=report.last_seq, head=head.seq))
+    if head.last_hash != report.last_hash:
+        return ChainProblem("altered", None, head.seq, report.last_at, _(
+            "Entri terakhir (urutan %(seq)d) diganti: hash-nya tidak sama dengan yang dicatat kepala rantai.",
+            seq=head.seq))
+    return None
