@@ -23,7 +23,7 @@ def chain() -> list[AuditEntry]:
 
 def make_log(n: int, actor=None) -> list[AuditEntry]:
     for i in range(n):
-        audit.record(f"test.step{i}", actor=actor, object_type="uji", object_id=i, n=i, label="Entri ke-%d" % i)
+        audit.record(f"test.step{i}", actor=actor, object_type="uji", object_id=i, n=i, label=f"Entri ke-{i}")
         if i % 2:
             db.session.flush()  # some entries flushed one by one, some two at once
     db.session.commit()
