@@ -56,7 +56,8 @@ def audit_verify():
     if audit_browse.entry_count() > limit:
         return _page(refused=True)
     report = audit.verify_chain()
+    found = {"problem": report.problem.message} if report.problem else {}
     audit.record("audit.verify", actor=current_user, object_type="audit_log", intact=report.intact,
-                 checked=report.checked, problem=report.problem.message if report.problem else None)
+                 checked=report.checked, **found)
     db.session.commit()
     return _page(report=report)
