@@ -19,17 +19,16 @@ GENESIS = "0" * 64
 HASHED_FIELDS = ("seq", "prev_hash", "created_at", "actor_id", "on_behalf_of_id", "ip", "action",
                  "object_type", "object_id", "details")
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f"  # naive UTC, always with microseconds
-
-
 def format_time(value: datetime | str | None) -> str | None:
+    """``2026-11-28T05:10:00.000000``: naive UTC, always with microseconds (a raw SQLite or PostgreSQL text
+    value of the same instant gives the same string)."""
     if value is None:
         return None
-    if isinstance(value, str):  # a raw SQLite row
+    if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is not None:
         raise ValueError("audit timestamps are naive UTC")
-    return value.strftime(_TIME_FORMAT)
+    return value.isoformat(timespec="microseconds")
 
 
 def normalise_details(details) -> dict:
@@ -38,13 +37,18 @@ def normalise_details(details) -> dict:
 
 
 def canonical(fields: dict) -> bytes:
-    """Sorted-key compact JSON of the hashed fields; timestamps in one fixed format."""
+    """Sorted-key compact JSON of the hashed fields; timestamps in one fixed format; ``details`` as a dict
+    (JSON text, as some drivers return it, is decoded first)."""
+    details = fields.get("details")
+    if isinstance(details, str):
+        details = json.loads(details)
     doc = {name: fields.get(name) for name in HASHED_FIELDS}
     doc["created_at"] = format_time(doc["created_at"])
-    if isinstance(doc["details"], str):  # raw JSON text from a driver that does not decode it
-        doc["details"] = json.loads(doc["details"])
-    doc["details"] = doc["details"] or {}
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    doc["details"] = details or {}
+    return _dumps(doc).encode()
+
+
+_dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def entry_hash(fields: dict) -> str:
