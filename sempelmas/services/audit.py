@@ -128,15 +128,17 @@ def verify_chain(batch: int = 20_000, progress=None) -> ChainReport:
     report = ChainReport()
     last_id, last_seq, last_hash, checked = 0, 0, audit_chain.GENESIS, 0
     first_at = last_at = None
-    names, hash_of = _NAMES, audit_chain.entry_hash
+    hash_of = audit_chain.values_hash
     while True:
         for row in _rows_after(last_id, batch):
-            fields = dict(zip(names, row, strict=True))
+            # row: id, created_at, actor_id, on_behalf_of_id, ip, action, object_type, object_id, details, seq,
+            # prev_hash, entry_hash (``_COLUMNS``)
             seq, prev_hash, stored = row[9], row[10], row[11]
-            if seq != last_seq + 1 or prev_hash != last_hash or stored != hash_of(fields):
+            if seq != last_seq + 1 or prev_hash != last_hash or stored != hash_of(
+                    seq, prev_hash, row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]):
                 report.checked, report.last_seq, report.last_hash = checked, last_seq, last_hash
                 report.first_at, report.last_at = _as_time(first_at), _as_time(last_at)
-                report.problem = _check_row(fields, report)
+                report.problem = _check_row(dict(zip(_NAMES, row, strict=True)), report)
                 return report
             last_id, last_seq, last_hash = row[0], seq, stored
             checked += 1
