@@ -54,16 +54,22 @@ class AuditChainHead(db.Model):
 HEAD_ID = 1
 _TAKE = text("UPDATE audit_chain_head SET seq = seq + :n WHERE id = :id RETURNING seq, last_hash")
 _PUT = text("UPDATE audit_chain_head SET last_hash = :h WHERE id = :id")
+_LAST = text("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
 
 
 def _take_head(connection, n: int) -> tuple[int, str]:
     """Reserve ``n`` positions; returns the new last seq and the hash before them. The UPDATE comes first so
     the lock is held before the head is read (a read-then-write would let two appends fork the chain)."""
     row = connection.execute(_TAKE, {"n": n, "id": HEAD_ID}).first()
-    if row is None:  # a fresh database (the migration creates the row; tests empty every table)
+    if row is None:
+        # a fresh database (the migration creates the row; tests empty every table), or a head someone deleted:
+        # go on from the newest entry rather than refuse every sensitive action (audit-verify still checks the
+        # entries themselves)
+        last = connection.execute(_LAST).first()
         dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
         connection.execute(dialect_insert(AuditChainHead).values(
-            id=HEAD_ID, seq=0, last_hash=audit_chain.GENESIS).on_conflict_do_nothing())
+            id=HEAD_ID, seq=last[0] if last else 0, last_hash=last[1] if last else audit_chain.GENESIS,
+        ).on_conflict_do_nothing())
         row = connection.execute(_TAKE, {"n": n, "id": HEAD_ID}).first()
     return row[0], row[1]
 

@@ -200,3 +200,15 @@ def test_two_connections_appending_at_once_do_not_fork_the_chain(app):
     assert actions.count("test.kiri") == actions.count("test.kanan") == 50
     assert audit.verify_chain().intact
     assert db.session.scalar(select(func.count()).select_from(AuditChainHead)) == 1
+
+
+def test_a_deleted_chain_head_is_reported_and_appends_go_on_from_the_newest_entry(app, runner):
+    make_log(3)
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1 and "Kepala rantai audit hilang" in result.output
+    audit.record("test.lanjut")
+    db.session.commit()
+    assert [e.seq for e in chain()] == [1, 2, 3, 4]
+    assert audit.verify_chain().intact
