@@ -36,7 +36,7 @@ def _page(report=None, refused: bool = False, status: int = 200):
                   total=audit_browse.entry_count(), verify_form=EmptyForm(), report=report, refused=refused,
                   web_max=current_app.config.get("AUDIT_VERIFY_WEB_MAX", WEB_VERIFY_MAX))
     if target:
-        resp.headers["HX-Replace-Url"] = target
+        resp.headers["HX-Push-Url"] = target  # instead of the address with the NIK
     return resp
 
 

@@ -92,7 +92,8 @@ def test_an_actor_given_by_nik_leaves_the_address_bar_as_an_account_id(client, f
     # htmx: the fragment at once, and the cleaned address for the history
     frag = client.get(f"/admin/audit?pelaku={warga.resident.nik}", headers=HX)
     assert frag.status_code == 200 and "<html" not in frag.get_data(as_text=True)
-    assert warga.resident.nik not in frag.headers["HX-Replace-Url"]
+    pushed = frag.headers["HX-Push-Url"]
+    assert warga.resident.nik not in pushed and f"pelaku_id={warga.id}" in pushed
 
 
 def test_bad_filters_get_a_clear_message(client, factory, login_as):
