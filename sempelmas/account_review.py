@@ -34,6 +34,9 @@ def reviewable(user_id: int) -> User:
 
 def review_page(user_id: int, endpoint_prefix: str, verify_form=None, reject_form=None, status=200):
     user = reviewable(user_id)
+    if verify_form is None and reject_form is None:  # a plain view, not a form shown again with its errors
+        audit.record("account.view", user)
+        db.session.commit()
     return render(
         "_shared/account_review.html",
         status=status,

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
+from sempelmas import audit_cli
 from sempelmas.extensions import db
 
 
@@ -16,6 +17,7 @@ def register(app: Flask) -> None:
     from sempelmas import backup_cli
 
     backup_cli.register(app)
+    audit_cli.register(app)
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt="Nama pengguna")

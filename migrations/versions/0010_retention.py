@@ -1,7 +1,7 @@
 """attachments deleted under the retention policy keep their row with the time the file went
 
 Revision ID: 0010_retention
-Revises: 0008_pwa
+Revises: 0009_audit_chain
 Create Date: 2026-11-28 05:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_retention'
-down_revision = '0008_pwa'
+down_revision = '0009_audit_chain'
 branch_labels = None
 depends_on = None
 

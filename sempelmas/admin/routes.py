@@ -23,7 +23,6 @@ from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
 from sempelmas.letter_http import letter_response
 from sempelmas.models.accounts import Role, User
-from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.models.profile import (
@@ -266,15 +265,6 @@ def import_apply(job_id: int):
     return redirect(url_for("admin.import_job", job_id=job.id), code=303)
 
 
-@bp.get("/audit")
-@role_required(Role.ADMIN)
-def audit_log():
-    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)).all()
-    names = {u.id: u.display_login or u.full_name for u in db.session.scalars(
-        select(User).where(User.id.in_({e.actor_id for e in entries if e.actor_id})))}
-    return render("admin/audit.html", entries=entries, names=names)
-
-
 @bp.get("/kotak-keluar")
 @role_required(Role.ADMIN)
 def outbox():
@@ -423,4 +413,5 @@ def letter_template_edit(name: str):
                   variables=letter_render.TEMPLATE_VARIABLES, status=status)
 
 
+from sempelmas.admin import audit as _audit  # noqa: E402,F401  (routes on this blueprint)
 from sempelmas.admin import certificates as _certificates  # noqa: E402,F401  (routes on this blueprint)

@@ -69,6 +69,9 @@ def _letter_or_404(letter_id: int) -> Letter:
 @role_required(*REGISTER_ROLES)
 def detail(letter_id: int, error: str | None = None, status: int = 200):
     letter = _letter_or_404(letter_id)
+    if request.method == "GET":  # not again when a failed revocation shows the page
+        audit.record("letter.view", letter, number=letter.number)
+        db.session.commit()
     newer = db.session.scalar(select(Letter).where(Letter.replaces_id == letter.id).order_by(Letter.id.desc()))
     return render("letters_admin/detail.html", status=status, letter=letter, newer=newer, error=error,
                   may_revoke=letters.may_revoke(current_user) and letter.status == LetterStatus.VALID,

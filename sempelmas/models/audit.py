@@ -1,18 +1,22 @@
-"""The audit log: who did what, for whom, from where, on which object."""
+"""The audit log: who did what, for whom, from where, on which object; hash-chained so quiet edits show."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, String, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"
+    # the admin browser filters by object ("letter_requests" 42)
+    __table_args__ = (Index("ix_audit_log_object_type", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -25,3 +29,65 @@ class AuditEntry(db.Model):
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(40))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: position in the chain: 1, 2, 3… without gaps (set at flush time, see ``_chain_new_entries``)
+    seq: Mapped[int] = mapped_column(unique=True)
+    #: ``entry_hash`` of the entry with ``seq - 1`` (``audit_chain.GENESIS`` for the first)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of ``audit_chain.canonical(...)`` of this entry's stored fields, ``prev_hash`` included
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+    def chain_fields(self) -> dict:
+        return {name: getattr(self, name) for name in audit_chain.HASHED_FIELDS}
+
+
+class AuditChainHead(db.Model):
+    """One row: the last ``seq`` and hash. Appends update it in their own transaction, which serialises
+    them (SQLite's write lock, a PostgreSQL row lock) and lets the verifier notice missing last entries."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64), default=audit_chain.GENESIS)
+
+
+HEAD_ID = 1
+_TAKE = text("UPDATE audit_chain_head SET seq = seq + :n WHERE id = :id RETURNING seq, last_hash")
+_PUT = text("UPDATE audit_chain_head SET last_hash = :h WHERE id = :id")
+_LAST = text("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+
+
+def _take_head(connection, n: int) -> tuple[int, str]:
+    """Reserve ``n`` positions; returns the new last seq and the hash before them. The UPDATE comes first so
+    the lock is held before the head is read (a read-then-write would let two appends fork the chain)."""
+    row = connection.execute(_TAKE, {"n": n, "id": HEAD_ID}).first()
+    if row is None:
+        # a fresh database (the migration creates the row; tests empty every table), or a head someone deleted:
+        # go on from the newest entry rather than refuse every sensitive action (audit-verify still checks the
+        # entries themselves)
+        last = connection.execute(_LAST).first()
+        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
+        connection.execute(dialect_insert(AuditChainHead).values(
+            id=HEAD_ID, seq=last[0] if last else 0, last_hash=last[1] if last else audit_chain.GENESIS,
+        ).on_conflict_do_nothing())
+        row = connection.execute(_TAKE, {"n": n, "id": HEAD_ID}).first()
+    return row[0], row[1]
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_new_entries(session: Session, flush_context, instances) -> None:
+    """Give each new entry its place in the chain and its hashes, in the order they were added."""
+    new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
+    if not new:
+        return
+    last_seq, prev = _take_head(session.connection(), len(new))
+    seq = last_seq - len(new)
+    for entry in new:
+        seq += 1
+        if entry.created_at is None:
+            entry.created_at = utcnow()
+        entry.details = audit_chain.normalise_details(entry.details)
+        entry.seq = seq
+        entry.prev_hash = prev
+        entry.entry_hash = prev = audit_chain.entry_hash(entry.chain_fields())
+    session.connection().execute(_PUT, {"h": prev, "id": HEAD_ID})

@@ -19,7 +19,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest
 from sempelmas.rt.forms import EndorseForm, ReturnForm
-from sempelmas.services import accounts, attachments, endorsements, lifecycle, request_access
+from sempelmas.services import accounts, attachments, audit, endorsements, lifecycle, request_access
 
 bp = Blueprint("rt", __name__)
 HEADS = (Role.RT_HEAD, Role.RW_HEAD)
@@ -107,7 +107,11 @@ def requests():
 @bp.get("/permohonan/<tracking_number>")
 @role_required(*HEADS)
 def request_detail(tracking_number: str):
-    return _detail(_letter_request(tracking_number))
+    letter_request = _letter_request(tracking_number)
+    if not is_htmx():
+        audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
+        db.session.commit()
+    return _detail(letter_request)
 
 
 @bp.post("/permohonan/<tracking_number>/pengantar")

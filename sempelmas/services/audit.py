@@ -1,12 +1,19 @@
-"""Writing to the audit log."""
+"""Writing to the audit log and checking its hash chain (the chaining itself happens at flush time,
+see ``sempelmas.models.audit``)."""
 
 from __future__ import annotations
 
-from flask import has_request_context, request
-from flask_login import current_user
+from dataclasses import dataclass
+from datetime import datetime
 
+from flask import has_request_context, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import String, bindparam, select, type_coerce
+
+from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
-from sempelmas.models.audit import AuditEntry
+from sempelmas.models.audit import HEAD_ID, AuditChainHead, AuditEntry
 
 
 def client_ip() -> str | None:
@@ -41,3 +48,154 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+# ------------------------------------------------------------------ verifying the chain
+
+@dataclass
+class ChainProblem:
+    """The first place where the stored log departs from an untouched chain."""
+
+    kind: str  #: "altered", "deleted", "inserted", "head"
+    entry_id: int | None
+    seq: int | None
+    created_at: datetime | None
+    message: str
+
+
+@dataclass
+class ChainReport:
+    checked: int = 0
+    last_seq: int = 0
+    last_hash: str = audit_chain.GENESIS
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    problem: ChainProblem | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.problem is None
+
+
+#: the stored values as the driver gives them: the timestamp and the JSON as text where the database keeps text
+#: (SQLite), so no per-row type conversion runs before the hash (``audit_chain.canonical`` takes either form)
+_COLUMNS = (AuditEntry.id, type_coerce(AuditEntry.created_at, String).label("created_at"), AuditEntry.actor_id,
+            AuditEntry.on_behalf_of_id, AuditEntry.ip, AuditEntry.action, AuditEntry.object_type,
+            AuditEntry.object_id, type_coerce(AuditEntry.details, String).label("details"), AuditEntry.seq,
+            AuditEntry.prev_hash, AuditEntry.entry_hash)
+_NAMES = [c.key if hasattr(c, "key") else c.name for c in _COLUMNS]
+
+
+def _rows_after(last_id: int, batch: int):
+    """Entries in id order after ``last_id``, as plain tuples, fetched in keyset batches (memory bounded by
+    ``batch``). Read through the driver's cursor: SQLAlchemy's row objects cost more than hashing on a
+    million rows; the statement is still built and compiled by SQLAlchemy for the dialect."""
+    conn = db.session.connection()
+    compiled = (select(*_COLUMNS).where(AuditEntry.id > bindparam("after")).order_by(AuditEntry.id)
+                .limit(batch).compile(dialect=conn.dialect))
+    sql = str(compiled)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        while True:
+            params = compiled.construct_params({"after": last_id})
+            if compiled.positional:
+                params = tuple(params[name] for name in compiled.positiontup)
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield from rows
+            last_id = rows[-1][0]
+    finally:
+        cursor.close()
+
+
+def _as_time(value) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def verify_chain(batch: int = 20_000, progress=None) -> ChainReport:
+    """Walk the whole log in id order and report the first entry altered, inserted or deleted.
+
+    Rules: ``seq`` runs 1, 2, 3… in id order; each ``prev_hash`` is the previous ``entry_hash``; each
+    ``entry_hash`` is the hash of the stored fields; the chain head names the last ``seq`` and hash (so deleting the
+    newest entries shows too). Entries appended while the walk runs are followed up before judging the head."""
+    report = ChainReport()
+    last_id, last_seq, last_hash, checked = 0, 0, audit_chain.GENESIS, 0
+    first_at = last_at = None
+    hash_of = audit_chain.values_hash
+    while True:
+        for row in _rows_after(last_id, batch):
+            # row: id, created_at, actor_id, on_behalf_of_id, ip, action, object_type, object_id, details, seq,
+            # prev_hash, entry_hash (``_COLUMNS``)
+            seq, prev_hash, stored = row[9], row[10], row[11]
+            if seq != last_seq + 1 or prev_hash != last_hash or stored != hash_of(
+                    seq, prev_hash, row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]):
+                report.checked, report.last_seq, report.last_hash = checked, last_seq, last_hash
+                report.first_at, report.last_at = _as_time(first_at), _as_time(last_at)
+                report.problem = _check_row(dict(zip(_NAMES, row, strict=True)), report)
+                return report
+            last_id, last_seq, last_hash = row[0], seq, stored
+            checked += 1
+            if first_at is None:
+                first_at = row[1]
+            last_at = row[1]
+            if progress and checked % batch == 0:
+                progress(checked)
+        report.checked, report.last_seq, report.last_hash = checked, last_seq, last_hash
+        report.first_at, report.last_at = _as_time(first_at), _as_time(last_at)
+        head = db.session.execute(select(AuditChainHead.seq, AuditChainHead.last_hash)
+                                  .where(AuditChainHead.id == HEAD_ID)).first()
+        if head is not None and head.seq > last_seq and db.session.scalar(
+                select(AuditEntry.id).where(AuditEntry.id > last_id).limit(1)) is not None:
+            continue  # appended during the walk: check those too
+        report.problem = _check_head(head, report)
+        return report
+
+
+def _check_row(row: dict, report: ChainReport) -> ChainProblem:
+    """Say what is wrong with the first entry that broke the chain."""
+    expected = report.last_seq + 1
+
+    def problem(kind: str, message: str) -> ChainProblem:
+        return ChainProblem(kind, row["id"], row["seq"], _as_time(row["created_at"]), message)
+
+    if row["seq"] is None or not row["entry_hash"] or not row["prev_hash"]:
+        return problem("inserted", _("Entri #%(id)d disisipkan tanpa tempat di rantai (urutan/hash kosong).",
+                                     id=row["id"]))
+    if audit_chain.entry_hash(row) != row["entry_hash"]:
+        return problem("altered", _("Entri #%(id)d (urutan %(seq)d) telah diubah: isinya tidak cocok dengan "
+                                    "hash yang tersimpan.", id=row["id"], seq=row["seq"]))
+    if row["seq"] > expected:
+        return problem("deleted", _("Entri urutan %(first)d–%(last)d hilang (dihapus) tepat sebelum entri #%(id)d.",
+                                    first=expected, last=row["seq"] - 1, id=row["id"]))
+    if row["seq"] < expected:
+        return problem("inserted", _("Entri #%(id)d disisipkan: urutannya %(seq)d, seharusnya %(expected)d.",
+                                     id=row["id"], seq=row["seq"], expected=expected))
+    return problem("inserted", _("Entri #%(id)d (urutan %(seq)d) tidak tersambung ke entri sebelumnya: "
+                                 "entri ini disisipkan atau entri sebelumnya diganti.", id=row["id"], seq=row["seq"]))
+
+
+def _check_head(head, report: ChainReport) -> ChainProblem | None:
+    if head is None:
+        if report.checked == 0:
+            return None
+        return ChainProblem("head", None, None, None, _("Kepala rantai audit hilang (baris audit_chain_head dihapus)."))
+    if head.seq > report.last_seq:
+        return ChainProblem("deleted", None, report.last_seq + 1, report.last_at, _(
+            "Entri terakhir hilang: kepala rantai mencatat urutan %(head)d, log berakhir di urutan %(last)d "
+            "(entri %(first)d–%(head)d dihapus).", head=head.seq, last=report.last_seq, first=report.last_seq + 1))
+    if head.seq < report.last_seq:
+        return ChainProblem("inserted", None, head.seq + 1, report.last_at, _(
+            "Entri urutan %(first)d–%(last)d disisipkan di luar aplikasi: kepala rantai berhenti di urutan "
+            "%(head)d.", first=head.seq + 1, last=report.last_seq, head=head.seq))
+    if head.last_hash != report.last_hash:
+        return ChainProblem("altered", None, head.seq, report.last_at, _(
+            "Entri terakhir (urutan %(seq)d) diganti: hash-nya tidak sama dengan yang dicatat kepala rantai.",
+            seq=head.seq))
+    return None

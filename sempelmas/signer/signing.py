@@ -72,7 +72,10 @@ def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None
 @bp.get("/permohonan/<tracking_number>")
 @role_required(Role.SIGNER)
 def request_detail(tracking_number: str):
-    return _detail(_request_or_404(tracking_number))
+    letter_request = _request_or_404(tracking_number)
+    audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
+    db.session.commit()
+    return _detail(letter_request)
 
 
 @bp.get("/permohonan/<tracking_number>/pratinjau.pdf")
@@ -90,6 +93,8 @@ def preview_pdf(tracking_number: str):
                                        capacity=facts["capacity"], verify_url=None)
     except LetterRenderError as e:
         return _detail(letter_request, status=422, message=_("Surat tidak dapat dibuat: %(m)s", m=e.message))
+    audit.record("letter.preview", letter_request, tracking_number=letter_request.tracking_number)
+    db.session.commit()
     resp = make_response(pdf)
     resp.headers["Content-Type"] = "application/pdf"
     resp.headers["Content-Disposition"] = f'inline; filename="pratinjau-{letter_request.tracking_number}.pdf"'

@@ -129,6 +129,7 @@ POSTS = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/admin/sertifikat/999999/cabut", {Role.ADMIN}),  # unknown certificate → 404 for the admin
+    ("/admin/audit/periksa", {Role.ADMIN}),
     ("/penandatangan/kunci", {Role.SIGNER}),
     ("/admin/templat-surat/domisili", {Role.ADMIN}),
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),

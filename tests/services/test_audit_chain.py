@@ -1,0 +1,214 @@
+"""The hash-chained audit log: appends chain in order (also from two connections at once), and
+`audit-verify` names the first entry altered, inserted or deleted."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select, text
+
+from sempelmas.domain import audit_chain
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role
+from sempelmas.models.audit import AuditChainHead, AuditEntry
+from sempelmas.services import audit
+
+
+def chain() -> list[AuditEntry]:
+    db.session.expire_all()
+    return db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+
+
+def make_log(n: int, actor=None) -> list[AuditEntry]:
+    for i in range(n):
+        audit.record(f"test.step{i}", actor=actor, object_type="uji", object_id=i, n=i, label=f"Entri ke-{i}")
+        if i % 2:
+            db.session.flush()  # some entries flushed one by one, some two at once
+    db.session.commit()
+    return chain()
+
+
+def verify(runner):
+    return runner.invoke(args=["audit-verify", "--quiet"])
+
+
+def test_entries_are_chained_in_the_order_they_were_recorded(app, factory):
+    admin = factory.staff(Role.ADMIN, "penguji")
+    entries = make_log(5, actor=admin)
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5]
+    assert [e.action for e in entries] == [f"test.step{i}" for i in range(5)]
+    assert entries[0].prev_hash == audit_chain.GENESIS
+    for before, after in zip(entries, entries[1:], strict=False):
+        assert after.prev_hash == before.entry_hash
+    for e in entries:
+        assert e.entry_hash == audit_chain.entry_hash(e.chain_fields())
+    head = db.session.get(AuditChainHead, 1)
+    assert (head.seq, head.last_hash) == (5, entries[-1].entry_hash)
+    assert entries[2].details == {"n": 2, "label": "Entri ke-2"}
+
+
+def test_a_rolled_back_entry_leaves_no_hole(app):
+    make_log(2)
+    audit.record("test.batal")
+    db.session.flush()
+    db.session.rollback()
+    audit.record("test.lanjut")
+    db.session.commit()
+    assert [(e.seq, e.action) for e in chain()][-1] == (3, "test.lanjut")
+    assert audit.verify_chain().intact
+
+
+def test_details_are_hashed_as_the_database_gives_them_back(app):
+    audit.record("test.kunci", **{"angka": (1, 2), "nested": {"b": 1, "a": None}})
+    db.session.commit()
+    db.session.expire_all()
+    entry = db.session.scalars(select(AuditEntry)).one()
+    assert entry.details == {"angka": [1, 2], "nested": {"b": 1, "a": None}}
+    assert audit.verify_chain().intact
+
+
+def test_intact_log_verifies_with_exit_zero_and_a_summary(app, runner):
+    make_log(7)
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "Log audit utuh: 7 entri diperiksa" in result.output
+    assert chain()[-1].entry_hash in result.output
+
+
+def test_an_empty_log_is_intact(app, runner):
+    result = verify(runner)
+    assert result.exit_code == 0 and "0 entri" in result.output
+
+
+def test_a_field_altered_with_raw_sql_is_found_and_named(app, runner):
+    entries = make_log(6)
+    victim = entries[3]
+    db.session.execute(text("UPDATE audit_log SET ip = '10.9.9.9' WHERE id = :id"), {"id": victim.id})
+    db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"id {victim.id}" in result.output and "urutan 4" in result.output
+    assert "telah diubah" in result.output and "3 entri sebelumnya utuh" in result.output
+    report = audit.verify_chain()
+    assert (report.problem.kind, report.problem.entry_id) == ("altered", victim.id)
+
+
+@pytest.mark.parametrize("column, value", [("details", '{"n": 99}'), ("action", "test.lain"),
+                                           ("created_at", "2020-01-01 00:00:00.000000"), ("actor_id", None)])
+def test_any_stored_field_altered_is_found(app, factory, column, value):
+    entries = make_log(3, actor=factory.staff(Role.ADMIN, "pelaku"))
+    db.session.execute(text(f"UPDATE audit_log SET {column} = :v WHERE id = :id"),  # noqa: S608
+                       {"v": value, "id": entries[1].id})
+    db.session.commit()
+    problem = audit.verify_chain().problem
+    assert (problem.kind, problem.entry_id) == ("altered", entries[1].id)
+
+
+def test_a_deleted_middle_entry_is_found_and_named(app, runner):
+    entries = make_log(6)
+    db.session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": entries[2].id})
+    db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "hilang (dihapus)" in result.output and f"entri #{entries[3].id}" in result.output
+    assert "urutan 3–3" in result.output
+    assert audit.verify_chain().problem.kind == "deleted"
+
+
+def test_deleting_the_last_entries_is_found_through_the_chain_head(app, runner):
+    entries = make_log(6)
+    db.session.execute(text("DELETE FROM audit_log WHERE id >= :id"), {"id": entries[4].id})
+    db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "Entri terakhir hilang" in result.output and "entri 5–6 dihapus" in result.output
+
+
+def test_a_forged_entry_with_a_well_formed_chain_is_found(app, runner):
+    """Someone who knows the algorithm appends a row by SQL, hashes and all: the head gives it away."""
+    entries = make_log(4)
+    last = entries[-1]
+    forged = {"seq": last.seq + 1, "prev_hash": last.entry_hash, "created_at": last.created_at,
+              "actor_id": None, "on_behalf_of_id": None, "ip": "127.0.0.1", "action": "letter.revoke",
+              "object_type": "letters", "object_id": "1", "details": {"reason": "palsu"}}
+    forged_hash = audit_chain.entry_hash(forged)
+    db.session.execute(AuditEntry.__table__.insert().values(**forged, entry_hash=forged_hash))
+    db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert "urutan 5–5 disisipkan" in result.output
+    assert audit.verify_chain().problem.kind == "inserted"
+
+
+def test_a_forged_entry_in_the_middle_is_found(app, runner):
+    """A row slipped between two others (a free id below the newest): its place in the chain is taken."""
+    entries = make_log(4)
+    db.session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": entries[1].id})
+    copy = entries[1].chain_fields() | {"ip": "198.51.100.1"}
+    db.session.execute(AuditEntry.__table__.insert().values(
+        id=entries[1].id, **copy, entry_hash=audit_chain.entry_hash(copy)))
+    db.session.commit()
+    problem = audit.verify_chain().problem
+    assert (problem.kind, problem.entry_id) == ("inserted", entries[2].id)
+    assert "tidak tersambung" in problem.message
+
+
+def test_a_replaced_last_entry_is_found(app):
+    entries = make_log(3)
+    last = entries[-1]
+    fields = last.chain_fields() | {"action": "test.ganti"}
+    db.session.execute(text("UPDATE audit_log SET action = 'test.ganti', entry_hash = :h WHERE id = :id"),
+                       {"h": audit_chain.entry_hash(fields), "id": last.id})
+    db.session.commit()
+    problem = audit.verify_chain().problem
+    assert problem.kind == "altered" and "kepala rantai" in problem.message
+
+
+def _append_from_thread(app, name: str, count: int, start: threading.Barrier, errors: list) -> None:
+    try:
+        with app.app_context():
+            start.wait()
+            for i in range(count):
+                audit.record(f"test.{name}", n=i)
+                db.session.flush()
+                time.sleep(0.002)  # hold the transaction open so the other connection must wait
+                audit.record(f"test.{name}", n=i, second=True)
+                db.session.commit()
+            db.session.remove()
+    except Exception as e:  # pragma: no cover - reported by the assertion below
+        errors.append(e)
+
+
+def test_two_connections_appending_at_once_do_not_fork_the_chain(app):
+    """Two workers (threads, each with its own connection and transactions) append at the same time."""
+    make_log(1)
+    start, errors = threading.Barrier(2), []
+    threads = [threading.Thread(target=_append_from_thread, args=(app, name, 25, start, errors))
+               for name in ("kiri", "kanan")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    entries = chain()
+    assert len(entries) == 101
+    assert [e.seq for e in entries] == list(range(1, 102))
+    assert len({e.prev_hash for e in entries}) == 101  # no two entries claim the same predecessor
+    actions = [e.action for e in entries[1:]]
+    assert actions.count("test.kiri") == actions.count("test.kanan") == 50
+    assert audit.verify_chain().intact
+    assert db.session.scalar(select(func.count()).select_from(AuditChainHead)) == 1
+
+
+def test_a_deleted_chain_head_is_reported_and_appends_go_on_from_the_newest_entry(app, runner):
+    make_log(3)
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    result = verify(runner)
+    assert result.exit_code == 1 and "Kepala rantai audit hilang" in result.output
+    audit.record("test.lanjut")
+    db.session.commit()
+    assert [e.seq for e in chain()] == [1, 2, 3, 4]
+    assert audit.verify_chain().intact
