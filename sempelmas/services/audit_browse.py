@@ -73,6 +73,21 @@ ACTION_LABELS = {
     "pki.passphrase_changed": _l("Passphrase tanda tangan diganti"),
     "pki.passphrase_wrong": _l("Passphrase salah"),
     "audit.verify": _l("Rantai log audit diperiksa"),
+    "report.export": _l("Laporan diekspor"),
+    "survey.answer": _l("Survei kepuasan diisi"),
+    "complaint.file": _l("Pengaduan diajukan"),
+    "complaint.answer": _l("Pengaduan dijawab"),
+    "complaint.status": _l("Status pengaduan diubah"),
+    "complaint.photo_view": _l("Foto pengaduan dilihat"),
+    "pdp.export": _l("Data pribadi diunduh warga"),
+    "pdp.request": _l("Permintaan data pribadi diajukan"),
+    "pdp.view": _l("Permintaan data pribadi dilihat"),
+    "pdp.correct": _l("Data pribadi dikoreksi"),
+    "pdp.refuse": _l("Permintaan data pribadi ditolak"),
+    "pdp.erase": _l("Akun dihapus atas permintaan warga"),
+    "backup.create": _l("Cadangan dibuat"),
+    "backup.restore": _l("Cadangan dipulihkan"),
+    "retention.run": _l("Lampiran dihapus sesuai masa retensi"),
 }
 
 #: request transitions are recorded as "request.<lifecycle action>"

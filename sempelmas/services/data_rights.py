@@ -25,12 +25,13 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, AccountStatus, PasswordResetCode, Role, RoleGrant, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
+from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import KKHistory, Resident
-from sempelmas.services import attachments, audit, lifecycle
+from sempelmas.services import attachments, audit, complaints, lifecycle
 from sempelmas.services.accounts import family_members, pad_rt
 from sempelmas.services.uploads import stored_path
 
@@ -86,6 +87,8 @@ def erased_items() -> list[str]:
         _("Foto KTP dan data yang Anda isi saat mendaftar."),
         _("Lampiran permohonan lain (draf, ditolak, dibatalkan, atau sudah diganti) dan foto bukti koreksi."),
         _("Notifikasi dan pesan yang belum terkirim."),
+        _("Nama, nomor HP, e-mail dan foto pada pengaduan Anda (isi pengaduan dan jawabannya tetap sebagai "
+          "catatan pelayanan, tanpa nama)."),
     ]
 
 
@@ -125,6 +128,13 @@ def _requests_of(user: User) -> list[LetterRequest]:
         selectinload(LetterRequest.events), selectinload(LetterRequest.attachments),
         selectinload(LetterRequest.endorsements), selectinload(LetterRequest.service_version),
         selectinload(LetterRequest.subject))))
+
+
+def _complaints_of(user: User) -> list[Complaint]:
+    """Complaints the account filed (public complaints carry no account: they are not in anyone's export)."""
+    return list(db.session.scalars(select(Complaint).where(Complaint.user_id == user.id)
+                                   .options(selectinload(Complaint.events), selectinload(Complaint.request))
+                                   .order_by(Complaint.id)))
 
 
 def _resident_dict(r: Resident) -> dict:
@@ -200,12 +210,21 @@ def export(user: User) -> dict:
             "pengantar": [{"tingkat": e.level, "nomor": e.number, "waktu": _iso(e.at), "catatan": e.note}
                           for e in r.endorsements],
             "lampiran": [{"persyaratan": a.requirement_code, "jenis": a.mime, "ukuran_byte": a.size,
-                          "diunggah": _iso(a.uploaded_at), "diganti": _iso(a.superseded_at)}
+                          "diunggah": _iso(a.uploaded_at), "diganti": _iso(a.superseded_at),
+                          "berkas_dihapus_retensi": _iso(a.purged_at)}
                          for a in r.attachments],
         } for r in requests],
         "surat": [{"nomor": lt.number, "judul": lt.title, "permohonan": lt.request.tracking_number,
                    "ditandatangani": _iso(lt.signed_at), "status": lt.status,
                    "alamat_verifikasi": f"{base}/v/{lt.verify_code}"} for lt in letters],
+        "pengaduan": [{
+            "kode": c.code, "kategori": c.category, "perihal": c.subject, "isi": c.body, "status": c.status,
+            "nama": c.name, "nomor_hp": c.phone, "email": c.email, "foto": bool(c.photo),
+            "permohonan": c.request.tracking_number if c.request is not None else None,
+            "diajukan": _iso(c.created_at), "selesai": _iso(c.closed_at),
+            "riwayat": [{"waktu": _iso(e.at), "aksi": e.action, "oleh": _who(e.author_id, user, users),
+                         "teks": e.text, "ke": e.to_status} for e in c.events],
+        } for c in _complaints_of(user)],
         "notifikasi": [{"waktu": _iso(n.created_at), "pesan": n.message, "dibaca": _iso(n.read_at)}
                        for n in db.session.scalars(select(Notification).where(Notification.user_id == user.id)
                                                    .order_by(Notification.id))],
@@ -493,6 +512,15 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
             d.evidence_photo = None
             evidence += 1
 
+    # complaints stay as a record of the service (their text and answers), without who filed them
+    complaints_erased = 0
+    for c in _complaints_of(user):
+        if c.photo:
+            out.files.append((complaints.UPLOAD_KIND, c.photo))
+            c.photo = None
+        c.name, c.phone, c.email = ERASED_NAME, None, None
+        complaints_erased += 1
+
     # messages about this account's notices go with them (a family phone shared with others keeps theirs)
     note_ids = select(Notification.id).where(Notification.user_id == user.id)
     outbox = db.session.execute(delete(OutboxMessage).where(OutboxMessage.notification_id.in_(note_ids))
@@ -520,6 +548,7 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
 
     out.erased = {"attachments": erased_files, "registration": reg is not None,
                   "ktp_photo": bool(reg and reg.ktp_photo), "evidence_photos": evidence,
+                  "complaint_contacts": complaints_erased,
                   "notifications": notes, "outbox_messages": outbox, "reset_codes": codes, "roles": roles}
     out.kept = {"register_entry": resident_id, "requests": len(requests), "letters": letters,
                 "attachments": kept_files}

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import date, datetime
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, PasswordResetCode, Registration, Role, RoleGrant, User
 from sempelmas.models.audit import AuditEntry
+from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts, attachments, audit, data_rights, lifecycle
+from sempelmas.services import accounts, attachments, audit, complaints, data_rights, lifecycle
 from sempelmas.services.uploads import save_image, stored_path
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
@@ -270,3 +273,38 @@ def test_one_open_deletion_request_at_a_time(setup, factory):
         data_rights.request_deletion(budi, None)
     with pytest.raises(data_rights.DataRightsError, match="penghapusan akun"):
         data_rights.request_correction(budi, "occupation", "Guru", None)
+
+
+def test_complaints_are_in_the_export_and_lose_their_contact_details_on_deletion(setup, factory):
+    budi = factory.warga(name="BUDI SANTOSO", phone="+6281234567890")
+    siti = factory.warga(name="SITI AMINAH", phone="+6281299998888")
+    staff = factory.staff(Role.STAFF)
+    photo = save_image(complaints.UPLOAD_KIND, jpeg_bytes())
+    own, _new = complaints.file_complaint(
+        complaints.Filing(name="BUDI SANTOSO", phone="+6281234567890", category="lainnya", subject="Antrean lama",
+                          body="Saya menunggu dua jam."), idempotency_key=None, photo=photo, user=budi)
+    complaints.file_complaint(
+        complaints.Filing(name="SITI AMINAH", phone="+6281299998888", category="lainnya", subject="Rahasia Siti",
+                          body="PENGADUAN SITI"), idempotency_key=None, user=siti)
+    complaints.answer(own, staff, "Mohon maaf, loket kami tambah.")
+    db.session.commit()
+
+    data = data_rights.export(budi)
+    assert [(c["kode"], c["isi"]) for c in data["pengaduan"]] == [(own.code, "Saya menunggu dua jam.")]
+    assert any(e["teks"] == "Mohon maaf, loket kami tambah." for e in data["pengaduan"][0]["riwayat"])
+    assert "PENGADUAN SITI" not in json.dumps(data, ensure_ascii=False, default=str)
+    with current_app.test_request_context():
+        pdf = data_rights.export_pdf(budi, data)
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    assert "Saya menunggu dua jam." in text.decode()
+
+    deletion = data_rights.request_deletion(budi, None)
+    db.session.commit()
+    erasure = data_rights.grant_deletion(deletion, staff, None)
+    db.session.commit()
+    data_rights.remove_files(erasure.files)
+    kept = db.session.get(Complaint, own.id)
+    assert (kept.name, kept.phone, kept.email, kept.photo) == (data_rights.ERASED_NAME, None, None, None)
+    assert kept.body == "Saya menunggu dua jam."  # the record of the service stays, without who filed it
+    assert stored_path(complaints.UPLOAD_KIND, photo) is None
+    assert deletion.summary["erased"]["complaint_contacts"] == 1
