@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, extract, func, select
 
@@ -463,18 +464,23 @@ def overdue_list(now: datetime | None = None, limit: int = OVERDUE_LIST_SIZE) ->
     return [OverdueRow(*r) for r in db.session.execute(stmt).all()]
 
 
+def _one_decimal(value: float) -> str:
+    """One decimal in the reader's language: "5,2" in Indonesian, "5.2" in English."""
+    return flask_babel.format_decimal(round(value, 1), format="#,##0.0")
+
+
 def duration_text(seconds: float | None) -> str:
-    """"45 menit", "5,2 jam", "3,1 hari" (one decimal, Indonesian comma); "–" when there is none."""
+    """"45 menit", "5,2 jam", "3,1 hari" (one decimal, the reader's decimal sign); "–" when there is none."""
     if seconds is None:
         return "–"
     if seconds < 3600:
         return str(_("%(n)s menit", n=f"{seconds / 60:.0f}"))
     if seconds < 2 * 86400:
-        return str(_("%(n)s jam", n=f"{seconds / 3600:.1f}".replace(".", ",")))
-    return str(_("%(n)s hari", n=f"{seconds / 86400:.1f}".replace(".", ",")))
+        return str(_("%(n)s jam", n=_one_decimal(seconds / 3600)))
+    return str(_("%(n)s hari", n=_one_decimal(seconds / 86400)))
 
 
 def percent_text(fraction: float | None) -> str:
     if fraction is None:
         return "–"
-    return f"{fraction * 100:.1f}".replace(".", ",") + " %"
+    return _one_decimal(fraction * 100) + " %"

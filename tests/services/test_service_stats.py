@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+import flask_babel
 import pytest
 from werkzeug.datastructures import MultiDict
 
@@ -158,9 +159,14 @@ def test_recap_lists_every_enabled_service_even_without_requests(world):
     assert [(r.name, r.received, r.done.completed) for r in rows] == [("Surat domisili", 1, 1), ("Surat sktm", 0, 0)]
 
 
-def test_duration_and_percent_texts():
-    assert service_stats.duration_text(None) == "–"
-    assert service_stats.duration_text(45 * 60) == "45 menit"
-    assert service_stats.duration_text(5.25 * 3600) == "5,2 jam"
-    assert service_stats.duration_text(3 * 86400) == "3,0 hari"
-    assert service_stats.percent_text(0.75) == "75,0 %"
+def test_duration_and_percent_texts(app):
+    with app.test_request_context("/"):
+        assert service_stats.duration_text(None) == "–"
+        assert service_stats.duration_text(45 * 60) == "45 menit"
+        assert service_stats.duration_text(5.25 * 3600) == "5,2 jam"
+        assert service_stats.duration_text(3 * 86400) == "3,0 hari"
+        assert service_stats.percent_text(0.75) == "75,0 %"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):  # the English reader's decimal point
+        flask_babel.refresh()  # the fixture's app context (and its cached locale) is shared
+        assert service_stats.duration_text(5.25 * 3600) == "5.2 hr"
+        assert service_stats.percent_text(0.75) == "75.0 %"
