@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -28,9 +27,9 @@ from sempelmas.models.complaints import (
     ComplaintEvent,
     ComplaintStatus,
 )
-from sempelmas.models.notifications import Notification, OutboxMessage
+from sempelmas.models.notifications import Notification
 from sempelmas.models.requests import LetterRequest
-from sempelmas.services import audit, request_access
+from sempelmas.services import audit, notify, request_access
 
 S = ComplaintStatus
 UPLOAD_KIND = "complaints"
@@ -209,9 +208,8 @@ def notify_complainant(complaint: Complaint, event: ComplaintEvent) -> None:
     """Tell the complainant of an answer or a status change.
 
     A resident: a bell entry (and the outbox, linked to it); a public complainant: the outbox only.
-    The outbox gets an e-mail when MAIL_SERVER is set and an address was given, a gateway message
-    (WhatsApp/SMS) when NOTIFY_GATEWAY_URL is set and a phone number was given, as notify.py does for
-    requests. Adds rows only; the notify worker sends them.
+    The outbox uses the complaint's own contact details on the configured channels
+    (``notify.queue_external``). Adds rows only; the notify worker sends them.
     """
     with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
         if event.to_status:
@@ -232,16 +230,8 @@ def notify_complainant(complaint: Complaint, event: ComplaintEvent) -> None:
         notification = Notification(user_id=resident.id, kind="complaint.answer", message=message, url=path)
         db.session.add(notification)
         db.session.flush()
-    cfg = current_app.config
-    base = (cfg.get("PUBLIC_URL") or "").rstrip("/")
-    body = message + (f"\n\n{base}{path}" if base else "")
-    notification_id = notification.id if notification is not None else None
-    if cfg.get("MAIL_SERVER") and complaint.email:
-        db.session.add(OutboxMessage(notification_id=notification_id, channel="email", recipient=complaint.email,
-                                     subject=subject[:200], body=body))
-    if cfg.get("NOTIFY_GATEWAY_URL") and complaint.phone:
-        db.session.add(OutboxMessage(notification_id=notification_id, channel="gateway", recipient=complaint.phone,
-                                     subject=subject[:200], body=body))
+    notify.queue_external(notification.id if notification is not None else None, email=complaint.email,
+                          phone=complaint.phone, subject=subject, body=notify.with_link(message, path))
 
 
 # ----------------------------------------------------------------------------- lists and views

@@ -22,7 +22,7 @@ from sempelmas.domain import phone as phone_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.masking import mask_nik
 from sempelmas.extensions import db
-from sempelmas.models.accounts import ROLE_LABELS, AccountStatus, PasswordResetCode, Role, RoleGrant, User
+from sempelmas.models.accounts import ROLE_LABELS, AccountStatus, PasswordResetCode, Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
@@ -31,7 +31,7 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import KKHistory, Resident
-from sempelmas.services import attachments, audit, complaints, lifecycle
+from sempelmas.services import attachments, audit, complaints, lifecycle, notify
 from sempelmas.services.accounts import family_members, pad_rt
 from sempelmas.services.uploads import stored_path
 
@@ -598,16 +598,6 @@ RESIDENT_URL = "/warga/data-saya/permintaan/{}"
 STAFF_URL = "/petugas/permintaan-data/{}"
 
 
-def _outbox(notification_id: int | None, contacts: dict, subject: str, body: str) -> None:
-    cfg = current_app.config
-    if cfg.get("MAIL_SERVER") and contacts.get("email"):
-        db.session.add(OutboxMessage(notification_id=notification_id, channel="email", recipient=contacts["email"],
-                                     subject=subject[:200], body=body))
-    if cfg.get("NOTIFY_GATEWAY_URL") and contacts.get("gateway"):
-        db.session.add(OutboxMessage(notification_id=notification_id, channel="gateway",
-                                     recipient=contacts["gateway"], subject=subject[:200], body=body))
-
-
 def _tell_resident(req: DataRightsRequest, message) -> None:
     """The bell, and e-mail / WhatsApp when configured (stored in Indonesian, like request notices)."""
     user = req.user
@@ -618,9 +608,8 @@ def _tell_resident(req: DataRightsRequest, message) -> None:
     row = Notification(user_id=user.id, kind=f"pdp.{req.kind}", message=text, url=url)
     db.session.add(row)
     db.session.flush()
-    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    _outbox(row.id, {"email": user.email, "gateway": user.phone}, subject,
-            text + (f"\n\n{base}{url}" if base else ""))
+    notify.queue_external(row.id, email=user.email, phone=user.phone, subject=subject,
+                          body=notify.with_link(text, url))
 
 
 def _farewell(contacts: dict) -> None:
@@ -629,16 +618,14 @@ def _farewell(contacts: dict) -> None:
         body = str(_("Permintaan penghapusan akun Anda dikabulkan; Anda tidak bisa masuk lagi. Yang tetap "
                      "disimpan sebagai arsip: data register penduduk, surat yang sudah terbit, catatan "
                      "permohonan, dan log audit."))
-    _outbox(None, contacts, subject, body)
+    notify.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
 
 
 def _tell_staff(req: DataRightsRequest) -> None:
     """Front-office staff see a new task in their bell."""
     with force_locale("id"):
         text = str(_("%(kind)s baru dari %(name)s.", kind=req.kind_label, name=req.user.full_name))
-    staff = db.session.scalars(select(User).join(RoleGrant).where(
-        RoleGrant.role == Role.STAFF, User.status != AccountStatus.DISABLED)).all()
-    for u in staff:
+    for u in notify.users_with_role(Role.STAFF):
         db.session.add(Notification(user_id=u.id, kind=f"pdp.new_{req.kind}", message=text,
                                     url=STAFF_URL.format(req.id)))
     db.session.flush()

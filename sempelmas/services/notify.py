@@ -91,23 +91,34 @@ def _store(request: LetterRequest, notices: list[_Notice], kind: str, subject: s
     """Bell rows for ``notices``, and outbox rows for the external ones on the configured channels."""
     if not notices:
         return
-    cfg = current_app.config
-    base = (cfg.get("PUBLIC_URL") or "").rstrip("/")
     rows = [Notification(user_id=n.user.id, request_id=request.id, kind=kind[:40],
                          message=n.message, url=n.url) for n in notices]
     db.session.add_all(rows)
     db.session.flush()  # the outbox rows point at their bell entry
     for notice, row in zip(notices, rows, strict=True):
-        if not notice.external:
-            continue
-        body = notice.message + (f"\n\n{base}{notice.url}" if base else "")
-        if cfg.get("MAIL_SERVER") and notice.user.email:
-            db.session.add(OutboxMessage(notification_id=row.id, channel="email", recipient=notice.user.email,
-                                         subject=subject[:200], body=body))
-        if cfg.get("NOTIFY_GATEWAY_URL") and notice.user.phone:
-            db.session.add(OutboxMessage(notification_id=row.id, channel="gateway", recipient=notice.user.phone,
-                                         subject=subject[:200], body=body))
+        if notice.external:
+            queue_external(row.id, email=notice.user.email, phone=notice.user.phone, subject=subject,
+                           body=with_link(notice.message, notice.url))
     db.session.flush()
+
+
+def with_link(message: str, path: str | None) -> str:
+    """A message for e-mail / WhatsApp, ending with the page's full address when PUBLIC_URL is set."""
+    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    return message + (f"\n\n{base}{path}" if base and path else "")
+
+
+def queue_external(notification_id: int | None, *, email: str | None, phone: str | None, subject: str,
+                   body: str) -> None:
+    """Outbox rows on the configured channels: e-mail when MAIL_SERVER is set and there is an address, the
+    gateway (WhatsApp/SMS) when NOTIFY_GATEWAY_URL is set and there is a phone. The worker sends them."""
+    cfg = current_app.config
+    if cfg.get("MAIL_SERVER") and email:
+        db.session.add(OutboxMessage(notification_id=notification_id, channel="email", recipient=email,
+                                     subject=subject[:200], body=body))
+    if cfg.get("NOTIFY_GATEWAY_URL") and phone:
+        db.session.add(OutboxMessage(notification_id=notification_id, channel="gateway", recipient=phone,
+                                     subject=subject[:200], body=body))
 
 
 def _label(status: str) -> str:
@@ -152,7 +163,7 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[_Notice]:
         notices += [_Notice(u, text, RT_URL.format(tn)) for u in _rt_heads(request)]
     elif to == S.AWAITING_SIGNATURE:
         text = _("Permohonan %(tn)s (%(service)s) menunggu tanda tangan Anda.", tn=tn, service=service)
-        notices += [_Notice(u, text, SIGNER_URL) for u in _users_with_role(Role.SIGNER)]
+        notices += [_Notice(u, text, SIGNER_URL) for u in users_with_role(Role.SIGNER)]
     elif to == S.IN_REVIEW and action in {"resubmit", "send_back"} and request.claimed_by_id:
         claimer = db.session.get(User, request.claimed_by_id)
         if action == "resubmit":
@@ -212,7 +223,8 @@ def _rw_heads(request: LetterRequest) -> list[User]:
     return _grant_holders(RoleGrant.role == Role.RW_HEAD, RoleGrant.rw == request.subject.rw)
 
 
-def _users_with_role(role: str) -> list[User]:
+def users_with_role(role: str) -> list[User]:
+    """Active accounts holding ``role``, oldest first."""
     return _grant_holders(RoleGrant.role == role)
 
 
