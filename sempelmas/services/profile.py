@@ -65,10 +65,15 @@ def profile_row() -> KelurahanProfile | None:
     return db.session.scalar(select(KelurahanProfile).limit(1))
 
 
+def tz_name() -> str:
+    """The kelurahan's time zone (IANA name); WIB until a profile exists."""
+    profile = current_profile()
+    return profile.tz_name if profile else "Asia/Jakarta"
+
+
 def local_today() -> date:
     """Today's date in the kelurahan's time zone."""
-    profile = current_profile()
-    return datetime.now(ZoneInfo(profile.tz_name if profile else "Asia/Jakarta")).date()
+    return datetime.now(ZoneInfo(tz_name())).date()
 
 
 def logo() -> tuple[bytes, str] | None:

@@ -61,9 +61,7 @@ MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "
 
 # ------------------------------------------------------------------------------------------- periods
 
-def tz_name() -> str:
-    profile = profile_service.current_profile()
-    return profile.tz_name if profile else "Asia/Jakarta"
+tz_name = profile_service.tz_name  # the screens' periods are the kelurahan's local days
 
 
 def utc_naive(day: date, tz: str) -> datetime:

@@ -159,7 +159,7 @@ class Period:
     end: date
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
-        tz = ZoneInfo(_tz_name())
+        tz = ZoneInfo(profile_service.tz_name())
         lo = datetime.combine(self.start, time.min, tz).astimezone(UTC).replace(tzinfo=None)
         hi = datetime.combine(self.end + timedelta(days=1), time.min, tz).astimezone(UTC).replace(tzinfo=None)
         return lo, hi
@@ -191,11 +191,6 @@ class Report:
     def recent_comments(self) -> list[Comment]:
         """The newest COMMENTS_SHOWN comments, newest first: what the page and the PDF list."""
         return self.comments[::-1][:COMMENTS_SHOWN]
-
-
-def _tz_name() -> str:
-    profile = profile_service.current_profile()
-    return profile.tz_name if profile else "Asia/Jakarta"
 
 
 def _in_period(period: Period):
@@ -254,7 +249,7 @@ def latest_public_result() -> dict | None:
 
 def local_day_label(moment: datetime) -> str:
     """A stored UTC time as the local day only ("3 Maret 2026"): the hour could tell who answered."""
-    return _date(_local_naive(moment, ZoneInfo(_tz_name())).date())
+    return _date(_local_naive(moment, ZoneInfo(profile_service.tz_name())).date())
 
 
 def _date(day: date) -> str:
@@ -330,7 +325,7 @@ def export_xlsx(rep: Report, *, actor: User) -> bytes:
     else:
         ws.append([_g("Belum ada responden pada periode ini.")])
 
-    tz = ZoneInfo(_tz_name())
+    tz = ZoneInfo(profile_service.tz_name())
     sheet = wb.create_sheet(_g("Saran"))
     sheet.column_dimensions["A"].width = 14
     sheet.column_dimensions["B"].width = 90
