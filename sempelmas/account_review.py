@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, send_file, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField, TextAreaField
 
 from sempelmas.extensions import db
+from sempelmas.files.routes import send_private_image
 from sempelmas.forms import EmptyForm, Form, length, required
 from sempelmas.htmx import render
 from sempelmas.models.accounts import User
@@ -88,9 +89,7 @@ def ktp_photo(user_id: int):
         abort(404)
     audit.record("document.view", user, document="ktp")
     db.session.commit()
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private_image(path)
 
 
 __all__ = ["EmptyForm", "RejectForm", "VerifyForm", "ktp_photo", "reject", "review_page", "verify"]

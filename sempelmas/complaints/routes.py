@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +16,7 @@ from sempelmas.access import role_required
 from sempelmas.acting import acting_resident
 from sempelmas.complaints.forms import AnswerForm, ComplaintForm, ResidentComplaintForm
 from sempelmas.extensions import db, limiter
+from sempelmas.files.routes import send_private_image
 from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
@@ -82,14 +83,7 @@ def _submit(form: ComplaintForm, **who):
 
 
 def _photo_response(complaint: Complaint):
-    path = stored_path(service.UPLOAD_KIND, complaint.photo or "")
-    if path is None:
-        abort(404)
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return send_private_image(stored_path(service.UPLOAD_KIND, complaint.photo or ""))
 
 
 # ------------------------------------------------------------------ public

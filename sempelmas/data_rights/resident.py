@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, make_response, redirect, send_file, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.access import role_required
 from sempelmas.data_rights.forms import CorrectionForm, DeletionForm
 from sempelmas.extensions import db
+from sempelmas.files.routes import send_private_image
 from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
@@ -124,9 +125,4 @@ def detail(request_id: int):
 @bp.get("/permintaan/<int:request_id>/foto")
 @role_required(Role.RESIDENT)
 def own_photo(request_id: int):
-    path = data_rights.evidence_path(_own(request_id))
-    if path is None:
-        abort(404)
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private_image(data_rights.evidence_path(_own(request_id)))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.access import role_required
 from sempelmas.data_rights.forms import ApplyForm, GrantForm, RefuseForm
 from sempelmas.extensions import db
+from sempelmas.files.routes import send_private_image
 from sempelmas.forms import add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
@@ -64,9 +65,7 @@ def photo(request_id: int):
         abort(404)
     audit.record("document.view", req, document="pdp_evidence", user_id=req.user_id)
     db.session.commit()
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private_image(path)
 
 
 def _done(req: DataRightsRequest, message: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Blueprint, abort, send_file
 from flask_login import current_user
 
@@ -43,5 +45,17 @@ def attachment(name: str):
     resp.headers["Content-Security-Policy"] = (
         "default-src 'none'; object-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'"
         if found.is_pdf else "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+def send_private_image(path: Path | None):
+    """A stored photo (KTP, complaint, correction evidence) to the one allowed to see it: 404 when the file is
+    gone, never cached, never run as a page of this site."""
+    if path is None:
+        abort(404)
+    resp = send_file(path, mimetype="image/jpeg", max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
