@@ -63,7 +63,7 @@ def _store_photo(form: ComplaintForm) -> tuple[str | None, bool]:
 def _submit(form: ComplaintForm, **who):
     """File the complaint from a validated form; returns the complaint, or None with errors on the form."""
     key = (form.kunci.data or "")[:64] or None
-    earlier = db.session.scalar(db.select(Complaint).where(Complaint.idempotency_key == key)) if key else None
+    earlier = service.filed_with_key(key)  # before the photo is stored: a double tap keeps no orphan file
     if earlier is not None:  # the same form sent again (a double tap, a reload): no copy
         return earlier
     photo, refused = _store_photo(form)

@@ -101,6 +101,13 @@ class Filing:
     email: str | None = None
 
 
+def filed_with_key(idempotency_key: str | None) -> Complaint | None:
+    """The complaint an earlier sending of the same form created (the form's one-time key), if any."""
+    if not idempotency_key:
+        return None
+    return db.session.scalar(select(Complaint).where(Complaint.idempotency_key == idempotency_key))
+
+
 def file_complaint(data: Filing, *, idempotency_key: str | None, photo: str | None = None,
                    user: User | None = None, filed_by: User | None = None,
                    about: LetterRequest | None = None) -> tuple[Complaint, bool]:
@@ -111,10 +118,9 @@ def file_complaint(data: Filing, *, idempotency_key: str | None, photo: str | No
     twice (same ``idempotency_key``) gives back the first complaint, not a copy (the second photo is
     then the caller's to discard). Writes the filing event and an audit entry; flushes.
     """
-    if idempotency_key:
-        earlier = db.session.scalar(select(Complaint).where(Complaint.idempotency_key == idempotency_key))
-        if earlier is not None:
-            return earlier, False
+    earlier = filed_with_key(idempotency_key)
+    if earlier is not None:
+        return earlier, False
     if not (data.phone or data.email):
         raise ComplaintError(_("Isi nomor HP atau alamat e-mail agar jawaban dapat kami sampaikan."), "phone")
     if data.category not in COMPLAINT_CATEGORIES:
@@ -135,8 +141,7 @@ def file_complaint(data: Filing, *, idempotency_key: str | None, photo: str | No
             db.session.flush()
     except IntegrityError:
         # the same form sent twice at the same moment: the other submit won
-        earlier = db.session.scalar(select(Complaint).where(Complaint.idempotency_key == idempotency_key)) \
-            if idempotency_key else None
+        earlier = filed_with_key(idempotency_key)
         if earlier is None:
             raise
         return earlier, False
