@@ -24,7 +24,8 @@ from sempelmas.models.complaints import Complaint, ComplaintStatus
 from sempelmas.resident.routes import assisted
 from sempelmas.services import complaints as service
 from sempelmas.services import requests as requests_service
-from sempelmas.services.uploads import UploadError, discard, save_image, stored_path
+from sempelmas.services.uploads import discard, stored_path
+from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("complaints", __name__)
 STAFF = (Role.STAFF, Role.ADMIN)
@@ -44,30 +45,14 @@ def _new_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _store_photo(form: ComplaintForm) -> tuple[str | None, bool]:
-    """(stored name or None, refused): a refused photo becomes the field's error, the rest of the form stays."""
-    upload = form.photo.data
-    if upload is None or not getattr(upload, "filename", ""):
-        return None, False
-    data = upload.stream.read(current_app.config["UPLOAD_MAX_BYTES"] + 1)
-    try:
-        return save_image(service.UPLOAD_KIND, data), False
-    except UploadError as e:
-        name = upload.filename.rsplit("/", 1)[-1][:80]
-        form.photo.errors = [*form.photo.errors,
-                             _("Foto %(name)s ditolak: %(reason)s Isian lain tetap tersimpan; pilih foto lain "
-                               "atau kirim tanpa foto.", name=name, reason=str(e))]
-        return None, True
-
-
 def _submit(form: ComplaintForm, **who):
     """File the complaint from a validated form; returns the complaint, or None with errors on the form."""
     key = (form.kunci.data or "")[:64] or None
     earlier = service.filed_with_key(key)  # before the photo is stored: a double tap keeps no orphan file
     if earlier is not None:  # the same form sent again (a double tap, a reload): no copy
         return earlier
-    photo, refused = _store_photo(form)
-    if refused:
+    photo = save_form_photo(form.photo, service.UPLOAD_KIND, name_the_file=True)
+    if form.photo.errors:  # refused: the field says why, the rest of the form stays
         return None
     try:
         complaint, created = service.file_complaint(form.filing(), idempotency_key=key, photo=photo, **who)
