@@ -3,19 +3,16 @@ transparency page (/transparansi). Numbers come from services.service_stats, fil
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, make_response, redirect, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, flash, make_response, redirect, request, url_for
 
 from sempelmas.access import role_required
 from sempelmas.extensions import db
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
 from sempelmas.services import catalogue, report_export, service_stats
-from sempelmas.services.service_stats import Period
+from sempelmas.services import profile as profile_service
 
 bp = Blueprint("dash", __name__)
 #: front office, signing officials (the lurah) and admins
@@ -74,38 +71,10 @@ def export(kind: str, fmt: str):
 
 # ----------------------------------------------------------------------------------- public
 
-_PUBLIC_CACHE: dict[tuple, tuple[float, dict]] = {}
-
-
-def _public_numbers(today: date, tz: str) -> dict:
-    """This month's and this year's received / completed / on-time share, cached in the process for
-    TRANSPARENCY_CACHE_SECONDS (the public page may be opened often; the numbers move slowly)."""
-    key = (id(current_app._get_current_object()), today, tz)
-    ttl = current_app.config.get("TRANSPARENCY_CACHE_SECONDS", 300)
-    hit = _PUBLIC_CACHE.get(key) if ttl > 0 else None
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    month = service_stats.preset_period("bulan-ini", today, tz)
-    year = Period(date(today.year, 1, 1), today, tz, "tahun-ini")
-    out = {}
-    for name, period in (("month", month), ("year", year)):
-        s = service_stats.period_stats(period, services=False, areas=False)
-        out[name] = {"label": period.label, "received": s.received, "completed": s.total.completed,
-                     "on_time": s.total.on_time_share, "median": s.total.median}
-    out["year"]["label"] = str(_("Tahun %(y)d (sampai hari ini)", y=today.year))
-    if ttl > 0:
-        if len(_PUBLIC_CACHE) > 16:
-            _PUBLIC_CACHE.clear()
-        _PUBLIC_CACHE[key] = (now + ttl, out)
-    return out
-
-
 @bp.get("/transparansi")
 def transparency():
-    tz = service_stats.tz_name()
-    today = datetime.now(UTC).astimezone(ZoneInfo(tz)).date()
-    resp = render("dash/transparency.html", numbers=_public_numbers(today, tz),
+    today = profile_service.local_today()
+    resp = render("dash/transparency.html", numbers=service_stats.public_numbers(today),
                   services=catalogue.enabled_services(), percent=service_stats.percent_text,
                   duration=service_stats.duration_text, updated=today)
     # per visitor (the page carries the session's CSRF token for the language switch); numbers cached above

@@ -24,9 +24,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import flask_babel
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, extract, func, select
 
@@ -482,3 +484,33 @@ def percent_text(fraction: float | None) -> str:
     if fraction is None:
         return "–"
     return _one_decimal(fraction * 100) + " %"
+
+
+# ------------------------------------------------------------------------------------------- the public page
+
+_PUBLIC_CACHE: dict[tuple, tuple[float, dict]] = {}
+
+
+def public_numbers(today: date) -> dict:
+    """This month's and this year's received / completed / on-time share, cached in the process for
+    TRANSPARENCY_CACHE_SECONDS (the public page may be opened often; the numbers move slowly)."""
+    tz = tz_name()
+    key = (id(current_app._get_current_object()), today, tz)
+    ttl = current_app.config.get("TRANSPARENCY_CACHE_SECONDS", 300)
+    hit = _PUBLIC_CACHE.get(key) if ttl > 0 else None
+    now = monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    month = preset_period("bulan-ini", today, tz)
+    year = Period(date(today.year, 1, 1), today, tz, "tahun-ini")
+    out = {}
+    for name, period in (("month", month), ("year", year)):
+        s = period_stats(period, services=False, areas=False)
+        out[name] = {"label": period.label, "received": s.received, "completed": s.total.completed,
+                     "on_time": s.total.on_time_share, "median": s.total.median}
+    out["year"]["label"] = str(_("Tahun %(y)d (sampai hari ini)", y=today.year))
+    if ttl > 0:
+        if len(_PUBLIC_CACHE) > 16:
+            _PUBLIC_CACHE.clear()
+        _PUBLIC_CACHE[key] = (now + ttl, out)
+    return out
