@@ -164,7 +164,8 @@ def test_recap_pdf_carries_the_kop_surat_and_the_numbers(client, factory, login_
     register = pdf_text(client.get(f"/petugas/laporan/register.pdf?{MARCH}").data, tmp_path)
     assert "BUKU REGISTER SURAT KELUAR" in register and "470/002/417.604.3/2026" in register
     assert "Dicabut" in register
-    kinds = db.session.scalars(select(AuditEntry.details).where(AuditEntry.action == "report.export")).all()
+    kinds = db.session.scalars(select(AuditEntry.details).where(AuditEntry.action == "report.export")
+                               .order_by(AuditEntry.seq)).all()
     assert [(d["kind"], d["format"], d["rows"]) for d in kinds] == [("rekap", "pdf", 2), ("register", "pdf", 4)]
 
 
