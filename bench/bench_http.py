@@ -10,7 +10,13 @@ The script builds a throw-away instance (temp SQLite database, ``flask db upgrad
 checks every target answers 200 (not a redirect to /login), warms each up, then measures them in
 turns (``--rounds``, median reported) and stops the servers.
 
-    .venv/bin/python bench/bench_http.py [--rounds 2] [--duration 10] [--connections 16]
+The two pages are served from each worker's page cache while the data is unchanged
+(sempelmas/page_cache.py). ``--uncached`` also measures them with the cache off, and ``--churn N``
+commits N unrelated writes per second during the rounds (each one empties the caches), to show what
+the cache is worth when the office is busy.
+
+    .venv/bin/python bench/bench_http.py [--rounds 2] [--duration 10] [--connections 16] [--uncached]
+                                         [--churn 10]
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -74,6 +82,7 @@ class Target:
 #: what each page must contain to count as the page (not an error page or the login form)
 EXPECT = {"baseline": "WARGA 001", "base-rts": "WARGA 001", "/login": 'name="csrf_token"',
           "/warga/": 'action="/logout"', "/login*": 'name="csrf_token"', "/warga/*": 'action="/logout"',
+          "/login~": 'name="csrf_token"', "/warga/~": 'action="/logout"',
           "plain": "ok", "empty": 'href="/login"', "empty+user": 'action="/logout"'}
 
 
@@ -208,6 +217,32 @@ def wrk(target: Target, duration: int, connections: int, threads: int) -> tuple[
     return float(rps.group(1)), pct("50"), pct("99"), "; ".join(notes)
 
 
+class Churn:
+    """A thread committing ``rate`` writes per second to the app's database: each is what any change would do
+    to the page caches (it moves ``data_version`` on, as the app's engine does in every writing transaction)."""
+
+    def __init__(self, db_path: Path, rate: float):
+        self.db_path, self.rate, self.count = db_path, rate, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.db_path, timeout=10)
+        try:
+            while not self.done.wait(1 / self.rate):
+                conn.execute("UPDATE data_version SET version = version + 1")
+                conn.commit()
+                self.count += 1
+        finally:
+            conn.close()
+
+    def stop(self) -> int:
+        self.done.set()
+        self.thread.join()
+        return self.count
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=3, help="measure every target this many times, in turns")
@@ -222,6 +257,11 @@ def main() -> int:
     ap.add_argument("--floor", action="store_true",
                     help="also load probe pages of the real app (bench/probe_app.py): a plain string and an "
                          "empty page on the base layout, anonymous and signed in")
+    ap.add_argument("--uncached", action="store_true",
+                    help="also serve the app with its page cache off (PAGE_CACHE_ENTRIES=0), for reference")
+    ap.add_argument("--churn", type=float, default=0.0, metavar="PER_SECOND",
+                    help="commit this many unrelated writes per second while measuring (each one empties the "
+                         "page caches, as a busy office's work would)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (database, gunicorn logs)")
     args = ap.parse_args()
     args.duration = max(1, min(args.duration, 60))
@@ -248,6 +288,10 @@ def main() -> int:
             patched = start_gunicorn("what-if", "whatif:patched_app()", BENCH,
                                      {**env, "BENCH_WHATIF": args.what_if}, workdir)
             servers.append(patched)
+        uncached = None
+        if args.uncached:
+            uncached = start_gunicorn("uncached", "app:app", ROOT, {**env, "PAGE_CACHE_ENTRIES": "0"}, workdir)
+            servers.append(uncached)
         probe = None
         if args.floor:
             probe = start_gunicorn("probe", "probe_app:app", BENCH, {**env, "PYTHONPATH": str(ROOT)}, workdir)
@@ -258,6 +302,8 @@ def main() -> int:
             wait_ready(probe, "/_probe/plain")
         if patched:
             wait_ready(patched, "/login")
+        if uncached:
+            wait_ready(uncached, "/login")
 
         session = login(real)
         targets = [
@@ -270,6 +316,9 @@ def main() -> int:
         if patched:  # same database and secret key: the same session cookie works there
             targets += [Target("/login*", patched.base + "/login", info=True),
                         Target("/warga/*", patched.base + "/warga/", {"Cookie": f"session={session}"}, info=True)]
+        if uncached:  # same database and secret key: the same session cookie works there
+            targets += [Target("/login~", uncached.base + "/login", info=True),
+                        Target("/warga/~", uncached.base + "/warga/", {"Cookie": f"session={session}"}, info=True)]
         if probe:
             cookie = {"Cookie": f"session={session}"}
             targets += [Target("plain", probe.base + "/_probe/plain", info=True),
@@ -285,6 +334,9 @@ def main() -> int:
         if args.warmup:
             for t in targets:
                 wrk(t, args.warmup, args.connections, args.threads)
+        churn = Churn(workdir / "app.db", args.churn) if args.churn > 0 else None
+        if churn:
+            print(f"churn: {args.churn:g} committed writes per second to the app's database")
         for r in range(args.rounds):
             for t in targets:
                 rps, p50, p99, notes = wrk(t, args.duration, args.connections, args.threads)
@@ -295,6 +347,8 @@ def main() -> int:
                     t.notes.append(notes)
                 print(f"  round {r + 1}: {t.name:<9} {rps:>8.1f} req/s  p50 {p50:6.2f} ms  p99 {p99:7.2f} ms"
                       + (f"  ({notes})" if notes else ""))
+        if churn:
+            print(f"churn: {churn.stop()} writes committed during the rounds")
         # still logged in (the load did not end the session) and still 200
         check(next(t for t in targets if t.name == "/warga/"), EXPECT["/warga/"])
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
@@ -313,6 +367,8 @@ def main() -> int:
                 verdict = "(info: render_template_string recompiles the template on every request)"
             elif t.name in ("plain", "empty", "empty+user"):
                 verdict = "(info: probe, bench/probe_app.py)"
+            elif t.name.endswith("~"):
+                verdict = "(info: page cache off)"
             elif t.info:
                 verdict = f"(info: what-if {args.what_if}, see bench/whatif.py)"
             else:

@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from flask import current_app
 
+from sempelmas.page_cache import paused as data_version_paused
+
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -103,7 +105,7 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
+        with context.begin_transaction(), data_version_paused():
             context.run_migrations()
 
 

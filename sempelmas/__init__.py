@@ -52,6 +52,10 @@ def _init_extensions(app: Flask) -> None:
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
+    with app.app_context():
+        from sempelmas import page_cache
+
+        page_cache.watch_writes(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -77,9 +81,16 @@ def _spare_from_limiter_hooks(app: Flask, limiter, blueprints: set[str]) -> None
     def owned(fn) -> bool:
         return getattr(fn, "__self__", None) is limiter or limiter in getattr(fn, "args", ())
 
+    def spared() -> bool:
+        if request.blueprint in blueprints:
+            return True
+        # GETs of whole-page-cached views (sempelmas/page_cache.py): limits there are POST-only
+        view = app.view_functions.get(request.endpoint)
+        return request.method == "GET" and getattr(view, "page_cached", False)
+
     def sparing(fn, passthrough: bool):
         def hook(*args):
-            if request.blueprint in blueprints:
+            if spared():
                 return args[0] if passthrough else None  # after_request hands the response on
             return fn(*args)
         return hook

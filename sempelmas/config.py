@@ -68,6 +68,9 @@ class DefaultConfig:
 
     #: how long each worker may show a profile changed by another worker
     PROFILE_CACHE_SECONDS = 60
+    #: rendered pages (login, resident home) each worker keeps while the data is unchanged; 0 turns the
+    #: cache off (sempelmas/page_cache.py)
+    PAGE_CACHE_ENTRIES = 2000
     #: the staff queue's counts per status, re-read at most this often by each worker for page views
     #: (an action always re-reads them); 0 turns the cache off
     QUEUE_COUNTS_CACHE_SECONDS = 2
@@ -170,7 +173,8 @@ def _env_overrides() -> dict:
                  "BACKUP_DIR", "BACKUP_COPY_TARGET", "BACKUP_SSH_COMMAND"):
         if env.get(name):
             out[name] = env[name]
-    for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS"):
+    for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
+                 "PAGE_CACHE_ENTRIES"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
