@@ -105,7 +105,7 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction(), data_version_paused():
+        with data_version_paused(), context.begin_transaction():  # paused until after the commit
             context.run_migrations()
 
 
