@@ -70,7 +70,7 @@ class DefaultConfig:
     PROFILE_CACHE_SECONDS = 60
     #: rendered pages (login, resident home) each worker keeps while the data is unchanged; 0 turns the
     #: cache off (sempelmas/page_cache.py)
-    PAGE_CACHE_ENTRIES = 2000
+    PAGE_CACHE_ENTRIES = 500
     #: the staff queue's counts per status, re-read at most this often by each worker for page views
     #: (an action always re-reads them); 0 turns the cache off
     QUEUE_COUNTS_CACHE_SECONDS = 2
