@@ -197,14 +197,14 @@ def cached_page(view):
         parts = cache.get(version, key)
         if parts is not None:
             cache.hits += 1
-            resp = make_response(generate_csrf().join(parts))
+            resp = make_response(generate_csrf().join(parts) if len(parts) > 1 else parts[0])
             resp.vary.add("HX-Request")
             return resp
         resp = make_response(view(*args, **kwargs))
         if (resp.status_code == 200 and resp.mimetype == "text/html" and not resp.direct_passthrough
                 and session_version() == version):
             body = resp.get_data(as_text=True)
-            token = g.get("csrf_token")
+            token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
             cache.put(version, key, body.split(token) if token else [body])
         return resp
 
