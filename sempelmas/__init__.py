@@ -76,7 +76,8 @@ def _init_extensions(app: Flask) -> None:
 def _spare_from_limiter_hooks(app: Flask, limiter, blueprints: set[str]) -> None:
     """Flask-Limiter's request hooks skip these blueprints, which count their own limit with its strategy
     and store (the public verification page, sempelmas/letters/verify.py): its per-request resolution costs
-    about a tenth of that page even when it finds nothing to check (bench/bench_verify.py). If another
+    about a tenth of that page even when it finds nothing to check (bench/bench_verify.py). They also skip
+    GETs of whole-page-cached views (sempelmas/page_cache.py), whose limits are POST-only. If another
     release registers its hooks differently, nothing is wrapped and its request filter skips them instead."""
     def owned(fn) -> bool:
         return getattr(fn, "__self__", None) is limiter or limiter in getattr(fn, "args", ())
@@ -84,7 +85,6 @@ def _spare_from_limiter_hooks(app: Flask, limiter, blueprints: set[str]) -> None
     def spared() -> bool:
         if request.blueprint in blueprints:
             return True
-        # GETs of whole-page-cached views (sempelmas/page_cache.py): limits there are POST-only
         view = app.view_functions.get(request.endpoint)
         return request.method == "GET" and getattr(view, "page_cached", False)
 

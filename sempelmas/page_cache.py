@@ -28,9 +28,7 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
 from functools import wraps
-from zoneinfo import ZoneInfo
 
 from flask import current_app, g, make_response, request, session
 from flask_wtf.csrf import generate_csrf
@@ -39,7 +37,7 @@ from sqlalchemy import event
 from sempelmas.acting import ACTING_KEY
 from sempelmas.extensions import db
 from sempelmas.i18n import select_locale
-from sempelmas.services.profile import current_profile
+from sempelmas.services.profile import current_profile, local_today
 
 _WROTE = "sempelmas_wrote"  # in the DBAPI connection's info: this transaction wrote something
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")  # REPLACE: SQLite's
@@ -173,8 +171,7 @@ def _key() -> tuple | None:
     if user_key is None and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
         return None  # Flask-Login signs this visitor in from the cookie
     profile = current_profile()
-    today = datetime.now(ZoneInfo(profile.tz_name if profile else "Asia/Jakarta")).date()
-    return (request.endpoint, request.full_path, user_key, session.get(ACTING_KEY), select_locale(), today,
+    return (request.endpoint, request.full_path, user_key, session.get(ACTING_KEY), select_locale(), local_today(),
             profile.updated_at if profile else None)
 
 
