@@ -11,7 +11,10 @@ PYTEST_ARGS ?=
 
 VENV  := .venv
 BIN   := $(VENV)/bin
-FLASK := $(BIN)/flask --app app
+# The address served, for every process of `make run`: in development, when PUBLIC_URL is unset, the links in
+# letters' QR codes and in messages point at it (sempelmas/config.py; HOST=0.0.0.0 → this machine's LAN address).
+SERVED := SEMPELMAS_HOST='$(HOST)' SEMPELMAS_PORT='$(PORT)'
+FLASK := $(SERVED) $(BIN)/flask --app app
 
 # Debian packages the tests drive: browser, PDF rasteriser and signature checker, NSS tools, QR decoder.
 TEST_DEBS := chromium chromium-driver poppler-utils libnss3-tools zbar-tools rsync
@@ -68,11 +71,11 @@ serve:
 	@ctl=; $(BIN)/gunicorn --help | grep -- --no-control-socket >/dev/null && ctl=--no-control-socket; \
 	$(FLASK) worker & worker=$$!; \
 	$(FLASK) notify-worker & notifier=$$!; \
-	$(BIN)/gunicorn --bind '$(HOST):$(PORT)' --workers '$(WORKERS)' --worker-class sync \
+	$(SERVED) $(BIN)/gunicorn --bind '$(HOST):$(PORT)' --workers '$(WORKERS)' --worker-class sync \
 	  --access-logfile - $$ctl app:app & web=$$!; \
 	stop() { kill -TERM $$web $$worker $$notifier 2>/dev/null; wait $$web $$worker $$notifier 2>/dev/null; }; \
 	trap 'stop; exit 130' INT; trap 'stop; exit 143' TERM; trap stop EXIT; \
-	echo "SemPelMas: http://$(HOST):$(PORT)/  (Ctrl-C to stop)"; \
+	echo "SemPelMas: listening on $(HOST):$(PORT); letters and messages link to $$($(FLASK) public-url)  (Ctrl-C to stop)"; \
 	wait $$web
 
 # --- checks ----------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ def build(workdir: Path):
     app = create_app({
         "SECRET_KEY": "bench-secret", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}",
         "INSTANCE_PATH": str(workdir), "UPLOAD_DIR": str(workdir / "uploads"), "LETTER_DIR": str(workdir / "letters"),
-        "PKI_DIR": str(workdir / "pki"), "PUBLIC_BASE_URL": "https://sempelmas.jagalan.example",
+        "PKI_DIR": str(workdir / "pki"), "PUBLIC_URL": "https://sempelmas.jagalan.example",
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1,
     })
     with app.app_context():

@@ -39,6 +39,13 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Admin '{user.username}' dibuat.")
 
+    @app.cli.command("public-url")
+    def public_url() -> None:
+        """Print the site address that letters' QR codes and messages carry (PUBLIC_URL, or the derived one)."""
+        from sempelmas import links
+
+        click.echo(links.public_url())
+
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Seed Kelurahan Jagalan's demo data when the database is empty (never in production)."""

@@ -2,14 +2,41 @@
 
 The secret key is never defaulted outside tests: ``make run`` writes a random one into
 ``instance/secret_key`` and production must supply one (environment, instance config or that file).
+
+``PUBLIC_URL`` is the one address of the site that links printed or sent outside the browser carry (the QR
+code and footer of signed letters, e-mail and WhatsApp messages, exports): ``sempelmas/links.py`` builds them
+all. In development it defaults to the address ``make run`` serves (``SEMPELMAS_HOST``/``SEMPELMAS_PORT``).
+
+``SEMPELMAS_ENV=production`` refuses to start (``ConfigError``, naming the setting) without a usable
+``PUBLIC_URL`` and ``SECRET_KEY``: see ``check_production``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "SEMPELMAS_"
+ENVIRONMENTS = ("development", "production")
+#: the shortest SECRET_KEY production accepts (``secrets.token_hex(32)`` gives 64 characters)
+SECRET_KEY_MIN_LENGTH = 32
+#: fragments of the values people leave in example files; a production SECRET_KEY containing one is refused
+#: (five letters or more: a random key holds a given four-letter word too often to refuse it)
+SECRET_KEY_PLACEHOLDERS = ("change", "ganti", "replace", "example", "contoh", "placeholder", "secret", "rahasia",
+                           "password", "sandi", "your-", "your_", "fixme", "dummy", "default", "xxxxx")
+#: fewer distinct characters means "aaaa…" or "abab…" (a random 32-character hex key practically never has)
+SECRET_KEY_MIN_DISTINCT = 8
+#: names reserved for examples and tests (RFC 2606, RFC 6761): never a kelurahan's real address
+EXAMPLE_DOMAINS = ("example", "invalid", "test", "localhost", "example.com", "example.net", "example.org")
+#: words of this project's own example addresses (deploy/sempelmas.env.example, README)
+EXAMPLE_HOST_WORDS = ("contoh", "kelurahan-anda")
+
+
+class ConfigError(RuntimeError):
+    """A setting the app refuses to start with; the message names it and says what to do."""
 
 
 class DefaultConfig:
@@ -88,9 +115,18 @@ class DefaultConfig:
     COMPRESS_LEVEL = 6  # gzip
     COMPRESS_BR_LEVEL = 5
 
-    # Notifications outside the app (the notify worker sends them; unset = bell only).
-    #: the site's address, e.g. "https://layanan.jagalan.go.id": messages then end with a link
+    #: the site's public address, e.g. "https://layanan.jagalan.go.id": the QR code and footer of every signed
+    #: letter, the links in e-mail/WhatsApp messages and exports (built only by sempelmas/links.py). Required in
+    #: production; unset in development = the address `make run` serves (SERVE_HOST, SERVE_PORT).
     PUBLIC_URL: str | None = None
+    #: production refuses an http:// PUBLIC_URL unless this is set (a kelurahan LAN without TLS)
+    PUBLIC_URL_ALLOW_HTTP = False
+    #: the address `make run` serves (SEMPELMAS_HOST, SEMPELMAS_PORT from its HOST and PORT), development's
+    #: PUBLIC_URL when that is unset; a wildcard host (0.0.0.0, ::) becomes this machine's LAN address
+    SERVE_HOST = "127.0.0.1"
+    SERVE_PORT = 5000
+
+    # Notifications outside the app (the notify worker sends them; unset = bell only).
     MAIL_SERVER: str | None = None  # SMTP host; e-mail is queued only when it is set
     MAIL_PORT = 587
     MAIL_USE_TLS = True  # STARTTLS after connecting
@@ -120,8 +156,7 @@ class DefaultConfig:
     PKI_FAILURE_WINDOW_MINUTES = 15
     #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
     PKI_KEY_SCRYPT_LOG_N = 13
-    #: the QR code on a signed letter carries <PUBLIC_BASE_URL>/v/<code>
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # (the QR code on a signed letter carries <PUBLIC_URL>/v/<code>)
     # Public letter verification (/v/<code>).
     #: signed letters (random file names); default <instance>/letters
     LETTER_DIR: str | None = None
@@ -169,7 +204,7 @@ def _env_overrides() -> dict:
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
-                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL", "PUBLIC_BASE_URL",
+                 "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL",
                  "BACKUP_DIR", "BACKUP_COPY_TARGET", "BACKUP_SSH_COMMAND"):
         if env.get(name):
             out[name] = env[name]
@@ -177,9 +212,13 @@ def _env_overrides() -> dict:
                  "PAGE_CACHE_ENTRIES"):
         if env.get(name):
             out[name] = int(env[name])
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP"):
         if env.get(name):
             out[name] = env[name].lower() in {"1", "true", "yes"}
+    if env.get("SEMPELMAS_HOST"):
+        out["SERVE_HOST"] = env["SEMPELMAS_HOST"]
+    if env.get("SEMPELMAS_PORT"):
+        out["SERVE_PORT"] = env["SEMPELMAS_PORT"]
     if env.get("SEMPELMAS_VERIFY_RATE_LIMIT"):
         out["VERIFY_RATE_LIMIT"] = env["SEMPELMAS_VERIFY_RATE_LIMIT"]
     if env.get("SEMPELMAS_PROXY_COUNT"):
@@ -197,8 +236,10 @@ def load_config(app, test_config: dict | None) -> None:
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.update(_env_overrides())
+        _refuse_renamed(app.config, os.environ)
     else:
         app.config.update(test_config)
+        _refuse_renamed(app.config, {})
 
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -220,7 +261,122 @@ def load_config(app, test_config: dict | None) -> None:
         if key_file.exists():
             app.config["SECRET_KEY"] = key_file.read_text().strip()
     if not app.config.get("SECRET_KEY"):
-        raise RuntimeError(
+        raise ConfigError(
             "SECRET_KEY belum diatur: set the SECRET_KEY environment variable, put SECRET_KEY in "
             "instance/config.py, or run `make run` once to generate instance/secret_key."
         )
+    if app.config["ENV"] not in ENVIRONMENTS:
+        # a typo must not start a production site in development mode (demo data, a derived address)
+        raise ConfigError(f"SEMPELMAS_ENV must be 'development' or 'production', not {app.config['ENV']!r}.")
+    if app.config["ENV"] == "production":
+        check_production(app.config)
+    app.config["PUBLIC_URL"] = resolve_public_url(app.config)
+
+
+def _refuse_renamed(config, environ) -> None:
+    """PUBLIC_BASE_URL (the letters' QR address until issue 12) is no longer read. An install that still sets it
+    is stopped rather than left to print another address than the one it chose: the fix is one rename."""
+    where = [place for place, found in (("instance/config.py or the app config", "PUBLIC_BASE_URL" in config),
+                                        ("the environment", bool(environ.get("PUBLIC_BASE_URL")))) if found]
+    if where:
+        raise ConfigError(
+            f"PUBLIC_BASE_URL is set in {' and '.join(where)} but is no longer read: rename it to PUBLIC_URL "
+            "(one setting now gives the address printed in the QR code and footer of every letter and in "
+            "e-mail/WhatsApp links). If PUBLIC_URL is set too, keep the one address residents and the public "
+            "reach, e.g. PUBLIC_URL=https://layanan.jagalan.go.id.")
+
+
+def resolve_public_url(config) -> str:
+    """PUBLIC_URL checked and without a trailing slash; when unset (development: production refused that
+    already), the address ``make run`` serves (SERVE_HOST and SERVE_PORT). Raises ConfigError for an address
+    that cannot be a link."""
+    raw = config.get("PUBLIC_URL")
+    if not raw or not str(raw).strip():
+        return served_address(config.get("SERVE_HOST"), config.get("SERVE_PORT"))
+    value = str(raw).strip().rstrip("/")
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        well_formed = (parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
+                       and not parts.fragment and parts.username is None and " " not in value)
+    except ValueError:
+        well_formed = False
+    if not well_formed:
+        raise ConfigError(
+            f"PUBLIC_URL={raw!r} is not a site address: write it as the public sees it, "
+            "http(s)://host[:port][/path], e.g. https://layanan.jagalan.go.id.")
+    return value
+
+
+def served_address(host, port) -> str:
+    """``http://<host>:<port>`` of the address ``make run`` serves. A wildcard host (0.0.0.0, ::, empty) is no
+    address a phone can open: it becomes this machine's LAN address (the one its default route leaves from),
+    or 127.0.0.1 when the machine has no network."""
+    host = str(host or "").strip().strip("[]")
+    if host in ("", "0.0.0.0", "::", "*"):  # noqa: S104 - compared, not bound
+        host = _lan_address() or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port or 5000}"
+
+
+def _lan_address() -> str | None:
+    """The IPv4 address this machine's default route leaves from. Connecting a UDP socket sends nothing: the
+    kernel only picks the interface (192.0.2.1 is TEST-NET-1, never a real host)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address  # noqa: S104
+
+
+def check_production(config) -> None:
+    """Refuse (one ConfigError naming every setting at fault, so one restart fixes them all) what a public site
+    must not run with: a SECRET_KEY shorter than SECRET_KEY_MIN_LENGTH or looking like a placeholder; no
+    PUBLIC_URL, or one that is this machine, an example name, or http:// without PUBLIC_URL_ALLOW_HTTP."""
+    problems = _secret_key_problems(str(config.get("SECRET_KEY") or ""))
+    raw = config.get("PUBLIC_URL")
+    if not raw or not str(raw).strip():
+        problems.append("PUBLIC_URL is not set: production needs the site's public address, e.g. "
+                        "PUBLIC_URL=https://layanan.jagalan.go.id. It is printed in the QR code of every signed "
+                        "letter and in e-mail/WhatsApp links.")
+    else:
+        try:
+            problems += _public_url_problems(resolve_public_url(config), bool(config.get("PUBLIC_URL_ALLOW_HTTP")))
+        except ConfigError as e:
+            problems.append(str(e))
+    if problems:
+        raise ConfigError("SEMPELMAS_ENV=production will not start:\n- " + "\n- ".join(problems))
+
+
+def _secret_key_problems(key: str) -> list[str]:
+    hint = "Generate one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return [f"SECRET_KEY is {len(key)} characters long; production needs at least {SECRET_KEY_MIN_LENGTH} "
+                f"random characters. {hint}"]
+    lowered = key.lower()
+    if any(word in lowered for word in SECRET_KEY_PLACEHOLDERS) or len(set(key)) < SECRET_KEY_MIN_DISTINCT:
+        return [f"SECRET_KEY looks like a placeholder, not a random key. {hint}"]
+    return []
+
+
+def _public_url_problems(url: str, allow_http: bool) -> list[str]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if host == "localhost" or (ip is not None and (ip.is_loopback or ip.is_unspecified or ip.is_link_local)):
+        return [f"PUBLIC_URL={url} is this machine's own address: nobody else can open it, yet it would be "
+                "printed in the QR code of every letter. Set the address residents and the public reach, e.g. "
+                "PUBLIC_URL=https://layanan.jagalan.go.id."]
+    if (any(host == d or host.endswith("." + d) for d in EXAMPLE_DOMAINS)
+            or any(word in host for word in EXAMPLE_HOST_WORDS)):
+        return [f"PUBLIC_URL={url} is an example address: replace it with the site's real address."]
+    if parts.scheme != "https" and not allow_http:
+        return [f"PUBLIC_URL={url} is not https://: logins, personal data and letters would travel unencrypted. "
+                "Serve the site over HTTPS, or, for a kelurahan network without TLS, set PUBLIC_URL_ALLOW_HTTP=1."]
+    return []

@@ -21,6 +21,9 @@ from sempelmas.services.demo import make_nik
 from sempelmas.services.uploads import save_image
 
 PASSWORD = "rahasia-123"
+#: what a production start needs (sempelmas/config.py check_production): make_app(**PRODUCTION)
+PRODUCTION = {"ENV": "production", "SECRET_KEY": "9f1c2e7ab34d58e06a7b1c9d2e4f6a8b0c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f",
+              "PUBLIC_URL": "https://layanan.jagalan.go.id"}
 _schema_ready: set[str] = set()
 
 

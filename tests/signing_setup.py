@@ -18,11 +18,13 @@ SEKRETARIS_PASS = "sekretaris-ttd-uji-123"
 BASE_URL = "https://surat.jagalan.test"
 
 
-def configure(app, tmp_path: Path) -> None:
-    """Per-test PKI folder; a cheap scrypt cost (still scrypt) so tests unlock keys quickly."""
+def configure(app, tmp_path: Path, public_url: str | None = BASE_URL) -> None:
+    """Per-test PKI folder; a cheap scrypt cost (still scrypt) so tests unlock keys quickly; letters' links on
+    ``public_url`` (None: the address the app was created with)."""
     app.config.update(PKI_DIR=str(tmp_path / "pki"), LETTER_DIR=str(tmp_path / "letters"),
-                      PKI_CA_PASSPHRASE="ca-passphrase-uji-0123456789",
-                      PKI_KEY_SCRYPT_LOG_N=10, PUBLIC_BASE_URL=BASE_URL)
+                      PKI_CA_PASSPHRASE="ca-passphrase-uji-0123456789", PKI_KEY_SCRYPT_LOG_N=10)
+    if public_url is not None:
+        app.config["PUBLIC_URL"] = public_url
 
 
 class Desk:
@@ -58,6 +60,16 @@ class Desk:
             out.append(request)
         db.session.commit()
         return out
+
+
+def page_text(pdf: bytes) -> str:
+    """The text of every page as poppler reads it, whitespace collapsed (a footer may wrap anywhere)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "letter.pdf"
+        src.write_bytes(pdf)
+        out = subprocess.run(["pdftotext", "-layout", str(src), "-"], check=True, capture_output=True, text=True,
+                             timeout=60).stdout
+    return " ".join(out.split())
 
 
 def qr_payloads(pdf: bytes) -> list[str]:

@@ -13,7 +13,7 @@ from sempelmas.models.accounts import Role, User
 from sempelmas.models.catalogue import Service
 from sempelmas.models.residents import Resident
 from sempelmas.services import demo
-from tests.conftest import login
+from tests.conftest import PRODUCTION, login
 from tests.services.test_register_import import ROWS, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,8 +67,22 @@ def test_seed_demo_fills_an_empty_database_once_and_accounts_work(runner, app, c
     assert again.exit_code == 0 and "tidak diisi ulang" in again.output
 
 
+def test_the_demo_letters_link_to_the_address_make_run_serves(make_app):
+    """`make run PORT=8123` hands SEMPELMAS_HOST/SEMPELMAS_PORT to seed-demo: the demo letters' QR codes open."""
+    from sempelmas.models.letters import Letter
+    from sempelmas.services import letter_store
+    from tests.signing_setup import qr_payloads
+
+    app = make_app(SERVE_HOST="127.0.0.1", SERVE_PORT="8123")
+    with app.app_context():
+        assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+        letter = db.session.scalar(select(Letter).where(Letter.verify_code == demo.DEMO_LETTER_CODES[0]))
+        assert qr_payloads(letter_store.path_of(letter).read_bytes()) == [
+            f"http://127.0.0.1:8123/v/{demo.DEMO_LETTER_CODES[0]}"]
+
+
 def test_seed_demo_is_refused_in_production(make_app):
-    app = make_app(ENV="production")
+    app = make_app(**PRODUCTION)
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["seed-demo"])
         assert result.exit_code != 0 and "produksi" in result.output
@@ -76,7 +90,7 @@ def test_seed_demo_is_refused_in_production(make_app):
 
 
 def test_seed_catalogue_fills_an_empty_catalogue_even_in_production(make_app):
-    app = make_app(ENV="production")
+    app = make_app(**PRODUCTION)
     with app.app_context():
         result = app.test_cli_runner().invoke(args=["seed-catalogue"])
         assert result.exit_code == 0 and "10 layanan ditambahkan" in result.output
@@ -273,7 +287,7 @@ def test_pki_init_creates_the_ca_once_and_never_replaces_it(make_app, tmp_path):
 def test_pki_init_in_production_needs_the_passphrase(make_app, tmp_path):
     from tests.request_factory import make_profile
 
-    app = make_app(ENV="production")
+    app = make_app(**PRODUCTION)
     app.config["PKI_DIR"] = str(tmp_path / "pki")
     with app.app_context():
         waiting = app.test_cli_runner().invoke(args=["pki-init"])

@@ -103,16 +103,19 @@ def revoke(letter_id: int):
 @bp.get("/warga/permohonan/<tracking_number>/surat")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def resident_download(tracking_number: str):
-    """The resident's (or family's) signed letter: the valid one, else the latest; 404 for anyone else's."""
+    """The resident's (or family's) valid signed letter; 404 for anyone else's. A revoked letter is not handed
+    out (as on the public verification page): 410 with the revocation, so an old link explains itself."""
     resident_user = acting_resident()
     found = requests_service.find_by_tracking_number(tracking_number)
     if resident_user is None or found is None or not request_access.can_view(resident_user, found,
                                                                              acting_for=resident_user):
         abort(404)
-    letter = letters.latest_for_request(found.id)
-    if letter is None:
+    issued = letters.for_resident(found.id)
+    if issued.current is not None:
+        return _send(issued.current, "letter.resident_download")
+    if issued.revoked is None:
         abort(404)
-    return _send(letter, "letter.resident_download")
+    return render("resident/letter_revoked.html", status=410, req=found, letter=issued.revoked)
 
 
 def _send(letter: Letter, action: str):

@@ -17,7 +17,7 @@ from sempelmas.htmx import render
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
 from sempelmas.page_cache import cached_page
 from sempelmas.resident import request_form
-from sempelmas.services import accounts, attachments, audit, catalogue, lifecycle, request_access
+from sempelmas.services import accounts, attachments, audit, catalogue, letters, lifecycle, request_access
 from sempelmas.services import requests as requests_service
 from sempelmas.services.lifecycle import RequestError
 from sempelmas.services.uploads import discard, stored_path
@@ -255,8 +255,9 @@ def request_list():
     resident_user = acting_resident()
     if resident_user is None:
         return assisted()
-    return render("resident/requests.html", items=requests_service.family_requests(resident_user),
-                  account=resident_user)
+    items = requests_service.family_requests(resident_user)
+    return render("resident/requests.html", items=items, account=resident_user,
+                  revoked=letters.without_valid_letter([r.id for r in items]))
 
 
 def _detail_context(found):
@@ -272,6 +273,7 @@ def _detail_context(found):
         "doc_labels": {r["code"]: r["label"] for r in requests_service.requirements_for(snap, found.subject)}
         | {attachments.PAPER_PENGANTAR: _("Surat pengantar RT/RW (kertas)")},
         "actor_label": _actor_label, "status_label": lifecycle.status_label,
+        "letters": letters.for_resident(found.id),
     }
 
 

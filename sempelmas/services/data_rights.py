@@ -31,7 +31,7 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import KKHistory, Resident
-from sempelmas.services import attachments, audit, complaints, lifecycle, notify
+from sempelmas.services import attachments, audit, complaints, issuing, lifecycle, notify
 from sempelmas.services.accounts import family_members, pad_rt
 from sempelmas.services.uploads import stored_path
 
@@ -161,7 +161,6 @@ def export(user: User) -> dict:
     letters = list(db.session.scalars(select(Letter).where(Letter.request_id.in_(request_ids))
                                       .options(selectinload(Letter.request)).order_by(Letter.id))) \
         if request_ids else []
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
 
     audit_cond = [AuditEntry.actor_id == user.id, AuditEntry.on_behalf_of_id == user.id,
                   (AuditEntry.object_type == "users") & (AuditEntry.object_id == str(user.id))]
@@ -216,7 +215,7 @@ def export(user: User) -> dict:
         } for r in requests],
         "surat": [{"nomor": lt.number, "judul": lt.title, "permohonan": lt.request.tracking_number,
                    "ditandatangani": _iso(lt.signed_at), "status": lt.status,
-                   "alamat_verifikasi": f"{base}/v/{lt.verify_code}"} for lt in letters],
+                   "alamat_verifikasi": issuing.verify_url(lt.verify_code)} for lt in letters],
         "pengaduan": [{
             "kode": c.code, "kategori": c.category, "perihal": c.subject, "isi": c.body, "status": c.status,
             "nama": c.name, "nomor_hp": c.phone, "email": c.email, "foto": bool(c.photo),

@@ -5,7 +5,7 @@ or that already has a valid letter, and an official whose passphrase is wrong (c
 nothing else changes). Then, in ONE transaction that begins with ``numbering.begin_immediate()`` (SQLite's
 write lock; on PostgreSQL the counter row and the request row are locked ``FOR UPDATE``):
 
-    take the number → new verification code → render the PDF (number, QR with <PUBLIC_BASE_URL>/v/<code>)
+    take the number → new verification code → render the PDF (number, QR with <PUBLIC_URL>/v/<code>)
     → sign it (PAdES) → store the file → insert the Letter row → lifecycle "sign" (→ selesai, notifications)
     → audit "letter.issue" → commit.
 
@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from flask import current_app
 from sqlalchemy import select
 
+from sempelmas import links
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
@@ -78,9 +79,13 @@ def official_of(user: User, certificate=None) -> Official | None:
     return pki.official_for(user)
 
 
+#: the public verification page of a letter (sempelmas/letters/verify.py), as an app path
+VERIFY_PATH = "/v/{}"
+
+
 def verify_url(code: str) -> str:
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    return f"{base}/v/{code}"
+    """The address printed in a letter's QR code and footer, and given wherever a letter's check is linked."""
+    return links.absolute_url(VERIFY_PATH.format(code))
 
 
 def valid_letter_of(request_id: int) -> Letter | None:
@@ -235,7 +240,7 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
                          tracking_number=request.tracking_number, capacity=capacity,
                          sha256=letter.pdf_sha256, size=letter.pdf_size)
         else:
-            letters.mark_replaced(old, letter, signer_user)
+            letters.mark_replaced(old, letter, signer_user, reason=reason)
             audit.record("letter.issue", letter, actor=signer_user, number=number,
                          tracking_number=request.tracking_number, capacity=capacity, sha256=letter.pdf_sha256,
                          size=letter.pdf_size, replaces=old.number, reason=reason)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, extract, or_, select, update
@@ -28,7 +29,7 @@ from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
-from sempelmas.services import audit
+from sempelmas.services import audit, notify
 from sempelmas.services.pki import validate_pdf
 
 LETTER_STATUS_LABELS = {
@@ -118,7 +119,8 @@ def may_revoke(user: User | None) -> bool:
 
 
 def revoke(letter: Letter, actor: User, reason: str) -> Letter:
-    """Revoke a valid letter (a signing official or an admin, with a reason); audited. The caller commits."""
+    """Revoke a valid letter (a signing official or an admin, with a reason); audited, and the applicant and
+    their pendamping are told (bell, e-mail/WhatsApp as configured). The caller commits."""
     reason = (reason or "").strip()
     if not may_revoke(actor):
         raise LetterError(_("Hanya pejabat penandatangan atau admin yang dapat mencabut surat."))
@@ -135,11 +137,18 @@ def revoke(letter: Letter, actor: User, reason: str) -> Letter:
     letter.revocation_reason = reason
     audit.record("letter.revoke", letter, actor=actor, number=letter.number, reason=reason)
     db.session.flush()
+    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
+        message = _("Surat %(number)s (%(title)s) untuk permohonan %(tn)s DICABUT oleh kelurahan dan tidak berlaku "
+                    "lagi: jangan digunakan. Alasan: %(reason)s", number=letter.number, title=letter.title,
+                    tn=letter.request.tracking_number, reason=reason)
+        subject = _("Surat %(number)s dicabut", number=letter.number)
+    _tell_applicant_side(letter, "letter.revoke", message, subject)
     return letter
 
 
-def mark_replaced(old: Letter, new: Letter, actor: User | None = None) -> None:
-    """``new`` (a new signed letter with its own number) replaces ``old``: old → diganti; audited."""
+def mark_replaced(old: Letter, new: Letter, actor: User | None = None, reason: str | None = None) -> None:
+    """``new`` (a new signed letter with its own number) replaces ``old``: old → diganti; audited, and the
+    applicant and their pendamping are told where the new letter is."""
     if old.id == new.id:
         raise LetterError(_("Surat tidak dapat menggantikan dirinya sendiri."))
     if old.status == LetterStatus.REPLACED:
@@ -149,6 +158,61 @@ def mark_replaced(old: Letter, new: Letter, actor: User | None = None) -> None:
     audit.record("letter.replace", old, actor=actor, number=old.number, replaced_by=new.number,
                  replaced_by_id=new.id)
     db.session.flush()
+    with force_locale("id"):
+        message = _("Surat %(old)s untuk permohonan %(tn)s diganti dengan surat baru nomor %(new)s. Surat lama tidak "
+                    "berlaku lagi; unduh surat pengganti dari halaman permohonan.", old=old.number, new=new.number,
+                    tn=old.request.tracking_number)
+        if reason:
+            message += " " + _("Alasan: %(reason)s", reason=reason)
+        subject = _("Surat %(number)s diganti", number=old.number)
+    _tell_applicant_side(old, "letter.replace", message, subject)
+
+
+def _tell_applicant_side(letter: Letter, kind: str, message: str, subject: str) -> None:
+    request = letter.request
+    notify.tell_applicant_side(request, kind=kind, message=str(message),
+                               url=notify.RESIDENT_URL.format(request.tracking_number), subject=str(subject))
+
+
+# ----------------------------------------------------------------------------------- what residents see
+
+@dataclass(frozen=True)
+class RequestLetters:
+    """A request's letters as its applicant and family see them: only ``current`` is a letter they may use."""
+
+    #: the valid letter (the one the resident downloads), if any
+    current: Letter | None
+    #: revoked or replaced letters, newest first
+    withdrawn: list[Letter]
+    #: letter id → the letter that replaced it
+    replaced_by: dict[int, Letter]
+
+    @property
+    def revoked(self) -> Letter | None:
+        """The newest revoked letter when no valid one is left: the request has no usable letter."""
+        if self.current is not None:
+            return None
+        return next((lt for lt in self.withdrawn if lt.status == LetterStatus.REVOKED), None)
+
+
+def for_resident(request_id: int) -> RequestLetters:
+    """The request's letters: the valid one (at most one: issuing refuses a second), and the withdrawn ones."""
+    rows = list(db.session.scalars(select(Letter).where(Letter.request_id == request_id)
+                                   .order_by(Letter.id.desc())))
+    current = next((lt for lt in rows if lt.status == LetterStatus.VALID), None)
+    return RequestLetters(current=current, withdrawn=[lt for lt in rows if lt.status != LetterStatus.VALID],
+                          replaced_by={lt.replaces_id: lt for lt in rows if lt.replaces_id is not None})
+
+
+def without_valid_letter(request_ids: list[int]) -> set[int]:
+    """Of these requests, those that had a letter and have no valid one left (revoked): one query, for lists."""
+    if not request_ids:
+        return set()
+    rows = db.session.execute(select(Letter.request_id, Letter.status)
+                              .where(Letter.request_id.in_(request_ids))).all()
+    issued = {request_id for request_id, _status in rows}
+    valid = {request_id for request_id, status in rows if status == LetterStatus.VALID}
+    return issued - valid
 
 
 # ----------------------------------------------------------------------------------- register
@@ -174,13 +238,6 @@ def register_query(filters: dict) -> Select:
         like = f"%{q.replace('%', '').replace('_', '')}%"
         stmt = stmt.where(or_(Letter.number.ilike(like), subject.full_name.ilike(like)))
     return stmt.order_by(Letter.signed_at.desc(), Letter.id.desc())
-
-
-def latest_for_request(request_id: int) -> Letter | None:
-    """The letter a resident downloads: the valid one, else the newest."""
-    rows = db.session.scalars(select(Letter).where(Letter.request_id == request_id)
-                              .order_by(Letter.id.desc())).all()
-    return next((r for r in rows if r.status == LetterStatus.VALID), rows[0] if rows else None)
 
 
 # ----------------------------------------------------------------------------------- scan counting

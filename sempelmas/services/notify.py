@@ -24,6 +24,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
+from sempelmas import links
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
@@ -103,9 +104,8 @@ def _store(request: LetterRequest, notices: list[_Notice], kind: str, subject: s
 
 
 def with_link(message: str, path: str | None) -> str:
-    """A message for e-mail / WhatsApp, ending with the page's full address when PUBLIC_URL is set."""
-    base = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
-    return message + (f"\n\n{base}{path}" if base and path else "")
+    """A message for e-mail / WhatsApp, ending with the full address of ``path`` (an app path) when given."""
+    return message + (f"\n\n{links.absolute_url(path)}" if path else "")
 
 
 def queue_external(notification_id: int | None, *, email: str | None, phone: str | None, subject: str,

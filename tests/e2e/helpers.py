@@ -85,12 +85,12 @@ def fill_registration(page: Page, *, nik: str, kk: str, name: str, birth: date, 
     page.get_by_label(re.compile("Saya setuju data pribadi saya diproses")).check()
 
 
-def signing_desk(app, tmp_path: Path, public_base_url: str, *, username: str = "lurah") -> User:
+def signing_desk(app, tmp_path: Path, public_url: str, *, username: str = "lurah") -> User:
     """The kelurahan CA in the live app's (per-test) PKI folder, letters whose QR codes point at the live
     server, and a lurah account linked to its official's row, without a certificate yet (made on first
     passphrase, at /penandatangan/kunci). Call inside the app context; returns the lurah's account."""
     configure(app, tmp_path)  # PKI_DIR, CA passphrase, cheap scrypt; make_app restores the config afterwards
-    app.config["PUBLIC_BASE_URL"] = public_base_url
+    app.config["PUBLIC_URL"] = public_url
     pki.init_ca()
     lurah = Factory().staff(Role.SIGNER, username)
     db.session.add(Official(name="DRS. BAMBANG SUTRISNO", position="lurah", position_title="Lurah Jagalan",

@@ -7,7 +7,8 @@
    certificate yet, sets a signing passphrase (/penandatangan/kunci: the certificate is made then) and signs.
 3. The public: the QR code printed in the downloaded PDF opens the verification page (SAH); uploading the same
    PDF says it is the issued letter with a valid signature, a changed copy says it is not; after the lurah
-   revokes the letter from its register page the verification page says DICABUT with the reason.
+   revokes the letter from its register page the verification page says DICABUT with the reason; she is
+   notified, and her request page and list say the letter is revoked and no longer offer it.
 5. A resident cannot open another resident's request, its letter or its files by URL: 404 pages.
 """
 
@@ -252,6 +253,22 @@ def test_from_registration_to_signed_pdf_checked_and_revoked(browser, browser_co
         expect(ppage.locator("main")).to_contain_text(REVOKE_REASON)
         expect(ppage.get_by_text("SAH", exact=True)).to_have_count(0)
         public.check_screen(shots, "09-verify-dicabut")
+
+        # ------------------------------------------------------------ she is told, and her page says so too
+        page.get_by_role("link", name=re.compile("Notifikasi")).click()
+        expect(page.get_by_text(re.compile(rf"Surat {re.escape(number)} .*DICABUT"))).to_be_visible()
+        expect(page.locator("main")).to_contain_text(REVOKE_REASON)
+        page.goto(detail_url)
+        expect(page.locator("#status-label")).to_have_text("Surat dicabut — tidak berlaku lagi")
+        expect(page.locator("#letter-revoked")).to_contain_text(f"Surat nomor {number} dicabut oleh kelurahan pada")
+        expect(page.locator("#letter-revoked")).to_contain_text(REVOKE_REASON)
+        expect(page.get_by_role("link", name="Unduh surat (PDF)")).to_have_count(0)
+        resident.check_screen(shots, "10-request-letter-revoked")
+        stale = page.request.get(f"{detail_url}/surat")  # a link kept from before: no PDF, the reason
+        assert stale.status == 410 and not stale.body().startswith(b"%PDF-")
+        assert REVOKE_REASON in stale.text()
+        page.get_by_role("link", name="← Semua permohonan").click()
+        expect(page.locator("#requests li", has_text=tracking)).to_contain_text("Surat dicabut — tidak berlaku lagi")
 
         refused = [e for e in lurah.errors if "status of 422" in e]
         assert len(refused) == 1, "the wrong passphrase is answered 422, and only that"

@@ -45,6 +45,16 @@ def _done_with_letter(user, staff):
     return req, kept, replaced
 
 
+def test_the_exports_letter_links_are_on_the_public_address(app, setup, factory):
+    """Issue 12: the export's verification links use PUBLIC_URL, the one address letters carry."""
+    app.config["PUBLIC_URL"] = "https://layanan.jagalan.go.id"
+    budi = factory.warga(name="BUDI SANTOSO")
+    _done_with_letter(budi, factory.staff(Role.STAFF))
+    (letter,) = data_rights.export(budi)["surat"]
+    code = db.session.scalar(db.select(Letter.verify_code))
+    assert letter["alamat_verifikasi"] == f"https://layanan.jagalan.go.id/v/{code}"
+
+
 def test_export_holds_everything_about_the_resident_and_nothing_of_another(setup, factory):
     budi = factory.warga(name="BUDI SANTOSO", phone="+6281234567890", ktp=True)
     siti = factory.warga(name="SITI AMINAH", phone="+6281299998888")

@@ -14,7 +14,8 @@ from sempelmas.extensions import db
 from sempelmas.models.letters import Letter, LetterCounter, LetterStatus, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.services import issuing, letter_store, lifecycle, pki
-from tests.signing_setup import BASE_URL, LURAH_PASS, SEKRETARIS_PASS, Desk, configure, qr_payloads
+from tests.conftest import Factory
+from tests.signing_setup import BASE_URL, LURAH_PASS, SEKRETARIS_PASS, Desk, configure, page_text, qr_payloads
 
 PROCESSES = 5
 PER_PROCESS = 10
@@ -72,6 +73,24 @@ def test_a_signed_letter_closes_the_request_with_a_stored_valid_pdf(desk):
 
     assert db.session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == desk.warga.id, Notification.kind == "request.sign")) == 1
+
+
+def test_the_qr_code_and_the_footer_of_a_signed_letter_carry_public_url(make_app, tmp_path):
+    """Issue 12: the one setting PUBLIC_URL (as the app was started with it, trailing slash and all) is the
+    address in the QR code and in the footer's sentence, not the old default http://127.0.0.1:5000."""
+    app = make_app(PUBLIC_URL="https://layanan.example.test/")
+    with app.app_context():
+        configure(app, tmp_path, public_url=None)
+        desk = Desk(Factory())
+        (request,) = desk.awaiting(1)
+        letter = issuing.issue_letter(request, desk.lurah, LURAH_PASS)
+        pdf = letter_store.path_of(letter).read_bytes()
+        address = f"https://layanan.example.test/v/{letter.verify_code}"
+        assert qr_payloads(pdf) == [address]
+        text = page_text(pdf)
+        assert f"dapat diperiksa dengan memindai kode QR atau membuka {address}" in text
+        assert "127.0.0.1" not in text
+        assert pki.validate_pdf(pdf).valid
 
 
 def test_the_sekretaris_signs_on_behalf_of_the_lurah(desk):
@@ -227,7 +246,7 @@ def _sign_in_a_process(url: str, instance: str, pki_dir: str, letter_dir: str, i
 
     app = create_app(test_config(url, Path(instance), PKI_DIR=pki_dir, LETTER_DIR=letter_dir,
                                  PKI_CA_PASSPHRASE="ca-passphrase-uji-0123456789", PKI_KEY_SCRYPT_LOG_N=10,
-                                 PUBLIC_BASE_URL=BASE_URL))
+                                 PUBLIC_URL=BASE_URL))
     numbers = []
     with app.app_context():
         lurah = db.session.scalar(select(User).where(User.username == "lurah"))
