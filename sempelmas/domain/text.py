@@ -27,6 +27,9 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     (a browser's single-line input cannot hold one either); leading and trailing spaces stay (the
     field's own validation strips them where it should).
     """
+    if value.isprintable() and unicodedata.is_normalized("NFC", value):
+        return value  # the usual case, without a pass of each rule (isprintable is False for every character
+        # the rules below touch: controls, line breaks, tabs, format characters)
     text = unicodedata.normalize("NFC", value)
     text = _LINE_BREAKS.sub("\n" if multiline else " ", text)
     text = _CONTROLS.sub("", text).replace("\t", " ")
