@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 
 from sempelmas.extensions import db
 from sempelmas.htmx import render
+from sempelmas.security import UnreadableInput
 
 
 def _page(code: int, title: str, message: str):
@@ -20,6 +21,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(e):
         return _page(400, _("Permintaan tidak valid"), _("Data yang dikirim tidak dapat diproses."))
+
+    @app.errorhandler(UnreadableInput)
+    def unreadable_input(e):
+        return _page(400, _("Permintaan tidak valid"),
+                     _("Alamat yang dibuka berisi karakter yang tidak dapat diproses. Buka halaman dari tautan "
+                       "atau menu aplikasi."))
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import validators
+from wtforms import PasswordField, StringField, TextAreaField, validators
+
+from sempelmas.domain.text import clean_text
 
 REQUIRED = _l("Wajib diisi.")
 
@@ -53,12 +55,29 @@ class _Translations:
         return self.gettext(singular if n == 1 else plural)
 
 
+def _clean_line(value):
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def _clean_lines(value):
+    return clean_text(value, multiline=True) if isinstance(value, str) else value
+
+
 class Form(FlaskForm):
-    """Base of every SemPelMas form: WTForms' own messages in the user's language."""
+    """Base of every SemPelMas form: WTForms' own messages in the user's language, and typed text cleaned of
+    control and invisible characters before any validator sees it (sempelmas/domain/text.py). Passwords are
+    taken exactly as typed: they are only hashed, never shown."""
 
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return _Translations()
+
+        def bind_field(self, form, unbound_field, options):
+            cls = unbound_field.field_class
+            if issubclass(cls, StringField) and not issubclass(cls, PasswordField):
+                cleaner = _clean_lines if issubclass(cls, TextAreaField) else _clean_line
+                options = {**options, "filters": [cleaner, *unbound_field.kwargs.get("filters", ())]}
+            return super().bind_field(form, unbound_field, options)
 
 
 class EmptyForm(Form):

@@ -1,8 +1,11 @@
-"""Security headers on every response."""
+"""Security headers on every response, and the screening of input no person types."""
 
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask, request, session
+from werkzeug.exceptions import BadRequest
+
+from sempelmas.domain.text import has_nul
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,7 +24,18 @@ BASE_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
+class UnreadableInput(BadRequest):
+    """An address or query carrying a NUL byte: a script's probe, which PostgreSQL would refuse mid-query."""
+
+
 def register(app: Flask) -> None:
+    @app.before_request
+    def _screen_address():
+        # the path and the query only: form bodies are cleaned field by field (sempelmas/forms.py), and
+        # reading a body here would parse uploads before their view sets its own size limit
+        if has_nul(request.path) or any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)):
+            raise UnreadableInput()
+
     @app.after_request
     def _headers(resp):
         h = resp.headers

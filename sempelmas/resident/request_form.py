@@ -3,9 +3,10 @@ from the posted form and keeping each accepted upload at once as a draft file.""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import abort, current_app
 from flask_babel import gettext as _
 
 from sempelmas.extensions import db
@@ -33,6 +34,22 @@ class FormState:
     @property
     def has_errors(self) -> bool:
         return bool(self.field_errors or self.file_errors or self.message)
+
+
+#: the shape of the one-time key the form carries (secrets.token_urlsafe(24) when it was opened)
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def is_form_key(value: str | None) -> bool:
+    return bool(value) and _FORM_KEY.fullmatch(value) is not None
+
+
+def posted_key(value: str | None) -> str:
+    """The form's key as posted; 400 when it is missing or not one the form could have made (the key names
+    the drafts in the database, so nothing else reaches a query)."""
+    if not is_form_key(value):
+        abort(400)
+    return value
 
 
 def posted_answers(form, fields: list[dict]) -> dict[str, str]:

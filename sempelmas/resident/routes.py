@@ -161,9 +161,7 @@ def new_request(code: str):
         return _form_page(service, version, resident_user, _subject_from(resident_user, None), key,
                           request_form.FormState())
 
-    key = (request.form.get("kunci") or request.args.get("kunci") or "")[:64]
-    if not key:
-        abort(400)
+    key = request_form.posted_key(request.form.get("kunci") or request.args.get("kunci"))
     snap = version.snapshot
     subject = _subject_from(resident_user, request.form.get("untuk"))
     state = request_form.FormState(answers=request_form.posted_answers(request.form, snap["fields"]))
@@ -221,12 +219,13 @@ def new_request(code: str):
 def form_too_large(e):
     """The whole form was over the limit: back to the form with the files accepted earlier, if it was one."""
     view_args = request.view_args or {}
-    if request.endpoint == "resident.new_request" and request.args.get("kunci") and current_user.is_authenticated:
+    if (request.endpoint == "resident.new_request" and request_form.is_form_key(request.args.get("kunci"))
+            and current_user.is_authenticated):
         resident_user = acting_resident()
         service = catalogue.get_service(view_args.get("code", ""))
         version = catalogue.current_version(service) if service is not None else None
         if resident_user is not None and resident_user.resident is not None and version is not None:
-            key = request.args["kunci"][:64]
+            key = request.args["kunci"]
             state = request_form.FormState(
                 drafts={d.requirement_code: d for d in attachments.drafts(key, resident_user)},
                 message=_("Kiriman terlalu besar (lebih dari %(mb)d MB sekaligus). Isian belum terkirim: unggah "
@@ -343,9 +342,7 @@ def request_fix(tracking_number: str):
         key = secrets.token_urlsafe(24)
         return render("resident/request_fix.html", req=found, editable=editable, documents=documents,
                       state=state, key=key, version=found.version)
-    key = (request.form.get("kunci") or "")[:64]
-    if not key:
-        abort(400)
+    key = request_form.posted_key(request.form.get("kunci"))
     state.answers.update(request_form.posted_answers(request.form, editable))
     occupied = {a.requirement_code for a in attachments.current(found)}
     state.drafts, state.file_errors = request_form.accept_uploads(

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.dates import parse_date
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.text import clean_text
 from sempelmas.extensions import db
 from sempelmas.models.catalogue import (
     FIELD_KINDS,
@@ -346,7 +347,9 @@ def validate_answers(snapshot: Mapping, form_data: Mapping) -> tuple[dict, dict[
     for f in snapshot.get("fields", []):
         name, kind = f["name"], f["kind"]
         raw = form_data.get(name)
-        value = (raw if isinstance(raw, str) else "" if raw is None else str(raw)).strip()
+        # control characters go first (they would pass a length check and reach the letter); a line break
+        # is kept for the one-line check below to name
+        value = clean_text(raw if isinstance(raw, str) else "" if raw is None else str(raw), multiline=True).strip()
         if not value:
             if f.get("required", True):
                 errors[name] = _("Wajib diisi.")

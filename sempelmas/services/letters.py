@@ -22,6 +22,7 @@ from sqlalchemy import Select, bindparam, extract, or_, select, update
 from sqlalchemy.orm import aliased
 
 from sempelmas.domain.masking import mask_name, mask_nik
+from sempelmas.domain.text import clean_text
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
@@ -121,7 +122,7 @@ def may_revoke(user: User | None) -> bool:
 def revoke(letter: Letter, actor: User, reason: str) -> Letter:
     """Revoke a valid letter (a signing official or an admin, with a reason); audited, and the applicant and
     their pendamping are told (bell, e-mail/WhatsApp as configured). The caller commits."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason or "", multiline=True).strip()  # printed on the public verification page
     if not may_revoke(actor):
         raise LetterError(_("Hanya pejabat penandatangan atau admin yang dapat mencabut surat."))
     if not reason:

@@ -27,6 +27,7 @@ from sqlalchemy import insert, select, update
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.dates import parse_date
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.text import clean_text
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.jobs import Job
@@ -182,7 +183,7 @@ def _text(value) -> str | None:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         value = str(value)
-    return value.strip() or None
+    return clean_text(value).strip() or None  # register text is printed on letters: no control characters
 
 
 def _inexact_number(value) -> bool:
