@@ -97,3 +97,37 @@ def test_uploads_of_forms_never_sent_are_purged_after_two_days(app, factory):
     remaining = {a.stored_name for a in db.session.query(RequestAttachment)}
     assert remaining == {fresh.stored_name, sent.stored_name}
     assert attachments.path_of(fresh) and attachments.path_of(sent)
+
+
+def test_a_pdf_with_2000_revisions_is_refused_from_a_count_of_its_bytes(app, factory):
+    from tests.hostile_files import pdf_with_empty_updates
+
+    owner = factory.warga()
+    with pytest.raises(UploadError, match="2001 lapis perubahan \\(revisi\\), paling banyak 50"):
+        attachments.store(pdf_with_empty_updates(pdf_bytes(1), 2000), requirement_code="kk", owner=owner,
+                          draft_key="k6")
+    assert stored_files(app) == []
+
+
+def test_a_small_pdf_that_is_slow_to_parse_is_refused_at_the_budget(app, factory):
+    """77 KB that pass the counts but take pypdf ~12 s and ~200 MB: the parse is stopped in its child."""
+    from tests.hostile_files import pdf_with_inflating_update
+    from tests.letter_fixtures import signed_pdf
+
+    app.config["UPLOAD_PDF_CHECK_SECONDS"] = 1.0
+    owner = factory.warga()
+    with pytest.raises(UploadError, match="membacanya memerlukan waktu atau memori melebihi batas"):
+        attachments.store(pdf_with_inflating_update(signed_pdf(), 70), requirement_code="kk", owner=owner,
+                          draft_key="k7")
+    assert stored_files(app) == [] and db.session.query(RequestAttachment).count() == 0
+    # the worker goes on: an ordinary PDF right after
+    assert attachments.store(pdf_bytes(), requirement_code="kk", owner=owner, draft_key="k7").is_pdf
+
+
+def test_an_mpo_photo_is_stored_as_its_first_picture(app, factory):
+    from tests.hostile_files import mpo_photo
+
+    att = attachments.store(mpo_photo(), requirement_code="ktp", owner=factory.warga(), draft_key="k8")
+    assert att.mime == "image/jpeg"
+    with Image.open(attachments.path_of(att)) as img:
+        assert img.getpixel((5, 5))[0] > 200
