@@ -24,6 +24,18 @@ def _last_trailer(pdf: bytes) -> tuple[int, bytes, bytes]:
     return prev, size, root
 
 
+def pdf_saved_again(pdf: bytes) -> bytes:
+    """Not hostile: ``pdf`` with one small incremental save (a new title), as a PDF viewer adds a note."""
+    from pyhanko.pdf_utils.generic import DictionaryObject, NameObject, pdf_string
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer.set_info(DictionaryObject({NameObject("/Title"): pdf_string("dibuka di pembaca PDF")}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def pdf_with_empty_updates(pdf: bytes, n: int = 2000) -> bytes:
     """``pdf`` followed by ``n`` incremental updates that change nothing (an empty xref section each):
     2,000 of them add ~160 KB, and pyHanko's check of the signature grows with their square."""

@@ -62,6 +62,14 @@ def _vm_size() -> int:
     return 0
 
 
+def _lower(which: int, soft: int, hard: int) -> None:
+    """Set a limit, never above the one the service manager already set (LimitAS= in a systemd unit)."""
+    _soft, current_hard = resource.getrlimit(which)
+    if current_hard != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current_hard), min(hard, current_hard)
+    resource.setrlimit(which, (soft, hard))
+
+
 def _child(fn: Callable, args: tuple, write_fd: int, cpu_seconds: int, wall_seconds: float,
            memory_bytes: int) -> None:
     gc.freeze()  # inherited objects are the parent's: never collect (finalise) them here
@@ -70,10 +78,10 @@ def _child(fn: Callable, args: tuple, write_fd: int, cpu_seconds: int, wall_seco
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     asyncio.events._set_running_loop(None)  # a loop running in the parent's thread is not running here
     signal.alarm(max(1, math.ceil(wall_seconds)) + 1)  # ends the child even if the parent is gone
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    _lower(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1)
     if memory_bytes:
         limit = _vm_size() + memory_bytes
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        _lower(resource.RLIMIT_AS, limit, limit)
     try:
         answer = {"ok": fn(*args)}
     except MemoryError:
@@ -112,6 +120,7 @@ def run_isolated(fn: Callable, *args, wall_seconds: float, memory_bytes: int) ->
     chunks: list[bytes] = []
     received = 0
     exceeded = None
+    answered = False
     try:
         deadline = started + wall_seconds
         while True:
@@ -124,6 +133,7 @@ def run_isolated(fn: Callable, *args, wall_seconds: float, memory_bytes: int) ->
                 continue
             chunk = os.read(read_fd, 65536)
             if not chunk:
+                answered = True
                 break
             received += len(chunk)
             if received > _MAX_ANSWER:
@@ -132,7 +142,7 @@ def run_isolated(fn: Callable, *args, wall_seconds: float, memory_bytes: int) ->
             chunks.append(chunk)
     finally:
         os.close(read_fd)
-        if exceeded is not None:
+        if not answered:  # over budget, or the worker itself is being stopped: the child goes too
             with contextlib.suppress(ProcessLookupError):  # it may have ended meanwhile
                 os.kill(pid, signal.SIGKILL)
         _pid, status = os.waitpid(pid, 0)

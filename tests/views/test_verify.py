@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import flask
@@ -17,7 +16,7 @@ from sempelmas.models.requests import RequestStatus
 from sempelmas.services import letter_store, letters
 from sempelmas.services.profile import forget_cached_profile
 from tests.conftest import csrf_from
-from tests.hostile_files import pdf_with_empty_updates, pdf_with_inflating_update, pdf_with_junk
+from tests.hostile_files import pdf_saved_again, pdf_with_empty_updates, pdf_with_inflating_update, pdf_with_junk
 from tests.letter_fixtures import install_test_ca, make_letter, signed_pdf, unsigned_pdf
 from tests.request_factory import make_profile, make_service, submit
 
@@ -338,15 +337,8 @@ def test_the_memory_budget_stops_a_file_before_the_time_budget(app, client, worl
 def test_a_genuine_letter_saved_again_by_a_pdf_viewer_is_still_examined(client, world):
     """One small incremental save (what a viewer adds for a note) stays within the bounds: checked, and the
     answer is the true one (not the same file; the signature holds but the file was added to)."""
-    from pyhanko.pdf_utils.generic import DictionaryObject, NameObject, pdf_string
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
     letter = world["letter"]
-    writer = IncrementalPdfFileWriter(io.BytesIO(letter_store.read_pdf(letter)), strict=False)
-    writer.set_info(DictionaryObject({NameObject("/Title"): pdf_string("dibuka di pembaca PDF")}))
-    out = io.BytesIO()
-    writer.write(out)
-    resp = upload(client, letter, out.getvalue())
+    resp = upload(client, letter, pdf_saved_again(letter_store.read_pdf(letter)))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "TIDAK sama" in html and "tidak dapat diperiksa" not in html
