@@ -34,6 +34,10 @@ class DraftQuotaFull(UploadError):
     """The account's files of forms not yet sent would pass DRAFT_UPLOAD_QUOTA_MB."""
 
 
+def _is_pdf(data: bytes) -> bool:
+    return data.lstrip()[:5].startswith(b"%PDF-")
+
+
 def _read_pdf(data: bytes) -> str:
     """pypdf reaches every page: "ok", "encrypted", "no_pages" or "broken". Runs in the isolated child."""
     try:
@@ -58,7 +62,7 @@ def check_pdf(data: bytes) -> None:
     The work is bounded first: a file with more revisions than UPLOAD_PDF_MAX_REVISIONS is refused from a
     count of its bytes, and the parse runs in a child with UPLOAD_PDF_CHECK_SECONDS / _MEMORY_MB
     (services/isolation.py): a small file made to be slow or huge to parse is refused, not endured."""
-    if not data.lstrip()[:5].startswith(b"%PDF-"):
+    if not _is_pdf(data):
         raise UploadError(_("Berkas bukan PDF yang valid."))
     cfg = current_app.config
     revisions = pdf_shape.revisions(data)
@@ -88,7 +92,7 @@ def prepare(data: bytes) -> tuple[bytes, str]:
         raise UploadError(_("Berkas terlalu besar (maksimal %(mb)d MB).", mb=limit // (1024 * 1024)))
     if not data:
         raise UploadError(_("Berkas kosong."))
-    if data.lstrip()[:5].startswith(b"%PDF-"):
+    if _is_pdf(data):
         check_pdf(data)
         return data, PDF_MIME
     try:
@@ -122,15 +126,17 @@ def store(data: bytes, *, requirement_code: str, owner: User, uploaded_by: User 
     """Check, write the file and add its row (flushed, not committed). On a refusal nothing is written.
 
     A draft (no request yet) counts against the owner's DRAFT_UPLOAD_QUOTA_MB, the replaced draft of the
-    same form and requirement left out: a full quota is refused before any decoding, a file that would
-    pass it after (its stored size is known only then). Submitting the form (its drafts become the
+    same form and requirement left out: a full quota, or a PDF (stored as it came) that would pass it, is
+    refused before any parsing; a photo that would pass it after re-encoding (its stored size is known only
+    then). Submitting the form (its drafts become the
     request's), replacing a draft and the purge of forms unsent for DRAFT_MAX_AGE free the quota."""
     quota = None
     if request is None:
         quota_mb = current_app.config["DRAFT_UPLOAD_QUOTA_MB"]
         quota = quota_mb * 1024 * 1024
         used = draft_bytes(owner, besides=(draft_key, requirement_code) if draft_key else None)
-        if used >= quota:
+        # a PDF is stored as it came: its size is known before any check
+        if used >= quota or (_is_pdf(data) and used + len(data) > quota):
             raise _quota_full(quota_mb)
     content, mime = prepare(data)
     if quota is not None and used + len(content) > quota:

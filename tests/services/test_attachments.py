@@ -131,3 +131,37 @@ def test_an_mpo_photo_is_stored_as_its_first_picture(app, factory):
     assert att.mime == "image/jpeg"
     with Image.open(attachments.path_of(att)) as img:
         assert img.getpixel((5, 5))[0] > 200
+
+
+def _noise_image(size, seed=1) -> Image.Image:
+    import random
+
+    return Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
+
+
+def test_the_draft_quota_counts_what_is_stored_per_account(make_app, factory):
+    """A PDF is refused from its size before any check; a photo once re-encoded (its stored size); a small
+    photo still fits; another account has its own quota; a request's files do not count."""
+    app = make_app(DRAFT_UPLOAD_QUOTA_MB=1)
+    with app.app_context():
+        owner, other = factory.warga(), factory.warga()
+        buf = io.BytesIO()
+        _noise_image((1100, 1100)).save(buf, "PDF")  # ~730 KB, stored as it is
+        first = attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, draft_key="a")
+        assert 700_000 < first.size < 1024 * 1024
+        with pytest.raises(attachments.DraftQuotaFull, match="paling banyak 1 MB"):
+            attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, draft_key="b")
+        photo = io.BytesIO()
+        _noise_image((2000, 1500), seed=2).save(photo, "PNG")  # re-encoded: ~1.5 MB of JPEG noise
+        with pytest.raises(attachments.DraftQuotaFull):
+            attachments.store(photo.getvalue(), requirement_code="ktp", owner=owner, draft_key="b")
+        assert attachments.store(jpeg_bytes(), requirement_code="ktp", owner=owner, draft_key="b").size < 20_000
+        assert attachments.store(buf.getvalue(), requirement_code="kk", owner=other, draft_key="c").is_pdf
+        from tests import request_factory as rf
+
+        rf.make_profile()
+        rf.make_service()
+        request = rf.submit(owner, key="sent")
+        assert attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, request=request).is_pdf
+        db.session.commit()
+        assert len(stored_files(app)) == 4
