@@ -335,24 +335,27 @@ from sempelmas import create_app
 from sempelmas.services import isolation, letters, pki
 app = create_app()
 app.config.update(json.loads(os.environ["HOSTILE_BENCH_CONFIG"]))
-data = open(sys.argv[2], "rb").read()
-runs = int(sys.argv[3])
+runs = int(sys.argv[2])
+found = {}
 with app.app_context():
     letters._preload_parsers()
     roots = pki.trust_roots_der()
-    assert letters.examine_pdf(data, roots)["verdict"] == "checked"
     def median_ms(fn):
         fn()
         out = []
         for _ in range(runs):
             t = time.perf_counter(); fn(); out.append((time.perf_counter() - t) * 1000)
         return statistics.median(out)
-    inline = median_ms(lambda: letters.examine_pdf(data, roots))
-    forked = median_ms(lambda: isolation.run_isolated(letters.examine_pdf, data, roots, wall_seconds=5,
-                                                      memory_bytes=256 << 20))
-    empty = median_ms(lambda: isolation.run_isolated(int, wall_seconds=5, memory_bytes=256 << 20))
-    rss = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
-print(json.dumps({"inline": inline, "forked": forked, "fork_only": empty, "rss_mb": int(rss) / 1024}))
+    for name, path in (("genuine", sys.argv[3]), ("saved", sys.argv[4])):
+        data = open(path, "rb").read()
+        assert letters.examine_pdf(data, roots)["verdict"] == "checked"
+        found[name] = {
+            "inline": median_ms(lambda: letters.examine_pdf(data, roots)),
+            "forked": median_ms(lambda: isolation.run_isolated(letters.examine_pdf, data, roots, wall_seconds=5,
+                                                               memory_bytes=256 << 20))}
+    found["fork_only"] = median_ms(lambda: isolation.run_isolated(int, wall_seconds=5, memory_bytes=256 << 20))
+    found["rss_mb"] = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]) / 1024
+print(json.dumps(found))
 '''
 
 FRESH = r'''
@@ -370,9 +373,9 @@ validate_pdf_signature(PdfFileReader(io.BytesIO(data), strict=False).embedded_si
 '''
 
 
-def isolation_cost(env: dict, letter: Path, runs: int) -> dict:
-    out = subprocess.run([bh.PYTHON, "-c", ISOLATION_PROBE, json.dumps({**env, "BENCH_ROOT": str(ROOT)}),
-                          str(letter), str(runs)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+def isolation_cost(env: dict, letter: Path, saved: Path, runs: int) -> dict:
+    out = subprocess.run([bh.PYTHON, "-c", ISOLATION_PROBE, json.dumps({**env, "BENCH_ROOT": str(ROOT)}), str(runs),
+                          str(letter), str(saved)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise SystemExit(f"isolation probe failed:\n{out.stderr[-2000:]}")
     found = json.loads(out.stdout.strip().splitlines()[-1])
@@ -482,16 +485,20 @@ def main() -> int:
 
         letter_file = workdir / "genuine.pdf"
         letter_file.write_bytes(inst["letter"])
+        saved_file = workdir / "saved.pdf"
+        saved_file.write_bytes(hostile.pdf_saved_again(inst["letter"]))
         if not (ROOT / "sempelmas" / "services" / "isolation.py").exists():
             print("\nRESULT:", "FAIL" if failed else "PASS", "(no isolation module in this checkout)")
             return 1 if failed else 0
-        cost = isolation_cost(env, letter_file, args.isolation_runs)
-        print(f"\nisolation cost on the genuine letter ({len(inst['letter']) / 1024:.0f} KB), in-process with the app "
-              f"imported (RSS {cost['rss_mb']:.0f} MB), median of {args.isolation_runs}:")
-        print(f"  examine_pdf inline             {cost['inline']:7.1f} ms")
-        print(f"  through run_isolated (fork)    {cost['forked']:7.1f} ms  (+{cost['forked'] - cost['inline']:.1f} ms; "
-              f"an empty isolated call {cost['fork_only']:.1f} ms)")
-        print(f"  in a fresh interpreter         {cost['fresh_interpreter']:7.1f} ms  (imports included)")
+        cost = isolation_cost(env, letter_file, saved_file, args.isolation_runs)
+        print(f"\nisolation cost, in-process with the app imported (RSS {cost['rss_mb']:.0f} MB), median of "
+              f"{args.isolation_runs}: letters.examine_pdf (pypdf + pyHanko) inline and through run_isolated (fork)")
+        for name, label in (("genuine", "the issued letter"), ("saved", "the letter saved by a viewer")):
+            c = cost[name]
+            print(f"  {label:<30} inline {c['inline']:6.1f} ms  forked {c['forked']:6.1f} ms  "
+                  f"(+{c['forked'] - c['inline']:.1f} ms)")
+        print(f"  an empty isolated call        {cost['fork_only']:6.1f} ms; in a fresh interpreter (imports "
+              f"included) {cost['fresh_interpreter']:.0f} ms")
         print("\nRESULT:", "FAIL" if failed else "PASS")
         return 1 if failed else 0
     finally:
