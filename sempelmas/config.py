@@ -89,7 +89,22 @@ class DefaultConfig:
     UPLOAD_MAX_FILES = 8
     #: a whole request form: every file at its limit, plus room for the answers and multipart overhead
     MAX_CONTENT_LENGTH = UPLOAD_MAX_FILES * UPLOAD_MAX_BYTES + 2 * 1024 * 1024
+    #: files of request forms not yet sent, per resident account (services/attachments.store): submitting the
+    #: form, replacing a file and the purge of forms unsent for two days free it
+    DRAFT_UPLOAD_QUOTA_MB = 100
+    #: an uploaded PDF document: refused above this many revisions (incremental updates: a scan or a letter has
+    #: one to a few), and parsed in a child with this budget (services/isolation.py; 500 pages take ~0.05 s)
+    UPLOAD_PDF_MAX_REVISIONS = 50
+    UPLOAD_PDF_CHECK_SECONDS = 1.2
+    UPLOAD_PDF_CHECK_MEMORY_MB = 256
     IMAGE_MAX_SIDE = 2000
+    #: memory one photo may take at the peak of decoding and shrinking it (services/uploads.decode_cost; a
+    #: JPEG is decoded at 1/2-1/8 scale first): a larger image is refused from its header, before decoding.
+    #: 128 MB ≈ 20 megapixels of PNG, 13 with transparency, 9 of WebP; any camera JPEG
+    IMAGE_MAX_DECODE_MB = 128
+    #: what all the photos of one HTTP request may spend together (a form with several photos): bounds the
+    #: time a worker gives one request (~1.5 s of decoding on these machines); eight phone photos take ~200
+    IMAGE_REQUEST_MAX_DECODE_MB = 384
     CONSENT_VERSION = "2026-11"
     PASSWORD_RESET_HOURS = 24
 
@@ -103,6 +118,10 @@ class DefaultConfig:
     QUEUE_COUNTS_CACHE_SECONDS = 2
     WORKER_POLL_SECONDS = 1.0
     IMPORT_CHUNK_SIZE = 2000
+    #: a register file (services/register_import.py): an XLSX may inflate to this much (a 20,000-row register
+    #: inflates to ~15 MB; a zip bomb to gigabytes), and a file may hold this many data rows
+    IMPORT_XLSX_MAX_MB = 128
+    IMPORT_MAX_ROWS = 200_000
 
     # Flask-Compress: text the browser reads, brotli (browsers over HTTPS) or gzip; never PDFs or images,
     # which are compressed already (they are not in the list). Static text files are read into memory
@@ -164,6 +183,16 @@ class DefaultConfig:
     VERIFY_RATE_LIMIT = "60 per minute"
     #: the PDF a verifier uploads to compare with the issued letter
     VERIFY_UPLOAD_MAX_BYTES = 15 * 1024 * 1024
+    #: an uploaded copy is parsed only while it stays this close to the issued letter (a PDF viewer's few
+    #: incremental saves: a note, a stamp); a file beyond is answered "cannot be checked" without parsing
+    #: (services/letters.py: pyHanko's cost grows with the square of the revisions)
+    VERIFY_CHECK_EXTRA_BYTES = 1024 * 1024
+    VERIFY_CHECK_EXTRA_REVISIONS = 8
+    VERIFY_CHECK_EXTRA_OBJECTS = 2000
+    #: the parse and signature check of an uploaded copy (other than the issued file itself) run in a forked
+    #: child with this budget (wall-clock seconds, memory beyond what the worker maps); a letter needs ~0.02 s
+    VERIFY_CHECK_SECONDS = 1.2
+    VERIFY_CHECK_MEMORY_MB = 256
     #: scans are counted in memory per worker and written every N seconds (0 = at once), or sooner when
     #: N scans have piled up (a memory bound). One UPDATE per letter scanned in the window: a busy hour of
     #: scans costs a few writes, not one per scan (bench/bench_verify.py). Counts are for staff, not urgent.
@@ -209,7 +238,7 @@ def _env_overrides() -> dict:
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
-                 "PAGE_CACHE_ENTRIES"):
+                 "PAGE_CACHE_ENTRIES", "DRAFT_UPLOAD_QUOTA_MB"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP"):

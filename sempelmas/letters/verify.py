@@ -163,10 +163,10 @@ def check(code: str):
         return _page(facts, 400, error=_("Formulir ini sudah kedaluwarsa. Muat ulang halaman lalu unggah lagi."))
     data = upload.stream.read(limit + 1) if upload else b""
     try:
-        result = letters.check_upload(facts.pdf_sha256, data)
+        result = letters.check_upload(facts, data)
     except letters.UploadRefused as e:
         return _page(facts, e.status, error=e.message)
-    return _page(facts, result=result)
+    return _page(facts, 200 if result.signature_checked else 422, result=result)
 
 
 @bp.get("/v/<code>/unduh")

@@ -36,6 +36,7 @@ def _build() -> dict[str, str]:
         "not_same": _("Berkas ini TIDAK sama dengan surat yang diterbitkan: isinya berbeda atau telah diubah."),
         "sig_ok": _("Tanda tangan elektronik sah."),
         "sig_bad": _("Tanda tangan elektronik tidak sah."),
+        "sig_unchecked": _("Tanda tangan elektronik tidak dapat diperiksa."),
         "your_sha": _("Sidik SHA-256 berkas Anda"),
         "upload": _("Unggah berkas PDF surat yang Anda terima"),
         "not_kept": _("Berkas hanya diperiksa, tidak disimpan."),

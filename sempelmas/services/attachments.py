@@ -12,15 +12,16 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
+from sempelmas.domain import pdf_shape
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment
-from sempelmas.services.uploads import UploadError, reencode_image, stored_path, upload_dir
+from sempelmas.services import isolation
+from sempelmas.services.uploads import ImageTooLarge, UploadError, reencode_image, stored_path, upload_dir
 
 KIND = "dokumen"
 PDF_MIME = "application/pdf"
@@ -29,23 +30,59 @@ JPEG_MIME = "image/jpeg"
 PAPER_PENGANTAR = "pengantar_rt"
 
 
-def check_pdf(data: bytes) -> None:
-    """A real PDF: the magic bytes, then a parse that reaches every page. Refuses encrypted files
-    (staff could not open them)."""
-    if not data.lstrip()[:5].startswith(b"%PDF-"):
-        raise UploadError(_("Berkas bukan PDF yang valid."))
+class DraftQuotaFull(UploadError):
+    """The account's files of forms not yet sent would pass DRAFT_UPLOAD_QUOTA_MB."""
+
+
+def _is_pdf(data: bytes) -> bool:
+    return data.lstrip()[:5].startswith(b"%PDF-")
+
+
+def _read_pdf(data: bytes) -> str:
+    """pypdf reaches every page: "ok", "encrypted", "no_pages" or "broken". Runs in the isolated child."""
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise UploadError(_("PDF terkunci kata sandi; unggah PDF tanpa kata sandi."))
+            return "encrypted"
         if len(reader.pages) == 0:
-            raise UploadError(_("PDF tidak berisi halaman."))
+            return "no_pages"
         for page in reader.pages:
             page.mediabox  # noqa: B018  (touching each page makes a broken page tree fail here)
-    except UploadError:
+    except MemoryError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError, OSError) as e:
-        raise UploadError(_("Berkas PDF rusak atau tidak dapat dibaca.")) from e
+    except Exception:  # noqa: BLE001 - pypdf raises many types for a broken file
+        return "broken"
+    return "ok"
+
+
+def check_pdf(data: bytes) -> None:
+    """A real PDF: the magic bytes, then a parse that reaches every page. Refuses encrypted files
+    (staff could not open them).
+
+    The work is bounded first: a file with more revisions than UPLOAD_PDF_MAX_REVISIONS is refused from a
+    count of its bytes, and the parse runs in a child with UPLOAD_PDF_CHECK_SECONDS / _MEMORY_MB
+    (services/isolation.py): a small file made to be slow or huge to parse is refused, not endured."""
+    if not _is_pdf(data):
+        raise UploadError(_("Berkas bukan PDF yang valid."))
+    cfg = current_app.config
+    revisions = pdf_shape.revisions(data)
+    if revisions > cfg["UPLOAD_PDF_MAX_REVISIONS"]:
+        raise UploadError(_("PDF ini memuat %(n)d lapis perubahan (revisi), paling banyak %(max)d. Simpan ulang "
+                            "sebagai PDF baru (misalnya \u201cCetak \u2192 Simpan sebagai PDF\u201d) lalu unggah "
+                            "hasilnya.", n=revisions, max=cfg["UPLOAD_PDF_MAX_REVISIONS"]))
+    try:
+        verdict = isolation.run_isolated(_read_pdf, data, wall_seconds=cfg["UPLOAD_PDF_CHECK_SECONDS"],
+                                         memory_bytes=cfg["UPLOAD_PDF_CHECK_MEMORY_MB"] * 1024 * 1024)
+    except isolation.BudgetExceeded:
+        raise UploadError(_("PDF ini tidak dapat diperiksa: membacanya memerlukan waktu atau memori melebihi "
+                            "batas. Simpan ulang sebagai PDF baru (misalnya \u201cCetak \u2192 Simpan sebagai "
+                            "PDF\u201d) lalu unggah hasilnya.")) from None
+    if verdict == "encrypted":
+        raise UploadError(_("PDF terkunci kata sandi; unggah PDF tanpa kata sandi."))
+    if verdict == "no_pages":
+        raise UploadError(_("PDF tidak berisi halaman."))
+    if verdict != "ok":
+        raise UploadError(_("Berkas PDF rusak atau tidak dapat dibaca."))
 
 
 def prepare(data: bytes) -> tuple[bytes, str]:
@@ -55,19 +92,55 @@ def prepare(data: bytes) -> tuple[bytes, str]:
         raise UploadError(_("Berkas terlalu besar (maksimal %(mb)d MB).", mb=limit // (1024 * 1024)))
     if not data:
         raise UploadError(_("Berkas kosong."))
-    if data.lstrip()[:5].startswith(b"%PDF-"):
+    if _is_pdf(data):
         check_pdf(data)
         return data, PDF_MIME
     try:
         return reencode_image(data), JPEG_MIME
+    except ImageTooLarge:
+        raise  # a photo after all: its own message says what to do
     except UploadError as e:
         raise UploadError(_("Berkas harus foto (JPEG, PNG, WebP) atau PDF; isi berkas ini tidak dikenali.")) from e
 
 
+def draft_bytes(owner: User, *, besides: tuple[str, str] | None = None) -> int:
+    """What the account's files of forms not yet sent take on disk; ``besides`` = (draft key, requirement code)
+    of a draft about to be replaced, which is left out."""
+    stmt = select(func.coalesce(func.sum(RequestAttachment.size), 0)).where(
+        RequestAttachment.owner_user_id == owner.id, RequestAttachment.request_id.is_(None))
+    if besides is not None:
+        key, code = besides
+        stmt = stmt.where(~and_(RequestAttachment.draft_key == key, RequestAttachment.requirement_code == code))
+    return int(db.session.scalar(stmt) or 0)
+
+
+def _quota_full(quota_mb: int) -> DraftQuotaFull:
+    return DraftQuotaFull(_(
+        "Ruang berkas sementara akun ini penuh (paling banyak %(mb)d MB berkas dari formulir yang belum "
+        "dikirim). Kirim dulu permohonan yang sedang diisi; berkas dari formulir yang tidak dikirim dihapus "
+        "otomatis setelah %(days)d hari.", mb=quota_mb, days=DRAFT_MAX_AGE.days))
+
+
 def store(data: bytes, *, requirement_code: str, owner: User, uploaded_by: User | None = None,
           request: LetterRequest | None = None, draft_key: str | None = None) -> RequestAttachment:
-    """Check, write the file and add its row (flushed, not committed). On a refusal nothing is written."""
+    """Check, write the file and add its row (flushed, not committed). On a refusal nothing is written.
+
+    A draft (no request yet) counts against the owner's DRAFT_UPLOAD_QUOTA_MB, the replaced draft of the
+    same form and requirement left out: a full quota, or a PDF (stored as it came) that would pass it, is
+    refused before any parsing; a photo that would pass it after re-encoding (its stored size is known only
+    then). Submitting the form (its drafts become the
+    request's), replacing a draft and the purge of forms unsent for DRAFT_MAX_AGE free the quota."""
+    quota = None
+    if request is None:
+        quota_mb = current_app.config["DRAFT_UPLOAD_QUOTA_MB"]
+        quota = quota_mb * 1024 * 1024
+        used = draft_bytes(owner, besides=(draft_key, requirement_code) if draft_key else None)
+        # a PDF is stored as it came: its size is known before any check
+        if used >= quota or (_is_pdf(data) and used + len(data) > quota):
+            raise _quota_full(quota_mb)
     content, mime = prepare(data)
+    if quota is not None and used + len(content) > quota:
+        raise _quota_full(quota_mb)
     name = secrets.token_urlsafe(24) + (".pdf" if mime == PDF_MIME else ".jpg")
     path = upload_dir(KIND) / name
     path.write_bytes(content)

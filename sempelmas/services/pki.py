@@ -658,47 +658,74 @@ def outside_event_loop(fn, *args, **kwargs):
         return pool.submit(fn, *args, **kwargs).result()
 
 
-def validate_pdf(pdf: bytes) -> ValidationResult:
-    """Check the last signature of ``pdf`` with the kelurahan CA as the only trust root; never raises for bad
-    input (not a PDF, broken, unsigned): the result says so."""
+def trust_roots_der() -> list[bytes]:
+    """The kelurahan CA as DER, the only trust root of a signature check (none before ``pki-init``)."""
+    try:
+        return [ca_der()]
+    except PkiError:
+        return []
+
+
+def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
+    """What pyHanko finds about the last signature of ``pdf``, as plain JSON-able data (no Flask, no
+    database, no translated text): safe to run in an isolated child (services/isolation.py).
+
+    ``verdict`` is "unreadable", "unsigned", "damaged" or "checked"; for "checked" the flags say the rest."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
-    def fail(message) -> ValidationResult:
-        return ValidationResult(False, False, False, None, None, str(message))
-
-    try:
-        roots = [asn1_x509.Certificate.load(ca_der())]
-    except PkiError:
-        roots = []
+    roots = [asn1_x509.Certificate.load(der) for der in roots_der]
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         sigs = reader.embedded_signatures
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - any parse error means "not a readable PDF"
-        return fail(_("Berkas bukan PDF yang dapat dibaca."))
+        return {"verdict": "unreadable"}
     if not sigs:
-        return fail(_("PDF tidak memuat tanda tangan elektronik."))
-    sig = sigs[-1]
+        return {"verdict": "unsigned"}
     try:
-        status = outside_event_loop(validate_pdf_signature, sig,
+        status = outside_event_loop(validate_pdf_signature, sigs[-1],
                                     ValidationContext(trust_roots=roots, allow_fetching=False))
+    except MemoryError:
+        raise
     except Exception:  # noqa: BLE001 - a damaged signature dictionary or CMS blob
-        return fail(_("Tanda tangan elektronik rusak."))
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
-
-    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    intact = bool(status.intact)
-    valid = bool(status.valid) and intact
-    trusted = bool(status.trusted) and valid
+        return {"verdict": "damaged"}
     name = None
     try:
         name = status.signing_cert.subject.native.get("common_name")
     except Exception:  # noqa: BLE001  # pragma: no cover
         name = None
     signed_at = status.signer_reported_dt
+    ts = status.timestamp_validity
+    timestamped = bool(ts is not None and ts.intact and ts.valid)
+    if timestamped and ts.timestamp is not None:
+        signed_at = ts.timestamp
     if signed_at is not None and signed_at.tzinfo is not None:
         signed_at = signed_at.astimezone(UTC).replace(tzinfo=None)
+    return {"verdict": "checked", "intact": bool(status.intact), "valid": bool(status.valid),
+            "trusted": bool(status.trusted), "whole": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            "timestamped": timestamped, "signer_name": name,
+            "signed_at": signed_at.isoformat() if signed_at is not None else None}
+
+
+def validation_result(facts: dict) -> ValidationResult:
+    """The verdict of ``signature_facts`` with its message in the reader's language."""
+    verdict = facts["verdict"]
+    if verdict != "checked":
+        if verdict == "unreadable":
+            message = _("Berkas bukan PDF yang dapat dibaca.")
+        elif verdict == "unsigned":
+            message = _("PDF tidak memuat tanda tangan elektronik.")
+        else:
+            message = _("Tanda tangan elektronik rusak.")
+        return ValidationResult(False, False, False, None, None, str(message))
+    intact = facts["intact"]
+    valid = facts["valid"] and intact
+    trusted = facts["trusted"] and valid
+    whole = facts["whole"]
     if not intact:
         message = _("Isi PDF telah diubah setelah ditandatangani: tanda tangan tidak sah.")
     elif not valid:
@@ -709,8 +736,15 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
         message = _("Tanda tangan sah, tetapi PDF ditambah setelah ditandatangani.")
     else:
         message = _("Tanda tangan elektronik sah dan dokumen tidak berubah sejak ditandatangani.")
-    ts = status.timestamp_validity
-    timestamped = bool(ts is not None and ts.intact and ts.valid)
-    if timestamped and ts.timestamp is not None:
-        signed_at = ts.timestamp.astimezone(UTC).replace(tzinfo=None)
-    return ValidationResult(intact, valid, trusted, name, signed_at, str(message), whole, timestamped)
+    signed_at = datetime.fromisoformat(facts["signed_at"]) if facts["signed_at"] else None
+    return ValidationResult(intact, valid, trusted, facts["signer_name"], signed_at, str(message), whole,
+                            facts["timestamped"])
+
+
+def validate_pdf(pdf: bytes) -> ValidationResult:
+    """Check the last signature of ``pdf`` with the kelurahan CA as the only trust root; never raises for bad
+    input (not a PDF, broken, unsigned): the result says so.
+
+    In-process, without a budget: for the app's own letters. A file from outside goes through
+    ``letters.check_upload``, which bounds the work first."""
+    return validation_result(signature_facts(pdf, trust_roots_der()))

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import re
 import secrets
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import insert, select, update
 
 from sempelmas.domain import nik as nik_rules
@@ -148,12 +151,43 @@ def _iter_xlsx(path: Path) -> Iterator[list]:
         wb.close()
 
 
+#: an XLSX holds a few parts; more than this is not a register
+_MAX_ZIP_ENTRIES = 1000
+#: the parts calamine inflates to read the first sheet
+_READ_PARTS = ("xl/worksheets/", "xl/sharedStrings.xml", "xl/workbook.xml")
+
+
+def check_archive(source: bytes | str | Path) -> None:
+    """An XLSX is a zip: refused before calamine inflates it when it would inflate past IMPORT_XLSX_MAX_MB
+    (a few hundred KB can inflate to gigabytes). The sizes the zip declares are summed, then the parts
+    calamine reads are inflated once, chunk by chunk and thrown away: Python's reader stops at the declared
+    size and checks the CRC, so a zip that lies about its sizes is refused as broken. A 20,000-row register
+    inflates to ~15 MB (~0.1 s to check)."""
+    cap_mb = current_app.config["IMPORT_XLSX_MAX_MB"]
+    try:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
+            infos = zf.infolist()
+            if len(infos) > _MAX_ZIP_ENTRIES or sum(i.file_size for i in infos) > cap_mb * 1024 * 1024:
+                raise ImportFileError(_("Isi berkas XLSX ini terlalu besar setelah dibuka (lebih dari %(mb)d MB): "
+                                        "simpan ulang sebagai CSV, atau bagi menjadi beberapa berkas.", mb=cap_mb))
+            for info in infos:
+                if info.filename.startswith(_READ_PARTS):
+                    with zf.open(info) as part:
+                        while part.read(1024 * 1024):
+                            pass
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as e:
+        raise ImportFileError(_("Berkas harus CSV (UTF-8) atau XLSX.")) from e
+
+
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, raw values by register column); raises ImportFileError for the file."""
+    """Yield (line number, raw values by register column); raises ImportFileError for the file, also when
+    it holds more than IMPORT_MAX_ROWS rows (the analysis keeps every row: memory grows with them)."""
     path = Path(path)
     with path.open("rb") as fh:
         magic = fh.read(4)
+    max_rows = current_app.config["IMPORT_MAX_ROWS"]
     if magic == b"PK\x03\x04":
+        check_archive(path)
         rows = _iter_xlsx(path)
     else:
         try:
@@ -163,6 +197,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
             raise ImportFileError(_("Berkas harus CSV (UTF-8) atau XLSX.")) from e
         rows = _iter_csv(path)
     header = None
+    count = 0
     for line, values in enumerate(rows, start=1):
         if header is None:
             if not any(v not in (None, "") for v in values):
@@ -171,6 +206,10 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
             continue
         if not any(v not in (None, "") for v in values):
             continue
+        count += 1
+        if count > max_rows:
+            raise ImportFileError(_("Berkas memuat lebih dari %(n)s baris data: bagi menjadi beberapa berkas.",
+                                    n=f"{max_rows:,}".replace(",", ".")))
         yield line, {col: (values[i] if i < len(values) else None) for col, i in header.items()}
     if header is None:
         raise ImportFileError(_("Berkas kosong: tidak ada baris judul."))
@@ -380,6 +419,7 @@ def _check_utf8(head: bytes) -> None:
 def sniff_upload(data: bytes) -> str:
     """Refuse anything that is neither XLSX (zip) nor UTF-8 text; returns the extension to store."""
     if data[:4] == b"PK\x03\x04":
+        check_archive(data)
         return ".xlsx"
     try:
         _check_utf8(data[:65536])

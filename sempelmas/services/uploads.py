@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import io
 import secrets
+import struct
 import warnings
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sempelmas.domain.i18n import lazy as _
 
-IMAGE_FORMATS = {"JPEG", "PNG", "WEBP"}
+#: what Pillow may try to read an upload as (no other plugin parses it); MPO, the multi-picture JPEG many
+#: phones write, is found by the JPEG reader
+OPEN_FORMATS = ("JPEG", "PNG", "WEBP")
+IMAGE_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
+MB = 1024 * 1024
+_SPENT = "sempelmas.image_decode_bytes"
 
 
 class UploadError(ValueError):
     pass
+
+
+class ImageTooLarge(UploadError):
+    """Refused before decoding: the photo (or the photos of one request together) would take more memory
+    and time than their budget. The message says so; it is never "not a photo"."""
 
 
 def upload_dir(kind: str) -> Path:
@@ -25,50 +36,131 @@ def upload_dir(kind: str) -> Path:
     return path
 
 
-def reencode_image(data: bytes) -> bytes:
-    """JPEG/PNG/WebP in, JPEG out: EXIF (GPS!) dropped, orientation applied, long side ≤ limit.
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow keeps in memory per pixel: one byte for 1/L/P, two for 16-bit grey, four otherwise (RGB
+    too: Pillow stores three bands in 32-bit pixels)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
 
-    Refuses what is not one of those formats by content (whatever the file name says), a corrupt
-    image, and a decompression bomb (more pixels than Pillow's MAX_IMAGE_PIXELS).
+
+def _jpeg_coefficients(img) -> int:
+    """A progressive JPEG is decoded from a buffer of every DCT coefficient at full size (two bytes each, per
+    component after chroma subsampling), whatever the scale asked: ``draft`` does not shrink that."""
+    if not (img.info.get("progressive") or img.info.get("progression")):
+        return 0
+    w, h = img.size
+    layers = getattr(img, "layer", None) or []
+    if not layers:
+        return w * h * 2 * max(1, getattr(img, "layers", 3))
+    hmax = max(layer[1] for layer in layers) or 1
+    vmax = max(layer[2] for layer in layers) or 1
+    return sum(2 * -(-w * max(1, layer[1]) // hmax) * -(-h * max(1, layer[2]) // vmax) for layer in layers)
+
+
+def decode_cost(img, fmt: str, side: int, coefficients: int = 0) -> int:
+    """Bytes a worker holds at the peak of decoding and shrinking ``img`` (opened, not decoded; a JPEG after
+    ``draft``), from its header: the decoded pixels, the copies made on the way, the resize's half-way image.
+
+    Measured on Pillow 13 (bench/bench_hostile_files.py): WebP is held three times (libwebp's canvas, the
+    frame handed to Python, Pillow's image); resizing an image with alpha first makes a premultiplied copy;
+    the two-pass resize keeps a band of the target width and the full height; then the shrunk picture (and,
+    with alpha, its copy on a white background)."""
+    w, h = img.size
+    alpha = img.mode in ("RGBA", "LA", "PA")
+    copies = (3 if fmt == "WEBP" else 1) + (1 if alpha else 0)
+    scale = min(1.0, side / max(w, h))
+    half_way = int(w * scale) * h * 4 if scale < 1 else 0
+    shrunk = max(1, int(w * scale)) * max(1, int(h * scale)) * 4 * (2 if alpha else 1)
+    return w * h * _bytes_per_pixel(img.mode) * copies + half_way + shrunk + coefficients
+
+
+def _megapixels_within(budget: int, cost: int, pixels: int) -> int:
+    """About how many megapixels of this kind of image the budget allows (for the message)."""
+    return max(1, int(pixels * budget / max(cost, 1) / 1_000_000))
+
+
+def _charge(cost: int, size: tuple[int, int]) -> None:
+    """Spend ``cost`` bytes of decoding: refused over the photo's budget, or over what all the photos of one
+    HTTP request may spend together (a form with several photos)."""
+    cfg = current_app.config
+    budget = cfg["IMAGE_MAX_DECODE_MB"] * MB
+    if cost > budget:
+        w, h = size
+        raise ImageTooLarge(_("Gambar terlalu besar untuk diproses: %(w)d × %(h)d piksel. Gambar seperti ini "
+                              "paling banyak sekitar %(mp)d megapiksel: perkecil gambarnya, atau kirim foto "
+                              "JPEG langsung dari kamera.", w=w, h=h,
+                              mp=_megapixels_within(budget, cost, w * h)))
+    if not has_request_context():  # a command or a job: one photo at a time, no request to bound
+        return
+    # kept in the WSGI environ: it lives exactly as long as the request (``g`` may outlive it)
+    spent = request.environ.get(_SPENT, 0) + cost
+    if spent > cfg["IMAGE_REQUEST_MAX_DECODE_MB"] * MB:
+        raise ImageTooLarge(_("Terlalu banyak gambar besar dalam satu kiriman: gambar ini belum diproses. "
+                              "Unggah lagi pada kiriman berikutnya."))
+    request.environ[_SPENT] = spent
+
+
+def reencode_image(data: bytes) -> bytes:
+    """JPEG/MPO/PNG/WebP in, JPEG out: EXIF (GPS!) dropped, orientation applied, long side ≤ limit.
+
+    Refuses what is not one of those formats by content (whatever the file name says) and a corrupt image.
+    The work is bounded before the pixels are decoded, from the header alone: a JPEG is decoded at 1/2, 1/4
+    or 1/8 scale (``draft``), and an image whose decoding would still take more than IMAGE_MAX_DECODE_MB (or
+    push the request past IMAGE_REQUEST_MAX_DECODE_MB) is refused with ImageTooLarge. Of a multi-picture
+    file (MPO, animated PNG/WebP) only the first picture is kept.
     """
     limit = current_app.config["UPLOAD_MAX_BYTES"]
     if len(data) > limit:
-        raise UploadError(_("Berkas terlalu besar (maksimal %(mb)d MB).", mb=limit // (1024 * 1024)))
+        raise UploadError(_("Berkas terlalu besar (maksimal %(mb)d MB).", mb=limit // MB))
     if not data:
         raise UploadError(_("Berkas kosong."))
     try:
         with warnings.catch_warnings():
             # over MAX_IMAGE_PIXELS Pillow only warns (twice that, it refuses): refuse both
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
+            with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as probe:
                 fmt = probe.format
                 probe.verify()
             if fmt not in IMAGE_FORMATS:
                 raise UploadError(_("Berkas harus foto JPEG, PNG atau WebP."))
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(_("Gambar terlalu besar untuk diproses: lebih dari %(mp)d megapiksel. Perkecil "
+                              "gambarnya, atau kirim foto JPEG langsung dari kamera.",
+                              mp=Image.MAX_IMAGE_PIXELS // 1_000_000)) from None
+    except UploadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error) as e:
+        raise UploadError(_("Berkas bukan foto yang valid (isi berkas tidak dikenali sebagai gambar).")) from e
+    with img:
+        original = img.size
         side = current_app.config["IMAGE_MAX_SIDE"]
-        if fmt == "JPEG":
+        coefficients = 0
+        if fmt in ("JPEG", "MPO"):
+            coefficients = _jpeg_coefficients(img)
             # decode a camera photo at 1/2, 1/4 or 1/8 scale straight from the DCT (several times faster
             # than decoding 12 megapixels and shrinking them); the size asked keeps the aspect ratio,
             # so the result is never smaller than the final long side
             w, h = img.size
             factor = min(1.0, side / max(w, h))
             img.draft("RGB", (max(1, int(w * factor)), max(1, int(h * factor))))
-        img.thumbnail((side, side))
-        img = ImageOps.exif_transpose(img)  # after shrinking: rotating 12 megapixels costs as much as decoding
-        if img.mode not in ("RGB", "L"):
-            background = Image.new("RGB", img.size, "white")
-            rgba = img.convert("RGBA")
-            background.paste(rgba, mask=rgba.getchannel("A"))
-            img = background
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=85)  # no exif= : metadata is not copied
-        return out.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as e:
-        if isinstance(e, UploadError):
-            raise
-        raise UploadError(_("Berkas bukan foto yang valid (isi berkas tidak dikenali sebagai gambar).")) from e
+        _charge(decode_cost(img, fmt, side, coefficients), original)
+        try:
+            img.thumbnail((side, side))
+            out_img = ImageOps.exif_transpose(img)  # after shrinking: rotating 12 megapixels costs a decode
+            if out_img.mode not in ("RGB", "L"):
+                background = Image.new("RGB", out_img.size, "white")
+                rgba = out_img.convert("RGBA")
+                background.paste(rgba, mask=rgba.getchannel("A"))
+                out_img = background
+            out = io.BytesIO()
+            out_img.save(out, "JPEG", quality=85)  # no exif= : metadata is not copied
+            return out.getvalue()
+        except (OSError, SyntaxError, ValueError, struct.error, EOFError) as e:
+            raise UploadError(_("Berkas bukan foto yang valid (isi berkas tidak dikenali sebagai gambar).")) from e
 
 
 def save_image(kind: str, data: bytes) -> str:

@@ -97,3 +97,71 @@ def test_uploads_of_forms_never_sent_are_purged_after_two_days(app, factory):
     remaining = {a.stored_name for a in db.session.query(RequestAttachment)}
     assert remaining == {fresh.stored_name, sent.stored_name}
     assert attachments.path_of(fresh) and attachments.path_of(sent)
+
+
+def test_a_pdf_with_2000_revisions_is_refused_from_a_count_of_its_bytes(app, factory):
+    from tests.hostile_files import pdf_with_empty_updates
+
+    owner = factory.warga()
+    with pytest.raises(UploadError, match="2001 lapis perubahan \\(revisi\\), paling banyak 50"):
+        attachments.store(pdf_with_empty_updates(pdf_bytes(1), 2000), requirement_code="kk", owner=owner,
+                          draft_key="k6")
+    assert stored_files(app) == []
+
+
+def test_a_small_pdf_that_is_slow_to_parse_is_refused_at_the_budget(app, factory):
+    """77 KB that pass the counts but take pypdf ~12 s and ~200 MB: the parse is stopped in its child."""
+    from tests.hostile_files import pdf_with_inflating_update
+    from tests.letter_fixtures import signed_pdf
+
+    app.config["UPLOAD_PDF_CHECK_SECONDS"] = 1.0
+    owner = factory.warga()
+    with pytest.raises(UploadError, match="membacanya memerlukan waktu atau memori melebihi batas"):
+        attachments.store(pdf_with_inflating_update(signed_pdf(), 70), requirement_code="kk", owner=owner,
+                          draft_key="k7")
+    assert stored_files(app) == [] and db.session.query(RequestAttachment).count() == 0
+    # the worker goes on: an ordinary PDF right after
+    assert attachments.store(pdf_bytes(), requirement_code="kk", owner=owner, draft_key="k7").is_pdf
+
+
+def test_an_mpo_photo_is_stored_as_its_first_picture(app, factory):
+    from tests.hostile_files import mpo_photo
+
+    att = attachments.store(mpo_photo(), requirement_code="ktp", owner=factory.warga(), draft_key="k8")
+    assert att.mime == "image/jpeg"
+    with Image.open(attachments.path_of(att)) as img:
+        assert img.getpixel((5, 5))[0] > 200
+
+
+def _noise_image(size, seed=1) -> Image.Image:
+    import random
+
+    return Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
+
+
+def test_the_draft_quota_counts_what_is_stored_per_account(make_app, factory):
+    """A PDF is refused from its size before any check; a photo once re-encoded (its stored size); a small
+    photo still fits; another account has its own quota; a request's files do not count."""
+    app = make_app(DRAFT_UPLOAD_QUOTA_MB=1)
+    with app.app_context():
+        owner, other = factory.warga(), factory.warga()
+        buf = io.BytesIO()
+        _noise_image((1100, 1100)).save(buf, "PDF")  # ~730 KB, stored as it is
+        first = attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, draft_key="a")
+        assert 700_000 < first.size < 1024 * 1024
+        with pytest.raises(attachments.DraftQuotaFull, match="paling banyak 1 MB"):
+            attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, draft_key="b")
+        photo = io.BytesIO()
+        _noise_image((2000, 1500), seed=2).save(photo, "PNG")  # re-encoded: ~1.5 MB of JPEG noise
+        with pytest.raises(attachments.DraftQuotaFull):
+            attachments.store(photo.getvalue(), requirement_code="ktp", owner=owner, draft_key="b")
+        assert attachments.store(jpeg_bytes(), requirement_code="ktp", owner=owner, draft_key="b").size < 20_000
+        assert attachments.store(buf.getvalue(), requirement_code="kk", owner=other, draft_key="c").is_pdf
+        from tests import request_factory as rf
+
+        rf.make_profile()
+        rf.make_service()
+        request = rf.submit(owner, key="sent")
+        assert attachments.store(buf.getvalue(), requirement_code="kk", owner=owner, request=request).is_pdf
+        db.session.commit()
+        assert len(stored_files(app)) == 4

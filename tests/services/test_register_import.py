@@ -287,3 +287,41 @@ def test_an_empty_or_broken_xlsx_is_refused_as_a_file(app, tmp_path):
     broken.write_bytes(good.read_bytes()[:400])
     with pytest.raises(ri.ImportFileError, match="CSV \\(UTF-8\\) atau XLSX"):
         ri.analyse(broken)
+
+
+def test_an_xlsx_that_inflates_past_the_limit_is_refused_before_calamine_reads_it(app, tmp_path, monkeypatch):
+    import python_calamine
+
+    from tests.hostile_files import xlsx_bomb
+
+    def refuse(*_a, **_k):
+        raise AssertionError("calamine opened the file")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+    bomb = tmp_path / "bom.xlsx"
+    bomb.write_bytes(xlsx_bomb(600))
+    with pytest.raises(ri.ImportFileError, match="terlalu besar setelah dibuka \\(lebih dari 128 MB\\)"):
+        ri.analyse(bomb)
+    with pytest.raises(ri.ImportFileError, match="terlalu besar setelah dibuka"):
+        ri.sniff_upload(bomb.read_bytes())
+
+
+def test_an_xlsx_lying_about_its_sizes_is_refused_as_broken(app, tmp_path):
+    from tests.hostile_files import xlsx_lying_about_its_size
+
+    with pytest.raises(ri.ImportFileError, match="CSV \\(UTF-8\\) atau XLSX"):
+        ri.sniff_upload(xlsx_lying_about_its_size(64))
+
+
+def test_a_genuine_xlsx_passes_the_archive_check(app, tmp_path):
+    path = write_xlsx(tmp_path / "warga.xlsx", ROWS)
+    assert ri.sniff_upload(path.read_bytes()) == ".xlsx"
+    assert ri.analyse(path).total == 3
+
+
+def test_a_file_with_more_rows_than_the_limit_is_refused_as_a_file(app, tmp_path):
+    app.config["IMPORT_MAX_ROWS"] = 2
+    with pytest.raises(ri.ImportFileError, match="lebih dari 2 baris data"):
+        ri.analyse(write_csv(tmp_path / "warga.csv", ROWS))
+    app.config["IMPORT_MAX_ROWS"] = 3
+    assert ri.analyse(write_csv(tmp_path / "warga.csv", ROWS)).total == 3

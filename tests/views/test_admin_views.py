@@ -149,6 +149,38 @@ def test_import_refuses_a_file_that_is_not_csv_or_xlsx(client, factory, login_as
     assert db.session.scalar(select(Job)) is None
 
 
+def test_import_refuses_an_xlsx_that_inflates_to_600_mb_before_reading_it(client, factory, login_as):
+    from tests.hostile_files import xlsx_bomb
+
+    admin_client(client, factory, login_as)
+    data = xlsx_bomb(600)
+    assert len(data) < 1024 * 1024
+    resp = client.post("/admin/impor", data={"file": (io.BytesIO(data), "warga.xlsx")},
+                       content_type="multipart/form-data")
+    resp.request.environ["wsgi.input"].close()  # the test client spools a body over 500 KB to a file
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Isi berkas XLSX ini terlalu besar setelah dibuka (lebih dari 128 MB)" in html
+    assert db.session.scalar(select(Job)) is None
+
+
+def test_a_logo_that_decodes_to_353_mb_is_refused_and_nothing_is_saved(client, factory, login_as):
+    from tests.hostile_files import png_bomb
+
+    seed_profile()
+    db.session.commit()
+    admin_client(client, factory, login_as)
+    resp = client.post("/admin/profil", data={**PROFILE, "logo": (io.BytesIO(png_bomb()), "logo.png")},
+                       content_type="multipart/form-data")
+    resp.request.environ["wsgi.input"].close()  # the test client spools a body over 500 KB to a file
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Gambar terlalu besar untuk diproses: 9400 × 9400 piksel." in html and 'value="Jl. Miji Baru 1"' in html
+    db.session.expire_all()
+    prof = db.session.scalar(select(KelurahanProfile))
+    assert prof.village_name == "Jagalan" and prof.logo_mime is None
+
+
 def test_admin_sees_the_audit_log(client, factory, login_as):
     admin_client(client, factory, login_as)
     html = client.get("/admin/audit").get_data(as_text=True)

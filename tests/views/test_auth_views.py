@@ -77,6 +77,18 @@ def test_an_oversized_photo_is_refused(app, client):
     assert "terlalu besar" in resp.get_data(as_text=True)
 
 
+def test_a_ktp_photo_that_decodes_to_353_mb_is_refused_undecoded_and_the_form_kept(app, client):
+    from tests.hostile_files import png_bomb
+
+    resp = post_register(client, png_bomb(), name="ktp.png")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Gambar terlalu besar untuk diproses: 9400 × 9400 piksel." in html
+    assert 'value="3576034403920077"' in html and 'value="Rina Ayu"' in html
+    assert users() == 0
+    assert not list((Path(app.config["UPLOAD_DIR"]) / "ktp").glob("*"))
+
+
 def test_missing_photo_and_missing_consent_are_named(client):
     resp = post_register(client, None, consent="")
     html = resp.get_data(as_text=True)

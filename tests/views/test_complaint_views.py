@@ -122,6 +122,29 @@ def test_an_oversized_photo_is_refused_with_the_limit(client, app):
     gc.collect()
 
 
+def test_a_png_that_decodes_to_353_mb_is_refused_undecoded_and_the_rest_of_the_form_is_kept(client, app):
+    """Anonymous: 343 KB that would take a worker to ~950 MB. Refused from the header, by name."""
+    from tests.hostile_files import png_bomb
+
+    resp = _post(client, photo=("bukti.png", png_bomb()))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Foto bukti.png ditolak: Gambar terlalu besar untuk diproses: 9400 × 9400 piksel." in html
+    assert "Isian lain tetap tersimpan" in html and FORM["body"] in html and 'value="Budi Santoso"' in html
+    assert _complaints() == [] and _stored_photos(app) == []
+
+
+def test_an_mpo_photo_from_a_phone_is_accepted(client, app):
+    from tests.hostile_files import mpo_photo
+
+    resp = _post(client, photo=("IMG_0002.JPG", mpo_photo()))
+    assert resp.status_code == 303
+    [c] = _complaints()
+    [path] = _stored_photos(app)
+    with Image.open(path) as img:
+        assert path.name == c.photo and img.format == "JPEG" and img.size == (1600, 1200)
+
+
 def test_a_photo_is_stored_reencoded_without_its_location(client, app):
     resp = _post(client, photo=("kamera.jpg", jpeg_bytes(exif_gps=True)))
     assert resp.status_code == 303

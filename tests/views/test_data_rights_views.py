@@ -141,6 +141,21 @@ def test_a_bad_correction_gets_a_specific_message_and_nothing_is_saved(setup, cl
     assert db.session.scalar(select(DataRightsRequest)) is None
 
 
+def test_a_huge_evidence_photo_is_refused_undecoded_and_the_typed_correction_kept(setup, client, factory,
+                                                                                   login_as):
+    from tests.hostile_files import png_bomb
+
+    login_as(factory.warga())
+    resp = client.post("/warga/data-saya/koreksi", data={
+        "field": "occupation", "value": "Guru honorer SD", "explanation": "Pindah kerja",
+        "photo": (io.BytesIO(png_bomb()), "bukti.png")}, content_type="multipart/form-data")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Gambar terlalu besar untuk diproses: 9400 × 9400 piksel." in html
+    assert 'value="Guru honorer SD"' in html and "Pindah kerja" in html
+    assert db.session.scalar(select(DataRightsRequest)) is None
+
+
 def test_a_resident_cannot_open_another_residents_request(setup, client, factory, login_as):
     siti = factory.warga(name="SITI AMINAH")
     req = data_rights.request_correction(siti, "occupation", "Guru", None)

@@ -235,7 +235,7 @@ def test_a_real_pdf_is_accepted_as_is(setup, client, login_as, parent, app):
     (b"<?php system($_GET['c']); ?>", "ktp.jpg", "isi berkas ini tidak dikenali"),
     (jpeg_bytes()[:300], "rusak.jpg", "isi berkas ini tidak dikenali"),
     (b"%PDF-1.4\n%%EOF garbage", "palsu.pdf", "PDF rusak"),
-    (bomb_bytes(), "bom.png", "isi berkas ini tidak dikenali"),
+    (bomb_bytes(), "bom.png", "Gambar terlalu besar untuk diproses: lebih dari 89 megapiksel"),
     (b"\xff\xd8\xff" + b"\0" * (11 * 1024 * 1024), "besar.jpg", "Berkas terlalu besar (maksimal 10 MB)"),
 ])
 def test_a_bad_file_is_refused_on_its_requirement_keeping_the_form(setup, client, login_as, parent, app,
@@ -591,3 +591,141 @@ def test_the_request_form_needs_its_csrf_token(make_app, factory):
         review = resp.get_data(as_text=True)
         resp = post_form(client, key, {"csrf_token": csrf_from(review)}, langkah="kirim", asli_kk="1")
         assert resp.status_code == 303 and _count(LetterRequest) == 1
+
+
+# ------------------------------------------------------------------ files made to hurt
+
+def _many_documents_service(n: int = 6):
+    make_profile()
+    lines = "\n".join(f"dok{i} | Dokumen {i} | tidak | tidak" for i in range(1, n + 1))
+    make_service("banyak", requirements=lines, fields="keperluan | Keperluan | text | ya")
+
+
+def _error_of(html: str, code: str) -> str:
+    return re.search(rf'id="err-berkas_{code}">([^<]+)<', html).group(1)
+
+
+def test_five_huge_pngs_in_one_form_are_refused_undecoded_and_the_rest_is_kept(app, client, login_as, factory):
+    """Five 343 KB PNGs that each decode to 353 MB: each refused by name with the reason, the photo sent
+    alongside stored, what was typed kept."""
+    from tests.hostile_files import png_bomb
+
+    _many_documents_service()
+    factory.staff(Role.RT_HEAD, rt="001", rw="001")
+    login_as(factory.warga())
+    key, _html = open_form(client, "banyak")
+    files = {f"berkas_dok{i}": (png_bomb(), f"besar{i}.png") for i in range(1, 6)}
+    files["berkas_dok6"] = (jpeg_bytes(), "ktp.jpg")
+    resp = post_form(client, key, {"f_keperluan": "Tetap tersimpan"}, files=files, code="banyak")
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    for i in range(1, 6):
+        error = _error_of(html, f"dok{i}")
+        assert error.startswith(f"besar{i}.png ditolak: Gambar terlalu besar untuk diproses: 9400 × 9400 piksel.")
+    assert 'value="Tetap tersimpan"' in html and 'id="draft-dok6"' in html
+    [kept] = db.session.scalars(select(RequestAttachment)).all()
+    assert kept.requirement_code == "dok6" and stored_files(app) == [upload_dir(app) / kept.stored_name]
+
+
+def test_an_oversized_progressive_jpeg_is_refused_with_its_size(setup, client, login_as, parent, app):
+    from tests.hostile_files import progressive_jpeg
+
+    login_as(parent)
+    key, _html = open_form(client)
+    resp = post_form(client, key, {"f_keperluan": "Tetap tersimpan"},
+                     files={"berkas_ktp": (progressive_jpeg(9400, "L"), "kamera.jpg")})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert _error_of(html, "ktp").startswith("kamera.jpg ditolak: Gambar terlalu besar untuk diproses: 9400 × 9400")
+    assert 'value="Tetap tersimpan"' in html and stored_files(app) == []
+
+
+def test_photos_past_the_requests_budget_wait_for_the_next_sending(app, client, login_as, factory):
+    """The budget of one request runs out: the photo over it is refused (nothing decoded), the ones before
+    it are kept, and sending it again with the form is accepted."""
+    app.config["IMAGE_REQUEST_MAX_DECODE_MB"] = 60
+    _many_documents_service(3)
+    factory.staff(Role.RT_HEAD, rt="001", rw="001")
+    login_as(factory.warga())
+    key, _html = open_form(client, "banyak")
+    buf = io.BytesIO()
+    Image.new("RGB", (2000, 1500), (10, 120, 200)).save(buf, "PNG")  # ~23 MB of decoding each
+    scan = buf.getvalue()
+    files = {f"berkas_dok{i}": (scan, f"scan{i}.png") for i in range(1, 4)}
+    html = post_form(client, key, {"f_keperluan": "x"}, files=files, code="banyak").get_data(as_text=True)
+    assert _error_of(html, "dok3") == ("scan3.png ditolak: Terlalu banyak gambar besar dalam satu kiriman: gambar "
+                                       "ini belum diproses. Unggah lagi pada kiriman berikutnya.")
+    assert 'id="draft-dok1"' in html and 'id="draft-dok2"' in html
+    again = post_form(client, key, {"f_keperluan": "x"}, files={"berkas_dok3": (scan, "scan3.png")}, code="banyak")
+    assert again.status_code == 200 and 'id="review"' in again.get_data(as_text=True)  # all three on file
+    assert {a.requirement_code for a in db.session.scalars(select(RequestAttachment))} == {"dok1", "dok2", "dok3"}
+
+
+def test_an_mpo_photo_from_a_phone_is_accepted_as_a_document(setup, client, login_as, parent, app):
+    from tests.hostile_files import mpo_photo
+
+    login_as(parent)
+    key, _html = open_form(client)
+    resp = post_form(client, key, {"f_keperluan": ""}, files={"berkas_ktp": (mpo_photo(), "IMG_0001.JPG")})
+    html = resp.get_data(as_text=True)
+    assert 'id="err-berkas_ktp"' not in html and 'id="draft-ktp"' in html
+    [att] = db.session.scalars(select(RequestAttachment)).all()
+    with Image.open(upload_dir(app) / att.stored_name) as img:
+        assert img.format == "JPEG" and img.getpixel((10, 10))[0] > 200  # the first (orange) picture
+
+
+def test_a_pdf_with_2000_revisions_is_refused_before_parsing(setup, client, login_as, parent, app):
+    from tests.hostile_files import pdf_with_empty_updates
+
+    login_as(parent)
+    key, _html = open_form(client)
+    hostile = pdf_with_empty_updates(pdf_bytes(), 2000)
+    resp = post_form(client, key, {"f_keperluan": "Tetap tersimpan"}, files={"berkas_kk": (hostile, "kk.pdf")})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert _error_of(html, "kk").startswith("kk.pdf ditolak: PDF ini memuat 2001 lapis perubahan (revisi), paling "
+                                            "banyak 50.")
+    assert 'value="Tetap tersimpan"' in html and stored_files(app) == []
+
+
+def _scan_pdf(seed: int) -> bytes:
+    """A ~300 KB one-page PDF of a scan (noise does not compress)."""
+    import random
+
+    rng = random.Random(seed)
+    img = Image.frombytes("RGB", (700, 700), rng.randbytes(700 * 700 * 3))
+    buf = io.BytesIO()
+    img.save(buf, "PDF")
+    return buf.getvalue()
+
+
+def test_draft_uploads_have_a_quota_per_account_that_sending_the_form_frees(setup, client, login_as, parent, app):
+    """Forms opened again and again, never sent, cannot fill the disk: past DRAFT_UPLOAD_QUOTA_MB the
+    upload is refused with what to do; replacing a file does not count it twice; sending a form frees it."""
+    app.config["DRAFT_UPLOAD_QUOTA_MB"] = 1
+    login_as(parent)
+    first, _html = open_form(client)
+    for code in ("kk", "ktp", "lain"):
+        resp = post_form(client, first, {"f_keperluan": ""}, files={f"berkas_{code}": (_scan_pdf(1), f"{code}.pdf")})
+        assert f'id="draft-{code}"' in resp.get_data(as_text=True)
+    # a replacement of the same requirement is not counted on top of the file it replaces
+    resp = post_form(client, first, {"f_keperluan": ""}, files={"berkas_lain": (_scan_pdf(2), "lain2.pdf")})
+    assert 'id="err-berkas_lain"' not in resp.get_data(as_text=True)
+    assert _count(RequestAttachment) == 3
+
+    second, _html = open_form(client)
+    resp = post_form(client, second, {"f_keperluan": "Tetap tersimpan"}, files={"berkas_kk": (_scan_pdf(3), "kk.pdf")})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert _error_of(html, "kk") == (
+        "kk.pdf ditolak: Ruang berkas sementara akun ini penuh (paling banyak 1 MB berkas dari formulir yang "
+        "belum dikirim). Kirim dulu permohonan yang sedang diisi; berkas dari formulir yang tidak dikirim "
+        "dihapus otomatis setelah 2 hari.")
+    assert 'value="Tetap tersimpan"' in html
+    assert _count(RequestAttachment) == 3 and len(stored_files(app)) == 3
+
+    sent = post_form(client, first, langkah="kirim")
+    assert sent.status_code == 303
+    resp = post_form(client, second, {"f_keperluan": ""}, files={"berkas_kk": (_scan_pdf(3), "kk.pdf")})
+    assert 'id="draft-kk"' in resp.get_data(as_text=True)
+    assert _count(RequestAttachment, RequestAttachment.request_id.is_(None)) == 1

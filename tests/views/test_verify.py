@@ -16,6 +16,7 @@ from sempelmas.models.requests import RequestStatus
 from sempelmas.services import letter_store, letters
 from sempelmas.services.profile import forget_cached_profile
 from tests.conftest import csrf_from
+from tests.hostile_files import pdf_saved_again, pdf_with_empty_updates, pdf_with_inflating_update, pdf_with_junk
 from tests.letter_fixtures import install_test_ca, make_letter, signed_pdf, unsigned_pdf
 from tests.request_factory import make_profile, make_service, submit
 
@@ -285,6 +286,63 @@ def test_upload_form_needs_its_token_without_a_session(make_app, factory):
                             data={"berkas": (io.BytesIO(pdf), "s.pdf"), "token": token},
                             headers={"Origin": "https://jahat.example"})
         assert cross.status_code == 400
+
+
+# --------------------------------------------------------------------------- hostile uploads
+# Anonymous uploads: the work is bounded before it is done (counts against the issued letter, then the parse
+# in a child with a time and memory budget). Each answer is the clear message, never a 500 or a hang.
+
+def _unchecked(resp) -> str:
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422, resp.status_code
+    assert 'id="check-unchecked"' in html and "Tanda tangan elektronik tidak dapat diperiksa." in html
+    assert "TIDAK sama" in html and "Tanda tangan elektronik sah." not in html
+    return html
+
+
+def test_a_letter_with_2000_empty_updates_is_not_parsed(client, world):
+    letter = world["letter"]
+    hostile = pdf_with_empty_updates(letter_store.read_pdf(letter), 2000)
+    html = _unchecked(upload(client, letter, hostile))
+    assert "memuat 2002 lapis perubahan (revisi), sedangkan surat yang diterbitkan hanya 2" in html
+
+
+def test_junk_after_the_end_of_a_letter_is_not_parsed(client, world):
+    letter = world["letter"]
+    hostile = pdf_with_junk(letter_store.read_pdf(letter), 14)
+    html = _unchecked(raw_upload(client, letter, hostile))
+    assert re.search(r"ukurannya 14,0 MB, jauh lebih besar dari surat yang diterbitkan \(\d KB\)", html)
+
+
+def test_a_small_file_that_is_slow_to_parse_is_stopped_by_the_budget(app, client, world):
+    """77 KB that pass every count but take pypdf ~12 s and ~200 MB: the child is stopped at its budget."""
+    app.config["VERIFY_CHECK_SECONDS"] = 1.0
+    letter = world["letter"]
+    hostile = pdf_with_inflating_update(letter_store.read_pdf(letter), 70)
+    assert len(hostile) < 200_000
+    html = _unchecked(upload(client, letter, hostile))
+    assert "memeriksanya memerlukan waktu atau memori melebihi batas" in html
+    # the same worker answers the genuine letter right after
+    again = upload(client, letter, letter_store.read_pdf(letter)).get_data(as_text=True)
+    assert "sama persis" in again and "Tanda tangan elektronik sah." in again
+
+
+def test_the_memory_budget_stops_a_file_before_the_time_budget(app, client, world):
+    app.config.update(VERIFY_CHECK_SECONDS=60.0, VERIFY_CHECK_MEMORY_MB=48)
+    letter = world["letter"]
+    html = _unchecked(upload(client, letter, pdf_with_inflating_update(letter_store.read_pdf(letter), 70)))
+    assert "memeriksanya memerlukan waktu atau memori melebihi batas" in html
+
+
+def test_a_genuine_letter_saved_again_by_a_pdf_viewer_is_still_examined(client, world):
+    """One small incremental save (what a viewer adds for a note) stays within the bounds: checked, and the
+    answer is the true one (not the same file; the signature holds but the file was added to)."""
+    letter = world["letter"]
+    resp = upload(client, letter, pdf_saved_again(letter_store.read_pdf(letter)))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "TIDAK sama" in html and "tidak dapat diperiksa" not in html
+    assert "Tanda tangan sah, tetapi PDF ditambah setelah ditandatangani." in html
 
 
 # --------------------------------------------------------------------------- download switch, rate limit
