@@ -98,11 +98,18 @@ def _dispose_apps():
             db.engine.dispose()
 
 
+def _own_folders(app, tmp_path) -> None:
+    """Files one test writes (uploads, letters, a CA) never meet the next test that shares its app."""
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+    app.config["LETTER_DIR"] = str(tmp_path / "letters")
+    app.config["PKI_DIR"] = str(tmp_path / "pki")
+
+
 @pytest.fixture
 def make_app(db_url, tmp_path, tmp_path_factory):
     """An app with extra config. Apps are reused across tests with the same overrides (building one
-    compiles every route and template, the bulk of a test's cost); each test gets its own upload
-    folder, its config restored afterwards, empty tables and fresh rate-limit counters."""
+    compiles every route and template, the bulk of a test's cost); each test gets its own upload, letter
+    and CA folders, its config restored afterwards, empty tables and fresh rate-limit counters."""
     used = []
 
     def factory(fresh: bool = False, **overrides):
@@ -111,14 +118,12 @@ def make_app(db_url, tmp_path, tmp_path_factory):
             app = _build_app(db_url, tmp_path_factory.mktemp("instance"), overrides)
             if fresh:
                 used.append((app, None))
-                app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-                app.config["LETTER_DIR"] = str(tmp_path / "letters")
+                _own_folders(app, tmp_path)
                 return app
             _APPS[key] = app
         app = _APPS[key]
         used.append((app, dict(app.config)))
-        app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
-        app.config["LETTER_DIR"] = str(tmp_path / "letters")
+        _own_folders(app, tmp_path)
         return app
 
     yield factory
