@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.phone import looks_like_phone, normalise
@@ -197,9 +198,8 @@ class RegistrationData:
 
 
 def pad_rt(value: str | None) -> str:
-    """RT/RW numbers are printed with three digits: 1 → 001."""
-    v = (value or "").strip()
-    return v.zfill(3) if v.isdigit() else v
+    """RT/RW numbers are printed with three digits: 1 → 001 (forms have checked them: domain.digits.rt_rw)."""
+    return digit_rules.rt_rw(value) or (value or "").strip()
 
 
 def nik_taken(nik: str) -> bool:

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import selectinload
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import phone as phone_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.masking import mask_nik
@@ -32,7 +33,7 @@ from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services import attachments, audit, complaints, lifecycle, notify
-from sempelmas.services.accounts import family_members, pad_rt
+from sempelmas.services.accounts import family_members
 from sempelmas.services.uploads import stored_path
 
 #: uploads/<EVIDENCE_KIND>/ holds correction evidence photos
@@ -311,9 +312,10 @@ def clean_value(field_code: str, raw: str | None):
             raise DataRightsError(_("Jenis kelamin: tulis Laki-laki atau Perempuan."), "value")
         return g
     if field_code in ("rt", "rw"):
-        if not text.isdigit() or len(text) > 3:
+        number = digit_rules.rt_rw(text)
+        if number is None:
             raise DataRightsError(_("RT/RW berupa angka, paling banyak 3 digit (mis. 003)."), "value")
-        return pad_rt(text)
+        return number
     if field_code == "phone":
         try:
             return phone_rules.normalise(text)
