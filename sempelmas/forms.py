@@ -22,6 +22,10 @@ def length(max_len: int, min_len: int = -1):
                                         max=max_len))
 
 
+#: WTForms' own message, translated through WTFORMS_MESSAGES like the ones its fields raise
+_NOT_AN_INTEGER = "Not a valid integer value."
+
+
 class IntegerField(_WTFIntegerField):
     """WTForms' IntegerField, read by the digits rule: full-width digits count, superscripts and other scripts'
     digits do not, and a number too large for the database's integer is refused instead of crashing the save."""
@@ -38,7 +42,7 @@ class IntegerField(_WTFIntegerField):
         number = digits.to_int(text[1:] if negative else text)
         if number is None:
             self.data = None
-            raise ValueError(self.gettext("Not a valid integer value."))
+            raise ValueError(self.gettext(_NOT_AN_INTEGER))
         self.data = -number if negative else number
 
 
