@@ -184,7 +184,9 @@ def change_password():
             resp = redirect(url_for("auth.change_password"), code=303)
             devices.remember(resp, current_user)  # this device stays trusted under the new password
             return resp
-    return render_template("auth/change_password.html", form=form, sessions=sessions.active(current_user),
+    # this device first, then the others by when they were last used
+    active = sorted(sessions.active(current_user), key=lambda r: r.id != current_user.session_id)
+    return render_template("auth/change_password.html", form=form, sessions=active,
                            device_label=sessions.device_label, session_form=EmptyForm())
 
 
