@@ -139,6 +139,11 @@ SHARED_PHONE = _("Nomor HP ini dipakai oleh lebih dari satu akun, jadi tidak dap
                  "nomor HP akun yang lain.")
 
 
+def _typed(identifier: str) -> str:
+    """What was typed as the login name, for the audit log of attempts on no account."""
+    return (identifier or "").strip().lower()[:64]
+
+
 def _shared_phone_account(identifier: str, password: str) -> User | None:
     """For a phone several active accounts share (older data): the one whose password this is, if any."""
     ident = (identifier or "").strip()
@@ -165,7 +170,7 @@ def authenticate(identifier: str, password: str, *, client: login_guard.Client |
     refused = login_guard.refusal(guard)
     if refused:
         audit.record("auth.login_locked", actor=None, object_type="users" if user else None,
-                     object_id=user.id if user else None)
+                     object_id=user.id if user else None, identifier=_typed(identifier) if user is None else None)
         raise AccountError(refused)
     ok = check_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
@@ -178,6 +183,7 @@ def authenticate(identifier: str, password: str, *, client: login_guard.Client |
             actor=None,
             object_type="users" if user else None,
             object_id=user.id if user else None,
+            identifier=_typed(identifier) if user is None else None,
         )
         raise AccountError(_("NIK/nama pengguna atau kata sandi salah."))
     login_guard.record_success(guard)

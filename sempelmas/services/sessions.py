@@ -24,6 +24,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload
 
+from sempelmas import page_cache
 from sempelmas.domain import digits
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -103,8 +104,6 @@ def load_user(user_id: str) -> User | None:
 
 def _touch(session_id: str, now: datetime) -> None:
     """Note that the session is in use, on a connection of its own, without moving the data version."""
-    from sempelmas import page_cache
-
     if page_cache.request_wrote():
         return  # SQLite: a second connection would wait for this request's own write lock; next time
     try:
