@@ -1,8 +1,8 @@
-"""Security headers on every response; requests carrying NUL characters are refused."""
+"""Security headers on every response."""
 
 from __future__ import annotations
 
-from flask import Flask, abort, request, session
+from flask import Flask, session
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,26 +21,7 @@ BASE_HEADERS = (
 HSTS = ("Strict-Transport-Security", "max-age=31536000")
 
 
-#: bodies whose fields Flask parses into request.form
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-def _has_nul(values) -> bool:
-    return any("\x00" in v for v in values)
-
-
 def register(app: Flask) -> None:
-    @app.before_request
-    def _refuse_nul():
-        """No keyboard types a NUL, and PostgreSQL refuses to store one (a 500 on any text field it reached):
-        a query string or form carrying one is answered 400 before a view sees it. The public verification
-        page's upload form is left to its own checks (its body is a PDF)."""
-        if _has_nul(request.args.values()):
-            abort(400)
-        if (request.method == "POST" and request.blueprint != "verify"
-                and request.mimetype in _FORM_TYPES and _has_nul(request.form.values())):
-            abort(400)
-
     @app.after_request
     def _headers(resp):
         h = resp.headers

@@ -32,7 +32,7 @@ LOGINS = [
 # downloads and files: not list pages (and slow to build for every odd value)
 SKIP = ("/unduh", ".xlsx", ".csv", ".pdf", ".json", ".pem", ".crt", ".png", "/sw.js", "/manifest", "/logout",
         "/laporan/")
-ODD_VALUES = ["²", "１２", "٣", "-1", "99999999999999999999", "x" * 500, "<b>&</b>", "2026-13-45", "", "\x00"]
+ODD_VALUES = ["²", "１２", "٣", "-1", "99999999999999999999", "x" * 500, "<b>&</b>", "2026-13-45", ""]
 #: parameters list pages read, tried on every page whether or not a link on it carries them
 COMMON = ("page", "per_page", "tahun", "bulan", "sebelum", "pelaku_id", "status", "q")
 HREF = re.compile(r'href="([^"]+)"')
