@@ -71,9 +71,25 @@ class DefaultConfig:
     RESET_RATE_LIMIT = "10 per hour"
     #: public complaint filings per client address (the form at /pengaduan)
     COMPLAINT_RATE_LIMIT = "10 per hour"
-    # Lockout after repeated failures (counted in the database, so every worker sees it).
+    # Wrong passwords and reset codes (services/login_guard.py; counted in the database, so every worker
+    # sees them). One source address, or one trusted device, of an account: this many failures, then a lockout
+    # of that source or device only, doubling with each further lockout in the window.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15
+    #: failures from all untrusted clients of one account (many addresses): then only devices that signed in
+    #: to the account before get in, for this long, doubling likewise; the owner is told
+    LOGIN_ACCOUNT_MAX_FAILURES = 20
+    LOGIN_ACCOUNT_LOCKOUT_MINUTES = 15
+    LOGIN_LOCKOUT_MAX_MINUTES = 24 * 60
+    #: a key without a failure for this long starts again from nothing
+    LOGIN_FAILURE_WINDOW_HOURS = 24
+    #: at most one "someone is trying your password" notice per account in this time
+    LOGIN_NOTICE_MINUTES = 60
+    #: the signed cookie that makes a browser a trusted device of the accounts that signed in on it
+    DEVICE_COOKIE_NAME = "sempelmas_perangkat"
+    DEVICE_COOKIE_DAYS = 365
+    #: a signed-in session's "last seen" is written at most this often (services/sessions.py)
+    SESSION_TOUCH_SECONDS = 300
 
     # Argon2id parameters (argon2-cffi defaults follow RFC 9106 low-memory profile).
     ARGON2_TIME_COST = 3

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms import IntegerField as _WTFIntegerField
 from wtforms import PasswordField, StringField, TextAreaField, validators
 
+from sempelmas.domain import digits
 from sempelmas.domain.text import clean_text
 
 REQUIRED = _l("Wajib diisi.")
@@ -19,6 +21,58 @@ def length(max_len: int, min_len: int = -1):
     return validators.Length(min=min_len, max=max_len,
                              message=_l("Panjang isian %(min)d–%(max)d karakter.", min=max(min_len, 0),
                                         max=max_len))
+
+
+#: WTForms' own message, translated through WTFORMS_MESSAGES like the ones its fields raise
+_NOT_AN_INTEGER = "Not a valid integer value."
+
+
+class IntegerField(_WTFIntegerField):
+    """WTForms' IntegerField, read by the digits rule: full-width digits count, superscripts and other scripts'
+    digits do not, and a number too large for the database's integer is refused instead of crashing the save."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            self.data = None
+            return
+        text = digits.normalise(str(raw)).strip()
+        negative = text.startswith("-")
+        number = digits.to_int(text[1:] if negative else text)
+        if number is None:
+            self.data = None
+            raise ValueError(self.gettext(_NOT_AN_INTEGER))
+        self.data = -number if negative else number
+
+
+def digit_string(length: int, message):
+    """A field of exactly ``length`` digits (NIP, postcode): NFKC-normalised, stored as ASCII 0–9."""
+
+    def check(form, field):
+        if not (field.data or "").strip():
+            return
+        value = digits.fixed_length(field.data, length)
+        if value is None:
+            raise validators.ValidationError(message)
+        field.data = value
+
+    return check
+
+
+def rt_rw_number(message):
+    """RT or RW: 1–3 digits, stored with three ("1" → "001")."""
+
+    def check(form, field):
+        if not (field.data or "").strip():
+            return
+        value = digits.rt_rw(field.data)
+        if value is None:
+            raise validators.ValidationError(message)
+        field.data = value
+
+    return check
 
 
 def min_password():
@@ -91,3 +145,4 @@ def add_error(form: FlaskForm, field: str | None, message: str) -> None:
         target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
     else:
         form.form_errors.append(message)
+

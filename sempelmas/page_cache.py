@@ -10,10 +10,13 @@ and hands it out again for as long as nothing in the database has changed:
   made it, so it is never older than the number it is stored under. Numbers start at random
   (``models/data_version.py``): a restored database brings back a number whose pages, if a worker still
   holds any, show those same contents.
-* **Key**: the view, the full path and query, the account in the session (``_user_id`` carries the
-  password version) and whom a pendamping acts for, the language, today's date in the kelurahan's time
-  zone, the profile snapshot and the data version. A page is stored only after the view answered 200
-  to that same account, so a hit cannot show anyone a page they could not open.
+* **Key**: the view, the full path and query, the account's session (``_user_id`` carries the id of its
+  server-side session, services/sessions.py) and whom a pendamping acts for, the language, today's date in
+  the kelurahan's time zone, the profile snapshot and the data version. A page is stored only after the
+  view answered 200 to that same account, so a hit cannot show anyone a page they could not open. Ending a
+  session (logout,
+  "log out everywhere", a password change) is a write: the version moves, so a copied cookie of an ended
+  session never gets a page cached before, and cannot get one cached after (its view answers a redirect).
 * **Not cached**: anything but GET, htmx requests, requests with flash messages waiting, a remembered
   login that Flask-Login still has to restore, and requests made after an uncommitted write.
 * The CSRF token is not part of the stored page: each answer gets its own (``generate_csrf``).
@@ -114,6 +117,12 @@ def _pending_writes() -> bool:
     if session.new or session.dirty or session.deleted:
         return True
     return session.in_transaction() and bool(session.connection().info.get(_WROTE))
+
+
+def request_wrote() -> bool:
+    """Whether this request has written something not yet committed (for code that writes aside, on a
+    connection of its own: on SQLite that connection would wait for this request's write lock)."""
+    return _pending_writes()
 
 
 def session_version() -> int | None:

@@ -155,14 +155,16 @@ def _migration_url(tmp_path) -> tuple[str, callable]:
     if not base.startswith("postgresql"):
         return f"sqlite:///{tmp_path / 'mig.db'}", lambda: None
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    # named after the test database, so runs against different test databases never share one
+    name = f"{base.rsplit('/', 1)[1] or 'sempelmas'}_migrations"
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS sempelmas_migrations"))
-        conn.execute(text("CREATE DATABASE sempelmas_migrations"))
-    url = base.rsplit("/", 1)[0] + "/sempelmas_migrations"
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = base.rsplit("/", 1)[0] + "/" + name
 
     def drop():
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS sempelmas_migrations WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
 
     return url, drop

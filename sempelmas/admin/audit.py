@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from sempelmas.access import role_required
 from sempelmas.admin.routes import bp
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm
 from sempelmas.htmx import is_htmx, render
@@ -28,7 +29,7 @@ def _page(report=None, refused: bool = False, status: int = 200):
             return redirect(target, code=303)
     else:
         target = None
-    before = request.args.get("sebelum", type=int)
+    before = digit_rules.query_int(request.args, "sebelum")
     page = audit_browse.search(filters, before=before, tz_name=select_timezone())
     resp = render("admin/audit.html", block="results", status=422 if filters.errors else status, page=page,
                   filters=filters, args=filters.args(), before=before, label=audit_browse.action_label,

@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -18,7 +17,8 @@ from wtforms import (
 from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from sempelmas.forms import Form, length, min_password, required
+from sempelmas.domain import digits
+from sempelmas.forms import Form, IntegerField, digit_string, length, min_password, required, rt_rw_number
 from sempelmas.models.accounts import ROLE_LABELS, Role
 from sempelmas.services.numbering import check_format
 
@@ -29,7 +29,7 @@ def hex_color():
 
 
 def rt_number():
-    return v.Regexp(r"^\d{1,3}$", message=_l("Angka 1–3 digit."))
+    return rt_rw_number(_l("Angka 1–3 digit."))
 
 
 class ProfileForm(Form):
@@ -41,11 +41,12 @@ class ProfileForm(Form):
     province_name = StringField(_l("Provinsi"), [required(), length(80)])
     region_code = StringField(
         _l("Kode wilayah Kemendagri"),
-        [required(), v.Regexp(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+        [required(), v.Regexp(r"^[0-9]{2}(\.[0-9]{2}(\.[0-9]{2}(\.[0-9]{4})?)?)?$",
                               message=_l("Format kode wilayah: 35.76.03.1004"))],
+        filters=[lambda value: digits.normalise(value).strip() if value else value],
     )
     address = StringField(_l("Alamat kantor"), [required(), length(255)])
-    postcode = StringField(_l("Kode pos"), [v.Optional(), v.Regexp(r"^\d{5}$", message=_l("Kode pos 5 digit."))])
+    postcode = StringField(_l("Kode pos"), [v.Optional(), digit_string(5, _l("Kode pos 5 digit."))])
     phone = StringField(_l("Telepon"), [v.Optional(), length(30)])
     email = EmailField(_l("E-mail"), [v.Optional(), v.Email(message=_l("Alamat e-mail tidak valid."))])
     website = URLField(_l("Situs web"), [v.Optional(), v.URL(message=_l("Alamat situs tidak valid."))])
@@ -85,7 +86,7 @@ class OfficialForm(Form):
                                                    ("kasi", _l("Kepala Seksi")), ("lain", _l("Lainnya"))])
     position_title = StringField(_l("Jabatan seperti tercetak"), [required(), length(120)])
     rank = StringField(_l("Pangkat/golongan"), [v.Optional(), length(80)])
-    nip = StringField(_l("NIP"), [v.Optional(), v.Regexp(r"^\d{18}$", message=_l("NIP 18 digit tanpa spasi."))])
+    nip = StringField(_l("NIP"), [v.Optional(), digit_string(18, _l("NIP 18 digit tanpa spasi."))])
     user_id = SelectField(_l("Akun penandatangan"), coerce=int, choices=[])
     sort_order = IntegerField(_l("Urutan"), [v.Optional()], default=0)
     active = BooleanField(_l("Aktif"), default=True)

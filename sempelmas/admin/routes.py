@@ -18,6 +18,7 @@ from sempelmas.admin.forms import (
     ServiceForm,
     StaffAccountForm,
 )
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
@@ -135,8 +136,8 @@ def holidays():
             return redirect(url_for("admin.holidays", tahun=holiday.date.year), code=303)
     elif form.errors:
         status = 422
-    year = request.args.get("tahun", type=int)
-    if year is None or not 2000 <= year <= 2100:
+    year = digit_rules.query_int(request.args, "tahun", low=2000, high=2100)
+    if year is None:
         year = form.date.data.year if form.date.data else profile_service.local_today().year
     return render("admin/holidays.html", form=form, status=status, year=year,
                   holidays=profile_service.holidays_in_year(year))
@@ -268,11 +269,11 @@ def import_apply(job_id: int):
 @bp.get("/kotak-keluar")
 @role_required(Role.ADMIN)
 def outbox():
-    status = request.args.get("status") or None
-    if status not in (None, *OutboxStatus):
-        status = None
-    counts, messages = notify.outbox_overview(status)
-    return render("admin/outbox.html", counts=counts, messages=messages, status=status,
+    filter_status = request.args.get("status") or None
+    if filter_status not in (None, *OutboxStatus):
+        filter_status = None
+    counts, messages = notify.outbox_overview(filter_status)
+    return render("admin/outbox.html", counts=counts, messages=messages, filter_status=filter_status,
                   statuses=list(OutboxStatus), form=EmptyForm())
 
 

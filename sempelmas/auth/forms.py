@@ -5,6 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms import validators as v
 
+from sempelmas.domain import digits
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.phone import PhoneError, normalise
 from sempelmas.forms import Form, length, min_password, required
@@ -32,10 +33,10 @@ def _kk_check(form, field):
 
 
 def _rt_check(form, field):
-    value = (field.data or "").strip()
-    if not value.isdigit() or not (1 <= len(value) <= 3) or int(value) == 0:
+    number = digits.rt_rw(field.data)
+    if number is None:
         raise v.ValidationError(_l("Isi dengan angka, contoh: 001."))
-    field.data = value.zfill(3)
+    field.data = number
 
 
 def _phone_check(form, field):

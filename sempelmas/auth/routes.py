@@ -5,19 +5,20 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from sempelmas import devices
 from sempelmas.access import login_required
 from sempelmas.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
 from sempelmas.domain import nik as nik_rules
 from sempelmas.extensions import db, limiter, login_limit, register_limit, reset_limit
-from sempelmas.forms import add_error
+from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
 from sempelmas.page_cache import cached_page
-from sempelmas.services import accounts, audit
+from sempelmas.services import accounts, login_guard, sessions
 from sempelmas.services.uploads import discard
 from sempelmas.uploads_form import save_form_photo
 
@@ -33,6 +34,19 @@ def home_for(user: User) -> str:
         if user.has_role(role):
             return url_for(endpoint)
     return url_for("resident.home")
+
+
+def _client() -> login_guard.Client:
+    """Who is trying to sign in: the address and the accounts this browser's device cookie vouches for."""
+    return login_guard.Client(address=request.remote_addr, devices=devices.read())
+
+
+def _sign_in(user: User, remember: bool = False) -> None:
+    """Open a server-side session for ``user`` and put its id in the cookies (Flask-Login)."""
+    if current_user.is_authenticated:  # signing in again on this browser (another account): end the old one
+        sessions.logout(current_user)
+    sessions.start(user, remember=remember, user_agent=request.user_agent.string, ip=request.remote_addr)
+    login_user(user, remember=remember)
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -54,25 +68,54 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.identifier.data, form.password.data)
+            user = accounts.authenticate(form.identifier.data, form.password.data, client=_client())
         except accounts.AccountError as e:
             db.session.commit()  # failed-login counters and the audit entry must persist
             add_error(form, None, e.message)
             return render_template("auth/login.html", form=form), 200
-        login_user(user, remember=form.remember.data)
+        _sign_in(user, remember=bool(form.remember.data))
         db.session.commit()
-        return redirect(_safe_next(request.args.get("next")) or home_for(user))
+        resp = redirect(_safe_next(request.args.get("next")) or home_for(user))
+        devices.remember(resp, user)
+        return resp
     return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")
 def logout():
+    """End this session on the server (a copied session or remember-me cookie stops working too)."""
     if current_user.is_authenticated:
-        audit.record("auth.logout", current_user)
+        sessions.logout(current_user)
         db.session.commit()
     logout_user()
     flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/akun/keluar-semua")
+@login_required
+def logout_everywhere():
+    """End every session of the account, this one included (a lost phone, a shared computer)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ended = sessions.logout_everywhere(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("Anda sudah keluar dari semua perangkat (%(n)d sesi). Silakan masuk lagi.", n=ended), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/akun/sesi/<session_id>/akhiri")
+@login_required
+def end_session(session_id: str):
+    """End one other signed-in device of the account, from the account page."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not sessions.end_other(current_user, session_id):
+        abort(404)
+    db.session.commit()
+    flash(_("Sesi di perangkat itu sudah diakhiri."), "success")
+    return redirect(url_for("auth.change_password"), code=303)
 
 
 @bp.route("/daftar", methods=["GET", "POST"])
@@ -91,11 +134,13 @@ def register():
                 discard("ktp", photo)
                 add_error(form, e.field, e.message)
             else:
-                login_user(user)
+                _sign_in(user)
                 db.session.commit()
                 flash(_("Pendaftaran berhasil. Akun Anda menunggu verifikasi oleh petugas atau ketua RT."),
                       "success")
-                return redirect(url_for("resident.home"), code=303)
+                resp = redirect(url_for("resident.home"), code=303)
+                devices.remember(resp, user)
+                return resp
     return render_template("auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
 
 
@@ -125,6 +170,7 @@ def check_nik():
 @bp.route("/akun/sandi", methods=["GET", "POST"])
 @login_required
 def change_password():
+    """The account page: the password, and the devices signed in to the account."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
@@ -133,11 +179,15 @@ def change_password():
             db.session.rollback()
             add_error(form, e.field, e.message)
         else:
-            login_user(current_user._get_current_object())  # the session id carries the new auth version
             db.session.commit()
-            flash(_("Kata sandi sudah diganti."), "success")
-            return redirect(url_for("auth.change_password"), code=303)
-    return render_template("auth/change_password.html", form=form)
+            flash(_("Kata sandi sudah diganti. Perangkat lain sudah dikeluarkan."), "success")
+            resp = redirect(url_for("auth.change_password"), code=303)
+            devices.remember(resp, current_user)  # this device stays trusted under the new password
+            return resp
+    # this device first, then the others by when they were last used
+    active = sorted(sessions.active(current_user), key=lambda r: r.id != current_user.session_id)
+    return render_template("auth/change_password.html", form=form, sessions=active,
+                           device_label=sessions.device_label, session_form=EmptyForm())
 
 
 @bp.route("/lupa-sandi", methods=["GET", "POST"])
@@ -146,12 +196,14 @@ def reset_password():
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            accounts.redeem_reset_code(form.nik.data, form.code.data, form.password.data)
+            user = accounts.redeem_reset_code(form.nik.data, form.code.data, form.password.data, client=_client())
         except accounts.AccountError as e:
             db.session.commit()  # keep the failure count
             add_error(form, e.field, e.message)
         else:
             db.session.commit()
             flash(_("Kata sandi baru sudah disimpan. Silakan masuk."), "success")
-            return redirect(url_for("auth.login"), code=303)
+            resp = redirect(url_for("auth.login"), code=303)
+            devices.remember(resp, user)  # the code came from the office: this device is the owner's
+            return resp
     return render_template("auth/reset.html", form=form)

@@ -15,6 +15,7 @@ from flask_login import current_user
 from sempelmas.access import role_required
 from sempelmas.acting import acting_resident
 from sempelmas.complaints.forms import AnswerForm, ComplaintForm, ResidentComplaintForm
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db, limiter
 from sempelmas.files.routes import send_private_image
 from sempelmas.forms import add_error
@@ -200,7 +201,7 @@ def staff_queue():
     status = request.args.get("status", ComplaintStatus.NEW)
     if status not in FILTERS:
         status = ComplaintStatus.NEW
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = digit_rules.query_int(request.args, "page", 1)
     rows, more = service.queue(status or None, page=page)
     return render("complaints/staff_queue.html", block="list", rows=rows, more=more, page=page, current=status,
                   counts=service.status_counts(), statuses=list(ComplaintStatus), status_label=service.status_label)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sempelmas.domain import digits
+
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
           "Oktober", "November", "Desember")
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
@@ -25,7 +27,7 @@ def roman_month(month: int) -> str:
 def nip_grouped(nip: str | None) -> str:
     """An 18-digit NIP as printed: 19750101 200003 1 001 (birth date, appointment, sex, serial)."""
     n = (nip or "").strip()
-    if len(n) != 18 or not n.isdigit():
+    if len(n) != 18 or not digits.is_ascii_digits(n):
         return n
     return f"{n[:8]} {n[8:14]} {n[14]} {n[15:]}"
 

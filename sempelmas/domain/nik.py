@@ -8,10 +8,10 @@ typed is only a warning for staff, because real NIKs carry such dates and are ne
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from sempelmas.domain import digits
 from sempelmas.domain.i18n import lazy as _
 
 # Kemendagri province codes (Permendagri 72/2019 and the 2022 Papua split).
@@ -60,8 +60,10 @@ class NikInfo:
 
 
 def clean_digits(value: str | None) -> str:
-    """Drop spaces, dots and dashes people type between digit groups."""
-    return re.sub(r"[\s.\-]", "", value or "")
+    """NFKC-normalised (full-width and superscript digits become 0–9), without the spaces, dots and dashes
+    people type between digit groups. Callers still check ``digits.is_ascii_digits``: other scripts' digits
+    stay as they are."""
+    return digits.clean(value)
 
 
 def check_format(value: str | None) -> str:
@@ -69,8 +71,8 @@ def check_format(value: str | None) -> str:
     nik = clean_digits(value)
     if not nik:
         raise NikError("length", str(_("NIK wajib diisi.")))
-    if not nik.isdigit():
-        raise NikError("length", str(_("NIK hanya boleh berisi angka.")))
+    if not digits.is_ascii_digits(nik):
+        raise NikError("length", str(_("NIK hanya boleh berisi angka 0–9.")))
     if len(nik) != 16:
         raise NikError(
             "length", str(_("NIK harus 16 digit (yang diisi %(n)d digit).", n=len(nik)))
@@ -163,8 +165,8 @@ def check_kk(value: str | None) -> str:
     kk = clean_digits(value)
     if not kk:
         raise NikError("length", str(_("Nomor KK wajib diisi.")))
-    if not kk.isdigit():
-        raise NikError("length", str(_("Nomor KK hanya boleh berisi angka.")))
+    if not digits.is_ascii_digits(kk):
+        raise NikError("length", str(_("Nomor KK hanya boleh berisi angka 0–9.")))
     if len(kk) != 16:
         raise NikError("length", str(_("Nomor KK harus 16 digit (yang diisi %(n)d digit).", n=len(kk))))
     if kk[:2] not in PROVINCES:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+from sempelmas.domain import digits
 from sempelmas.domain.i18n import lazy as _
+
+_SEPARATORS = re.compile(r"[\s().\-]")
 
 
 class PhoneError(ValueError):
@@ -12,16 +15,18 @@ class PhoneError(ValueError):
 
 
 def normalise(value: str | None) -> str:
-    """Return ``+62…`` for 0812…, 62812…, +62 812-… ; raise PhoneError when it cannot be a number."""
-    raw = re.sub(r"[\s().\-]", "", value or "")
+    """Return ``+62…`` for 0812…, 62812…, +62 812-… ; raise PhoneError when it cannot be a number.
+
+    Full-width and superscript digits are read as 0–9 (NFKC); other scripts' digits are refused."""
+    raw = _SEPARATORS.sub("", digits.normalise(value))
     if not raw:
         raise PhoneError(_("Nomor HP wajib diisi."))
     if raw.startswith("+"):
         raw = raw[1:]
         if not raw.startswith("62"):
             raise PhoneError(_("Nomor HP harus nomor Indonesia (+62)."))
-    if not raw.isdigit():
-        raise PhoneError(_("Nomor HP hanya boleh berisi angka."))
+    if not digits.is_ascii_digits(raw):
+        raise PhoneError(_("Nomor HP hanya boleh berisi angka 0–9."))
     if raw.startswith("62"):
         rest = raw[2:]
     elif raw.startswith("0"):
@@ -38,5 +43,5 @@ def normalise(value: str | None) -> str:
 
 
 def looks_like_phone(value: str) -> bool:
-    raw = re.sub(r"[\s().\-]", "", value or "")
-    return bool(re.fullmatch(r"(\+?62|0)8\d{7,12}", raw))
+    raw = _SEPARATORS.sub("", digits.normalise(value))
+    return bool(re.fullmatch(r"(\+?62|0)8[0-9]{7,12}", raw))

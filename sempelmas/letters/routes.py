@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from sempelmas.access import role_required
 from sempelmas.acting import acting_resident
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role
@@ -27,7 +28,8 @@ PAGE_SIZE = 25
 
 def _filters() -> dict:
     args = request.args
-    out = {"year": args.get("tahun", type=int), "month": args.get("bulan", type=int),
+    out = {"year": digit_rules.query_int(args, "tahun", low=1900, high=9999),
+           "month": digit_rules.query_int(args, "bulan", high=12),
            "service": (args.get("layanan") or "").strip()[:40], "status": args.get("status") or "",
            "q": (args.get("q") or "").strip()[:80]}
     if out["month"] and not 1 <= out["month"] <= 12:
@@ -41,7 +43,7 @@ def _filters() -> dict:
 @role_required(*REGISTER_ROLES)
 def register():
     filters = _filters()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = digit_rules.query_int(request.args, "page", 1)
     stmt = letters.register_query(filters)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()

@@ -28,6 +28,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import csrf, db, limiter, verify_limit
 from sempelmas.i18n import clock, current_lang
 from sempelmas.letters import verify_texts
@@ -80,9 +81,10 @@ def _token_ok(code: str) -> bool:
         return False
     raw = request.form.get("token", "")
     at, _dot, _mac = raw.partition(".")
-    if not at.isdigit() or time.time() - int(at) > current_app.config["VERIFY_FORM_MAX_AGE"]:
+    issued = digit_rules.to_int(at) if at.isascii() else None  # the token is ours: ASCII digits only
+    if issued is None or time.time() - issued > current_app.config["VERIFY_FORM_MAX_AGE"]:
         return False
-    return hmac.compare_digest(raw, _form_token(code, int(at)))
+    return hmac.compare_digest(raw, _form_token(code, issued))
 
 
 def _facts_or_404(code: str) -> letters.PublicFacts:

@@ -2,12 +2,13 @@
 
 from sempelmas.models.accounts import (
     AccountStatus,
-    LoginFailure,
+    LoginThrottle,
     PasswordResetCode,
     Registration,
     Role,
     RoleGrant,
     User,
+    UserSession,
 )
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
@@ -40,11 +41,11 @@ from sempelmas.models.survey import SurveyResponse
 
 __all__ = [
     "AccountStatus", "AuditEntry", "Endorsement", "Holiday", "InternalNote", "Job", "JobStatus", "KKHistory",
-    "KelurahanProfile", "Letter", "LetterCounter", "LetterRequest", "LetterStatus", "LetterTemplate", "LoginFailure",
+    "KelurahanProfile", "Letter", "LetterCounter", "LetterRequest", "LetterStatus", "LetterTemplate", "LoginThrottle",
     "Notification", "Official", "OutboxMessage", "OutboxStatus", "PasswordResetCode", "REQUEST_STATUS_LABELS",
     "Registration", "RequestAttachment", "RequestEvent", "RequestStatus", "Resident", "Role", "RoleGrant", "Service",
     "ServiceField", "ServiceRequirement", "ServiceVersion", "SigningCertificate", "SigningFailure", "TrackingCounter",
-    "User",
+    "User", "UserSession",
     "SurveyResponse",
     "Complaint", "ComplaintEvent", "ComplaintStatus",
 ]

@@ -57,7 +57,8 @@ class User(UserMixin, db.Model):
     #: login name for staff accounts; residents log in by NIK or phone instead
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
-    #: normalised +62… ; several accounts may share one (a family phone)
+    #: normalised +62…; unique among active accounts (services.accounts.check_phone_free): it signs one
+    #: account in. Older data may hold duplicates: login by such a phone says to use the NIK or username.
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -71,10 +72,9 @@ class User(UserMixin, db.Model):
     verification_note: Mapped[str | None] = mapped_column(String(500))
     consent_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(String(20))
-    #: bumped on password change so other sessions of this account end
+    #: bumped when the account's credentials may have been exposed (password change or reset, "log out
+    #: everywhere", disabling): the devices trusted for this account (services/login_guard.py) stop being trusted
     auth_version: Mapped[int] = mapped_column(default=1)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -86,8 +86,15 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", uselist=False
     )
 
+    #: the UserSession this request runs in (set by services.sessions, not stored on the row)
+    session_id = None
+
     def get_id(self) -> str:
-        return f"{self.id}.{self.auth_version}"
+        """Flask-Login's id, copied into the session and remember-me cookies: "<user id>.<session id>", so
+        ending the UserSession row ends both cookies wherever they were copied to."""
+        if not self.session_id:
+            raise RuntimeError("start a UserSession (services.sessions.start) before login_user")
+        return f"{self.id}.{self.session_id}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -181,13 +188,49 @@ class PasswordResetCode(db.Model):
     used_at: Mapped[datetime | None]
 
 
-class LoginFailure(db.Model):
-    """Failed logins for identifiers with no account, so lockout cannot reveal which exist."""
+class UserSession(db.Model):
+    """One signed-in browser or phone. Its id travels inside Flask-Login's user id (``User.get_id``), so a
+    session cookie or remember-me cookie works only while this row is open: logout ends it server-side."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "user_sessions"
+
+    #: random, 192 bits (secrets.token_urlsafe)
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: refreshed at most every SESSION_TOUCH_SECONDS, never on every request
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: "ingat saya": lives as long as the remember-me cookie; otherwise it ends after a day's idleness
+    remember: Mapped[bool] = mapped_column(default=False)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    #: the address it signed in from
+    ip: Mapped[str | None] = mapped_column(String(45))
+    ended_at: Mapped[datetime | None]
+    #: "keluar", "keluar_semua", "diakhiri", "sandi", "nonaktif", "hapus"
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class LoginThrottle(db.Model):
+    """Failed logins (and reset codes) counted per key, in the database so every worker sees them.
+
+    A key is one account (or an identifier with no account: throttled the same way, so lockout reveals
+    nothing) together with one client: a source address, a trusted device, or "every untrusted client"
+    (services/login_guard.py). Only a hash of the key is stored: no NIK typed by a stranger is kept here.
+    """
+
+    __tablename__ = "login_throttles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    identifier: Mapped[str] = mapped_column(String(64), unique=True)
-    count: Mapped[int] = mapped_column(default=0)
+    #: sha256 of kind | account | client
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "sumber" (account + address), "perangkat" (account + trusted device), "akun" (account, untrusted clients)
+    kind: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: failures since the last lockout of this key
+    failures: Mapped[int] = mapped_column(default=0)
+    #: lockouts in the current window: each doubles the next one
+    lockouts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: when the owner was last told their account is being attacked
+    notified_at: Mapped[datetime | None]

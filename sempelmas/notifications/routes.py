@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from sempelmas.access import login_required
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.htmx import render
 from sempelmas.models.notifications import Notification
@@ -20,7 +21,7 @@ PAGE_SIZE = 20
 @bp.get("/")
 @login_required
 def index():
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = digit_rules.query_int(request.args, "page", 1)
     mine = Notification.user_id == current_user.id
     total = db.session.scalar(select(func.count()).select_from(Notification).where(mine)) or 0
     rows = db.session.scalars(select(Notification).where(mine).order_by(Notification.id.desc())

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, TextAreaField
+from wtforms import TextAreaField
 from wtforms import validators as v
 from wtforms.widgets import HiddenInput
 
-from sempelmas.forms import REQUIRED, Form, length
+from sempelmas.forms import REQUIRED, Form, IntegerField, length
 
 
 def version_field():

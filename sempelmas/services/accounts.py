@@ -1,4 +1,5 @@
-"""Accounts: passwords, login with lockout, resident registration and verification, roles, resets."""
+"""Accounts: passwords, login (throttled by services/login_guard.py), resident registration and verification,
+roles, resets, phone numbers."""
 
 from __future__ import annotations
 
@@ -11,15 +12,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.i18n import lazy as _
-from sempelmas.domain.phone import looks_like_phone, normalise
+from sempelmas.domain.phone import PhoneError, looks_like_phone, normalise
 from sempelmas.extensions import db
 from sempelmas.models.accounts import (
     AccountStatus,
-    LoginFailure,
     PasswordResetCode,
     Registration,
     Role,
@@ -28,7 +28,7 @@ from sempelmas.models.accounts import (
 )
 from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident
-from sempelmas.services import audit
+from sempelmas.services import audit, login_guard, sessions
 
 # A hash computed once so a login for an unknown user costs as much as a real one.
 _DUMMY_HASH: dict[tuple, str] = {}
@@ -73,23 +73,43 @@ def check_password(stored: str | None, password: str) -> bool:
 
 
 def set_password(user: User, password: str) -> None:
+    """A new password hash; the devices trusted for the account stop being trusted (auth_version)."""
     user.password_hash = hash_password(password)
     user.auth_version = (user.auth_version or 0) + 1
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login loader: ``id.auth_version``; a changed password ends other sessions."""
-    try:
-        uid, version = (int(p) for p in user_id.split("."))
-    except ValueError:
-        return None
-    # one query for the user, its roles and register entry: this runs on every signed-in request
-    user = db.session.scalars(
-        select(User).options(joinedload(User.roles), joinedload(User.resident)).where(User.id == uid)
-    ).unique().one_or_none()
-    if user is None or user.auth_version != version:
-        return None
-    return user
+#: Flask-Login's loader (the session id inside the cookie must name an open session)
+load_user = sessions.load_user
+
+
+# ---------------------------------------------------------------- phone numbers
+
+#: accounts whose phone signs no one in: a refused registration, a disabled account
+_INACTIVE = (AccountStatus.REJECTED, AccountStatus.DISABLED)
+
+
+def phone_taken(phone: str | None, *, exclude_user_id: int | None = None) -> bool:
+    """Whether another active account (not rejected, not disabled) already has ``phone`` (normalised +62…)."""
+    if not phone:
+        return False
+    stmt = select(User.id).where(User.phone == phone, User.status.notin_([str(s) for s in _INACTIVE]))
+    if exclude_user_id is not None:
+        stmt = stmt.where(User.id != exclude_user_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+PHONE_TAKEN = _("Nomor HP ini sudah dipakai akun lain. Pakai nomor HP Anda sendiri; bila nomor ini memang "
+                "milik Anda, datang ke kantor kelurahan agar nomor itu dilepas dari akun lain.")
+
+
+def check_phone_free(phone: str | None, *, user: User | None = None, field: str = "phone") -> None:
+    """Rule: a phone number signs in one account, so it belongs to one active account only.
+
+    Every place that sets a phone calls this (registration, assisted registration, staff accounts, data
+    corrections). Not a database index: older installs hold duplicates, and accounts move between
+    rejected/disabled and active; login by a shared phone says what to do instead (``authenticate``)."""
+    if phone_taken(phone, exclude_user_id=user.id if user is not None else None):
+        raise AccountError(str(PHONE_TAKEN), field)
 
 
 # ---------------------------------------------------------------- login
@@ -104,72 +124,69 @@ def find_login_user(identifier: str) -> User | None:
             select(User).join(Resident, User.resident_id == Resident.id).where(Resident.nik == digits)
         )
     if looks_like_phone(ident):
-        phone = normalise(ident)
-        users = db.session.scalars(select(User).where(User.phone == phone).limit(2)).all()
+        # the one active account with this phone; a phone only a rejected or disabled account has still
+        # names it (login then says why it cannot sign in)
+        users = db.session.scalars(select(User).where(User.phone == normalise(ident)).limit(3)).all()
+        active = [u for u in users if u.status not in _INACTIVE]
+        if len(active) == 1:
+            return active[0]
         return users[0] if len(users) == 1 else None
     return db.session.scalar(select(User).where(func.lower(User.username) == ident.lower()))
 
 
-def _failure_key(identifier: str) -> str:
+SHARED_PHONE = _("Nomor HP ini dipakai oleh lebih dari satu akun, jadi tidak dapat dipakai untuk masuk. Masuk "
+                 "dengan NIK Anda (warga) atau nama pengguna Anda (petugas), lalu minta petugas membetulkan "
+                 "nomor HP akun yang lain.")
+
+
+def _typed(identifier: str) -> str:
+    """What was typed as the login name, for the audit log of attempts on no account."""
     return (identifier or "").strip().lower()[:64]
 
 
-def is_locked(user: User | None, identifier: str) -> bool:
-    now = utcnow()
-    if user is not None:
-        return bool(user.locked_until and user.locked_until > now)
-    row = db.session.scalar(select(LoginFailure).where(LoginFailure.identifier == _failure_key(identifier)))
-    return bool(row and row.locked_until and row.locked_until > now)
+def _shared_phone_account(identifier: str, password: str) -> User | None:
+    """For a phone several active accounts share (older data): the one whose password this is, if any."""
+    ident = (identifier or "").strip()
+    if not looks_like_phone(ident):
+        return None
+    users = db.session.scalars(select(User).where(
+        User.phone == normalise(ident), User.status.notin_([str(s) for s in _INACTIVE])).limit(3)).all()
+    if len(users) < 2:
+        return None
+    return next((u for u in users if u.password_hash and check_password(u.password_hash, password)), None)
 
 
-def _register_failure(user: User | None, identifier: str) -> None:
-    cfg = current_app.config
-    lock_for = timedelta(minutes=cfg["LOGIN_LOCKOUT_MINUTES"])
-    if user is not None:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = utcnow() + lock_for
-            user.failed_logins = 0
-            audit.record("auth.lockout", user, actor=user)
-        return
-    key = _failure_key(identifier)
-    row = db.session.scalar(select(LoginFailure).where(LoginFailure.identifier == key))
-    if row is None:
-        row = LoginFailure(identifier=key, count=0)
-        db.session.add(row)
-    row.count += 1
-    row.updated_at = utcnow()
-    if row.count >= cfg["LOGIN_MAX_FAILURES"]:
-        row.locked_until = utcnow() + lock_for
-        row.count = 0
-
-
-def authenticate(identifier: str, password: str) -> User:
+def authenticate(identifier: str, password: str, *, client: login_guard.Client | None = None) -> User:
     """Return the user or raise AccountError with one message for unknown user and wrong password.
 
-    Rules: a locked account (too many failures) is refused for a while, even with the right password;
-    failures are counted in the database so every worker sees them; a disabled account cannot log in.
+    Rules: wrong passwords are throttled per source and per account (services/login_guard.py), so a
+    stranger cannot lock the owner out: a locked source or device is refused even with the right password;
+    a disabled account cannot log in; a phone that older data gives to several accounts gets, with the
+    right password, a message saying to log in with the NIK or username instead.
     """
+    client = client or login_guard.Client(address=audit.client_ip())
     user = find_login_user(identifier)
-    if is_locked(user, identifier):
-        audit.record("auth.login_locked", actor=user, identifier=_failure_key(identifier))
-        raise AccountError(
-            _("Terlalu banyak percobaan gagal. Akun dikunci sementara; coba lagi dalam %(m)d menit.",
-              m=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-        )
+    guard = login_guard.guard_for(user, identifier, client)
+    refused = login_guard.refusal(guard)
+    if refused:
+        audit.record("auth.login_locked", actor=None, object_type="users" if user else None,
+                     object_id=user.id if user else None, identifier=_typed(identifier) if user is None else None)
+        raise AccountError(refused)
     ok = check_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        _register_failure(user, identifier)
+        if user is None and (shared := _shared_phone_account(identifier, password)) is not None:
+            audit.record("auth.login_shared_phone", shared, actor=None)
+            raise AccountError(str(SHARED_PHONE))
+        login_guard.record_failure(guard)
         audit.record(
             "auth.login_failed",
             actor=None,
             object_type="users" if user else None,
             object_id=user.id if user else None,
-            identifier=_failure_key(identifier) if user is None else None,
+            identifier=_typed(identifier) if user is None else None,
         )
         raise AccountError(_("NIK/nama pengguna atau kata sandi salah."))
-    user.failed_logins = 0
-    user.locked_until = None
+    login_guard.record_success(guard)
     user.last_login_at = utcnow()
     audit.record("auth.login", user, actor=user)
     return user
@@ -197,9 +214,8 @@ class RegistrationData:
 
 
 def pad_rt(value: str | None) -> str:
-    """RT/RW numbers are printed with three digits: 1 → 001."""
-    v = (value or "").strip()
-    return v.zfill(3) if v.isdigit() else v
+    """RT/RW numbers are printed with three digits: 1 → 001 (forms have checked them: domain.digits.rt_rw)."""
+    return digit_rules.rt_rw(value) or (value or "").strip()
 
 
 def nik_taken(nik: str) -> bool:
@@ -235,6 +251,7 @@ def register_resident(data: RegistrationData, *, assisted_by: User | None = None
               "dengan KTP untuk mendapatkan kode pemulihan."),
             "nik",
         )
+    check_phone_free(data.phone or None)
     if not data.consent:
         raise AccountError(_("Persetujuan pemrosesan data pribadi wajib dicentang."), "consent")
 
@@ -367,12 +384,14 @@ def validate_new_password(password: str) -> None:
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Requires the current password; ends the account's other sessions."""
+    """Requires the current password; ends the account's other sessions and the trust in its devices
+    (the caller re-trusts the device in use)."""
     if not check_password(user.password_hash, current):
         raise AccountError(_("Kata sandi saat ini salah."), "current_password")
     validate_new_password(new)
     set_password(user, new)
-    audit.record("account.password_change", user, actor=user)
+    ended = sessions.end_all(user, "sandi", keep=user.session_id)
+    audit.record("account.password_change", user, actor=user, sessions_ended=ended)
     db.session.flush()
 
 
@@ -398,13 +417,23 @@ def issue_reset_code(staff: User, user: User) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-def redeem_reset_code(nik: str, code: str, new_password: str) -> User:
-    """Set a new password with a valid code; the code is spent, other sessions end, lockout lifts."""
+def redeem_reset_code(nik: str, code: str, new_password: str, *, client: login_guard.Client | None = None) -> User:
+    """Set a new password with a valid code; the code is spent, every session ends.
+
+    Rules: wrong codes count with wrong passwords (services/login_guard.py) and a locked source or device
+    is refused; the lock of an account's untrusted clients is not (the code came from the office in
+    person), and the caller then trusts the client that redeemed it."""
     wrong = AccountError(_("NIK atau kode pemulihan salah, sudah dipakai, atau kedaluwarsa."), "code")
+    client = client or login_guard.Client(address=audit.client_ip())
     user = find_login_user(nik)
-    clean = (code or "").replace("-", "").replace(" ", "").upper()
+    guard = login_guard.guard_for(user, nik, client)
+    refused = login_guard.refusal(guard, account_wide=False)
+    if refused:
+        raise AccountError(refused, "code")
+    clean = digit_rules.normalise(code).replace("-", "").replace(" ", "").upper()
     if user is None:
         check_password(None, clean)
+        login_guard.record_failure(guard)
         raise wrong
     now = utcnow()
     candidates = db.session.scalars(
@@ -416,14 +445,14 @@ def redeem_reset_code(nik: str, code: str, new_password: str) -> User:
     ).all()
     match = next((c for c in candidates if check_password(c.code_hash, clean)), None)
     if match is None:
-        _register_failure(user, nik)
+        login_guard.record_failure(guard)
         raise wrong
     validate_new_password(new_password)
     match.used_at = now
     set_password(user, new_password)
-    user.locked_until = None
-    user.failed_logins = 0
-    audit.record("account.password_reset", user, actor=user)
+    ended = sessions.end_all(user, "sandi")
+    login_guard.record_success(guard)
+    audit.record("account.password_reset", user, actor=user, sessions_ended=ended)
     db.session.flush()
     return user
 
@@ -437,15 +466,22 @@ def create_staff_account(
 ) -> User:
     """Create an account for staff, officials, RT/RW heads or pendamping (verified from the start)."""
     username = (username or "").strip().lower()
-    if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+    plain = username.replace("-", "").replace("_", "").replace(".", "")
+    if not username or not plain.isascii() or not plain.isalnum():  # ASCII: no look-alike of another name
         raise AccountError(_("Nama pengguna hanya boleh huruf, angka, titik, - dan _."), "username")
     if username.isdigit():
         raise AccountError(_("Nama pengguna tidak boleh hanya angka."), "username")
     if db.session.scalar(select(User.id).where(func.lower(User.username) == username)):
         raise AccountError(_("Nama pengguna sudah dipakai."), "username")
+    if phone:
+        try:
+            phone = normalise(phone)
+        except PhoneError as e:
+            raise AccountError(str(e), "phone") from e
+        check_phone_free(phone)
     validate_new_password(password)
     user = User(username=username, full_name=full_name.strip(), status=AccountStatus.VERIFIED,
-                phone=phone)
+                phone=phone or None)
     user.password_hash = hash_password(password)
     db.session.add(user)
     for role in roles:
@@ -519,8 +555,9 @@ def update_roles(user: User, roles: set[str], *, actor: User, rt: str | None, rw
         audit.record("account.enable", user, actor=actor)
     elif not active and user.status != AccountStatus.DISABLED:
         user.status = AccountStatus.DISABLED
-        user.auth_version += 1  # end the account's sessions at once
-        audit.record("account.disable", user, actor=actor)
+        user.auth_version += 1  # its devices are no longer trusted
+        ended = sessions.end_all(user, "nonaktif")  # and every session ends at once
+        audit.record("account.disable", user, actor=actor, sessions_ended=ended)
     db.session.flush()
 
 

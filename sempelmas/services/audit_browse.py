@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
+from sempelmas.domain import digits as digit_rules
+from sempelmas.domain import nik as nik_rules
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.audit import AuditEntry
@@ -148,7 +150,7 @@ def parse_filters(args) -> AuditFilters:
     if f.date_from and f.date_to and f.date_from > f.date_to:
         f.errors["sampai"] = str(_l("Tanggal akhir sebelum tanggal awal."))
         f.date_to = None
-    actor_id = args.get("pelaku_id", type=int)
+    actor_id = digit_rules.query_int(args, "pelaku_id")
     actor = args.get("pelaku", "").strip()
     if actor_id:
         user = db.session.get(User, actor_id)
@@ -166,9 +168,10 @@ def parse_filters(args) -> AuditFilters:
 def find_actor(text: str) -> User | None:
     """An account by username (any case) or by its resident's NIK."""
     user = db.session.scalar(select(User).where(func.lower(User.username) == text.lower()))
-    if user is None and text.isdigit():
+    nik = nik_rules.clean_digits(text)
+    if user is None and digit_rules.is_ascii_digits(nik):
         user = db.session.scalar(select(User).join(Resident, User.resident_id == Resident.id)
-                                 .where(Resident.nik == text))
+                                 .where(Resident.nik == nik))
     return user
 
 

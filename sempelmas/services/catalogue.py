@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import func, select
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.dates import parse_date
 from sempelmas.domain.i18n import lazy as _
@@ -24,7 +25,7 @@ from sempelmas.models.catalogue import (
 from sempelmas.services import audit
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-CLASSIFICATION_RE = re.compile(r"^\d{3}(\.\d{1,3}){0,4}$")
+CLASSIFICATION_RE = re.compile(r"^[0-9]{3}(\.[0-9]{1,3}){0,4}$")
 #: default length limits when a field sets none
 TEXT_MAX = 200
 LONG_TEXT_MAX = 2000
@@ -302,11 +303,10 @@ def parse_field_lines(text: str) -> tuple[list[dict], list[str]]:
             bad = True
         max_length = None
         if p[5]:
-            if not p[5].isdigit() or int(p[5]) < 1:
+            max_length = digit_rules.to_int(p[5], low=1)
+            if max_length is None:
                 errors.append(_("Baris %(n)d: panjang maks harus bilangan bulat positif.", n=n))
                 bad = True
-            else:
-                max_length = int(p[5])
         if not bad:
             items.append({"name": name, "label": label, "kind": kind, "required": required,
                           "choices": choices, "max_length": max_length, "help_text": p[6] or None})
@@ -332,7 +332,7 @@ def field_lines(fields) -> str:
 
 # ------------------------------------------------------------------ answers
 
-TIME_RE = re.compile(r"^(\d{1,2})[:.](\d{2})$")
+TIME_RE = re.compile(r"^([0-9]{1,2})[:.]([0-9]{2})$")
 
 
 def validate_answers(snapshot: Mapping, form_data: Mapping) -> tuple[dict, dict[str, str]]:
@@ -370,16 +370,17 @@ def validate_answers(snapshot: Mapping, form_data: Mapping) -> tuple[dict, dict[
             except ValueError:
                 errors[name] = _("Tanggal tidak valid; tulis HH/BB/TTTT, contoh 17/08/2026.")
         elif kind == "time":
-            m = TIME_RE.match(value)
+            m = TIME_RE.match(digit_rules.normalise(value))
             if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
                 errors[name] = _("Jam tidak valid; tulis JJ:MM, contoh 08:30.")
             else:
                 clean[name] = f"{int(m.group(1)):02d}:{m.group(2)}"
         elif kind == "number":
-            if not re.fullmatch(r"\d{1,9}", value):
+            number = digit_rules.to_int(value, high=999_999_999)
+            if number is None:
                 errors[name] = _("Harus berupa bilangan bulat.")
             else:
-                clean[name] = int(value)
+                clean[name] = number
         elif kind == "choice":
             if value not in (f.get("choices") or []):
                 errors[name] = _("Pilih salah satu: %(choices)s.", choices=", ".join(f.get("choices") or []))

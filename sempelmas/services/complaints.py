@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.masking import BULLET, mask_name, mask_phone
 from sempelmas.extensions import db
@@ -75,7 +76,7 @@ def new_code() -> str:
 
 def normalise_code(raw: str | None) -> str | None:
     """What a person typed (lower case, spaces, without dashes) → the stored form, or None if it cannot be one."""
-    chars = "".join(c for c in (raw or "").upper() if c.isalnum())
+    chars = "".join(c for c in digit_rules.code(raw) if c.isalnum())
     if len(chars) != CODE_GROUPS * CODE_GROUP_LEN or any(c not in CODE_ALPHABET for c in chars):
         return None
     return "-".join(chars[i:i + CODE_GROUP_LEN] for i in range(0, len(chars), CODE_GROUP_LEN))

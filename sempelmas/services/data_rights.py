@@ -18,11 +18,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import selectinload
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import phone as phone_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.masking import mask_nik
 from sempelmas.extensions import db
-from sempelmas.models.accounts import ROLE_LABELS, AccountStatus, PasswordResetCode, Role, User
+from sempelmas.models.accounts import (
+    ROLE_LABELS,
+    AccountStatus,
+    LoginThrottle,
+    PasswordResetCode,
+    Role,
+    User,
+    UserSession,
+)
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
@@ -32,7 +41,7 @@ from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services import attachments, audit, complaints, issuing, lifecycle, notify
-from sempelmas.services.accounts import family_members, pad_rt
+from sempelmas.services.accounts import AccountError, check_phone_free, family_members
 from sempelmas.services.uploads import stored_path
 
 #: uploads/<EVIDENCE_KIND>/ holds correction evidence photos
@@ -87,6 +96,7 @@ def erased_items() -> list[str]:
         _("Foto KTP dan data yang Anda isi saat mendaftar."),
         _("Lampiran permohonan lain (draf, ditolak, dibatalkan, atau sudah diganti) dan foto bukti koreksi."),
         _("Notifikasi dan pesan yang belum terkirim."),
+        _("Daftar perangkat dan alamat tempat Anda pernah masuk."),
         _("Nama, nomor HP, e-mail dan foto pada pengaduan Anda (isi pengaduan dan jawabannya tetap sebagai "
           "catatan pelayanan, tanpa nama)."),
     ]
@@ -227,6 +237,11 @@ def export(user: User) -> dict:
         "notifikasi": [{"waktu": _iso(n.created_at), "pesan": n.message, "dibaca": _iso(n.read_at)}
                        for n in db.session.scalars(select(Notification).where(Notification.user_id == user.id)
                                                    .order_by(Notification.id))],
+        "sesi_masuk": [{
+            "perangkat": r.user_agent, "alamat_ip": r.ip, "masuk": _iso(r.created_at),
+            "terakhir_aktif": _iso(r.last_seen_at), "ingat_saya": r.remember, "berakhir": _iso(r.ended_at)}
+            for r in db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)
+                                        .order_by(UserSession.created_at))],
         "permintaan_data": [{
             "id": d.id, "jenis": d.kind, "status": d.status, "data": d.field, "nilai_lama": d.old_value,
             "nilai_diminta": d.requested_value, "keterangan": d.explanation, "foto_bukti": bool(d.evidence_photo),
@@ -310,9 +325,10 @@ def clean_value(field_code: str, raw: str | None):
             raise DataRightsError(_("Jenis kelamin: tulis Laki-laki atau Perempuan."), "value")
         return g
     if field_code in ("rt", "rw"):
-        if not text.isdigit() or len(text) > 3:
+        number = digit_rules.rt_rw(text)
+        if number is None:
             raise DataRightsError(_("RT/RW berupa angka, paling banyak 3 digit (mis. 003)."), "value")
-        return pad_rt(text)
+        return number
     if field_code == "phone":
         try:
             return phone_rules.normalise(text)
@@ -323,6 +339,14 @@ def clean_value(field_code: str, raw: str | None):
             raise DataRightsError(_("Alamat e-mail tidak valid."), "value")
         return text.lower() or None
     return text or None
+
+
+def _check_phone_free(phone: str | None, user: User) -> None:
+    """One phone signs in one account: a number another active account has is refused (accounts rule)."""
+    try:
+        check_phone_free(phone, user=user)
+    except AccountError as e:
+        raise DataRightsError(e.message, "value") from e
 
 
 def _as_text(value) -> str:
@@ -352,6 +376,8 @@ def request_correction(user: User, field_code: str, value: str | None, explanati
     old = current_value(user, field_code)
     if field_code != "lainnya" and _as_text(clean) == old:
         raise DataRightsError(_("Nilai itu sama dengan yang tercatat sekarang."), "value")
+    if field_code == "phone":
+        _check_phone_free(clean, user)
     if _open_of(user, DataRequestKind.DELETION) is not None:
         raise DataRightsError(_("Anda sudah meminta penghapusan akun; tunggu keputusannya dulu."))
     req = DataRightsRequest(user_id=user.id, kind=DataRequestKind.CORRECTION, field=field_code,
@@ -419,6 +445,8 @@ def apply_correction(req: DataRightsRequest, actor: User, value: str | None, not
         new_text = None
     else:
         clean = clean_value(req.field, value)
+        if req.field == "phone":
+            _check_phone_free(clean, user)
         if where == "account":
             setattr(user, req.field, clean)
         else:
@@ -543,12 +571,18 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
     user.resident_id = None
     user.status = AccountStatus.DISABLED
     user.auth_version = (user.auth_version or 1) + 1
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, None
+    user.last_login_at = None
+    # every session ends with its row (the devices and addresses it was used from go too)
+    sessions_erased = db.session.execute(delete(UserSession).where(UserSession.user_id == user.id)
+                                         .execution_options(synchronize_session=False)).rowcount
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.user_id == user.id)
+                       .execution_options(synchronize_session=False))
 
     out.erased = {"attachments": erased_files, "registration": reg is not None,
                   "ktp_photo": bool(reg and reg.ktp_photo), "evidence_photos": evidence,
                   "complaint_contacts": complaints_erased,
-                  "notifications": notes, "outbox_messages": outbox, "reset_codes": codes, "roles": roles}
+                  "notifications": notes, "outbox_messages": outbox, "reset_codes": codes, "roles": roles,
+                  "sessions": sessions_erased}
     out.kept = {"register_entry": resident_id, "requests": len(requests), "letters": letters,
                 "attachments": kept_files}
     req.status, req.resolved_at, req.resolved_by_id = DataRequestStatus.DONE, utcnow(), actor.id

@@ -22,6 +22,7 @@ from flask import current_app
 from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -49,12 +50,12 @@ OPEN_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
 OVERDUE_CLOCK_DAYS = 62
 _LATE = "_terlambat"
 
-_NIK = re.compile(r"^\d{16}$")
+_NIK = re.compile(r"^[0-9]{16}$")
 # built once: an alias proxies every column of its table, which is most of a page's statement-building time
 _SUBJECT = aliased(Resident, name="subject")
 _SHOWN = aliased(Resident, name="shown")
 _CLAIMER = aliased(User, name="claimer")
-_TRACKING = re.compile(r"^[A-Z]{1,8}-\d")
+_TRACKING = re.compile(r"^[A-Z]{1,8}-[0-9]")
 
 
 @dataclass
@@ -77,7 +78,7 @@ class QueueFilters:
         status = args.get("status", OPEN)
         if status not in (OPEN, ALL) and status not in set(RequestStatus):
             status = OPEN
-        per_page = args.get("per_page", DEFAULT_PAGE_SIZE, type=int)
+        per_page = digit_rules.query_int(args, "per_page", DEFAULT_PAGE_SIZE)
         if per_page not in PAGE_SIZES:
             per_page = DEFAULT_PAGE_SIZE
         order = args.get("order", ORDER_DUE)
@@ -89,9 +90,9 @@ class QueueFilters:
             date_from=_date(args.get("from")),
             date_to=_date(args.get("to")),
             overdue=args.get("overdue") in ("1", "on", "true", "ya"),
-            q=(args.get("q") or "").strip()[:120],
+            q=digit_rules.normalise(args.get("q")).strip()[:120],
             order=order if order in (ORDER_DUE, ORDER_NEWEST) else ORDER_DUE,
-            page=max(args.get("page", 1, type=int) or 1, 1),
+            page=digit_rules.query_int(args, "page", 1),
             per_page=per_page,
         )
 
@@ -111,8 +112,7 @@ class QueueFilters:
 
 
 def _rt_rw(value) -> str:
-    digits = (value or "").strip()
-    return digits.zfill(3) if digits.isdigit() and len(digits) <= 3 else ""
+    return digit_rules.rt_rw(value) or ""
 
 
 def _date(value) -> date | None:
@@ -324,7 +324,7 @@ def _conditions(f: QueueFilters, clock: Clock, subject) -> tuple[list, str]:
         where.append(or_(R.subject_resident_id == resident_id, R.applicant_user_id == user_id))
     elif kind == "nomor":
         number = f.q.upper()
-        if re.fullmatch(r"[A-Z]{1,8}-\d{4}-\d{6}", number):
+        if re.fullmatch(r"[A-Z]{1,8}-[0-9]{4}-[0-9]{6}", number):
             where.append(R.tracking_number == number)
         elif db.session.get_bind().dialect.name == "sqlite":
             # a range the unique index answers (SQLite's LIKE cannot use a BINARY index)

@@ -27,6 +27,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import insert, select, update
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.dates import parse_date
 from sempelmas.domain.i18n import lazy as _
@@ -286,10 +287,11 @@ def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], li
         row["gender"] = g
     for part in ("rt", "rw"):
         if row[part]:
-            if not row[part].isdigit() or len(row[part]) > 3:
+            number = digit_rules.rt_rw(row[part])
+            if number is None:
                 errors.append(_("%(p)s \"%(v)s\" harus angka 1–3 digit.", p=part.upper(), v=row[part]))
             else:
-                row[part] = row[part].zfill(3)
+                row[part] = number
     if row["citizenship"]:
         row["citizenship"] = row["citizenship"].upper()
     if info is not None and not errors:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -340,6 +341,8 @@ def family_requests(resident_user: User) -> list[LetterRequest]:
 
 
 def find_by_tracking_number(tracking_number: str) -> LetterRequest | None:
+    """The request with this tracking number, however it was typed (case, full-width digits)."""
+    tracking_number = digit_rules.code(tracking_number)
     if not tracking_number or len(tracking_number) > 24:
         return None
     return db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tracking_number))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -22,7 +23,7 @@ def search(query: str, limit: int = 50, offset: int = 0) -> tuple[list[Resident]
     stmt = select(Resident)
     if q:
         digits = nik_rules.clean_digits(q)
-        if digits.isdigit():
+        if digit_rules.is_ascii_digits(digits):
             stmt = stmt.where(or_(Resident.nik.startswith(digits), Resident.kk_number.startswith(digits)))
         else:
             stmt = stmt.where(func.lower(Resident.full_name).contains(q.lower()))

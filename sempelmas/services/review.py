@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
@@ -34,7 +35,7 @@ class ReviewError(RequestError):
 
 def by_tracking_number(number: str) -> LetterRequest | None:
     """The request with this tracking number (case-insensitive)."""
-    number = (number or "").strip().upper()
+    number = digit_rules.code(number)
     if not number or len(number) > 24:
         return None
     return db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == number))

@@ -4,11 +4,11 @@ session, and never written back into a page."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField, PasswordField, SelectMultipleField, TextAreaField
+from wtforms import PasswordField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired
 from wtforms.widgets import HiddenInput
 
-from sempelmas.forms import Form, length, required
+from sempelmas.forms import Form, IntegerField, length, required
 
 PASSPHRASE_HINT = _l("Passphrase tanda tangan Anda sendiri (bukan kata sandi akun). Tidak disimpan oleh sistem.")
 

@@ -10,6 +10,7 @@ from jinja2_fragments.flask import render_block
 
 from sempelmas import account_review
 from sempelmas.access import role_required
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import is_htmx, render
@@ -66,7 +67,7 @@ def account_reject(user_id: int):
 @role_required(*STAFF)
 def residents_search():
     q = request.args.get("q", "").strip()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = digit_rules.query_int(request.args, "page", 1)
     rows, total = residents.search(q, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     if q:
         audit.record("register.search", object_type="residents", query=q, results=total)

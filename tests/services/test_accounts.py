@@ -1,14 +1,14 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from sempelmas.extensions import db
-from sempelmas.models.accounts import AccountStatus, PasswordResetCode, Role, User
+from sempelmas.models.accounts import AccountStatus, LoginThrottle, PasswordResetCode, Role, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts
+from sempelmas.services import accounts, login_guard, sessions
 from tests.conftest import PASSWORD
 
 
@@ -109,19 +109,21 @@ def test_unknown_user_and_wrong_password_get_the_same_message(factory):
     assert audit_actions().count("auth.login_failed") == 2
 
 
-def test_repeated_failures_lock_the_account_even_for_the_right_password(app, factory):
+def test_repeated_failures_lock_that_source_even_for_the_right_password(app, factory):
+    """(The lock no longer reaches other sources: tests/services/test_login_guard.py.)"""
     w = factory.warga()
+    here = login_guard.Client(address="203.0.113.7")
     for _i in range(app.config["LOGIN_MAX_FAILURES"]):
         with pytest.raises(accounts.AccountError):
-            accounts.authenticate(w.resident.nik, "salah")
+            accounts.authenticate(w.resident.nik, "salah", client=here)
         db.session.commit()
     with pytest.raises(accounts.AccountError) as err:
-        accounts.authenticate(w.resident.nik, PASSWORD)
-    assert "dikunci sementara" in err.value.message
+        accounts.authenticate(w.resident.nik, PASSWORD, client=here)
+    assert "Coba lagi dalam 15 menit" in err.value.message
     # the lock is in the database: after it expires the right password works again
-    w.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.execute(update(LoginThrottle).values(locked_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert accounts.authenticate(w.resident.nik, PASSWORD).id == w.id
+    assert accounts.authenticate(w.resident.nik, PASSWORD, client=here).id == w.id
 
 
 def test_unknown_identifiers_are_locked_too_so_lockout_reveals_nothing(app):
@@ -131,7 +133,7 @@ def test_unknown_identifiers_are_locked_too_so_lockout_reveals_nothing(app):
         db.session.commit()
     with pytest.raises(accounts.AccountError) as err:
         accounts.authenticate("tidakada", "x")
-    assert "dikunci" in err.value.message
+    assert "Terlalu banyak percobaan gagal" in err.value.message
 
 
 def test_disabled_accounts_cannot_log_in(factory):
@@ -197,15 +199,18 @@ def test_a_new_reset_code_voids_the_earlier_one(factory):
 
 def test_change_password_needs_the_current_one_and_ends_other_sessions(factory):
     w = factory.warga()
-    old_id = w.get_id()
+    sessions.start(w)
+    other_id = w.get_id()
+    sessions.start(w)
+    this_id = w.get_id()
     with pytest.raises(accounts.AccountError) as err:
         accounts.change_password(w, "keliru", "sandi-baru-99")
     assert err.value.field == "current_password"
     with pytest.raises(accounts.AccountError):
         accounts.change_password(w, PASSWORD, "pendek")
     accounts.change_password(w, PASSWORD, "sandi-baru-99")
-    assert accounts.load_user(old_id) is None
-    assert accounts.load_user(w.get_id()).id == w.id
+    assert accounts.load_user(other_id) is None
+    assert accounts.load_user(this_id).id == w.id
 
 
 def test_staff_accounts_and_roles(factory):

@@ -166,7 +166,7 @@ def test_good_answers_are_cleaned():
     ("anak_ke", "-1", "Harus berupa bilangan bulat."),
     ("jenis", "laki", "Pilih salah satu: Laki-laki, Perempuan."),
     ("nik_ibu", "12345", "NIK harus 16 digit (yang diisi 5 digit)."),
-    ("nik_ibu", "357603410190000A", "NIK hanya boleh berisi angka."),
+    ("nik_ibu", "357603410190000A", "NIK hanya boleh berisi angka 0–9."),
 ])
 def test_wrong_answers_get_an_indonesian_message_on_their_field(name, value, message):
     clean, errors = catalogue.validate_answers(SNAPSHOT, {**GOOD, name: value})
