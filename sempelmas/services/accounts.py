@@ -621,7 +621,8 @@ def assisted_residents(assistant: User) -> list[User]:
 
 def update_roles(user: User, roles: set[str], *, actor: User, rt: str | None, rw: str | None,
                  active: bool) -> None:
-    """Set exactly these roles; an admin cannot take away his own admin role or disable himself."""
+    """Set exactly these roles; an admin cannot take away his own admin role or disable himself.
+    Enabling again restores "verified", except for a resident nobody verified yet: back to the queue."""
     if user.id == actor.id and (Role.ADMIN not in roles or not active):
         raise AccountError(_("Anda tidak dapat mencabut peran admin atau menonaktifkan akun sendiri."))
     if Role.RESIDENT in roles and user.resident_id is None and user.registration is None:
@@ -639,7 +640,9 @@ def update_roles(user: User, roles: set[str], *, actor: User, rt: str | None, rw
         elif currently is not None:
             set_role(user, role, False, actor=actor)
     if active and user.status == AccountStatus.DISABLED:
-        user.status = AccountStatus.VERIFIED
+        # a resident disabled before anyone verified them goes back to the queue, not to "verified"
+        never_verified = user.registration is not None and user.resident_id is None
+        user.status = AccountStatus.PENDING if never_verified else AccountStatus.VERIFIED
         audit.record("account.enable", user, actor=actor)
     elif not active and user.status != AccountStatus.DISABLED:
         user.status = AccountStatus.DISABLED

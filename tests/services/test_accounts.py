@@ -330,6 +330,17 @@ def test_staff_accounts_and_roles(factory):
     assert "account.role_grant" in actions and "account.role_revoke" in actions and "account.disable" in actions
 
 
+def test_enabling_a_disabled_registration_nobody_verified_puts_it_back_in_the_queue(factory):
+    admin = factory.staff(Role.ADMIN, "adm")
+    waiting = accounts.register_resident(reg_data())
+    resident = factory.warga()
+    for user in (waiting, resident):
+        accounts.update_roles(user, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=False)
+        accounts.update_roles(user, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=True)
+    assert waiting.status == AccountStatus.PENDING and waiting.resident_id is None
+    assert resident.status == AccountStatus.VERIFIED
+
+
 def test_family_members_share_the_kk(factory):
     a = factory.resident(kk="3576031203150001", name="AYAH")
     b = factory.warga(kk="3576031203150001", name="ANAK", birth=date(2015, 1, 1))
