@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from sempelmas.domain import nik as nik_rules
@@ -420,8 +421,16 @@ def verify_account(verifier: User, user: User, note: str | None = None) -> None:
         raise AccountError(_("Anda tidak berwenang memverifikasi akun ini."))
     if user.status not in (AccountStatus.PENDING, AccountStatus.REJECTED):
         raise AccountError(_("Akun ini tidak sedang menunggu verifikasi."))
-    entry, how = _register_entry_for(user)
-    user.resident = entry
+    try:
+        entry, how = _register_entry_for(user)
+        user.resident = entry
+        db.session.flush()
+    except IntegrityError as e:
+        # another verifier linked (or made) this NIK's entry between our check and our write: nothing of this
+        # transaction is usable any more (and nothing was written before the check)
+        db.session.rollback()
+        raise AccountError(_("NIK ini baru saja diverifikasi untuk akun lain. Muat ulang halaman dan periksa "
+                             "lagi.")) from e
     user.status = AccountStatus.VERIFIED
     user.verified_by_id = verifier.id
     user.verified_at = utcnow()

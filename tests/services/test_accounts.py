@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, PasswordResetCode, Role, User
@@ -231,6 +231,34 @@ def test_rt_head_verifies_only_residents_of_his_rt(factory):
     with pytest.raises(accounts.AccountError):
         accounts.verify_account(rt1, other)
     assert other.status == AccountStatus.PENDING
+
+
+def test_two_desks_verifying_one_nik_at_once_the_second_gets_a_message_not_an_error(app, factory):
+    staff = factory.staff(Role.STAFF)
+    entry = factory.resident(nik="3576034403920077", female=True, birth=date(1992, 3, 4))
+    first = accounts.register_resident(reg_data())
+    second = accounts.register_resident(reg_data(full_name="Kedua", phone="+6281200000005"))
+    db.session.commit()
+    session, raced = db.session(), []
+
+    def other_desk_verifies_first(*_args):
+        # another worker links the entry to the first account and commits, after our holder check
+        if not raced:
+            raced.append(True)
+            with db.engine.begin() as conn:
+                conn.execute(update(User).where(User.id == first.id)
+                             .values(resident_id=entry.id, status=AccountStatus.VERIFIED))
+
+    event.listen(session, "before_flush", other_desk_verifies_first)
+    try:
+        with pytest.raises(accounts.AccountError) as err:
+            accounts.verify_account(staff, second)
+    finally:
+        event.remove(session, "before_flush", other_desk_verifies_first)
+    assert raced and "baru saja diverifikasi untuk akun lain" in err.value.message
+    db.session.expire_all()
+    assert second.status == AccountStatus.PENDING and second.resident_id is None
+    assert first.resident_id == entry.id
 
 
 def test_typing_another_rt_does_not_hand_a_register_entry_to_that_rts_head(factory):
