@@ -2,6 +2,7 @@
 that names something of a family × every kind of outsider who typed the family's numbers: 404."""
 
 import json
+import secrets
 from datetime import date
 
 import pytest
@@ -303,7 +304,7 @@ def test_resident_letter_download_is_for_the_family_only(client, factory, login_
 FAMILY_KK = "3576031201150007"
 LETTER_PDF = b"%PDF-1.4 surat keluarga"
 COMPLAINT_FORM = {"name": "Siapa Saja", "phone": "081234567890", "category": "lainnya", "subject": "Uji akses",
-                  "body": "Pengaduan tentang permohonan keluarga.", "kunci": "k-uji"}
+                  "body": "Pengaduan tentang permohonan keluarga."}
 # every resident URL that names a thing of the family: a request (own, and one about the member whose NIK the
 # squatter typed), its documents, its letter, its survey, a complaint and a personal-data request with photos
 FAMILY_URLS = [
@@ -403,7 +404,10 @@ def _resident_only(url: str) -> bool:
 
 def _open(client, method: str, url: str, family):
     target = url.format(**family)
-    data = {**COMPLAINT_FORM, "request": family["tracking"]} if url == "/warga/pengaduan/baru" else {"kunci": "x"}
+    # a key of the shape the forms make (secrets.token_urlsafe(24)), so only access decides the answer
+    key = secrets.token_urlsafe(24)
+    data = ({**COMPLAINT_FORM, "request": family["tracking"], "kunci": key} if url == "/warga/pengaduan/baru"
+            else {"kunci": key})
     resp = client.post(target, data=data) if method == "POST" else client.get(target)
     resp.close()
     return resp

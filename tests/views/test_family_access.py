@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 from datetime import date
 from types import SimpleNamespace
 
@@ -82,7 +83,8 @@ def assert_sees_nothing_of_the_family(client, f, *, typed_kk: str):
         assert not leaked, (url, leaked)
     tn = f.own.tracking_number
     assert client.post(f"/warga/permohonan/{tn}/batal", data={}).status_code == 404
-    assert client.post(f"/warga/permohonan/{tn}/perbaikan", data={"kunci": "x"}).status_code == 404
+    assert client.post(f"/warga/permohonan/{tn}/perbaikan",
+                       data={"kunci": secrets.token_urlsafe(24)}).status_code == 404
 
 
 def test_typing_the_familys_kk_number_shows_nothing_of_the_family(client, family):
