@@ -33,6 +33,13 @@ def reviewable(user_id: int) -> User:
     return user
 
 
+def pending_page(endpoint_prefix: str, scope: str | None):
+    """The accounts waiting for the current verifier, those whose NIK another account also claims marked."""
+    pending = accounts.pending_accounts(current_user)
+    return render("_shared/accounts_pending.html", pending=pending, shared=accounts.shared_nik(pending),
+                  ep=endpoint_prefix, scope=scope)
+
+
 def review_page(user_id: int, endpoint_prefix: str, verify_form=None, reject_form=None, status=200):
     user = reviewable(user_id)
     if verify_form is None and reject_form is None:  # a plain view, not a form shown again with its errors
@@ -92,4 +99,4 @@ def ktp_photo(user_id: int):
     return send_private_image(path)
 
 
-__all__ = ["EmptyForm", "RejectForm", "VerifyForm", "ktp_photo", "reject", "review_page", "verify"]
+__all__ = ["EmptyForm", "RejectForm", "VerifyForm", "ktp_photo", "pending_page", "reject", "review_page", "verify"]

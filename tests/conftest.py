@@ -166,7 +166,7 @@ class Factory:
         self._serial = 100
 
     def resident(self, *, nik=None, kk=None, name="WARGA UJI", birth=date(1990, 5, 17), female=False,
-                 rt="001", rw="001", source="impor") -> Resident:
+                 rt="001", rw="001", source="impor", add: bool = True) -> Resident:
         self._serial += 1
         r = Resident(
             nik=nik or make_nik(birth, female, self._serial),
@@ -174,15 +174,22 @@ class Factory:
             full_name=name, birth_place="MOJOKERTO", birth_date=birth, gender="P" if female else "L",
             address="Jl. Uji No. 1", rt=rt, rw=rw, citizenship="WNI", source=source,
         )
-        db.session.add(r)
-        db.session.flush()
+        if add:
+            db.session.add(r)
+            db.session.flush()
         return r
 
     def warga(self, *, status=AccountStatus.VERIFIED, password=PASSWORD, phone=None, resident=None,
-              ktp: bool = False, **resident_kw) -> User:
-        r = resident or self.resident(**resident_kw)
+              ktp: bool = False, in_register: bool = True, **resident_kw) -> User:
+        """A resident account that registered with the data of ``resident`` (made from ``resident_kw``).
+
+        As in the app, only a verified (or disabled) account is linked to its register entry; a waiting or
+        rejected one keeps its declared data in the Registration alone. ``in_register=False``: its NIK is
+        not in the register at all (verification then makes the entry)."""
+        linked = status in (AccountStatus.VERIFIED, AccountStatus.DISABLED)
+        r = resident or self.resident(add=linked or in_register, **resident_kw)
         u = User(full_name=r.full_name.title(), status=status, password_hash=hash_password(password),
-                 resident_id=r.id, phone=phone)
+                 resident_id=r.id if linked else None, phone=phone)
         u.roles.append(RoleGrant(role=Role.RESIDENT))
         u.registration = Registration(
             nik=r.nik, kk_number=r.kk_number, full_name=r.full_name, birth_place=r.birth_place,
@@ -226,7 +233,7 @@ def login(client, identifier: str, password: str = PASSWORD):
 @pytest.fixture
 def login_as(client):
     def do(user: User, password: str = PASSWORD):
-        ident = user.username or user.resident.nik
+        ident = user.username or user.nik
         resp = login(client, ident, password)
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         return client

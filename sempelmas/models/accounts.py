@@ -119,10 +119,15 @@ class User(UserMixin, db.Model):
         return Role.RESIDENT in self.role_codes
 
     @property
+    def nik(self) -> str | None:
+        """The NIK of the register entry, or until verification the one typed at registration."""
+        if self.resident is not None:
+            return self.resident.nik
+        return self.registration.nik if self.registration is not None else None
+
+    @property
     def display_login(self) -> str:
-        if self.username:
-            return self.username
-        return self.resident.nik if self.resident else ""
+        return self.username or self.nik or ""
 
 
 class RoleGrant(db.Model):

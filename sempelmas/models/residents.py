@@ -5,10 +5,26 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
+
+
+class ResidentSource:
+    """Where a register entry came from, and so whether it may make anyone family."""
+
+    #: the official register file (data penduduk) the admin imported
+    IMPORT = "impor"
+    #: a registration's declared data, checked by staff or the RT head when they verified the account
+    VERIFIED = "verifikasi"
+    #: typed at registration and never checked: only rows left from before issue 12 (migration 0016)
+    REGISTRATION = "registrasi"
+
+
+#: the sources family membership may rest on: never what a registrant typed
+TRUSTED_SOURCES = (ResidentSource.IMPORT, ResidentSource.VERIFIED)
 
 
 class Resident(db.Model):
@@ -29,14 +45,24 @@ class Resident(db.Model):
     marital_status: Mapped[str | None] = mapped_column(String(30))
     occupation: Mapped[str | None] = mapped_column(String(80))
     citizenship: Mapped[str | None] = mapped_column(String(10))
-    #: "impor" (from the official register file) or "registrasi" (typed by the resident)
-    source: Mapped[str] = mapped_column(String(12), default="impor")
+    #: a ResidentSource: "impor", "verifikasi" or (old rows only) "registrasi"
+    source: Mapped[str] = mapped_column(String(12), default=ResidentSource.IMPORT)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @property
     def rt_rw(self) -> str:
         return f"RT {self.rt or '-'} / RW {self.rw or '-'}"
+
+    @hybrid_property
+    def is_trusted(self) -> bool:
+        """Imported from the register or checked at an account's verification: may make people family."""
+        return self.source in TRUSTED_SOURCES
+
+    @is_trusted.inplace.expression
+    @classmethod
+    def _is_trusted_expression(cls):
+        return cls.source.in_(TRUSTED_SOURCES)
 
 
 class KKHistory(db.Model):

@@ -154,8 +154,7 @@ def request_return(tracking_number: str):
 @bp.get("/akun")
 @role_required(*HEADS)
 def accounts_pending():
-    return render("_shared/accounts_pending.html", pending=accounts.pending_accounts(current_user),
-                  ep="rt", scope=_scope())
+    return account_review.pending_page("rt", scope=_scope())
 
 
 @bp.get("/akun/<int:user_id>")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
@@ -19,6 +21,7 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.phone import PhoneError, looks_like_phone, normalise
 from sempelmas.extensions import db
 from sempelmas.models.accounts import (
+    ACCOUNT_STATUS_LABELS,
     AccountStatus,
     PasswordResetCode,
     Registration,
@@ -27,8 +30,8 @@ from sempelmas.models.accounts import (
     User,
 )
 from sempelmas.models.base import utcnow
-from sempelmas.models.residents import Resident
-from sempelmas.services import audit, login_guard, sessions
+from sempelmas.models.residents import Resident, ResidentSource
+from sempelmas.services import audit, login_guard, notify, request_access, sessions
 
 # A hash computed once so a login for an unknown user costs as much as a real one.
 _DUMMY_HASH: dict[tuple, str] = {}
@@ -119,10 +122,8 @@ def find_login_user(identifier: str) -> User | None:
     """Residents by NIK or by a phone that belongs to one account only; staff by username."""
     ident = (identifier or "").strip()
     digits = nik_rules.clean_digits(ident)
-    if digits.isdigit() and len(digits) == 16:
-        return db.session.scalar(
-            select(User).join(Resident, User.resident_id == Resident.id).where(Resident.nik == digits)
-        )
+    if digit_rules.is_ascii_digits(digits) and len(digits) == 16:
+        return account_by_nik(digits)
     if looks_like_phone(ident):
         # the one active account with this phone; a phone only a rejected or disabled account has still
         # names it (login then says why it cannot sign in)
@@ -132,6 +133,21 @@ def find_login_user(identifier: str) -> User | None:
             return active[0]
         return users[0] if len(users) == 1 else None
     return db.session.scalar(select(User).where(func.lower(User.username) == ident.lower()))
+
+
+def account_by_nik(nik: str) -> User | None:
+    """The account a NIK stands for: the one holding its register entry (``nik_holder``), else the newest
+    registration of that NIK still waiting for verification; a rejected one only when no other is left
+    (its owner may still log in to read the reason), a disabled one last."""
+    holder = nik_holder(nik)
+    if holder is not None:
+        return holder
+    rank = case((User.status == AccountStatus.REJECTED, 1), (User.status == AccountStatus.DISABLED, 2), else_=0)
+    return db.session.scalar(
+        select(User).join(Registration, Registration.user_id == User.id)
+        .where(Registration.nik == nik, User.resident_id.is_(None))
+        .order_by(rank, User.created_at.desc(), User.id.desc()).limit(1)
+    )
 
 
 SHARED_PHONE = _("Nomor HP ini dipakai oleh lebih dari satu akun, jadi tidak dapat dipakai untuk masuk. Masuk "
@@ -218,24 +234,33 @@ def pad_rt(value: str | None) -> str:
     return digit_rules.rt_rw(value) or (value or "").strip()
 
 
-def nik_taken(nik: str) -> bool:
-    return (
-        db.session.scalar(
-            select(User.id).join(Resident, User.resident_id == Resident.id).where(Resident.nik == nik)
-        )
-        is not None
+#: statuses of an account that holds its register entry (and so its NIK); a waiting or rejected one never does
+HOLDING_STATUSES = (AccountStatus.VERIFIED, AccountStatus.DISABLED)
+
+
+def nik_holder(nik: str) -> User | None:
+    """The verified (or since disabled) account linked to the register entry of ``nik``, if any."""
+    return db.session.scalar(
+        select(User).join(Resident, User.resident_id == Resident.id)
+        .where(Resident.nik == nik, User.status.in_(HOLDING_STATUSES))
     )
+
+
+def nik_taken(nik: str) -> bool:
+    """A verified (or disabled) account holds this NIK; waiting and rejected registrations never block it."""
+    return nik_holder(nik) is not None
 
 
 def register_resident(data: RegistrationData, *, assisted_by: User | None = None) -> User:
     """Create a resident account waiting for verification.
 
-    Rules: NIK and KK must pass the format rules; a NIK that already has an account is refused;
-    consent is required (time and text version stored) unless a pendamping registers a person
-    present at the office, whose consent the pendamping records; a NIK date or gender that
-    disagrees with the typed values becomes a warning for staff, never a refusal. The register
-    entry is linked when the NIK is already in it, otherwise a new entry is made from the
-    declared data (source "registrasi").
+    Rules: NIK and KK must pass the format rules; a NIK held by a verified (or disabled) account is
+    refused, while waiting or rejected registrations of it never block anyone (several may wait; staff
+    see them flagged side by side); consent is required (time and text version stored) unless a
+    pendamping registers a person present at the office, whose consent the pendamping records; a NIK
+    date or gender that disagrees with the typed values becomes a warning for staff, never a refusal.
+    The declared data is kept in the Registration only: the account gets no register entry, and so no
+    family, until staff or the RT head verify it (``verify_account``).
     """
     try:
         info = nik_rules.parse(data.nik)
@@ -257,22 +282,13 @@ def register_resident(data: RegistrationData, *, assisted_by: User | None = None
 
     warnings = nik_rules.compare_with_declared(info, data.gender, data.birth_date)
     rt, rw = pad_rt(data.rt), pad_rt(data.rw)
-    resident = db.session.scalar(select(Resident).where(Resident.nik == info.nik))
-    if resident is None:
-        resident = Resident(
-            nik=info.nik, kk_number=kk, full_name=data.full_name.strip(), birth_place=data.birth_place,
-            birth_date=data.birth_date, gender=data.gender, address=data.address, rt=rt, rw=rw,
-            citizenship="WNI", source="registrasi",
-        )
-        db.session.add(resident)
-        db.session.flush()
+    same_nik = db.session.scalar(select(func.count()).select_from(Registration).where(Registration.nik == info.nik))
     now = utcnow()
     user = User(
         full_name=data.full_name.strip(),
         phone=data.phone or None,
         email=data.email or None,
         status=AccountStatus.PENDING,
-        resident_id=resident.id,
         assisted_by_id=assisted_by.id if assisted_by else None,
         consent_at=now,
         consent_version=current_app.config["CONSENT_VERSION"],
@@ -289,27 +305,52 @@ def register_resident(data: RegistrationData, *, assisted_by: User | None = None
     db.session.flush()
     audit.record(
         "account.register", user, actor=assisted_by or user,
-        on_behalf_of=user if assisted_by else None, nik_warnings=len(warnings),
+        on_behalf_of=user if assisted_by else None, nik_warnings=len(warnings), same_nik_registrations=same_nik,
     )
     return user
 
 
 @dataclass
 class RegisterMatch:
-    """How the declared data compares with the imported register (evidence, never automatic)."""
+    """How the declared data compares with the imported register, and who else claims the NIK (evidence for
+    the verifier, never automatic)."""
 
     in_register: bool
     fields: dict[str, bool]
+    #: the account already holding the NIK's register entry: verifying this one is refused until it is sorted
+    holder: User | None = None
+    #: other accounts that registered the same NIK (waiting, rejected, verified …), oldest first
+    other_registrations: list[User] = field(default_factory=list)
+    #: trusted register entries on the declared KK number other than the NIK's own
+    kk_members: int = 0
 
     @property
     def matches(self) -> bool:
         return self.in_register and all(self.fields.values())
 
 
+def _imported_entry(nik: str) -> Resident | None:
+    return db.session.scalar(select(Resident).where(Resident.nik == nik, Resident.source == ResidentSource.IMPORT))
+
+
 def register_match(user: User) -> RegisterMatch:
-    reg, resident = user.registration, user.resident
-    if reg is None or resident is None or resident.source != "impor":
+    """Compare the registration with the imported register entry of its NIK; name the account holding that
+    entry, the other registrations of the NIK and how many register entries carry the declared KK."""
+    reg = user.registration
+    if reg is None:
         return RegisterMatch(False, {})
+    holder = nik_holder(reg.nik)
+    others = list(db.session.scalars(
+        select(User).join(Registration, Registration.user_id == User.id)
+        .where(Registration.nik == reg.nik, User.id != user.id).order_by(User.created_at, User.id)))
+    kk_members = db.session.scalar(select(func.count()).select_from(Resident).where(
+        Resident.kk_number == reg.kk_number, Resident.nik != reg.nik, Resident.is_trusted)) or 0
+    common = {"holder": holder if holder is not None and holder.id != user.id else None,
+              "other_registrations": others, "kk_members": kk_members}
+    resident = user.resident if user.resident is not None and user.resident.nik == reg.nik else None
+    resident = resident or _imported_entry(reg.nik)
+    if resident is None or resident.source != ResidentSource.IMPORT:
+        return RegisterMatch(False, {}, **common)
     return RegisterMatch(
         True,
         {
@@ -317,35 +358,113 @@ def register_match(user: User) -> RegisterMatch:
             "kk_number": reg.kk_number == resident.kk_number,
             "birth_date": reg.birth_date == resident.birth_date,
         },
+        **common,
     )
 
 
+def shared_nik(users: list[User]) -> set[int]:
+    """The ids of ``users`` whose registered NIK another account registered too or already holds."""
+    niks = {u.registration.nik for u in users if u.registration is not None}
+    if not niks:
+        return set()
+    repeated = set(db.session.scalars(
+        select(Registration.nik).where(Registration.nik.in_(niks)).group_by(Registration.nik)
+        .having(func.count() > 1)))
+    held = set(db.session.scalars(
+        select(Resident.nik).join(User, User.resident_id == Resident.id)
+        .where(Resident.nik.in_(niks), User.status.in_(HOLDING_STATUSES))))
+    return {u.id for u in users if u.registration is not None and u.registration.nik in repeated | held}
+
+
+def review_area(user: User) -> tuple[str | None, str | None]:
+    """The RT and RW whose head may verify ``user``: the imported register's when its NIK is there (typing
+    another RT cannot hand someone's register entry to that RT's head), otherwise the declared ones."""
+    reg = user.registration
+    if reg is None:
+        resident = user.resident
+        return (resident.rt, resident.rw) if resident is not None else (None, None)
+    entry = _imported_entry(reg.nik)
+    if entry is not None and entry.rt and entry.rw:
+        return entry.rt, entry.rw
+    return reg.rt, reg.rw
+
+
 def can_verify(verifier: User, user: User) -> bool:
-    """Staff and admins verify anyone; an RT head verifies residents of his own RT."""
+    """Staff and admins verify anyone; an RT head verifies residents of his own RT (``review_area``)."""
     if verifier.has_role(Role.STAFF, Role.ADMIN):
         return True
     grant = verifier.grant(Role.RT_HEAD)
+    return bool(grant and (grant.rt, grant.rw) == review_area(user))
+
+
+def _register_entry_for(user: User) -> tuple[Resident, str]:
+    """The register entry a verified account stands on, and how it was found: the one of its NIK
+    ("ditautkan"), else one made from the declared data ("dibuat"). Refused when another account
+    already holds the NIK's entry."""
+    if user.resident is not None:  # linked before issue 12's rules; keep it
+        return user.resident, "ditautkan"
     reg = user.registration
-    area = reg or user.resident
-    return bool(grant and area and area.rt == grant.rt and area.rw == grant.rw)
+    if reg is None:
+        raise AccountError(_("Akun ini tidak punya data pendaftaran untuk diverifikasi."))
+    entry = db.session.scalar(select(Resident).where(Resident.nik == reg.nik))
+    if entry is not None:
+        holder = db.session.scalar(select(User).where(User.resident_id == entry.id, User.id != user.id))
+        if holder is not None:
+            raise AccountError(_(
+                "Data penduduk dengan NIK ini sudah dipakai akun lain: %(name)s (%(status)s). Periksa akun itu "
+                "dulu; akun ini belum diverifikasi.",
+                name=holder.full_name, status=ACCOUNT_STATUS_LABELS[AccountStatus(holder.status)]))
+        if entry.is_trusted:
+            return entry, "ditautkan"  # the register's data stays; differences were the verifier's evidence
+    else:
+        entry = Resident(nik=reg.nik, citizenship="WNI")
+        db.session.add(entry)
+    # a new entry, or one typed by some registrant before issue 12 and never checked: what was verified now
+    for name in ("kk_number", "full_name", "birth_place", "birth_date", "gender", "address", "rt", "rw"):
+        setattr(entry, name, getattr(reg, name))
+    entry.source = ResidentSource.VERIFIED
+    db.session.flush()
+    return entry, "dibuat"
 
 
 def verify_account(verifier: User, user: User, note: str | None = None) -> None:
-    """Mark a waiting resident account verified. Only from "menunggu_verifikasi" (or rejected)."""
+    """Verify a waiting (or rejected) resident account and give it its register entry.
+
+    Rules: ``can_verify``; only from "menunggu_verifikasi" or "ditolak". The account is linked to the
+    register entry of its NIK, refused (AccountError) while another account holds that entry; without
+    one, an entry is made from the declared data (source "verifikasi"), which from now on may make the
+    resident family of others on that KK. Audited; tells the resident and their pendamping; flushes.
+    """
     if not can_verify(verifier, user):
         raise AccountError(_("Anda tidak berwenang memverifikasi akun ini."))
     if user.status not in (AccountStatus.PENDING, AccountStatus.REJECTED):
         raise AccountError(_("Akun ini tidak sedang menunggu verifikasi."))
+    try:
+        entry, how = _register_entry_for(user)
+        user.resident = entry
+        db.session.flush()
+    except IntegrityError as e:
+        # another verifier linked (or made) this NIK's entry between our check and our write: nothing of this
+        # transaction is usable any more (and nothing was written before the check)
+        db.session.rollback()
+        raise AccountError(_("NIK ini baru saja diverifikasi untuk akun lain. Muat ulang halaman dan periksa "
+                             "lagi.")) from e
     user.status = AccountStatus.VERIFIED
     user.verified_by_id = verifier.id
     user.verified_at = utcnow()
     user.verification_note = note or None
-    audit.record("account.verify", user, actor=verifier, note=note or "")
+    db.session.flush()
+    audit.record("account.verify", user, actor=verifier, note=note or "", resident=entry.id, register_entry=how)
+    notify.account_decided(user)
     db.session.flush()
 
 
 def reject_account(verifier: User, user: User, reason: str) -> None:
-    """Refuse a registration with a reason the resident sees (e.g. not living in this RT)."""
+    """Refuse a registration with a reason the resident sees (e.g. not living in this RT).
+
+    The account keeps no register entry, so the NIK stays free for its real owner. Audited; tells the
+    resident and their pendamping; flushes.
+    """
     if not can_verify(verifier, user):
         raise AccountError(_("Anda tidak berwenang memverifikasi akun ini."))
     if user.status != AccountStatus.PENDING:
@@ -353,14 +472,18 @@ def reject_account(verifier: User, user: User, reason: str) -> None:
     if not (reason or "").strip():
         raise AccountError(_("Alasan penolakan wajib diisi."), "reason")
     user.status = AccountStatus.REJECTED
+    user.resident_id = None
     user.verified_by_id = verifier.id
     user.verified_at = utcnow()
     user.verification_note = reason.strip()
     audit.record("account.reject", user, actor=verifier, reason=reason.strip())
+    notify.account_decided(user)
     db.session.flush()
 
 
 def pending_accounts(verifier: User) -> list[User]:
+    """Accounts waiting for verification, oldest first: all of them for staff and admins, those of his RT
+    (``review_area``) for an RT head."""
     stmt = (
         select(User)
         .join(Registration, Registration.user_id == User.id)
@@ -371,7 +494,11 @@ def pending_accounts(verifier: User) -> list[User]:
         grant = verifier.grant(Role.RT_HEAD)
         if grant is None:
             return []
-        stmt = stmt.where(Registration.rt == grant.rt, Registration.rw == grant.rw)
+        entry = aliased(Resident)
+        stmt = stmt.outerjoin(entry, and_(entry.nik == Registration.nik, entry.source == ResidentSource.IMPORT,
+                                          entry.rt.is_not(None), entry.rw.is_not(None)))
+        stmt = stmt.where(func.coalesce(entry.rt, Registration.rt) == grant.rt,
+                          func.coalesce(entry.rw, Registration.rw) == grant.rw)
     return list(db.session.scalars(stmt))
 
 
@@ -515,12 +642,19 @@ def set_role(user: User, role: str, on: bool, *, actor: User | None, rt: str | N
                      rt=rt, rw=rw)
 
 
-def family_members(resident: Resident) -> list[Resident]:
-    """Everyone on the same KK (the resident first), for acting on a family member's behalf."""
+def family_members(user: User) -> list[Resident]:
+    """The people ``user`` may request letters for: its own register entry first, then, once verified, the
+    trusted entries on its KK (``request_access.family_kk``); never a row someone typed at registration."""
+    own = user.resident
+    if own is None:
+        return []
+    kk = request_access.family_kk(user)
+    if kk is None:
+        return [own]
     members = db.session.scalars(
-        select(Resident).where(Resident.kk_number == resident.kk_number).order_by(Resident.birth_date)
+        select(Resident).where(Resident.kk_number == kk, Resident.is_trusted).order_by(Resident.birth_date)
     ).all()
-    return sorted(members, key=lambda r: r.id != resident.id)
+    return sorted(members, key=lambda r: r.id != own.id)
 
 
 def assisted_residents(assistant: User) -> list[User]:
@@ -533,10 +667,11 @@ def assisted_residents(assistant: User) -> list[User]:
 
 def update_roles(user: User, roles: set[str], *, actor: User, rt: str | None, rw: str | None,
                  active: bool) -> None:
-    """Set exactly these roles; an admin cannot take away his own admin role or disable himself."""
+    """Set exactly these roles; an admin cannot take away his own admin role or disable himself.
+    Enabling again restores "verified", except for a resident nobody verified yet: back to the queue."""
     if user.id == actor.id and (Role.ADMIN not in roles or not active):
         raise AccountError(_("Anda tidak dapat mencabut peran admin atau menonaktifkan akun sendiri."))
-    if Role.RESIDENT in roles and user.resident_id is None:
+    if Role.RESIDENT in roles and user.resident_id is None and user.registration is None:
         raise AccountError(_("Peran warga hanya untuk akun yang terhubung dengan data penduduk."), "roles")
     for role in set(Role):
         currently = user.grant(role)
@@ -551,7 +686,9 @@ def update_roles(user: User, roles: set[str], *, actor: User, rt: str | None, rw
         elif currently is not None:
             set_role(user, role, False, actor=actor)
     if active and user.status == AccountStatus.DISABLED:
-        user.status = AccountStatus.VERIFIED
+        # a resident disabled before anyone verified them goes back to the queue, not to "verified"
+        never_verified = user.registration is not None and user.resident_id is None
+        user.status = AccountStatus.PENDING if never_verified else AccountStatus.VERIFIED
         audit.record("account.enable", user, actor=actor)
     elif not active and user.status != AccountStatus.DISABLED:
         user.status = AccountStatus.DISABLED

@@ -207,7 +207,7 @@ def export(user: User) -> dict:
             for h in db.session.scalars(select(KKHistory).where(KKHistory.resident_id == resident.id)
                                         .order_by(KKHistory.id))],
         "keluarga_dalam_kk": [] if resident is None else [
-            {"nama": m.full_name, "nik": mask_nik(m.nik)} for m in family_members(resident) if m.id != resident.id],
+            {"nama": m.full_name, "nik": mask_nik(m.nik)} for m in family_members(user) if m.id != resident.id],
         "permohonan": [{
             "nomor": r.tracking_number, "layanan": r.service_snapshot.get("name"), "status": r.status,
             "diajukan": _iso(r.submitted_at), "selesai": _iso(r.closed_at),
@@ -638,11 +638,7 @@ def _tell_resident(req: DataRightsRequest, message) -> None:
     with force_locale("id"):
         text = str(message)
         subject = str(_("Permintaan data pribadi: %(status)s", status=req.status_label))
-    row = Notification(user_id=user.id, kind=f"pdp.{req.kind}", message=text, url=url)
-    db.session.add(row)
-    db.session.flush()
-    notify.queue_external(row.id, email=user.email, phone=user.phone, subject=subject,
-                          body=notify.with_link(text, url))
+    notify.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
 
 
 def _farewell(contacts: dict) -> None:

@@ -51,6 +51,9 @@ RESIDENT_URL = "/warga/permohonan/{}"
 RT_URL = "/rt/permohonan/{}"
 STAFF_URL = "/petugas/permohonan/{}"
 SIGNER_URL = "/penandatangan/"
+#: where a resident reads the state of their account, and where a pendamping finds the people they registered
+ACCOUNT_URL = "/warga/"
+ASSISTED_URL = "/warga/pendamping"
 
 
 @dataclass
@@ -101,6 +104,43 @@ def _store(request: LetterRequest, notices: list[_Notice], kind: str, subject: s
             queue_external(row.id, email=notice.user.email, phone=notice.user.phone, subject=subject,
                            body=with_link(notice.message, notice.url))
     db.session.flush()
+
+
+def tell(user: User, *, kind: str, message: str, url: str | None, subject: str) -> Notification:
+    """One notice to ``user`` that is not about a letter request: a bell entry, and e-mail / WhatsApp on the
+    configured channels (``queue_external``). Flushes, never commits or sends."""
+    row = Notification(user_id=user.id, kind=kind[:40], message=message, url=url)
+    db.session.add(row)
+    db.session.flush()  # the outbox rows point at their bell entry
+    queue_external(row.id, email=user.email, phone=user.phone, subject=subject, body=with_link(message, url))
+    return row
+
+
+def account_decided(user: User) -> None:
+    """Tell a resident that staff or the RT head verified or rejected their account (a rejection with its
+    reason), and the pendamping who registered them: the bell and e-mail / WhatsApp as configured."""
+    verified = user.status == AccountStatus.VERIFIED
+    reason = (user.verification_note or "-").rstrip(" .")
+    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
+        if verified:
+            subject = _("Akun SemPelMas Anda sudah diverifikasi")
+            own = _("Akun Anda sudah diverifikasi. Sekarang Anda dapat mengajukan surat untuk diri sendiri dan "
+                    "keluarga dalam KK Anda.")
+            helper = _("Akun %(name)s yang Anda daftarkan sudah diverifikasi; Anda dapat mengajukan surat "
+                       "untuknya.", name=user.full_name)
+        else:
+            subject = _("Pendaftaran akun SemPelMas ditolak")
+            own = _("Pendaftaran akun Anda ditolak. Alasan: %(reason)s. Hubungi kantor kelurahan untuk bantuan.",
+                    reason=reason)
+            helper = _("Pendaftaran %(name)s yang Anda daftarkan ditolak. Alasan: %(reason)s.",
+                       name=user.full_name, reason=reason)
+        subject, own, helper = str(subject), str(own), str(helper)
+    kind = "account.verify" if verified else "account.reject"
+    for person in _with_pendamping(user):
+        if person.id == user.id:
+            tell(person, kind=kind, message=own, url=ACCOUNT_URL, subject=subject)
+        else:
+            tell(person, kind=kind, message=helper, url=ASSISTED_URL, subject=subject)
 
 
 def with_link(message: str, path: str | None) -> str:
@@ -199,10 +239,14 @@ def _active(user: User) -> bool:
 
 
 def _applicant_side(request: LetterRequest) -> list[User]:
-    applicant = request.applicant
-    users = [applicant] if _active(applicant) else []
-    if applicant.assisted_by_id:
-        helper = db.session.get(User, applicant.assisted_by_id)
+    return _with_pendamping(request.applicant)
+
+
+def _with_pendamping(resident: User) -> list[User]:
+    """The resident and the pendamping who registered them, those of the two whose account is active."""
+    users = [resident] if _active(resident) else []
+    if resident.assisted_by_id:
+        helper = db.session.get(User, resident.assisted_by_id)
         if helper is not None and _active(helper) and helper.has_role(Role.ASSISTANT):
             users.append(helper)
     return users

@@ -1,9 +1,19 @@
-"""Who may see a letter request and its files: the one place that answers it (screens answer 404 otherwise)."""
+"""Who may see a letter request and its files: the one place that answers it (screens answer 404 otherwise).
+
+Family rules live here too, in the two forms the app needs (one request in Python, a list in SQL):
+family membership comes from trusted register entries only (imported, or checked when staff or the RT
+head verified an account), and only a verified account has a family. Until then an account sees only
+what it entered itself; a KK number or NIK someone typed never opens anyone else's data.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import and_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.requests import LetterRequest
+from sempelmas.models.residents import Resident
 
 
 def in_rt_scope(user: User, request: LetterRequest) -> bool:
@@ -17,21 +27,50 @@ def in_rt_scope(user: User, request: LetterRequest) -> bool:
     return False
 
 
+def family_kk(user: User | None) -> str | None:
+    """The KK number of ``user``'s family, or None when the account has no family (yet).
+
+    Only a verified account has one, and only through its own trusted register entry: an account
+    waiting for verification (or rejected) has none, whatever KK number it typed.
+    """
+    if user is None or not user.is_verified:
+        return None
+    own = user.resident
+    if own is None or not own.is_trusted:
+        return None
+    return own.kk_number
+
+
+def is_family_member(user: User, resident: Resident | None) -> bool:
+    """``resident`` is ``user``'s own trusted entry or a trusted entry on its KK (``family_kk``)."""
+    kk = family_kk(user)
+    return resident is not None and kk is not None and resident.is_trusted and resident.kk_number == kk
+
+
 def is_family_request(resident_user: User, request: LetterRequest) -> bool:
-    """The resident made it, or it is about / made by someone on the resident's KK."""
+    """The resident made it, or (verified residents only) it is about or made by a family member."""
     if request.applicant_user_id == resident_user.id:
         return True
-    own = resident_user.resident
-    if own is None:
-        return False
-    applicant_resident = request.applicant.resident
-    return own.kk_number in {request.subject.kk_number,
-                             applicant_resident.kk_number if applicant_resident else None}
+    if is_family_member(resident_user, request.subject):
+        return True
+    return is_family_member(resident_user, request.applicant.resident)
+
+
+def family_request_clause(resident_user: User, subject: type[Resident],
+                          applicant_resident: type[Resident]) -> ColumnElement[bool]:
+    """``is_family_request`` as a WHERE clause, over aliases of the request's subject and of its
+    applicant's register entry (outer-joined)."""
+    conditions = [LetterRequest.applicant_user_id == resident_user.id]
+    kk = family_kk(resident_user)
+    if kk is not None:
+        conditions += [and_(subject.kk_number == kk, subject.is_trusted),
+                       and_(applicant_resident.kk_number == kk, applicant_resident.is_trusted)]
+    return or_(*conditions)
 
 
 def can_view(user: User | None, request: LetterRequest, *, acting_for: User | None = None) -> bool:
     """Staff and signers: any request. RT/RW heads: their area. Residents (or the pendamping acting
-    for one): their own and their family's."""
+    for one): their own and, once verified, their family's."""
     if user is None or not user.is_authenticated:
         return False
     if user.has_role(Role.STAFF, Role.SIGNER):

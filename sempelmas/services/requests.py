@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
@@ -19,7 +19,7 @@ from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
 from sempelmas.models.residents import Resident
-from sempelmas.services import attachments, audit, catalogue, lifecycle, notify
+from sempelmas.services import attachments, audit, catalogue, lifecycle, notify, request_access
 from sempelmas.services import profile as profile_service
 from sempelmas.services.lifecycle import RequestError
 
@@ -79,12 +79,14 @@ def _version(service_code_or_version) -> ServiceVersion:
 
 
 def _check_subject(applicant: User, subject: Resident) -> None:
-    own = applicant.resident
-    if own is None or not applicant.is_resident:
+    if not applicant.is_resident:
         raise RequestError(str(_("Hanya akun warga yang dapat mengajukan permohonan.")))
     if not applicant.is_verified:
         raise RequestError(str(_("Akun Anda belum terverifikasi; permohonan dapat diajukan setelah diverifikasi.")))
-    if subject.id != own.id and subject.kk_number != own.kk_number:
+    own = applicant.resident
+    if own is None:
+        raise RequestError(str(_("Hanya akun warga yang dapat mengajukan permohonan.")))
+    if subject.id != own.id and not request_access.is_family_member(applicant, subject):
         raise RequestError(str(_(
             "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")))
 
@@ -323,18 +325,14 @@ def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: st
 
 
 def family_requests(resident_user: User) -> list[LetterRequest]:
-    """The requests a resident may follow, newest first: their own, and those about or made by someone
-    on their KK (services.request_access.is_family_request)."""
-    own = resident_user.resident
+    """The requests a resident may follow, newest first: their own, and once verified those about or made
+    by someone on their KK (services.request_access.family_request_clause)."""
     subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
-    conditions = [LetterRequest.applicant_user_id == resident_user.id]
-    if own is not None:
-        conditions += [subject.kk_number == own.kk_number, applicant_resident.kk_number == own.kk_number]
     stmt = (select(LetterRequest)
             .join(subject, LetterRequest.subject_resident_id == subject.id)
             .join(applicant, LetterRequest.applicant_user_id == applicant.id)
             .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
-            .where(or_(*conditions))
+            .where(request_access.family_request_clause(resident_user, subject, applicant_resident))
             .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
             .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
     return list(db.session.scalars(stmt))

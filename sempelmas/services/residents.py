@@ -10,7 +10,7 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.residents import KKHistory, Resident
-from sempelmas.services import audit
+from sempelmas.services import accounts, audit
 
 
 class ResidentError(ValueError):
@@ -64,4 +64,6 @@ def change_kk(resident: Resident, new_kk: str, *, actor: User, source: str = "pe
 
 
 def account_for(resident: Resident) -> User | None:
-    return db.session.scalar(select(User).where(User.resident_id == resident.id))
+    """The account of this entry's NIK: the one holding the entry, else a registration of it still waiting
+    (``accounts.account_by_nik``, the account a reset code for this NIK opens)."""
+    return accounts.account_by_nik(resident.nik)

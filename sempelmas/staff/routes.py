@@ -35,8 +35,7 @@ def home():
 @bp.get("/akun")
 @role_required(*STAFF)
 def accounts_pending():
-    return render("_shared/accounts_pending.html", pending=accounts.pending_accounts(current_user),
-                  ep="staff", scope=None)
+    return account_review.pending_page("staff", scope=None)
 
 
 @bp.get("/akun/<int:user_id>")

@@ -27,7 +27,7 @@ def log_in(page: Page, identifier: str, password: str) -> None:
 
 
 def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Keluar").click()
+    page.get_by_role("button", name="Keluar", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_role("heading", name="Masuk")).to_be_visible()
     expect(page.get_by_text("Anda sudah keluar.")).to_be_visible()
@@ -83,6 +83,9 @@ def test_register_verify_login_logout(page: Page, live_app, shots, tmp_path):
     expect(page.locator("#account-status")).to_contain_text("menunggu verifikasi")
     expect(page.get_by_role("heading", name=f"Halo, {NAME}")).to_be_visible()
     expect(page.locator(".flash-success")).to_contain_text("Pendaftaran berhasil")
+    # before verification the page shows what was typed, and no family
+    expect(page.locator("#declared-data")).to_contain_text(KK)
+    expect(page.get_by_role("heading", name="Anggota keluarga dalam KK")).to_have_count(0)
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "resident home scrolls sideways at 360 px"
     shots(page, "02-resident-home-waiting")
     log_out(page)
@@ -111,11 +114,15 @@ def test_register_verify_login_logout(page: Page, live_app, shots, tmp_path):
     log_in(page, "3576030101010001", RESIDENT_PASSWORD)
     expect(page.locator(".form-error")).to_have_text(GENERIC_LOGIN_ERROR)
 
-    # --- the resident logs in by NIK: verified now
+    # --- the resident logs in by NIK: verified now, and the bell says so
     log_in(page, NIK, RESIDENT_PASSWORD)
     expect(page.locator("#account-status")).to_contain_text("sudah terverifikasi")
+    expect(page.locator("#bell-count")).to_contain_text("1")
+    expect(page.get_by_role("heading", name="Data diri")).to_be_visible()  # the register entry made at verification
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "resident home scrolls sideways at 360 px"
     shots(page, "04-resident-home-verified")
+    page.get_by_role("link", name=re.compile("Notifikasi")).click()
+    expect(page.get_by_text("Akun Anda sudah diverifikasi.")).to_be_visible()
     log_out(page)
 
     # --- and by phone number, written another way

@@ -1,7 +1,7 @@
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, LoginThrottle, PasswordResetCode, Role, User
@@ -31,22 +31,52 @@ def test_registration_waits_for_verification_and_records_consent(app):
     db.session.commit()
     assert user.status == AccountStatus.PENDING
     assert user.consent_at is not None and user.consent_version == app.config["CONSENT_VERSION"]
-    assert user.resident.nik == "3576034403920077"
-    assert user.resident.source == "registrasi"
+    # what was typed stays in the registration: no register entry (and so no family) before verification
+    assert user.resident is None and user.registration.nik == "3576034403920077"
+    assert db.session.scalar(select(func.count()).select_from(Resident)) == 0
     assert user.registration.rt == "002" and user.registration.rw == "001"
     assert user.registration.nik_warnings == []
     assert user.password_hash.startswith("$argon2id$")
     assert "account.register" in audit_actions()
 
 
-def test_registration_links_an_existing_register_entry_without_overwriting_it(factory):
+def test_verification_links_the_existing_register_entry_without_overwriting_it(factory):
     r = factory.resident(nik="3576034403920077", name="RINA AYU LESTARI", kk="3576031203150077",
                          birth=date(1992, 3, 4), female=True)
-    user = accounts.register_resident(reg_data(full_name="Rina"))
+    user = accounts.register_resident(reg_data(full_name="Rina", kk_number="3576031203150099"))
+    db.session.commit()
+    assert user.resident_id is None  # typing a register NIK links nothing
+    accounts.verify_account(factory.staff(Role.STAFF), user)
     db.session.commit()
     assert user.resident_id == r.id
-    assert r.full_name == "RINA AYU LESTARI"
-    assert accounts.register_match(user).matches
+    assert r.full_name == "RINA AYU LESTARI" and r.kk_number == "3576031203150077" and r.source == "impor"
+
+
+def test_verification_makes_the_register_entry_from_the_declared_data_when_the_nik_is_not_there(factory):
+    user = accounts.register_resident(reg_data())
+    db.session.commit()
+    accounts.verify_account(factory.staff(Role.STAFF), user, "KTP dan KK asli dicek di loket")
+    db.session.commit()
+    entry = user.resident
+    assert entry.nik == "3576034403920077" and entry.kk_number == "3576031203150077"
+    assert entry.full_name == "Rina Ayu" and (entry.rt, entry.rw) == ("002", "001")
+    assert entry.source == "verifikasi" and entry.is_trusted
+    details = db.session.scalar(select(AuditEntry.details).where(AuditEntry.action == "account.verify"))
+    assert details["register_entry"] == "dibuat" and details["resident"] == entry.id
+
+
+def test_verification_is_refused_while_another_account_holds_the_register_entry(factory):
+    staff = factory.staff(Role.STAFF)
+    owner = accounts.register_resident(reg_data())
+    squatter = accounts.register_resident(reg_data(full_name="Bukan Rina", phone="+6281200000009"))
+    db.session.commit()
+    accounts.verify_account(staff, owner)  # both waited; the first verified takes the entry
+    db.session.commit()
+    with pytest.raises(accounts.AccountError) as err:
+        accounts.verify_account(staff, squatter)
+    assert "sudah dipakai akun lain" in err.value.message and owner.full_name in err.value.message
+    assert squatter.status == AccountStatus.PENDING and squatter.resident_id is None
+    assert accounts.register_match(squatter).holder.id == owner.id
 
 
 def test_register_match_shows_differences_as_evidence(factory):
@@ -57,18 +87,67 @@ def test_register_match_shows_differences_as_evidence(factory):
     assert match.fields == {"nik": True, "kk_number": False, "birth_date": True}
 
 
+def test_register_match_names_a_declared_kk_that_belongs_to_a_register_family(factory):
+    factory.resident(kk="3576031203150077", name="AYAH")
+    factory.resident(kk="3576031203150077", name="IBU", female=True)
+    user = accounts.register_resident(reg_data())  # a NIK the register does not know, that family's KK
+    match = accounts.register_match(user)
+    assert not match.in_register and match.kk_members == 2
+
+
 def test_nik_date_or_gender_disagreeing_is_kept_as_a_warning_not_refused(app):
     user = accounts.register_resident(reg_data(birth_date=date(1992, 3, 5), gender="L"))
     assert len(user.registration.nik_warnings) == 2
 
 
-def test_a_nik_that_already_has_an_account_is_refused_with_how_to_recover(app):
-    accounts.register_resident(reg_data())
+def test_a_nik_that_a_verified_account_holds_is_refused_with_how_to_recover(factory):
+    first = accounts.register_resident(reg_data())
+    db.session.commit()
+    accounts.verify_account(factory.staff(Role.STAFF), first)
     db.session.commit()
     with pytest.raises(accounts.AccountError) as err:
         accounts.register_resident(reg_data(phone="+6281200000000"))
     assert err.value.field == "nik"
     assert "sudah terdaftar" in err.value.message and "kantor kelurahan" in err.value.message
+
+
+def test_a_waiting_or_rejected_registration_never_blocks_the_nik(factory):
+    staff = factory.staff(Role.STAFF)
+    squatter = accounts.register_resident(reg_data(full_name="Bukan Rina"))
+    db.session.commit()
+    waiting_too = accounts.register_resident(reg_data(phone="+6281200000001"))  # two may wait side by side
+    db.session.commit()
+    assert accounts.shared_nik([squatter, waiting_too]) == {squatter.id, waiting_too.id}
+    accounts.reject_account(staff, squatter, "Foto KTP bukan orang yang datang")
+    accounts.reject_account(staff, waiting_too, "Ganda")
+    db.session.commit()
+    owner = accounts.register_resident(reg_data(phone="+6281200000002"))
+    db.session.commit()
+    assert owner.status == AccountStatus.PENDING
+    match = accounts.register_match(owner)
+    assert [u.id for u in match.other_registrations] == [squatter.id, waiting_too.id] and match.holder is None
+    accounts.verify_account(staff, owner)
+    assert owner.resident.nik == "3576034403920077"
+
+
+def test_a_waiting_account_logs_in_by_the_nik_it_typed_the_newest_waiting_one_first(factory):
+    staff = factory.staff(Role.STAFF)
+    older = accounts.register_resident(reg_data(full_name="Pertama", password="sandi-pertama"))
+    db.session.commit()
+    newer = accounts.register_resident(reg_data(full_name="Kedua", password="sandi-kedua-1"))
+    db.session.commit()
+    assert accounts.find_login_user("3576 0344 0392 0077").id == newer.id
+    assert accounts.authenticate("3576034403920077", "sandi-kedua-1").id == newer.id
+    accounts.reject_account(staff, newer, "Ganda")
+    db.session.commit()
+    assert accounts.find_login_user("3576034403920077").id == older.id  # a rejected one gives way
+    accounts.reject_account(staff, older, "Bukan warga sini")
+    db.session.commit()
+    # nothing else left: the newest rejected one, so its owner can still read why
+    assert accounts.find_login_user("3576034403920077").id == newer.id
+    accounts.verify_account(staff, older)
+    db.session.commit()
+    assert accounts.find_login_user("3576034403920077").id == older.id  # the holder wins from then on
 
 
 @pytest.mark.parametrize(
@@ -156,6 +235,51 @@ def test_rt_head_verifies_only_residents_of_his_rt(factory):
     assert other.status == AccountStatus.PENDING
 
 
+def test_two_desks_verifying_one_nik_at_once_the_second_gets_a_message_not_an_error(app, factory):
+    staff = factory.staff(Role.STAFF)
+    entry = factory.resident(nik="3576034403920077", female=True, birth=date(1992, 3, 4))
+    first = accounts.register_resident(reg_data())
+    second = accounts.register_resident(reg_data(full_name="Kedua", phone="+6281200000005"))
+    db.session.commit()
+    session, raced = db.session(), []
+
+    def other_desk_verifies_first(*_args):
+        # another worker links the entry to the first account and commits, after our holder check
+        if not raced:
+            raced.append(True)
+            with db.engine.begin() as conn:
+                conn.execute(update(User).where(User.id == first.id)
+                             .values(resident_id=entry.id, status=AccountStatus.VERIFIED))
+
+    event.listen(session, "before_flush", other_desk_verifies_first)
+    try:
+        with pytest.raises(accounts.AccountError) as err:
+            accounts.verify_account(staff, second)
+    finally:
+        event.remove(session, "before_flush", other_desk_verifies_first)
+    assert raced and "baru saja diverifikasi untuk akun lain" in err.value.message
+    db.session.expire_all()
+    assert second.status == AccountStatus.PENDING and second.resident_id is None
+    assert first.resident_id == entry.id
+
+
+def test_typing_another_rt_does_not_hand_a_register_entry_to_that_rts_head(factory):
+    factory.resident(nik="3576034403920077", rt="005", rw="002", female=True)  # the register: RT 005 / RW 002
+    user = accounts.register_resident(reg_data(rt="1", rw="1"))  # typed RT 001 / RW 001
+    db.session.commit()
+    typed_rt = factory.staff(Role.RT_HEAD, "rt1", rt="001", rw="001")
+    register_rt = factory.staff(Role.RT_HEAD, "rt5", rt="005", rw="002")
+    assert accounts.pending_accounts(typed_rt) == [] and accounts.pending_accounts(register_rt) == [user]
+    with pytest.raises(accounts.AccountError):
+        accounts.verify_account(typed_rt, user)
+    accounts.verify_account(register_rt, user, "warga saya")
+    assert user.resident.rt == "005"
+    # a NIK the register does not know: the typed RT decides
+    newcomer = accounts.register_resident(reg_data(nik="3576031705900001", gender="L", birth_date=date(1990, 5, 17),
+                                                   phone="+6281200000003", rt="1", rw="1"))
+    assert accounts.pending_accounts(typed_rt) == [newcomer] and accounts.can_verify(typed_rt, newcomer)
+
+
 def test_staff_reject_needs_a_reason_and_can_verify_later(factory):
     staff = factory.staff(Role.STAFF)
     w = factory.warga(status=AccountStatus.PENDING)
@@ -239,11 +363,36 @@ def test_staff_accounts_and_roles(factory):
     assert "account.role_grant" in actions and "account.role_revoke" in actions and "account.disable" in actions
 
 
+def test_enabling_a_disabled_registration_nobody_verified_puts_it_back_in_the_queue(factory):
+    admin = factory.staff(Role.ADMIN, "adm")
+    waiting = accounts.register_resident(reg_data())
+    resident = factory.warga()
+    for user in (waiting, resident):
+        accounts.update_roles(user, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=False)
+        accounts.update_roles(user, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=True)
+    assert waiting.status == AccountStatus.PENDING and waiting.resident_id is None
+    assert resident.status == AccountStatus.VERIFIED
+
+
 def test_family_members_share_the_kk(factory):
     a = factory.resident(kk="3576031203150001", name="AYAH")
-    b = factory.resident(kk="3576031203150001", name="ANAK", birth=date(2015, 1, 1))
+    b = factory.warga(kk="3576031203150001", name="ANAK", birth=date(2015, 1, 1))
     factory.resident(kk="3576031203150002", name="TETANGGA")
     family = accounts.family_members(b)
-    assert family[0].id == b.id
-    assert {r.id for r in family} == {a.id, b.id}
+    assert family[0].id == b.resident_id
+    assert {r.id for r in family} == {a.id, b.resident_id}
     assert db.session.scalar(select(func.count()).select_from(Resident)) == 3
+
+
+def test_family_members_leave_out_rows_nobody_checked_and_need_a_verified_account(factory):
+    kk = "3576031203150001"
+    ayah = factory.warga(kk=kk, name="AYAH")
+    # typed at a registration before issue 12 and never checked (kept by migration 0017 when referenced)
+    typed = factory.resident(kk=kk, name="PENYUSUP", source="registrasi")
+    assert [r.id for r in accounts.family_members(ayah)] == [ayah.resident_id]
+    assert typed.is_trusted is False
+    ayah.status = AccountStatus.REJECTED  # (only to prove the rule: no verification, no family)
+    factory.resident(kk=kk, name="IBU", female=True)
+    assert [r.full_name for r in accounts.family_members(ayah)] == ["AYAH"]
+    ayah.status = AccountStatus.VERIFIED
+    assert sorted(r.full_name for r in accounts.family_members(ayah)) == ["AYAH", "IBU"]

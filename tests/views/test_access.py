@@ -1,5 +1,8 @@
-"""Every protected URL × every role: allowed → 200, other role → 403, anonymous → login."""
+"""Every protected URL × every role: allowed → 200, other role → 403, anonymous → login. Every resident URL
+that names something of a family × every kind of outsider who typed the family's numbers: 404."""
 
+import json
+import secrets
 from datetime import date
 
 import pytest
@@ -7,8 +10,9 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import catalogue, complaints, jobs, lifecycle, requests
+from sempelmas.services import accounts, attachments, catalogue, complaints, data_rights, jobs, lifecycle, requests
 from sempelmas.services import profile as profile_service
+from sempelmas.services.demo import make_nik
 from sempelmas.services.uploads import save_image
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
@@ -178,7 +182,8 @@ def objects(factory):
         idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()))
     db.session.commit()
     return {"letter": letter_id, "complaint": complaint.id,
-            "pending": pending.id, "resident": pending.resident_id, "official": official.id, "job": job.id,
+            "pending": pending.id, "resident": factory.resident(name="DATA PENDUDUK").id, "official": official.id,
+            "job": job.id,
             "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,
             "tracking": letter.tracking_number, "to_sign": to_sign.tracking_number}
 
@@ -269,7 +274,7 @@ def test_only_verified_residents_pass_the_request_gate(make_app, factory):
         assert anon.get("/_ajukan").status_code == 302
         waiting, verified, staff = app.test_client(), app.test_client(), app.test_client()
         w = factory.warga(status=AccountStatus.PENDING)
-        waiting.post("/login", data={"identifier": w.resident.nik, "password": PASSWORD})
+        waiting.post("/login", data={"identifier": w.nik, "password": PASSWORD})
         resp = waiting.get("/_ajukan")
         assert resp.status_code == 303 and resp.location == "/warga/"
         assert "belum terverifikasi" in waiting.get("/warga/").get_data(as_text=True)
@@ -292,3 +297,149 @@ def test_resident_letter_download_is_for_the_family_only(client, factory, login_
         expected = 404 if role in (Role.RESIDENT, Role.ASSISTANT) else 403
         assert client.get(url).status_code == expected, role
         client.post("/logout")
+
+
+# ----------------------------------------------------------------- outsiders who typed a family's numbers
+
+FAMILY_KK = "3576031201150007"
+LETTER_PDF = b"%PDF-1.4 surat keluarga"
+COMPLAINT_FORM = {"name": "Siapa Saja", "phone": "081234567890", "category": "lainnya", "subject": "Uji akses",
+                  "body": "Pengaduan tentang permohonan keluarga."}
+# every resident URL that names a thing of the family: a request (own, and one about the member whose NIK the
+# squatter typed), its documents, its letter, its survey, a complaint and a personal-data request with photos
+FAMILY_URLS = [
+    ("GET", "/warga/permohonan/{tracking}"),
+    ("GET", "/warga/permohonan/{tracking}/status"),
+    ("GET", "/warga/permohonan/{tracking}/perbaikan"),
+    ("POST", "/warga/permohonan/{tracking}/perbaikan"),
+    ("POST", "/warga/permohonan/{tracking}/batal"),
+    ("GET", "/warga/permohonan/{tracking}/surat"),
+    ("GET", "/warga/permohonan/{tracking}/survei"),
+    ("POST", "/warga/permohonan/{tracking}/survei"),
+    ("GET", "/warga/permohonan/{about_member}"),
+    ("GET", "/warga/permohonan/{about_member}/status"),
+    ("GET", "/warga/permohonan/{about_member}/surat"),
+    ("GET", "/berkas/{attachment}"),
+    ("GET", "/warga/pengaduan/baru?permohonan={tracking}"),
+    ("POST", "/warga/pengaduan/baru"),  # with the family's request named in the form
+    ("GET", "/warga/pengaduan/{complaint}"),
+    ("GET", "/warga/pengaduan/{complaint}/foto"),
+    ("GET", "/warga/data-saya/permintaan/{data_request}"),
+    ("GET", "/warga/data-saya/permintaan/{data_request}/foto"),
+]
+# pages every resident opens: 200, but nothing of the family on them
+OWN_PAGES = ["/warga/", "/warga/permohonan", "/warga/pengaduan", "/warga/pengaduan/baru", "/warga/data-saya/",
+             "/warga/data-saya/unduh.json", "/notifikasi/"]
+OUTSIDERS = [
+    "unverified_with_members_nik",  # typed a family member's NIK from the register, waiting for verification
+    "kk_claimer",  # typed the family's KK with a NIK of their own, waiting
+    "rejected_kk_claimer",  # the same, after staff turned it down
+    "pendamping_for_kk_claimer",  # a pendamping who registered a KK claimer and acts for them
+]
+
+
+def _declared(nik: str, kk: str, name: str, phone: str) -> accounts.RegistrationData:
+    return accounts.RegistrationData(
+        nik=nik, kk_number=kk, full_name=name, birth_place="Mojokerto", birth_date=date(1995, 6, 7), gender="L",
+        address="Jl. Entah 9", rt="001", rw="001", phone=phone, email=None, password=PASSWORD, consent=True)
+
+
+@pytest.fixture
+def family(factory):
+    """A verified resident and a register member on one KK, with everything a resident URL can name."""
+    make_service("keluarga_uji", needs_rt=False)
+    budi = factory.warga(kk=FAMILY_KK, name="BUDI KELUARGA", ktp=True)
+    member = factory.resident(kk=FAMILY_KK, name="SRI KELUARGA", female=True, birth=date(1992, 3, 4))
+    own = requests.submit("keluarga_uji", budi, budi.resident, {"keperluan": "Uji"}, idempotency_key=None)
+    about_member = requests.submit("keluarga_uji", budi, member, {"keperluan": "Uji"}, idempotency_key=None)
+    document = attachments.store(jpeg_bytes(), requirement_code="kk", owner=budi, request=own)
+    db.session.commit()
+    make_letter(own, budi, pdf=LETTER_PDF)
+    make_letter(about_member, budi, pdf=LETTER_PDF)
+    complaint, _new = complaints.file_complaint(
+        complaints.Filing(name="Budi", phone="+6281234567890", category="lainnya", subject="Tentang surat",
+                          body="Pengaduan keluarga tentang suratnya."),
+        idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()), user=budi, about=own)
+    data_request = data_rights.request_correction(budi, "full_name", "BUDI KELUARGA BARU", None,
+                                                  evidence_photo=save_image(data_rights.EVIDENCE_KIND, jpeg_bytes()))
+    db.session.commit()
+    return {"budi": budi, "member": member, "tracking": own.tracking_number,
+            "about_member": about_member.tracking_number, "attachment": document.stored_name,
+            "complaint": complaint.code, "data_request": data_request.id}
+
+
+@pytest.fixture
+def outsider(request, client, factory, login_as, family):
+    """A client signed in as one kind of outsider (the parametrized ``request.param``)."""
+    kind = request.param
+    pendamping = factory.staff(Role.ASSISTANT, "pendamping-luar") if kind.startswith("pendamping") else None
+    if kind == "unverified_with_members_nik":
+        user = accounts.register_resident(_declared(family["member"].nik, "3576030101990001", "Bukan Sri",
+                                                    "+6281200000001"))
+    else:
+        user = accounts.register_resident(_declared(make_nik(date(1995, 6, 7), False, 901), FAMILY_KK, "Orang Asing",
+                                                    "+6281200000002"), assisted_by=pendamping)
+    if kind == "rejected_kk_claimer":
+        accounts.reject_account(factory.staff(Role.STAFF), user, "Bukan anggota keluarga ini")
+    db.session.commit()
+    if pendamping is not None:
+        login_as(pendamping)
+        assert client.post(f"/warga/pendamping/{user.id}/bertindak").status_code == 303
+    else:
+        login_as(user)
+    return client
+
+
+def _family_secrets(family, outsider_kind: str) -> list[str]:
+    """The family's names, NIKs and tracking numbers; the NIK the squatter typed is on their own pages."""
+    typed = family["member"].nik if outsider_kind == "unverified_with_members_nik" else None
+    return [s for s in ["BUDI KELUARGA", "Budi Keluarga", "SRI KELUARGA", "Sri Keluarga", family["tracking"],
+                        family["about_member"], family["member"].nik, family["budi"].resident.nik] if s != typed]
+
+
+def _resident_only(url: str) -> bool:
+    """The personal-data pages belong to a resident's own account: a pendamping gets 403 there."""
+    return url.startswith("/warga/data-saya")
+
+
+def _open(client, method: str, url: str, family):
+    target = url.format(**family)
+    # a key of the shape the forms make (secrets.token_urlsafe(24)), so only access decides the answer
+    key = secrets.token_urlsafe(24)
+    data = ({**COMPLAINT_FORM, "request": family["tracking"], "kunci": key} if url == "/warga/pengaduan/baru"
+            else {"kunci": key})
+    resp = client.post(target, data=data) if method == "POST" else client.get(target)
+    resp.close()
+    return resp
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS, indirect=True)
+@pytest.mark.parametrize(("method", "url"), FAMILY_URLS)
+def test_outsiders_who_typed_the_familys_numbers_get_404_for_its_things(request, outsider, family, method, url):
+    kind = request.node.callspec.params["outsider"]
+    expected = 403 if kind.startswith("pendamping") and _resident_only(url) else 404
+    assert _open(outsider, method, url, family).status_code == expected
+
+
+@pytest.mark.parametrize(("method", "url"), FAMILY_URLS)
+def test_the_family_itself_opens_each_of_those_urls(client, login_as, family, method, url):
+    """The other side of the matrix: the same URLs are real, and the family gets them."""
+    login_as(family["budi"])
+    assert _open(client, method, url, family).status_code in (200, 303), (method, url)
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS, indirect=True)
+@pytest.mark.parametrize("url", OWN_PAGES)
+def test_outsiders_own_pages_show_nothing_of_the_family(request, outsider, family, url):
+    kind = request.node.callspec.params["outsider"]
+    resp = outsider.get(url)
+    if kind.startswith("pendamping") and _resident_only(url):
+        assert resp.status_code == 403
+        return
+    assert resp.status_code == 200, url
+    body = resp.get_data(as_text=True)
+    if url.endswith(".json"):
+        data = json.loads(body)
+        assert data["data_penduduk"] is None and data["keluarga_dalam_kk"] == [] and data["permohonan"] == []
+    leaked = [s for s in _family_secrets(family, kind) if s in body]
+    assert not leaked, leaked

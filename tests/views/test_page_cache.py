@@ -54,7 +54,7 @@ def test_a_repeated_resident_home_comes_from_the_cache(app, client, factory, log
 
 def test_a_change_to_the_account_shows_at_once(served):
     """Staff verify the account in their own session: the resident's next look shows it."""
-    budi_id, nik = setup(served, lambda f: (lambda u: (u.id, u.resident.nik))(f.warga(status=AccountStatus.PENDING)))
+    budi_id, nik = setup(served, lambda f: (lambda u: (u.id, u.nik))(f.warga(status=AccountStatus.PENDING)))
     setup(served, lambda f: f.staff(Role.STAFF, "pet"))
     resident = signed_in(served, nik)
     assert "menunggu verifikasi" in resident.get("/warga/").get_data(as_text=True)
