@@ -105,6 +105,12 @@ PHONE_TAKEN = _("Nomor HP ini sudah dipakai akun lain. Pakai nomor HP Anda sendi
                 "milik Anda, datang ke kantor kelurahan agar nomor itu dilepas dari akun lain.")
 
 
+#: verifying a rejected account or enabling a disabled one would give its phone two active accounts
+REACTIVATED_PHONE_TAKEN = _("Nomor HP akun ini sekarang dipakai akun aktif lain, jadi akun ini belum dapat "
+                            "diaktifkan: satu nomor HP hanya untuk satu akun. Hubungi kedua pemilik akun dan "
+                            "minta salah satunya mengganti nomor HP lewat permintaan perbaikan data.")
+
+
 def check_phone_free(phone: str | None, *, user: User | None = None, field: str = "phone") -> None:
     """Rule: a phone number signs in one account, so it belongs to one active account only.
 
@@ -439,6 +445,8 @@ def verify_account(verifier: User, user: User, note: str | None = None) -> None:
         raise AccountError(_("Anda tidak berwenang memverifikasi akun ini."))
     if user.status not in (AccountStatus.PENDING, AccountStatus.REJECTED):
         raise AccountError(_("Akun ini tidak sedang menunggu verifikasi."))
+    if phone_taken(user.phone, exclude_user_id=user.id):  # a rejected account's phone was free for others
+        raise AccountError(REACTIVATED_PHONE_TAKEN)
     try:
         entry, how = _register_entry_for(user)
         user.resident = entry
@@ -686,6 +694,8 @@ def update_roles(user: User, roles: set[str], *, actor: User, rt: str | None, rw
         elif currently is not None:
             set_role(user, role, False, actor=actor)
     if active and user.status == AccountStatus.DISABLED:
+        if phone_taken(user.phone, exclude_user_id=user.id):  # a disabled account's phone was free for others
+            raise AccountError(REACTIVATED_PHONE_TAKEN)
         # a resident disabled before anyone verified them goes back to the queue, not to "verified"
         never_verified = user.registration is not None and user.resident_id is None
         user.status = AccountStatus.PENDING if never_verified else AccountStatus.VERIFIED

@@ -134,7 +134,7 @@ def test_a_waiting_account_logs_in_by_the_nik_it_typed_the_newest_waiting_one_fi
     staff = factory.staff(Role.STAFF)
     older = accounts.register_resident(reg_data(full_name="Pertama", password="sandi-pertama"))
     db.session.commit()
-    newer = accounts.register_resident(reg_data(full_name="Kedua", password="sandi-kedua-1"))
+    newer = accounts.register_resident(reg_data(full_name="Kedua", password="sandi-kedua-1", phone="+6281200000011"))
     db.session.commit()
     assert accounts.find_login_user("3576 0344 0392 0077").id == newer.id
     assert accounts.authenticate("3576034403920077", "sandi-kedua-1").id == newer.id
@@ -148,6 +148,30 @@ def test_a_waiting_account_logs_in_by_the_nik_it_typed_the_newest_waiting_one_fi
     accounts.verify_account(staff, older)
     db.session.commit()
     assert accounts.find_login_user("3576034403920077").id == older.id  # the holder wins from then on
+
+
+def test_a_rejected_account_whose_phone_went_to_someone_else_is_not_reactivated_with_it(factory):
+    """A rejected (or disabled) account frees its phone; verifying or enabling it again must not give that phone
+    two active accounts, which would break the other person's phone login."""
+    staff, admin = factory.staff(Role.STAFF), factory.staff(Role.ADMIN)
+    first = accounts.register_resident(reg_data())
+    db.session.commit()
+    accounts.reject_account(staff, first, "Foto KTP tidak terbaca")
+    db.session.commit()
+    other = accounts.register_resident(reg_data(nik="3576031705900077", full_name="Orang Lain", gender="L",
+                                                birth_date=date(1990, 5, 17)))  # the freed phone, now his
+    db.session.commit()
+    with pytest.raises(accounts.AccountError, match="dipakai akun aktif lain"):
+        accounts.verify_account(staff, first)
+    db.session.rollback()
+    assert db.session.get(User, first.id).status == AccountStatus.REJECTED
+    accounts.verify_account(staff, other)
+    accounts.update_roles(other, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=False)
+    db.session.commit()
+    accounts.verify_account(staff, first)  # the phone is free again once the other account is disabled
+    db.session.commit()
+    with pytest.raises(accounts.AccountError, match="dipakai akun aktif lain"):
+        accounts.update_roles(other, {Role.RESIDENT}, actor=admin, rt=None, rw=None, active=True)
 
 
 @pytest.mark.parametrize(

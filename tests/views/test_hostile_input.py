@@ -23,6 +23,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Registration, Role
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.requests import LetterRequest
+from sempelmas.services import accounts
 from sempelmas.services.demo import make_nik
 from tests.conftest import jpeg_bytes
 from tests.request_factory import make_profile
@@ -135,20 +136,32 @@ def test_every_registration_field_answers_hostile_input_clearly(kelurahan, clien
                 assert REGISTRATION[other] in html
 
 
-def test_a_nik_in_other_digits_is_the_same_nik(kelurahan, app, client):
-    """Full-width or Arabic-Indic digits are the same NIK: never a second account for one person."""
+def test_a_nik_in_other_digits_is_the_same_nik(kelurahan, app, client, factory):
+    """Full-width digits are the same NIK: a registration typed with them is stored with 0–9 (so staff see it
+    beside the first one), and once the NIK belongs to a verified account it is refused like the plain one.
+    Digits of other scripts get a clear message."""
     first = _register(client)
     assert first.status_code == 303
     client.post("/logout")
     nik = REGISTRATION["nik"]
-    for kind in ("fullwidth", "arabic_indic"):
-        # the region part as typed, the rest in other digits: what a phone keyboard in another script gives
-        resp = _register(client, nik=nik[:6] + HOSTILE[kind](nik[6:]), phone="08123450" + str(len(kind)).zfill(4))
-        _check_answer(resp)
-        assert resp.status_code == 422
-        assert "NIK" in resp.get_data(as_text=True)
+    # the region part as typed, the rest in full-width digits: what a phone keyboard in another width gives
+    waiting = _register(client, nik=nik[:6] + HOSTILE["fullwidth"](nik[6:]), phone="081234509001")
+    assert waiting.status_code == 303
+    client.post("/logout")
     assert db.session.scalar(select(func.count()).select_from(Registration)
-                             .where(Registration.nik == REGISTRATION["nik"])) == 1
+                             .where(Registration.nik == nik)) == 2  # one NIK, two waiting registrations
+    owner = db.session.scalar(select(Registration).where(Registration.nik == nik)
+                              .order_by(Registration.id).limit(1)).user
+    accounts.verify_account(factory.staff(Role.STAFF), owner)
+    db.session.commit()
+    taken = _register(client, nik=nik[:6] + HOSTILE["fullwidth"](nik[6:]), phone="081234509002")
+    _check_answer(taken)
+    assert taken.status_code == 422 and "NIK ini sudah terdaftar" in taken.get_data(as_text=True)
+    other_script = _register(client, nik=nik[:6] + HOSTILE["arabic_indic"](nik[6:]), phone="081234509003")
+    _check_answer(other_script)
+    assert other_script.status_code == 422 and "0–9" in other_script.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Registration)
+                             .where(Registration.nik == nik)) == 2
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
