@@ -50,10 +50,11 @@ class DefaultConfig:
     # Sessions: HttpOnly + SameSite=Lax always; Secure when the site is served over HTTPS.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
+    #: None = follow the site: Secure in production when PUBLIC_URL is https (SEMPELMAS_HTTPS sets it either way)
+    SESSION_COOKIE_SECURE: bool | None = None
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE: bool | None = None
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
 
     # Behind nginx: how many proxies set X-Forwarded-* (0 = not behind a proxy).
@@ -316,6 +317,12 @@ def load_config(app, test_config: dict | None) -> None:
     if app.config["ENV"] == "production":
         check_production(app.config)
     app.config["PUBLIC_URL"] = resolve_public_url(app.config)
+    # a production site reached over https needs Secure cookies and HSTS whether or not the operator also set
+    # SEMPELMAS_HTTPS (the address says it already); development stays on plain-http cookies unless asked
+    over_https = app.config["ENV"] == "production" and app.config["PUBLIC_URL"].startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(name) is None:
+            app.config[name] = over_https
 
 
 def _refuse_renamed(config, environ) -> None:

@@ -46,6 +46,20 @@ def test_a_correct_production_config_starts_and_serves(tmp_path):
         db.engine.dispose()
 
 
+def test_production_over_https_sends_secure_cookies_and_hsts_without_being_told_twice(tmp_path):
+    """PUBLIC_URL=https://… is enough: a session cookie without Secure could leave over plain http."""
+    app = start(tmp_path, **PRODUCTION, WTF_CSRF_ENABLED=True)  # the login form's token goes into the session
+    with app.app_context():
+        db.create_all()
+        resp = app.test_client().get("/login")
+        cookies = [v for k, v in resp.headers.items() if k == "Set-Cookie" and v.startswith("session=")]
+        assert cookies and all("Secure" in c for c in cookies)
+        assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+        db.engine.dispose()
+    assert start(tmp_path, **{**PRODUCTION, "SESSION_COOKIE_SECURE": False}).config["SESSION_COOKIE_SECURE"] is False
+    assert start(tmp_path).config["SESSION_COOKIE_SECURE"] is False  # development over http
+
+
 def test_production_refuses_to_start_without_public_url(tmp_path):
     message = refusal(tmp_path, **{**PRODUCTION, "PUBLIC_URL": None})
     assert "PUBLIC_URL is not set" in message and "QR code" in message
