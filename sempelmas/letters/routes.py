@@ -112,7 +112,7 @@ def resident_download(tracking_number: str):
     if resident_user is None or found is None or not request_access.can_view(resident_user, found,
                                                                              acting_for=resident_user):
         abort(404)
-    issued = letters.for_resident(found.id)
+    issued = letters.of_request(found.id)
     if issued.current is not None:
         return _send(issued.current, "letter.resident_download")
     if issued.revoked is None:

@@ -272,7 +272,7 @@ def _detail_context(found):
         "doc_labels": {r["code"]: r["label"] for r in requests_service.requirements_for(snap, found.subject)}
         | {attachments.PAPER_PENGANTAR: _("Surat pengantar RT/RW (kertas)")},
         "actor_label": _actor_label, "status_label": lifecycle.status_label,
-        "letters": letters.for_resident(found.id),
+        "letters": letters.of_request(found.id),
     }
 
 

@@ -196,7 +196,7 @@ class RequestLetters:
         return next((lt for lt in self.withdrawn if lt.status == LetterStatus.REVOKED), None)
 
 
-def for_resident(request_id: int) -> RequestLetters:
+def of_request(request_id: int) -> RequestLetters:
     """The request's letters: the valid one (at most one: issuing refuses a second), and the withdrawn ones."""
     rows = list(db.session.scalars(select(Letter).where(Letter.request_id == request_id)
                                    .order_by(Letter.id.desc())))

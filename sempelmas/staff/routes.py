@@ -17,7 +17,7 @@ from sempelmas.htmx import is_htmx, render
 from sempelmas.letter_http import letter_response
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts, audit, letter_render, lifecycle, queue, residents, review
+from sempelmas.services import accounts, audit, letter_render, letters, lifecycle, queue, residents, review
 from sempelmas.staff.forms import ActionForm, FixForm, KKChangeForm, NoteForm, ReasonForm
 
 bp = Blueprint("staff", __name__)
@@ -178,7 +178,8 @@ def _review(letter_request, *, status: int = 200, message: str | None = None, me
         "overdue": not lifecycle.is_final(letter_request) and clock.is_overdue(letter_request.due_at),
         "time_left": "" if lifecycle.is_final(letter_request) else clock.time_left(letter_request.due_at),
         "message": message, "message_kind": message_kind, "action_labels": lifecycle.ACTION_LABELS,
-        "status_label": lifecycle.status_label,
+        "status_label": lifecycle.status_label, "letters": letters.of_request(letter_request.id),
+        "letter_labels": letters.LETTER_STATUS_LABELS,
         **_forms(letter_request, **forms),
     }
     if is_htmx():

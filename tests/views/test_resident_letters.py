@@ -142,3 +142,14 @@ def test_the_pendamping_acting_for_the_resident_sees_the_revocation_too(client, 
     assert 'id="letter-revoked"' in detail and REASON in detail and "Unduh surat (PDF)" not in detail
     assert "Surat dicabut — tidak berlaku lagi" in listing
     assert client.get(f"/warga/permohonan/{tracking}/surat").status_code == 410
+
+
+def test_staff_see_on_the_request_page_that_its_letter_was_revoked(client, issued, factory, login_as):
+    """The counter answers a resident's call from the request page: it must not read "surat terbit" alone."""
+    letters.revoke(issued["letter"], issued["signer"], REASON)
+    db.session.commit()
+    login_as(factory.staff(Role.STAFF, "petugas1"))
+    html = client.get(f"/petugas/permohonan/{issued['request'].tracking_number}").get_data(as_text=True)
+    entry = re.search(rf'<dd id="letter-{issued["letter"].id}">(.*?)</dd>', html, re.S).group(1)
+    assert issued["letter"].number in entry and "Dicabut" in entry and REASON in entry
+    assert f'href="/petugas/surat/{issued["letter"].id}"' in entry
