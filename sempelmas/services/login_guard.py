@@ -42,7 +42,6 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import LoginThrottle, User
 from sempelmas.models.base import utcnow
-from sempelmas.models.notifications import Notification
 from sempelmas.services import audit, notify
 
 SOURCE = "sumber"
@@ -212,11 +211,7 @@ def _tell_owner(user: User, key: _Key, minutes: int, now: datetime) -> None:
             "Bila itu bukan Anda, kata sandi Anda tetap aman selama tidak diketahui orang lain; bila ragu, "
             "ganti kata sandi atau minta bantuan di kantor kelurahan.", m=minutes))
         subject = str(_("Percobaan masuk ke akun Anda"))
-    row = Notification(user_id=user.id, kind="auth.attack", message=message, url=ACCOUNT_URL)
-    db.session.add(row)
-    db.session.flush()
-    notify.queue_external(row.id, email=user.email, phone=user.phone, subject=subject,
-                          body=notify.with_link(message, ACCOUNT_URL))
+    notify.tell(user, kind="auth.attack", message=message, url=ACCOUNT_URL, subject=subject)
 
 
 def record_success(guard: Guard) -> None:
