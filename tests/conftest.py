@@ -230,6 +230,15 @@ def login(client, identifier: str, password: str = PASSWORD):
     return client.post("/login", data={"identifier": identifier, "password": password})
 
 
+def in_db(app, fn):
+    """``fn()`` in an app context of its own, its session removed after: state outside any one request."""
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+
+
 @pytest.fixture
 def login_as(client):
     def do(user: User, password: str = PASSWORD):

@@ -1,5 +1,6 @@
 """Test-only signed letters: a throwaway CA (made with ``cryptography``) and pyHanko signatures, plus
-``make_letter`` to put a Letter row with its stored PDF in the database.
+``make_letter`` to put a Letter row with its stored PDF in the database and ``issue_letter`` for a resident's
+done request with its valid signed letter.
 
 The CA is written to the app's ``PKI_DIR/ca.pem``, where the signature check looks for its trust root
 (the kelurahan CA the PKI part creates lives at the same place)."""
@@ -24,9 +25,13 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pypdf import PdfWriter
 
 from sempelmas.extensions import db
+from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter, LetterStatus
+from sempelmas.models.profile import Official
+from sempelmas.models.requests import RequestStatus
 from sempelmas.services import letter_store, letters
 from sempelmas.services.pki import outside_event_loop
+from tests.request_factory import submit
 
 
 def _name(cn: str) -> x509.Name:
@@ -119,3 +124,20 @@ def make_letter(request, signer, *, official=None, pdf: bytes | None = None, sta
     db.session.add(letter)
     db.session.commit()
     return letter
+
+
+def issue_letter(app, factory, applicant) -> dict:
+    """``applicant``'s request, done, with a valid letter (a real signature the test CA vouches for) signed by
+    the account "lurah" as Drs. SUGENG RAHARJO, Lurah Jagalan. The profile and the service must exist.
+
+    Returns the applicant, request, signer, official and letter by name."""
+    install_test_ca(app)
+    req = submit(applicant)
+    req.status = RequestStatus.DONE
+    signer = factory.staff(Role.SIGNER, "lurah")
+    official = Official(name="Drs. SUGENG RAHARJO", position="lurah", position_title="Lurah Jagalan",
+                        user_id=signer.id)
+    db.session.add(official)
+    db.session.commit()
+    letter = make_letter(req, signer, official=official)
+    return {"applicant": applicant, "request": req, "signer": signer, "official": official, "letter": letter}

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
@@ -14,6 +14,7 @@ from sempelmas.models.catalogue import Service
 from sempelmas.models.residents import Resident
 from sempelmas.services import demo
 from tests.conftest import PRODUCTION, login
+from tests.migration_db import insert, migration_db
 from tests.services.test_register_import import ROWS, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,107 +150,41 @@ def test_worker_once_runs_queued_jobs(runner, app, tmp_path):
     assert db.session.scalar(select(func.count()).select_from(Resident)) == 3
 
 
-def _migration_url(tmp_path) -> tuple[str, callable]:
-    """A fresh empty database for the migrations: a SQLite file, or a new PostgreSQL database."""
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'mig.db'}", lambda: None
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    # named after the test database, so runs against different test databases never share one
-    name = f"{base.rsplit('/', 1)[1] or 'sempelmas'}_migrations"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = base.rsplit("/", 1)[0] + "/" + name
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-    return url, drop
-
-
 def test_migrations_build_exactly_the_models_schema(tmp_path):
     """`flask db upgrade` on an empty database gives the schema the models describe (nothing missing)."""
-    url, drop = _migration_url(tmp_path)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "mig-test", "SEMPELMAS_ENV": "development"}
-    try:
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        engine = create_engine(url)
-        try:
-            with engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
-        finally:
-            engine.dispose()
+    with migration_db(tmp_path) as mig:
+        mig.flask("db", "upgrade")
+        with mig.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         assert diff == []
-        downgrade = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "downgrade", "base"],
-                                   cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert downgrade.returncode == 0, downgrade.stderr
-    finally:
-        drop()
-
-
-def _insert(conn, table: str, **values) -> int:
-    """One row into a reflected table, required columns without a value filled with something of their type."""
-    from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, String, Table
-    from sqlalchemy.types import JSON
-
-    tbl = Table(table, MetaData(), autoload_with=conn)
-    row = dict(values)
-    for col in tbl.columns:
-        if col.name in row or col.nullable or col.primary_key or col.server_default is not None:
-            continue
-        kind = col.type
-        row[col.name] = (False if isinstance(kind, Boolean) else 0 if isinstance(kind, Integer)
-                         else __import__("datetime").datetime(2026, 3, 4) if isinstance(kind, DateTime | Date)
-                         else {} if isinstance(kind, JSON) else "x"[: getattr(kind, "length", None) or 1]
-                         if isinstance(kind, String) else "x")
-    return conn.execute(tbl.insert().values(**row)).inserted_primary_key[0]
+        mig.flask("db", "downgrade", "base")
 
 
 def test_letter_facts_migration_fills_existing_letters_from_the_register(tmp_path):
     """0007 keeps on each existing letter the signer and the resident as they were when it was issued."""
-    url, drop = _migration_url(tmp_path)
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "mig-test", "SEMPELMAS_ENV": "development"}
-
-    def flask_db(*args):
-        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-
-    try:
-        flask_db("upgrade", "0006_letters")
-        engine = create_engine(url)
-        try:
-            with engine.begin() as conn:
-                signer = _insert(conn, "users", full_name="Akun Lurah", username="lurah", password_hash="x")
-                official = _insert(conn, "officials", name="Drs. SUGENG RAHARJO", position="lurah",
-                                   position_title="Lurah Jagalan", user_id=signer)
-                resident = _insert(conn, "residents", nik="3576034101900001", kk_number="3576030101000001",
-                                   full_name="BUDI SANTOSO")
-                service = _insert(conn, "services", code="domisili", name="Domisili")
-                version = _insert(conn, "service_versions", service_id=service)
-                request = _insert(conn, "letter_requests", tracking_number="JGL-2026-000001",
-                                  service_version_id=version, applicant_user_id=signer,
-                                  subject_resident_id=resident)
-                for seq, code, off in ((1, "kodeA", official), (2, "kodeB", None)):
-                    _insert(conn, "letters", request_id=request, number=f"470/{code}", scope="semua", year=2026,
-                            sequence=seq, verify_code=code, service_code="domisili", title="Domisili",
-                            signer_user_id=signer, official_id=off, stored_name=f"{code}.pdf", pdf_sha256="0" * 64)
-            flask_db("upgrade")
-            with engine.connect() as conn:
-                rows = conn.execute(text("SELECT verify_code, signer_name, signer_position, subject_name, "
-                                         "subject_nik FROM letters ORDER BY verify_code")).all()
-        finally:
-            engine.dispose()
+    with migration_db(tmp_path) as mig:
+        mig.flask("db", "upgrade", "0006_letters")
+        with mig.engine.begin() as conn:
+            signer = insert(conn, "users", full_name="Akun Lurah", username="lurah", password_hash="x")
+            official = insert(conn, "officials", name="Drs. SUGENG RAHARJO", position="lurah",
+                              position_title="Lurah Jagalan", user_id=signer)
+            resident = insert(conn, "residents", nik="3576034101900001", kk_number="3576030101000001",
+                              full_name="BUDI SANTOSO")
+            service = insert(conn, "services", code="domisili", name="Domisili")
+            version = insert(conn, "service_versions", service_id=service)
+            request = insert(conn, "letter_requests", tracking_number="JGL-2026-000001",
+                             service_version_id=version, applicant_user_id=signer, subject_resident_id=resident)
+            for seq, code, off in ((1, "kodeA", official), (2, "kodeB", None)):
+                insert(conn, "letters", request_id=request, number=f"470/{code}", scope="semua", year=2026,
+                       sequence=seq, verify_code=code, service_code="domisili", title="Domisili",
+                       signer_user_id=signer, official_id=off, stored_name=f"{code}.pdf", pdf_sha256="0" * 64)
+        mig.flask("db", "upgrade")
+        with mig.engine.connect() as conn:
+            rows = conn.execute(text("SELECT verify_code, signer_name, signer_position, subject_name, "
+                                     "subject_nik FROM letters ORDER BY verify_code")).all()
         assert [tuple(r) for r in rows] == [
             ("kodeA", "Drs. SUGENG RAHARJO", "Lurah Jagalan", "BUDI SANTOSO", "3576034101900001"),
             ("kodeB", "Akun Lurah", "", "BUDI SANTOSO", "3576034101900001")]
-    finally:
-        drop()
 
 
 @pytest.mark.parametrize("cmd", [["flask", "--app", "app", "--help"]])

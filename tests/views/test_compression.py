@@ -12,13 +12,11 @@ import brotli
 import pytest
 
 from sempelmas.extensions import db
-from sempelmas.models.accounts import Role
-from sempelmas.models.profile import KelurahanProfile, Official
-from sempelmas.models.requests import RequestStatus
+from sempelmas.models.profile import KelurahanProfile
 from sempelmas.services import letter_store
 from sempelmas.services.profile import forget_cached_profile
-from tests.letter_fixtures import install_test_ca, make_letter
-from tests.request_factory import make_profile, make_service, submit
+from tests.letter_fixtures import issue_letter
+from tests.request_factory import make_profile, make_service
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 CHROME = "gzip, deflate, br, zstd"  # what Chromium sends over HTTPS (and to localhost)
@@ -40,16 +38,7 @@ def decoded(resp) -> str:
 def letter(app, factory):
     make_profile()
     make_service()
-    install_test_ca(app)
-    applicant = factory.warga(name="BUDI SANTOSO")
-    req = submit(applicant)
-    req.status = RequestStatus.DONE
-    signer = factory.staff(Role.SIGNER, "lurah")
-    official = Official(name="Drs. SUGENG RAHARJO", position="lurah", position_title="Lurah Jagalan",
-                        user_id=signer.id)
-    db.session.add(official)
-    db.session.commit()
-    return make_letter(req, signer, official=official)
+    return issue_letter(app, factory, factory.warga(name="BUDI SANTOSO"))["letter"]
 
 
 @pytest.mark.parametrize(("accept", "encoding"), [

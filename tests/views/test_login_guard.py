@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sempelmas.extensions import db
 from sempelmas.models import AuditEntry, LoginThrottle, Notification, OutboxMessage, Role, User
 from sempelmas.models.base import utcnow
-from tests.conftest import PASSWORD, Factory
+from tests.conftest import PASSWORD, Factory, in_db
 
 WRONG = "NIK/nama pengguna atau kata sandi salah."
 SOURCE_LOCKED = "Terlalu banyak percobaan gagal dari perangkat ini"
@@ -26,14 +26,6 @@ DEVICE_COOKIE = "sempelmas_perangkat"
 @pytest.fixture
 def served(make_app):
     return make_app(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim")  # queued only, never sent here
-
-
-def in_db(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def browser(app, address: str):

@@ -11,11 +11,9 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
-from sempelmas.models.profile import Official
-from sempelmas.models.requests import RequestStatus
 from sempelmas.services import letter_store, letters
-from tests.letter_fixtures import install_test_ca, make_letter, signed_pdf
-from tests.request_factory import make_profile, make_service, submit
+from tests.letter_fixtures import issue_letter, make_letter, signed_pdf
+from tests.request_factory import make_profile, make_service
 
 REASON = "Alamat pada surat keliru (RT 002, seharusnya RT 001)"
 
@@ -25,19 +23,10 @@ def issued(app, factory, tmp_path):
     make_profile().verify_offers_pdf = True  # the public page hands out valid letters: the resident's may too
     make_service()
     app.config["PKI_DIR"] = str(tmp_path / "pki")  # not the shared app's instance folder (restored afterwards)
-    install_test_ca(app)
     applicant = factory.warga(name="BUDI SANTOSO")
     helper = factory.staff(Role.ASSISTANT, "pendamping1")
     applicant.assisted_by_id = helper.id
-    req = submit(applicant)
-    req.status = RequestStatus.DONE
-    signer = factory.staff(Role.SIGNER, "lurah")
-    official = Official(name="Drs. SUGENG RAHARJO", position="lurah", position_title="Lurah Jagalan",
-                        user_id=signer.id)
-    db.session.add(official)
-    db.session.commit()
-    letter = make_letter(req, signer, official=official)
-    return {"applicant": applicant, "helper": helper, "request": req, "signer": signer, "letter": letter}
+    return {**issue_letter(app, factory, applicant), "helper": helper}
 
 
 def _pages(client, tracking: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from sempelmas.extensions import db
 from sempelmas.models import AccountStatus, AuditEntry, DataVersion, Role, User, UserSession
 from sempelmas.models.base import utcnow
 from sempelmas.services import accounts, sessions
-from tests.conftest import PASSWORD, Factory, csrf_from
+from tests.conftest import PASSWORD, Factory, csrf_from, in_db
 from tests.query_counter import count_queries
 
 PHONE_UA = ("Mozilla/5.0 (Linux; Android 13; SM-A145F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
@@ -35,14 +35,6 @@ def served(make_app):
 def setup(app, fn):
     with app.app_context():
         return fn(Factory())
-
-
-def in_db(app, fn):
-    with app.app_context():
-        try:
-            return fn()
-        finally:
-            db.session.remove()
 
 
 def signed_in(app, identifier: str, *, remember: bool = False, ua: str = PHONE_UA):

@@ -11,13 +11,12 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter, LetterStatus
-from sempelmas.models.profile import KelurahanProfile, Official
-from sempelmas.models.requests import RequestStatus
+from sempelmas.models.profile import KelurahanProfile
 from sempelmas.services import letter_store, letters
 from sempelmas.services.profile import forget_cached_profile
 from tests.conftest import csrf_from
 from tests.hostile_files import pdf_saved_again, pdf_with_empty_updates, pdf_with_inflating_update, pdf_with_junk
-from tests.letter_fixtures import install_test_ca, make_letter, signed_pdf, unsigned_pdf
+from tests.letter_fixtures import install_test_ca, issue_letter, make_letter, signed_pdf, unsigned_pdf
 from tests.request_factory import make_profile, make_service, submit
 
 NIK = "3576034101900001"
@@ -27,17 +26,7 @@ NIK = "3576034101900001"
 def world(app, factory):
     make_profile()
     make_service()
-    install_test_ca(app)
-    applicant = factory.warga(nik=NIK, name="BUDI SANTOSO")
-    req = submit(applicant)
-    req.status = RequestStatus.DONE
-    signer = factory.staff(Role.SIGNER, "lurah")
-    official = Official(name="Drs. SUGENG RAHARJO", position="lurah", position_title="Lurah Jagalan",
-                        user_id=signer.id)
-    db.session.add(official)
-    db.session.commit()
-    letter = make_letter(req, signer, official=official)
-    return {"applicant": applicant, "request": req, "signer": signer, "official": official, "letter": letter}
+    return issue_letter(app, factory, factory.warga(nik=NIK, name="BUDI SANTOSO"))
 
 
 def page(client, letter) -> tuple[int, str]:
