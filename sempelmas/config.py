@@ -174,7 +174,8 @@ class DefaultConfig:
     #: WhatsApp/SMS through a generic HTTP gateway: POSTed JSON, queued only when the URL is set
     NOTIFY_GATEWAY_URL: str | None = None
     NOTIFY_GATEWAY_AUTH_HEADER: str | None = None  # e.g. "Authorization: Bearer xyz"
-    #: the JSON body; {phone} and {message} are replaced by JSON-escaped text
+    #: the JSON body; {phone}, {message} and {id} (the message's own id, the same on every attempt) are
+    #: replaced by JSON-escaped text. Every POST also carries the id as an Idempotency-Key header.
     NOTIFY_GATEWAY_TEMPLATE = '{"to": "{phone}", "message": "{message}"}'
     NOTIFY_GATEWAY_TIMEOUT = 10
     #: attempts before a message is marked failed (retries back off: 1, 5, 15, 60, 180, 720 minutes…)

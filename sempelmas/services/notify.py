@@ -4,27 +4,36 @@
 lost and never sent for a change that was rolled back: it only adds rows. ``deliver_due`` (run by
 ``flask --app app notify-worker``) sends the outbox later, outside any web request, retrying with
 backoff; a mail server or gateway that is down only delays messages, it never blocks a status change.
+Delivery is at least once: each message carries its own id (``OutboxMessage.uid``) on every attempt, so a
+gateway or mail system that de-duplicates by it shows the resident one message.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import logging
+import os
+import re
+import secrets
 import smtplib
+import socket
 import ssl
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, parseaddr
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
-from sempelmas import links
+from sempelmas import links, page_cache
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
@@ -39,10 +48,18 @@ S = RequestStatus
 
 #: minutes to wait after the 1st, 2nd, … failed attempt (the last value repeats)
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720)
-#: a claimed batch is invisible to other workers this long; a worker that dies mid-send is retried after it
-CLAIM_LEASE = timedelta(minutes=15)
+#: a message being sent is hidden from other notifiers this long, and the lease is renewed every RENEW_EVERY
+#: while the send runs; a notifier that dies mid-send frees its one message when the lease ends. Short, so a
+#: restart resumes within seconds; five renewals long, so renewals held up a few seconds (a busy database) do
+#: not lose it. A renewal held up longer than the lease can: then a second notifier may send it too, same id.
+CLAIM_LEASE = timedelta(seconds=5)
+RENEW_EVERY = timedelta(seconds=1)
+#: due messages looked at per claim (the first one still free is taken)
+CLAIM_CANDIDATES = 5
 #: the gateway's JSON body when NOTIFY_GATEWAY_TEMPLATE is not set
 DEFAULT_GATEWAY_TEMPLATE = '{"to": "{phone}", "message": "{message}"}'
+#: the template's placeholders: {phone}, {message}, {id} (the message's own id)
+_PLACEHOLDER = re.compile(r"\{(phone|message|id)\}")
 #: actions whose note is a reason the resident must read
 _REASON_ACTIONS = frozenset({"return_to_resident", "ask_fix", "reject", "send_back"})
 
@@ -301,72 +318,222 @@ class DeliveryError(Exception):
     """A message could not be handed over; it is retried later."""
 
 
+class OutcomeUnknown(DeliveryError):
+    """The message went out but no answer came back (a timeout, a dropped connection): the gateway or mail
+    server may well have it. Retried like any failure, with the same id, so a receiver that de-duplicates by
+    it drops the repeat."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a notifier needs to send one claimed message, read before the claim commits (no transaction,
+    no ORM object, stays open while the network call runs)."""
+
+    id: int
+    uid: str
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+    created_at: datetime
+    status: str
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed attempt (1-based)."""
     return timedelta(minutes=BACKOFF_MINUTES[min(max(attempts, 1), len(BACKOFF_MINUTES)) - 1])
 
 
-def claim_due(now: datetime, limit: int) -> list[int]:
-    """Take up to ``limit`` pending messages that are due, and hide them from other workers for a lease.
+def notifier_id() -> str:
+    """Who holds a claim: host, process and a random part (a restarted notifier may get the same pid)."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}:{secrets.token_hex(4)}"
 
-    PostgreSQL skips rows another worker has locked (SKIP LOCKED); on SQLite the conditional UPDATE
-    decides (writers are serialised there).
-    The claim is committed before anything is sent, so no transaction stays open during network calls.
+
+#: the outbox as a table: the notifier's claims and outcomes are plain SQL (UPDATE … RETURNING), not ORM flushes
+_OUTBOX = OutboxMessage.__table__
+
+
+def _max_attempts() -> int:
+    return int(current_app.config.get("NOTIFY_MAX_ATTEMPTS") or 8)
+
+
+def claim_next(now: datetime, notifier: str, *, lease_until: datetime | None = None,
+               max_attempts: int | None = None) -> Outgoing | None:
+    """Claim the next due message for ``notifier`` and commit the claim; None when nothing is due.
+
+    One message at a time, for a short lease (CLAIM_LEASE, renewed while it is sent): other notifiers skip it
+    while the lease runs and take it up once a dead notifier's lease has ended, so a crash delays one message
+    by seconds. PostgreSQL skips rows another notifier is claiming (SKIP LOCKED); on SQLite the conditional
+    UPDATE decides (writers are serialised there). Claiming counts the attempt. A message whose previous
+    claim never finished (its notifier died mid-send) has that attempt recorded as of unknown outcome; if it
+    was the last one allowed (``max_attempts``) the message is marked FAILED instead of being sent again,
+    and returned so. The claim commits before anything is sent: no transaction stays open during the send.
     """
-    due = (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.next_attempt_at <= now)
-    candidates = db.session.scalars(
-        select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit).with_for_update(skip_locked=True)).all()
-    ids = []
-    for msg_id in candidates:
-        # conditional, so a second worker on SQLite (no row locks) cannot take the same message
-        claimed = db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == msg_id, due)
-            .values(next_attempt_at=now + CLAIM_LEASE).execution_options(synchronize_session=False)).rowcount
-        if claimed:
-            ids.append(msg_id)
-    db.session.commit()
-    return ids
+    lease_until = lease_until or now + CLAIM_LEASE
+    max_attempts = max_attempts or _max_attempts()
+    t = _OUTBOX
+    due = (t.c.status == OutboxStatus.PENDING) & (t.c.next_attempt_at <= now)
+    # the outbox is on no cached page: the notifier's writes leave the page cache's data version alone
+    with page_cache.paused():
+        _no_wait_for_disk(db.session.connection())
+        candidates = db.session.execute(
+            select(t.c.id, t.c.claimed_by, t.c.attempts).where(due).order_by(t.c.next_attempt_at, t.c.id)
+            .limit(CLAIM_CANDIDATES).with_for_update(skip_locked=True)).all()
+        for msg_id, holder, attempts in candidates:
+            values: dict = {"claimed_by": notifier, "next_attempt_at": lease_until, "attempts": attempts + 1}
+            if holder is not None:
+                values["last_error"] = (f"attempt {attempts} interrupted: notifier {holder} stopped while "
+                                        "sending; outcome unknown")
+                if attempts >= max_attempts:
+                    values = {"claimed_by": None, "status": OutboxStatus.FAILED, "last_error": values["last_error"]}
+            # compare-and-set on what was read, so a second notifier on SQLite (no row locks) cannot take it too
+            unchanged = t.c.claimed_by.is_(None) if holder is None else t.c.claimed_by == holder
+            row = db.session.execute(
+                update(t).where(t.c.id == msg_id, due, unchanged, t.c.attempts == attempts).values(**values)
+                .returning(t.c.id, t.c.uid, t.c.channel, t.c.recipient, t.c.subject, t.c.body, t.c.attempts,
+                           t.c.created_at, t.c.status)).first()
+            if row is not None:
+                db.session.commit()
+                out = Outgoing(*row)
+                if out.status == OutboxStatus.FAILED:
+                    log.warning("outbox %s (%s) gave up: its last attempt was interrupted", out.id, out.channel)
+                return out
+        db.session.commit()
+    return None
+
+
+def _no_wait_for_disk(conn) -> None:
+    """PostgreSQL: this transaction's commit does not wait for its WAL to reach the disk. For claims and lease
+    renewals only: a database crash can lose the last ones, which frees the message early (sent again under
+    the same id), never loses one; other notifiers see the commit at once all the same. It halves the disk
+    flushes per message. No-op on SQLite (WAL with synchronous=NORMAL does not flush per commit)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def _finish(msg: Outgoing, notifier: str, **values) -> bool:
+    """Record how the send of a message this notifier holds ended, and release it. False (and nothing
+    written) if the claim was lost meanwhile: its lease ran out and another notifier has taken it up."""
+    t = _OUTBOX
+    with page_cache.paused():
+        done = db.session.execute(update(t).where(t.c.id == msg.id, t.c.claimed_by == notifier)
+                                  .values(claimed_by=None, **values)).rowcount
+        db.session.commit()
+    if not done:
+        log.warning("outbox %s (%s): the claim ran out during the send; the notifier holding it now decides",
+                    msg.id, msg.channel)
+    return bool(done)
+
+
+class _LeaseKeeper:
+    """Renews the lease of the message the notifier is sending (``holding``) every RENEW_EVERY, from a thread of
+    its own (the send blocks the notifier's): a live notifier keeps its message however slow the gateway, a dead
+    one frees it within CLAIM_LEASE. One thread for a delivery round; its own connection, one short UPDATE per
+    renewal, and only while a send spans a tick (most take milliseconds and are never renewed)."""
+
+    def __init__(self, notifier: str, clock) -> None:
+        self._engine = db.engine
+        self._notifier = notifier
+        self._clock = clock
+        self._current: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def holding(self, msg_id: int | None) -> None:
+        """The message being sent now (None between sends)."""
+        self._current = msg_id
+
+    def _run(self) -> None:
+        t = _OUTBOX
+        while not self._stop.wait(RENEW_EVERY.total_seconds()):
+            msg_id = self._current
+            if msg_id is None:
+                continue
+            # only while this notifier still holds it: a late renewal after the outcome is recorded changes nothing
+            mine = (t.c.id == msg_id) & (t.c.claimed_by == self._notifier) & (t.c.status == OutboxStatus.PENDING)
+            try:
+                with page_cache.paused(), self._engine.begin() as conn:
+                    _no_wait_for_disk(conn)
+                    conn.execute(update(t).where(mine).values(next_attempt_at=self._clock() + CLAIM_LEASE))
+            except Exception:  # noqa: BLE001 - a missed renewal is retried next time; the send goes on
+                log.warning("outbox %s: lease not renewed", msg_id, exc_info=True)
 
 
 def deliver_due(now: datetime | None = None, limit: int = 50) -> dict[str, int]:
-    """Send the due outbox messages; returns counts {"sent", "retry", "failed"}.
+    """Send up to ``limit`` due outbox messages, one claim at a time; returns counts {"sent", "retry", "failed"}.
 
-    Success marks a message SENT with its time; a failure stores the error, counts the attempt and
-    schedules the next one with exponential backoff (BACKOFF_MINUTES), until NOTIFY_MAX_ATTEMPTS
-    attempts mark it FAILED (kept for the admin, never deleted). Commits after each message.
+    Each message is claimed just before it is sent (``claim_next``) and released when its outcome is
+    recorded, so a notifier killed mid-send holds at most that one message, for at most CLAIM_LEASE.
+    Success marks it SENT with its time; a failure stores the error and schedules the next attempt with
+    exponential backoff (BACKOFF_MINUTES), until NOTIFY_MAX_ATTEMPTS attempts mark it FAILED (kept for the
+    admin, never deleted). A timeout after the message went out counts as an attempt of unknown outcome
+    (``OutcomeUnknown``); every attempt carries the message's own id (``uid``), so a gateway or mail system
+    that de-duplicates by it delivers it once. Commits after each claim and each outcome.
     """
     now = now or utcnow()
+    started = time.monotonic()
+
+    def clock() -> datetime:
+        # leases are real time: `now` (which tests may set) moved on by what this round has taken so far
+        return now + timedelta(seconds=time.monotonic() - started)
+
+    notifier = notifier_id()
+    max_attempts = _max_attempts()
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    max_attempts = int(current_app.config.get("NOTIFY_MAX_ATTEMPTS") or 8)
-    for msg_id in claim_due(now, limit):
-        msg = db.session.get(OutboxMessage, msg_id)
-        if msg is None or msg.status != OutboxStatus.PENDING:
-            continue
-        try:
-            send(msg)
-        except Exception as exc:  # noqa: BLE001 - any failure of a transport is retried, never raised
-            msg.attempts += 1
-            msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if msg.attempts >= max_attempts:
-                msg.status = OutboxStatus.FAILED
+    with _LeaseKeeper(notifier, clock) as lease:
+        for _turn in range(limit):
+            msg = claim_next(now, notifier, lease_until=clock() + CLAIM_LEASE, max_attempts=max_attempts)
+            if msg is None:
+                break
+            if msg.status == OutboxStatus.FAILED:  # its last attempt was cut short by a crash
                 counts["failed"] += 1
-                log.warning("outbox %s (%s) gave up after %d attempts: %s", msg.id, msg.channel, msg.attempts,
-                            msg.last_error)
+                continue
+            lease.holding(msg.id)
+            try:
+                send(msg)
+            except Exception as exc:  # noqa: BLE001 - any failure of a transport is retried, never raised
+                lease.holding(None)
+                _failed(msg, notifier, f"{type(exc).__name__}: {exc}"[:2000], now, max_attempts, counts)
             else:
-                msg.next_attempt_at = now + backoff(msg.attempts)
-                counts["retry"] += 1
-                log.info("outbox %s (%s) attempt %d failed, retry at %s: %s", msg.id, msg.channel, msg.attempts,
-                         msg.next_attempt_at, msg.last_error)
-        else:
-            msg.attempts += 1
-            msg.status = OutboxStatus.SENT
-            msg.sent_at = utcnow()
-            msg.last_error = None
-            counts["sent"] += 1
-            log.info("outbox %s (%s) sent to %s", msg.id, msg.channel, msg.recipient)
-        db.session.commit()
+                lease.holding(None)
+                if _finish(msg, notifier, status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None):
+                    counts["sent"] += 1
+                    log.info("outbox %s (%s) sent to %s", msg.id, msg.channel, msg.recipient)
     return counts
+
+
+def _failed(msg: Outgoing, notifier: str, error: str, now: datetime, max_attempts: int, counts: dict) -> None:
+    """Record a failed attempt: the next one after the backoff, or FAILED after the last one allowed."""
+    if msg.attempts >= max_attempts:
+        if _finish(msg, notifier, status=OutboxStatus.FAILED, last_error=error):
+            counts["failed"] += 1
+            log.warning("outbox %s (%s) gave up after %d attempts: %s", msg.id, msg.channel, msg.attempts, error)
+    else:
+        retry_at = now + backoff(msg.attempts)
+        if _finish(msg, notifier, next_attempt_at=retry_at, last_error=error):
+            counts["retry"] += 1
+            log.info("outbox %s (%s) attempt %d failed, retry at %s: %s", msg.id, msg.channel, msg.attempts,
+                     retry_at, error)
+
+
+def seconds_until_due(most: float) -> float:
+    """How long an idle notifier may sleep: until the next pending message is due (a retry, or the end of a
+    dead notifier's lease), at most ``most`` seconds (how often it looks for new messages)."""
+    soonest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at))
+                                .where(OutboxMessage.status == OutboxStatus.PENDING))
+    db.session.rollback()  # ends the read: the notifier keeps no transaction open while it sleeps
+    if soonest is None:
+        return most
+    return min(most, max((soonest - utcnow()).total_seconds(), 0.05))
 
 
 def outbox_overview(status: str | None = None, limit: int = 100) -> tuple[dict[str, int], list[OutboxMessage]]:
@@ -379,28 +546,40 @@ def outbox_overview(status: str | None = None, limit: int = 100) -> tuple[dict[s
 
 
 def resend(message: OutboxMessage, actor: User) -> None:
-    """Queue a failed message again from scratch (after the admin fixed the SMTP or gateway settings)."""
+    """Queue a failed message again from scratch (after the admin fixed the SMTP or gateway settings).
+
+    It keeps its id: it is the same message, so a gateway that already had it can still drop the repeat."""
     if message.status != OutboxStatus.FAILED:
         raise ValueError("only a failed message is sent again")
     message.status = OutboxStatus.PENDING
     message.attempts = 0
+    message.claimed_by = None
     message.next_attempt_at = utcnow()
     audit.record("outbox.resend", message, actor=actor, channel=message.channel, last_error=message.last_error)
     db.session.flush()
 
 
-def send(msg: OutboxMessage) -> None:
-    """Hand one message to its channel; raises on any failure."""
+def send(msg: Outgoing) -> None:
+    """Hand one message to its channel, under its own id; raises on any failure."""
     if msg.channel == "email":
-        send_email(msg.recipient, msg.subject, msg.body)
+        send_email(msg.recipient, msg.subject, msg.body, uid=msg.uid, created_at=msg.created_at)
     elif msg.channel == "gateway":
-        send_gateway(msg.recipient, msg.body)
+        send_gateway(msg.recipient, msg.body, uid=msg.uid)
     else:
         raise DeliveryError(f"unknown channel {msg.channel!r}")
 
 
-def send_email(to: str, subject: str, body: str) -> None:
-    """Send a plain-text e-mail through the configured SMTP server (STARTTLS or SSL, optional login)."""
+def message_id_header(uid: str, sender: str) -> str:
+    """The e-mail Message-ID of the outbox message ``uid``: the same on every attempt, at the sender's domain."""
+    domain = parseaddr(sender)[1].rpartition("@")[2].strip() or "localhost"
+    return f"<{uid}@{domain}>"
+
+
+def send_email(to: str, subject: str, body: str, *, uid: str, created_at: datetime | None = None) -> None:
+    """Send a plain-text e-mail through the configured SMTP server (STARTTLS or SSL, optional login).
+
+    Message-ID and Date are those of the outbox message, the same on every attempt, so a retry is the same
+    e-mail; a connection lost or timed out once the message is on its way is ``OutcomeUnknown``."""
     cfg = current_app.config
     host = cfg.get("MAIL_SERVER")
     if not host:
@@ -410,7 +589,8 @@ def send_email(to: str, subject: str, body: str) -> None:
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Message-ID"] = message_id_header(uid, sender)
+    message["Date"] = format_datetime((created_at or utcnow()).replace(tzinfo=UTC))
     message.set_content(body)
     timeout = float(cfg.get("MAIL_TIMEOUT") or 10)
     port = int(cfg.get("MAIL_PORT") or (465 if cfg.get("MAIL_USE_SSL") else 25))
@@ -419,22 +599,31 @@ def send_email(to: str, subject: str, body: str) -> None:
         smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     else:
         smtp = smtplib.SMTP(host, port, timeout=timeout)
-    with smtp:
+    try:
         if cfg.get("MAIL_USE_TLS") and not cfg.get("MAIL_USE_SSL"):
             smtp.starttls(context=context)
         if cfg.get("MAIL_USERNAME"):
             smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+        try:
+            smtp.send_message(message)
+        except (TimeoutError, ConnectionError, smtplib.SMTPServerDisconnected) as exc:
+            raise OutcomeUnknown(f"no answer from the mail server ({type(exc).__name__}: {exc}); it may have "
+                                 "the message: outcome unknown, the retry carries the same Message-ID") from exc
+    except BaseException:
+        smtp.close()  # not QUIT: on a silent server that would wait out the timeout once more
+        raise
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        smtp.quit()
 
 
-def gateway_body(template: str, phone: str, message: str) -> bytes:
-    """The gateway's JSON body: ``template`` with {phone} and {message} replaced by JSON-escaped text."""
+def gateway_body(template: str, phone: str, message: str, uid: str = "") -> bytes:
+    """The gateway's JSON body: ``template`` with {phone}, {message} and {id} replaced by JSON-escaped text."""
     def esc(value: str) -> str:
         return json.dumps(value, ensure_ascii=False)[1:-1]
 
-    # one pass, so a message containing "{phone}" is not expanded again
-    parts = template.split("{message}")
-    body = esc(message).join(part.replace("{phone}", esc(phone)) for part in parts)
+    values = {"phone": phone, "message": message, "id": uid}
+    # one pass, so a message containing "{phone}" or "{id}" is not expanded again
+    body = _PLACEHOLDER.sub(lambda m: esc(values[m.group(1)]), template)
     try:
         json.loads(body)
     except ValueError as exc:
@@ -442,13 +631,17 @@ def gateway_body(template: str, phone: str, message: str) -> bytes:
     return body.encode("utf-8")
 
 
-def send_gateway(phone: str, message: str) -> None:
-    """POST the message to the WhatsApp/SMS gateway; anything but a 2xx answer is a failure."""
+def send_gateway(phone: str, message: str, *, uid: str) -> None:
+    """POST the message to the WhatsApp/SMS gateway; anything but a 2xx answer is a failure.
+
+    The message's own id goes as the ``Idempotency-Key`` header (and {id} in the template), the same on every
+    attempt. No answer once the request is sent (a timeout, a dropped connection) is ``OutcomeUnknown``."""
     cfg = current_app.config
     url = cfg.get("NOTIFY_GATEWAY_URL")
     if not url or not url.lower().startswith(("http://", "https://")):
         raise DeliveryError("NOTIFY_GATEWAY_URL must be an http:// or https:// URL")
-    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "SemPelMas-notify"}
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "SemPelMas-notify",
+               "Idempotency-Key": uid}
     auth = cfg.get("NOTIFY_GATEWAY_AUTH_HEADER")
     if auth:
         name, sep, value = auth.partition(":")
@@ -456,8 +649,8 @@ def send_gateway(phone: str, message: str) -> None:
             raise DeliveryError("NOTIFY_GATEWAY_AUTH_HEADER must look like 'Name: value'")
         headers[name.strip()] = value.strip()
     template = cfg.get("NOTIFY_GATEWAY_TEMPLATE") or DEFAULT_GATEWAY_TEMPLATE
-    req = urllib.request.Request(url, data=gateway_body(template, phone, message), headers=headers,  # noqa: S310
-                                 method="POST")
+    req = urllib.request.Request(url, data=gateway_body(template, phone, message, uid),  # noqa: S310
+                                 headers=headers, method="POST")
     timeout = float(cfg.get("NOTIFY_GATEWAY_TIMEOUT") or 10)
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - scheme checked above
@@ -466,19 +659,26 @@ def send_gateway(phone: str, message: str) -> None:
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode("utf-8", "replace") if exc.fp else ""
         raise DeliveryError(f"gateway answered HTTP {exc.code}: {detail}".strip()) from exc
+    except urllib.error.URLError:
+        raise  # urllib wraps what fails before the request is sent: the gateway has nothing
+    except (OSError, http.client.HTTPException) as exc:
+        raise OutcomeUnknown(f"no answer from the gateway ({type(exc).__name__}: {exc}); it may have the "
+                             "message: outcome unknown, the retry carries the same id") from exc
     if not 200 <= status < 300:
         raise DeliveryError(f"gateway answered HTTP {status}")
 
 
-
 def work_forever(poll_seconds: float, batch: int = 50) -> None:  # pragma: no cover - exercised by `make run`
+    """The notify worker's loop: deliver what is due; when idle, sleep until the next message is due (a
+    retry, a dead notifier's lease ending) or ``poll_seconds``, whichever comes first."""
     log.info("notify worker started")
     while True:
         try:
             counts = deliver_due(limit=batch)
+            wait = 0.0 if any(counts.values()) else seconds_until_due(poll_seconds)
         except Exception:  # the database may be briefly away; keep the worker alive
             db.session.rollback()
             log.exception("notify worker: delivery round failed")
-            counts = {"sent": 0, "retry": 0, "failed": 0}
-        if not any(counts.values()):
-            time.sleep(poll_seconds)
+            wait = poll_seconds
+        if wait > 0:
+            time.sleep(wait)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -25,6 +34,7 @@ from sempelmas.services.lifecycle import transition
 from tests.request_factory import make_profile, make_service, submit
 
 S = RequestStatus
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -237,6 +247,8 @@ def test_email_reaches_a_real_smtp_server(app, people, smtp_server):
     mail = by_rcpt["siti@example.org"]
     assert mail["Subject"] == f"Permohonan {req.tracking_number}: Menunggu pengantar RT/RW"
     assert mail["From"] == "Kelurahan Jagalan <layanan@jagalan.example>"
+    row = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "siti@example.org")).one()
+    assert mail["Message-ID"] == f"<{row.uid}@jagalan.example>"
     body = mail.get_content()
     assert req.tracking_number in body and "Surat domisili" in body and "sudah kami terima" in body
     rows = db.session.scalars(select(OutboxMessage)).all()
@@ -345,6 +357,9 @@ def test_notify_worker_once_delivers(app, people, runner):
 def test_gateway_body_escapes_and_rejects_a_broken_template():
     body = json.loads(notify.gateway_body(notify.DEFAULT_GATEWAY_TEMPLATE, "+628123", 'a "b"\n{message}'))
     assert body == {"to": "+628123", "message": 'a "b"\n{message}'}
+    template = '{"to": "{phone}", "text": "{message}", "ref": "{id}", "again": "{id}"}'
+    body = json.loads(notify.gateway_body(template, "+628123", 'x {id} {phone}', 'a"b'))
+    assert body == {"to": "+628123", "text": "x {id} {phone}", "ref": 'a"b', "again": 'a"b'}
     with pytest.raises(notify.DeliveryError):
         notify.gateway_body('{"to": {phone}}', "+628123", "x")
 
@@ -364,13 +379,214 @@ def test_notification_settings_come_from_the_environment(monkeypatch):
     assert out["NOTIFY_GATEWAY_AUTH_HEADER"] == "Authorization: Bearer x"
 
 
-def test_a_claimed_message_is_not_taken_by_a_second_worker_until_its_lease_ends(app, people):
-    app.config.update(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim")
-    submit(people["applicant"])
+def test_a_claim_holds_one_message_for_a_short_lease_and_a_dead_notifiers_message_comes_back(app, people):
+    app.config.update(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim", MAIL_SERVER="127.0.0.1")
+    submit(people["applicant"])  # three messages: e-mail to the applicant and the pendamping, WhatsApp
     db.session.commit()
     now = utcnow()
-    first = notify.claim_due(now, 10)
-    assert len(first) == 1
-    assert notify.claim_due(now, 10) == []  # another worker, same moment: nothing left for it
-    # a worker that died mid-send: the message comes back after the lease, still pending, nothing lost
-    assert notify.claim_due(now + notify.CLAIM_LEASE, 10) == first
+    first = notify.claim_next(now, "notifier-a")
+    assert first is not None and first.attempts == 1
+    # a claim holds that one message only: a second notifier at the same moment takes the next ones
+    others = [notify.claim_next(now, "notifier-b") for _ in range(3)]
+    assert others[2] is None and len({first.id, others[0].id, others[1].id}) == 3
+    # notifier-a dies mid-send: its message is free again once the (seconds-long) lease has run out
+    assert timedelta(seconds=5) >= notify.CLAIM_LEASE
+    assert notify.claim_next(now + notify.CLAIM_LEASE - timedelta(milliseconds=1), "notifier-c") is None
+    again = notify.claim_next(now + notify.CLAIM_LEASE, "notifier-c")
+    assert again is not None and again.id == first.id and again.uid == first.uid and again.attempts == 2
+    db.session.expire_all()
+    row = db.session.get(OutboxMessage, first.id)
+    assert row.claimed_by == "notifier-c" and row.status == OutboxStatus.PENDING
+    assert "interrupted" in row.last_error and "notifier-a" in row.last_error and "outcome unknown" in row.last_error
+
+
+def test_a_message_whose_last_allowed_attempt_was_interrupted_is_marked_failed_not_sent_again(app, people):
+    app.config.update(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim", NOTIFY_MAX_ATTEMPTS=3)
+    submit(people["applicant"])
+    db.session.commit()
+    msg = db.session.scalars(select(OutboxMessage)).one()
+    # two failed attempts, then a notifier killed during the third (the last one allowed)
+    msg.attempts, msg.last_error = 2, "URLError: refused"
+    db.session.commit()
+    assert notify.claim_next(utcnow(), "dead-notifier").attempts == 3
+    counts = notify.deliver_due(now=utcnow() + notify.CLAIM_LEASE)
+    assert counts == {"sent": 0, "retry": 0, "failed": 1}
+    db.session.expire_all()
+    msg = db.session.get(OutboxMessage, msg.id)
+    assert msg.status == OutboxStatus.FAILED and msg.attempts == 3 and msg.claimed_by is None
+    assert "attempt 3 interrupted" in msg.last_error
+
+
+@contextmanager
+def held_gateway(hold: threading.Event, *, first_only: bool = True):
+    """A gateway that keeps the first request (or every one) waiting until ``hold`` is set, then answers 200;
+    ``arrived`` is set when a held request came in."""
+    received, arrived = [], threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's hook name
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"headers": dict(self.headers), "body": body})
+            if not first_only or len(received) == 1:
+                arrived.set()
+                hold.wait(60)
+            with contextlib.suppress(OSError):  # the notifier may be gone (killed) by now
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b'{"ok": true}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/kirim", received, arrived
+    finally:
+        hold.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_slow_gateway_gets_the_same_id_on_the_retry_and_the_timeout_counts_as_unknown(app, people):
+    hold = threading.Event()
+    with held_gateway(hold) as (url, received, _arrived):
+        app.config.update(NOTIFY_GATEWAY_URL=url, NOTIFY_GATEWAY_TIMEOUT=0.5,
+                          NOTIFY_GATEWAY_TEMPLATE='{"target": "{phone}", "text": "{message}", "ref": "{id}"}')
+        submit(people["applicant"])
+        db.session.commit()
+        # the gateway takes the message but answers after the notifier's timeout
+        assert notify.deliver_due() == {"sent": 0, "retry": 1, "failed": 0}
+        db.session.expire_all()
+        msg = db.session.scalars(select(OutboxMessage)).one()
+        assert msg.status == OutboxStatus.PENDING and msg.attempts == 1 and msg.claimed_by is None
+        assert "OutcomeUnknown" in msg.last_error and "outcome unknown" in msg.last_error
+        hold.set()
+        assert notify.deliver_due(now=utcnow() + timedelta(minutes=2)) == {"sent": 1, "retry": 0, "failed": 0}
+    assert len(received) == 2  # a gateway that cannot de-duplicate delivers it twice; one that can, once
+    keys = [r["headers"]["Idempotency-Key"] for r in received]
+    refs = [json.loads(r["body"])["ref"] for r in received]
+    assert keys == refs == [msg.uid, msg.uid]
+    assert str(uuid.UUID(msg.uid)) == msg.uid
+    db.session.expire_all()
+    msg = db.session.get(OutboxMessage, msg.id)
+    assert msg.status == OutboxStatus.SENT and msg.attempts == 2 and msg.last_error is None
+
+
+def test_every_message_has_its_own_id_that_no_restore_or_other_kelurahan_repeats(app, people):
+    app.config.update(NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim", MAIL_SERVER="127.0.0.1")
+    submit(people["applicant"])
+    submit(people["applicant"], key="kedua")
+    db.session.commit()
+    rows = db.session.scalars(select(OutboxMessage)).all()
+    uids = {r.uid for r in rows}
+    assert len(rows) == 6 and len(uids) == 6
+    assert all(uuid.UUID(u).version == 4 for u in uids)  # random: not the row number, which a restore reuses
+
+
+class SlowFirstData(Collector):
+    """An SMTP server that keeps its answer to the first message until after the client's timeout."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        if len(self.messages) == 1:
+            await asyncio.sleep(1.5)
+        return "250 OK"
+
+
+def test_an_email_retried_after_a_timeout_carries_the_same_message_id_and_date(app, people):
+    handler = SlowFirstData()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=False, MAIL_TIMEOUT=0.5,
+                          MAIL_FROM="Kelurahan Jagalan <layanan@jagalan.example>")
+        people["helper"].email = None  # one message
+        submit(people["applicant"])
+        db.session.commit()
+        assert notify.deliver_due() == {"sent": 0, "retry": 1, "failed": 0}
+        msg = db.session.scalars(select(OutboxMessage)).one()
+        assert "OutcomeUnknown" in msg.last_error
+        assert notify.deliver_due(now=utcnow() + timedelta(minutes=2)) == {"sent": 1, "retry": 0, "failed": 0}
+    finally:
+        controller.stop()
+    mails = [message_from_bytes(content, policy=policy.default) for _f, _r, content in handler.messages]
+    assert len(mails) == 2  # the server has it twice: SMTP itself does not de-duplicate
+    assert mails[0]["Message-ID"] == mails[1]["Message-ID"] == f"<{msg.uid}@jagalan.example>"
+    assert mails[0]["Date"] == mails[1]["Date"]
+
+
+def test_a_live_notifier_keeps_its_message_however_slow_the_gateway(app, people, monkeypatch):
+    """The lease is renewed while the send runs: a second notifier never sends the same message meanwhile."""
+    monkeypatch.setattr(notify, "CLAIM_LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(notify, "RENEW_EVERY", timedelta(seconds=0.2))
+    hold = threading.Event()
+    with held_gateway(hold) as (url, received, arrived):
+        app.config.update(NOTIFY_GATEWAY_URL=url, NOTIFY_GATEWAY_TIMEOUT=30)
+        submit(people["applicant"])
+        db.session.commit()
+        results = []
+
+        def first_notifier():
+            with app.app_context():
+                results.append(notify.deliver_due())
+
+        worker = threading.Thread(target=first_notifier)
+        worker.start()
+        try:
+            assert arrived.wait(10)
+            time.sleep(2.5)  # well past the first lease: only its renewals keep the message
+            db.session.rollback()
+            assert notify.claim_next(utcnow(), "second-notifier") is None
+            assert notify.deliver_due() == {"sent": 0, "retry": 0, "failed": 0}
+        finally:
+            hold.set()
+            worker.join(30)
+    assert results == [{"sent": 1, "retry": 0, "failed": 0}] and len(received) == 1
+
+
+def test_a_notifier_killed_mid_send_is_resumed_within_seconds_after_a_restart(app, tmp_path):
+    """A real `flask notify-worker` killed with SIGKILL while the gateway holds one message: the restarted one
+    sends the rest at once and that one after its short lease, under the same id, within 10 s."""
+    hold = threading.Event()
+    with held_gateway(hold) as (url, received, arrived):
+        app.config.update(NOTIFY_GATEWAY_URL=url)
+        for i in range(4):
+            notify.queue_external(None, email=None, phone=f"+62812345000{i}", subject="Uji", body=f"Pesan {i}")
+        db.session.commit()
+        env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "notify-test",
+               "SEMPELMAS_ENV": "development", "NOTIFY_GATEWAY_URL": url}
+        command = [sys.executable, "-m", "flask", "--app", "app", "notify-worker"]
+        logs = tmp_path / "notifier.log"
+        with logs.open("wb") as out:
+            first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                assert arrived.wait(60), logs.read_text()
+                time.sleep(1.5)  # mid-send, its lease renewed at least once
+            finally:
+                first.send_signal(signal.SIGKILL)
+                first.wait(10)
+            hold.set()  # the gateway got the message; the killed notifier never heard back
+            restarted = time.monotonic()
+            second = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            try:
+                while time.monotonic() - restarted < 30:
+                    db.session.rollback()  # a fresh read of what the subprocess wrote
+                    if set(db.session.scalars(select(OutboxMessage.status))) == {OutboxStatus.SENT}:
+                        break
+                    time.sleep(0.1)
+                resumed_after = time.monotonic() - restarted
+            finally:
+                second.terminate()
+                second.wait(10)
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert {r.status for r in rows} == {OutboxStatus.SENT}, logs.read_text()
+    assert resumed_after <= 10, (resumed_after, logs.read_text())
+    keys = [r["headers"]["Idempotency-Key"] for r in received]
+    interrupted = keys[0]
+    assert len(keys) == 5 and keys.count(interrupted) == 2  # the interrupted one again, under its own id
+    assert set(keys) == {r.uid for r in rows}
+    assert sorted(r.attempts for r in rows) == [1, 1, 1, 2]
+    assert next(r for r in rows if r.uid == interrupted).attempts == 2

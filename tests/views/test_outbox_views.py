@@ -63,3 +63,19 @@ def test_resend_needs_csrf(make_app, factory):
         assert resp.status_code == 303
         db.session.expire_all()
         assert failed.status == OutboxStatus.PENDING
+
+
+def test_the_outbox_shows_each_messages_id_and_which_one_a_notifier_is_sending_now(client, factory, login_as):
+    sending = message(OutboxStatus.PENDING, attempts=1, claimed_by="host:123:ab",
+                      next_attempt_at=utcnow() + timedelta(seconds=4))
+    # its notifier died: the lease has run out, so it is due again, not "being sent"
+    orphan = message(OutboxStatus.PENDING, attempts=1, claimed_by="host:99:cd",
+                     next_attempt_at=utcnow() - timedelta(seconds=1))
+    waiting = message(OutboxStatus.PENDING, attempts=2, next_attempt_at=utcnow() + timedelta(minutes=5))
+    login_as(factory.staff(Role.ADMIN))
+    page = client.get("/admin/kotak-keluar?status=antri").get_data(as_text=True)
+    rows = {m.uid: page.split(m.uid)[0].rsplit("<tr>", 1)[1] for m in (sending, orphan, waiting)}
+    assert "sedang dikirim" in rows[sending.uid]
+    assert "sedang dikirim" not in rows[orphan.uid] and "berikutnya" in rows[orphan.uid]
+    assert "sedang dikirim" not in rows[waiting.uid] and "berikutnya" in rows[waiting.uid]
+    assert "antri (3)" in page
