@@ -4,18 +4,18 @@ PKI folder, plus a manifest of checksums; restore checks every checksum before i
 Layout of an archive::
 
     manifest.json                 first member: created_at, alembic revision, app version, database kind,
-                                  and path + size + sha256 of every other member
+                                  audit anchor, and path + size + sha256 of every other member
     database/sempelmas.sqlite3    SQLite: a copy made with the online backup API (consistent while the app runs)
     database/sempelmas.pgdump     PostgreSQL: ``pg_dump --format=custom`` (one snapshot transaction)
     uploads/…  letters/…  pki/…   UPLOAD_DIR, LETTER_DIR, PKI_DIR
 
-``letters/`` holds exactly the letters of the database copy: the stored names are read from the copy itself (SQLite)
-or in the snapshot ``pg_dump`` dumps (an exported snapshot), and each is taken under its final name even when a
-process killed after its commit left it pending. A file without a row there (a letter signed while the archive is
-written, an orphan of a crash while signing) is not a letter of that database and is left out: restored, it
-would be a validly signed PDF whose number the restored counter hands out again. The manifest also records the
-audit chain's last entry in that copy (``audit_anchor``, ``<seq>:<hash>``), an anchor for ``flask audit-verify
---anchor`` kept wherever the archive goes. Archives hold keys and personal data:
+``letters/`` holds exactly the letters of the database copy: the stored names are read from the copy itself
+(SQLite) or in the snapshot ``pg_dump`` dumps (an exported snapshot), each taken under its final name (one a
+process killed after its commit left pending is published first). A file without a row there (a letter signed
+while the archive is written, an orphan of a crash while signing) is not a letter of that database and is left
+out: restored, it would be a validly signed PDF whose number the restored counter hands out again. The manifest
+also records the audit chain's last entry in that copy (``audit_anchor``, ``<seq>:<hash>``), an anchor for
+``flask audit-verify --anchor`` kept wherever the archive goes. Archives hold keys and personal data:
 mode 0600, written to a temporary name and renamed when complete, so a crash never leaves a half archive that
 looks whole.
 """
@@ -275,14 +275,15 @@ def _dump_database(dest: Path) -> DatabaseCopy:
 
 
 def _letter_members(names: set[str]) -> list[tuple[str, Path]]:
-    """The files of the copy's letters, each under ``letters/<stored name>`` (a pending one too)."""
+    """The files of the copy's letters, each under ``letters/<stored name>`` (one still pending is published:
+    its row is in the copy, so it committed)."""
     from sempelmas.services import letter_store
 
     out = []
     for name in sorted(names):
-        path = letter_store.file_of(name)
-        if path is not None:
-            out.append((f"letters/{Path(name).name}", path))
+        path = letter_store.published_path(name)
+        if path.is_file() and not path.is_symlink():
+            out.append((f"letters/{path.name}", path))
     return out
 
 

@@ -107,24 +107,21 @@ def discard_pdf(name: str) -> None:
 
 
 def path_of(letter) -> Path:
-    """The stored PDF of a (committed) letter; a file left pending by a process killed after the commit is
-    published first."""
-    final = _final(letter.stored_name)
-    if not final.exists() and _pending(letter.stored_name).exists():
-        publish_pdf(letter.stored_name)
+    """The stored PDF of a (committed) letter."""
+    return published_path(letter.stored_name)
+
+
+def published_path(stored_name: str) -> Path:
+    """The final path of a committed letter's PDF; a file left pending by a process killed after the commit is
+    published first (only a committed row names it, so it is a letter)."""
+    final = _final(stored_name)
+    if not final.exists() and _pending(stored_name).exists():
+        publish_pdf(stored_name)
     return final
 
 
 def read_pdf(letter) -> bytes:
     return path_of(letter).read_bytes()
-
-
-def file_of(stored_name: str) -> Path | None:
-    """The file holding a committed letter's PDF, published or still pending (for the backup); None if neither."""
-    for path in (_final(stored_name), _pending(stored_name)):
-        if path.is_file() and not path.is_symlink():
-            return path
-    return None
 
 
 # ------------------------------------------------------------------------------------------- the sweep

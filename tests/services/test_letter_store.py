@@ -201,20 +201,31 @@ def test_a_signer_killed_after_the_commit_keeps_its_letter_and_it_is_served(app,
     assert client.get(f"/v/{letter.verify_code}/unduh").data == resp.data
 
 
-def test_doctor_and_backup_publish_a_committed_letter_left_pending(app, desk, monkeypatch):
-    requests = desk.awaiting(2)
-    monkeypatch.setattr(letter_store, "publish_pdf", lambda name: False)  # the process "died" before the rename
-    letters = [issuing.issue_letter(r, desk.lurah, LURAH_PASS) for r in requests]
+def _committed_but_pending(desk, monkeypatch, n: int) -> list[str]:
+    """``n`` letters as a process killed between the commit and the rename leaves them."""
+    requests = desk.awaiting(n)
+    monkeypatch.setattr(letter_store, "publish_pdf", lambda name: False)
+    names = sorted(issuing.issue_letter(r, desk.lurah, LURAH_PASS).stored_name for r in requests)
     monkeypatch.undo()
-    names = sorted(x.stored_name for x in letters)
     assert _files() == sorted(n + ".pending" for n in names)
+    return names
 
+
+def test_doctor_publishes_a_committed_letter_left_pending(app, desk, monkeypatch):
+    names = _committed_but_pending(desk, monkeypatch, 2)
     result = app.test_cli_runner().invoke(args=["doctor"])
     assert result.exit_code == 0, result.output
     assert f"diterbitkan: {names[0]}" in result.output and f"diterbitkan: {names[1]}" in result.output
     assert _files() == names
-    members = _archive_members(backup.create_backup().path)
+
+
+def test_a_backup_takes_a_committed_letter_left_pending_even_without_its_sweep(app, desk, monkeypatch):
+    names = _committed_but_pending(desk, monkeypatch, 2)
+    monkeypatch.setattr(backup, "_sweep_letters", lambda: db.session.rollback())  # e.g. a sweep that failed
+    made = backup.create_backup()
+    members = _archive_members(made.path)
     assert sorted(m for m in members if m.startswith("letters/")) == [f"letters/{n}" for n in names]
+    assert _files() == names
 
 
 def test_doctor_reports_a_letter_whose_file_is_gone(app, desk):
