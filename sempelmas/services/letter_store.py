@@ -242,20 +242,22 @@ def _hold_off_signing(wait_seconds: float) -> bool:
         usual_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
         raw.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
         try:
-            # the signer's own lock: it takes it before its number and holds it to the commit
+            # the signer's own lock: it takes it before its number and holds it to its commit
             numbering.begin_immediate()
-            return True
+            held = True
         except OperationalError as e:
             if "locked" not in str(e).lower():
                 raise
-            db.session.rollback()
-            return False
+            held = False
         finally:
             raw.execute(f"PRAGMA busy_timeout={usual_ms}")
+        if not held:
+            db.session.rollback()
+        return held
     try:
         db.session.execute(text(f"SET LOCAL lock_timeout = '{int(wait_seconds * 1000)}ms'"))
         # conflicts with the ROW EXCLUSIVE lock a signer takes when it inserts its row (before staging the file):
-        # granted once those transactions ended, and it holds new ones off until this one commits
+        # granted once those transactions ended, and it holds new ones off until this one ends
         db.session.execute(text("LOCK TABLE letters IN SHARE MODE"))
         db.session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
         return True
