@@ -6,7 +6,8 @@
 2. ``audit-verify``: wall time of ``flask --app app audit-verify`` in a child process (app start included) and of
    ``verify_chain()`` in-process, against a *bare baseline in the same run*: the same keyset queries reading the
    same rows through SQLAlchemy without checking anything (and, as a floor, a plain ``sqlite3`` read).
-   The verifier must also find a tampered entry (one raw UPDATE in the middle) and exit 1.
+   The verifier must also find a tampered entry (one raw UPDATE in the middle) and exit 1, and pass with
+   ``--anchor`` given the anchor it printed and one from half-way.
 3. Per-append cost: ``audit.record()`` + COMMIT (chain head UPDATE ... RETURNING, hash, INSERT, head UPDATE)
    against a plain INSERT of the same row into a table of the same shape without the chain + COMMIT, both
    through the same session on the same 1M-row database; and the same without a commit per entry (flush only).
@@ -131,6 +132,14 @@ def main() -> int:
         cli_s, done = run_flask(["audit-verify", "--quiet"], env)
         cli_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"  {done.stdout.strip().splitlines()[0]}")
+        # the anchor the run printed, and one kept from half-way: checked against the same log
+        anchor = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)[1]
+        conn = sqlite3.connect(db_path)
+        half = conn.execute("SELECT seq, entry_hash FROM audit_log WHERE seq = ?", (args.entries // 2,)).fetchone()
+        conn.close()
+        anchored_s, anchored = run_flask(["audit-verify", "--quiet", "--anchor", anchor,
+                                          "--anchor", f"{half[0]}:{half[1]}"], env, check=False)
+        anchored_ok = anchored.returncode == 0 and "Cocok dengan 2 jangkar" in anchored.stdout
 
         with app.app_context():
             t0 = time.perf_counter()
@@ -244,6 +253,8 @@ def main() -> int:
         print(f"audit-verify over {args.entries:,} entries (SQLite, {size_mb:.0f} MB)")
         print(f"  flask --app app audit-verify (child, app start included) {cli_s:7.2f} s   "
               f"peak RSS of the largest child ≈ {cli_rss:.0f} MB")
+        print(f"  the same with --anchor (the last entry, and one half-way) {anchored_s:7.2f} s   "
+              f"matched: {'yes' if anchored_ok else 'NO'}")
         print(f"  verify_chain() in-process                               {inproc:7.2f} s")
         print(f"  baseline: same keyset queries, rows only (SQLAlchemy)   {bare_sa:7.2f} s   "
               f"(verify = {inproc / bare_sa:.1f}x)")
@@ -263,7 +274,7 @@ def main() -> int:
               f" vs a Core INSERT, {chained_ms - med['ORM add, no chain + COMMIT']:+.0f} µs vs the"
               " same ORM add without the chain")
         print(f"  chain after {appended - args.entries:,} appends intact: {final.intact}")
-        failed = cli_s > LIMIT_S or not found or not final.intact
+        failed = cli_s > LIMIT_S or anchored_s > LIMIT_S or not anchored_ok or not found or not final.intact
         print(f"\nRESULT: {'FAIL' if failed else 'PASS'} (audit-verify {cli_s:.1f} s, limit {LIMIT_S:.0f} s)")
     finally:
         if args.keep:

@@ -19,6 +19,7 @@ restore ≤ 3.0 × baseline; archive mode 0600.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -41,8 +42,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
 
+    from sqlalchemy import insert, select
+
     from sempelmas import create_app
     from sempelmas.extensions import db
+    from sempelmas.models.letters import Letter
     from sempelmas.services import backup, demo
 
     work = Path(tempfile.mkdtemp(prefix="backup-bench-"))
@@ -65,8 +69,22 @@ def main() -> int:
                 (docs / f"bench-{i:05d}.jpg").write_bytes(os.urandom(200 * 1024))
             letters = Path(cfg["LETTER_DIR"])
             letters.mkdir(parents=True, exist_ok=True)
+            # each file with its Letter row: the backup takes the letters of its database copy, and its sweep
+            # deletes a file no row names (an orphan of a crash while signing)
+            demo_letter = db.session.scalar(select(Letter).limit(1))
+            rows = []
             for i in range(args.letters):
-                (letters / f"bench-{i:05d}.pdf").write_bytes(os.urandom(56 * 1024))
+                data = os.urandom(56 * 1024)
+                (letters / f"bench-{i:05d}.pdf").write_bytes(data)
+                rows.append({"request_id": demo_letter.request_id, "number": f"BENCH/{i:05d}", "scope": "bench",
+                             "year": 2026, "sequence": i + 1, "verify_code": f"bench{i:015d}",
+                             "service_code": demo_letter.service_code, "title": demo_letter.title,
+                             "signer_user_id": demo_letter.signer_user_id, "stored_name": f"bench-{i:05d}.pdf",
+                             "pdf_sha256": hashlib.sha256(data).hexdigest(), "pdf_size": len(data),
+                             "status": "sah"})
+            if rows:
+                db.session.execute(insert(Letter), rows)
+                db.session.commit()
             total = sum(p.stat().st_size for p in instance.rglob("*") if p.is_file())
             total += (work / "bench.db").stat().st_size
             print(f"data: {args.files} documents, {args.letters} letters + demo; {total / 1e6:.0f} MB on disk")

@@ -159,7 +159,8 @@ def main() -> int:
             timed(letter_render, "qr_png", "qr")
             timed(pki.KelurahanCASigner, "sign", "sign")
             timed(issuing, "prepare_signer", "unlock")
-            timed(letter_store, "save_pdf", "store")
+            timed(letter_store, "stage_pdf", "store")
+            timed(letter_store, "publish_pdf", "store")
 
             cpu: dict[str, list[float]] = defaultdict(list)
 

@@ -32,6 +32,9 @@ def register(app: Flask) -> None:
             raise click.ClickException(str(e)) from e
         click.echo(f"Cadangan dibuat: {result.path} ({_size(result.size)}, {len(result.manifest.files)} berkas, "
                    f"basis data {result.manifest.database}).")
+        if result.manifest.audit_anchor:
+            # the backup's log (journal, e-mail) is one place off the database to keep it
+            click.echo(f"Jangkar log audit (simpan di luar server): --anchor {result.manifest.audit_anchor}")
         for name in result.pruned:
             click.echo(f"Arsip lama dihapus: {name}")
         if result.copied_to:

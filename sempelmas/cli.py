@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from sempelmas import audit_cli
+from sempelmas import audit_cli, doctor_cli
 from sempelmas.extensions import db
 
 
@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
 
     backup_cli.register(app)
     audit_cli.register(app)
+    doctor_cli.register(app)
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt="Nama pengguna")
@@ -109,9 +110,10 @@ def register(app: Flask) -> None:
         """Run background jobs (register imports…) from the database queue."""
         import logging
 
-        from sempelmas.services import jobs
+        from sempelmas.services import jobs, letter_store
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+        letter_store.sweep_at_start()  # letters of a signing process killed mid-way: published, or orphans deleted
         if once:
             jobs.load_handlers()
             click.echo(f"{jobs.run_pending()} job(s) selesai.")

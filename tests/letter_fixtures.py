@@ -119,10 +119,13 @@ def make_letter(request, signer, *, official=None, pdf: bytes | None = None, sta
         sequence=seq, verify_code=code or letter_store.new_verify_code(), service_code="domisili",
         title="Surat Keterangan Domisili", signed_at=signed_at or datetime(2026, 3, 4, 3, 15),
         signer_user_id=signer.id, official_id=official.id if official else None,
-        stored_name=letter_store.save_pdf(pdf), pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf),
+        stored_name=letter_store.new_stored_name(), pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf),
         status=status, **{**letters.facts_as_printed(request, official, signer), **fields})
     db.session.add(letter)
+    db.session.flush()
+    letter_store.stage_pdf(letter.stored_name, pdf)  # as issuing does: staged, committed, published
     db.session.commit()
+    letter_store.publish_pdf(letter.stored_name)
     return letter
 
 

@@ -58,6 +58,8 @@ def audit_verify():
         return _page(refused=True)
     report = audit.verify_chain()
     found = {"problem": report.problem.message} if report.problem else {}
+    if report.breaks:
+        found["breaks"] = len(report.breaks)
     audit.record("audit.verify", actor=current_user, object_type="audit_log", intact=report.intact,
                  checked=report.checked, **found)
     db.session.commit()

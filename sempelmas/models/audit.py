@@ -52,35 +52,57 @@ class AuditChainHead(db.Model):
 
 
 HEAD_ID = 1
+#: the entry an append writes when it finds the chain head missing: the break stays in the chain itself
+HEAD_MISSING = "audit.head_missing"
 _TAKE = text("UPDATE audit_chain_head SET seq = seq + :n WHERE id = :id RETURNING seq, last_hash")
 _PUT = text("UPDATE audit_chain_head SET last_hash = :h WHERE id = :id")
-_LAST = text("SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+_LAST = text("SELECT id, seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
 
 
-def _take_head(connection, n: int) -> tuple[int, str]:
-    """Reserve ``n`` positions; returns the new last seq and the hash before them. The UPDATE comes first so
-    the lock is held before the head is read (a read-then-write would let two appends fork the chain)."""
-    row = connection.execute(_TAKE, {"n": n, "id": HEAD_ID}).first()
-    if row is None:
-        # a fresh database (the migration creates the row; tests empty every table), or a head someone deleted:
-        # go on from the newest entry rather than refuse every sensitive action (audit-verify still checks the
-        # entries themselves)
-        last = connection.execute(_LAST).first()
-        dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
-        connection.execute(dialect_insert(AuditChainHead).values(
-            id=HEAD_ID, seq=last[0] if last else 0, last_hash=last[1] if last else audit_chain.GENESIS,
-        ).on_conflict_do_nothing())
-        row = connection.execute(_TAKE, {"n": n, "id": HEAD_ID}).first()
-    return row[0], row[1]
+def _recreate_head(connection):
+    """Put the head row back at the newest entry; returns that entry (id, seq, entry_hash) when this call
+    re-created the head of a log that has entries, None for a fresh log or when another append was first."""
+    last = connection.execute(_LAST).first()
+    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
+    inserted = connection.execute(dialect_insert(AuditChainHead).values(
+        id=HEAD_ID, seq=last.seq if last else 0, last_hash=last.entry_hash if last else audit_chain.GENESIS,
+    ).on_conflict_do_nothing().returning(AuditChainHead.id)).first()
+    return last if last is not None and inserted is not None else None
+
+
+def _record_head_missing(connection, found) -> None:
+    """Chain the ``audit.head_missing`` entry right after ``found`` (inserted now, so its id comes before the
+    flush's entries as its place in the chain does)."""
+    fields = {"seq": found.seq + 1, "prev_hash": found.entry_hash, "created_at": utcnow(), "actor_id": None,
+              "on_behalf_of_id": None, "ip": None, "action": HEAD_MISSING, "object_type": "audit_chain_head",
+              "object_id": str(HEAD_ID), "details": audit_chain.normalise_details(
+                  {"found_entry_id": found.id, "found_seq": found.seq, "found_hash": found.entry_hash})}
+    digest = audit_chain.entry_hash(fields)
+    connection.execute(AuditEntry.__table__.insert().values(**fields, entry_hash=digest))
+    connection.execute(text("UPDATE audit_chain_head SET seq = :s, last_hash = :h WHERE id = :id"),
+                       {"s": fields["seq"], "h": digest, "id": HEAD_ID})
 
 
 @event.listens_for(Session, "before_flush")
 def _chain_new_entries(session: Session, flush_context, instances) -> None:
-    """Give each new entry its place in the chain and its hashes, in the order they were added."""
+    """Give each new entry its place in the chain and its hashes, in the order they were added.
+
+    The UPDATE of the head comes first so its lock is held before the head is read (a read-then-write would let
+    two appends fork the chain). A missing head row is put back at the newest surviving entry — a fresh database
+    has none (the migration creates it; tests empty every table) — but never silently when entries exist:
+    deleting the newest entries together with the head would then read as intact. An ``audit.head_missing``
+    entry, chained before the new ones, records what was found, and ``audit-verify`` reports it from then on."""
     new = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     if not new:
         return
-    last_seq, prev = _take_head(session.connection(), len(new))
+    connection = session.connection()
+    row = connection.execute(_TAKE, {"n": len(new), "id": HEAD_ID}).first()
+    if row is None:
+        found = _recreate_head(connection)
+        if found is not None:
+            _record_head_missing(connection, found)
+        row = connection.execute(_TAKE, {"n": len(new), "id": HEAD_ID}).first()
+    last_seq, prev = row[0], row[1]
     seq = last_seq - len(new)
     for entry in new:
         seq += 1
@@ -90,4 +112,4 @@ def _chain_new_entries(session: Session, flush_context, instances) -> None:
         entry.seq = seq
         entry.prev_hash = prev
         entry.entry_hash = prev = audit_chain.entry_hash(entry.chain_fields())
-    session.connection().execute(_PUT, {"h": prev, "id": HEAD_ID})
+    connection.execute(_PUT, {"h": prev, "id": HEAD_ID})

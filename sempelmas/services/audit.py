@@ -3,7 +3,8 @@ see ``sempelmas.models.audit``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import has_request_context, request
@@ -13,7 +14,7 @@ from sqlalchemy import String, bindparam, select, type_coerce
 
 from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
-from sempelmas.models.audit import HEAD_ID, AuditChainHead, AuditEntry
+from sempelmas.models.audit import HEAD_ID, HEAD_MISSING, AuditChainHead, AuditEntry
 
 
 def client_ip() -> str | None:
@@ -56,7 +57,7 @@ def record(
 class ChainProblem:
     """The first place where the stored log departs from an untouched chain."""
 
-    kind: str  #: "altered", "deleted", "inserted", "head"
+    kind: str  #: "altered", "deleted", "inserted", "head", "anchor"
     entry_id: int | None
     seq: int | None
     created_at: datetime | None
@@ -71,10 +72,36 @@ class ChainReport:
     first_at: datetime | None = None
     last_at: datetime | None = None
     problem: ChainProblem | None = None
+    #: breaks the chain itself records (``audit.head_missing``): reported on every run, whatever came after
+    breaks: list[ChainProblem] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
-        return self.problem is None
+        return self.problem is None and not self.breaks
+
+    @property
+    def anchor(self) -> str | None:
+        """``<seq>:<hash>`` of the last entry checked, to keep elsewhere for ``audit-verify --anchor``; only
+        when the walk reached the end without an unrecorded problem."""
+        if self.problem is not None or self.last_seq == 0:
+            return None
+        return format_anchor(self.last_seq, self.last_hash)
+
+
+#: ``<seq>:<entry_hash>`` as audit-verify prints it
+_ANCHOR = re.compile(r"^([1-9][0-9]{0,17}):([0-9a-f]{64})$")
+
+
+def format_anchor(seq: int, entry_hash: str) -> str:
+    return f"{seq}:{entry_hash}"
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """``(seq, hash)`` from ``<seq>:<hash>``; ValueError for anything else."""
+    m = _ANCHOR.match((text or "").strip().lower())
+    if m is None:
+        raise ValueError(text)
+    return int(m.group(1)), m.group(2)
 
 
 #: the stored values as the driver gives them: the timestamp and the JSON as text where the database keeps text
@@ -119,12 +146,24 @@ def _as_time(value) -> datetime | None:
         return None
 
 
-def verify_chain(batch: int = 20_000, progress=None) -> ChainReport:
+def verify_chain(batch: int = 20_000, progress=None, anchors: tuple[tuple[int, str], ...] = ()) -> ChainReport:
     """Walk the whole log in id order and report the first entry altered, inserted or deleted.
 
     Rules: ``seq`` runs 1, 2, 3… in id order; each ``prev_hash`` is the previous ``entry_hash``; each
     ``entry_hash`` is the hash of the stored fields; the chain head names the last ``seq`` and hash (so deleting the
-    newest entries shows too). Entries appended while the walk runs are followed up before judging the head."""
+    newest entries shows too). Entries appended while the walk runs are followed up before judging the head.
+    Every ``audit.head_missing`` entry is a break on record (``report.breaks``): the head was deleted, and what
+    followed it may have gone with it. ``anchors``: ``(seq, hash)`` pairs kept elsewhere from earlier runs; the
+    entry at each seq must still be there with that hash, so a tail rewritten hashes and all (or deleted with the
+    head) shows too."""
+    report = _walk(batch, progress)
+    if report.problem is None:
+        report.problem = _check_anchors(anchors, report)
+    report.breaks = _recorded_breaks()
+    return report
+
+
+def _walk(batch: int, progress) -> ChainReport:
     report = ChainReport()
     last_id, last_seq, last_hash, checked = 0, 0, audit_chain.GENESIS, 0
     first_at = last_at = None
@@ -179,6 +218,39 @@ def _check_row(row: dict, report: ChainReport) -> ChainProblem:
                                      id=row["id"], seq=row["seq"], expected=expected))
     return problem("inserted", _("Entri #%(id)d (urutan %(seq)d) tidak tersambung ke entri sebelumnya: "
                                  "entri ini disisipkan atau entri sebelumnya diganti.", id=row["id"], seq=row["seq"]))
+
+
+def _check_anchors(anchors, report: ChainReport) -> ChainProblem | None:
+    """The first kept anchor the (otherwise intact) chain no longer matches."""
+    for seq, kept in anchors:
+        if seq > report.last_seq:
+            return ChainProblem("deleted", None, seq, report.last_at, _(
+                "Entri urutan %(seq)d dari jangkar yang disimpan tidak ada lagi: log kini berakhir di urutan "
+                "%(last)d. Entri sesudahnya telah dihapus.", seq=seq, last=report.last_seq))
+        row = db.session.execute(select(AuditEntry.id, AuditEntry.created_at, AuditEntry.entry_hash)
+                                 .where(AuditEntry.seq == seq)).first()
+        if row is None or row.entry_hash != kept:
+            return ChainProblem("anchor", row.id if row else None, seq, row.created_at if row else None, _(
+                "Entri urutan %(seq)d tidak sama dengan jangkar yang disimpan (hash %(kept)s…, kini %(now)s…): "
+                "rantai sampai urutan itu telah ditulis ulang sejak jangkar dicatat.",
+                seq=seq, kept=kept[:12], now=(row.entry_hash if row else "-")[:12]))
+    return None
+
+
+def _recorded_breaks() -> list[ChainProblem]:
+    """The ``audit.head_missing`` entries, oldest first (the action is indexed: no cost to the walk)."""
+    rows = db.session.execute(select(AuditEntry.id, AuditEntry.seq, AuditEntry.created_at, AuditEntry.details)
+                              .where(AuditEntry.action == HEAD_MISSING).order_by(AuditEntry.seq)).all()
+    out = []
+    for row in rows:
+        details = row.details if isinstance(row.details, dict) else {}
+        found = details.get("found_seq")
+        out.append(ChainProblem("head", row.id, row.seq, _as_time(row.created_at), _(
+            "Kepala rantai audit pernah hilang: entri #%(id)d (urutan %(seq)d) mencatat bahwa baris "
+            "audit_chain_head terhapus; saat itu log berakhir di urutan %(found)s. Entri yang dulu ada sesudah "
+            "urutan itu mungkin ikut dihapus: periksa dengan jangkar yang disimpan (--anchor).",
+            id=row.id, seq=row.seq, found=found if found is not None else "?")))
+    return out
 
 
 def _check_head(head, report: ChainReport) -> ChainProblem | None:

@@ -4,13 +4,18 @@ PKI folder, plus a manifest of checksums; restore checks every checksum before i
 Layout of an archive::
 
     manifest.json                 first member: created_at, alembic revision, app version, database kind,
-                                  and path + size + sha256 of every other member
+                                  audit anchor, and path + size + sha256 of every other member
     database/sempelmas.sqlite3    SQLite: a copy made with the online backup API (consistent while the app runs)
     database/sempelmas.pgdump     PostgreSQL: ``pg_dump --format=custom`` (one snapshot transaction)
     uploads/…  letters/…  pki/…   UPLOAD_DIR, LETTER_DIR, PKI_DIR
 
-The database is copied first: a letter signed while the folders are read then has its PDF in the archive and no
-row (harmless); the other order could keep a row whose PDF is missing. Archives hold keys and personal data:
+``letters/`` holds exactly the letters of the database copy: the stored names are read from the copy itself
+(SQLite) or in the snapshot ``pg_dump`` dumps (an exported snapshot), each taken under its final name (one a
+process killed after its commit left pending is published first). A file without a row there (a letter signed
+while the archive is written, an orphan of a crash while signing) is not a letter of that database and is left
+out: restored, it would be a validly signed PDF whose number the restored counter hands out again. The manifest
+also records the audit chain's last entry in that copy (``audit_anchor``, ``<seq>:<hash>``), an anchor for
+``flask audit-verify --anchor`` kept wherever the archive goes. Archives hold keys and personal data:
 mode 0600, written to a temporary name and renamed when complete, so a crash never leaves a half archive that
 looks whole.
 """
@@ -67,10 +72,13 @@ class Manifest:
     alembic_revision: str | None
     app_version: str
     files: dict[str, dict] = field(default_factory=dict)  # path → {"size", "sha256"}
+    #: "<seq>:<entry_hash>" of the audit log's last entry in the database copy (None: empty log, older archive)
+    audit_anchor: str | None = None
 
     def as_json(self) -> bytes:
         return json.dumps({"format": FORMAT, "created_at": self.created_at, "database": self.database,
                            "alembic_revision": self.alembic_revision, "app_version": self.app_version,
+                           "audit_anchor": self.audit_anchor,
                            "files": [{"path": p, **v} for p, v in sorted(self.files.items())]},
                           indent=1, ensure_ascii=False).encode()
 
@@ -87,11 +95,25 @@ class Manifest:
                 files[_safe_member(f["path"])] = {"size": f["size"], "sha256": f["sha256"]}
             return cls(created_at=str(raw["created_at"]), database=str(raw["database"]),
                        alembic_revision=raw.get("alembic_revision"), app_version=str(raw.get("app_version", "")),
-                       files=files)
+                       files=files, audit_anchor=_anchor_or_none(raw.get("audit_anchor")))
         except BackupError:
             raise
         except (ValueError, KeyError, TypeError) as e:
             raise BackupError("Manifest cadangan rusak atau tidak dapat dibaca.") from e
+
+
+def _anchor_or_none(value) -> str | None:
+    return value if isinstance(value, str) and re.fullmatch(r"[0-9]+:[0-9a-f]{64}", value) else None
+
+
+@dataclass
+class DatabaseCopy:
+    """What the archive's database copy holds that the rest of the archive follows."""
+
+    member: str
+    #: the stored names of its letters: the only files ``letters/`` takes
+    letter_names: set[str]
+    audit_anchor: str | None
 
 
 @dataclass
@@ -207,19 +229,37 @@ def _now() -> datetime:
 
 # --------------------------------------------------------------------------- create
 
-def _dump_database(dest: Path) -> str:
-    """Write a consistent copy of the database to dest; returns the archive member name."""
+_LETTER_NAMES_SQL = "SELECT stored_name FROM letters"
+_LAST_AUDIT_SQL = "SELECT seq, entry_hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
+
+
+def _copy_facts(query: Callable[[str], list]) -> tuple[set[str], str | None]:
+    """The letters' stored names and the audit anchor, read from the database copy through ``query``."""
+    names = {row[0] for row in query(_LETTER_NAMES_SQL)}
+    last = query(_LAST_AUDIT_SQL)
+    return names, (f"{last[0][0]}:{last[0][1]}" if last else None)
+
+
+def _dump_database(dest: Path) -> DatabaseCopy:
+    """Write a consistent copy of the database to dest, and read from that same moment what follows it."""
     url = db.engine.url
     if database_kind() == "postgresql":
         args, env = _pg_args(url)
-        try:
-            done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", "--file",  # noqa: S603, S607
-                                   str(dest), *args], env=env, capture_output=True, text=True, timeout=3600)
-        except FileNotFoundError as e:
-            raise BackupError("pg_dump tidak terpasang (paket Debian postgresql-client).") from e
-        if done.returncode != 0:
-            raise BackupError(f"pg_dump gagal: {done.stderr.strip()[:500]}")
-        return PG_MEMBER
+        with db.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                # pg_dump dumps this transaction's snapshot; the letters and the anchor are read in it too
+                snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+                try:
+                    done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges",  # noqa: S603, S607
+                                           f"--snapshot={snapshot}", "--file", str(dest), *args],
+                                          env=env, capture_output=True, text=True, timeout=3600)
+                except FileNotFoundError as e:
+                    raise BackupError("pg_dump tidak terpasang (paket Debian postgresql-client).") from e
+                if done.returncode != 0:
+                    raise BackupError(f"pg_dump gagal: {done.stderr.strip()[:500]}")
+                names, anchor = _copy_facts(lambda sql: conn.exec_driver_sql(sql).all())
+        return DatabaseCopy(PG_MEMBER, names, anchor)
     if not url.database or url.database == ":memory:":
         raise BackupError("Basis data SQLite di memori tidak dapat dicadangkan.")
     src = sqlite3.connect(url.database, timeout=current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
@@ -227,10 +267,24 @@ def _dump_database(dest: Path) -> str:
     try:
         # one step: the whole copy is read under one read lock, so it is one moment of the database
         src.backup(dst)
+        names, anchor = _copy_facts(lambda sql: dst.execute(sql).fetchall())
     finally:
         dst.close()
         src.close()
-    return SQLITE_MEMBER
+    return DatabaseCopy(SQLITE_MEMBER, names, anchor)
+
+
+def _letter_members(names: set[str]) -> list[tuple[str, Path]]:
+    """The files of the copy's letters, each under ``letters/<stored name>`` (one still pending is published:
+    its row is in the copy, so it committed)."""
+    from sempelmas.services import letter_store
+
+    out = []
+    for name in sorted(names):
+        path = letter_store.published_path(name)
+        if path.is_file() and not path.is_symlink():
+            out.append((f"letters/{path.name}", path))
+    return out
 
 
 def create_backup(*, now: datetime | None = None) -> CreateResult:
@@ -245,13 +299,17 @@ def create_backup(*, now: datetime | None = None) -> CreateResult:
         raise BackupError(f"Arsip {name} sudah ada.")
     manifest = Manifest(created_at=now.isoformat(timespec="seconds"), database=database_kind(),
                         alembic_revision=alembic_revision(), app_version=app_version())
-    db.session.rollback()  # no transaction of ours holds the database while it is copied
+    _sweep_letters()  # also ends our transaction: none holds the database while it is copied
 
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".work-") as work:
         dump = Path(work) / "database"
-        member = _dump_database(dump)
-        members: list[tuple[str, Path]] = [(member, dump)]
+        copy = _dump_database(dump)
+        manifest.audit_anchor = copy.audit_anchor
+        members: list[tuple[str, Path]] = [(copy.member, dump)]
         for top, key in FOLDERS.items():
+            if top == "letters":
+                members += _letter_members(copy.letter_names)
+                continue
             root = Path(current_app.config[key])
             members += [(f"{top}/{p.relative_to(root).as_posix()}", p) for p in _folder_files(root)]
         for arcname, path in members:
@@ -297,12 +355,27 @@ def create_backup(*, now: datetime | None = None) -> CreateResult:
     audit.record("backup.create", None, object_type="backup", object_id=name, size=result.size,
                  files=len(manifest.files), database=manifest.database, revision=manifest.alembic_revision,
                  pruned=result.pruned, copied_to=result.copied_to, copy_pruned=result.copy_pruned,
-                 copy_error=copy_error)
+                 copy_error=copy_error, audit_anchor=manifest.audit_anchor)
     db.session.commit()
     if copy_error:
         # the archive is good and kept; the operator (or the systemd unit's failure) must still hear of it
         raise BackupError(f"Cadangan dibuat ({final}), tetapi penyalinan ke {target} gagal: {copy_error}")
     return result
+
+
+def _sweep_letters() -> None:
+    """letter_store.sweep before a backup or after a restore: committed letters published, orphans deleted. A
+    sweep that cannot run (a database a restore left at an older revision) waits for the worker's start or
+    ``flask doctor``; the archive takes only the copy's letters either way."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sempelmas.services import letter_store
+
+    try:
+        letter_store.sweep()
+    except (SQLAlchemyError, OSError):
+        db.session.rollback()
+        current_app.logger.warning("letter files not swept; run `flask doctor`", exc_info=True)
 
 
 def _add_checked(tar: tarfile.TarFile, arcname: str, path: Path, expected: dict) -> None:
@@ -553,6 +626,8 @@ def restore(path: Path) -> Manifest:
         audit.record("backup.restore", None, object_type="backup", object_id=path.name,
                      created_at=manifest.created_at, files=len(manifest.files), revision=manifest.alembic_revision)
         db.session.commit()
+        # an archive written before letters/ followed the database copy may carry orphans of crashes
+        _sweep_letters()
     return manifest
 
 

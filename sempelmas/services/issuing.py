@@ -6,13 +6,14 @@ nothing else changes). Then, in ONE transaction that begins with ``numbering.beg
 write lock; on PostgreSQL the counter row and the request row are locked ``FOR UPDATE``):
 
     take the number → new verification code → render the PDF (number, QR with <PUBLIC_URL>/v/<code>)
-    → sign it (PAdES) → store the file → insert the Letter row → lifecycle "sign" (→ selesai, notifications)
-    → audit "letter.issue" → commit.
+    → sign it (PAdES) → insert the Letter row → stage the file (``<name>.pending``) → lifecycle "sign"
+    (→ selesai, notifications) → audit "letter.issue" → commit → the file gets its final name.
 
-Any failure rolls everything back and deletes the stored file: no letter, no file, the number is not
+Any failure rolls everything back and deletes the staged file: no letter, no file, the number is not
 consumed (gapless), the request still waits for a signature. The write lock (or row lock) is held while the
 letter is rendered and signed, because the number printed in the PDF must be the one the commit keeps: signers
-queue behind each other for the ~100 ms a letter takes.
+queue behind each other for the ~100 ms a letter takes. A process killed before the commit leaves only a pending
+file that nothing serves or backs up, and that ``letter_store.sweep`` deletes (see letter_store).
 
 Capacity in the signature block (no schema change; from the profile's officials, ``models.profile.Official``):
 - the official whose ``position`` is "lurah" signs in their own name (capacity "");
@@ -221,7 +222,7 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
                                        capacity=capacity, verify_url=verify_url(code))
         location = _location()
         signed = signer.sign(pdf, passphrase=passphrase, reason=f"Surat {number}", location=location)
-        stored = letter_store.save_pdf(signed)
+        stored = letter_store.new_stored_name()
         snapshot = request.service_snapshot or {}
         letter = Letter(
             request_id=request.id, number=number, scope=scope, year=year, sequence=seq, verify_code=code,
@@ -234,6 +235,9 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
         )
         db.session.add(letter)
         db.session.flush()
+        # after the row (letter_store's sweep waits for the transactions that inserted one), under its pending
+        # name until the commit: a crash before the commit leaves no file that looks issued
+        letter_store.stage_pdf(stored, signed)
         if old is None:
             lifecycle.transition(request, "sign", actor=signer_user, note=str(_("Surat nomor %(n)s", n=number)))
             audit.record("letter.issue", letter, actor=signer_user, number=number,
@@ -248,8 +252,12 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
     except BaseException:
         db.session.rollback()
         if stored is not None:
-            letter_store.delete_pdf(stored)
+            letter_store.discard_pdf(stored)
         raise
+    try:
+        letter_store.publish_pdf(stored)
+    except OSError:  # issued all the same: path_of or the next sweep publishes it (as after a kill right here)
+        current_app.logger.exception("letter %s committed, its file not yet published", stored)
     return letter
 
 

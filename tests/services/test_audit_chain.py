@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
-from sempelmas.models.audit import AuditChainHead, AuditEntry
+from sempelmas.models.audit import HEAD_MISSING, AuditChainHead, AuditEntry
 from sempelmas.services import audit
 
 
@@ -202,13 +202,158 @@ def test_two_connections_appending_at_once_do_not_fork_the_chain(app):
     assert db.session.scalar(select(func.count()).select_from(AuditChainHead)) == 1
 
 
-def test_a_deleted_chain_head_is_reported_and_appends_go_on_from_the_newest_entry(app, runner):
-    make_log(3)
+def test_a_deleted_chain_head_is_recorded_in_the_chain_when_appends_go_on(app, runner):
+    entries = make_log(3)
     db.session.execute(text("DELETE FROM audit_chain_head"))
     db.session.commit()
     result = verify(runner)
     assert result.exit_code == 1 and "Kepala rantai audit hilang" in result.output
     audit.record("test.lanjut")
     db.session.commit()
-    assert [e.seq for e in chain()] == [1, 2, 3, 4]
-    assert audit.verify_chain().intact
+    after = chain()
+    assert [(e.seq, e.action) for e in after[3:]] == [(4, HEAD_MISSING), (5, "test.lanjut")]
+    assert after[3].details == {"found_entry_id": entries[-1].id, "found_seq": 3,
+                                "found_hash": entries[-1].entry_hash}
+    assert after[3].prev_hash == entries[-1].entry_hash and after[4].prev_hash == after[3].entry_hash
+    head = db.session.get(AuditChainHead, 1)
+    assert (head.seq, head.last_hash) == (5, after[4].entry_hash)
+    report = audit.verify_chain()
+    assert report.problem is None and not report.intact  # the chain links up, and says it was broken
+    assert [(b.kind, b.entry_id, b.seq) for b in report.breaks] == [("head", after[3].id, 4)]
+
+
+def test_deleting_the_newest_entries_with_the_head_is_reported_by_every_later_verify(app, runner):
+    """The attack the head was meant to stop: delete the last entries and the head row, then let the app go on.
+    Before, the next append re-created the head from the newest survivor and the log read as intact."""
+    anchor = f"6:{make_log(6)[-1].entry_hash}"
+    db.session.execute(text("DELETE FROM audit_log WHERE seq >= 5"))
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    for i in range(3):
+        audit.record("test.sesudah", n=i)
+        db.session.commit()
+    for _ in range(2):  # not once: every run, however many entries came after
+        result = verify(runner)
+        assert result.exit_code == 1, result.output
+        assert "Log audit utuh" not in result.output
+        mark = db.session.scalar(select(AuditEntry).where(AuditEntry.action == HEAD_MISSING))
+        assert mark.seq == 5
+        assert f"Kepala rantai audit pernah hilang: entri #{mark.id} (urutan 5)" in result.output
+        assert "saat itu log berakhir di urutan 4" in result.output
+        audit.record("test.lagi")
+        db.session.commit()
+    # and the anchor kept from before the deletion no longer matches the entry now at its place
+    kept = runner.invoke(args=["audit-verify", "--quiet", "--anchor", anchor])
+    assert kept.exit_code == 1 and "tidak sama dengan jangkar yang disimpan" in kept.output
+
+
+def test_two_appends_finding_the_head_missing_record_one_break(app):
+    make_log(2)
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    start, errors = threading.Barrier(2), []
+    threads = [threading.Thread(target=_append_from_thread, args=(app, name, 5, start, errors))
+               for name in ("kiri", "kanan")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    entries = chain()
+    assert [e.seq for e in entries] == list(range(1, 2 + 1 + 20 + 1))
+    assert [e.action for e in entries].count(HEAD_MISSING) == 1 and entries[2].action == HEAD_MISSING
+    report = audit.verify_chain()
+    assert report.problem is None and len(report.breaks) == 1
+
+
+# ------------------------------------------------------------------ anchors kept elsewhere
+
+def _anchor_from(output: str) -> str:
+    line = next(x for x in output.splitlines() if x.startswith("Jangkar"))
+    return line.rsplit(" ", 1)[1]
+
+
+def _rewrite(seq_from: int) -> None:
+    """What someone with database access and this code can do: change entries from ``seq_from`` on and
+    re-hash them and every later one, head included, so the chain links up again."""
+    entries = chain()
+    prev = entries[seq_from - 2].entry_hash if seq_from > 1 else audit_chain.GENESIS
+    for e in entries[seq_from - 1:]:
+        fields = e.chain_fields() | {"prev_hash": prev}
+        if e.seq == seq_from:
+            fields["details"] = {**fields["details"], "alasan": "ditulis ulang"}
+        prev = audit_chain.entry_hash(fields)
+        db.session.execute(AuditEntry.__table__.update().where(AuditEntry.id == e.id).values(
+            details=fields["details"], prev_hash=fields["prev_hash"], entry_hash=prev))
+    db.session.execute(text("UPDATE audit_chain_head SET last_hash = :h"), {"h": prev})
+    db.session.commit()
+
+
+def test_verify_prints_the_anchor_to_keep(app, runner):
+    entries = make_log(4)
+    result = verify(runner)
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == (
+        f"Jangkar (simpan di luar server, periksa nanti dengan --anchor): 4:{entries[-1].entry_hash}")
+
+
+def test_an_anchor_finds_a_tail_rewritten_hashes_and_all(app, runner):
+    make_log(5)
+    early = _anchor_from(verify(runner).output)  # 5:…, kept elsewhere
+    middle = f"2:{chain()[1].entry_hash}"
+    make_log(2)
+    _rewrite(4)
+    plain = verify(runner)
+    assert plain.exit_code == 0 and "Log audit utuh: 7 entri" in plain.output  # the chain alone cannot tell
+    result = runner.invoke(args=["audit-verify", "--quiet", "--anchor", early])
+    assert result.exit_code == 1
+    assert "urutan 5" in result.output and "tidak sama dengan jangkar yang disimpan" in result.output
+    assert "Jangkar (simpan" not in result.output  # no new anchor from a log that failed its old one
+    assert audit.verify_chain(anchors=(audit.parse_anchor(early),)).problem.kind == "anchor"
+    ok = runner.invoke(args=["audit-verify", "--quiet", "--anchor", middle])
+    assert ok.exit_code == 0 and "Cocok dengan 1 jangkar" in ok.output
+
+
+def test_an_anchor_finds_the_newest_entries_deleted_with_the_head_rewritten(app, runner):
+    make_log(5)
+    anchor = _anchor_from(verify(runner).output)
+    last = chain()[2]
+    db.session.execute(text("DELETE FROM audit_log WHERE seq > 3"))
+    db.session.execute(text("UPDATE audit_chain_head SET seq = 3, last_hash = :h"), {"h": last.entry_hash})
+    db.session.commit()
+    assert verify(runner).exit_code == 0  # consistent again, as far as the database can tell
+    result = runner.invoke(args=["audit-verify", "--quiet", "--anchor", anchor])
+    assert result.exit_code == 1
+    assert "urutan 5 dari jangkar yang disimpan tidak ada lagi: log kini berakhir di urutan 3" in result.output
+
+
+def test_the_whole_log_deleted_with_its_head_is_found_by_an_anchor(app, runner):
+    make_log(3)
+    anchor = _anchor_from(verify(runner).output)
+    db.session.execute(text("DELETE FROM audit_log"))
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    audit.record("test.baru")
+    db.session.commit()
+    assert verify(runner).exit_code == 0  # a fresh log, as far as the database can tell
+    result = runner.invoke(args=["audit-verify", "--quiet", "--anchor", anchor])
+    assert result.exit_code == 1 and "urutan 3 dari jangkar yang disimpan tidak ada lagi" in result.output
+
+
+@pytest.mark.parametrize("value", ["12", "abc:def", "0:" + "a" * 64, "3:" + "g" * 64, "3:" + "a" * 63])
+def test_a_malformed_anchor_is_refused_with_a_clear_message(app, runner, value):
+    result = runner.invoke(args=["audit-verify", "--anchor", value])
+    assert result.exit_code == 2 and "bukan jangkar" in result.output
+
+
+def test_flask_doctor_looks_at_the_chain_head(app, runner):
+    make_log(3)
+    assert runner.invoke(args=["doctor"]).exit_code == 0
+    db.session.execute(text("DELETE FROM audit_log WHERE seq = 3"))
+    db.session.commit()
+    stale = runner.invoke(args=["doctor"])
+    assert stale.exit_code == 1 and "Kepala rantai mencatat urutan 3, tetapi entri terakhir berurutan 2" in stale.output
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    gone = runner.invoke(args=["doctor"])
+    assert gone.exit_code == 1 and "Kepala rantai hilang" in gone.output

@@ -89,14 +89,23 @@ def repack(src: Path, dst: Path, *, edit=None, manifest_edit=None, extra: dict |
 
 
 def _create(runner) -> Path:
+    return _create_with_output(runner)[0]
+
+
+def _create_with_output(runner) -> tuple[Path, str]:
     result = runner.invoke(args=["backup", "create"])
     assert result.exit_code == 0, result.output
-    return Path(result.output.split("Cadangan dibuat: ")[1].split(" (")[0])
+    return Path(result.output.split("Cadangan dibuat: ")[1].split(" (")[0]), result.output
 
 
 def test_backup_wipe_restore_and_the_letter_still_verifies_at_its_qr_url(app, client, signed):
     runner = app.test_cli_runner()
-    archive = _create(runner)
+    newest = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    anchor = f"{newest.seq}:{newest.entry_hash}"
+    archive, output = _create_with_output(runner)
+    # the audit chain's anchor at the moment of the database copy: printed for the backup's log, and kept in the
+    # manifest wherever the archive is copied
+    assert f"Jangkar log audit (simpan di luar server): --anchor {anchor}" in output
 
     assert archive.parent == Path(app.config["BACKUP_DIR"])
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
@@ -105,6 +114,7 @@ def test_backup_wipe_restore_and_the_letter_still_verifies_at_its_qr_url(app, cl
     manifest = json.loads(members["manifest.json"])
     assert manifest["database"] == backup.database_kind() and manifest["app_version"] == "0.1.0"
     assert manifest["created_at"].startswith(str(datetime.now(UTC).year))
+    assert manifest["audit_anchor"] == anchor
     listed = {f["path"]: f for f in manifest["files"]}
     assert set(listed) == set(members) - {"manifest.json"}
     assert {f"letters/{signed['pdf_name']}", f"uploads/dokumen/{signed['doc']}", "pki/ca.pem"} <= set(listed)
@@ -148,6 +158,8 @@ def test_backup_wipe_restore_and_the_letter_still_verifies_at_its_qr_url(app, cl
     doc = attachments.by_name(signed["doc"])
     assert doc is not None and attachments.path_of(doc).read_bytes() == members[f"uploads/dokumen/{signed['doc']}"]
     assert db.session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.action == "backup.restore")) == 1
+    checked = runner.invoke(args=["audit-verify", "--quiet", "--anchor", anchor])
+    assert checked.exit_code == 0 and "Cocok dengan 1 jangkar" in checked.output
     # no staging folder left beside the restored ones
     for folder in _folders(app):
         assert [x.name for x in folder.parent.iterdir() if x.name.startswith(folder.name)] == [folder.name]

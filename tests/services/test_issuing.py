@@ -153,10 +153,10 @@ def test_a_crash_while_signing_leaves_no_letter_no_file_and_no_used_number(desk,
         monkeypatch.setattr(pki.KelurahanCASigner, "sign", lambda self, pdf, **kw: (_ for _ in ()).throw(
             RuntimeError("HSM mati")))
     elif broken == "store":
-        def disk_full(data):
+        def disk_full(name, data):
             raise OSError("disk penuh")
 
-        monkeypatch.setattr(letter_store, "save_pdf", disk_full)
+        monkeypatch.setattr(letter_store, "stage_pdf", disk_full)
     else:
         def fail(*a, **kw):
             raise RuntimeError("database putus")

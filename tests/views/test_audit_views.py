@@ -136,6 +136,9 @@ def test_the_chain_check_button_reports_intact_and_audits_itself(client, factory
     login_as(admin)
     html = client.post("/admin/audit/periksa").get_data(as_text=True)
     assert "Rantai utuh" in html
+    checked = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "audit.verify"))
+    before = db.session.scalar(select(AuditEntry).where(AuditEntry.seq == checked.seq - 1))
+    assert f"<code>{before.seq}:{before.entry_hash}</code>" in html and "Jangkar untuk disimpan" in html
     assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "audit.verify")).details["intact"]
 
 
@@ -149,6 +152,20 @@ def test_the_chain_check_button_names_a_tampered_entry(client, factory, login_as
     html = client.post("/admin/audit/periksa").get_data(as_text=True)
     assert "Log audit rusak." in html and f"Entri #{victim.id}" in html and "telah diubah" in html
     assert "6 Maret 2026 06.30 WIB" in html
+
+
+def test_the_chain_check_button_reports_a_deleted_head_on_record_and_the_anchor(client, factory, login_as):
+    admin, *_ = setup_log(factory)
+    db.session.execute(text("DELETE FROM audit_chain_head"))
+    db.session.commit()
+    login_as(admin)  # the login is audited: the missing head is recorded in the chain
+    html = client.post("/admin/audit/periksa").get_data(as_text=True)
+    assert "Log audit rusak." in html and "Kepala rantai audit pernah hilang" in html
+    last = db.session.scalar(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1))
+    # the check itself is the newest entry now; the anchor shown is of the log as it was checked
+    assert last.action == "audit.verify" and last.details["breaks"] == 1
+    before = db.session.scalar(select(AuditEntry).where(AuditEntry.seq == last.seq - 1))
+    assert f"<code>{before.seq}:{before.entry_hash}</code>" in html
 
 
 def test_a_big_log_is_left_to_the_cli(make_app, factory):
