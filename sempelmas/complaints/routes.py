@@ -57,12 +57,16 @@ def _submit(form: ComplaintForm, **who):
         return None
     try:
         complaint, created = service.file_complaint(form.filing(), idempotency_key=key, photo=photo, **who)
+        db.session.commit()
     except service.ComplaintError as e:
         db.session.rollback()
         discard(service.UPLOAD_KIND, photo)
         add_error(form, e.field, e.message)
         return None
-    db.session.commit()
+    except BaseException:
+        # anything else (the audit, the commit, a worker timeout) ends in a rollback: the photo goes with it
+        discard(service.UPLOAD_KIND, photo)
+        raise
     if not created:
         discard(service.UPLOAD_KIND, photo)
     return complaint
