@@ -127,13 +127,18 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
     reads still start no transaction, and the first write still waits on the busy timeout. SQLAlchemy's
     recipe (isolation_level=None + BEGIN on every "begin") would instead start a deferred transaction at
     the first read, whose later write fails at once with "database is locked" when another worker wrote
-    meanwhile, and would defeat numbering.begin_immediate (tests/test_transactions.py).
+    meanwhile, and would defeat numbering.begin_immediate (tests/test_transactions.py; figures in
+    bench/bench_sqlite_transactions.py).
     """
     import sqlite3
 
     raw = conn.connection.dbapi_connection
-    if isinstance(raw, sqlite3.Connection) and raw.isolation_level is not None and not raw.in_transaction:
-        conn.exec_driver_sql(f"BEGIN {raw.isolation_level}".rstrip())
+    if not isinstance(raw, sqlite3.Connection) or raw.in_transaction or raw.isolation_level is None:
+        return  # PostgreSQL; already in a transaction; a connection in autocommit mode
+    # Python 3.12+: only the legacy mode needs it (autocommit=False begins by itself; True never commits it)
+    if getattr(raw, "autocommit", -1) != getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", -1):
+        return
+    conn.exec_driver_sql(f"BEGIN {raw.isolation_level}".rstrip())
 
 
 def _register_blueprints(app: Flask) -> None:
