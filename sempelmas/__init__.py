@@ -116,6 +116,31 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cur.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(conn, name) -> None:
+    """Open the transaction before a SAVEPOINT that would otherwise open it itself (pysqlite only).
+
+    pysqlite's legacy mode emits BEGIN before INSERT/UPDATE/DELETE only. A SAVEPOINT as the first
+    write of a transaction (``db.session.begin_nested()``) then starts SQLite's transaction, and its
+    RELEASE commits it: a later rollback of the request kept what the savepoint wrote (a half-save).
+    Emitting here the BEGIN pysqlite would emit for a DML statement keeps everything else as it is:
+    reads still start no transaction, and the first write still waits on the busy timeout. SQLAlchemy's
+    recipe (isolation_level=None + BEGIN on every "begin") would instead start a deferred transaction at
+    the first read, whose later write fails at once with "database is locked" when another worker wrote
+    meanwhile, and would defeat numbering.begin_immediate (tests/test_transactions.py; figures in
+    bench/bench_sqlite_transactions.py).
+    """
+    import sqlite3
+
+    raw = conn.connection.dbapi_connection
+    if not isinstance(raw, sqlite3.Connection) or raw.in_transaction or raw.isolation_level is None:
+        return  # PostgreSQL; already in a transaction; a connection in autocommit mode
+    # Python 3.12+: only the legacy mode needs it (autocommit=False begins by itself; True never commits it)
+    if getattr(raw, "autocommit", -1) != getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", -1):
+        return
+    conn.exec_driver_sql(f"BEGIN {raw.isolation_level}".rstrip())
+
+
 def _register_blueprints(app: Flask) -> None:
     from sempelmas.admin.routes import bp as admin_bp
     from sempelmas.auth.routes import bp as auth_bp

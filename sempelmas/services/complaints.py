@@ -137,6 +137,7 @@ def file_complaint(data: Filing, *, idempotency_key: str | None, photo: str | No
     complaint.events.append(ComplaintEvent(author_id=(filed_by or user).id if (filed_by or user) else None,
                                            action="file", to_status=S.NEW))
     try:
+        # a SAVEPOINT inside the request's transaction, on SQLite too (sempelmas/__init__.py opens it first)
         with db.session.begin_nested():
             db.session.add(complaint)
             db.session.flush()

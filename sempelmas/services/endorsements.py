@@ -73,6 +73,7 @@ def _issue(request: LetterRequest, level: str, actor: User, note: str | None, at
             number=format_number(level, seq, rt=rt, rw=rw, month=local.month, year=local.year),
             endorser_id=actor.id, at=at, note=note)
         try:
+            # inside the request's transaction, on SQLite too (sempelmas/__init__.py opens it first)
             with db.session.begin_nested():
                 db.session.add(endorsement)
                 db.session.flush()

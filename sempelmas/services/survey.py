@@ -139,6 +139,7 @@ def submit(request: LetterRequest, answers: dict[str, int], comment: str | None,
         raise AnswersError(errors)
     response = SurveyResponse(request_id=request.id, comment=comment, **{c: answers[c] for c in ikm.CODES})
     try:
+        # a SAVEPOINT inside the request's transaction, on SQLite too (sempelmas/__init__.py opens it first)
         with db.session.begin_nested():
             db.session.add(response)
     except IntegrityError as exc:

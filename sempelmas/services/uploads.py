@@ -6,6 +6,7 @@ import io
 import secrets
 import struct
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app, has_request_context, request
@@ -183,3 +184,17 @@ def discard(kind: str, name: str | None) -> None:
     path = stored_path(kind, name) if name else None
     if path is not None:
         path.unlink(missing_ok=True)
+
+
+@contextmanager
+def discarded_on_failure(kind: str, name: str | None):
+    """Around the code that saves and commits the record naming a file stored just before: if it fails in any
+    way (a refusal, the audit, the commit, a worker's timeout), the record is rolled back, so the file goes too.
+
+    The file is written first because re-encoding must succeed before the record is worth saving.
+    """
+    try:
+        yield
+    except BaseException:
+        discard(kind, name)
+        raise

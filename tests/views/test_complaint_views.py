@@ -167,6 +167,46 @@ def test_sending_the_same_form_twice_files_one_complaint(client, app):
     assert len(_complaints()) == 1 and len(_stored_photos(app)) == 1
 
 
+def _audit_fails_for_the_filing(monkeypatch):
+    real_record = complaints.audit.record
+
+    def record(action, *args, **kwargs):
+        if action == "complaint.file":  # after the complaint's own insert (its savepoint released)
+            raise RuntimeError("log audit tidak dapat ditulis")
+        return real_record(action, *args, **kwargs)
+
+    monkeypatch.setattr(complaints.audit, "record", record)
+
+
+def test_a_filing_that_fails_after_it_is_stored_leaves_no_complaint(client, app, monkeypatch):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the real 500 page and its rollback
+    _audit_fails_for_the_filing(monkeypatch)
+    key = _key(client)
+    resp = _post(client, kunci=key)
+    assert resp.status_code == 500 and "Tidak ada data yang tersimpan setengah jadi" in resp.get_data(as_text=True)
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert _complaints() == []
+    # sent again once the fault is gone, the same form files its complaint, audited
+    assert _post(client, kunci=key).status_code == 303
+    [c] = _complaints()
+    assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "complaint.file")).one().object_id \
+        == str(c.id)
+
+
+def test_a_filing_that_fails_keeps_no_photo_file(client, app, monkeypatch):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    _audit_fails_for_the_filing(monkeypatch)
+    key = _key(client)
+    assert _post(client, kunci=key, photo=("bukti.jpg", jpeg_bytes())).status_code == 500
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert _complaints() == [] and _stored_photos(app) == []
+    assert _post(client, kunci=key, photo=("bukti.jpg", jpeg_bytes())).status_code == 303
+    [c] = _complaints()
+    assert _stored_photos(app) == [Path(app.config["UPLOAD_DIR"]) / "complaints" / c.photo]
+
+
 def test_filings_are_throttled_per_client(make_app):
     app = make_app(COMPLAINT_RATE_LIMIT="2 per hour")
     with app.app_context():

@@ -62,6 +62,33 @@ def test_resident_sees_the_card_answers_once_and_the_card_goes(setup, client, lo
     assert responses() == 1 and db.session.scalars(select(SurveyResponse)).one().u1 == 4
 
 
+def test_an_answer_whose_request_fails_after_it_is_stored_leaves_nothing_and_may_be_sent_again(
+        setup, client, login_as, app, monkeypatch):
+    from sempelmas.services import survey
+
+    req = setup["req"]
+    login_as(setup["applicant"])
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the real 500 page and its rollback
+    real_record = survey.audit.record
+
+    def audit_fails_for_the_answer(action, *args, **kwargs):
+        if action == "survey.answer":  # after the response's own insert (its savepoint released)
+            raise RuntimeError("log audit tidak dapat ditulis")
+        return real_record(action, *args, **kwargs)
+
+    monkeypatch.setattr(survey.audit, "record", audit_fails_for_the_answer)
+    resp = client.post(url(req), data={**FULL, "saran": "Cepat."})
+    assert resp.status_code == 500 and "Tidak ada data yang tersimpan setengah jadi" in resp.get_data(as_text=True)
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert responses() == 0
+    # the resident tries again: the form is offered and the answer counts, audited
+    assert client.get(url(req)).status_code == 200
+    assert client.post(url(req), data={**FULL, "saran": "Cepat."}).status_code == 303
+    assert responses() == 1
+    assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "survey.answer")).one()
+
+
 def test_a_missing_answer_gets_a_clear_message_and_keeps_what_was_chosen(setup, client, login_as):
     req = setup["req"]
     login_as(setup["applicant"])
