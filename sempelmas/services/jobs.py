@@ -329,9 +329,9 @@ def recover_stale(job_id: int | None = None) -> int:
         fenced = fenced.where(Job.lease_token == token) if token is not None else fenced.where(
             Job.lease_token.is_(None))
         if kind is not None and kind.retry and job.attempts < current_app.config["JOB_MAX_ATTEMPTS"]:
-            values = {"status": JobStatus.QUEUED, "lease_token": None, "run_after": now + _backoff(job.attempts),
+            # its process died (not the database): no reason to wait before the next run
+            values = {"status": JobStatus.QUEUED, "lease_token": None, "run_after": None,
                       "error": str(_("Proses sebelumnya berhenti di tengah jalan; dicoba lagi."))}
-            log.warning("job %s (%s): its process died; queued again", job.id, job.kind)
         else:
             hook = ABANDONED.get(job.kind)
             result = hook(job) if hook else None
@@ -339,8 +339,12 @@ def recover_stale(job_id: int | None = None) -> int:
                       "error": str(_("Proses berhenti sebelum selesai."))}
             if result is not None:
                 values.update(result=result, progress=result.get("progress", job.progress))
-            log.warning("job %s (%s): its process died; marked failed", job.id, job.kind)
-        recovered += db.session.execute(fenced.values(**values)).rowcount
+        # fenced by the lease: a run that finished (or beat) meanwhile is left alone. On SQLite a run holding
+        # the write lock in its one transaction cannot beat, but this UPDATE then waits for that commit too
+        if db.session.execute(fenced.values(**values)).rowcount:
+            recovered += 1
+            log.warning("job %s (%s): its process died; %s", job.id, job.kind,
+                        "queued again" if values["status"] == JobStatus.QUEUED else "marked failed")
     db.session.commit()
     return recovered
 
