@@ -72,6 +72,9 @@ def launch(job: Job, held: pki.HeldSigner) -> str:
 def run(job_id: int, token: str, held: pki.HeldSigner) -> None:
     """Sign the job's letters with the held key, recording each result in the job as it comes (the work of the
     batch's own process; callable in-process too). Ends the job "selesai", or "gagal" when stopped."""
+    token = jobs.take_over(job_id, token)
+    if token is None:  # marked failed meanwhile (this process started too late)
+        return
     job = db.session.get(Job, job_id)
     tracking_numbers = list(job.payload["tracking_numbers"])
     user = db.session.get(User, job.created_by_id)

@@ -130,6 +130,18 @@ def start_leased(kind: str, payload: dict, *, created_by=None, total: int = 0) -
     return job
 
 
+def take_over(job_id: int, token: str) -> str | None:
+    """The process that runs a leased job (``start_leased``) puts its own name on the lease, so its death is
+    seen from this machine at once; returns the new token, None when the job is no longer ours. Commits."""
+    mine = new_token()
+    taken = db.session.execute(
+        update(Job).where(Job.id == job_id, Job.lease_token == token, Job.status == JobStatus.RUNNING)
+        .values(lease_token=mine, heartbeat_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    return mine if taken else None
+
+
 def claim_next() -> Job | None:
     """Take the oldest queued job that is due; the conditional UPDATE makes the claim atomic across workers."""
     while True:
@@ -305,7 +317,11 @@ def _owner_gone(token: str | None) -> bool:
         return True
     except PermissionError:  # another user's process with that pid: alive
         return False
-    return False
+    try:  # a process that died but was not reaped yet (a zombie) still answers the signal above
+        with open(f"/proc/{int(pid)}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def recover_stale(job_id: int | None = None) -> int:
