@@ -144,6 +144,9 @@ class DefaultConfig:
     #: answering meanwhile, and ended after this long whatever it did (services/batch_signing.py)
     BATCH_SIGN_NICE = 10
     BATCH_SIGN_MAX_SECONDS = 1800
+    #: after each letter a batch leaves SQLite's write lock free this long, so the pages' own writes (a login,
+    #: an audit entry) get in (SQLite's busy handler re-polls every 25-100 ms): ~0.1 s a letter → ~0.15 s
+    BATCH_SIGN_PAUSE_SECONDS = 0.05
     IMPORT_CHUNK_SIZE = 2000
     #: a register file (services/register_import.py): an XLSX may inflate to this much (a 20,000-row register
     #: inflates to ~15 MB; a zip bomb to gigabytes), and a file may hold this many data rows

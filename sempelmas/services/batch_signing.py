@@ -23,9 +23,14 @@ passphrase typed for it).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
+import time
+from pathlib import Path
 
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
@@ -62,8 +67,6 @@ def start(tracking_numbers: list[str], signer_user: User, passphrase: str, *, la
 
 def launch(job: Job, held: pki.HeldSigner) -> str:
     """Start the batch's process (after the request committed the job): "process" or "thread"."""
-    from flask import current_app
-
     cfg = current_app.config
     return detached.start(run, job.id, job.lease_token, held, nice=int(cfg["BATCH_SIGN_NICE"]),
                           max_seconds=int(cfg["BATCH_SIGN_MAX_SECONDS"]))
@@ -82,12 +85,14 @@ def run(job_id: int, token: str, held: pki.HeldSigner) -> None:
     lang = job.payload.get("lang") or "id"
     db.session.commit()
     results: list[dict] = []
+    pause = float(current_app.config["BATCH_SIGN_PAUSE_SECONDS"])
 
     def record(result: issuing.BatchResult) -> None:
         results.append(result.as_dict())
         _write(job_id, token, progress=len(results), result=_summary(results))
+        time.sleep(pause)  # the write lock is free meanwhile: the pages' own writes get in
 
-    with jobs.Heartbeat(job_id, token), force_locale(lang):
+    with jobs.Heartbeat(job_id, token), force_locale(lang), _one_batch_at_a_time(job_id, token):
         try:
             issuing.sign_batch(tracking_numbers, user, signer=held, on_result=record)
         except (Exception, detached.Stopped) as e:
@@ -113,6 +118,28 @@ def run(job_id: int, token: str, held: pki.HeldSigner) -> None:
                in_session=True)
 
 
+@contextlib.contextmanager
+def _one_batch_at_a_time(job_id: int, token: str):
+    """Batches on this machine sign one after the other (a file lock in the instance folder). Letters are
+    numbered one at a time anyway (SQLite's write lock, or the counter's row lock), so a second batch at the
+    same time signs no faster; alone, a batch leaves the write lock free between its letters
+    (BATCH_SIGN_PAUSE_SECONDS) and the pages' own writes (a login, an audit entry) never queue behind two
+    batches taking turns. A batch waiting for its turn says so on its page."""
+    folder = Path(current_app.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "batch-signing.lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _write(job_id, token, result={**_summary([]), "waiting": True})
+            fcntl.flock(fh, fcntl.LOCK_EX)  # the heartbeat keeps the lease while it waits
+            _write(job_id, token, result=_summary([]))
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _summary(results: list[dict]) -> dict:
     # pid: which process signed (the batch's own, not a web worker's), for whoever reads the logs
     return {"letters": results, "signed": sum(1 for r in results if r["ok"]), "pid": os.getpid()}
@@ -122,8 +149,6 @@ def _write(job_id: int, token: str, *, final: bool = False, in_session: bool = F
     """Write the job's progress or its end. Unlike an import's progress this must not be lost (it is the
     official's record of the batch), so it waits for the write lock, retrying while the database is busy.
     ``in_session``: part of the session's transaction (the batch's audit entry), committed here."""
-    import time
-
     values = {**values, "heartbeat_at": utcnow()}
     if final:
         values.update(finished_at=utcnow(), lease_token=None)
