@@ -26,7 +26,7 @@ PostgreSQL and Redis storage):
 - periodic work (retention, backup) already has systemd timers (deploy/), which run even when the worker
   is stuck; huey's crontab would tie them to the worker.
 So a kelurahan server keeps one SQLite file and no Redis, the city keeps PostgreSQL only, and the queue is
-the ~300 lines below.
+this module.
 """
 
 from __future__ import annotations
@@ -258,13 +258,16 @@ def _end(job_id: int, token: str, **values) -> bool:
     ).rowcount == 1
 
 
-def _retry_or_fail(job_id: int, token: str, attempts: int, kind: Kind | None, error: str) -> None:
+def _retry_or_fail(job_id: int, token: str, attempts: int, kind: Kind | None) -> None:
     """After a run that met a transient error: queue it again with a backoff, or fail it after the last try."""
     now = utcnow()
     if kind is not None and kind.retry and attempts < current_app.config["JOB_MAX_ATTEMPTS"]:
-        _end(job_id, token, status=JobStatus.QUEUED, run_after=now + _backoff(attempts), error=error)
+        _end(job_id, token, status=JobStatus.QUEUED, run_after=now + _backoff(attempts),
+             error=str(_("Basis data sedang sibuk; dicoba lagi.")))
     else:
-        _end(job_id, token, status=JobStatus.FAILED, finished_at=now, error=error)
+        _end(job_id, token, status=JobStatus.FAILED, finished_at=now,
+             error=str(_("Basis data terus sibuk; pekerjaan ini gagal setelah %(n)d percobaan. Coba lagi nanti.",
+                         n=attempts)))
 
 
 def run_job(job: Job) -> None:
@@ -291,7 +294,7 @@ def run_job(job: Job) -> None:
             db.session.rollback()
             if is_transient(e):
                 log.warning("job %s: database busy or away (%s); retried later", job_id, type(e).__name__)
-                _retry_or_fail(job_id, token, attempts, kind, str(_("Basis data sedang sibuk; dicoba lagi.")))
+                _retry_or_fail(job_id, token, attempts, kind)
             else:
                 log.exception("job %s failed", job_id)
                 message = str(e) if isinstance(e, JobFailed) else f"{type(e).__name__}: {e}"

@@ -281,3 +281,21 @@ def _wait(check, seconds: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_a_job_the_database_keeps_refusing_fails_after_the_last_attempt(app, tmp_path, monkeypatch):
+    app.config["JOB_MAX_ATTEMPTS"] = 2
+    job = queue_apply(tmp_path)
+
+    def always_locked(job, report):
+        raise OperationalError("INSERT INTO residents …", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setitem(jobs.HANDLERS, "register_apply", jobs.Kind(always_locked, True))
+    for _ in range(2):
+        db.session.execute(update(Job).where(Job.id == job.id).values(run_after=None))
+        db.session.commit()
+        assert jobs.run_pending() == 1
+    job = reload(job)
+    assert job.status == JobStatus.FAILED and job.attempts == 2
+    assert job.error == "Basis data terus sibuk; pekerjaan ini gagal setelah 2 percobaan. Coba lagi nanti."
+    assert residents() == 0
