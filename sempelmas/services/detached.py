@@ -64,6 +64,9 @@ def start(fn: Callable, *args, nice: int = 10, max_seconds: int = 1800) -> str:
     request committed what ``fn`` reads."""
     app = current_app._get_current_object()
     if not forkable():
+        # expected under a threaded server; under gunicorn's sync workers it means something started a thread
+        log.warning("detached work runs in a thread of this process: other threads are running (%s)",
+                    ", ".join(t.name for t in threading.enumerate() if t is not threading.current_thread()))
         threading.Thread(target=_in_thread, args=(app, fn, args), name="detached", daemon=True).start()
         return "thread"
     if db.engine.dialect.name == "sqlite":
