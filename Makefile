@@ -67,12 +67,18 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 # gunicorn, the background worker and the notify worker run together: when make is stopped (Ctrl-C, SIGTERM) or
 # gunicorn exits, the trap stops all three. Newer gunicorn opens a control socket in ~/.gunicorn by
 # default; SemPelMas does not use it, so it is switched off where the option exists.
+# --timeout: gunicorn kills a sync worker whose request runs longer (and the client gets a 502/500). Long work
+# runs as jobs (imports in `flask worker`, batch signing in its own process), so the longest request left is
+# one letter signed while others sign: up to LOCK_WAIT_SECONDS (60 s, services/issuing.py) waiting for the
+# database's write lock, then ~0.2 s; a 12-month register export takes ~10 s. 90 s is above both, so no
+# legitimate request is cut off half-way, and still ends a worker that is truly stuck.
+GUNICORN_TIMEOUT ?= 90
 serve:
 	@ctl=; $(BIN)/gunicorn --help | grep -- --no-control-socket >/dev/null && ctl=--no-control-socket; \
 	$(FLASK) worker & worker=$$!; \
 	$(FLASK) notify-worker & notifier=$$!; \
 	$(SERVED) $(BIN)/gunicorn --bind '$(HOST):$(PORT)' --workers '$(WORKERS)' --worker-class sync \
-	  --access-logfile - $$ctl app:app & web=$$!; \
+	  --timeout '$(GUNICORN_TIMEOUT)' --access-logfile - $$ctl app:app & web=$$!; \
 	stop() { kill -TERM $$web $$worker $$notifier 2>/dev/null; wait $$web $$worker $$notifier 2>/dev/null; }; \
 	trap 'stop; exit 130' INT; trap 'stop; exit 143' TERM; trap stop EXIT; \
 	echo "SemPelMas: listening on $(HOST):$(PORT); letters and messages link to $$($(FLASK) public-url)  (Ctrl-C to stop)"; \

@@ -77,6 +77,10 @@ def register(app: Flask) -> None:
 
         from sempelmas.services import register_import as ri
 
+        # no monitor thread left running in the process (it only tunes refresh rates); a process with a
+        # stray thread cannot fork safely (services/detached.py), and the tests run this command in-process
+        tqdm.monitor_interval = 0
+
         try:
             with tqdm(desc="Memeriksa", unit=" baris", file=sys.stderr) as bar:
                 def step(n: int) -> None:

@@ -134,6 +134,19 @@ class DefaultConfig:
     #: (an action always re-reads them); 0 turns the cache off
     QUEUE_COUNTS_CACHE_SECONDS = 2
     WORKER_POLL_SECONDS = 1.0
+    #: a running job's process refreshes its heartbeat this often; a job without one for JOB_LEASE_SECONDS
+    #: lost its process (killed, machine restarted) and is taken up again or marked failed (services/jobs.py)
+    JOB_HEARTBEAT_SECONDS = 5.0
+    JOB_LEASE_SECONDS = 60.0
+    #: runs of one job (the first included) before a job that keeps dying or meeting a busy database fails
+    JOB_MAX_ATTEMPTS = 3
+    #: batch signing runs in a process of its own, this much "nicer" than the web workers so pages keep
+    #: answering meanwhile, and ended after this long whatever it did (services/batch_signing.py)
+    BATCH_SIGN_NICE = 10
+    BATCH_SIGN_MAX_SECONDS = 1800
+    #: after each letter a batch leaves SQLite's write lock free this long, so the pages' own writes (a login,
+    #: an audit entry) get in (SQLite's busy handler re-polls every 25-100 ms): ~0.1 s a letter → ~0.15 s
+    BATCH_SIGN_PAUSE_SECONDS = 0.05
     IMPORT_CHUNK_SIZE = 2000
     #: a register file (services/register_import.py): an XLSX may inflate to this much (a 20,000-row register
     #: inflates to ~15 MB; a zip bomb to gigabytes), and a file may hold this many data rows

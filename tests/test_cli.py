@@ -116,6 +116,17 @@ def test_import_residents_command_with_dry_run(runner, app, tmp_path):
 
 
 
+def test_import_residents_names_the_line_of_a_bad_byte_far_into_the_file(runner, app, tmp_path):
+    from tests.services.test_register_import import csv_with_a_bad_byte
+
+    path = csv_with_a_bad_byte(tmp_path / "warga.csv")
+    result = runner.invoke(args=["import-residents", str(path), "--dry-run"])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert "salah: 1" in result.output
+    line = next(x for x in result.output.splitlines() if "baris 15001" in x)
+    assert "bukan UTF-8" in line and "CSV UTF-8" in line
+
+
 def test_import_residents_reads_the_file_once_and_saves_what_it_showed(runner, app, tmp_path, monkeypatch):
     from sempelmas.models.residents import KKHistory
     from sempelmas.services import register_import as ri

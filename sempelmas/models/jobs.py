@@ -1,4 +1,4 @@
-"""Background jobs run by ``flask worker``: long work never runs inside a web request."""
+"""Background jobs: long work never runs inside a web request (sempelmas/services/jobs.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Job(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12), default=JobStatus.QUEUED, index=True)
+    #: what the job works on; never a secret (a batch's unlocked key lives only in its own process)
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     progress: Mapped[int] = mapped_column(default=0)
     total: Mapped[int] = mapped_column(default=0)
@@ -34,6 +35,15 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: the process running it now, "<host>:<pid>:<random>"; every write of that run is conditional on it, so a
+    #: run whose lease was taken over can no longer finish the job
+    lease_token: Mapped[str | None] = mapped_column(String(80))
+    #: refreshed every JOB_HEARTBEAT_SECONDS while the job runs; older than JOB_LEASE_SECONDS = its process died
+    heartbeat_at: Mapped[datetime | None]
+    #: runs started so far (a job retried after its worker died or the database was briefly away)
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: a retried job waits until then (backoff)
+    run_after: Mapped[datetime | None]
 
     @property
     def percent(self) -> int:

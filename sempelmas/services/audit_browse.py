@@ -51,6 +51,7 @@ ACTION_LABELS = {
     "request.note": _l("Catatan internal"),
     "letter.preview": _l("Pratinjau surat dilihat"),
     "letter.issue": _l("Surat ditandatangani"),
+    "letter.batch_start": _l("Tanda tangan massal dimulai"),
     "letter.batch_sign": _l("Tanda tangan massal"),
     "letter.revoke": _l("Surat dicabut"),
     "letter.replace": _l("Surat diganti"),

@@ -25,6 +25,7 @@ Capacity in the signature block (no schema change; from the profile's officials,
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -310,36 +311,55 @@ class BatchResult:
         self.number = letter.number if letter is not None else None
         self.verify_code = letter.verify_code if letter is not None else None
 
+    def as_dict(self) -> dict:
+        """What a batch job keeps of it (its result list)."""
+        return {"tracking_number": self.tracking_number, "ok": self.ok, "message": self.message,
+                "number": self.number}
 
-def sign_batch(tracking_numbers: list[str], signer_user: User, passphrase: str) -> list[BatchResult]:
-    """Sign up to BATCH_MAX requests with one passphrase: the key is unlocked once (a wrong passphrase raises
-    before anything is signed), then one transaction and one commit per letter; a refused or failed letter
-    does not stop the others."""
-    tracking_numbers = list(dict.fromkeys(t for t in tracking_numbers if t))
+
+def batch_selection(tracking_numbers: list[str]) -> list[str]:
+    """The tracking numbers of a batch, each once, in the order chosen; IssueError for none or more than
+    BATCH_MAX."""
+    tracking_numbers = list(dict.fromkeys(t.strip().upper() for t in tracking_numbers if t and t.strip()))
     if not tracking_numbers:
         raise IssueError(_("Pilih minimal satu surat untuk ditandatangani."))
     if len(tracking_numbers) > BATCH_MAX:
         raise IssueError(_("Paling banyak %(n)d surat sekali tanda tangan.", n=BATCH_MAX))
-    signer = prepare_signer(signer_user, passphrase)
+    return tracking_numbers
+
+
+def sign_batch(tracking_numbers: list[str], signer_user: User, passphrase: str = "", *, signer=None,
+               on_result: Callable[[BatchResult], None] | None = None) -> list[BatchResult]:
+    """Sign up to BATCH_MAX requests with one passphrase: the key is unlocked once (a wrong passphrase raises
+    before anything is signed) unless ``signer`` is an unlocked one already (a batch job's), then one
+    transaction and one commit per letter; a refused or failed letter does not stop the others.
+    ``on_result`` hears each letter's result as soon as it is known (a job's progress)."""
+    tracking_numbers = batch_selection(tracking_numbers)
+    if signer is None:
+        signer = prepare_signer(signer_user, passphrase)
     user_id = signer_user.id
     results: list[BatchResult] = []
     for tn in tracking_numbers:
-        user = db.session.get(User, user_id)
-        request = db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tn))
-        if request is None:
-            results.append(BatchResult(tn, False, str(_("Permohonan tidak ditemukan."))))
-            continue
-        try:
-            letter = issue_letter(request, user, passphrase, signer=signer)
-        except (IssueError, lifecycle.RequestError, pki.PkiError, LetterRenderError, NumberFormatError) as e:
-            db.session.rollback()
-            results.append(BatchResult(tn, False, e.message))
-            continue
-        except Exception:  # noqa: BLE001 - one broken letter must not stop the batch; it is logged
-            current_app.logger.exception("signing %s failed", tn)
-            db.session.rollback()
-            results.append(BatchResult(tn, False, str(_("Gagal menandatangani karena kesalahan sistem; surat "
-                                                        "tidak diterbitkan dan nomornya tidak terpakai."))))
-            continue
-        results.append(BatchResult(tn, True, str(_("Ditandatangani, nomor %(n)s.", n=letter.number)), letter))
+        result = _sign_one_of_batch(tn, user_id, signer, passphrase)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
     return results
+
+
+def _sign_one_of_batch(tn: str, user_id: int, signer, passphrase: str) -> BatchResult:
+    user = db.session.get(User, user_id)
+    request = db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tn))
+    if request is None:
+        return BatchResult(tn, False, str(_("Permohonan tidak ditemukan.")))
+    try:
+        letter = issue_letter(request, user, passphrase, signer=signer)
+    except (IssueError, lifecycle.RequestError, pki.PkiError, LetterRenderError, NumberFormatError) as e:
+        db.session.rollback()
+        return BatchResult(tn, False, e.message)
+    except Exception:  # noqa: BLE001 - one broken letter must not stop the batch; it is logged
+        current_app.logger.exception("signing %s failed", tn)
+        db.session.rollback()
+        return BatchResult(tn, False, str(_("Gagal menandatangani karena kesalahan sistem; surat tidak diterbitkan "
+                                            "dan nomornya tidak terpakai.")))
+    return BatchResult(tn, True, str(_("Ditandatangani, nomor %(n)s.", n=letter.number)), letter)

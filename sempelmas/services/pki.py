@@ -579,35 +579,64 @@ class KelurahanCASigner:
         return signer
 
     def sign(self, pdf: bytes, *, passphrase: str, reason: str, location: str) -> bytes:
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.sign import fields, signers
-        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+        return _sign_pdf(self.unlock(passphrase), pdf, reason, location)
 
-        signer = self.unlock(passphrase)
-        timestamper = None
-        tsa = current_app.config.get("PKI_TSA_URL")
-        if tsa:
-            from pyhanko.sign.timestamps import HTTPTimeStamper
+    def held(self) -> HeldSigner:
+        """The key unlocked by ``unlock`` for a batch's own process: it signs without the passphrase, which
+        it does not keep (services/batch_signing.py). Call ``unlock`` first."""
+        if self._unlocked is None:
+            raise CertificateUnusable(_("Kunci tanda tangan belum dibuka."))
+        return HeldSigner(self.certificate.id, self._unlocked[1])
 
-            timestamper = HTTPTimeStamper(tsa)
-        meta = signers.PdfSignatureMetadata(
-            field_name="TandaTanganElektronik", md_algorithm="sha256",
-            subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None, location=location or None,
-        )
-        try:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        except Exception as e:  # noqa: BLE001 - pyHanko raises several types for a broken PDF
-            raise PkiError(_("Berkas PDF rusak; tidak dapat ditandatangani.")) from e
-        # a fixed reservation spares pyHanko a dry-run signature to estimate the size (half the signing time);
-        # ECDSA signature + two certificates take ~3.5 KB, a timestamp token ~4 KB more
-        reserved = SIGNATURE_BYTES_RESERVED + (TIMESTAMP_BYTES_RESERVED if timestamper else 0)
-        try:
-            out = outside_event_loop(signers.sign_pdf, writer, meta, signer=signer, timestamper=timestamper,
-                                     bytes_reserved=reserved)
-        except TimestampRequestError as e:
-            raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
-                             "Coba lagi nanti.")) from e
-        return out.getvalue()
+
+class HeldSigner:
+    """An official's key already unlocked with their passphrase, kept only in the memory of the process that
+    signs a batch (never stored): each letter re-reads the certificate, so one revoked meanwhile stops the
+    rest of the batch."""
+
+    def __init__(self, certificate_id: int, signer):
+        self.certificate_id = certificate_id
+        self._signer = signer
+
+    @property
+    def certificate(self) -> SigningCertificate | None:
+        return db.session.get(SigningCertificate, self.certificate_id)
+
+    def sign(self, pdf: bytes, *, passphrase: str | None = None, reason: str, location: str) -> bytes:
+        _check_usable(self.certificate)
+        return _sign_pdf(self._signer, pdf, reason, location)
+
+
+def _sign_pdf(signer, pdf: bytes, reason: str, location: str) -> bytes:
+    """PAdES-sign ``pdf`` with an unlocked pyHanko signer (and the TSA's timestamp when PKI_TSA_URL is set)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
+    timestamper = None
+    tsa = current_app.config.get("PKI_TSA_URL")
+    if tsa:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(tsa)
+    meta = signers.PdfSignatureMetadata(
+        field_name="TandaTanganElektronik", md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None, location=location or None,
+    )
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    except Exception as e:  # noqa: BLE001 - pyHanko raises several types for a broken PDF
+        raise PkiError(_("Berkas PDF rusak; tidak dapat ditandatangani.")) from e
+    # a fixed reservation spares pyHanko a dry-run signature to estimate the size (half the signing time);
+    # ECDSA signature + two certificates take ~3.5 KB, a timestamp token ~4 KB more
+    reserved = SIGNATURE_BYTES_RESERVED + (TIMESTAMP_BYTES_RESERVED if timestamper else 0)
+    try:
+        out = outside_event_loop(signers.sign_pdf, writer, meta, signer=signer, timestamper=timestamper,
+                                 bytes_reserved=reserved)
+    except TimestampRequestError as e:
+        raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
+                         "Coba lagi nanti.")) from e
+    return out.getvalue()
 
 
 @functools.lru_cache(maxsize=64)

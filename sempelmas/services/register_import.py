@@ -124,8 +124,15 @@ def _map_header(header: list) -> dict[str, int]:
     return mapping
 
 
+#: marks a row read with bytes that are not UTF-8 (services/register_import.read_rows)
+UNREADABLE = "_unreadable"
+
+
 def _iter_csv(path: Path) -> Iterator[list]:
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+    # surrogateescape: a byte that is not UTF-8 (a name typed with an accent in another encoding) reaches
+    # the row as a lone surrogate instead of stopping the whole file without a line number; read_rows makes
+    # that row an error that names its line (the first 64 KB were checked by the caller)
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
         head = fh.readline()
         delimiter = ";" if head.count(";") > head.count(",") else ","
         fh.seek(0)
@@ -211,9 +218,28 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
         if count > max_rows:
             raise ImportFileError(_("Berkas memuat lebih dari %(n)s baris data: bagi menjadi beberapa berkas.",
                                     n=f"{max_rows:,}".replace(",", ".")))
-        yield line, {col: (values[i] if i < len(values) else None) for col, i in header.items()}
+        row = {col: (values[i] if i < len(values) else None) for col, i in header.items()}
+        if not_utf8(values):
+            row = {col: _replace_bad_bytes(v) for col, v in row.items()}
+            row[UNREADABLE] = True
+        yield line, row
     if header is None:
         raise ImportFileError(_("Berkas kosong: tidak ada baris judul."))
+
+
+def not_utf8(values: list) -> bool:
+    """A CSV row holding bytes that were not UTF-8 (decoded as lone surrogates, see ``_iter_csv``)."""
+    for v in values:
+        if v.__class__ is str and not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def _replace_bad_bytes(value):
+    return value.encode("utf-8", "replace").decode("utf-8") if value.__class__ is str else value
 
 
 def _text(value) -> str | None:
@@ -251,6 +277,11 @@ def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], li
     errors: list[str] = []
     warnings: list[str] = []
     row: dict = {c: _text(raw.get(c)) for c in COLUMNS if c != "birth_date"}
+    if raw.get(UNREADABLE):
+        row["nik"] = row["nik"] if row["nik"] and row["nik"].isdigit() else None
+        row["birth_date"] = None
+        return row, [_("Baris ini memuat huruf yang bukan UTF-8 (misalnya huruf beraksen dari Excel): simpan "
+                       "berkas sebagai \"CSV UTF-8\", lalu impor ulang.")], []
     info = None
     if _inexact_number(raw.get("nik")):
         errors.append(_number_too_long("NIK"))
@@ -345,7 +376,8 @@ def analyse(path: str | Path, report: Callable[[int], None] | None = None) -> An
 def apply(path: str | Path, *, actor_id: int | None, chunk: int = 2000,
           report: Callable[[int, int], None] | None = None, filename: str | None = None,
           analysis: Analysis | None = None) -> dict:
-    """Upsert the valid rows (skip the wrong ones); KK changes go to the history. Idempotent.
+    """Upsert the valid rows (skip the wrong ones); KK changes go to the history. Idempotent. Flushes: the
+    caller commits once (``report`` only tells how far it got, it never commits).
 
     ``analysis``: what ``analyse(path)`` found earlier in the same transaction (the CLI shows it
     first), so that the file is not read and checked a second time; analysed here when omitted.
@@ -402,15 +434,23 @@ def apply(path: str | Path, *, actor_id: int | None, chunk: int = 2000,
 
 @jobs.handler("register_preview")
 def _preview_job(job, report) -> dict:
-    analysis = analyse(job.payload["path"], report=lambda n: report(n))
+    try:
+        analysis = analyse(job.payload["path"], report=lambda n: report(n))
+    except ImportFileError as e:
+        raise jobs.JobFailed(str(e)) from e
     return analysis.summary()
 
 
 @jobs.handler("register_apply")
 def _apply_job(job, report) -> dict:
+    """One transaction, as the CLI's: the worker commits it together with the job's "selesai", so an import
+    killed or failing half-way saves no row (and is run again from the start)."""
     # one read of the file: apply() analyses it itself (the preview job's result is only a summary)
-    return apply(job.payload["path"], actor_id=job.created_by_id, report=report,
-                 filename=job.payload.get("filename"))
+    try:
+        return apply(job.payload["path"], actor_id=job.created_by_id, report=report,
+                     filename=job.payload.get("filename"), chunk=current_app.config["IMPORT_CHUNK_SIZE"])
+    except ImportFileError as e:
+        raise jobs.JobFailed(str(e)) from e
 
 
 def _check_utf8(head: bytes) -> None:

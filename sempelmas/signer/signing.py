@@ -11,8 +11,9 @@ from sempelmas.access import role_required
 from sempelmas.extensions import db
 from sempelmas.forms import add_error
 from sempelmas.htmx import render
+from sempelmas.i18n import current_lang
 from sempelmas.models.accounts import Role
-from sempelmas.services import audit, issuing, letters, lifecycle, pki, review
+from sempelmas.services import audit, batch_signing, issuing, letters, lifecycle, pki, review
 from sempelmas.services.letter_render import LetterRenderError
 from sempelmas.services.numbering import NumberFormatError
 from sempelmas.signer.routes import bp
@@ -40,7 +41,7 @@ def _desk_facts() -> dict:
 
 def queue_context(form: BatchForm | None = None, *, message: str | None = None) -> dict:
     return {"items": issuing.signing_queue(), "form": form or BatchForm(formdata=None), "message": message,
-            **_desk_facts()}
+            "batches": batch_signing.running_batches(current_user), **_desk_facts()}
 
 
 def queue_page(form: BatchForm | None = None, *, status: int = 200, message: str | None = None):
@@ -172,25 +173,43 @@ def send_back(tracking_number: str):
 @bp.post("/tanda-tangan")
 @role_required(Role.SIGNER)
 def sign_batch():
+    """Start a batch: the passphrase is checked here (a wrong one is answered in the form); the letters are
+    signed by the batch's own process while the official watches its page (services/batch_signing.py)."""
     form = BatchForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
         return queue_page(form, status=422, message=_("Periksa kembali isian yang ditandai."))
-    selected = [t.strip().upper() for t in form.selected.data or [] if t and t.strip()]
+    running = batch_signing.running_batches(current_user)
+    if running:  # a second submit of the same form (or another tab) while the first batch is being signed
+        flash(_("Penandatanganan massal Anda sebelumnya masih berjalan; tunggu sampai selesai."), "error")
+        return redirect(url_for("signer.batch_job", job_id=running[0].id), code=303)
     try:
-        results = issuing.sign_batch(selected, current_user, form.passphrase.data)
+        job, held = batch_signing.start(form.selected.data or [], current_user, form.passphrase.data,
+                                        lang=current_lang())
     except pki.PkiError as e:
         db.session.rollback()
         if isinstance(e, pki.WrongPassphrase):
             add_error(form, "passphrase", e.message)
         return queue_page(form, status=_pki_refusal(e), message=e.message)
     except issuing.IssueError as e:
+        db.session.rollback()
         return queue_page(form, status=422, message=e.message)
-    audit.record("letter.batch_sign", actor=current_user, object_type="letter", selected=len(selected),
-                 signed=sum(1 for r in results if r.ok))
     db.session.commit()
-    return render("signer/results.html", results=results, signed=sum(1 for r in results if r.ok))
+    batch_signing.launch(job, held)
+    return redirect(url_for("signer.batch_job", job_id=job.id), code=303)
+
+
+@bp.get("/tanda-tangan/<int:job_id>")
+@role_required(Role.SIGNER)
+def batch_job(job_id: int):
+    """A batch's progress and per-letter results; htmx polls it until the batch ends. The official's own only."""
+    job = batch_signing.batch_of(job_id, current_user)
+    if job is None:
+        abort(404)
+    result = job.result or {}
+    return render("signer/batch.html", block="job", job=job, letters=result.get("letters") or [],
+                  signed=result.get("signed", 0), poll=not job.finished)
 
 
 @bp.post("/permohonan/<tracking_number>/ganti")

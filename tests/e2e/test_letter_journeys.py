@@ -9,6 +9,8 @@
    PDF says it is the issued letter with a valid signature, a changed copy says it is not; after the lurah
    revokes the letter from its register page the verification page says DICABUT with the reason; she is
    notified, and her request page and list say the letter is revoked and no longer offer it.
+4. The lurah signs several letters at once: a wrong passphrase is answered in the form, the right one starts
+   the batch and lands on its page, which follows the signing by itself and ends with each letter's number.
 5. A resident cannot open another resident's request, its letter or its files by URL: 404 pages.
 """
 
@@ -26,7 +28,8 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter
-from sempelmas.services import attachments, pki
+from sempelmas.models.requests import LetterRequest
+from sempelmas.services import attachments, lifecycle, pki
 from sempelmas.services.demo import make_nik
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.e2e.helpers import TIME, Actor, download, fill_registration, photo, query, signing_desk
@@ -277,6 +280,62 @@ def test_from_registration_to_signed_pdf_checked_and_revoked(browser, browser_co
     finally:
         for actor in actors:
             actor.context.close()
+
+
+def test_the_lurah_signs_a_batch_and_watches_it_finish(browser, browser_context_args, live_app, base_url, shots,
+                                                      tmp_path):
+    with live_app.app_context():
+        lurah = signing_desk(live_app, tmp_path, base_url)
+        pki.issue_certificate(lurah, pki.official_for(lurah), SIGNING_PASSPHRASE)
+        make_service("domisili", needs_rt=False)
+        f = Factory()
+        clerk = f.staff(Role.STAFF, "loket1")
+        trackings = []
+        for i in range(5):
+            warga = f.warga(name=f"WARGA BATCH {i}")
+            request = submit(warga, key=f"batch-{i}")
+            lifecycle.transition(request, "claim", actor=clerk)
+            lifecycle.transition(request, "forward_to_signing", actor=clerk)
+            trackings.append(request.tracking_number)
+        db.session.commit()
+        db.session.remove()
+    (official,) = _actors(browser, browser_context_args, "lurah")
+    try:
+        page = official.page
+        official.log_in("lurah")
+        page.get_by_role("link", name="Tanda tangan", exact=True).click()
+        expect(page.get_by_text("5 surat menunggu tanda tangan.")).to_be_visible()
+        for tracking in trackings:
+            page.locator(".queue-item", has_text=tracking).get_by_role("checkbox").check()
+        page.get_by_label("Passphrase tanda tangan").fill("bukan-passphrase-nya")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Tanda tangani yang dipilih").click()
+        expect(page.locator("#batch-form")).to_contain_text("Passphrase tanda tangan salah.")
+        assert query(live_app, select(Letter.id)) == [], "a wrong passphrase signed nothing"
+        expect(page.locator(".queue-item input:checked")).to_have_count(5)  # the choice is kept
+
+        page.get_by_label("Passphrase tanda tangan").fill(SIGNING_PASSPHRASE)
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Tanda tangani yang dipilih").click()
+        expect(page).to_have_url(re.compile(r"/penandatangan/tanda-tangan/\d+$"))
+        # the page follows the batch by itself (htmx polling) until every letter has its result
+        expect(page.locator("#batch-summary")).to_have_text("5 dari 5 surat ditandatangani.", timeout=60_000)
+        results = page.locator(".sign-results li")
+        expect(results).to_have_count(5)
+        numbers = dict(query(live_app, select(LetterRequest.tracking_number, Letter.number)
+                             .join(Letter, Letter.request_id == LetterRequest.id)))
+        assert sorted(numbers) == sorted(trackings)
+        for tracking in trackings:
+            expect(results.filter(has_text=tracking)).to_contain_text(f"Nomor {numbers[tracking]}")
+        official.check_screen(shots, "11-batch-signed")
+        page.get_by_role("link", name="Kembali ke antrean").click()
+        expect(page.get_by_text("Belum ada surat yang menunggu tanda tangan Anda.")).to_be_visible()
+        refused = [e for e in official.errors if "status of 422" in e]
+        assert len(refused) == 1, "the wrong passphrase is answered 422, and only that"
+        errors = [e for e in official.errors if e not in refused]
+        assert errors == [], "\n".join(errors)
+    finally:
+        official.context.close()
 
 
 def test_a_resident_cannot_open_another_residents_request_by_url(browser, browser_context_args, live_app, shots):

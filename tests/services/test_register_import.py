@@ -42,6 +42,25 @@ def write_xlsx(path, rows, header=HEADER):
     return path
 
 
+def csv_with_a_bad_byte(path, *, lines: int = 15_010, bad_line: int = 15_001):
+    """A UTF-8 register of ``lines`` lines (header included) whose line ``bad_line`` holds a name saved in
+    Windows-1252 ("JOSÉ" with é as the single byte 0xE9), far beyond the first 64 KB the upload checks."""
+    from sempelmas.services.demo import make_nik
+
+    out = [",".join(HEADER).encode()]
+    for i in range(lines - 1):
+        birth = date(1950 + i % 50, 1 + i % 12, 1 + (i // 12) % 28)
+        name = "JOS\xc9 SANTOSO".encode("cp1252") if len(out) + 1 == bad_line else f"WARGA {i}".encode()
+        nik = make_nik(birth, False, 1 + i % 9999).encode()
+        kk = f"357603120315{1 + i % 9999:04d}".encode()
+        out.append(b",".join([nik, kk, name, b"Mojokerto", birth.strftime("%d-%m-%Y").encode(), b"L",
+                              b"Jl. Uji", b"1", b"1", b"Islam", b"Kawin", b"Wiraswasta", b"WNI"]))
+    data = b"\r\n".join(out) + b"\r\n"
+    assert data.index(b"\xc9") > 65536 and data.count(b"\r\n", 0, data.index(b"\xc9")) == bad_line - 1
+    path.write_bytes(data)
+    return path
+
+
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -325,3 +344,12 @@ def test_a_file_with_more_rows_than_the_limit_is_refused_as_a_file(app, tmp_path
         ri.analyse(write_csv(tmp_path / "warga.csv", ROWS))
     app.config["IMPORT_MAX_ROWS"] = 3
     assert ri.analyse(write_csv(tmp_path / "warga.csv", ROWS)).total == 3
+
+
+def test_a_bad_byte_far_into_a_csv_is_a_row_error_that_names_its_line(app, tmp_path):
+    path = csv_with_a_bad_byte(tmp_path / "warga.csv")
+    analysis = ri.analyse(path)
+    assert analysis.total == 15_009 and len(analysis.new) == 15_008
+    (problem,) = analysis.errors
+    assert problem.line == 15_001 and "simpan berkas sebagai \"CSV UTF-8\"" in problem.messages[0]
+    assert problem.nik  # the row's NIK is still shown, to find it in the sheet

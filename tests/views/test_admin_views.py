@@ -11,7 +11,7 @@ from sempelmas.models.residents import Resident
 from sempelmas.services import jobs
 from sempelmas.services.demo import seed_profile
 from tests.conftest import jpeg_bytes
-from tests.services.test_register_import import PAPUA, ROWS, write_csv, write_xlsx
+from tests.services.test_register_import import PAPUA, ROWS, csv_with_a_bad_byte, write_csv, write_xlsx
 
 PROFILE = {
     "village_kind": "kelurahan", "village_name": "Miji", "district_name": "Kranggan", "regency_kind": "kota",
@@ -121,6 +121,25 @@ def test_admin_imports_the_register_through_the_worker_with_polling(app, client,
     assert "Impor selesai" in client.get(resp.location).get_data(as_text=True)
     assert len(db.session.scalars(select(Resident)).all()) == 3
 
+
+
+def test_admin_sees_the_line_of_a_bad_byte_far_into_an_uploaded_csv(app, client, factory, login_as, tmp_path):
+    admin_client(client, factory, login_as)
+    data = csv_with_a_bad_byte(tmp_path / "warga.csv").read_bytes()
+    # the multipart body built here: werkzeug's builder would spool this 1 MB into a temporary file it never
+    # closes (a ResourceWarning, an error in this suite)
+    boundary = "----batas-uji-impor"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"warga.csv\"\r\n"
+            "Content-Type: text/csv\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    resp = client.post("/admin/impor", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert resp.status_code == 303
+    assert jobs.run_pending() == 1
+    preview = db.session.scalar(select(Job).order_by(Job.id.desc()))
+    assert preview.status == "selesai", preview.error
+    assert (preview.result["new"], preview.result["errors"]) == (15_008, 1)
+    page = client.get(resp.location).get_data(as_text=True)
+    row = page[page.index("<td data-label=\"Baris\">15001</td>"):]
+    assert "simpan berkas sebagai &#34;CSV UTF-8&#34;" in row[:600] and "Terapkan impor" in page
 
 
 def test_admin_imports_an_xlsx_and_sees_why_a_number_cell_nik_is_refused(app, client, factory, login_as, tmp_path):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
+from sempelmas.models.audit import AuditEntry
+from sempelmas.models.jobs import JobStatus
 from sempelmas.models.letters import Letter, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.services import letter_store, pki
 from tests.conftest import PASSWORD, csrf_from
+from tests.job_helpers import wait_for_job
 from tests.signing_setup import LURAH_PASS, Desk, configure
 
 
@@ -20,6 +25,17 @@ from tests.signing_setup import LURAH_PASS, Desk, configure
 def desk(app, factory, tmp_path):
     configure(app, tmp_path)
     return Desk(factory)
+
+
+def _files_kept(app, tmp_path) -> list[Path]:
+    """Every file the test's app wrote: its folders (letters, uploads, CA) and, on SQLite, the database files."""
+    files = [f for f in tmp_path.rglob("*") if f.is_file()]
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):
+        db_file = Path(url.removeprefix("sqlite:///"))
+        files += [p for p in (db_file, Path(f"{db_file}-wal")) if p.exists()]
+    assert len(files) > 3  # the letters, the CA and the database at least
+    return files
 
 
 def _status(request) -> str:
@@ -108,20 +124,34 @@ def test_signing_a_letter_already_signed_is_refused(client, desk, login_as):
     assert db.session.scalar(select(func.count(Letter.id))) == 1
 
 
-def test_a_batch_signs_the_selected_letters_and_lists_each_result(client, desk, login_as):
+def test_a_batch_signs_the_selected_letters_and_lists_each_result(client, desk, login_as, app, tmp_path):
     a, b, c = desk.awaiting(3)
     login_as(desk.lurah)
     client.post(f"/penandatangan/permohonan/{b.tracking_number}/kembalikan",
                 data={"version": b.version, "reason": "Tanggal lahir perlu dicek."})
     resp = client.post("/penandatangan/tanda-tangan", data={
         "selected": [a.tracking_number, b.tracking_number, c.tracking_number], "passphrase": LURAH_PASS})
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "2 dari 3 surat ditandatangani" in html
+    # the request only starts the batch: the official is sent to the batch's page, which they watch
+    assert resp.status_code == 303
+    job_url = resp.headers["Location"]
+    job_id = int(job_url.rstrip("/").rsplit("/", 1)[1])
+    job = wait_for_job(job_id)
+    assert job.status == JobStatus.DONE and job.result["pid"] != os.getpid()  # signed in a process of its own
+    html = client.get(job_url).get_data(as_text=True)
+    assert "2 dari 3 surat ditandatangani" in html, html[html.find("<main"):]
+    assert "hx-get=\"/penandatangan/tanda-tangan" not in html  # finished: no more polling
     numbers = sorted(db.session.scalars(select(Letter.number)).all())
     assert len(numbers) == 2 and all(n in html for n in numbers)
     assert "tidak menunggu tanda tangan" in html
     assert (_status(a), _status(b), _status(c)) == (RequestStatus.DONE, RequestStatus.IN_REVIEW,
                                                     RequestStatus.DONE)
+    # the passphrase is nowhere the system keeps anything: not in the job, not in the audit log, no file
+    assert LURAH_PASS not in repr((job.payload, job.result, job.error))
+    assert not [e for e in db.session.scalars(select(AuditEntry)) if LURAH_PASS in repr(e.details)]
+    assert not [f for f in _files_kept(app, tmp_path) if LURAH_PASS.encode() in f.read_bytes()]
+    assert [e.details for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("letter.batch%"))
+                                                 .order_by(AuditEntry.id))] == [
+        {"selected": 3}, {"selected": 3, "signed": 2}]
 
 
 def test_a_batch_with_a_wrong_passphrase_signs_nothing(client, desk, login_as):
@@ -197,7 +227,9 @@ def test_signing_needs_the_csrf_token(make_app, factory, tmp_path):
         token = csrf_from(client.get("/penandatangan/").get_data(as_text=True))
         resp = client.post("/penandatangan/tanda-tangan", data={"selected": [r.tracking_number],
                                                                "passphrase": LURAH_PASS, "csrf_token": token})
-        assert resp.status_code == 200 and _status(r) == RequestStatus.DONE
+        assert resp.status_code == 303
+        wait_for_job(int(resp.headers["Location"].rsplit("/", 1)[1]))
+        assert _status(r) == RequestStatus.DONE
 
 
 def test_a_replacement_letter_from_the_signed_letters_page(client, desk, login_as):
