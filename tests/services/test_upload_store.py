@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Registration, User
@@ -119,6 +120,29 @@ def test_a_file_stored_in_a_released_savepoint_follows_the_outer_transaction(app
         kept = save_image(COMPLAINT_PHOTOS, jpeg_bytes())
     db.session.commit()
     assert files_in(folder(COMPLAINT_PHOTOS)) == [kept]
+
+
+def test_a_commit_whose_outcome_is_unknown_leaves_its_file_to_the_sweep(app, factory, monkeypatch):
+    """The COMMIT reached the database and its answer was lost (the connection broke on the way back): the row
+    may well be saved, so its file is not deleted on the spot. The sweep keeps what a row names."""
+    warga = factory.warga()
+    dialect = db.engine.dialect
+    real_commit = dialect.do_commit
+
+    def commit_then_lose_the_answer(dbapi_connection):
+        real_commit(dbapi_connection)
+        raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+
+    name = attachments.store(jpeg_bytes(), requirement_code="kk", owner=warga, draft_key="u" * 20).stored_name
+    monkeypatch.setattr(dialect, "do_commit", commit_then_lose_the_answer)
+    with pytest.raises(DBAPIError):
+        db.session.commit()
+    monkeypatch.undo()
+    db.session.rollback()
+    assert db.session.scalar(select(RequestAttachment.stored_name)) == name  # it was committed after all
+    assert files_in(folder(DOCUMENTS)) == [name]
+    _age(folder(DOCUMENTS) / name, 2 * HOUR)
+    assert upload_store.sweep().removed == {} and files_in(folder(DOCUMENTS)) == [name]
 
 
 # ------------------------------------------------------------------ the sweep
