@@ -49,17 +49,18 @@ def register(app: Flask) -> None:
             sys.exit(1)
 
 
-#: the kinds of upload as the admin knows them
-_UPLOAD_KINDS = {"ktp": "foto KTP", "dokumen": "berkas permohonan", "complaints": "foto pengaduan",
-                 "pdp": "foto bukti koreksi data"}
-
-
 def _report_uploads(result) -> int:
     """Print what the upload sweep found (counts per kind: the files are personal data); the trouble found."""
     from flask import current_app
 
+    from sempelmas.services import uploads
+
+    # the kinds of upload as the admin knows them
+    names = {uploads.KTP: "foto KTP", uploads.DOCUMENTS: "berkas permohonan",
+             uploads.COMPLAINT_PHOTOS: "foto pengaduan", uploads.CORRECTION_EVIDENCE: "foto bukti koreksi data"}
+
     def each(counts: dict[str, int]):
-        return sorted((_UPLOAD_KINDS.get(kind, kind), n) for kind, n in counts.items())
+        return sorted((names.get(kind, kind), n) for kind, n in counts.items())
 
     for kind, n in each(result.removed):
         click.echo(f"  dihapus: {n} {kind} tanpa catatan di basis data (sisa proses yang terhenti sebelum "
