@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import secrets
 import shutil
 import sqlite3
 import stat
@@ -46,7 +47,9 @@ def main() -> int:
 
     from sempelmas import create_app
     from sempelmas.extensions import db
+    from sempelmas.models.accounts import User
     from sempelmas.models.letters import Letter
+    from sempelmas.models.requests import RequestAttachment
     from sempelmas.services import backup, demo
 
     work = Path(tempfile.mkdtemp(prefix="backup-bench-"))
@@ -65,8 +68,19 @@ def main() -> int:
             db.session.commit()
             docs = Path(cfg["UPLOAD_DIR"]) / "dokumen"
             docs.mkdir(parents=True, exist_ok=True)
+            # each document with its row (a draft of a demo resident): the backup takes the uploads its database
+            # copy names, and the sweep deletes an old file no row names
+            owner = db.session.scalar(select(User.id).limit(1))
+            uploads = []
             for i in range(args.files):
-                (docs / f"bench-{i:05d}.jpg").write_bytes(os.urandom(200 * 1024))
+                name = f"bench{i:05d}" + secrets.token_urlsafe(12) + ".jpg"
+                (docs / name).write_bytes(os.urandom(200 * 1024))
+                uploads.append({"draft_key": "bench-backup-drafts", "owner_user_id": owner, "uploaded_by_id": owner,
+                                "requirement_code": "kk", "stored_name": name, "mime": "image/jpeg",
+                                "size": 200 * 1024})
+            if uploads:
+                db.session.execute(insert(RequestAttachment), uploads)
+                db.session.commit()
             letters = Path(cfg["LETTER_DIR"])
             letters.mkdir(parents=True, exist_ok=True)
             # each file with its Letter row: the backup takes the letters of its database copy, and its sweep

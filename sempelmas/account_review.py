@@ -14,7 +14,7 @@ from sempelmas.forms import EmptyForm, Form, length, required
 from sempelmas.htmx import render
 from sempelmas.models.accounts import User
 from sempelmas.services import accounts, audit
-from sempelmas.services.uploads import stored_path
+from sempelmas.services.uploads import KTP, stored_path
 
 
 class VerifyForm(Form):
@@ -91,7 +91,7 @@ def reject(user_id: int, endpoint_prefix: str):
 def ktp_photo(user_id: int):
     """The KTP photo, only to verifiers of this account; every view is audited."""
     user = reviewable(user_id)
-    path = stored_path("ktp", user.registration.ktp_photo or "")
+    path = stored_path(KTP, user.registration.ktp_photo or "")
     if path is None:
         abort(404)
     audit.record("document.view", user, document="ktp")

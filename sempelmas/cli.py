@@ -114,10 +114,11 @@ def register(app: Flask) -> None:
         """Run background jobs (register imports…) from the database queue."""
         import logging
 
-        from sempelmas.services import jobs, letter_store
+        from sempelmas.services import jobs, letter_store, upload_store
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
         letter_store.sweep_at_start()  # letters of a signing process killed mid-way: published, or orphans deleted
+        upload_store.sweep_at_start()  # uploads a process killed before its commit left without a record: deleted
         if once:
             jobs.load_handlers()
             click.echo(f"{jobs.run_pending()} job(s) selesai.")

@@ -114,6 +114,10 @@ class DefaultConfig:
     UPLOAD_PDF_MAX_REVISIONS = 50
     UPLOAD_PDF_CHECK_SECONDS = 1.2
     UPLOAD_PDF_CHECK_MEMORY_MB = 256
+    #: a stored upload that no committed record names is deleted by the sweep (services/upload_store.py: the
+    #: worker's start, `flask doctor`, each backup) once it is older than this: far longer than any request may
+    #: hold an upload before its commit (the web server's timeout), so a file about to be committed is never taken
+    UPLOAD_ORPHAN_GRACE_SECONDS = 3600
     IMAGE_MAX_SIDE = 2000
     #: memory one photo may take at the peak of decoding and shrinking it (services/uploads.decode_cost; a
     #: JPEG is decoded at 1/2-1/8 scale first): a larger image is refused from its header, before decoding.
@@ -269,7 +273,7 @@ def _env_overrides() -> dict:
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
-                 "PAGE_CACHE_ENTRIES", "DRAFT_UPLOAD_QUOTA_MB"):
+                 "PAGE_CACHE_ENTRIES", "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP"):

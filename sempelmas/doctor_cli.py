@@ -11,9 +11,9 @@ from flask import Flask
 def register(app: Flask) -> None:
     @app.cli.command("doctor")
     def doctor() -> None:
-        """Check the stored letters against the database (publishing committed ones, deleting orphans of a crash
-        while signing) and the audit chain's head; exit 1 when something needs the admin."""
-        from sempelmas.services import letter_store
+        """Check the stored letters and uploads against the database (publishing committed letters, deleting
+        orphans of a crash) and the audit chain's head; exit 1 when something needs the admin."""
+        from sempelmas.services import letter_store, upload_store
 
         trouble = 0
         click.echo("Berkas surat (LETTER_DIR):")
@@ -34,6 +34,10 @@ def register(app: Flask) -> None:
         if not (result.published or result.removed or result.left_pending or result.foreign or result.missing):
             click.echo("  baik: setiap berkas adalah surat yang diterbitkan, setiap surat punya berkasnya.")
 
+        click.echo("Berkas unggahan (UPLOAD_DIR):")
+        uploads = upload_store.sweep()
+        trouble += _report_uploads(uploads)
+
         click.echo("Kepala rantai log audit:")
         problem = _audit_head_problem()
         if problem:
@@ -43,6 +47,36 @@ def register(app: Flask) -> None:
             click.echo("  baik (periksa seluruh rantai dengan `flask --app app audit-verify --anchor …`).")
         if trouble:
             sys.exit(1)
+
+
+def _report_uploads(result) -> int:
+    """Print what the upload sweep found (counts per kind: the files are personal data); the trouble found."""
+    from flask import current_app
+
+    from sempelmas.services import uploads
+
+    # the kinds of upload as the admin knows them
+    names = {uploads.KTP: "foto KTP", uploads.DOCUMENTS: "berkas permohonan",
+             uploads.COMPLAINT_PHOTOS: "foto pengaduan", uploads.CORRECTION_EVIDENCE: "foto bukti koreksi data"}
+
+    def each(counts: dict[str, int]):
+        return sorted((names.get(kind, kind), n) for kind, n in counts.items())
+
+    for kind, n in each(result.removed):
+        click.echo(f"  dihapus: {n} {kind} tanpa catatan di basis data (sisa proses yang terhenti sebelum "
+                   "commit, atau berkas yang sudah dilepas catatannya)")
+    hours = current_app.config["UPLOAD_ORPHAN_GRACE_SECONDS"] / 3600
+    for kind, n in each(result.young):
+        click.echo(f"  dibiarkan: {n} {kind} tanpa catatan, lebih baru dari {hours:g} jam (mungkin unggahan "
+                   "yang sedang disimpan; diperiksa lagi pada doctor berikutnya)")
+    for folder, n in sorted(result.others.items()):
+        click.echo(f"  lain: {folder} ({n}; bukan unggahan formulir, tidak diperiksa)")
+    for kind, n in each(result.missing):
+        click.echo(f"  HILANG: {n} {kind} tercatat di basis data, tetapi berkasnya tidak ada. Pulihkan dari "
+                   "cadangan.", err=True)
+    if not (result.removed or result.young or result.missing):
+        click.echo("  baik: setiap unggahan punya catatannya, setiap catatan punya berkasnya.")
+    return 1 if result.missing else 0
 
 
 def _audit_head_problem() -> str | None:

@@ -19,7 +19,7 @@ from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
 from sempelmas.page_cache import cached_page
 from sempelmas.services import accounts, login_guard, sessions
-from sempelmas.services.uploads import discard
+from sempelmas.services.uploads import KTP
 from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)
@@ -125,13 +125,13 @@ def register():
         return redirect(home_for(current_user))
     form = RegisterForm()
     if form.validate_on_submit():
-        photo = save_form_photo(form.ktp_photo, "ktp")
+        # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
+        photo = save_form_photo(form.ktp_photo, KTP)
         if photo:
             try:
                 user = accounts.register_resident(form.registration_data(photo))
             except accounts.AccountError as e:
                 db.session.rollback()
-                discard("ktp", photo)
                 add_error(form, e.field, e.message)
             else:
                 _sign_in(user)

@@ -25,7 +25,7 @@ from sempelmas.models.complaints import Complaint, ComplaintStatus
 from sempelmas.resident.routes import assisted
 from sempelmas.services import complaints as service
 from sempelmas.services import requests as requests_service
-from sempelmas.services.uploads import discard, discarded_on_failure, stored_path
+from sempelmas.services.uploads import discard, stored_path
 from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("complaints", __name__)
@@ -56,9 +56,9 @@ def _submit(form: ComplaintForm, **who):
     if form.photo.errors:  # refused: the field says why, the rest of the form stays
         return None
     try:
-        with discarded_on_failure(service.UPLOAD_KIND, photo):
-            complaint, created = service.file_complaint(form.filing(), idempotency_key=key, photo=photo, **who)
-            db.session.commit()
+        # the photo goes with any failure from here on: it belongs to this transaction (uploads.store_file)
+        complaint, created = service.file_complaint(form.filing(), idempotency_key=key, photo=photo, **who)
+        db.session.commit()
     except service.ComplaintError as e:
         db.session.rollback()
         add_error(form, e.field, e.message)

@@ -18,7 +18,6 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.services import data_rights
 from sempelmas.services.letter_render import LetterRenderError
-from sempelmas.services.uploads import discard
 from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("data_rights", __name__)
@@ -75,6 +74,7 @@ def download_pdf():
 def correction():
     form = CorrectionForm()
     if form.validate_on_submit():
+        # kept only if the request is committed below: a refusal, a failure or a failed commit deletes it
         photo = save_form_photo(form.photo, data_rights.EVIDENCE_KIND)
         if not form.photo.errors:
             try:
@@ -82,7 +82,6 @@ def correction():
                                                      form.explanation.data, evidence_photo=photo)
             except data_rights.DataRightsError as e:
                 db.session.rollback()
-                discard(data_rights.EVIDENCE_KIND, photo)
                 add_error(form, e.field, e.message)
             else:
                 db.session.commit()

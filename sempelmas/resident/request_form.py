@@ -68,7 +68,8 @@ def max_files() -> int:
 def accept_uploads(files, codes: list[str], *, draft_key: str, owner: User, uploaded_by: User,
                    occupied: set[str] = frozenset()) -> tuple[dict[str, RequestAttachment], dict[str, str]]:
     """Store every acceptable file posted for ``codes`` as a draft (committed at once, so a mistake
-    elsewhere in the form never loses it); a new file for a requirement replaces that draft.
+    elsewhere in the form never loses it); a new file for a requirement replaces that draft. If the commit
+    fails, the files stored go with their rows (uploads.store_file) and the replaced drafts stay.
 
     Returns (drafts by requirement code, refusals by code). A refused file leaves nothing behind.
     ``occupied`` are requirement codes that already hold a file outside the drafts (a fix), counted

@@ -20,7 +20,7 @@ from sempelmas.resident import request_form
 from sempelmas.services import accounts, attachments, audit, catalogue, letters, lifecycle, request_access
 from sempelmas.services import requests as requests_service
 from sempelmas.services.lifecycle import RequestError
-from sempelmas.services.uploads import discard, stored_path
+from sempelmas.services.uploads import KTP, stored_path
 from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("resident", __name__)
@@ -41,7 +41,7 @@ def home():
 @role_required(Role.RESIDENT)
 def own_ktp():
     reg = current_user.registration
-    path = stored_path("ktp", reg.ktp_photo or "") if reg else None
+    path = stored_path(KTP, reg.ktp_photo or "") if reg else None
     if path is None:
         abort(404)
     resp = send_file(path, mimetype="image/jpeg", max_age=0)
@@ -61,13 +61,13 @@ def assisted():
 def assisted_new():
     form = AssistedRegisterForm()
     if form.validate_on_submit():
-        photo = save_form_photo(form.ktp_photo, "ktp")
+        # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
+        photo = save_form_photo(form.ktp_photo, KTP)
         if not form.ktp_photo.errors:
             try:
                 user = accounts.register_resident(form.registration_data(photo), assisted_by=current_user)
             except accounts.AccountError as e:
                 db.session.rollback()
-                discard("ktp", photo)
                 add_error(form, e.field, e.message)
             else:
                 db.session.commit()

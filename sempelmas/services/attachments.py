@@ -21,9 +21,9 @@ from sempelmas.models.accounts import User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services import isolation
-from sempelmas.services.uploads import ImageTooLarge, UploadError, reencode_image, stored_path, upload_dir
+from sempelmas.services.uploads import DOCUMENTS, ImageTooLarge, UploadError, reencode_image, store_file, stored_path
 
-KIND = "dokumen"
+KIND = DOCUMENTS
 PDF_MIME = "application/pdf"
 JPEG_MIME = "image/jpeg"
 #: the paper pengantar RT/RW, uploaded where the RT has no account yet
@@ -123,7 +123,8 @@ def _quota_full(quota_mb: int) -> DraftQuotaFull:
 
 def store(data: bytes, *, requirement_code: str, owner: User, uploaded_by: User | None = None,
           request: LetterRequest | None = None, draft_key: str | None = None) -> RequestAttachment:
-    """Check, write the file and add its row (flushed, not committed). On a refusal nothing is written.
+    """Check, write the file and add its row (flushed, not committed). On a refusal nothing is written; the file
+    stays only if the caller's transaction commits (``uploads.store_file``).
 
     A draft (no request yet) counts against the owner's DRAFT_UPLOAD_QUOTA_MB, the replaced draft of the
     same form and requirement left out: a full quota, or a PDF (stored as it came) that would pass it, is
@@ -142,18 +143,13 @@ def store(data: bytes, *, requirement_code: str, owner: User, uploaded_by: User 
     if quota is not None and used + len(content) > quota:
         raise _quota_full(quota_mb)
     name = secrets.token_urlsafe(24) + (".pdf" if mime == PDF_MIME else ".jpg")
-    path = upload_dir(KIND) / name
-    path.write_bytes(content)
+    store_file(KIND, name, content)  # deleted again unless the caller's transaction commits
     attachment = RequestAttachment(
         request_id=getattr(request, "id", None), draft_key=None if request is not None else draft_key,
         owner_user_id=owner.id, uploaded_by_id=(uploaded_by or owner).id, requirement_code=requirement_code,
         stored_name=name, mime=mime, size=len(content))
     db.session.add(attachment)
-    try:
-        db.session.flush()
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
+    db.session.flush()
     return attachment
 
 

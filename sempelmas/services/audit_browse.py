@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "letter.public_download": _l("Surat diunduh dari halaman verifikasi"),
     "letter.register_search": _l("Pencarian buku register"),
     "letter.files_swept": _l("Berkas surat dirapikan setelah proses terhenti"),
+    "upload.files_swept": _l("Berkas unggahan tanpa catatan dihapus"),
     "letter_template.save": _l("Templat surat diubah"),
     "letter_template.reset": _l("Templat surat dikembalikan ke bawaan"),
     "catalogue.create": _l("Layanan ditambahkan"),

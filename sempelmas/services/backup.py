@@ -13,11 +13,14 @@ Layout of an archive::
 (SQLite) or in the snapshot ``pg_dump`` dumps (an exported snapshot), each taken under its final name (one a
 process killed after its commit left pending is published first). A file without a row there (a letter signed
 while the archive is written, an orphan of a crash while signing) is not a letter of that database and is left
-out: restored, it would be a validly signed PDF whose number the restored counter hands out again. The manifest
-also records the audit chain's last entry in that copy (``audit_anchor``, ``<seq>:<hash>``), an anchor for
-``flask audit-verify --anchor`` kept wherever the archive goes. Archives hold keys and personal data:
-mode 0600, written to a temporary name and renamed when complete, so a crash never leaves a half archive that
-looks whole.
+out: restored, it would be a validly signed PDF whose number the restored counter hands out again. ``uploads/``
+likewise holds, of each kind of upload (services/upload_store.py), the files named by the rows of the copy: a
+file stored while the archive is written, or one a crash left without its row, is personal data no record
+names, which a restore would bring back beyond the reach of retention and erasure; other folders of UPLOAD_DIR
+(register imports) are taken whole. The manifest also records the audit chain's last entry in that copy
+(``audit_anchor``, ``<seq>:<hash>``), an anchor for ``flask audit-verify --anchor`` kept wherever the archive
+goes. Archives hold keys and personal data: mode 0600, written to a temporary name and renamed when complete, so a
+crash never leaves a half archive that looks whole.
 """
 
 from __future__ import annotations
@@ -114,6 +117,8 @@ class DatabaseCopy:
     #: the stored names of its letters: the only files ``letters/`` takes
     letter_names: set[str]
     audit_anchor: str | None
+    #: per kind of upload, the stored names its rows hold: the only files of those folders ``uploads/`` takes
+    upload_names: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -233,11 +238,15 @@ _LETTER_NAMES_SQL = "SELECT stored_name FROM letters"
 _LAST_AUDIT_SQL = "SELECT seq, entry_hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"
 
 
-def _copy_facts(query: Callable[[str], list]) -> tuple[set[str], str | None]:
-    """The letters' stored names and the audit anchor, read from the database copy through ``query``."""
+def _copy_facts(query: Callable[[str], list], member: str) -> DatabaseCopy:
+    """The letters' and the uploads' stored names and the audit anchor, read from the database copy through
+    ``query``."""
+    from sempelmas.services import upload_store
+
     names = {row[0] for row in query(_LETTER_NAMES_SQL)}
     last = query(_LAST_AUDIT_SQL)
-    return names, (f"{last[0][0]}:{last[0][1]}" if last else None)
+    return DatabaseCopy(member, names, f"{last[0][0]}:{last[0][1]}" if last else None,
+                        upload_store.named_files(query))
 
 
 def _dump_database(dest: Path) -> DatabaseCopy:
@@ -258,8 +267,7 @@ def _dump_database(dest: Path) -> DatabaseCopy:
                     raise BackupError("pg_dump tidak terpasang (paket Debian postgresql-client).") from e
                 if done.returncode != 0:
                     raise BackupError(f"pg_dump gagal: {done.stderr.strip()[:500]}")
-                names, anchor = _copy_facts(lambda sql: conn.exec_driver_sql(sql).all())
-        return DatabaseCopy(PG_MEMBER, names, anchor)
+                return _copy_facts(lambda sql: conn.exec_driver_sql(sql).all(), PG_MEMBER)
     if not url.database or url.database == ":memory:":
         raise BackupError("Basis data SQLite di memori tidak dapat dicadangkan.")
     src = sqlite3.connect(url.database, timeout=current_app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
@@ -267,11 +275,10 @@ def _dump_database(dest: Path) -> DatabaseCopy:
     try:
         # one step: the whole copy is read under one read lock, so it is one moment of the database
         src.backup(dst)
-        names, anchor = _copy_facts(lambda sql: dst.execute(sql).fetchall())
+        return _copy_facts(lambda sql: dst.execute(sql).fetchall(), SQLITE_MEMBER)
     finally:
         dst.close()
         src.close()
-    return DatabaseCopy(SQLITE_MEMBER, names, anchor)
 
 
 def _letter_members(names: set[str]) -> list[tuple[str, Path]]:
@@ -284,6 +291,20 @@ def _letter_members(names: set[str]) -> list[tuple[str, Path]]:
         path = letter_store.published_path(name)
         if path.is_file() and not path.is_symlink():
             out.append((f"letters/{path.name}", path))
+    return out
+
+
+def _upload_members(named: dict[str, set[str]]) -> list[tuple[str, Path]]:
+    """UPLOAD_DIR's files under ``uploads/…``: of each kind of upload only those the copy's rows name (anything
+    else in those folders is no record's upload); other folders whole."""
+    root = Path(current_app.config["UPLOAD_DIR"])
+    out = []
+    for path in _folder_files(root):
+        rel = path.relative_to(root)
+        kind = rel.parts[0] if len(rel.parts) > 1 else None
+        if kind in named and (len(rel.parts) != 2 or rel.parts[1] not in named[kind]):
+            continue
+        out.append((f"uploads/{rel.as_posix()}", path))
     return out
 
 
@@ -300,6 +321,7 @@ def create_backup(*, now: datetime | None = None) -> CreateResult:
     manifest = Manifest(created_at=now.isoformat(timespec="seconds"), database=database_kind(),
                         alembic_revision=alembic_revision(), app_version=app_version())
     _sweep_letters()  # also ends our transaction: none holds the database while it is copied
+    _sweep_uploads()
 
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".work-") as work:
         dump = Path(work) / "database"
@@ -309,6 +331,9 @@ def create_backup(*, now: datetime | None = None) -> CreateResult:
         for top, key in FOLDERS.items():
             if top == "letters":
                 members += _letter_members(copy.letter_names)
+                continue
+            if top == "uploads":
+                members += _upload_members(copy.upload_names)
                 continue
             root = Path(current_app.config[key])
             members += [(f"{top}/{p.relative_to(root).as_posix()}", p) for p in _folder_files(root)]
@@ -376,6 +401,21 @@ def _sweep_letters() -> None:
     except (SQLAlchemyError, OSError):
         db.session.rollback()
         current_app.logger.warning("letter files not swept; run `flask doctor`", exc_info=True)
+
+
+def _sweep_uploads() -> None:
+    """upload_store.sweep before a backup or after a restore: uploads no record names deleted once past the grace
+    period. One that cannot run waits for the worker's start or ``flask doctor``; the archive takes only the
+    uploads of its database copy either way."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from sempelmas.services import upload_store
+
+    try:
+        upload_store.sweep()
+    except (SQLAlchemyError, OSError):
+        db.session.rollback()
+        current_app.logger.warning("upload files not swept; run `flask doctor`", exc_info=True)
 
 
 def _add_checked(tar: tarfile.TarFile, arcname: str, path: Path, expected: dict) -> None:
@@ -601,6 +641,8 @@ def restore(path: Path) -> Manifest:
                 with os.fdopen(fd, "wb") as out:
                     for c in chunks:
                         out.write(c)
+                # the file's own time, not the restore's: the upload sweep's grace period counts from it
+                os.utime(dest, (info.mtime, info.mtime))
 
             _walk(path, manifest, extract)  # checked again: the archive may have changed since verify()
             _restore_database(dump)
@@ -626,8 +668,9 @@ def restore(path: Path) -> Manifest:
         audit.record("backup.restore", None, object_type="backup", object_id=path.name,
                      created_at=manifest.created_at, files=len(manifest.files), revision=manifest.alembic_revision)
         db.session.commit()
-        # an archive written before letters/ followed the database copy may carry orphans of crashes
+        # an archive written before letters/ and uploads/ followed the database copy may carry orphans of crashes
         _sweep_letters()
+        _sweep_uploads()
     return manifest
 
 

@@ -30,10 +30,10 @@ from sempelmas.models.complaints import (
 )
 from sempelmas.models.notifications import Notification
 from sempelmas.models.requests import LetterRequest
-from sempelmas.services import audit, notify, request_access
+from sempelmas.services import audit, notify, request_access, uploads
 
 S = ComplaintStatus
-UPLOAD_KIND = "complaints"
+UPLOAD_KIND = uploads.COMPLAINT_PHOTOS
 
 #: (from status, action) -> to status; the whole complaint lifecycle. Closed is final: a new problem is a
 #: new complaint.

@@ -42,10 +42,10 @@ from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestS
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services import attachments, audit, complaints, issuing, lifecycle, notify
 from sempelmas.services.accounts import AccountError, check_phone_free, family_members
-from sempelmas.services.uploads import stored_path
+from sempelmas.services.uploads import CORRECTION_EVIDENCE, KTP, stored_path
 
 #: uploads/<EVIDENCE_KIND>/ holds correction evidence photos
-EVIDENCE_KIND = "pdp"
+EVIDENCE_KIND = CORRECTION_EVIDENCE
 #: the name a deleted account keeps (its requests stay in the archive and still point at it)
 ERASED_NAME = "Akun dihapus"
 EXPORT_FORMAT = "sempelmas-data-saya/1"
@@ -529,7 +529,7 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
     reg = user.registration
     if reg is not None:
         if reg.ktp_photo:
-            out.files.append(("ktp", reg.ktp_photo))
+            out.files.append((KTP, reg.ktp_photo))
         user.registration = None  # delete-orphan
 
     evidence = 0

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services import attachments
+from sempelmas.services import attachments, audit
 
 FINISHED = (RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED)
 BATCH = 500
@@ -44,42 +44,62 @@ def _due(cutoff: datetime):
 def run(*, dry_run: bool = False, now: datetime | None = None) -> RetentionResult:
     """Delete the files due for deletion and mark their rows; audited as ``retention.run`` with the counts.
 
-    A dry run counts the same files and changes nothing. Commits per batch: each batch's files are deleted just
-    before its rows are committed (a failed commit leaves rows the next run marks; no file outlives its row's
-    mark)."""
+    Works in batches of BATCH rows. A batch's marks and its own ``retention.run`` entry (that batch's counts, its
+    number, the run's start) commit together, and only then are its files deleted: a run killed or failing
+    midway leaves an audit trail naming exactly the batches it marked. A file of a marked row left behind by a
+    kill is named by no row any more (upload_store counts a purged attachment as gone), so the upload sweep
+    deletes it. A run with nothing due writes one entry with zero counts. A dry run counts the same files and
+    changes nothing."""
     days = current_app.config["ATTACHMENT_RETENTION_DAYS"]
     if not days or days <= 0:
         return RetentionResult(days=0, cutoff=None)
     now = now or utcnow()
     result = RetentionResult(days=days, cutoff=now - timedelta(days=days))
+    started = now.isoformat(timespec="seconds")
     last_id = 0
+    batches = 0
     while True:
         batch = db.session.scalars(_due(result.cutoff).where(RequestAttachment.id > last_id).limit(BATCH)).all()
         if not batch:
             break
+        batches += 1
         last_id = batch[-1].id
+        part = RetentionResult(days=days, cutoff=result.cutoff)
+        doomed = []
         for a in batch:
+            part.requests.add(a.request_id)
             path = attachments.path_of(a)
-            result.requests.add(a.request_id)
-            if path is None:
-                result.missing += 1
+            try:
+                size = path.stat().st_size if path is not None else None
+            except FileNotFoundError:
+                size = None
+            if size is None:
+                part.missing += 1
             else:
-                result.files += 1
-                result.bytes += path.stat().st_size
+                part.files += 1
+                part.bytes += size
+                doomed.append(path)
             if not dry_run:
-                if path is not None:
-                    path.unlink(missing_ok=True)
                 a.purged_at = now
+        result.files += part.files
+        result.bytes += part.bytes
+        result.missing += part.missing
+        result.requests |= part.requests
         if not dry_run:
+            _record(part, batch=batches, started=started)
             db.session.commit()
+            for path in doomed:
+                path.unlink(missing_ok=True)
     if dry_run:
         db.session.rollback()
-        return result
-
-    from sempelmas.services import audit
-
-    audit.record("retention.run", None, object_type="retention", object_id="attachments", days=days,
-                 cutoff=result.cutoff.isoformat(timespec="seconds"), files=result.files, bytes=result.bytes,
-                 requests=len(result.requests), already_missing=result.missing)
-    db.session.commit()
+    elif batches == 0:
+        _record(result, batch=0, started=started)
+        db.session.commit()
     return result
+
+
+def _record(counts: RetentionResult, *, batch: int, started: str) -> None:
+    """The audit entry of one committed batch (0: a run that found nothing due)."""
+    audit.record("retention.run", None, object_type="retention", object_id="attachments", days=counts.days,
+                 cutoff=counts.cutoff.isoformat(timespec="seconds"), files=counts.files, bytes=counts.bytes,
+                 requests=len(counts.requests), already_missing=counts.missing, batch=batch, run_started=started)

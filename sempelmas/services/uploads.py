@@ -1,18 +1,38 @@
-"""Uploaded documents: re-encoded server-side, stored outside static/, served only after a check."""
+"""Uploaded documents: re-encoded server-side, stored outside static/, served only after a check.
+
+Every upload is stored under UPLOAD_DIR/<kind>/<random name> by ``store_file`` and named by one row (the
+kinds below; ``upload_store`` knows which). The file is written before its row, because its content must pass
+its checks before a record is worth saving, and it belongs to the transaction that saves that row: kept if the
+transaction commits, deleted if it ends any other way (a refusal after the write, an audit or a flush that
+fails, a request that dies with a 500). Two cases leave the decision to the sweep (``upload_store.sweep``, which
+keeps every file a committed row names and deletes the others once no transaction can still commit them): a
+process killed in between, and a COMMIT that failed after it reached the database (its outcome unknown)."""
 
 from __future__ import annotations
 
 import io
+import logging
+import os
 import secrets
 import struct
 import warnings
-from contextlib import contextmanager
+import weakref
 from pathlib import Path
 
 from flask import current_app, has_request_context, request
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.extensions import db
+
+#: the folders of UPLOAD_DIR, one per kind of upload (and the row that names each file: upload_store.OWNERS)
+KTP = "ktp"  # registrations.ktp_photo
+DOCUMENTS = "dokumen"  # request_attachments.stored_name
+COMPLAINT_PHOTOS = "complaints"  # complaints.photo
+CORRECTION_EVIDENCE = "pdp"  # data_rights_requests.evidence_photo
 
 #: what Pillow may try to read an upload as (no other plugin parses it); MPO, the multi-picture JPEG many
 #: phones write, is found by the JPEG reader
@@ -165,11 +185,87 @@ def reencode_image(data: bytes) -> bytes:
 
 
 def save_image(kind: str, data: bytes) -> str:
-    """Re-encode and store; returns the random stored name (never the user's file name)."""
+    """Re-encode and store; returns the random stored name (never the user's file name). Kept only if the
+    current transaction commits (``store_file``)."""
     jpeg = reencode_image(data)
     name = secrets.token_hex(16) + ".jpg"
-    (upload_dir(kind) / name).write_bytes(jpeg)
+    store_file(kind, name, jpeg)
     return name
+
+
+# ------------------------------------------------------------------ a file lives and dies with its transaction
+
+#: Session.info keys: the files stored during the session's current transaction, not yet committed, and the
+#: connection that transaction will commit on
+_HELD = "sempelmas.uploads_held"
+_CONNECTION = "sempelmas.uploads_connection"
+#: connections whose COMMIT went to the database in their current transaction: if it then raised, the outcome is
+#: unknown (the server may have committed before the connection broke)
+_COMMIT_SENT: weakref.WeakSet = weakref.WeakSet()
+
+
+def store_file(kind: str, name: str, data: bytes) -> Path:
+    """Write an upload under its stored name (fsynced, so a committed row never names a lost file) and tie it to
+    the current transaction: it stays if that transaction commits and is deleted if it ends without one (left to
+    the sweep when the COMMIT itself failed: it may have been saved).
+
+    The row that names it must be saved in the same transaction (a file stored inside a savepoint follows the
+    outer transaction). A process killed before the end leaves a file no row names: ``upload_store.sweep``."""
+    folder = upload_dir(kind)
+    path = folder / Path(name).name
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # a transaction to belong to, whose end (commit or not) is announced
+    session.info[_CONNECTION] = session.connection()
+    with open(path, "xb") as fh:  # "x": a random name never overwrites another upload
+        session.info.setdefault(_HELD, []).append(path)  # from here on, a failed write goes with the rest
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the new name itself survives a power cut
+    finally:
+        os.close(fd)
+    return path
+
+
+@event.listens_for(Engine, "begin")
+def _transaction_begins(connection) -> None:
+    _COMMIT_SENT.discard(connection)
+
+
+@event.listens_for(Engine, "commit")
+def _commit_goes_out(connection) -> None:
+    _COMMIT_SENT.add(connection)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_files(session) -> None:
+    # a savepoint's release is announced as a commit too; only the outermost transaction's commit keeps the files
+    if not session.in_nested_transaction():
+        session.info.pop(_HELD, None)
+        session.info.pop(_CONNECTION, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _delete_uncommitted_files(session, transaction) -> None:
+    """The outermost transaction ended without a commit (a rollback, an error, the session closed): no row names
+    these files, they go. Unless its COMMIT itself failed: the database may have committed it all the same (a
+    connection lost on the way back), so the files are left for the sweep, which keeps the ones a row names."""
+    if transaction.parent is not None:
+        return
+    held = session.info.pop(_HELD, ())
+    connection = session.info.pop(_CONNECTION, None)
+    log = logging.getLogger(__name__)
+    if held and connection in _COMMIT_SENT:
+        log.warning("commit of %d upload(s) failed with an unknown outcome: left to the upload sweep", len(held))
+        return
+    for path in held:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # never a reason to fail the rollback: the sweep deletes it later
+            log.warning("upload %s of a rolled-back transaction not deleted", path, exc_info=True)
 
 
 def stored_path(kind: str, name: str) -> Path | None:
@@ -180,21 +276,8 @@ def stored_path(kind: str, name: str) -> Path | None:
 
 
 def discard(kind: str, name: str | None) -> None:
-    """Remove a stored file whose record was not saved (nothing half-saved stays behind)."""
+    """Remove a stored file that its committed transaction did not use after all (e.g. the second copy of a
+    form sent twice, whose first copy's record stands)."""
     path = stored_path(kind, name) if name else None
     if path is not None:
         path.unlink(missing_ok=True)
-
-
-@contextmanager
-def discarded_on_failure(kind: str, name: str | None):
-    """Around the code that saves and commits the record naming a file stored just before: if it fails in any
-    way (a refusal, the audit, the commit, a worker's timeout), the record is rolled back, so the file goes too.
-
-    The file is written first because re-encoding must succeed before the record is worth saving.
-    """
-    try:
-        yield
-    except BaseException:
-        discard(kind, name)
-        raise

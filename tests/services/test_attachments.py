@@ -8,7 +8,7 @@ from PIL import Image
 from sempelmas.extensions import db
 from sempelmas.models.requests import RequestAttachment
 from sempelmas.services import attachments
-from sempelmas.services.uploads import UploadError
+from sempelmas.services.uploads import UploadError, upload_dir
 from tests.conftest import jpeg_bytes
 
 
@@ -20,7 +20,7 @@ def pdf_bytes(pages: int = 2) -> bytes:
 
 
 def stored_files(app):
-    folder = attachments.upload_dir(attachments.KIND)
+    folder = upload_dir(attachments.KIND)
     return sorted(p.name for p in folder.iterdir())
 
 

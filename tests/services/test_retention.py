@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
@@ -89,6 +91,50 @@ def test_files_of_requests_finished_long_ago_are_deleted_and_the_rows_marked(app
 
     again = retention.run()
     assert (again.files, len(again.requests)) == (0, 0)
+
+
+def _runs() -> list[dict]:
+    return [e.details for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.run")
+                                                  .order_by(AuditEntry.id))]
+
+
+def test_a_run_that_fails_midway_has_an_audit_entry_for_every_batch_it_marked(app, world, monkeypatch):
+    """Retention commits batch by batch: stopped after the first (here its second commit fails; a kill is the
+    same), the audit trail says what was deleted, and no file of a row left unmarked is gone."""
+    monkeypatch.setattr(retention, "BATCH", 2)
+    real_commit = Session.commit
+    commits = []
+
+    def commit(self):
+        commits.append(self)
+        if len(commits) == 2:
+            raise OperationalError("COMMIT", None, RuntimeError("database is locked"))
+        return real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    with pytest.raises(OperationalError):
+        retention.run()
+    monkeypatch.undo()
+    db.session.rollback()
+
+    every = db.session.scalars(select(RequestAttachment).order_by(RequestAttachment.id)).all()
+    marked = [a for a in every if a.purged_at is not None]
+    assert len(marked) == 2 and not any(_exists(a) for a in marked)
+    assert all(_exists(a) for a in every if a.purged_at is None)
+    [entry] = _runs()
+    assert (entry["files"], entry["batch"], entry["requests"]) == (2, 1, len({a.request_id for a in marked}))
+
+    # the next run does the rest, audited in its turn: together the entries count every file once
+    assert retention.run().files == 2
+    assert sum(e["files"] for e in _runs()) == 4 and [e["batch"] for e in _runs()] == [1, 1]
+
+
+def test_a_run_with_nothing_due_is_recorded_once(app, world):
+    retention.run()
+    before = len(_runs())
+    assert retention.run().files == 0
+    [entry] = _runs()[before:]
+    assert (entry["files"], entry["requests"], entry["batch"]) == (0, 0, 0)
 
 
 def test_the_period_is_configurable_and_zero_turns_it_off(app, world):

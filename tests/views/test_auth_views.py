@@ -7,9 +7,10 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from sempelmas.extensions import db
-from sempelmas.models.accounts import AccountStatus, Role, User
+from sempelmas.models.accounts import AccountStatus, Registration, Role, User
 from sempelmas.models.audit import AuditEntry
 from tests.conftest import PASSWORD, jpeg_bytes, login
+from tests.failing_commit import fail_commit_saving, files_in
 
 FORM = {
     "nik": "3576034403920077", "kk_number": "3576031203150077", "full_name": "Rina Ayu",
@@ -194,6 +195,44 @@ def test_pendamping_registers_and_acts_for_a_resident_without_a_phone(client, fa
     assert (reg.actor_id, reg.on_behalf_of_id) == (helper.id, person.id)
     client.post("/warga/pendamping/selesai")
     assert "bertindak untuk" not in client.get("/warga/").get_data(as_text=True)
+
+
+# ------------------------------------------------------------------ a failed save keeps no KTP photo
+
+def test_a_registration_whose_commit_fails_keeps_no_ktp_photo_and_can_be_sent_again(app, client, monkeypatch):
+    """The photo is stored before the account is saved; when saving fails (here the commit itself), nothing of
+    it may stay: an identity-card photo without a record is never shown, never deleted, and backed up."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the real 500 page and its rollback
+    ktp_dir = Path(app.config["UPLOAD_DIR"]) / "ktp"
+    failed = fail_commit_saving(monkeypatch, Registration)
+    resp = post_register(client, jpeg_bytes())
+    assert failed["failed"] == 1 and resp.status_code == 500
+    assert users() == 0 and files_in(ktp_dir) == []
+
+    monkeypatch.undo()
+    with app.app_context():  # a request of its own (the failed one's signed-in user is in this test's g)
+        assert post_register(client, jpeg_bytes()).status_code == 303
+    user = db.session.scalar(select(User))
+    assert files_in(ktp_dir) == [user.registration.ktp_photo]
+
+
+def test_a_pendamping_registration_whose_commit_fails_keeps_no_ktp_photo(app, client, factory, login_as,
+                                                                         monkeypatch):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    login_as(factory.staff(Role.ASSISTANT, "karangtaruna"))
+    ktp_dir = Path(app.config["UPLOAD_DIR"]) / "ktp"
+    data = {**FORM, "phone": "", "password": "", "password2": "", "ktp_photo": (io.BytesIO(jpeg_bytes()), "k.jpg")}
+    fail_commit_saving(monkeypatch, Registration)
+    resp = client.post("/warga/pendamping/baru", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 500
+    assert db.session.scalar(select(func.count(Registration.id))) == 0 and files_in(ktp_dir) == []
+
+
+def test_a_registration_refused_after_its_photo_was_stored_keeps_no_photo(app, client, factory):
+    factory.warga(nik=FORM["nik"], female=True, birth=date(1992, 3, 4))  # taken: refused after the photo is stored
+    resp = post_register(client, jpeg_bytes())
+    assert resp.status_code == 422
+    assert files_in(Path(app.config["UPLOAD_DIR"]) / "ktp") == []
 
 
 @pytest.mark.parametrize("lang", ["en", "id"])

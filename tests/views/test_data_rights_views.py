@@ -17,8 +17,9 @@ from sempelmas.models.data_rights import DataRequestStatus, DataRightsRequest
 from sempelmas.models.notifications import Notification
 from sempelmas.models.residents import Resident
 from sempelmas.services import data_rights
-from sempelmas.services.uploads import stored_path
+from sempelmas.services.uploads import stored_path, upload_dir
 from tests.conftest import PASSWORD, jpeg_bytes
+from tests.failing_commit import fail_commit_saving, files_in
 from tests.request_factory import make_profile, make_service, submit
 
 
@@ -139,6 +140,26 @@ def test_a_bad_correction_gets_a_specific_message_and_nothing_is_saved(setup, cl
         "photo": (io.BytesIO(b"bukan gambar"), "x.jpg")}, content_type="multipart/form-data")
     assert resp.status_code == 422 and "bukan foto yang valid" in resp.get_data(as_text=True)
     assert db.session.scalar(select(DataRightsRequest)) is None
+
+
+def test_a_correction_whose_commit_fails_keeps_no_evidence_photo(setup, app, client, factory, login_as,
+                                                                  monkeypatch):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    login_as(factory.warga())
+    form = {"field": "address", "value": "Jl. Pemuda No. 12", "explanation": "Pindah rumah"}
+    fail_commit_saving(monkeypatch, DataRightsRequest)
+    resp = client.post("/warga/data-saya/koreksi", data={**form, "photo": (io.BytesIO(jpeg_bytes()), "bukti.jpg")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 500
+    assert db.session.scalar(select(DataRightsRequest)) is None
+    assert files_in(upload_dir(data_rights.EVIDENCE_KIND)) == []
+
+    monkeypatch.undo()
+    resp = client.post("/warga/data-saya/koreksi", data={**form, "photo": (io.BytesIO(jpeg_bytes()), "bukti.jpg")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 303
+    req = db.session.scalar(select(DataRightsRequest))
+    assert files_in(upload_dir(data_rights.EVIDENCE_KIND)) == [req.evidence_photo]
 
 
 def test_a_huge_evidence_photo_is_refused_undecoded_and_the_typed_correction_kept(setup, client, factory,

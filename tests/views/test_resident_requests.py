@@ -9,12 +9,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.services import catalogue, lifecycle
 from tests.conftest import csrf_from, jpeg_bytes
+from tests.failing_commit import fail_commit_saving
 from tests.request_factory import make_profile
 
 FIELDS = """keperluan | Keperluan | text | ya
@@ -276,6 +279,47 @@ def test_a_new_file_replaces_the_draft_for_that_requirement(setup, client, login
     db.session.expire_all()
     [att] = db.session.scalars(select(RequestAttachment)).all()
     assert att.stored_name != first and [p.name for p in stored_files(app)] == [att.stored_name]
+
+
+def test_uploads_whose_commit_fails_leave_no_file_and_can_be_sent_again(setup, client, login_as, parent, app,
+                                                                         monkeypatch):
+    """accept_uploads stores the files, then commits their draft rows: when that commit fails, no file may
+    outlive its row (the purge of abandoned drafts works from rows and would never find it)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    login_as(parent)
+    key, _html = open_form(client)
+    files = {"berkas_ktp": (jpeg_bytes(), "ktp.jpg"), "berkas_kk": (pdf_bytes(), "kk.pdf")}
+    fail_commit_saving(monkeypatch, RequestAttachment)
+    assert post_form(client, key, files=files).status_code == 500
+    assert _count(RequestAttachment) == 0 and stored_files(app) == []
+
+    monkeypatch.undo()
+    assert post_form(client, key, files=files).status_code == 200
+    names = sorted(a.stored_name for a in db.session.scalars(select(RequestAttachment)))
+    assert len(names) == 2 and [p.name for p in stored_files(app)] == names
+
+
+def test_a_replacement_whose_commit_fails_keeps_the_earlier_draft_and_no_new_file(setup, client, login_as, parent,
+                                                                                  app, monkeypatch):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    login_as(parent)
+    key, _html = open_form(client)
+    post_form(client, key, {"f_keperluan": ""}, files={"berkas_ktp": (jpeg_bytes(), "a.jpg")})
+    first = db.session.scalars(select(RequestAttachment)).one().stored_name
+
+    real_commit = Session.commit
+
+    def commit(self):  # the commit that would swap the draft for the new file
+        if self.deleted:
+            raise OperationalError("COMMIT", None, RuntimeError("database is locked"))
+        return real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    assert post_form(client, key, {"f_keperluan": ""}, files={"berkas_ktp": (png_bytes(), "b.png")}).status_code == 500
+    monkeypatch.undo()
+    db.session.expire_all()
+    assert [a.stored_name for a in db.session.scalars(select(RequestAttachment))] == [first]
+    assert [p.name for p in stored_files(app)] == [first]
 
 
 def test_an_oversized_form_gets_a_clear_message_on_the_form(setup, client, login_as, parent, app):
