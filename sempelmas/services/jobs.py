@@ -12,7 +12,8 @@ Rules it enforces (issue 13):
 - a RUNNING job whose lease ran out (its process was killed, the machine restarted) is taken up again when
   its kind may be retried (its work was rolled back with it), else marked failed; a job whose database was
   briefly away ("database is locked", a dropped connection) is retried with a backoff, not failed;
-- the worker loop itself survives transient database errors, with a backoff, as the notify worker does.
+- the worker loop itself survives transient database errors, with a backoff (services/worker_loop.py, which the
+  notify worker's loop shares).
 
 Why the hand-written queue and not huey (weighed in issue 13 against huey 3.5, which now has SQLite,
 PostgreSQL and Redis storage):
@@ -31,10 +32,8 @@ this module.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import random
 import secrets
 import socket
 import threading
@@ -46,13 +45,15 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from sempelmas import page_cache
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.jobs import Job, JobStatus
+from sempelmas.services import worker_loop
+from sempelmas.services.worker_loop import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,6 @@ def on_abandoned(kind: str):
         return fn
 
     return deco
-
-
-def is_transient(error: BaseException) -> bool:
-    """A database error that passes: a write lock held past the busy timeout, a dropped connection."""
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def _config(name: str) -> float:
@@ -392,33 +388,20 @@ def load_handlers() -> None:
 
 def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, max_backoff: float = 60.0) -> None:
     """The worker's loop: housekeeping hourly, then the queue. A failing round (the database locked past its
-    busy timeout, or away) is logged and tried again after a backoff (1 s, 2 s, 4 s … ``max_backoff``), so
-    the worker outlives a brief outage. ``stop``: ends the loop (tests; a signal ends the process anyway)."""
+    busy timeout, or away) is logged and tried again after a backoff (services/worker_loop.py: 1 s, 2 s, 4 s …
+    ``max_backoff``), so the worker outlives a brief outage. ``stop``: ends the loop (tests)."""
     from sempelmas.services import attachments
 
-    stop = stop or threading.Event()
     log.info("worker started")
     next_purge = 0.0
-    failures = 0
-    while not stop.is_set():
-        try:
-            if time.monotonic() >= next_purge:  # housekeeping, hourly
-                purged = attachments.purge_abandoned_drafts()
-                if purged:
-                    log.info("removed %d upload(s) of forms never sent", purged)
-                next_purge = time.monotonic() + 3600
-            ran = run_pending()
-        except Exception as e:  # noqa: BLE001 - the loop must outlive a database outage
-            with contextlib.suppress(Exception):  # the connection may be gone: the next round gets another
-                db.session.rollback()
-            failures += 1
-            delay = min(max_backoff, 2 ** (failures - 1)) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
-            if is_transient(e):
-                log.warning("worker: database busy or away (%s); next try in %.1f s", type(e).__name__, delay)
-            else:
-                log.exception("worker: round failed; next try in %.1f s", delay)
-            stop.wait(delay)
-            continue
-        failures = 0
-        if ran == 0:
-            stop.wait(poll_seconds)
+
+    def one_round() -> float:
+        nonlocal next_purge
+        if time.monotonic() >= next_purge:  # housekeeping, hourly
+            purged = attachments.purge_abandoned_drafts()
+            if purged:
+                log.info("removed %d upload(s) of forms never sent", purged)
+            next_purge = time.monotonic() + 3600
+        return 0.0 if run_pending() else poll_seconds
+
+    worker_loop.run_rounds("worker", one_round, stop=stop, max_backoff=max_backoff)
