@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "letter.register_search": _l("Pencarian buku register"),
     "letter.files_swept": _l("Berkas surat dirapikan setelah proses terhenti"),
     "upload.files_swept": _l("Berkas unggahan tanpa catatan dihapus"),
+    "upload.drafts_purged": _l("Berkas formulir yang tidak pernah dikirim dihapus"),
     "letter_template.save": _l("Templat surat diubah"),
     "letter_template.reset": _l("Templat surat dikembalikan ke bawaan"),
     "catalogue.create": _l("Layanan ditambahkan"),
