@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "register.view": _l("Data penduduk dilihat"),
     "register.import": _l("Impor data penduduk"),
     "register.import_upload": _l("Berkas impor diunggah"),
+    "register.import_files_deleted": _l("Berkas impor data penduduk dihapus"),
     "resident.kk_change": _l("Nomor KK diganti"),
     "request.submit": _l("Permohonan diajukan"),
     "request.view": _l("Permohonan dilihat"),

@@ -12,6 +12,8 @@ Rules it enforces (issue 13):
 - a RUNNING job whose lease ran out (its process was killed, the machine restarted) is taken up again when
   its kind may be retried (its work was rolled back with it), else marked failed; a job whose database was
   briefly away ("database is locked", a dropped connection) is retried with a backoff, not failed;
+- a job that failed for good lets go of the register file it read (``release_file``: personal data is not kept
+  for a job that will never use it again);
 - the worker loop itself survives transient database errors, with a backoff (services/worker_loop.py, which the
   notify worker's loop shares).
 
@@ -42,6 +44,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -52,7 +55,7 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.jobs import Job, JobStatus
-from sempelmas.services import worker_loop
+from sempelmas.services import audit, uploads, worker_loop
 from sempelmas.services.worker_loop import is_transient
 
 log = logging.getLogger(__name__)
@@ -106,12 +109,37 @@ def new_token() -> str:
 # ----------------------------------------------------------------------------------------- queueing
 
 
-def enqueue(kind: str, payload: dict, *, created_by=None) -> Job:
-    """Queue a job for the worker; part of the caller's transaction (flushes)."""
-    job = Job(kind=kind, payload=payload, created_by_id=getattr(created_by, "id", created_by))
+def enqueue(kind: str, payload: dict, *, created_by=None, import_file: str | None = None) -> Job:
+    """Queue a job for the worker; part of the caller's transaction (flushes). ``import_file``: the stored
+    upload (UPLOAD_DIR/imports) it reads, kept while a job names it (``release_file``)."""
+    job = Job(kind=kind, payload=payload, created_by_id=getattr(created_by, "id", created_by),
+              import_file=import_file)
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def release_file(name: str, *, reason: str, job_id: int | None = None) -> None:
+    """The import file ``name`` is done with (``reason``: "applied", "failed", "nothing_to_apply"): no job names
+    it any more and it is deleted once the current transaction commits (kept if that rolls back). Audited as
+    ``register.import_files_deleted`` with the count, the size and the reason (no file name: the caller's audit
+    entries name the job)."""
+    path = Path(current_app.config["UPLOAD_DIR"]) / uploads.IMPORTS / Path(name).name
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    db.session.execute(update(Job).where(Job.import_file == name).values(import_file=None))
+    uploads.delete_after_commit(uploads.IMPORTS, name)
+    audit.record("register.import_files_deleted", None, object_type="jobs", object_id=job_id, reason=reason,
+                 files=1 if size is not None else 0, bytes=size or 0, already_missing=int(size is None))
+
+
+def _release_failed(job_id: int) -> None:
+    """A job that failed for good lets go of its import file (personal data not kept for nothing)."""
+    name = db.session.scalar(select(Job.import_file).where(Job.id == job_id))
+    if name:
+        release_file(name, reason="failed", job_id=job_id)
 
 
 def start_leased(kind: str, payload: dict, *, created_by=None, total: int = 0) -> Job:
@@ -260,10 +288,10 @@ def _retry_or_fail(job_id: int, token: str, attempts: int, kind: Kind | None) ->
     if kind is not None and kind.retry and attempts < current_app.config["JOB_MAX_ATTEMPTS"]:
         _end(job_id, token, status=JobStatus.QUEUED, run_after=now + _backoff(attempts),
              error=str(_("Basis data sedang sibuk; dicoba lagi.")))
-    else:
-        _end(job_id, token, status=JobStatus.FAILED, finished_at=now,
-             error=str(_("Basis data terus sibuk; pekerjaan ini gagal setelah %(n)d percobaan. Coba lagi nanti.",
-                         n=attempts)))
+    elif _end(job_id, token, status=JobStatus.FAILED, finished_at=now,
+              error=str(_("Basis data terus sibuk; pekerjaan ini gagal setelah %(n)d percobaan. Coba lagi nanti.",
+                          n=attempts))):
+        _release_failed(job_id)
 
 
 def run_job(job: Job) -> None:
@@ -294,8 +322,9 @@ def run_job(job: Job) -> None:
             else:
                 log.exception("job %s failed", job_id)
                 message = str(e) if isinstance(e, JobFailed) else f"{type(e).__name__}: {e}"
-                _end(job_id, token, status=JobStatus.FAILED, error=message, finished_at=utcnow(),
-                     result={"trace": traceback.format_exc(limit=5)})
+                if _end(job_id, token, status=JobStatus.FAILED, error=message, finished_at=utcnow(),
+                        result={"trace": traceback.format_exc(limit=5)}):
+                    _release_failed(job_id)
             db.session.commit()
 
 
@@ -358,6 +387,8 @@ def recover_stale(job_id: int | None = None) -> int:
         # the write lock in its one transaction cannot beat, but this UPDATE then waits for that commit too
         if db.session.execute(fenced.values(**values)).rowcount:
             recovered += 1
+            if values["status"] == JobStatus.FAILED:
+                _release_failed(job.id)
             log.warning("job %s (%s): its process died; %s", job.id, job.kind,
                         "queued again" if values["status"] == JobStatus.QUEUED else "marked failed")
     db.session.commit()
