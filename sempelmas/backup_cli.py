@@ -95,14 +95,21 @@ def register(app: Flask) -> None:
     @retention_group.command("run")
     @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
     def run(dry_run: bool) -> None:
-        """Delete the uploaded documents of requests finished more than ATTACHMENT_RETENTION_DAYS ago."""
+        """Delete the uploaded documents of requests finished more than ATTACHMENT_RETENTION_DAYS ago, and register
+        files of import previews not applied within IMPORT_PREVIEW_DAYS."""
         from sempelmas.services import retention
 
         result = retention.run(dry_run=dry_run)
+        verb = "akan dihapus" if dry_run else "dihapus"
+        imports = result.imports
+        click.echo(f"Berkas impor data penduduk yang pratinjaunya tidak diterapkan, diunggah sebelum "
+                   f"{imports.cutoff:%Y-%m-%d} ({imports.days} hari): {imports.files} berkas "
+                   f"({_size(imports.bytes)}) {verb}.")
         if not result.days:
             click.echo("ATTACHMENT_RETENTION_DAYS = 0: retensi lampiran tidak aktif.")
+            if dry_run:
+                click.echo("Uji coba saja: tidak ada yang dihapus.")
             return
-        verb = "akan dihapus" if dry_run else "dihapus"
         click.echo(f"Permohonan selesai/ditolak/dibatalkan sebelum {result.cutoff:%Y-%m-%d} "
                    f"({result.days} hari): {result.files} berkas ({_size(result.bytes)}) dari "
                    f"{len(result.requests)} permohonan {verb}.")

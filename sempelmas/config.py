@@ -156,6 +156,10 @@ class DefaultConfig:
     #: inflates to ~15 MB; a zip bomb to gigabytes), and a file may hold this many data rows
     IMPORT_XLSX_MAX_MB = 128
     IMPORT_MAX_ROWS = 200_000
+    #: an uploaded register file (the kelurahan's population data) whose preview is not applied is deleted by the
+    #: retention run this many days after its upload (applied, failed or found to change nothing, it goes at
+    #: once); 0 = at the next retention run
+    IMPORT_PREVIEW_DAYS = 7
 
     # Flask-Compress: text the browser reads, brotli (browsers over HTTPS) or gzip; never PDFs or images,
     # which are compressed already (they are not in the list). Static text files are read into memory
@@ -273,7 +277,7 @@ def _env_overrides() -> dict:
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
-                 "PAGE_CACHE_ENTRIES", "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS"):
+                 "PAGE_CACHE_ENTRIES", "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP"):

@@ -57,7 +57,8 @@ def _report_uploads(result) -> int:
 
     # the kinds of upload as the admin knows them
     names = {uploads.KTP: "foto KTP", uploads.DOCUMENTS: "berkas permohonan",
-             uploads.COMPLAINT_PHOTOS: "foto pengaduan", uploads.CORRECTION_EVIDENCE: "foto bukti koreksi data"}
+             uploads.COMPLAINT_PHOTOS: "foto pengaduan", uploads.CORRECTION_EVIDENCE: "foto bukti koreksi data",
+             uploads.IMPORTS: "berkas impor data penduduk"}
 
     def each(counts: dict[str, int]):
         return sorted((names.get(kind, kind), n) for kind, n in counts.items())
@@ -71,12 +72,17 @@ def _report_uploads(result) -> int:
                    "yang sedang disimpan; diperiksa lagi pada doctor berikutnya)")
     for folder, n in sorted(result.others.items()):
         click.echo(f"  lain: {folder} ({n}; bukan unggahan formulir, tidak diperiksa)")
-    for kind, n in each(result.missing):
+    # a register file is the admin's own copy of the register: uploaded again, not restored (no record lost)
+    missing = {kind: n for kind, n in result.missing.items() if kind != uploads.IMPORTS}
+    if result.missing.get(uploads.IMPORTS):
+        click.echo(f"  tidak ada: {result.missing[uploads.IMPORTS]} {names[uploads.IMPORTS]} dari impor yang "
+                   "belum selesai; impor itu gagal dengan pesan untuk mengunggah berkasnya lagi.")
+    for kind, n in each(missing):
         click.echo(f"  HILANG: {n} {kind} tercatat di basis data, tetapi berkasnya tidak ada. Pulihkan dari "
                    "cadangan.", err=True)
     if not (result.removed or result.young or result.missing):
         click.echo("  baik: setiap unggahan punya catatannya, setiap catatan punya berkasnya.")
-    return 1 if result.missing else 0
+    return 1 if missing else 0
 
 
 def _audit_head_problem() -> str | None:

@@ -247,8 +247,12 @@ def _import_job_or_404(job_id: int) -> Job:
 @role_required(Role.ADMIN)
 def import_job(job_id: int):
     job = _import_job_or_404(job_id)
-    return render("admin/import_job.html", block="job", job=job, form=EmptyForm(),
-                  poll=not job.finished)
+    preview = job.kind == "register_preview" and job.status == "selesai"
+    return render("admin/import_job.html", block="job", job=job, form=EmptyForm(), poll=not job.finished,
+                  applied=register_import.apply_of(job) if preview else None,
+                  file_kept=preview and register_import.stored_file(job) is not None,
+                  expires_at=register_import.file_expires_at(job) if preview else None,
+                  file_gone=register_import.file_gone_message())
 
 
 @bp.post("/impor/<int:job_id>/terapkan")

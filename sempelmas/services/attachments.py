@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -20,7 +21,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment
-from sempelmas.services import isolation
+from sempelmas.services import audit, isolation
 from sempelmas.services.uploads import DOCUMENTS, ImageTooLarge, UploadError, reencode_image, store_file, stored_path
 
 KIND = DOCUMENTS
@@ -198,16 +199,41 @@ def attach_to(attachment: RequestAttachment, request: LetterRequest) -> None:
 
 #: a form left unsent this long is abandoned: its uploads are deleted (personal documents are not kept idle)
 DRAFT_MAX_AGE = timedelta(days=2)
+#: drafts purged per committed batch (its audit entry commits with its deletions)
+PURGE_BATCH = 500
 
 
 def purge_abandoned_drafts(now: datetime | None = None, max_age: timedelta = DRAFT_MAX_AGE) -> int:
-    """Delete draft uploads of forms never sent; commits, then removes the files. Returns how many."""
-    cutoff = (now or utcnow()) - max_age
-    stale = list(db.session.scalars(select(RequestAttachment).where(
-        RequestAttachment.request_id.is_(None), RequestAttachment.uploaded_at < cutoff)))
-    names = [a.stored_name for a in stale]
-    for attachment in stale:
-        db.session.delete(attachment)
-    db.session.commit()
-    remove_files(names)
-    return len(names)
+    """Delete the uploads of forms never sent (older than ``max_age``); returns how many. Commits.
+
+    Audited as retention is: in batches of PURGE_BATCH, each batch's deleted rows and its own
+    ``upload.drafts_purged`` entry (counts: files, bytes, forms, accounts, files per requirement; the batch's
+    number and the run's start; no name, stored name or account) commit together, and only then are its files
+    deleted. A run killed midway leaves exactly the entries of what it deleted; a file whose row went in a
+    committed batch but that a kill left on disk is named by no row, so the upload sweep deletes it. Nothing
+    due: no entry (it runs hourly)."""
+    now = now or utcnow()
+    cutoff = now - max_age
+    started = now.isoformat(timespec="seconds")
+    purged = batch = 0
+    while True:
+        stale = list(db.session.scalars(
+            select(RequestAttachment).where(RequestAttachment.request_id.is_(None),
+                                            RequestAttachment.uploaded_at < cutoff)
+            .order_by(RequestAttachment.id).limit(PURGE_BATCH)))
+        if not stale:
+            db.session.rollback()
+            return purged
+        batch += 1
+        names = [a.stored_name for a in stale]
+        audit.record("upload.drafts_purged", None, object_type="attachments", object_id="drafts",
+                     files=len(stale), bytes=sum(a.size or 0 for a in stale),
+                     forms=len({(a.owner_user_id, a.draft_key) for a in stale}),
+                     accounts=len({a.owner_user_id for a in stale}),
+                     by_requirement=dict(sorted(Counter(a.requirement_code for a in stale).items())),
+                     max_age_days=max_age.days, batch=batch, run_started=started)
+        for attachment in stale:
+            db.session.delete(attachment)
+        db.session.commit()
+        remove_files(names)
+        purged += len(names)

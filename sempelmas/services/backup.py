@@ -16,11 +16,12 @@ while the archive is written, an orphan of a crash while signing) is not a lette
 out: restored, it would be a validly signed PDF whose number the restored counter hands out again. ``uploads/``
 likewise holds, of each kind of upload (services/upload_store.py), the files named by the rows of the copy: a
 file stored while the archive is written, or one a crash left without its row, is personal data no record
-names, which a restore would bring back beyond the reach of retention and erasure; other folders of UPLOAD_DIR
-(register imports) are taken whole. The manifest also records the audit chain's last entry in that copy
-(``audit_anchor``, ``<seq>:<hash>``), an anchor for ``flask audit-verify --anchor`` kept wherever the archive
-goes. Archives hold keys and personal data: mode 0600, written to a temporary name and renamed when complete, so a
-crash never leaves a half archive that looks whole.
+names, which a restore would bring back beyond the reach of retention and erasure. Register files count as
+uploads: only those of an import still waiting (a preview not yet applied) are taken, none done with; other
+folders of UPLOAD_DIR (put there by hand) are taken whole. The manifest also records the audit chain's last
+entry in that copy (``audit_anchor``, ``<seq>:<hash>``), an anchor for ``flask audit-verify --anchor`` kept
+wherever the archive goes. Archives hold keys and personal data: mode 0600, written to a temporary name and
+renamed when complete, so a crash never leaves a half archive that looks whole.
 """
 
 from __future__ import annotations

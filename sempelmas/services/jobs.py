@@ -12,7 +12,10 @@ Rules it enforces (issue 13):
 - a RUNNING job whose lease ran out (its process was killed, the machine restarted) is taken up again when
   its kind may be retried (its work was rolled back with it), else marked failed; a job whose database was
   briefly away ("database is locked", a dropped connection) is retried with a backoff, not failed;
-- the worker loop itself survives transient database errors, with a backoff, as the notify worker does.
+- a job that failed for good lets go of the register file it read (``release_file``: personal data is not kept
+  for a job that will never use it again);
+- the worker loop itself survives transient database errors, with a backoff (services/worker_loop.py, which the
+  notify worker's loop shares).
 
 Why the hand-written queue and not huey (weighed in issue 13 against huey 3.5, which now has SQLite,
 PostgreSQL and Redis storage):
@@ -31,10 +34,8 @@ this module.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import random
 import secrets
 import socket
 import threading
@@ -43,16 +44,19 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from sempelmas import page_cache
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.jobs import Job, JobStatus
+from sempelmas.services import audit, uploads, worker_loop
+from sempelmas.services.worker_loop import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +97,6 @@ def on_abandoned(kind: str):
     return deco
 
 
-def is_transient(error: BaseException) -> bool:
-    """A database error that passes: a write lock held past the busy timeout, a dropped connection."""
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
-
-
 def _config(name: str) -> float:
     return float(current_app.config[name])
 
@@ -110,12 +109,37 @@ def new_token() -> str:
 # ----------------------------------------------------------------------------------------- queueing
 
 
-def enqueue(kind: str, payload: dict, *, created_by=None) -> Job:
-    """Queue a job for the worker; part of the caller's transaction (flushes)."""
-    job = Job(kind=kind, payload=payload, created_by_id=getattr(created_by, "id", created_by))
+def enqueue(kind: str, payload: dict, *, created_by=None, import_file: str | None = None) -> Job:
+    """Queue a job for the worker; part of the caller's transaction (flushes). ``import_file``: the stored
+    upload (UPLOAD_DIR/imports) it reads, kept while a job names it (``release_file``)."""
+    job = Job(kind=kind, payload=payload, created_by_id=getattr(created_by, "id", created_by),
+              import_file=import_file)
     db.session.add(job)
     db.session.flush()
     return job
+
+
+def release_file(name: str, *, reason: str, job_id: int | None = None) -> None:
+    """The import file ``name`` is done with (``reason``: "applied", "failed", "nothing_to_apply"): no job names
+    it any more and it is deleted once the current transaction commits (kept if that rolls back). Audited as
+    ``register.import_files_deleted`` with the count, the size and the reason (no file name: the caller's audit
+    entries name the job)."""
+    path = Path(current_app.config["UPLOAD_DIR"]) / uploads.IMPORTS / Path(name).name
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    db.session.execute(update(Job).where(Job.import_file == name).values(import_file=None))
+    uploads.delete_after_commit(uploads.IMPORTS, name)
+    audit.record("register.import_files_deleted", None, object_type="jobs", object_id=job_id, reason=reason,
+                 files=1 if size is not None else 0, bytes=size or 0, already_missing=int(size is None))
+
+
+def _release_failed(job_id: int) -> None:
+    """A job that failed for good lets go of its import file (personal data not kept for nothing)."""
+    name = db.session.scalar(select(Job.import_file).where(Job.id == job_id))
+    if name:
+        release_file(name, reason="failed", job_id=job_id)
 
 
 def start_leased(kind: str, payload: dict, *, created_by=None, total: int = 0) -> Job:
@@ -264,10 +288,10 @@ def _retry_or_fail(job_id: int, token: str, attempts: int, kind: Kind | None) ->
     if kind is not None and kind.retry and attempts < current_app.config["JOB_MAX_ATTEMPTS"]:
         _end(job_id, token, status=JobStatus.QUEUED, run_after=now + _backoff(attempts),
              error=str(_("Basis data sedang sibuk; dicoba lagi.")))
-    else:
-        _end(job_id, token, status=JobStatus.FAILED, finished_at=now,
-             error=str(_("Basis data terus sibuk; pekerjaan ini gagal setelah %(n)d percobaan. Coba lagi nanti.",
-                         n=attempts)))
+    elif _end(job_id, token, status=JobStatus.FAILED, finished_at=now,
+              error=str(_("Basis data terus sibuk; pekerjaan ini gagal setelah %(n)d percobaan. Coba lagi nanti.",
+                          n=attempts))):
+        _release_failed(job_id)
 
 
 def run_job(job: Job) -> None:
@@ -298,8 +322,9 @@ def run_job(job: Job) -> None:
             else:
                 log.exception("job %s failed", job_id)
                 message = str(e) if isinstance(e, JobFailed) else f"{type(e).__name__}: {e}"
-                _end(job_id, token, status=JobStatus.FAILED, error=message, finished_at=utcnow(),
-                     result={"trace": traceback.format_exc(limit=5)})
+                if _end(job_id, token, status=JobStatus.FAILED, error=message, finished_at=utcnow(),
+                        result={"trace": traceback.format_exc(limit=5)}):
+                    _release_failed(job_id)
             db.session.commit()
 
 
@@ -362,6 +387,8 @@ def recover_stale(job_id: int | None = None) -> int:
         # the write lock in its one transaction cannot beat, but this UPDATE then waits for that commit too
         if db.session.execute(fenced.values(**values)).rowcount:
             recovered += 1
+            if values["status"] == JobStatus.FAILED:
+                _release_failed(job.id)
             log.warning("job %s (%s): its process died; %s", job.id, job.kind,
                         "queued again" if values["status"] == JobStatus.QUEUED else "marked failed")
     db.session.commit()
@@ -392,33 +419,20 @@ def load_handlers() -> None:
 
 def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, max_backoff: float = 60.0) -> None:
     """The worker's loop: housekeeping hourly, then the queue. A failing round (the database locked past its
-    busy timeout, or away) is logged and tried again after a backoff (1 s, 2 s, 4 s … ``max_backoff``), so
-    the worker outlives a brief outage. ``stop``: ends the loop (tests; a signal ends the process anyway)."""
+    busy timeout, or away) is logged and tried again after a backoff (services/worker_loop.py: 1 s, 2 s, 4 s …
+    ``max_backoff``), so the worker outlives a brief outage. ``stop``: ends the loop (tests)."""
     from sempelmas.services import attachments
 
-    stop = stop or threading.Event()
     log.info("worker started")
     next_purge = 0.0
-    failures = 0
-    while not stop.is_set():
-        try:
-            if time.monotonic() >= next_purge:  # housekeeping, hourly
-                purged = attachments.purge_abandoned_drafts()
-                if purged:
-                    log.info("removed %d upload(s) of forms never sent", purged)
-                next_purge = time.monotonic() + 3600
-            ran = run_pending()
-        except Exception as e:  # noqa: BLE001 - the loop must outlive a database outage
-            with contextlib.suppress(Exception):  # the connection may be gone: the next round gets another
-                db.session.rollback()
-            failures += 1
-            delay = min(max_backoff, 2 ** (failures - 1)) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
-            if is_transient(e):
-                log.warning("worker: database busy or away (%s); next try in %.1f s", type(e).__name__, delay)
-            else:
-                log.exception("worker: round failed; next try in %.1f s", delay)
-            stop.wait(delay)
-            continue
-        failures = 0
-        if ran == 0:
-            stop.wait(poll_seconds)
+
+    def one_round() -> float:
+        nonlocal next_purge
+        if time.monotonic() >= next_purge:  # housekeeping, hourly
+            purged = attachments.purge_abandoned_drafts()
+            if purged:
+                log.info("removed %d upload(s) of forms never sent", purged)
+            next_purge = time.monotonic() + 3600
+        return 0.0 if run_pending() else poll_seconds
+
+    worker_loop.run_rounds("worker", one_round, stop=stop, max_backoff=max_backoff)

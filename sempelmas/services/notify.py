@@ -40,7 +40,7 @@ from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestEvent, RequestStatus
-from sempelmas.services import audit
+from sempelmas.services import audit, worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -668,17 +668,16 @@ def send_gateway(phone: str, message: str, *, uid: str) -> None:
         raise DeliveryError(f"gateway answered HTTP {status}")
 
 
-def work_forever(poll_seconds: float, batch: int = 50) -> None:  # pragma: no cover - exercised by `make run`
+def work_forever(poll_seconds: float, batch: int = 50, *, stop: threading.Event | None = None,
+                 max_backoff: float = 60.0) -> None:
     """The notify worker's loop: deliver what is due; when idle, sleep until the next message is due (a
-    retry, a dead notifier's lease ending) or ``poll_seconds``, whichever comes first."""
+    retry, a dead notifier's lease ending) or ``poll_seconds``, whichever comes first. A round that fails (the
+    database locked or away) waits a growing backoff before the next, as the job worker does
+    (services/worker_loop.py: 1 s, 2 s, 4 s … ``max_backoff``). ``stop``: ends the loop (tests)."""
     log.info("notify worker started")
-    while True:
-        try:
-            counts = deliver_due(limit=batch)
-            wait = 0.0 if any(counts.values()) else seconds_until_due(poll_seconds)
-        except Exception:  # the database may be briefly away; keep the worker alive
-            db.session.rollback()
-            log.exception("notify worker: delivery round failed")
-            wait = poll_seconds
-        if wait > 0:
-            time.sleep(wait)
+
+    def one_round() -> float:
+        counts = deliver_due(limit=batch)
+        return 0.0 if any(counts.values()) else seconds_until_due(poll_seconds)
+
+    worker_loop.run_rounds("notify worker", one_round, stop=stop, max_backoff=max_backoff)

@@ -2,7 +2,9 @@
 
 The uploaded documents of a finished request (done, rejected, cancelled) are deleted once it has been closed for
 ATTACHMENT_RETENTION_DAYS. The request, its history, the letter and the register stay; each attachment row stays
-too, with ``purged_at`` set, so the pages say the file was removed under the retention policy.
+too, with ``purged_at`` set, so the pages say the file was removed under the retention policy. The same run
+deletes the register files of import previews never applied, IMPORT_PREVIEW_DAYS after their upload
+(register_import.expire_files).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services import attachments, audit
+from sempelmas.services import attachments, audit, register_import
 
 FINISHED = (RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED)
 BATCH = 500
@@ -30,6 +32,8 @@ class RetentionResult:
     bytes: int = 0
     requests: set[int] = field(default_factory=set)
     missing: int = 0  # rows whose file was already gone (marked purged all the same)
+    #: register files of previews never applied, deleted (or counted, in a dry run) by the same run
+    imports: register_import.ExpiredImports | None = None
 
 
 def _due(cutoff: datetime):
@@ -49,12 +53,14 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> RetentionResul
     midway leaves an audit trail naming exactly the batches it marked. A file of a marked row left behind by a
     kill is named by no row any more (upload_store counts a purged attachment as gone), so the upload sweep
     deletes it. A run with nothing due writes one entry with zero counts. A dry run counts the same files and
-    changes nothing."""
+    changes nothing. The register files of previews not applied within IMPORT_PREVIEW_DAYS go first, whatever
+    ATTACHMENT_RETENTION_DAYS says (``result.imports``)."""
+    now = now or utcnow()
+    imports = register_import.expire_files(now=now, dry_run=dry_run)
     days = current_app.config["ATTACHMENT_RETENTION_DAYS"]
     if not days or days <= 0:
-        return RetentionResult(days=0, cutoff=None)
-    now = now or utcnow()
-    result = RetentionResult(days=days, cutoff=now - timedelta(days=days))
+        return RetentionResult(days=0, cutoff=None, imports=imports)
+    result = RetentionResult(days=days, cutoff=now - timedelta(days=days), imports=imports)
     started = now.isoformat(timespec="seconds")
     last_id = 0
     batches = 0

@@ -1,9 +1,10 @@
 """Which row names each stored upload, and the sweep that deletes the files no row names.
 
-UPLOAD_DIR/<kind>/<random name>: a KTP photo, a request document (draft or not), a complaint photo or a
-correction's evidence photo, each named by one row (``OWNERS``). A file is written before its row and kept only
-if the row's transaction commits (uploads.store_file); the files a committed change lets go (an erasure, the
-purge of abandoned drafts, a replaced draft, retention) are deleted just after that commit. A process killed in
+UPLOAD_DIR/<kind>/<random name>: a KTP photo, a request document (draft or not), a complaint photo, a
+correction's evidence photo, each named by one row, or a register file an import reads, named by its jobs while
+it is needed (``OWNERS``). A file is written before its row and kept only if the row's transaction commits
+(uploads.store_file); the files a committed change lets go (an erasure, the purge of abandoned drafts, a replaced
+draft, retention, an import applied, failed or expired) are deleted just after that commit. A process killed in
 either gap leaves a file no row names: personal data (UU PDP) that nothing serves, since every download goes
 through a row, but that backups would carry and retention, which works from rows, would never delete.
 ``sweep`` deletes those files (the worker's start, ``flask doctor``, ``flask backup create`` and restore), and a
@@ -38,9 +39,10 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Registration
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
+from sempelmas.models.jobs import Job
 from sempelmas.models.requests import RequestAttachment
 from sempelmas.services import audit
-from sempelmas.services.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, KTP
+from sempelmas.services.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, IMPORTS, KTP
 
 #: kind (folder) → the column naming its files, and when a row no longer names one
 OWNERS = {
@@ -49,11 +51,14 @@ OWNERS = {
     DOCUMENTS: (RequestAttachment.stored_name, RequestAttachment.purged_at.is_(None)),
     COMPLAINT_PHOTOS: (Complaint.photo, Complaint.photo.is_not(None)),
     CORRECTION_EVIDENCE: (DataRightsRequest.evidence_photo, DataRightsRequest.evidence_photo.is_not(None)),
+    # cleared on every job of an import once its file is done with (services/jobs.release_file)
+    IMPORTS: (Job.import_file, Job.import_file.is_not(None)),
 }
 
-#: what uploads.save_image and attachments.store name a file (token_hex / token_urlsafe); anything else in a kind's
-#: folder is not the app's and is left alone
+#: what uploads.save_image, attachments.store and register_import.start_preview name a file (token_hex /
+#: token_urlsafe); anything else in a kind's folder is not the app's and is left alone
 _NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.(?:jpg|pdf)$")
+_NAMES = {IMPORTS: re.compile(r"^[0-9a-f]{24}\.(?:csv|xlsx)$")}
 
 
 def owner_sql() -> dict[str, str]:
@@ -81,8 +86,8 @@ class UploadSweep:
     young: dict[str, int] = field(default_factory=dict)
     #: rows naming a file that is not there (restore it from a backup)
     missing: dict[str, int] = field(default_factory=dict)
-    #: paths under UPLOAD_DIR that are no upload of a known kind (register imports, files put there by hand):
-    #: left alone, counted per top folder
+    #: paths under UPLOAD_DIR that are no upload of a known kind (files put there by hand): left alone, counted
+    #: per top folder
     others: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -102,7 +107,7 @@ def _listing(root: Path, result: UploadSweep) -> dict[str, list[os.DirEntry]]:
     for top in os.scandir(root):
         if top.name in OWNERS and top.is_dir(follow_symlinks=False):
             for entry in os.scandir(top.path):
-                if entry.is_file(follow_symlinks=False) and _NAME.match(entry.name):
+                if entry.is_file(follow_symlinks=False) and _NAMES.get(top.name, _NAME).match(entry.name):
                     out[top.name].append(entry)
                 else:
                     _bump(result.others, top.name)

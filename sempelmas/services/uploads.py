@@ -33,6 +33,7 @@ KTP = "ktp"  # registrations.ktp_photo
 DOCUMENTS = "dokumen"  # request_attachments.stored_name
 COMPLAINT_PHOTOS = "complaints"  # complaints.photo
 CORRECTION_EVIDENCE = "pdp"  # data_rights_requests.evidence_photo
+IMPORTS = "imports"  # jobs.import_file: a register file (CSV/XLSX) uploaded for an import, kept until it is done with
 
 #: what Pillow may try to read an upload as (no other plugin parses it); MPO, the multi-picture JPEG many
 #: phones write, is found by the JPEG reader
@@ -196,9 +197,10 @@ def save_image(kind: str, data: bytes) -> str:
 # ------------------------------------------------------------------ a file lives and dies with its transaction
 
 #: Session.info keys: the files stored during the session's current transaction, not yet committed, and the
-#: connection that transaction will commit on
+#: connection that transaction will commit on; the files it lets go, deleted once it commits
 _HELD = "sempelmas.uploads_held"
 _CONNECTION = "sempelmas.uploads_connection"
+_RELEASED = "sempelmas.uploads_released"
 #: connections whose COMMIT went to the database in their current transaction: if it then raised, the outcome is
 #: unknown (the server may have committed before the connection broke)
 _COMMIT_SENT: weakref.WeakSet = weakref.WeakSet()
@@ -230,6 +232,16 @@ def store_file(kind: str, name: str, data: bytes) -> Path:
     return path
 
 
+def delete_after_commit(kind: str, name: str) -> None:
+    """Delete a stored upload once the current transaction commits: the change that lets it go (no row names it
+    any more) is saved first. Kept if the transaction ends any other way. A process killed between the commit
+    and the deletion leaves a file no row names: ``upload_store.sweep`` deletes it."""
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_RELEASED, []).append(Path(current_app.config["UPLOAD_DIR"]) / kind / Path(name).name)
+
+
 @event.listens_for(Engine, "begin")
 def _transaction_begins(connection) -> None:
     _COMMIT_SENT.discard(connection)
@@ -246,6 +258,11 @@ def _keep_committed_files(session) -> None:
     if not session.in_nested_transaction():
         session.info.pop(_HELD, None)
         session.info.pop(_CONNECTION, None)
+        for path in session.info.pop(_RELEASED, ()):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # never a reason to fail after a commit: the sweep deletes it later
+                logging.getLogger(__name__).warning("released upload %s not deleted", path, exc_info=True)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -255,6 +272,7 @@ def _delete_uncommitted_files(session, transaction) -> None:
     connection lost on the way back), so the files are left for the sweep, which keeps the ones a row names."""
     if transaction.parent is not None:
         return
+    session.info.pop(_RELEASED, None)  # not committed: the rows still name those files, they stay
     held = session.info.pop(_HELD, ())
     connection = session.info.pop(_CONNECTION, None)
     log = logging.getLogger(__name__)

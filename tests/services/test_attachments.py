@@ -99,6 +99,94 @@ def test_uploads_of_forms_never_sent_are_purged_after_two_days(app, factory):
     assert attachments.path_of(fresh) and attachments.path_of(sent)
 
 
+def _abandoned_drafts(factory) -> tuple[list[RequestAttachment], RequestAttachment]:
+    """Three drafts of two forms never sent (two accounts), three days old, and one fresh draft."""
+    from datetime import timedelta
+
+    from sempelmas.models.base import utcnow
+
+    siti = factory.warga(name="SITI AMINAH", female=True)
+    budi = factory.warga(name="BUDI SANTOSO")
+    old = [attachments.store(jpeg_bytes(), requirement_code=code, owner=owner, draft_key=key)
+           for owner, code, key in ((siti, "kk", "form-siti"), (siti, "ktp", "form-siti"), (budi, "kk", "form-budi"))]
+    for a in old:
+        a.uploaded_at = utcnow() - timedelta(days=3)
+    fresh = attachments.store(jpeg_bytes(), requirement_code="kk", owner=budi, draft_key="form-budi-new")
+    db.session.commit()
+    return old, fresh
+
+
+def _purge_entries() -> list[dict]:
+    from sqlalchemy import select
+
+    from sempelmas.models.audit import AuditEntry
+
+    db.session.rollback()
+    return [e.details for e in db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "upload.drafts_purged").order_by(AuditEntry.id))]
+
+
+def test_purging_abandoned_drafts_is_audited_per_batch_with_counts_and_no_personal_data(app, factory, monkeypatch):
+    import json
+
+    from sempelmas.services import audit
+
+    monkeypatch.setattr(attachments, "PURGE_BATCH", 2)
+    old, fresh = _abandoned_drafts(factory)
+    from sempelmas.models.accounts import User
+
+    niks = [db.session.get(User, a.owner_user_id).resident.nik for a in old]
+    secrets = [a.stored_name for a in old] + ["form-siti", "form-budi", "SITI", "BUDI", *niks]
+    size = sum(a.size for a in old)
+
+    assert attachments.purge_abandoned_drafts() == 3
+    entries = _purge_entries()
+    assert [(e["batch"], e["files"]) for e in entries] == [(1, 2), (2, 1)]
+    assert len({e["run_started"] for e in entries}) == 1
+    assert sum(e["bytes"] for e in entries) == size
+    assert entries[0]["by_requirement"] == {"kk": 1, "ktp": 1} and entries[1]["by_requirement"] == {"kk": 1}
+    assert (entries[0]["forms"], entries[0]["accounts"], entries[1]["accounts"]) == (1, 1, 1)
+    assert entries[0]["max_age_days"] == 2
+    logged = json.dumps(entries)
+    assert not [s for s in secrets if s in logged]
+    assert audit.verify_chain().intact
+    # nothing due: no entry (the worker runs it hourly)
+    assert attachments.purge_abandoned_drafts() == 0 and len(_purge_entries()) == 2
+    assert attachments.path_of(fresh) is not None
+
+
+def test_a_purge_stopped_midway_has_an_audit_entry_for_every_batch_it_deleted(app, factory, monkeypatch):
+    """As retention: the second batch's commit fails (a kill is the same), the first batch stays deleted and
+    audited, its files gone; the second batch's rows and files stay for the next run."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    monkeypatch.setattr(attachments, "PURGE_BATCH", 2)
+    old, _fresh = _abandoned_drafts(factory)
+    names = [a.stored_name for a in old]
+    real_commit = Session.commit
+    commits = []
+
+    def commit(self):
+        commits.append(self)
+        if len(commits) == 2:
+            raise OperationalError("COMMIT", None, RuntimeError("database is locked"))
+        return real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+    with pytest.raises(OperationalError):
+        attachments.purge_abandoned_drafts()
+    monkeypatch.undo()
+    db.session.rollback()
+    [entry] = _purge_entries()
+    assert entry["files"] == 2
+    left = {a.stored_name for a in db.session.query(RequestAttachment)}
+    assert names[2] in left and not left & set(names[:2])
+    assert [n for n in names if (upload_dir(attachments.KIND) / n).exists()] == [names[2]]
+    assert attachments.purge_abandoned_drafts() == 1
+    assert [e["files"] for e in _purge_entries()] == [2, 1]
+
+
 def test_a_pdf_with_2000_revisions_is_refused_from_a_count_of_its_bytes(app, factory):
     from tests.hostile_files import pdf_with_empty_updates
 

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import create_engine, event, select
 
 from sempelmas.config import _env_overrides
 from sempelmas.extensions import db
@@ -590,3 +591,102 @@ def test_a_notifier_killed_mid_send_is_resumed_within_seconds_after_a_restart(ap
     assert set(keys) == {r.uid for r in rows}
     assert sorted(r.attempts for r in rows) == [1, 1, 1, 2]
     assert next(r for r in rows if r.uid == interrupted).attempts == 2
+
+
+# --------------------------------------------------------------------------------- a database that keeps failing
+
+
+@pytest.fixture
+def outbox_lock(app):
+    """``hold()`` takes the outbox's write lock from another connection (a long transaction elsewhere, a backup)
+    and returns the call that lets it go; meanwhile every statement of the app that needs it fails after 0.2 s:
+    SQLite's "database is locked" past a busy timeout shortened to 0.2 s, PostgreSQL's lock_timeout (0.2 s)."""
+    sqlite = db.engine.dialect.name == "sqlite"
+
+    def short_wait(dbapi_connection, record, *proxy):
+        if sqlite:
+            dbapi_connection.execute("PRAGMA busy_timeout=200")
+        else:
+            with dbapi_connection.cursor() as cur:
+                cur.execute("SET lock_timeout = '200ms'")
+            dbapi_connection.commit()
+
+    hook = "checkout" if sqlite else "connect"
+    cleanup = []
+
+    def hold():
+        db.session.remove()
+        db.engine.dispose()  # every connection from here on waits 0.2 s at most
+        event.listen(db.engine, hook, short_wait)
+        cleanup.append(lambda: event.remove(db.engine, hook, short_wait))
+        if sqlite:
+            holder = sqlite3.connect(db.engine.url.database, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+        else:
+            engine = create_engine(db.engine.url)
+            cleanup.append(engine.dispose)
+            holder = engine.connect()
+            holder.exec_driver_sql("LOCK TABLE outbox_messages IN EXCLUSIVE MODE")  # writes and claims wait
+        cleanup.append(holder.close)
+
+        def release():
+            holder.rollback()
+            holder.close()
+
+        return release
+
+    yield hold
+    for undo in reversed(cleanup):
+        undo()  # closing twice is harmless
+    db.session.remove()
+    db.engine.dispose()
+
+
+def test_the_notify_worker_backs_off_while_the_database_keeps_failing_and_delivers_after(app, people, outbox_lock):
+    """As the job worker: a loop that meets a locked database waits longer after each failed round (here 1 s,
+    then 2 s) instead of trying again every poll, never exits, and sends once the lock is gone."""
+    with http_gateway() as (url, received):
+        app.config.update(NOTIFY_GATEWAY_URL=url)
+        submit(people["applicant"])
+        db.session.commit()
+        msg_id = db.session.scalars(select(OutboxMessage.id)).one()
+        db.session.remove()
+        worker, failed_at, died, stop = [], [], [], threading.Event()
+
+        def failed(context):  # every statement of the notifier that the database refused
+            if worker and threading.current_thread() is worker[0]:
+                failed_at.append(time.monotonic())
+
+        def run():
+            with app.app_context():
+                try:
+                    notify.work_forever(0.05, stop=stop, max_backoff=2.0)
+                except BaseException as e:  # noqa: BLE001 - the test reports it
+                    died.append(e)
+                finally:
+                    db.session.remove()
+
+        event.listen(db.engine, "handle_error", failed)
+        release = outbox_lock()
+        try:
+            worker.append(threading.Thread(target=run, daemon=True))
+            worker[0].start()
+            time.sleep(4.0)  # the lock is held for 4 s
+            alive, during = worker[0].is_alive(), list(failed_at)
+            release()
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and not received:
+                time.sleep(0.1)
+            time.sleep(0.3)  # its outcome recorded
+        finally:
+            stop.set()
+            worker[0].join(timeout=10)
+            event.remove(db.engine, "handle_error", failed)
+    assert alive and died == [], died
+    # polling every 0.05 s, a loop without a backoff fails a round every ~0.25 s (16 in 4 s)
+    gaps = [b - a for a, b in zip(during, during[1:], strict=False)]
+    assert 2 <= len(during) <= 4, gaps
+    assert all(g >= 0.8 for g in gaps) and gaps == sorted(gaps), gaps
+    assert len(received) == 1
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, msg_id).status == OutboxStatus.SENT

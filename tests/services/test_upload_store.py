@@ -256,11 +256,11 @@ def test_a_backup_carries_only_the_uploads_its_database_copy_names(app, world, b
     gone.purged_at = utcnow()
     db.session.commit()
     purged = gone.stored_name  # marked by retention, the file not yet deleted (and young)
+    # register files are uploads too: only those an import still waiting names (tests/services/test_import_files.py)
     (folder("imports") / "register.csv").write_text("nik,nama\n")
 
     made = backup.create_backup()
-    assert _uploads_in(made.path) == sorted(
-        [f"uploads/{kind}/{name}" for kind, name in named.items()] + ["uploads/imports/register.csv"])
+    assert _uploads_in(made.path) == sorted(f"uploads/{kind}/{name}" for kind, name in named.items())
     # left on disk for a later sweep, never in an archive
     assert young in files_in(folder(KTP)) and purged in files_in(folder(DOCUMENTS))
 

@@ -123,6 +123,54 @@ def test_admin_imports_the_register_through_the_worker_with_polling(app, client,
 
 
 
+
+def _uploaded_and_previewed(client, tmp_path) -> Job:
+    data = write_csv(tmp_path / "warga.csv", ROWS).read_bytes()
+    resp = client.post("/admin/impor", data={"file": (io.BytesIO(data), "warga.csv")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 303
+    assert jobs.run_pending() == 1
+    return db.session.scalar(select(Job).order_by(Job.id.desc()))
+
+
+def test_a_preview_waiting_to_be_applied_says_how_long_its_file_is_kept_and_applies_once(
+        app, client, factory, login_as, tmp_path):
+    from sempelmas.services import uploads
+
+    admin_client(client, factory, login_as)
+    preview = _uploaded_and_previewed(client, tmp_path)
+    page = client.get(f"/admin/impor/{preview.id}").get_data(as_text=True)
+    assert "Terapkan impor" in page
+    assert "dihapus dari server setelah diterapkan, atau setelah" in page
+    resp = client.post(f"/admin/impor/{preview.id}/terapkan")
+    again = client.post(f"/admin/impor/{preview.id}/terapkan")  # a second click
+    assert resp.status_code == again.status_code == 303 and resp.location == again.location
+    assert jobs.run_pending() == 1
+    done = client.get(resp.location).get_data(as_text=True)
+    assert "Impor selesai." in done and "Berkas impor sudah dihapus dari server." in done
+    assert list(uploads.upload_dir(uploads.IMPORTS).iterdir()) == []
+    page = client.get(f"/admin/impor/{preview.id}").get_data(as_text=True)
+    assert "Pratinjau ini sudah diterapkan." in page and "Terapkan impor" not in page
+    assert len(db.session.scalars(select(Resident)).all()) == 3
+
+
+def test_a_preview_whose_file_expired_asks_to_upload_again(app, client, factory, login_as, tmp_path):
+    from datetime import timedelta
+
+    from sempelmas.models.base import utcnow
+    from sempelmas.services import retention
+
+    admin_client(client, factory, login_as)
+    preview = _uploaded_and_previewed(client, tmp_path)
+    retention.run(now=utcnow() + timedelta(days=app.config["IMPORT_PREVIEW_DAYS"] + 1))
+    page = client.get(f"/admin/impor/{preview.id}").get_data(as_text=True)
+    assert "Terapkan impor" not in page
+    assert "Berkas impor ini sudah dihapus dari server" in page and "Unggah berkas lagi" in page
+    resp = client.post(f"/admin/impor/{preview.id}/terapkan", follow_redirects=True)
+    assert resp.status_code == 200
+    assert "Unggah berkasnya lagi di Impor data penduduk." in resp.get_data(as_text=True)
+    assert db.session.scalar(select(Job).where(Job.kind == "register_apply")) is None
+
 def test_admin_sees_the_line_of_a_bad_byte_far_into_an_uploaded_csv(app, client, factory, login_as, tmp_path):
     admin_client(client, factory, login_as)
     data = csv_with_a_bad_byte(tmp_path / "warga.csv").read_bytes()
