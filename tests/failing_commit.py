@@ -32,6 +32,20 @@ def fail_commit_saving(monkeypatch, model) -> dict:
     return state
 
 
+def fail_commit_number(monkeypatch, n: int) -> None:
+    """Make the ``n``-th commit from now raise, as a kill or a lost database would stop a run between batches."""
+    real_commit = Session.commit
+    commits = []
+
+    def commit(self):
+        commits.append(self)
+        if len(commits) == n:
+            raise OperationalError("COMMIT", None, RuntimeError("database is locked"))
+        return real_commit(self)
+
+    monkeypatch.setattr(Session, "commit", commit)
+
+
 def files_in(folder: Path) -> list[str]:
     """The names of the files in an upload folder (none when it was never made)."""
     return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []

@@ -10,6 +10,7 @@ from sempelmas.models.requests import RequestAttachment
 from sempelmas.services import attachments
 from sempelmas.services.uploads import UploadError, upload_dir
 from tests.conftest import jpeg_bytes
+from tests.failing_commit import fail_commit_number
 
 
 def pdf_bytes(pages: int = 2) -> bytes:
@@ -159,21 +160,11 @@ def test_a_purge_stopped_midway_has_an_audit_entry_for_every_batch_it_deleted(ap
     """As retention: the second batch's commit fails (a kill is the same), the first batch stays deleted and
     audited, its files gone; the second batch's rows and files stay for the next run."""
     from sqlalchemy.exc import OperationalError
-    from sqlalchemy.orm import Session
 
     monkeypatch.setattr(attachments, "PURGE_BATCH", 2)
     old, _fresh = _abandoned_drafts(factory)
     names = [a.stored_name for a in old]
-    real_commit = Session.commit
-    commits = []
-
-    def commit(self):
-        commits.append(self)
-        if len(commits) == 2:
-            raise OperationalError("COMMIT", None, RuntimeError("database is locked"))
-        return real_commit(self)
-
-    monkeypatch.setattr(Session, "commit", commit)
+    fail_commit_number(monkeypatch, 2)
     with pytest.raises(OperationalError):
         attachments.purge_abandoned_drafts()
     monkeypatch.undo()

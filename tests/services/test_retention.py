@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
@@ -17,6 +16,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestEvent, RequestStatus
 from sempelmas.services import attachments, retention
 from tests.conftest import jpeg_bytes
+from tests.failing_commit import fail_commit_number
 from tests.request_factory import make_profile, make_service, submit
 
 PURGED_TEXT = "sesuai kebijakan retensi data"
@@ -102,16 +102,7 @@ def test_a_run_that_fails_midway_has_an_audit_entry_for_every_batch_it_marked(ap
     """Retention commits batch by batch: stopped after the first (here its second commit fails; a kill is the
     same), the audit trail says what was deleted, and no file of a row left unmarked is gone."""
     monkeypatch.setattr(retention, "BATCH", 2)
-    real_commit = Session.commit
-    commits = []
-
-    def commit(self):
-        commits.append(self)
-        if len(commits) == 2:
-            raise OperationalError("COMMIT", None, RuntimeError("database is locked"))
-        return real_commit(self)
-
-    monkeypatch.setattr(Session, "commit", commit)
+    fail_commit_number(monkeypatch, 2)
     with pytest.raises(OperationalError):
         retention.run()
     monkeypatch.undo()
