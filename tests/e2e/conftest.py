@@ -33,13 +33,20 @@ SKIP_REASON = (f"Chromium not installed at {CHROMIUM}: run `apt-get install -y c
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark the browser tests, and run them after every other test: the browser's session keeps Playwright's
+    event-loop threads alive to the end, and code that forks (batch signing, sempelmas/services/detached.py)
+    rightly refuses to fork a process with other threads, so tests of its own-process path must run first."""
     have_chromium = os.path.exists(CHROMIUM)
+    browser = []
     for item in items:
         if HERE not in Path(str(item.path)).resolve().parents:
             continue
+        browser.append(item)
         item.add_marker(pytest.mark.e2e)
         if not have_chromium:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
+    chosen = set(browser)
+    items[:] = [item for item in items if item not in chosen] + browser
 
 
 @pytest.fixture(scope="session")
