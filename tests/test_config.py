@@ -221,3 +221,18 @@ def test_the_cli_prints_the_address_letters_carry(tmp_path):
     app = start(tmp_path, SERVE_HOST="192.168.1.20", SERVE_PORT="8000")
     result = app.test_cli_runner().invoke(args=["public-url"])
     assert result.exit_code == 0 and result.output.strip() == "http://192.168.1.20:8000"
+
+
+def test_an_operator_who_starts_a_misconfigured_site_reads_the_reason_not_a_traceback(tmp_path):
+    """`flask --app app …` (and gunicorn, which imports the same app.py) stops with the message and a failure code."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "PUBLIC_URL", "PUBLIC_BASE_URL")}
+    env.update(SEMPELMAS_ENV="production", SECRET_KEY="change-me", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "public-url"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "SECRET_KEY is 9 characters long" in done.stderr and "PUBLIC_URL is not set" in done.stderr
+    assert "Traceback" not in done.stderr
