@@ -69,7 +69,7 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 # default; SemPelMas does not use it, so it is switched off where the option exists.
 # --timeout: gunicorn kills a sync worker whose request runs longer (and the client gets a 502/500). Long work
 # runs as jobs (imports in `flask worker`, batch signing in its own process), so the longest request left is
-# one letter signed while others sign: up to LOCK_WAIT_SECONDS (60 s, services/issuing.py) waiting for the
+# one letter signed while others sign: up to LOCK_WAIT_SECONDS (60 s, services/letters/issuing.py) waiting for the
 # database's write lock, then ~0.2 s; a 12-month register export takes ~10 s. 90 s is above both, so no
 # legitimate request is cut off half-way, and still ends a worker that is truly stuck.
 GUNICORN_TIMEOUT ?= 90

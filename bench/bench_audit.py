@@ -110,7 +110,7 @@ def main() -> int:
         from sempelmas.models.accounts import AccountStatus, User
         from sempelmas.models.audit import AuditEntry
         from sempelmas.models.base import utcnow
-        from sempelmas.services import audit
+        from sempelmas.services.accountability import audit
 
         app = create_app({"SECRET_KEY": "bench-audit", "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
                           "INSTANCE_PATH": str(workdir / "instance")})
@@ -173,7 +173,7 @@ def main() -> int:
         pages: dict[str, float] = {}
         with app.app_context():
             from sempelmas.models.accounts import Role, RoleGrant
-            from sempelmas.services.accounts import hash_password
+            from sempelmas.services.people.accounts import hash_password
 
             admin = User(username="adminbench", full_name="Admin", status=AccountStatus.VERIFIED,
                          password_hash=hash_password("sandi-bench-1"))

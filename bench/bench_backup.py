@@ -50,7 +50,8 @@ def main() -> int:
     from sempelmas.models.accounts import User
     from sempelmas.models.letters import Letter
     from sempelmas.models.requests import RequestAttachment
-    from sempelmas.services import backup, demo
+    from sempelmas.services.kelurahan import demo
+    from sempelmas.services.operations import backup
 
     work = Path(tempfile.mkdtemp(prefix="backup-bench-"))
     try:

@@ -1,7 +1,7 @@
 """Benchmark: every role's pages while two officials each sign a batch of 100 letters at the same moment.
 
 Acceptance (issue 13): during the two batches, every page answers at p95 <= 300 ms; both batch requests
-answer at once (the letters are signed by each batch's own process, services/batch_signing.py); all 200
+answer at once (the letters are signed by each batch's own process, services/letters/batch_signing.py); all 200
 letters are signed, numbered without gap or repeat, each with its result in its job.
 
 Real gunicorn with the Makefile's settings (2 sync workers, --timeout 90, access log), the app built as

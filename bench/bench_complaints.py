@@ -44,9 +44,9 @@ def main() -> None:
     from sempelmas.extensions import db
     from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
     from sempelmas.models.complaints import Complaint, ComplaintEvent
-    from sempelmas.services import complaints
-    from sempelmas.services.accounts import hash_password
-    from sempelmas.services.demo import seed_profile
+    from sempelmas.services.accountability import complaints
+    from sempelmas.services.kelurahan.demo import seed_profile
+    from sempelmas.services.people.accounts import hash_password
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"], "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False, "COMPLAINT_RATE_LIMIT": "100000 per hour",

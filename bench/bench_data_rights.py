@@ -34,7 +34,7 @@ def main() -> None:
     from sempelmas.models.audit import AuditEntry
     from sempelmas.models.notifications import Notification
     from sempelmas.models.requests import RequestAttachment, RequestStatus
-    from sempelmas.services import data_rights
+    from sempelmas.services.accountability import data_rights
     from tests.conftest import Factory, test_config
     from tests.request_factory import make_profile, make_service, submit
 

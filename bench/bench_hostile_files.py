@@ -195,7 +195,9 @@ def build_instance(workdir: Path, env: dict) -> dict:
     from sempelmas import create_app
     from sempelmas.extensions import db
     from sempelmas.models.letters import Letter
-    from sempelmas.services import catalogue, demo, letter_store
+    from sempelmas.services.kelurahan import demo
+    from sempelmas.services.letters import store as letter_store
+    from sempelmas.services.requests import catalogue
 
     app = create_app()
     app.config.update(json.loads(env["HOSTILE_BENCH_CONFIG"]))

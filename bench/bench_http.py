@@ -11,7 +11,7 @@ checks every target answers 200 (not a redirect to /login), warms each up, then 
 turns (``--rounds``, median reported) and stops the servers.
 
 The two pages are served from each worker's page cache while the data is unchanged
-(sempelmas/page_cache.py). ``--uncached`` also measures them with the cache off, and ``--churn N``
+(sempelmas/web/page_cache.py). ``--uncached`` also measures them with the cache off, and ``--churn N``
 commits N unrelated writes per second during the rounds (each one empties the caches), to show what
 the cache is worth when the office is busy.
 

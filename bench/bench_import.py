@@ -442,7 +442,7 @@ def expected_counts(rows: list[list]) -> tuple[int, int]:
     """(valid, wrong) per the import's own rules, to check the reported counts."""
     sys.path.insert(0, str(ROOT))
     from sempelmas import create_app
-    from sempelmas.services import register_import as ri
+    from sempelmas.services.people import register_import as ri
 
     app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
     valid = wrong = 0

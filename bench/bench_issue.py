@@ -71,7 +71,8 @@ def build(workdir: Path):
     })
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        from sempelmas.services import demo, pki
+        from sempelmas.services.kelurahan import demo
+        from sempelmas.services.letters import pki
 
         pki.init_ca()
         demo.seed()
@@ -86,8 +87,9 @@ def awaiting(n: int) -> list[int]:
     from sempelmas.extensions import db
     from sempelmas.models.accounts import User
     from sempelmas.models.residents import Resident
-    from sempelmas.services import lifecycle, requests
-    from sempelmas.services.demo import DEMO_RESIDENT_NIK
+    from sempelmas.services.kelurahan.demo import DEMO_RESIDENT_NIK
+    from sempelmas.services.requests import lifecycle
+    from sempelmas.services.requests import submission as requests
 
     resident = db.session.scalar(select(Resident).where(Resident.nik == DEMO_RESIDENT_NIK))
     applicant = db.session.scalar(select(User).where(User.resident_id == resident.id))
@@ -146,7 +148,17 @@ def main() -> int:
             from sempelmas.extensions import db
             from sempelmas.models.accounts import User
             from sempelmas.models.requests import LetterRequest
-            from sempelmas.services import issuing, letter_render, letter_store, numbering, pki
+            from sempelmas.services.letters import (
+                issuing,
+                numbering,
+                pki,
+            )
+            from sempelmas.services.letters import (
+                render as letter_render,
+            )
+            from sempelmas.services.letters import (
+                store as letter_store,
+            )
 
             lurah = db.session.scalar(select(User).where(User.username == "lurah"))
             pki.issue_certificate(lurah, pki.official_for(lurah), PASSPHRASE)

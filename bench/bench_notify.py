@@ -94,7 +94,7 @@ def main() -> None:
     from sempelmas import create_app
     from sempelmas.extensions import db
     from sempelmas.models.notifications import OutboxMessage, OutboxStatus
-    from sempelmas.services import notify
+    from sempelmas.services.operations import notify
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(work),
                       "NOTIFY_GATEWAY_URL": gateway.url})

@@ -45,7 +45,7 @@ LIGHTHOUSE = NODE_DIR / "node_modules" / ".bin" / "lighthouse"
 VNU_JAR = NODE_DIR / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-#: the first demo letter (sempelmas/services/demo.py DEMO_LETTER_CODES): a valid, signed letter
+#: the first demo letter (sempelmas/services/kelurahan/demo.py DEMO_LETTER_CODES): a valid, signed letter
 DEMO_CODE = "Q7rTz2KpW9mXc4VbN8sJ"
 #: (name, path, signed in)
 PAGES = [("landing", "/", False), ("login", "/login", False), ("resident home", "/warga/", True),

@@ -62,9 +62,10 @@ def main() -> int:
     from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
     from sempelmas.models.profile import KelurahanProfile, Official
     from sempelmas.models.residents import Resident
-    from sempelmas.services import letter_render, requests
-    from sempelmas.services.catalogue_standard import seed_standard
-    from sempelmas.services.uploads import reencode_image
+    from sempelmas.services.files.uploads import reencode_image
+    from sempelmas.services.letters import render as letter_render
+    from sempelmas.services.requests import submission as requests
+    from sempelmas.services.requests.catalogue_standard import seed_standard
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-render-"))
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'b.db'}",

@@ -75,8 +75,8 @@ def main() -> int:
     from sempelmas.extensions import db
     from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
     from sempelmas.models.profile import KelurahanProfile, Official
-    from sempelmas.services import pki
-    from sempelmas.services.accounts import hash_password
+    from sempelmas.services.letters import pki
+    from sempelmas.services.people.accounts import hash_password
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sign-"))
     try:

@@ -96,7 +96,7 @@ def _is_locked(exc: BaseException) -> bool:
 
 def one_complaint(i: int, key: str) -> None:
     from sempelmas.extensions import db
-    from sempelmas.services import complaints
+    from sempelmas.services.accountability import complaints
 
     complaints.file_complaint(complaints.Filing(
         name="Budi Santoso", phone="+6281234567890", category="pelayanan", subject=f"Pengaduan {i}",
@@ -112,7 +112,7 @@ def one_number(i: int, key: str) -> None:
     from sempelmas.extensions import db
     from sempelmas.models.letters import LetterCounter
     from sempelmas.models.profile import KelurahanProfile
-    from sempelmas.services import numbering
+    from sempelmas.services.letters import numbering
 
     numbering.begin_immediate()
     db.session.scalar(select(KelurahanProfile.id).limit(1))  # the signing checks read first
@@ -164,7 +164,7 @@ def run_mode(mode: str, processes: int, per_process: int, keep: bool) -> dict:
     from sempelmas.models.audit import AuditEntry
     from sempelmas.models.complaints import Complaint
     from sempelmas.models.letters import LetterCounter
-    from sempelmas.services import demo
+    from sempelmas.services.kelurahan import demo
 
     report = {}
     for workload in WORKLOADS:

@@ -70,8 +70,8 @@ def build_app(workdir: Path):
     from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
     from sempelmas.models.profile import KelurahanProfile
     from sempelmas.models.residents import Resident
-    from sempelmas.services import catalogue
-    from sempelmas.services.accounts import hash_password
+    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.requests import catalogue
 
     app = create_app({
         "SECRET_KEY": "bench-secret", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}",

@@ -28,7 +28,8 @@ from sempelmas.models.accounts import Role, RoleGrant, User  # noqa: E402
 from sempelmas.models.base import utcnow  # noqa: E402
 from sempelmas.models.requests import LetterRequest, RequestStatus  # noqa: E402
 from sempelmas.models.survey import SurveyResponse  # noqa: E402
-from sempelmas.services import demo, survey  # noqa: E402
+from sempelmas.services.accountability import survey  # noqa: E402
+from sempelmas.services.kelurahan import demo  # noqa: E402
 
 
 def timed(fn, runs: int = 5) -> tuple[float, object]:

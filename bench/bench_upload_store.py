@@ -41,7 +41,7 @@ def main() -> int:
     from sempelmas.extensions import db
     from sempelmas.models.accounts import AccountStatus, User
     from sempelmas.models.requests import RequestAttachment
-    from sempelmas.services import upload_store, uploads
+    from sempelmas.services.files import upload_store, uploads
 
     work = Path(tempfile.mkdtemp(prefix="upload-bench-"))
     try:

@@ -55,9 +55,9 @@ def seed(env: dict, n_letters: int, workdir: Path) -> list[tuple[int, str]]:
     from sempelmas.models.profile import KelurahanProfile, Official
     from sempelmas.models.requests import LetterRequest
     from sempelmas.models.residents import Resident
-    from sempelmas.services import catalogue
-    from sempelmas.services.demo import make_nik
-    from sempelmas.services.letter_store import new_verify_code
+    from sempelmas.services.kelurahan.demo import make_nik
+    from sempelmas.services.letters.store import new_verify_code
+    from sempelmas.services.requests import catalogue
 
     app = create_app({"SECRET_KEY": env["SECRET_KEY"], "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
                       "INSTANCE_PATH": str(workdir / "instance")})

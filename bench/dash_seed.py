@@ -51,9 +51,9 @@ def seed(app, n_requests: int, *, letters: bool, now: datetime | None = None, rn
     from sempelmas.models.profile import KelurahanProfile, Official
     from sempelmas.models.requests import LetterRequest
     from sempelmas.models.residents import Resident
-    from sempelmas.services import catalogue
-    from sempelmas.services.accounts import hash_password
-    from sempelmas.services.demo import make_nik
+    from sempelmas.services.kelurahan.demo import make_nik
+    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.requests import catalogue
 
     rng = random.Random(rng_seed)
     now = (now or datetime.now(UTC)).replace(tzinfo=None)

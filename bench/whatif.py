@@ -39,7 +39,7 @@ def with_cached_profile(app):
 
     from sempelmas.extensions import db
     from sempelmas.models.profile import KelurahanProfile
-    from sempelmas.services import profile as profile_service
+    from sempelmas.services.kelurahan import profile as profile_service
 
     with app.app_context():
         cached = db.session.scalar(db.select(KelurahanProfile).options(defer(KelurahanProfile.logo)).limit(1))

@@ -3,7 +3,7 @@ from logging.config import fileConfig
 
 from flask import current_app
 
-from sempelmas.page_cache import paused as data_version_paused
+from sempelmas.web.page_cache import paused as data_version_paused
 
 from alembic import context
 

@@ -24,7 +24,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from sempelmas.config import load_config
 
     load_config(app, test_config)
-    from sempelmas.sessions import CachedSerializerSessionInterface
+    from sempelmas.web.sessions import CachedSerializerSessionInterface
 
     app.session_interface = CachedSerializerSessionInterface()
 
@@ -35,7 +35,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from sempelmas import cli, errors, security, static_versions, templating
+    from sempelmas import cli
+    from sempelmas.web import errors, security, static_versions, templating
 
     errors.register(app)
     security.register(app)
@@ -48,12 +49,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
     from sempelmas.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
-    from sempelmas.i18n import install_fast_template_gettext, select_locale, select_timezone
+    from sempelmas.web.i18n import install_fast_template_gettext, select_locale, select_timezone
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
     with app.app_context():
-        from sempelmas import page_cache
+        from sempelmas.web import page_cache
 
         page_cache.watch_writes(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -68,16 +69,16 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
 
-    from sempelmas.services.accounts import load_user
+    from sempelmas.services.people.accounts import load_user
 
     login_manager.user_loader(load_user)
 
 
 def _spare_from_limiter_hooks(app: Flask, limiter, blueprints: set[str]) -> None:
     """Flask-Limiter's request hooks skip these blueprints, which count their own limit with its strategy
-    and store (the public verification page, sempelmas/letters/verify.py): its per-request resolution costs
+    and store (the public verification page, sempelmas/web/letters/verify.py): its per-request resolution costs
     about a tenth of that page even when it finds nothing to check (bench/bench_verify.py). They also skip
-    GETs of whole-page-cached views (sempelmas/page_cache.py), whose limits are POST-only. If another
+    GETs of whole-page-cached views (sempelmas/web/page_cache.py), whose limits are POST-only. If another
     release registers its hooks differently, nothing is wrapped and its request filter skips them instead."""
     def owned(fn) -> bool:
         return getattr(fn, "__self__", None) is limiter or limiter in getattr(fn, "args", ())
@@ -142,23 +143,23 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from sempelmas.admin.routes import bp as admin_bp
-    from sempelmas.auth.routes import bp as auth_bp
-    from sempelmas.complaints.routes import bp as complaints_bp
-    from sempelmas.dash.routes import bp as dash_bp
-    from sempelmas.data_rights.resident import bp as data_rights_bp
-    from sempelmas.data_rights.staff import bp as data_rights_staff_bp
-    from sempelmas.files.routes import bp as files_bp
-    from sempelmas.letters.routes import bp as letters_bp
-    from sempelmas.letters.verify import bp as verify_bp
-    from sempelmas.notifications.routes import bp as notifications_bp
-    from sempelmas.public.routes import bp as public_bp
-    from sempelmas.pwa.routes import bp as pwa_bp
-    from sempelmas.resident.routes import bp as resident_bp
-    from sempelmas.rt.routes import bp as rt_bp
-    from sempelmas.signer.routes import bp as signer_bp
-    from sempelmas.staff.routes import bp as staff_bp
-    from sempelmas.survey.routes import bp as survey_bp
+    from sempelmas.web.admin.routes import bp as admin_bp
+    from sempelmas.web.auth.routes import bp as auth_bp
+    from sempelmas.web.complaints.routes import bp as complaints_bp
+    from sempelmas.web.dash.routes import bp as dash_bp
+    from sempelmas.web.data_rights.resident import bp as data_rights_bp
+    from sempelmas.web.data_rights.staff import bp as data_rights_staff_bp
+    from sempelmas.web.files.routes import bp as files_bp
+    from sempelmas.web.letters.routes import bp as letters_bp
+    from sempelmas.web.letters.verify import bp as verify_bp
+    from sempelmas.web.notifications.routes import bp as notifications_bp
+    from sempelmas.web.public.routes import bp as public_bp
+    from sempelmas.web.pwa.routes import bp as pwa_bp
+    from sempelmas.web.resident.routes import bp as resident_bp
+    from sempelmas.web.rt.routes import bp as rt_bp
+    from sempelmas.web.signer.routes import bp as signer_bp
+    from sempelmas.web.staff.routes import bp as staff_bp
+    from sempelmas.web.survey.routes import bp as survey_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)

@@ -64,7 +64,7 @@ class DefaultConfig:
 
     # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
     # an in-process store is set explicitly so the choice is visible: lazymemory:// is memory:// without
-    # a timer thread per hit (sempelmas/ratelimit_storage.py).
+    # a timer thread per hit (sempelmas/web/ratelimit_storage.py).
     RATELIMIT_STORAGE_URI = "lazymemory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "20 per minute"
@@ -72,7 +72,7 @@ class DefaultConfig:
     RESET_RATE_LIMIT = "10 per hour"
     #: public complaint filings per client address (the form at /pengaduan)
     COMPLAINT_RATE_LIMIT = "10 per hour"
-    # Wrong passwords and reset codes (services/login_guard.py; counted in the database, so every worker
+    # Wrong passwords and reset codes (services/people/login_guard.py; counted in the database, so every worker
     # sees them). One source address, or one trusted device, of an account: this many failures, then a lockout
     # of that source or device only, doubling with each further lockout in the window.
     LOGIN_MAX_FAILURES = 5
@@ -89,7 +89,7 @@ class DefaultConfig:
     #: the signed cookie that makes a browser a trusted device of the accounts that signed in on it
     DEVICE_COOKIE_NAME = "sempelmas_perangkat"
     DEVICE_COOKIE_DAYS = 365
-    #: a signed-in session's "last seen" is written at most this often (services/sessions.py)
+    #: a signed-in session's "last seen" is written at most this often (services/people/sessions.py)
     SESSION_TOUCH_SECONDS = 300
 
     # Argon2id parameters (argon2-cffi defaults follow RFC 9106 low-memory profile).
@@ -110,11 +110,11 @@ class DefaultConfig:
     #: form, replacing a file and the purge of forms unsent for two days free it
     DRAFT_UPLOAD_QUOTA_MB = 100
     #: an uploaded PDF document: refused above this many revisions (incremental updates: a scan or a letter has
-    #: one to a few), and parsed in a child with this budget (services/isolation.py; 500 pages take ~0.05 s)
+    #: one to a few), and parsed in a child with this budget (services/files/isolation.py; 500 pages take ~0.05 s)
     UPLOAD_PDF_MAX_REVISIONS = 50
     UPLOAD_PDF_CHECK_SECONDS = 1.2
     UPLOAD_PDF_CHECK_MEMORY_MB = 256
-    #: a stored upload that no committed record names is deleted by the sweep (services/upload_store.py: the
+    #: a stored upload that no committed record names is deleted by the sweep (services/files/upload_store.py: the
     #: worker's start, `flask doctor`, each backup) once it is older than this: far longer than any request may
     #: hold an upload before its commit (the web server's timeout), so a file about to be committed is never taken
     UPLOAD_ORPHAN_GRACE_SECONDS = 3600
@@ -132,27 +132,27 @@ class DefaultConfig:
     #: how long each worker may show a profile changed by another worker
     PROFILE_CACHE_SECONDS = 60
     #: rendered pages (login, resident home) each worker keeps while the data is unchanged; 0 turns the
-    #: cache off (sempelmas/page_cache.py)
+    #: cache off (sempelmas/web/page_cache.py)
     PAGE_CACHE_ENTRIES = 500
     #: the staff queue's counts per status, re-read at most this often by each worker for page views
     #: (an action always re-reads them); 0 turns the cache off
     QUEUE_COUNTS_CACHE_SECONDS = 2
     WORKER_POLL_SECONDS = 1.0
     #: a running job's process refreshes its heartbeat this often; a job without one for JOB_LEASE_SECONDS
-    #: lost its process (killed, machine restarted) and is taken up again or marked failed (services/jobs.py)
+    #: lost its process (killed, machine restarted) and is taken up again or marked failed (services/operations/jobs.py)
     JOB_HEARTBEAT_SECONDS = 5.0
     JOB_LEASE_SECONDS = 60.0
     #: runs of one job (the first included) before a job that keeps dying or meeting a busy database fails
     JOB_MAX_ATTEMPTS = 3
     #: batch signing runs in a process of its own, this much "nicer" than the web workers so pages keep
-    #: answering meanwhile, and ended after this long whatever it did (services/batch_signing.py)
+    #: answering meanwhile, and ended after this long whatever it did (services/letters/batch_signing.py)
     BATCH_SIGN_NICE = 10
     BATCH_SIGN_MAX_SECONDS = 1800
     #: after each letter a batch leaves SQLite's write lock free this long, so the pages' own writes (a login,
     #: an audit entry) get in (SQLite's busy handler re-polls every 25-100 ms): ~0.1 s a letter → ~0.15 s
     BATCH_SIGN_PAUSE_SECONDS = 0.05
     IMPORT_CHUNK_SIZE = 2000
-    #: a register file (services/register_import.py): an XLSX may inflate to this much (a 20,000-row register
+    #: a register file (services/people/register_import.py): an XLSX may inflate to this much (a 20,000-row register
     #: inflates to ~15 MB; a zip bomb to gigabytes), and a file may hold this many data rows
     IMPORT_XLSX_MAX_MB = 128
     IMPORT_MAX_ROWS = 200_000
@@ -163,7 +163,7 @@ class DefaultConfig:
 
     # Flask-Compress: text the browser reads, brotli (browsers over HTTPS) or gzip; never PDFs or images,
     # which are compressed already (they are not in the list). Static text files are read into memory
-    # first (sempelmas/static_versions.py): Flask-Compress's streaming path leaves the file open.
+    # first (sempelmas/web/static_versions.py): Flask-Compress's streaming path leaves the file open.
     COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
                           "application/json", "application/manifest+json", "image/svg+xml"]
     COMPRESS_ALGORITHM = ["br", "gzip"]
@@ -203,7 +203,7 @@ class DefaultConfig:
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_POLL_SECONDS = 5.0
 
-    # Digital signatures (services/pki.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
+    # Digital signatures (services/letters/pki.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
     PKI_DIR: str | None = None
     #: the CA key's passphrase; empty outside production → generated once into <PKI_DIR>/ca-passphrase
     PKI_CA_PASSPHRASE: str | None = None
@@ -240,7 +240,8 @@ class DefaultConfig:
     #: how long the (cookie-less) upload form on a verification page stays valid
     VERIFY_FORM_MAX_AGE = 6 * 3600
 
-    # Backup and retention (services/backup.py, services/retention.py; `flask backup …`, `flask retention run`).
+    # Backup and retention (services/operations/backup.py, services/operations/retention.py;
+    # `flask backup …`, `flask retention run`).
     #: where archives are written; default <instance>/backups (put it on another disk if you can)
     BACKUP_DIR: str | None = None
     #: archives kept in BACKUP_DIR: older ones are deleted after a successful backup (0 = keep all)

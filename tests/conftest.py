@@ -16,9 +16,9 @@ from sempelmas import create_app
 from sempelmas.extensions import db, limiter
 from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
 from sempelmas.models.residents import Resident
-from sempelmas.services.accounts import hash_password
-from sempelmas.services.demo import make_nik
-from sempelmas.services.uploads import save_image
+from sempelmas.services.files.uploads import save_image
+from sempelmas.services.kelurahan.demo import make_nik
+from sempelmas.services.people.accounts import hash_password
 
 PASSWORD = "rahasia-123"
 #: what a production start needs (sempelmas/config.py check_production): make_app(**PRODUCTION)

@@ -29,8 +29,9 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import RequestStatus
-from sempelmas.services import letter_store, letters
-from sempelmas.services.pki import outside_event_loop
+from sempelmas.services.letters import issued as letters
+from sempelmas.services.letters import store as letter_store
+from sempelmas.services.letters.pki import outside_event_loop
 from tests.request_factory import submit
 
 

@@ -15,7 +15,7 @@ from reportlab.pdfgen import canvas
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.profile import KelurahanProfile, Official
-from sempelmas.services import pki
+from sempelmas.services.letters import pki
 from tests.request_factory import make_profile
 
 PASSPHRASE = "passphrase-ttd-uji"

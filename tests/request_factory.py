@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from sempelmas.extensions import db
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.services import catalogue, requests
+from sempelmas.services.requests import catalogue
+from sempelmas.services.requests import submission as requests
 
 #: Tuesday 2026-03-03 09:00 WIB, inside office hours
 TUESDAY_9_WIB = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)

@@ -10,7 +10,8 @@ from pathlib import Path
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.profile import Official
-from sempelmas.services import lifecycle, pki
+from sempelmas.services.letters import pki
+from sempelmas.services.requests import lifecycle
 from tests.request_factory import make_profile, make_service, submit
 
 LURAH_PASS = "lurah-ttd-uji-123"

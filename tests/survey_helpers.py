@@ -7,7 +7,7 @@ from datetime import datetime
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.survey import SurveyResponse
-from sempelmas.services import lifecycle
+from sempelmas.services.requests import lifecycle
 from tests.request_factory import submit
 
 

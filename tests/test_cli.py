@@ -12,7 +12,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.catalogue import Service
 from sempelmas.models.residents import Resident
-from sempelmas.services import demo
+from sempelmas.services.kelurahan import demo
 from tests.conftest import PRODUCTION, login
 from tests.migration_db import insert, migration_db
 from tests.services.test_register_import import ROWS, write_csv, write_xlsx
@@ -71,7 +71,7 @@ def test_seed_demo_fills_an_empty_database_once_and_accounts_work(runner, app, c
 def test_the_demo_letters_link_to_the_address_make_run_serves(make_app):
     """`make run PORT=8123` hands SEMPELMAS_HOST/SEMPELMAS_PORT to seed-demo: the demo letters' QR codes open."""
     from sempelmas.models.letters import Letter
-    from sempelmas.services import letter_store
+    from sempelmas.services.letters import store as letter_store
     from tests.signing_setup import qr_payloads
 
     app = make_app(SERVE_HOST="127.0.0.1", SERVE_PORT="8123")
@@ -129,7 +129,7 @@ def test_import_residents_names_the_line_of_a_bad_byte_far_into_the_file(runner,
 
 def test_import_residents_reads_the_file_once_and_saves_what_it_showed(runner, app, tmp_path, monkeypatch):
     from sempelmas.models.residents import KKHistory
-    from sempelmas.services import register_import as ri
+    from sempelmas.services.people import register_import as ri
 
     reads = []
     original = ri.read_rows
@@ -152,7 +152,7 @@ def test_import_residents_reads_the_file_once_and_saves_what_it_showed(runner, a
     assert db.session.scalar(select(func.count()).select_from(KKHistory)) == 1
 
 def test_worker_once_runs_queued_jobs(runner, app, tmp_path):
-    from sempelmas.services import jobs
+    from sempelmas.services.operations import jobs
 
     jobs.enqueue("register_apply", {"path": str(write_csv(tmp_path / "w.csv", ROWS))})
     db.session.commit()

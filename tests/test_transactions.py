@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from sempelmas.extensions import db
 from sempelmas.models.requests import TrackingCounter
-from sempelmas.services import numbering
+from sempelmas.services.letters import numbering
 from tests.conftest import in_db
 
 

@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade():
-    # services.service_stats groups requests closed (and submitted) in a period: with these the queries read
+    # services.accountability.service_stats groups requests closed (and submitted) in a period: with these the queries read
     # the index only, instead of one table lookup per row through the status index (bench/bench_dashboard.py)
     with op.batch_alter_table('letter_requests', schema=None) as batch_op:
         batch_op.create_index('ix_letter_requests_closed_stats',

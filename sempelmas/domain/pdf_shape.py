@@ -4,7 +4,7 @@ A parser's cost grows with the revisions (incremental updates: pyHanko's check o
 their square) and with the objects it must read. Both are counted here with plain byte searches: linear,
 a few milliseconds for 15 MB, no allocation beyond the file. The counts can be fooled (objects inside
 compressed object streams, names written with #-escapes): they catch the crude files cheaply, and what gets
-past them is still parsed under a time and memory budget (services/isolation.py).
+past them is still parsed under a time and memory budget (services/files/isolation.py).
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class User(UserMixin, db.Model):
     #: login name for staff accounts; residents log in by NIK or phone instead
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
-    #: normalised +62…; unique among active accounts (services.accounts.check_phone_free): it signs one
+    #: normalised +62…; unique among active accounts (services.people.accounts.check_phone_free): it signs one
     #: account in. Older data may hold duplicates: login by such a phone says to use the NIK or username.
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
@@ -73,7 +73,7 @@ class User(UserMixin, db.Model):
     consent_at: Mapped[datetime | None]
     consent_version: Mapped[str | None] = mapped_column(String(20))
     #: bumped when the account's credentials may have been exposed (password change or reset, "log out
-    #: everywhere", disabling): the devices trusted for this account (services/login_guard.py) stop being trusted
+    #: everywhere", disabling): the devices trusted for this account (services/people/login_guard.py) stop being trusted
     auth_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -86,14 +86,14 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", uselist=False
     )
 
-    #: the UserSession this request runs in (set by services.sessions, not stored on the row)
+    #: the UserSession this request runs in (set by services.people.sessions, not stored on the row)
     session_id = None
 
     def get_id(self) -> str:
         """Flask-Login's id, copied into the session and remember-me cookies: "<user id>.<session id>", so
         ending the UserSession row ends both cookies wherever they were copied to."""
         if not self.session_id:
-            raise RuntimeError("start a UserSession (services.sessions.start) before login_user")
+            raise RuntimeError("start a UserSession (services.people.sessions.start) before login_user")
         return f"{self.id}.{self.session_id}"
 
     @property
@@ -220,7 +220,7 @@ class LoginThrottle(db.Model):
 
     A key is one account (or an identifier with no account: throttled the same way, so lockout reveals
     nothing) together with one client: a source address, a trusted device, or "every untrusted client"
-    (services/login_guard.py). Only a hash of the key is stored: no NIK typed by a stranger is kept here.
+    (services/people/login_guard.py). Only a hash of the key is stored: no NIK typed by a stranger is kept here.
     """
 
     __tablename__ = "login_throttles"

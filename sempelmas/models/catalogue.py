@@ -87,7 +87,7 @@ class ServiceRequirement(db.Model):
 
 
 class ServiceField(db.Model):
-    """A question on the request form, typed so answers can be checked (see services.catalogue)."""
+    """A question on the request form, typed so answers can be checked (see services.requests.catalogue)."""
 
     __tablename__ = "service_fields"
     __table_args__ = (UniqueConstraint("service_id", "name"),)

@@ -48,7 +48,7 @@ class DataRightsRequest(db.Model):
     kind: Mapped[str] = mapped_column(String(12))
     #: a DataRequestStatus code
     status: Mapped[str] = mapped_column(String(10), default=DataRequestStatus.OPEN, index=True)
-    #: correction: which item is wrong (services.data_rights.CORRECTABLE), "lainnya" for anything else
+    #: correction: which item is wrong (services.accountability.data_rights.CORRECTABLE), "lainnya" for anything else
     field: Mapped[str | None] = mapped_column(String(30))
     #: correction: the value held when the resident asked (so staff see what was claimed to be wrong)
     old_value: Mapped[str | None] = mapped_column(String(255))

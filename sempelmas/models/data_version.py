@@ -1,4 +1,4 @@
-"""One row whose number changes in every transaction that writes anything (see sempelmas/page_cache.py)."""
+"""One row whose number changes in every transaction that writes anything (see sempelmas/web/page_cache.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Background jobs: long work never runs inside a web request (sempelmas/services/jobs.py)."""
+"""Background jobs: long work never runs inside a web request (sempelmas/services/operations/jobs.py)."""
 
 from __future__ import annotations
 
@@ -44,10 +44,10 @@ class Job(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     #: a retried job waits until then (backoff)
     run_after: Mapped[datetime | None]
-    #: the register file an import reads (UPLOAD_DIR/imports/<name>; services/register_import.py): personal data,
+    #: the register file an import reads (UPLOAD_DIR/imports/<name>; services/people/register_import.py): personal data,
     #: so kept only while needed. Cleared on every job naming it, in the transaction that lets it go (the import
     #: applied, a job of it failed for good, the preview left unapplied past IMPORT_PREVIEW_DAYS), and the file is
-    #: deleted after that commit; a file no job names is the upload sweep's (services/upload_store.py)
+    #: deleted after that commit; a file no job names is the upload sweep's (services/files/upload_store.py)
     import_file: Mapped[str | None] = mapped_column(String(80), index=True)
 
     @property

@@ -14,7 +14,7 @@ from sempelmas.models.base import utcnow
 
 
 class RequestStatus(enum.StrEnum):
-    """Stored codes of a request's status; which moves are allowed lives in services.lifecycle."""
+    """Stored codes of a request's status; which moves are allowed lives in services.requests.lifecycle."""
 
     AWAITING_ENDORSEMENT = "menunggu_pengantar"
     RETURNED = "dikembalikan"
@@ -46,7 +46,8 @@ class LetterRequest(db.Model):
     __tablename__ = "letter_requests"
     __table_args__ = (
         Index("ix_letter_requests_status_due_at", "status", "due_at"),
-        # the dashboard and the recap (services.service_stats) read these columns only, from the index alone
+        # the dashboard and the recap (services.accountability.service_stats) read these columns only,
+        # from the index alone
         Index("ix_letter_requests_closed_stats", "closed_at", "status", "service_version_id", "submitted_at",
               "due_at"),
         Index("ix_letter_requests_submitted_stats", "submitted_at", "service_version_id", "status",
@@ -171,7 +172,7 @@ class RequestAttachment(db.Model):
     size: Mapped[int] = mapped_column(default=0)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
-    #: the file was deleted under the retention policy (services.retention); the row stays for the record
+    #: the file was deleted under the retention policy (services.operations.retention); the row stays for the record
     purged_at: Mapped[datetime | None]
 
     request: Mapped[LetterRequest | None] = relationship(back_populates="attachments")

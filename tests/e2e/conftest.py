@@ -20,7 +20,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from sempelmas.extensions import db
-from sempelmas.services.demo import seed_profile
+from sempelmas.services.kelurahan.demo import seed_profile
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ SKIP_REASON = (f"Chromium not installed at {CHROMIUM}: run `apt-get install -y c
 
 def pytest_collection_modifyitems(config, items):
     """Mark the browser tests, and run them after every other test: the browser's session keeps Playwright's
-    event-loop threads alive to the end, and code that forks (batch signing, sempelmas/services/detached.py)
+    event-loop threads alive to the end, and code that forks (batch signing, sempelmas/services/operations/detached.py)
     rightly refuses to fork a process with other threads, so tests of its own-process path must run first."""
     have_chromium = os.path.exists(CHROMIUM)
     browser = []

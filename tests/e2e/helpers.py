@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.profile import Official
-from sempelmas.services import pki
+from sempelmas.services.letters import pki
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.signing_setup import configure
 

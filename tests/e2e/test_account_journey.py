@@ -8,7 +8,7 @@ from datetime import date
 from playwright.sync_api import Page, expect
 
 from sempelmas.extensions import db
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 
 NIK = make_nik(date(1992, 3, 4), True, 77)  # a woman born 4 March 1992

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
-from sempelmas.services import audit
+from sempelmas.services.accountability import audit
 from tests.conftest import PASSWORD, Factory
 from tests.e2e.test_account_journey import NO_SIDEWAYS_SCROLL, log_in
 

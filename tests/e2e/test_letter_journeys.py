@@ -29,8 +29,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter
 from sempelmas.models.requests import LetterRequest
-from sempelmas.services import attachments, lifecycle, pki
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
+from sempelmas.services.letters import pki
+from sempelmas.services.requests import attachments, lifecycle
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.e2e.helpers import TIME, Actor, download, fill_registration, photo, query, signing_desk
 from tests.letter_fixtures import make_letter

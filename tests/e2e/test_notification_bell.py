@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.requests import LetterRequest
-from sempelmas.services.lifecycle import transition
+from sempelmas.services.requests.lifecycle import transition
 from tests.conftest import PASSWORD, Factory
 from tests.e2e.test_account_journey import NO_SIDEWAYS_SCROLL, log_in
 from tests.request_factory import make_service, submit

@@ -28,8 +28,10 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services import demo, jobs, lifecycle
-from sempelmas.services.demo import DEMO_LETTER_CODES, DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
+from sempelmas.services.kelurahan import demo
+from sempelmas.services.kelurahan.demo import DEMO_LETTER_CODES, DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
+from sempelmas.services.operations import jobs
+from sempelmas.services.requests import lifecycle
 from tests.conftest import Factory
 from tests.views.test_access import PAGES
 
@@ -215,7 +217,7 @@ def _objects(app) -> dict:
             "own": reqs[0].tracking_number,
             "fix": by_status.get(RequestStatus.NEEDS_FIX, reqs[0].tracking_number),
             "done": by_status.get(RequestStatus.DONE, reqs[-1].tracking_number),
-            # a finished request not rated yet: its page shows the survey card (services.demo)
+            # a finished request not rated yet: its page shows the survey card (services.kelurahan.demo)
             "survey": next(r.tracking_number for r in reversed(reqs) if r.status == RequestStatus.DONE),
             "complaint": db.session.scalar(select(Complaint.id).order_by(Complaint.id)),
             "public_complaint": db.session.scalar(select(Complaint.code).where(Complaint.user_id.is_(None))),

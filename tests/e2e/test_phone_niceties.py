@@ -9,7 +9,7 @@ from datetime import date
 from playwright.sync_api import Page, expect
 
 from sempelmas.extensions import db
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.request_factory import make_service, submit
 

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.services import accounts, notify
+from sempelmas.services.operations import notify
+from sempelmas.services.people import accounts
 from tests.conftest import PASSWORD, login
 from tests.services.test_notify import smtp_server  # noqa: F401 - the fixture (a real SMTP server on 127.0.0.1)
 

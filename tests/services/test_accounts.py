@@ -8,7 +8,7 @@ from sempelmas.models.accounts import AccountStatus, LoginThrottle, PasswordRese
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts, login_guard, sessions
+from sempelmas.services.people import accounts, login_guard, sessions
 from tests.conftest import PASSWORD
 
 

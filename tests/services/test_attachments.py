@@ -7,8 +7,8 @@ from PIL import Image
 
 from sempelmas.extensions import db
 from sempelmas.models.requests import RequestAttachment
-from sempelmas.services import attachments
-from sempelmas.services.uploads import UploadError, upload_dir
+from sempelmas.services.files.uploads import UploadError, upload_dir
+from sempelmas.services.requests import attachments
 from tests.conftest import jpeg_bytes
 from tests.failing_commit import fail_commit_number
 
@@ -130,7 +130,7 @@ def _purge_entries() -> list[dict]:
 def test_purging_abandoned_drafts_is_audited_per_batch_with_counts_and_no_personal_data(app, factory, monkeypatch):
     import json
 
-    from sempelmas.services import audit
+    from sempelmas.services.accountability import audit
 
     monkeypatch.setattr(attachments, "PURGE_BATCH", 2)
     old, fresh = _abandoned_drafts(factory)

@@ -13,7 +13,7 @@ from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import HEAD_MISSING, AuditChainHead, AuditEntry
-from sempelmas.services import audit
+from sempelmas.services.accountability import audit
 
 
 def chain() -> list[AuditEntry]:

@@ -19,7 +19,10 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter
 from sempelmas.models.residents import Resident
-from sempelmas.services import attachments, backup, issuing, letter_store, pki
+from sempelmas.services.letters import issuing, pki
+from sempelmas.services.letters import store as letter_store
+from sempelmas.services.operations import backup
+from sempelmas.services.requests import attachments
 from tests.conftest import clear_database, jpeg_bytes
 from tests.signing_setup import LURAH_PASS, Desk, configure
 

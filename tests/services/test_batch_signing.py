@@ -17,7 +17,8 @@ from sempelmas.models.accounts import User
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import Letter
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services import batch_signing, letter_store, pki
+from sempelmas.services.letters import batch_signing, pki
+from sempelmas.services.letters import store as letter_store
 from tests.conftest import Factory, login
 from tests.job_helpers import wait_for_job
 from tests.signing_setup import LURAH_PASS, SEKRETARIS_PASS, Desk, configure

@@ -4,8 +4,8 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceVersion
-from sempelmas.services import catalogue
-from sempelmas.services.catalogue_standard import STANDARD, seed_standard
+from sempelmas.services.requests import catalogue
+from sempelmas.services.requests.catalogue_standard import STANDARD, seed_standard
 
 SEVEN_JAGALAN = {"keterangan", "pengantar_skck", "kelahiran", "usaha", "kematian", "pengantar_akta_kelahiran",
                  "pindah_keluar"}

@@ -8,8 +8,8 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.complaints import Complaint, ComplaintStatus
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.services import complaints
-from sempelmas.services.complaints import ComplaintError, Filing
+from sempelmas.services.accountability import complaints
+from sempelmas.services.accountability.complaints import ComplaintError, Filing
 from tests.request_factory import make_profile, make_service, submit
 
 S = ComplaintStatus

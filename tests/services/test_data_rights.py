@@ -19,8 +19,10 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts, attachments, audit, complaints, data_rights, lifecycle
-from sempelmas.services.uploads import save_image, stored_path
+from sempelmas.services.accountability import audit, complaints, data_rights
+from sempelmas.services.files.uploads import save_image, stored_path
+from sempelmas.services.people import accounts
+from sempelmas.services.requests import attachments, lifecycle
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
 from tests.request_factory import make_profile, make_service, submit

@@ -8,8 +8,8 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestStatus
-from sempelmas.services import endorsements, lifecycle
-from sempelmas.services.endorsements import ROMAN_MONTHS, format_number
+from sempelmas.services.requests import endorsements, lifecycle
+from sempelmas.services.requests.endorsements import ROMAN_MONTHS, format_number
 from tests.request_factory import make_profile, make_service, submit
 
 S = RequestStatus

@@ -7,8 +7,8 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.profile import Holiday
-from sempelmas.services import profile
-from sempelmas.services.demo import HOLIDAYS_2026
+from sempelmas.services.kelurahan import profile
+from sempelmas.services.kelurahan.demo import HOLIDAYS_2026
 from tests.request_factory import make_profile, make_service, submit
 
 
@@ -63,7 +63,7 @@ def test_a_request_submitted_the_day_before_a_holiday_is_due_a_day_later(app, fa
 
 
 def test_the_demo_seeds_the_fixed_2026_national_holidays(app):
-    from sempelmas.services.demo import seed
+    from sempelmas.services.kelurahan.demo import seed
 
     assert seed()
     db.session.commit()

@@ -19,9 +19,10 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services import backup, jobs, retention, upload_store, uploads
-from sempelmas.services import register_import as ri
-from sempelmas.services.uploads import IMPORTS
+from sempelmas.services.files import upload_store, uploads
+from sempelmas.services.files.uploads import IMPORTS
+from sempelmas.services.operations import backup, jobs, retention
+from sempelmas.services.people import register_import as ri
 from tests.failing_commit import fail_commit_saving, files_in
 from tests.services.test_register_import import ROWS, write_csv
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
-from sempelmas.services import isolation
+from sempelmas.services.files import isolation
 
 
 def _double(x):

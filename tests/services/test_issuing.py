@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter, LetterCounter, LetterStatus, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services import issuing, letter_store, lifecycle, pki
+from sempelmas.services.letters import issuing, pki
+from sempelmas.services.letters import store as letter_store
+from sempelmas.services.requests import lifecycle
 from tests.conftest import Factory
 from tests.signing_setup import BASE_URL, LURAH_PASS, SEKRETARIS_PASS, Desk, configure, page_text, qr_payloads
 
@@ -252,7 +254,7 @@ def _sign_in_a_process(url: str, instance: str, pki_dir: str, letter_dir: str, i
         lurah = db.session.scalar(select(User).where(User.username == "lurah"))
         signer = issuing.prepare_signer(lurah, LURAH_PASS)
         # warm up like a running worker: fonts and templates loaded before the race starts
-        from sempelmas.services import letter_render
+        from sempelmas.services.letters import render as letter_render
 
         letter_render.render_pdf(db.session.get(LetterRequest, ids[0]), number=None, signed_at=None, official=None,
                                  verify_url=None)

@@ -22,9 +22,9 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services import jobs
-from sempelmas.services import register_import as ri
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
+from sempelmas.services.operations import jobs
+from sempelmas.services.people import register_import as ri
 from tests.services.test_register_import import write_csv
 
 ROWS = 12

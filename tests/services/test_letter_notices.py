@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.services import issuing, letters
+from sempelmas.services.letters import issued as letters
+from sempelmas.services.letters import issuing
 from tests.conftest import Factory
 from tests.signing_setup import LURAH_PASS, Desk, configure
 

@@ -13,9 +13,9 @@ from sempelmas.extensions import db
 from sempelmas.models.letters import LetterTemplate
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import Endorsement
-from sempelmas.services import letter_render
-from sempelmas.services.catalogue_standard import STANDARD, seed_standard
-from sempelmas.services.letter_render import DEMO_ANSWERS, LetterRenderError
+from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters.render import DEMO_ANSWERS, LetterRenderError
+from sempelmas.services.requests.catalogue_standard import STANDARD, seed_standard
 from tests.conftest import jpeg_bytes
 from tests.request_factory import make_profile, submit
 
@@ -204,7 +204,7 @@ def test_a_paper_pengantar_is_cited_when_the_rt_had_no_account(kelurahan, tmp_pa
 
 
 def test_validity_is_printed_from_the_service_snapshot(kelurahan, tmp_path):
-    from sempelmas.services import catalogue
+    from sempelmas.services.requests import catalogue
 
     service = catalogue.get_service("domisili")
     service.validity_days = 30

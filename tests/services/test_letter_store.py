@@ -22,8 +22,10 @@ from sempelmas.models.accounts import User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter, LetterCounter
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services import backup, issuing, letter_store, pki
-from sempelmas.services import profile as profile_service
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.letters import issuing, pki
+from sempelmas.services.letters import store as letter_store
+from sempelmas.services.operations import backup
 from tests.conftest import PASSWORD, login
 from tests.letter_fixtures import signed_pdf
 from tests.signing_setup import BASE_URL, LURAH_PASS, Desk, configure, page_text, qr_payloads

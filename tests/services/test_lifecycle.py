@@ -5,9 +5,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.requests import RequestStatus
-from sempelmas.services import lifecycle
-from sempelmas.services import profile as profile_service
-from sempelmas.services.lifecycle import FINAL_STATUSES, REASON_REQUIRED, TRANSITIONS, transition
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.requests import lifecycle
+from sempelmas.services.requests.lifecycle import FINAL_STATUSES, REASON_REQUIRED, TRANSITIONS, transition
 from tests.request_factory import make_profile, make_service, submit
 
 S = RequestStatus

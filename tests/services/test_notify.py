@@ -30,8 +30,8 @@ from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus
-from sempelmas.services import notify
-from sempelmas.services.lifecycle import transition
+from sempelmas.services.operations import notify
+from sempelmas.services.requests.lifecycle import transition
 from tests.request_factory import make_profile, make_service, submit
 
 S = RequestStatus

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.letters import LetterCounter
-from sempelmas.services import catalogue, numbering
+from sempelmas.services.letters import numbering
+from sempelmas.services.requests import catalogue
 from tests.request_factory import make_profile, make_service, submit
 
 PROCESSES = 5

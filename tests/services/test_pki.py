@@ -15,7 +15,7 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.letters import SigningCertificate, SigningFailure
-from sempelmas.services import pki
+from sempelmas.services.letters import pki
 from tests.pki_helpers import (
     PASSPHRASE,
     flip_byte_in_signed_range,

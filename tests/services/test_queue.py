@@ -10,8 +10,8 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.requests import RequestStatus
-from sempelmas.services import lifecycle, queue, review
-from sempelmas.services.queue import Clock, QueueFilters
+from sempelmas.services.requests import lifecycle, queue, review
+from sempelmas.services.requests.queue import Clock, QueueFilters
 from tests.query_counter import count_queries
 from tests.request_factory import TUESDAY_9_WIB, make_profile, make_service, submit
 

@@ -9,8 +9,8 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import KKHistory, Resident
-from sempelmas.services import jobs
-from sempelmas.services import register_import as ri
+from sempelmas.services.operations import jobs
+from sempelmas.services.people import register_import as ri
 
 HEADER = ["NIK", "No KK", "Nama", "Tempat Lahir", "Tanggal Lahir", "Jenis Kelamin", "Alamat", "RT", "RW",
           "Agama", "Status Perkawinan", "Pekerjaan", "Kewarganegaraan"]
@@ -45,7 +45,7 @@ def write_xlsx(path, rows, header=HEADER):
 def csv_with_a_bad_byte(path, *, lines: int = 15_010, bad_line: int = 15_001):
     """A UTF-8 register of ``lines`` lines (header included) whose line ``bad_line`` holds a name saved in
     Windows-1252 ("JOSÉ" with é as the single byte 0xE9), far beyond the first 64 KB the upload checks."""
-    from sempelmas.services.demo import make_nik
+    from sempelmas.services.kelurahan.demo import make_nik
 
     out = [",".join(HEADER).encode()]
     for i in range(lines - 1):

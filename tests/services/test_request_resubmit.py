@@ -10,8 +10,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services import attachments, catalogue, lifecycle, requests
-from sempelmas.services.uploads import reencode_image
+from sempelmas.services.files.uploads import reencode_image
+from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import submission as requests
 from tests.conftest import jpeg_bytes
 from tests.request_factory import TUESDAY_9_WIB, make_profile
 

@@ -8,7 +8,8 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
-from sempelmas.services import catalogue, lifecycle, requests
+from sempelmas.services.requests import catalogue, lifecycle
+from sempelmas.services.requests import submission as requests
 from tests.request_factory import make_profile, make_service, submit
 
 

@@ -14,7 +14,8 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestEvent, RequestStatus
-from sempelmas.services import attachments, retention
+from sempelmas.services.operations import retention
+from sempelmas.services.requests import attachments
 from tests.conftest import jpeg_bytes
 from tests.failing_commit import fail_commit_number
 from tests.request_factory import make_profile, make_service, submit

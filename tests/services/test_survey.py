@@ -11,7 +11,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.survey import SurveyResponse
-from sempelmas.services import survey
+from sempelmas.services.accountability import survey
 from tests.domain.test_ikm import WORKED
 from tests.request_factory import make_profile, make_service, submit
 from tests.survey_helpers import Office, add_response, finish
@@ -130,7 +130,7 @@ def test_latest_public_result_is_this_year_so_far_else_last_year(office, factory
 
 def test_demo_has_answers_on_its_finished_requests_and_one_still_invited(app, client):
     from sempelmas.models.requests import LetterRequest, RequestStatus
-    from sempelmas.services import demo
+    from sempelmas.services.kelurahan import demo
     from tests.conftest import login
 
     assert demo.seed()

@@ -30,8 +30,11 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services import attachments, backup, complaints, data_rights, retention, upload_store, uploads
-from sempelmas.services.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, KTP, save_image
+from sempelmas.services.accountability import complaints, data_rights
+from sempelmas.services.files import upload_store, uploads
+from sempelmas.services.files.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, KTP, save_image
+from sempelmas.services.operations import backup, retention
+from sempelmas.services.requests import attachments
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.failing_commit import files_in
 from tests.request_factory import make_profile, make_service, submit

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageFile
 
-from sempelmas.services.uploads import ImageTooLarge, UploadError, reencode_image
+from sempelmas.services.files.uploads import ImageTooLarge, UploadError, reencode_image
 from tests.hostile_files import camera_jpeg, mpo_photo, png_bomb, progressive_jpeg
 
 

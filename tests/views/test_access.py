@@ -10,10 +10,14 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services import accounts, attachments, catalogue, complaints, data_rights, jobs, lifecycle, requests
-from sempelmas.services import profile as profile_service
-from sempelmas.services.demo import make_nik
-from sempelmas.services.uploads import save_image
+from sempelmas.services.accountability import complaints, data_rights
+from sempelmas.services.files.uploads import save_image
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.kelurahan.demo import make_nik
+from sempelmas.services.operations import jobs
+from sempelmas.services.people import accounts
+from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import submission as requests
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
 from tests.request_factory import make_service, submit
@@ -260,7 +264,7 @@ def test_unknown_objects_are_404_not_errors(client, factory, login_as):
 def test_only_verified_residents_pass_the_request_gate(make_app, factory):
     from flask import Flask
 
-    from sempelmas.access import verified_resident_required
+    from sempelmas.web.access import verified_resident_required
 
     app: Flask = make_app(fresh=True)
 

@@ -8,8 +8,8 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job
 from sempelmas.models.profile import KelurahanProfile, Official
 from sempelmas.models.residents import Resident
-from sempelmas.services import jobs
-from sempelmas.services.demo import seed_profile
+from sempelmas.services.kelurahan.demo import seed_profile
+from sempelmas.services.operations import jobs
 from tests.conftest import jpeg_bytes
 from tests.services.test_register_import import PAPUA, ROWS, csv_with_a_bad_byte, write_csv, write_xlsx
 
@@ -135,7 +135,7 @@ def _uploaded_and_previewed(client, tmp_path) -> Job:
 
 def test_a_preview_waiting_to_be_applied_says_how_long_its_file_is_kept_and_applies_once(
         app, client, factory, login_as, tmp_path):
-    from sempelmas.services import uploads
+    from sempelmas.services.files import uploads
 
     admin_client(client, factory, login_as)
     preview = _uploaded_and_previewed(client, tmp_path)
@@ -158,7 +158,7 @@ def test_a_preview_whose_file_expired_asks_to_upload_again(app, client, factory,
     from datetime import timedelta
 
     from sempelmas.models.base import utcnow
-    from sempelmas.services import retention
+    from sempelmas.services.operations import retention
 
     admin_client(client, factory, login_as)
     preview = _uploaded_and_previewed(client, tmp_path)

@@ -14,7 +14,9 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.letters import Letter, SigningCertificate
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
-from sempelmas.services import attachments, audit, letter_render
+from sempelmas.services.accountability import audit
+from sempelmas.services.letters import render as letter_render
+from sempelmas.services.requests import attachments
 from tests.conftest import PASSWORD, jpeg_bytes, login
 from tests.signing_setup import LURAH_PASS, Desk, configure
 from tests.views.test_admin_views import PROFILE
@@ -175,7 +177,7 @@ def resident_register_view(w):
 
 
 def catalogue_change(w):
-    from sempelmas.services import catalogue
+    from sempelmas.services.requests import catalogue
 
     service = catalogue.get_service("domisili")
     resp = w.as_(w.admin).post("/admin/layanan/domisili", data=_form(

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
-from sempelmas.services import audit, audit_browse
+from sempelmas.services.accountability import audit, audit_browse
 from tests.request_factory import make_profile
 
 HX = {"HX-Request": "true"}

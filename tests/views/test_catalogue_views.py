@@ -4,8 +4,8 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import ServiceVersion
-from sempelmas.services import catalogue
-from sempelmas.services.catalogue_standard import seed_standard
+from sempelmas.services.requests import catalogue
+from sempelmas.services.requests.catalogue_standard import seed_standard
 
 
 def _seeded():

@@ -14,7 +14,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.services import complaints
+from sempelmas.services.accountability import complaints
 from tests.conftest import csrf_from, jpeg_bytes
 from tests.request_factory import make_profile, make_service, submit
 

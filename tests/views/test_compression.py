@@ -13,8 +13,8 @@ import pytest
 
 from sempelmas.extensions import db
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.services import letter_store
-from sempelmas.services.profile import forget_cached_profile
+from sempelmas.services.kelurahan.profile import forget_cached_profile
+from sempelmas.services.letters import store as letter_store
 from tests.letter_fixtures import issue_letter
 from tests.request_factory import make_profile, make_service
 

@@ -18,7 +18,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import LetterStatus
 from sempelmas.models.requests import RequestStatus
-from sempelmas.services import service_stats
+from sempelmas.services.accountability import service_stats
 from tests.letter_fixtures import make_letter
 from tests.request_factory import make_profile, make_service, submit
 
@@ -171,7 +171,7 @@ def test_recap_pdf_carries_the_kop_surat_and_the_numbers(client, factory, login_
 
 def test_a_too_long_register_pdf_is_refused_with_a_reason_and_not_audited(client, factory, login_as, march,
                                                                         monkeypatch):
-    from sempelmas.services import report_export
+    from sempelmas.services.accountability import report_export
 
     monkeypatch.setattr(report_export, "PDF_MAX_ROWS", 2)
     login_as(factory.staff(Role.STAFF))

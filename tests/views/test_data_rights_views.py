@@ -16,8 +16,8 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.data_rights import DataRequestStatus, DataRightsRequest
 from sempelmas.models.notifications import Notification
 from sempelmas.models.residents import Resident
-from sempelmas.services import data_rights
-from sempelmas.services.uploads import stored_path, upload_dir
+from sempelmas.services.accountability import data_rights
+from sempelmas.services.files.uploads import stored_path, upload_dir
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.failing_commit import fail_commit_saving, files_in
 from tests.request_factory import make_profile, make_service, submit

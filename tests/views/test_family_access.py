@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, User
-from sempelmas.services import accounts, attachments
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
+from sempelmas.services.people import accounts
+from sempelmas.services.requests import attachments
 from tests import request_factory as rf
 from tests.conftest import PASSWORD, jpeg_bytes, login
 from tests.letter_fixtures import make_letter

@@ -3,7 +3,7 @@
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
-from sempelmas.services import attachments
+from sempelmas.services.requests import attachments
 from tests import request_factory as rf
 from tests.conftest import jpeg_bytes
 

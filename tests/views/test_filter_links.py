@@ -17,8 +17,8 @@ import pytest
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus
-from sempelmas.services import demo
-from sempelmas.services.demo import DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
+from sempelmas.services.kelurahan import demo
+from sempelmas.services.kelurahan.demo import DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
 from tests.conftest import Factory
 
 LOGINS = [

@@ -6,7 +6,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.profile import Holiday
-from sempelmas.services import profile
+from sempelmas.services.kelurahan import profile
 
 
 def test_the_admin_home_links_to_the_holiday_page(client, factory, login_as):

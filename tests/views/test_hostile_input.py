@@ -23,8 +23,8 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Registration, Role
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.requests import LetterRequest
-from sempelmas.services import accounts
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
+from sempelmas.services.people import accounts
 from tests.conftest import jpeg_bytes
 from tests.request_factory import make_profile
 from tests.views.test_resident_requests import GOOD, make_service

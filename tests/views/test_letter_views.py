@@ -12,9 +12,9 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service
 from sempelmas.models.letters import LetterTemplate
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.services import letter_render
-from sempelmas.services.catalogue_standard import seed_standard
-from sempelmas.services.demo import seed_profile
+from sempelmas.services.kelurahan.demo import seed_profile
+from sempelmas.services.letters import render as letter_render
+from sempelmas.services.requests.catalogue_standard import seed_standard
 from tests.request_factory import make_profile, submit
 from tests.views.test_admin_views import PROFILE
 
@@ -178,7 +178,7 @@ def test_a_service_overrides_the_number_format(client, factory, login_as):
     page = client.get("/admin/layanan/usaha").get_data(as_text=True)
     assert 'name="number_format"' in page
     service = db.session.scalar(select(Service).where(Service.code == "usaha"))
-    from sempelmas.services import catalogue
+    from sempelmas.services.requests import catalogue
 
     form = {"code": "usaha", "name": service.name, "description": service.description or "x",
             "who_may_request": "warga", "needs_rt_endorsement": "y", "service_time_value": "30",

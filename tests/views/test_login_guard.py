@@ -1,5 +1,5 @@
 """Wrong passwords are throttled per source and per account without locking the owner out
-(services/login_guard.py): a stranger locks only their own address; many addresses lock unknown clients out
+(services/people/login_guard.py): a stranger locks only their own address; many addresses lock unknown clients out
 of the account for a while, the owner's devices still get in, and the owner is told.
 
 Requests come from chosen addresses (REMOTE_ADDR) in their own app contexts, as from different people.

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sempelmas.services.demo import make_nik
+from sempelmas.services.kelurahan.demo import make_nik
 from tests.request_factory import make_profile
 from tests.views.test_resident_requests import make_service
 

@@ -10,7 +10,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification
-from sempelmas.services.lifecycle import transition
+from sempelmas.services.requests.lifecycle import transition
 from tests.conftest import PASSWORD, csrf_from
 from tests.request_factory import make_profile, make_service, submit
 

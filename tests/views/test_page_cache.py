@@ -1,4 +1,4 @@
-"""The whole-page cache of the login page and the resident's home (sempelmas/page_cache.py): a page
+"""The whole-page cache of the login page and the resident's home (sempelmas/web/page_cache.py): a page
 comes from the cache only while nothing changed, never to another account, and its forms still work."""
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, User
 from sempelmas.models.data_rights import DataRightsRequest
-from sempelmas.services import accounts, data_rights
+from sempelmas.services.accountability import data_rights
+from sempelmas.services.people import accounts
 from tests.conftest import PASSWORD, jpeg_bytes, login
 
 TAKEN = "Nomor HP ini sudah dipakai akun lain"

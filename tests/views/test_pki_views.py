@@ -11,7 +11,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import SigningFailure
-from sempelmas.services import pki
+from sempelmas.services.letters import pki
 from tests.conftest import PASSWORD, csrf_from
 from tests.pki_helpers import PASSPHRASE, make_ca, make_signer, one_page_pdf, use_pki_dir
 

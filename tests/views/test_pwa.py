@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.services import profile as profile_service
-from sempelmas.services.demo import seed_profile
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.kelurahan.demo import seed_profile
 from tests.conftest import jpeg_bytes
 from tests.views.test_admin_views import PROFILE
 

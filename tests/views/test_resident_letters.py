@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
-from sempelmas.services import letter_store, letters
+from sempelmas.services.letters import issued as letters
+from sempelmas.services.letters import store as letter_store
 from tests.letter_fixtures import issue_letter, make_letter, signed_pdf
 from tests.request_factory import make_profile, make_service
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services import catalogue, lifecycle
+from sempelmas.services.requests import catalogue, lifecycle
 from tests.conftest import csrf_from, jpeg_bytes
 from tests.failing_commit import fail_commit_saving
 from tests.request_factory import make_profile

@@ -8,7 +8,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestStatus
-from sempelmas.services import attachments
+from sempelmas.services.requests import attachments
 from tests.conftest import csrf_from, jpeg_bytes
 from tests.request_factory import make_profile, make_service, submit
 from tests.views.test_admin_views import PROFILE
@@ -214,7 +214,7 @@ def test_the_endorse_form_carries_csrf(make_app, factory):
 
 
 def test_admin_sets_that_the_rw_endorses_too_and_it_is_audited(client, factory, login_as):
-    from sempelmas.services.demo import seed_profile
+    from sempelmas.services.kelurahan.demo import seed_profile
 
     seed_profile()
     db.session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sempelmas.extensions import db
 from sempelmas.models import AccountStatus, AuditEntry, DataVersion, Role, User, UserSession
 from sempelmas.models.base import utcnow
-from sempelmas.services import accounts, sessions
+from sempelmas.services.people import accounts, sessions
 from tests.conftest import PASSWORD, Factory, csrf_from, in_db
 from tests.query_counter import count_queries
 
@@ -220,7 +220,7 @@ def test_sessions_show_in_the_data_export_and_go_with_an_erased_account(served):
     assert [s["perangkat"] for s in data["sesi_masuk"]] == [LAPTOP_UA]
 
     def erase():
-        from sempelmas.services import data_rights
+        from sempelmas.services.accountability import data_rights
 
         user = db.session.scalar(select(User).where(User.username.is_(None)))
         staff = Factory().staff(Role.STAFF, "pet")

@@ -16,7 +16,8 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import JobStatus
 from sempelmas.models.letters import Letter, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services import letter_store, pki
+from sempelmas.services.letters import pki
+from sempelmas.services.letters import store as letter_store
 from tests.conftest import PASSWORD, csrf_from
 from tests.job_helpers import wait_for_job
 from tests.signing_setup import LURAH_PASS, Desk, configure
@@ -257,7 +258,7 @@ def test_a_replacement_letter_from_the_signed_letters_page(client, desk, login_a
 
 
 def test_the_signed_letter_reaches_the_resident_and_the_register(client, desk, login_as):
-    from sempelmas.services import issuing
+    from sempelmas.services.letters import issuing
 
     (r,) = desk.awaiting(1)
     letter = issuing.issue_letter(r, desk.lurah, LURAH_PASS)

@@ -10,7 +10,7 @@ from pypdf import PdfWriter
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestStatus
-from sempelmas.services import attachments, lifecycle
+from sempelmas.services.requests import attachments, lifecycle
 from tests.conftest import PASSWORD, csrf_from, jpeg_bytes, login
 from tests.query_counter import count_queries
 from tests.request_factory import make_profile, make_service, submit

@@ -44,7 +44,7 @@ def test_resident_page_shows_the_household_and_keeps_kk_history(client, factory,
 
 
 def test_staff_review_shows_register_match_and_nik_warnings_then_verifies(app, client, factory, login_as):
-    from sempelmas.services.uploads import save_image
+    from sempelmas.services.files.uploads import save_image
 
     w = factory.warga(status=AccountStatus.PENDING)
     w.registration.nik_warnings = ["Tanggal lahir pada NIK (17-05-1990) berbeda dengan yang diisi (18-05-1990)."]

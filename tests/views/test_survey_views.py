@@ -23,7 +23,7 @@ FULL = {f"u{i}": "4" for i in range(1, 10)}
 
 @pytest.fixture
 def setup(app, factory):
-    from sempelmas.services.demo import seed_profile
+    from sempelmas.services.kelurahan.demo import seed_profile
 
     seed_profile()  # the kop surat of the PDF export
     make_service(needs_rt=False)
@@ -64,7 +64,7 @@ def test_resident_sees_the_card_answers_once_and_the_card_goes(setup, client, lo
 
 def test_an_answer_whose_request_fails_after_it_is_stored_leaves_nothing_and_may_be_sent_again(
         setup, client, login_as, app, monkeypatch):
-    from sempelmas.services import survey
+    from sempelmas.services.accountability import survey
 
     req = setup["req"]
     login_as(setup["applicant"])
@@ -258,7 +258,7 @@ def test_public_partial_shows_the_latest_result_or_no_data(setup, app):
 
 def test_page_and_pdf_list_the_newest_comments_and_point_to_the_xlsx_for_all(answered, client, login_as, factory,
                                                                              monkeypatch, tmp_path):
-    from sempelmas.services import survey
+    from sempelmas.services.accountability import survey
 
     monkeypatch.setattr(survey, "COMMENTS_SHOWN", 1)
     login_as(factory.staff(Role.STAFF))

@@ -17,8 +17,8 @@ from sempelmas.models.complaints import Complaint
 from sempelmas.models.profile import KelurahanProfile, Official
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
-from sempelmas.services import accounts
-from sempelmas.services.demo import seed_profile
+from sempelmas.services.kelurahan.demo import seed_profile
+from sempelmas.services.people import accounts
 from tests.conftest import PASSWORD, jpeg_bytes, login
 
 NIK = "3576034403920077"
@@ -264,7 +264,7 @@ def test_staff_change_a_kk_number_typed_in_full_width_digits(client, factory, lo
 # ------------------------------------------------------------------ lookups by number
 
 def test_a_complaint_code_and_a_tracking_number_are_found_in_full_width(app, client, factory, login_as):
-    from sempelmas.services import complaints
+    from sempelmas.services.accountability import complaints
 
     complaint, _created = complaints.file_complaint(
         complaints.Filing(name="Agus", phone="+6285712345678", category="pelayanan", subject="Antrean",
@@ -275,7 +275,7 @@ def test_a_complaint_code_and_a_tracking_number_are_found_in_full_width(app, cli
     assert resp.status_code == 303 and resp.location.endswith(f"/pengaduan/{complaint.code}")
     assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
 
-    from sempelmas.services import requests as requests_service
+    from sempelmas.services.requests import submission as requests_service
     from tests.request_factory import make_profile, make_service, submit
 
     make_profile()

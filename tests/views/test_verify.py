@@ -12,8 +12,9 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.services import letter_store, letters
-from sempelmas.services.profile import forget_cached_profile
+from sempelmas.services.kelurahan.profile import forget_cached_profile
+from sempelmas.services.letters import issued as letters
+from sempelmas.services.letters import store as letter_store
 from tests.conftest import csrf_from
 from tests.hostile_files import pdf_saved_again, pdf_with_empty_updates, pdf_with_inflating_update, pdf_with_junk
 from tests.letter_fixtures import install_test_ca, issue_letter, make_letter, signed_pdf, unsigned_pdf
@@ -76,7 +77,7 @@ def test_dates_follow_the_chosen_language(client, world, login_as):
 
 def test_page_keeps_what_the_letter_printed_after_the_register_and_officials_change(client, world):
     """A new lurah and a corrected name in the register must not rewrite an issued letter's page."""
-    from sempelmas.services import profile as profile_service
+    from sempelmas.services.kelurahan import profile as profile_service
 
     profile_service.save_official(world["official"], {
         "name": "Hj. SITI AMINAH, S.H.", "position": "lurah", "position_title": "Lurah Jagalan Baru",

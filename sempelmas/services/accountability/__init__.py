@@ -1,0 +1,3 @@
+"""Accountability: service statistics, the satisfaction survey, complaints, reports for the city, the audit log
+and residents' data rights.
+"""

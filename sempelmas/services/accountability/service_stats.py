@@ -1,0 +1,516 @@
+"""Service statistics for the staff/lurah dashboard, the monthly recap and the public transparency page.
+
+Definitions (the same on every screen and export):
+
+- a period is a range of local dates (the profile's time zone), both ends included; its UTC bounds run
+  from local midnight of the first day to local midnight after the last;
+- **received**: requests submitted in the period (``submitted_at``); counts by status, per RT/RW and
+  "received" per service are over these;
+- **completed** / **rejected** / **cancelled**: requests that reached that final status in the period
+  (``closed_at``), whenever they were submitted;
+- **completion time**: ``closed_at - submitted_at`` of the completed ones (calendar time, what the resident
+  waits); median and 90th percentile by linear interpolation between ranks (Excel's PERCENTILE.INC);
+- **on time**: completed no later than the promised ``due_at`` (from the service time and office hours at
+  submission); the share is on-time / completed-with-a-due-date;
+- **overdue**: an open (not final) request whose ``due_at`` has passed.
+
+SQLite has no percentile function: the completed rows of the period (a few columns each) are read and
+the percentiles computed here. Months are buckets of one ``CASE`` over UTC bounds, so the same SQL runs on
+SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
+from zoneinfo import ZoneInfo
+
+import flask_babel
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, extract, func, select
+
+from sempelmas.domain.i18n import lazy as _
+from sempelmas.extensions import db
+from sempelmas.models.catalogue import Service, ServiceVersion
+from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestStatus
+from sempelmas.models.residents import Resident
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.requests.lifecycle import FINAL_STATUSES
+
+R = LetterRequest
+S = RequestStatus
+OPEN_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
+#: the longest period a screen or an export may ask for
+MAX_PERIOD_DAYS = 3 * 366
+OVERDUE_LIST_SIZE = 20
+
+PRESETS = {
+    "bulan-ini": _l("Bulan ini"),
+    "bulan-lalu": _l("Bulan lalu"),
+    "30-hari": _l("30 hari terakhir"),
+    "tahun-ini": _l("Tahun ini"),
+    "tahun-lalu": _l("Tahun lalu"),
+    "kustom": _l("Pilih tanggal"),
+}
+DEFAULT_PRESET = "bulan-ini"
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+          "November", "Desember")
+MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+# ------------------------------------------------------------------------------------------- periods
+
+tz_name = profile_service.tz_name  # the screens' periods are the kelurahan's local days
+
+
+def utc_naive(day: date, tz: str) -> datetime:
+    """Local midnight at the start of ``day`` as a naive UTC timestamp (how the database stores time)."""
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
+
+
+def local_date(moment: datetime, tz: str) -> date:
+    """The local date of a stored (naive UTC) timestamp."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``start`` .. ``end`` (both included) in time zone ``tz``."""
+
+    start: date
+    end: date
+    tz: str
+    preset: str = "kustom"
+
+    @property
+    def utc_start(self) -> datetime:
+        return utc_naive(self.start, self.tz)
+
+    @property
+    def utc_end(self) -> datetime:
+        """Exclusive: local midnight after the last day."""
+        return utc_naive(self.end + timedelta(days=1), self.tz)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def label(self) -> str:
+        if self.start.day == 1 and _next_month(self.start) == self.end + timedelta(days=1):
+            return f"{MONTHS[self.start.month - 1]} {self.start.year}"
+        if (self.start.month, self.start.day, self.end.month, self.end.day) == (1, 1, 12, 31) \
+                and self.start.year == self.end.year:
+            return str(_("Tahun %(y)d", y=self.start.year))
+        return f"{fmt_date(self.start)} – {fmt_date(self.end)}"
+
+    @property
+    def slug(self) -> str:
+        """For file names: 2026-03 for a month, else 2026-03-01_2026-03-15."""
+        if self.start.day == 1 and _next_month(self.start) == self.end + timedelta(days=1):
+            return self.start.strftime("%Y-%m")
+        return f"{self.start.isoformat()}_{self.end.isoformat()}"
+
+    def months(self) -> list[date]:
+        """The first day of every month the period touches."""
+        out, m = [], _month_start(self.start)
+        while m <= self.end:
+            out.append(m)
+            m = _next_month(m)
+        return out
+
+    def query_args(self) -> dict:
+        if self.preset != "kustom":
+            return {"periode": self.preset}
+        return {"periode": "kustom", "dari": self.start.isoformat(), "sampai": self.end.isoformat()}
+
+
+def fmt_date(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def preset_period(preset: str, today: date, tz: str) -> Period:
+    if preset == "bulan-lalu":
+        start = _month_start(_month_start(today) - timedelta(days=1))
+        return Period(start, _month_start(today) - timedelta(days=1), tz, preset)
+    if preset == "30-hari":
+        return Period(today - timedelta(days=29), today, tz, preset)
+    if preset == "tahun-ini":
+        return Period(date(today.year, 1, 1), date(today.year, 12, 31), tz, preset)
+    if preset == "tahun-lalu":
+        return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), tz, preset)
+    start = _month_start(today)
+    return Period(start, _next_month(start) - timedelta(days=1), tz, DEFAULT_PRESET)
+
+
+def month_period(year: int, month: int, tz: str) -> Period:
+    start = date(year, month, 1)
+    return Period(start, _next_month(start) - timedelta(days=1), tz, "kustom")
+
+
+def parse_period(args, *, today: date | None = None, tz: str | None = None) -> tuple[Period, str | None]:
+    """The period a screen's query string asks for, and an error message when the asked dates are unusable.
+
+    ``periode`` is a preset (default this month) or "kustom" with ``dari`` and ``sampai`` (YYYY-MM-DD);
+    ``bulan`` (YYYY-MM) picks one month. On a bad value the default period is used and the message says why.
+    """
+    tz = tz or tz_name()
+    today = today or datetime.now(ZoneInfo(tz)).date()
+    month = (args.get("bulan") or "").strip()
+    if month:
+        try:
+            y, m = (int(p) for p in month.split("-"))
+            return month_period(y, m, tz), None
+        except ValueError:
+            return preset_period(DEFAULT_PRESET, today, tz), str(_("Bulan tidak dikenali: pakai format TTTT-BB."))
+    preset = (args.get("periode") or DEFAULT_PRESET).strip()
+    if preset != "kustom":
+        return preset_period(preset if preset in PRESETS else DEFAULT_PRESET, today, tz), None
+    raw_from, raw_to = (args.get("dari") or "").strip(), (args.get("sampai") or "").strip()
+    default = preset_period(DEFAULT_PRESET, today, tz)
+    try:
+        start = date.fromisoformat(raw_from)
+        end = date.fromisoformat(raw_to)
+    except ValueError:
+        return default, str(_("Isi tanggal \"dari\" dan \"sampai\" dengan tanggal yang benar."))
+    if end < start:
+        return default, str(_("Tanggal \"sampai\" tidak boleh sebelum tanggal \"dari\"."))
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        return default, str(_("Periode paling panjang 3 tahun."))
+    return Period(start, end, tz, "kustom"), None
+
+
+# ------------------------------------------------------------------------------------------- numbers
+
+def percentile(values: list[float], p: float) -> float | None:
+    """The ``p``-th percentile (0–100) by linear interpolation between closest ranks; None when empty.
+
+    ``values`` must be sorted. Same as Excel's PERCENTILE.INC and numpy's default.
+    """
+    if not values:
+        return None
+    if len(values) == 1:
+        return float(values[0])
+    pos = (len(values) - 1) * p / 100
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def share(part: int, whole: int) -> float | None:
+    """part / whole as a fraction, None when there is nothing to divide."""
+    return part / whole if whole else None
+
+
+@dataclass
+class Completion:
+    """Completed requests of a group: how many, how many on time (of those with a due date), how long."""
+
+    completed: int = 0
+    with_due: int = 0
+    on_time: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def add(self, seconds: float | None, on_time: bool | None) -> None:
+        self.completed += 1
+        if seconds is not None:
+            self.seconds.append(max(seconds, 0.0))
+        if on_time is not None:
+            self.with_due += 1
+            self.on_time += bool(on_time)
+
+    def finish(self) -> Completion:
+        self.seconds.sort()
+        return self
+
+    @property
+    def on_time_share(self) -> float | None:
+        return share(self.on_time, self.with_due)
+
+    @property
+    def median(self) -> float | None:
+        return percentile(self.seconds, 50)
+
+    @property
+    def p90(self) -> float | None:
+        return percentile(self.seconds, 90)
+
+
+@dataclass
+class ServiceRow:
+    service_id: int
+    name: str
+    received: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    done: Completion = field(default_factory=Completion)
+
+
+@dataclass
+class MonthRow:
+    month: date
+    received: int = 0
+    done: Completion = field(default_factory=Completion)
+
+    @property
+    def label(self) -> str:
+        return f"{MONTHS_SHORT[self.month.month - 1]} {self.month.year}"
+
+
+@dataclass
+class Workload:
+    submitted_today: int = 0
+    closed_today: int = 0
+    due_today: int = 0
+    overdue: int = 0
+    open_by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_by_status.values())
+
+
+@dataclass
+class OverdueRow:
+    tracking_number: str
+    service: str
+    subject: str
+    status: str
+    due_at: datetime
+
+    @property
+    def status_label(self) -> str:
+        return str(REQUEST_STATUS_LABELS[RequestStatus(self.status)])
+
+
+@dataclass
+class Stats:
+    period: Period
+    received: int
+    by_status: list[tuple[str, str, int]]
+    services: list[ServiceRow]
+    areas: list[tuple[str, str, int]]
+    months: list[MonthRow]
+    total: Completion
+    rejected: int
+    cancelled: int
+
+
+def _duration_seconds():
+    """closed_at - submitted_at in seconds, in the database's own dialect."""
+    if db.engine.dialect.name == "sqlite":
+        return (func.julianday(R.closed_at) - func.julianday(R.submitted_at)) * 86400.0
+    return extract("epoch", R.closed_at - R.submitted_at)
+
+
+def _month_bucket(column, period: Period):
+    """0-based index of the period's month ``column`` falls in (local months, as UTC bounds)."""
+    months = period.months()
+    whens = [(column < utc_naive(_next_month(m), period.tz), i) for i, m in enumerate(months[:-1])]
+    return case(*whens, else_=len(months) - 1) if whens else case((column.is_not(None), 0), else_=0)
+
+
+def _service_names() -> dict[int, str]:
+    return dict(db.session.execute(select(Service.id, Service.name)).all())
+
+
+def period_stats(period: Period, *, services: bool = True, areas: bool = True) -> Stats:
+    """Every number of the dashboard and the recap for ``period`` (see the module docstring).
+
+    Counts are grouped in SQL (by service version, status and month); only the completion times of the
+    completed requests come back row by row, one float each, for the percentiles. Both read the covering
+    indexes of migration 0011 alone; versions map to services in Python (a small table).
+    """
+    a, b = period.utc_start, period.utc_end
+    sent = _month_bucket(R.submitted_at, period)  # one object in SELECT and GROUP BY: same parameters
+    received_rows = db.session.execute(
+        select(R.service_version_id, R.status, sent, func.count())
+        .where(R.submitted_at >= a, R.submitted_at < b)
+        .group_by(R.service_version_id, R.status, sent)).all()
+    closed = _month_bucket(R.closed_at, period)
+    on_time = func.sum(case((R.closed_at <= R.due_at, 1), else_=0))
+    closed_rows = db.session.execute(
+        select(R.service_version_id, R.status, closed, func.count(), func.count(R.due_at), on_time)
+        .where(R.closed_at >= a, R.closed_at < b, R.status.in_([str(S.DONE), str(S.REJECTED), str(S.CANCELLED)]))
+        .group_by(R.service_version_id, R.status, closed)).all()
+    done = _month_bucket(R.closed_at, period)
+    durations = db.session.connection().execute(
+        select(R.service_version_id, done, _duration_seconds())
+        .where(R.closed_at >= a, R.closed_at < b, R.status == str(S.DONE))).all()
+
+    names = _service_names()
+    service_of = dict(db.session.execute(select(ServiceVersion.id, ServiceVersion.service_id)).all())
+    rows: dict[int, ServiceRow] = {}
+    months = [MonthRow(m) for m in period.months()]
+
+    def row(version_id: int) -> ServiceRow:
+        service_id = service_of.get(version_id, 0)
+        if service_id not in rows:
+            rows[service_id] = ServiceRow(service_id, names.get(service_id, "?"))
+        return rows[service_id]
+
+    by_status: dict[str, int] = {}
+    received = 0
+    for version_id, status, bucket, n in received_rows:
+        received += n
+        by_status[status] = by_status.get(status, 0) + n
+        row(version_id).received += n
+        months[bucket].received += n
+    total = Completion()
+    rejected = cancelled = 0
+    for version_id, status, bucket, n, with_due, n_on_time in closed_rows:
+        if status == S.DONE:
+            for c in (row(version_id).done, months[bucket].done, total):
+                c.completed += n
+                c.with_due += with_due
+                c.on_time += int(n_on_time or 0)
+        elif status == S.REJECTED:
+            row(version_id).rejected += n
+            rejected += n
+        else:
+            row(version_id).cancelled += n
+            cancelled += n
+    per_version: dict[int, list[float]] = {}
+    for version_id, bucket, seconds in durations:
+        if seconds is None:
+            continue
+        seconds = float(seconds) if seconds > 0 else 0.0  # PostgreSQL's EXTRACT gives a Decimal
+        per_version.setdefault(version_id, []).append(seconds)
+        months[bucket].done.seconds.append(seconds)
+        total.seconds.append(seconds)
+    for version_id, values in per_version.items():
+        row(version_id).done.seconds.extend(values)
+    for r in rows.values():
+        r.done.finish()
+    for m in months:
+        m.done.finish()
+    total.finish()
+
+    area_rows: list[tuple[str, str, int]] = []
+    if areas:
+        area_rows = [(rt or "-", rw or "-", n) for rt, rw, n in db.session.execute(
+            select(Resident.rt, Resident.rw, func.count()).select_from(R)
+            .join(Resident, Resident.id == R.subject_resident_id)
+            .where(R.submitted_at >= a, R.submitted_at < b)
+            .group_by(Resident.rw, Resident.rt).order_by(Resident.rw, Resident.rt)).all()]
+    service_rows = sorted(rows.values(), key=lambda r: (-r.received, r.name)) if services else []
+    statuses = [(s.value, str(REQUEST_STATUS_LABELS[s]), by_status.get(s.value, 0)) for s in RequestStatus]
+    return Stats(period, received, statuses, service_rows, area_rows, months, total, rejected, cancelled)
+
+
+def recap_rows(period: Period) -> list[ServiceRow]:
+    """The monthly recap (rekap layanan): one row per enabled service (even with nothing), then any other
+    service that had requests in the period, by catalogue order."""
+    stats = period_stats(period, areas=False)
+    found = {r.service_id: r for r in stats.services}
+    out = []
+    for service_id, name, enabled in db.session.execute(
+            select(Service.id, Service.name, Service.enabled).order_by(Service.sort_order, Service.name)).all():
+        if service_id in found:
+            out.append(found[service_id])
+        elif enabled:
+            out.append(ServiceRow(service_id, name))
+    return out
+
+
+def workload(now: datetime | None = None, tz: str | None = None) -> Workload:
+    """Today's load (local day): submitted, closed and due today, overdue, and open requests by status."""
+    tz = tz or tz_name()
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    today = local_date(now, tz)
+    a, b = utc_naive(today, tz), utc_naive(today + timedelta(days=1), tz)
+    open_codes = [str(s) for s in OPEN_STATUSES]
+    w = Workload()
+    w.open_by_status = {s: 0 for s in open_codes}
+    for status, n in db.session.execute(select(R.status, func.count()).where(R.status.in_(open_codes))
+                                        .group_by(R.status)).all():
+        w.open_by_status[status] = n
+    w.submitted_today = db.session.scalar(select(func.count()).where(R.submitted_at >= a, R.submitted_at < b))
+    w.closed_today = db.session.scalar(select(func.count()).where(R.closed_at >= a, R.closed_at < b))
+    w.due_today, w.overdue = db.session.execute(
+        select(func.count(case((and_(R.due_at >= max(a, now), R.due_at < b), 1))),
+               func.count(case((R.due_at < now, 1))))
+        .where(R.status.in_(open_codes), R.due_at < b)).one()
+    return w
+
+
+def open_status_labels() -> list[tuple[str, str]]:
+    return [(s.value, str(REQUEST_STATUS_LABELS[s])) for s in OPEN_STATUSES]
+
+
+def overdue_list(now: datetime | None = None, limit: int = OVERDUE_LIST_SIZE) -> list[OverdueRow]:
+    """The open requests past their promised time, the longest overdue first."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    # the few ids first, from the (status, due_at) index alone; then the joins for just those rows
+    late = (select(R.id).where(R.status.in_([str(s) for s in OPEN_STATUSES]), R.due_at < now)
+            .order_by(R.due_at, R.id).limit(limit))
+    stmt = (select(R.tracking_number, Service.name, Resident.full_name, R.status, R.due_at).select_from(R)
+            .join(ServiceVersion, ServiceVersion.id == R.service_version_id)
+            .join(Service, Service.id == ServiceVersion.service_id)
+            .join(Resident, Resident.id == R.subject_resident_id)
+            .where(R.id.in_(late))
+            .order_by(R.due_at, R.id))
+    return [OverdueRow(*r) for r in db.session.execute(stmt).all()]
+
+
+def _one_decimal(value: float) -> str:
+    """One decimal in the reader's language: "5,2" in Indonesian, "5.2" in English."""
+    return flask_babel.format_decimal(round(value, 1), format="#,##0.0")
+
+
+def duration_text(seconds: float | None) -> str:
+    """"45 menit", "5,2 jam", "3,1 hari" (one decimal, the reader's decimal sign); "–" when there is none."""
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return str(_("%(n)s menit", n=f"{seconds / 60:.0f}"))
+    if seconds < 2 * 86400:
+        return str(_("%(n)s jam", n=_one_decimal(seconds / 3600)))
+    return str(_("%(n)s hari", n=_one_decimal(seconds / 86400)))
+
+
+def percent_text(fraction: float | None) -> str:
+    if fraction is None:
+        return "–"
+    return _one_decimal(fraction * 100) + " %"
+
+
+# ------------------------------------------------------------------------------------------- the public page
+
+_PUBLIC_CACHE: dict[tuple, tuple[float, dict]] = {}
+
+
+def public_numbers(today: date) -> dict:
+    """This month's and this year's received / completed / on-time share, cached in the process for
+    TRANSPARENCY_CACHE_SECONDS (the public page may be opened often; the numbers move slowly)."""
+    tz = tz_name()
+    key = (id(current_app._get_current_object()), today, tz)
+    ttl = current_app.config.get("TRANSPARENCY_CACHE_SECONDS", 300)
+    hit = _PUBLIC_CACHE.get(key) if ttl > 0 else None
+    now = monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    month = preset_period("bulan-ini", today, tz)
+    year = Period(date(today.year, 1, 1), today, tz, "tahun-ini")
+    out = {}
+    for name, period in (("month", month), ("year", year)):
+        s = period_stats(period, services=False, areas=False)
+        out[name] = {"label": period.label, "received": s.received, "completed": s.total.completed,
+                     "on_time": s.total.on_time_share, "median": s.total.median}
+    out["year"]["label"] = str(_("Tahun %(y)d (sampai hari ini)", y=today.year))
+    if ttl > 0:
+        if len(_PUBLIC_CACHE) > 16:
+            _PUBLIC_CACHE.clear()
+        _PUBLIC_CACHE[key] = (now + ttl, out)
+    return out

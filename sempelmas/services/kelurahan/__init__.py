@@ -1,0 +1,1 @@
+"""The kelurahan itself: its profile, officials and holidays, the app's icons, and the demo data."""

@@ -1,0 +1,196 @@
+"""Letter numbers: the format template, the scope of a sequence, and the gapless per-year counter.
+
+A number is taken only inside the transaction that stores the signed letter: the counter row is
+incremented in that transaction, so a rollback (a failed signature, a crash) returns the number and
+the sequence has no gaps; two signers never get the same number because the increment holds the
+row's lock (PostgreSQL) or the database's write lock (SQLite) until the transaction ends.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.letter_format import roman_month
+from sempelmas.extensions import db
+from sempelmas.models.catalogue import Service
+from sempelmas.models.letters import LetterCounter
+from sempelmas.models.profile import KelurahanProfile
+
+#: the fields a number format may use, with what they stand for (shown to the admin)
+FIELDS = {
+    "kode": _("kode klasifikasi arsip layanan, contoh 470"),
+    "urut": _("nomor urut dalam setahun, contoh {urut:03d} → 007"),
+    "unit": _("kode unit pada profil, contoh 417.604.3"),
+    "tahun": _("tahun, contoh 2026"),
+    "bulan": _("bulan dengan angka, contoh {bulan:02d} → 03"),
+    "bulan_romawi": _("bulan dengan angka Romawi, contoh XI"),
+}
+SCOPES = ("semua", "klasifikasi", "layanan")
+DEFAULT_FORMAT = "{kode}/{urut:03d}/{unit}/{tahun}"
+#: Letter.number is String(80)
+MAX_LENGTH = 80
+
+
+class NumberFormatError(ValueError):
+    """A refused number format; ``message`` is for the admin."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _values(*, kode, seq, unit, year, month) -> dict:
+    return {"kode": kode or "", "urut": seq, "unit": unit or "", "tahun": year, "bulan": month,
+            "bulan_romawi": roman_month(month)}
+
+
+def check_format(fmt: str | None) -> str | None:
+    """None when ``fmt`` is a usable number format, else the reason in Indonesian.
+
+    Only the FIELDS may appear, without attribute or index access; {urut} must appear (without it
+    every letter of a year would get the same number); format specifications must work on a sample.
+    """
+    fmt = (fmt or "").strip()
+    known = ", ".join("{" + name + "}" for name in FIELDS)
+    if not fmt:
+        return str(_("Format nomor wajib diisi, contoh %(example)s.", example=DEFAULT_FORMAT))
+    try:
+        parts = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return str(_("Kurung kurawal { } tidak berpasangan. Tulis kolom seperti {urut}; kolom yang dikenal: "
+                     "%(known)s.", known=known))
+    names = set()
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in FIELDS:
+            shown = "{" + name + "}" if name else "{}"
+            return str(_("Kolom %(name)s tidak dikenal. Kolom yang dapat dipakai: %(known)s.",
+                         name=shown, known=known))
+        if conversion:
+            return str(_("Kolom {%(name)s} tidak boleh memakai tanda !.", name=name))
+        if spec and "{" in spec:
+            return str(_("Format kolom {%(name)s} tidak boleh memuat kolom lain.", name=name))
+        names.add(name)
+    if "urut" not in names:
+        return str(_("Format nomor harus memuat {urut} (nomor urut), contoh %(example)s.", example=DEFAULT_FORMAT))
+    try:
+        sample = fmt.format(**_values(kode="400.12.2.1", seq=9999, unit="417.604.3", year=2026, month=12))
+    except (ValueError, TypeError):
+        return str(_("Penulisan format kolom tidak valid; contoh yang benar: {urut:03d}, {bulan:02d}."))
+    if len(sample) > MAX_LENGTH:
+        return str(_("Nomor surat dengan format ini terlalu panjang (paling banyak %(max)d karakter).",
+                     max=MAX_LENGTH))
+    return None
+
+
+def format_number(fmt: str, *, kode: str, seq: int, unit: str | None, year: int, month: int) -> str:
+    """"{kode}/{urut:03d}/{unit}/{tahun}" → "470/007/417.604.3/2026"; a refused format raises NumberFormatError."""
+    problem = check_format(fmt)
+    if problem:
+        raise NumberFormatError(problem)
+    return fmt.strip().format(**_values(kode=kode, seq=seq, unit=unit, year=year, month=month))
+
+
+def _service_attrs(service: Service | Mapping) -> tuple[str, str, str | None]:
+    if isinstance(service, Mapping):
+        return service["code"], service.get("classification_code") or "", service.get("number_format")
+    return service.code, service.classification_code or "", service.number_format
+
+
+def scope_for(profile: KelurahanProfile, service: Service | Mapping) -> str:
+    """The counter a service's letters count in: "semua", "klasifikasi:<kode>" or "layanan:<code>"."""
+    code, classification, _fmt = _service_attrs(service)
+    kind = (profile.number_scope if profile is not None else None) or "semua"
+    if kind == "klasifikasi":
+        return f"klasifikasi:{classification}"
+    if kind == "layanan":
+        return f"layanan:{code}"
+    return "semua"
+
+
+def format_for(profile: KelurahanProfile | None, service: Service | Mapping) -> str:
+    """The service's own format when it has one, else the profile's."""
+    _code, _classification, own = _service_attrs(service)
+    if own and own.strip():
+        return own.strip()
+    return ((profile.number_format if profile is not None else None) or DEFAULT_FORMAT).strip()
+
+
+# ------------------------------------------------------------------ the counter
+
+def begin_immediate() -> None:
+    """Make the session's current transaction hold SQLite's write lock from now on (no-op elsewhere).
+
+    Call it first thing in the signing transaction, before anything is read. pysqlite in its default
+    mode starts a transaction only at the first INSERT/UPDATE, with a plain (deferred) BEGIN; a
+    deferred transaction that read first and writes later can fail with "database is locked" when
+    another writer committed in between (the busy timeout does not help then). BEGIN IMMEDIATE takes
+    the write lock at once, so concurrent signers queue on the busy timeout instead. When the
+    connection already has a transaction open it already wrote, so it already holds the write lock.
+    On PostgreSQL nothing is needed: the counter UPDATE locks its row until the commit.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def take_number(scope: str, year: int) -> int:
+    """The next sequence number of ``scope`` in ``year`` (1, 2, 3, …), taken in the caller's transaction.
+
+    The number counts only if that transaction commits; a rollback gives it back. The first number
+    of a year creates the counter row (an insert that ignores a conflict), then an UPDATE … RETURNING
+    increments it, holding the row lock (PostgreSQL) or the write lock (SQLite, see begin_immediate)
+    until the caller commits or rolls back. Flushes, never commits.
+    """
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(LetterCounter).values(scope=scope, year=year, last=0)
+                    .on_conflict_do_nothing(index_elements=["scope", "year"]))
+    where = (LetterCounter.scope == scope) & (LetterCounter.year == year)
+    seq = session.scalar(update(LetterCounter).where(where).values(last=LetterCounter.last + 1)
+                         .returning(LetterCounter.last).execution_options(synchronize_session=False))
+    if seq is None:  # pragma: no cover - the row was inserted just above
+        seq = session.scalar(select(LetterCounter.last).where(where))
+    return int(seq)
+
+
+def next_letter_number(request, now: datetime | None = None) -> tuple[str, str, int, int]:
+    """The number for a request's letter signed ``now``: (number, scope, year, sequence).
+
+    The year and month are the kelurahan's local ones. The classification code and the format
+    override come from the service as it is now (an admin's correction applies to letters signed
+    after it), or from the request's snapshot when the service is gone. Takes a sequence number
+    (see take_number): call it inside the signing transaction only.
+    """
+    from sempelmas.services.kelurahan import profile as profile_service
+    from sempelmas.services.requests import catalogue
+
+    profile = profile_service.profile_row()
+    snapshot = request.service_snapshot
+    service = catalogue.get_service(snapshot["code"], enabled_only=False) or snapshot
+    now = now or datetime.now(UTC)
+    aware = now.replace(tzinfo=UTC) if now.tzinfo is None else now
+    local = aware.astimezone(ZoneInfo(profile.tz_name if profile is not None else "Asia/Jakarta"))
+    fmt = format_for(profile, service)
+    problem = check_format(fmt)
+    if problem:
+        raise NumberFormatError(problem)
+    scope = scope_for(profile, service)
+    seq = take_number(scope, local.year)
+    code, classification, _own = _service_attrs(service)
+    number = format_number(fmt, kode=classification, seq=seq,
+                           unit=profile.letter_unit_code if profile is not None else "",
+                           year=local.year, month=local.month)
+    return number, scope, local.year, seq

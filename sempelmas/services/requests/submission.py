@@ -1,0 +1,349 @@
+"""Submitting and withdrawing letter requests; every later status change goes through services.requests.lifecycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
+
+from sempelmas.domain import digits as digit_rules
+from sempelmas.domain import workdays
+from sempelmas.domain.i18n import lazy as _
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role, RoleGrant, User
+from sempelmas.models.catalogue import ServiceVersion
+from sempelmas.models.profile import KelurahanProfile
+from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
+from sempelmas.models.residents import Resident
+from sempelmas.services.accountability import audit
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.operations import notify
+from sempelmas.services.requests import access as request_access
+from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests.lifecycle import RequestError
+
+DEFAULT_PREFIX = "SPM"
+
+
+class AnswersError(RequestError):
+    """The answers do not fit the service's form; ``errors`` maps a field name to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(str(_("Periksa kembali isian yang ditandai.")))
+        self.errors = errors
+
+
+def office_hours_of(profile: KelurahanProfile | None) -> workdays.OfficeHours:
+    """The profile's office hours, or the default ones when unset or not parseable."""
+    if profile is None or not profile.office_hours:
+        return workdays.DEFAULT_OFFICE_HOURS
+    try:
+        return workdays.parse_office_hours(profile.office_hours)
+    except workdays.OfficeHoursError:
+        return workdays.DEFAULT_OFFICE_HOURS
+
+
+def holidays_from(start: date, service_time_value: int) -> set[date]:
+    """The holidays a due time starting on ``start`` can meet: a year, plus room for long service times
+    (with ordinary office hours even 999 working days or hours end within 3 calendar days per unit)."""
+    return profile_service.holidays_between(start, start + timedelta(days=366 + 3 * service_time_value))
+
+
+def next_tracking_number(prefix: str, year: int) -> str:
+    """"JGL-2026-000123": the next number of the per-year sequence, never handed out twice.
+
+    The UPDATE … SET last = last + 1 takes the row's write lock (PostgreSQL) or the database's
+    (SQLite) until the transaction ends, so a concurrent submitter waits and then reads its own
+    increment; the first number of a year creates the row with an insert that ignores a conflict.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(TrackingCounter).values(prefix=prefix, year=year, last=0)
+                       .on_conflict_do_nothing(index_elements=["prefix", "year"]))
+    where = (TrackingCounter.prefix == prefix) & (TrackingCounter.year == year)
+    db.session.execute(update(TrackingCounter).where(where).values(last=TrackingCounter.last + 1)
+                       .execution_options(synchronize_session=False))
+    last = db.session.scalar(select(TrackingCounter.last).where(where))
+    return f"{prefix}-{year}-{last:06d}"
+
+
+def _version(service_code_or_version) -> ServiceVersion:
+    if isinstance(service_code_or_version, ServiceVersion):
+        return service_code_or_version
+    service = catalogue.get_service(service_code_or_version)
+    version = catalogue.current_version(service) if service is not None else None
+    if version is None:
+        raise RequestError(str(_("Layanan ini tidak tersedia.")))
+    return version
+
+
+def _check_subject(applicant: User, subject: Resident) -> None:
+    if not applicant.is_resident:
+        raise RequestError(str(_("Hanya akun warga yang dapat mengajukan permohonan.")))
+    if not applicant.is_verified:
+        raise RequestError(str(_("Akun Anda belum terverifikasi; permohonan dapat diajukan setelah diverifikasi.")))
+    own = applicant.resident
+    if own is None:
+        raise RequestError(str(_("Hanya akun warga yang dapat mengajukan permohonan.")))
+    if subject.id != own.id and not request_access.is_family_member(applicant, subject):
+        raise RequestError(str(_(
+            "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")))
+
+
+def _has_rt_account(subject: Resident) -> bool:
+    return db.session.scalar(select(RoleGrant.id).where(
+        RoleGrant.role == Role.RT_HEAD, RoleGrant.rt == subject.rt, RoleGrant.rw == subject.rw).limit(1)) is not None
+
+
+def needs_paper_pengantar(snapshot: dict, subject: Resident) -> bool:
+    """The service needs the RT's endorsement, the subject's RT has no account yet and the service
+    lets a paper pengantar stand in: the resident uploads (or brings) the paper one instead."""
+    return bool(snapshot.get("needs_rt_endorsement") and snapshot.get("paper_pengantar_when_no_rt_account")
+                and not _has_rt_account(subject))
+
+
+def find_by_idempotency_key(key: str) -> LetterRequest | None:
+    return db.session.scalar(select(LetterRequest).where(LetterRequest.idempotency_key == key))
+
+
+def submit(service_code_or_version, applicant: User, subject_resident: Resident, answers, *,
+           idempotency_key: str | None, submitted_by: User | None = None,
+           now: datetime | None = None) -> LetterRequest:
+    """Create a request for ``subject_resident`` under the service's current version.
+
+    Refuses (RequestError) a disabled or unknown service, an applicant who is not a verified
+    resident, a subject who is neither the applicant nor on the applicant's KK, and a pendamping
+    who does not assist the applicant; refuses (AnswersError, per-field messages) answers that do
+    not fit the form, saving nothing. A key already used returns that request instead of a new one.
+    Starts at "menunggu pengantar" when the service needs the RT's endorsement and the RT has an
+    account (or paper is not allowed), else at "diajukan", the paper pengantar then being required.
+    Assigns the tracking number, computes the due time in the profile's office hours (skipping the
+    holiday list), writes the first history row and an audit entry; flushes, never commits.
+    """
+    if idempotency_key:
+        existing = find_by_idempotency_key(idempotency_key)
+        if existing is not None:
+            if existing.applicant_user_id != applicant.id:
+                raise RequestError(str(_("Formulir tidak valid; muat ulang halaman lalu kirim lagi.")))
+            return existing
+    version = _version(service_code_or_version)
+    snap = version.snapshot
+    _check_subject(applicant, subject_resident)
+    if submitted_by is not None and not (submitted_by.has_role(Role.ASSISTANT)
+                                         and applicant.assisted_by_id == submitted_by.id):
+        raise RequestError(str(_("Anda bukan pendamping warga ini.")))
+    clean, errors = catalogue.validate_answers(snap, answers or {})
+    if errors:
+        raise AnswersError({name: str(message) for name, message in errors.items()})
+
+    profile = profile_service.profile_row()
+    tz = profile.tz_name if profile else "Asia/Jakarta"
+    moment = (now or datetime.now(UTC))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(tz))
+    due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
+                          office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
+    paper = needs_paper_pengantar(snap, subject_resident)
+    status = (RequestStatus.AWAITING_ENDORSEMENT if snap.get("needs_rt_endorsement") and not paper
+              else RequestStatus.SUBMITTED)
+    prefix = (profile.tracking_prefix if profile and profile.tracking_prefix else DEFAULT_PREFIX)
+    year = local.year
+    request = LetterRequest(
+        tracking_number=next_tracking_number(prefix, year),
+        service_version_id=version.id, applicant_user_id=applicant.id, subject_resident_id=subject_resident.id,
+        submitted_by_id=getattr(submitted_by, "id", None), answers=clean, status=status,
+        needs_paper_pengantar=paper, submitted_at=moment.astimezone(UTC).replace(tzinfo=None),
+        due_at=due.astimezone(UTC).replace(tzinfo=None), idempotency_key=idempotency_key or None,
+    )
+    db.session.add(request)
+    actor = submitted_by or applicant
+    request.events.append(RequestEvent(at=request.submitted_at, action="submit", actor_id=actor.id,
+                                       on_behalf_of_id=applicant.id if submitted_by else None,
+                                       from_status=None, to_status=status))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # a double tap that raced past the lookup above: the other one won, hand back its request
+        db.session.rollback()
+        existing = find_by_idempotency_key(idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+    audit.record("request.submit", request, actor=actor, on_behalf_of=applicant if submitted_by else None,
+                 tracking_number=request.tracking_number, service=snap["code"], version=version.version,
+                 status=str(status))
+    db.session.flush()
+    notify.request_changed(request, request.events[0])
+    return request
+
+
+def withdraw(request: LetterRequest, actor: User, *, on_behalf_of: User | None = None,
+             note: str | None = None, expected_version: int | None = None) -> RequestEvent:
+    """Cancel a request before review starts (the lifecycle decides from which statuses)."""
+    return lifecycle.transition(request, "cancel", actor=actor, note=note, on_behalf_of=on_behalf_of,
+                                expected_version=expected_version)
+
+
+# ------------------------------------------------------------------ the resident's side: files, fixes, lists
+
+class FilesError(RequestError):
+    """Required documents are missing; ``errors`` maps a requirement code to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(str(_("Lengkapi dokumen yang ditandai.")))
+        self.errors = errors
+
+
+def requirements_for(snapshot: dict, subject: Resident) -> list[dict]:
+    """The documents a request for ``subject`` asks for: the service's, plus the paper pengantar RT/RW
+    where the RT has no account yet (uploaded, or brought to the office)."""
+    items = [dict(r) for r in snapshot.get("requirements", [])]
+    if needs_paper_pengantar(snapshot, subject):
+        items.append({"code": attachments.PAPER_PENGANTAR, "label": str(_("Surat pengantar RT/RW (kertas)")),
+                      "required": True, "paper_original_allowed": True})
+    return items
+
+
+def missing_files(requirements: list[dict], present: set[str], brought: set[str]) -> dict[str, str]:
+    """Required documents with no file, unless the resident brings the original where that is allowed."""
+    errors: dict[str, str] = {}
+    for r in requirements:
+        if not r.get("required") or r["code"] in present:
+            continue
+        if r.get("paper_original_allowed") and r["code"] in brought:
+            continue
+        errors[r["code"]] = str(_("Wajib diunggah.") if not r.get("paper_original_allowed") else
+                                _("Unggah berkasnya, atau centang \u201cbawa asli ke kantor\u201d."))
+    return errors
+
+
+def submit_with_files(service_code_or_version, applicant: User, subject_resident: Resident, answers, *,
+                      idempotency_key: str, brought_originals=(), submitted_by: User | None = None,
+                      now: datetime | None = None) -> LetterRequest:
+    """``submit``, then the documents uploaded with the form (drafts under the idempotency key) become
+    the request's, in the same transaction.
+
+    A key already used returns its request (a double tap or a refresh). Refuses (AnswersError) wrong
+    answers and (FilesError) a required document with neither a file nor, where allowed, the promise
+    to bring the original; the originals to be brought are noted on the first history row.
+    """
+    existing = find_by_idempotency_key(idempotency_key) if idempotency_key else None
+    if existing is not None:
+        return submit(service_code_or_version, applicant, subject_resident, answers,
+                      idempotency_key=idempotency_key, submitted_by=submitted_by, now=now)
+    version = _version(service_code_or_version)
+    snap = version.snapshot
+    clean, errors = catalogue.validate_answers(snap, answers or {})
+    if errors:
+        raise AnswersError({name: str(message) for name, message in errors.items()})
+    files = attachments.drafts(idempotency_key, applicant)
+    requirements = requirements_for(snap, subject_resident)
+    brought = {r["code"] for r in requirements
+               if r.get("paper_original_allowed") and r["code"] in set(brought_originals)
+               and r["code"] not in {f.requirement_code for f in files}}
+    missing = missing_files(requirements, {f.requirement_code for f in files}, brought)
+    if missing:
+        raise FilesError(missing)
+    request = submit(version, applicant, subject_resident, answers, idempotency_key=idempotency_key,
+                     submitted_by=submitted_by, now=now)
+    for f in files:
+        attachments.attach_to(f, request)
+    if brought:
+        labels = [r["label"] for r in requirements if r["code"] in brought]
+        request.events[0].note = str(_("Dokumen asli dibawa ke kantor: %(docs)s.", docs=", ".join(labels)))
+    db.session.flush()
+    return request
+
+
+def fixable(request: LetterRequest) -> tuple[list[str], list[str]]:
+    """(field names, requirement codes) the applicant may change before resubmitting: after a fix
+    request, only what staff named; after the RT returned it, every answer and document; else nothing."""
+    if lifecycle.target(request, "resubmit") is None:
+        return [], []
+    snap = request.service_snapshot
+    if request.fix_request:
+        return list(request.fix_request.get("fields") or []), list(request.fix_request.get("files") or [])
+    codes = [r["code"] for r in requirements_for(snap, request.subject)]
+    if request.needs_paper_pengantar and attachments.PAPER_PENGANTAR not in codes:
+        codes.append(attachments.PAPER_PENGANTAR)
+    return [f["name"] for f in snap.get("fields", [])], codes
+
+
+def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: str | None = None,
+             on_behalf_of: User | None = None, expected_version: int | None = None) -> RequestEvent:
+    """Apply the applicant's changes, then move the request on by the lifecycle's "resubmit".
+
+    Only the fields and documents ``fixable`` names may change (anything else sent is ignored);
+    the changed answers are checked against the request's own service version (AnswersError); after
+    a fix request every document staff named needs a new file (FilesError). A new file supersedes
+    the old one, which is kept for staff to compare. The history row's note says what changed.
+    """
+    if expected_version is not None and expected_version != request.version:
+        raise lifecycle.ConcurrentUpdateError()
+    fields, codes = fixable(request)
+    if not lifecycle.may_act(request, actor, "resubmit", on_behalf_of=on_behalf_of) or (not fields and not codes):
+        # the lifecycle gives the precise refusal (wrong status, or not the applicant)
+        return lifecycle.transition(request, "resubmit", actor=actor, on_behalf_of=on_behalf_of)
+    snap = request.service_snapshot
+    merged = dict(request.answers or {})
+    for name in fields:
+        if answers is not None and name in answers:
+            merged[name] = answers[name]
+    clean, errors = catalogue.validate_answers(snap, merged)
+    files = [f for f in attachments.drafts(draft_key, request.applicant) if f.requirement_code in codes]
+    new_codes = {f.requirement_code for f in files}
+    file_errors = {}
+    if request.fix_request:
+        file_errors = {code: str(_("Unggah berkas pengganti."))
+                       for code in codes if code not in new_codes}
+    if errors:
+        raise AnswersError({name: str(message) for name, message in errors.items()})
+    if file_errors:
+        raise FilesError(file_errors)
+
+    labels = {f["name"]: f["label"] for f in snap.get("fields", [])}
+    doc_labels = {r["code"]: r["label"] for r in requirements_for(snap, request.subject)}
+    doc_labels.setdefault(attachments.PAPER_PENGANTAR, str(_("Surat pengantar RT/RW (kertas)")))
+    changed = [name for name in fields if clean.get(name) != (request.answers or {}).get(name)]
+    for old in attachments.current(request):
+        if old.requirement_code in new_codes:
+            attachments.supersede(old)
+    for f in files:
+        attachments.attach_to(f, request)
+    if changed:
+        request.answers = {**(request.answers or {}), **{name: clean.get(name) for name in changed}}
+    parts = []
+    if changed:
+        parts.append(str(_("Isian diubah: %(names)s.", names=", ".join(labels.get(n, n) for n in changed))))
+    if new_codes:
+        parts.append(str(_("Berkas diganti: %(names)s.",
+                           names=", ".join(doc_labels.get(c, c) for c in codes if c in new_codes))))
+    note = " ".join(parts) or str(_("Diajukan ulang tanpa perubahan."))
+    return lifecycle.transition(request, "resubmit", actor=actor, note=note, on_behalf_of=on_behalf_of)
+
+
+def family_requests(resident_user: User) -> list[LetterRequest]:
+    """The requests a resident may follow, newest first: their own, and once verified those about or made
+    by someone on their KK (services.requests.access.family_request_clause)."""
+    subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
+    stmt = (select(LetterRequest)
+            .join(subject, LetterRequest.subject_resident_id == subject.id)
+            .join(applicant, LetterRequest.applicant_user_id == applicant.id)
+            .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
+            .where(request_access.family_request_clause(resident_user, subject, applicant_resident))
+            .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
+            .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
+    return list(db.session.scalars(stmt))
+
+
+def find_by_tracking_number(tracking_number: str) -> LetterRequest | None:
+    """The request with this tracking number, however it was typed (case, full-width digits)."""
+    tracking_number = digit_rules.code(tracking_number)
+    if not tracking_number or len(tracking_number) > 24:
+        return None
+    return db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tracking_number))

@@ -1,0 +1,209 @@
+"""Login, logout, registration, password change and reset."""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from sempelmas.domain import nik as nik_rules
+from sempelmas.extensions import db, limiter, login_limit, register_limit, reset_limit
+from sempelmas.models.accounts import Role, User
+from sempelmas.services.files.uploads import KTP
+from sempelmas.services.people import accounts, login_guard, sessions
+from sempelmas.web import devices
+from sempelmas.web.access import login_required
+from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
+from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.htmx import render
+from sempelmas.web.page_cache import cached_page
+from sempelmas.web.uploads_form import save_form_photo
+
+bp = Blueprint("auth", __name__)
+
+
+def home_for(user: User) -> str:
+    """The first page each role sees after login."""
+    for role, endpoint in (
+        (Role.ADMIN, "admin.home"), (Role.STAFF, "staff.home"), (Role.SIGNER, "signer.home"),
+        (Role.RT_HEAD, "rt.home"), (Role.RW_HEAD, "rt.home"), (Role.ASSISTANT, "resident.assisted"),
+    ):
+        if user.has_role(role):
+            return url_for(endpoint)
+    return url_for("resident.home")
+
+
+def _client() -> login_guard.Client:
+    """Who is trying to sign in: the address and the accounts this browser's device cookie vouches for."""
+    return login_guard.Client(address=request.remote_addr, devices=devices.read())
+
+
+def _sign_in(user: User, remember: bool = False) -> None:
+    """Open a server-side session for ``user`` and put its id in the cookies (Flask-Login)."""
+    if current_user.is_authenticated:  # signing in again on this browser (another account): end the old one
+        sessions.logout(current_user)
+    sessions.start(user, remember=remember, user_agent=request.user_agent.string, ip=request.remote_addr)
+    login_user(user, remember=remember)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@cached_page
+@limiter.limit(login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.identifier.data, form.password.data, client=_client())
+        except accounts.AccountError as e:
+            db.session.commit()  # failed-login counters and the audit entry must persist
+            add_error(form, None, e.message)
+            return render_template("auth/login.html", form=form), 200
+        _sign_in(user, remember=bool(form.remember.data))
+        db.session.commit()
+        resp = redirect(_safe_next(request.args.get("next")) or home_for(user))
+        devices.remember(resp, user)
+        return resp
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    """End this session on the server (a copied session or remember-me cookie stops working too)."""
+    if current_user.is_authenticated:
+        sessions.logout(current_user)
+        db.session.commit()
+    logout_user()
+    flash(_("Anda sudah keluar."), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/akun/keluar-semua")
+@login_required
+def logout_everywhere():
+    """End every session of the account, this one included (a lost phone, a shared computer)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    ended = sessions.logout_everywhere(current_user)
+    db.session.commit()
+    logout_user()
+    flash(_("Anda sudah keluar dari semua perangkat (%(n)d sesi). Silakan masuk lagi.", n=ended), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/akun/sesi/<session_id>/akhiri")
+@login_required
+def end_session(session_id: str):
+    """End one other signed-in device of the account, from the account page."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if not sessions.end_other(current_user, session_id):
+        abort(404)
+    db.session.commit()
+    flash(_("Sesi di perangkat itu sudah diakhiri."), "success")
+    return redirect(url_for("auth.change_password"), code=303)
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+@limiter.limit(register_limit, methods=["POST"])
+def register():
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
+        photo = save_form_photo(form.ktp_photo, KTP)
+        if photo:
+            try:
+                user = accounts.register_resident(form.registration_data(photo))
+            except accounts.AccountError as e:
+                db.session.rollback()
+                add_error(form, e.field, e.message)
+            else:
+                _sign_in(user)
+                db.session.commit()
+                flash(_("Pendaftaran berhasil. Akun Anda menunggu verifikasi oleh petugas atau ketua RT."),
+                      "success")
+                resp = redirect(url_for("resident.home"), code=303)
+                devices.remember(resp, user)
+                return resp
+    return render_template("auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/daftar/cek-nik")
+def check_nik():
+    """Live check while typing: the format, and once filled in, the gender and birth date the NIK encodes
+    against those typed (the duplicate check happens at submit)."""
+    value = request.args.get("nik", "")
+    error = None
+    info = None
+    warnings: list[str] = []
+    if nik_rules.clean_digits(value):
+        try:
+            info = nik_rules.parse(value)
+        except nik_rules.NikError as e:
+            error = e.message
+        else:
+            gender = request.args.get("gender") if request.args.get("gender") in ("L", "P") else None
+            try:
+                birth = date.fromisoformat(request.args.get("birth_date", ""))
+            except ValueError:
+                birth = None
+            warnings = nik_rules.compare_with_declared(info, gender, birth)
+    return render("auth/_nik_check.html", error=error, info=info, warnings=warnings)
+
+
+@bp.route("/akun/sandi", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """The account page: the password, and the devices signed in to the account."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current_password.data, form.password.data)
+        except accounts.AccountError as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+        else:
+            db.session.commit()
+            flash(_("Kata sandi sudah diganti. Perangkat lain sudah dikeluarkan."), "success")
+            resp = redirect(url_for("auth.change_password"), code=303)
+            devices.remember(resp, current_user)  # this device stays trusted under the new password
+            return resp
+    # this device first, then the others by when they were last used
+    active = sorted(sessions.active(current_user), key=lambda r: r.id != current_user.session_id)
+    return render_template("auth/change_password.html", form=form, sessions=active,
+                           device_label=sessions.device_label, session_form=EmptyForm())
+
+
+@bp.route("/lupa-sandi", methods=["GET", "POST"])
+@limiter.limit(reset_limit, methods=["POST"])
+def reset_password():
+    form = ResetForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.redeem_reset_code(form.nik.data, form.code.data, form.password.data, client=_client())
+        except accounts.AccountError as e:
+            db.session.commit()  # keep the failure count
+            add_error(form, e.field, e.message)
+        else:
+            db.session.commit()
+            flash(_("Kata sandi baru sudah disimpan. Silakan masuk."), "success")
+            resp = redirect(url_for("auth.login"), code=303)
+            devices.remember(resp, user)  # the code came from the office: this device is the owner's
+            return resp
+    return render_template("auth/reset.html", form=form)

@@ -1,0 +1,89 @@
+"""Pages anyone may open: the landing page, the service catalogue, privacy notice, language switch, logo."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
+
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.requests import catalogue
+from sempelmas.web.auth.routes import _safe_next
+from sempelmas.web.htmx import render
+from sempelmas.web.i18n import LANG_COOKIE
+
+bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def index():
+    return render("public/index.html")
+
+
+@bp.get("/privasi")
+def privacy():
+    from sempelmas.services.accountability import data_rights
+
+    return render("public/privacy.html", **data_rights.privacy_facts())
+
+
+@bp.post("/bahasa")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400)
+    resp = redirect(_safe_next(request.form.get("next")) or url_for("public.index"), code=303)
+    resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                    secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return resp
+
+
+@bp.get("/profil/logo")
+def logo():
+    stored = profile_service.logo()
+    if stored is None:
+        abort(404)
+    resp = make_response(stored[0])
+    resp.headers["Content-Type"] = stored[1]
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+@bp.get("/layanan")
+def services():
+    return render("public/services.html", services=catalogue.enabled_services())
+
+
+@bp.get("/layanan/<code>")
+def service(code: str):
+    svc = catalogue.get_service(code)
+    if svc is None:
+        abort(404)
+    return render("public/service.html", service=svc)
+
+
+def _ca_download(data_of, mime: str, filename: str):
+    from sempelmas.services.letters import pki
+
+    try:
+        data = data_of()
+    except pki.PkiError:
+        abort(404)
+    resp = make_response(data)
+    resp.headers["Content-Type"] = mime
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "public, max-age=3600"
+    return resp
+
+
+@bp.get("/ca-kelurahan.pem")
+def ca_pem():
+    """The kelurahan CA certificate (PEM) that verifiers import to trust its letters' signatures."""
+    from sempelmas.services.letters import pki
+
+    return _ca_download(pki.ca_pem, "application/x-pem-file", "ca-kelurahan.pem")
+
+
+@bp.get("/ca-kelurahan.crt")
+def ca_der():
+    from sempelmas.services.letters import pki
+
+    return _ca_download(pki.ca_der, "application/pkix-cert", "ca-kelurahan.crt")

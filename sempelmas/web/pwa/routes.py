@@ -1,0 +1,168 @@
+"""The installable app: ``/manifest.webmanifest``, ``/sw.js``, the icons under ``/pwa/`` and ``/offline``.
+
+All four are public and cookie-free, rendered straight from the Jinja environment (no context
+processors: they would ask Flask-Login for the user and put a CSRF token, hence a session, in the page),
+so nothing in them depends on who asks. The service worker caches only what is listed here (the app
+shell: stylesheet, scripts, icons and the offline page); pages and files with personal data are never
+stored on the phone, so a shared phone keeps nothing of its users after they log out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, g, make_response, request, url_for
+from flask_babel import gettext as _
+
+from sempelmas.services.kelurahan import app_icons
+from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.web.i18n import current_lang
+
+bp = Blueprint("pwa", __name__)
+
+#: the shell's static files, precached by the service worker (the same URLs every page links)
+SHELL_STATIC = ("css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/pwa.js")
+ICON_CACHE = "public, max-age=31536000, immutable"  # the URL carries the icon version
+
+
+def icon_url(size: int, maskable: bool = False) -> str:
+    version = app_icons.version(profile_service.current_profile())
+    endpoint = "pwa.maskable_icon" if maskable else "pwa.icon"
+    return url_for(endpoint, size=size, v=version)
+
+
+@bp.app_template_global()
+def pwa_head() -> dict:
+    """What every page's <head> links: the manifest, the icons and the theme colour (once per request)."""
+    profile = profile_service.current_profile()
+    key = app_icons.version(profile)
+    cached = g.get("pwa_head")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    theme, _background = app_icons.colours(profile)
+    head = {"manifest": url_for("pwa.manifest"), "icon": icon_url(192), "apple_icon": icon_url(180),
+            "theme_color": theme, "script": url_for("static", filename="js/pwa.js"),
+            "worker": url_for("pwa.service_worker"), "scope": url_for("public.index")}
+    g.pwa_head = (key, head)
+    return head
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    profile = profile_service.current_profile()
+    theme, background = app_icons.colours(profile)
+    place = profile.village_title if profile else ""
+    small = [{"src": icon_url(96), "sizes": "96x96", "type": "image/png"},
+             {"src": icon_url(192), "sizes": "192x192", "type": "image/png"}]
+    body = {
+        "id": url_for("public.index"),
+        "name": f"SemPelMas {place}".strip(),
+        "short_name": "SemPelMas",
+        "description": (_("Layanan surat online %(place)s: ajukan surat dari ponsel dan pantau prosesnya.",
+                          place=place) if place else
+                        _("Layanan surat online kelurahan: ajukan surat dari ponsel dan pantau prosesnya.")),
+        "lang": current_lang(),
+        "dir": "ltr",
+        "start_url": url_for("public.index"),
+        "scope": url_for("public.index"),
+        "display": "standalone",
+        "theme_color": theme,
+        "background_color": background,
+        "icons": [
+            {"src": icon_url(192), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": icon_url(512), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": icon_url(192, maskable=True), "sizes": "192x192", "type": "image/png", "purpose": "maskable"},
+            {"src": icon_url(512, maskable=True), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        ],
+        "shortcuts": [
+            {"name": _("Ajukan surat"), "url": url_for("resident.services"), "icons": small},
+            {"name": _("Status permohonan"), "url": url_for("resident.request_list"), "icons": small},
+        ],
+    }
+    resp = make_response(json.dumps(body, ensure_ascii=False, indent=1))
+    resp.headers["Content-Type"] = "application/manifest+json; charset=utf-8"
+    resp.headers["Cache-Control"] = "no-cache"  # a new name or colour shows at the next visit
+    return _conditional(resp)
+
+
+def _icon_response(size: int, maskable: bool):
+    if size not in (app_icons.MASKABLE_SIZES if maskable else app_icons.SIZES):
+        abort(404)
+    profile = profile_service.current_profile()
+    png = app_icons.icon_png(size, maskable, profile, _stored_logo)
+    resp = make_response(png)
+    resp.headers["Content-Type"] = "image/png"
+    current = request.args.get("v") == app_icons.version(profile)
+    resp.headers["Cache-Control"] = ICON_CACHE if current else "public, max-age=3600"
+    return _conditional(resp)
+
+
+def _conditional(resp):
+    """An ETag of the body, and 304 when the browser has it already: the service worker revalidates
+    the shell when it installs, which then costs a few headers for what the page just loaded."""
+    resp.add_etag()
+    return resp.make_conditional(request)
+
+
+def _stored_logo() -> bytes | None:
+    stored = profile_service.logo()
+    return stored[0] if stored else None
+
+
+@bp.get("/pwa/icon-<int:size>.png")
+def icon(size: int):
+    return _icon_response(size, maskable=False)
+
+
+@bp.get("/pwa/icon-maskable-<int:size>.png")
+def maskable_icon(size: int):
+    return _icon_response(size, maskable=True)
+
+
+def _offline_html() -> str:
+    profile = profile_service.current_profile()
+    template = current_app.jinja_env.get_template("pwa/offline.html")
+    return template.render(lang=current_lang(), place=profile.village_title if profile else "",
+                           css=url_for("static", filename="css/app.css"), home=url_for("public.index"))
+
+
+@bp.get("/offline")
+def offline():
+    """What the service worker shows for a page it cannot fetch. Anonymous by construction: it is
+    cached on the phone and shown to whoever uses it next."""
+    resp = make_response(_offline_html())
+    resp.headers["Cache-Control"] = "no-cache"
+    return _conditional(resp)
+
+
+def shell_urls() -> list[str]:
+    """Everything the service worker keeps: the shell's static files, the icons, the offline page."""
+    urls = [url_for("static", filename=name) for name in SHELL_STATIC]
+    urls += [icon_url(192), icon_url(512), icon_url(512, maskable=True)]  # the manifest's own three
+    urls.append(url_for("pwa.offline"))
+    return urls
+
+
+def shell_version(urls: list[str]) -> str:
+    """A hash of what the shell holds: a deploy that changes a file (or the profile's name, icons,
+    colours) gives a new cache name, and the old cache is dropped when the new worker takes over."""
+    digest = hashlib.sha256()
+    folder = Path(current_app.static_folder)
+    for name in SHELL_STATIC:
+        digest.update((folder / name).read_bytes())
+    digest.update(_offline_html().encode())
+    digest.update("\n".join(urls).encode())
+    return digest.hexdigest()[:16]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    urls = shell_urls()
+    template = current_app.jinja_env.get_template("pwa/sw.js")
+    body = template.render(version=shell_version(urls), shell=urls, offline_url=url_for("pwa.offline"))
+    resp = make_response(body)
+    resp.headers["Content-Type"] = "application/javascript; charset=utf-8"
+    resp.headers["Cache-Control"] = "no-cache"  # the browser asks again on each update check
+    return _conditional(resp)

@@ -1,0 +1,375 @@
+"""Residents' own pages, and pendamping acting for residents without a phone."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from sempelmas.extensions import db
+from sempelmas.models.accounts import ROLE_LABELS, Role, User
+from sempelmas.services.accountability import audit
+from sempelmas.services.files.uploads import KTP, stored_path
+from sempelmas.services.letters import issued as letters
+from sempelmas.services.people import accounts
+from sempelmas.services.requests import access as request_access
+from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import submission as requests_service
+from sempelmas.services.requests.lifecycle import RequestError
+from sempelmas.web.access import role_required, verified_resident_required
+from sempelmas.web.acting import acting_id, acting_resident, start_acting, stop_acting
+from sempelmas.web.auth.forms import AssistedRegisterForm
+from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.htmx import render
+from sempelmas.web.page_cache import cached_page
+from sempelmas.web.resident import request_form
+from sempelmas.web.uploads_form import save_form_photo
+
+bp = Blueprint("resident", __name__)
+@bp.get("/")
+@cached_page
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def home():
+    resident_user = acting_resident()
+    if resident_user is None:  # a pendamping not acting for anyone yet: choose whom
+        return assisted()
+    # until verification the account has no register entry: it sees what it typed, and no family
+    return render("resident/home.html", account=resident_user, resident=resident_user.resident,
+                  declared=resident_user.registration, family=accounts.family_members(resident_user),
+                  acting=resident_user.id != current_user.id, stop_form=EmptyForm())
+
+
+@bp.get("/ktp")
+@role_required(Role.RESIDENT)
+def own_ktp():
+    reg = current_user.registration
+    path = stored_path(KTP, reg.ktp_photo or "") if reg else None
+    if path is None:
+        abort(404)
+    resp = send_file(path, mimetype="image/jpeg", max_age=0)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.get("/pendamping")
+@role_required(Role.ASSISTANT)
+def assisted():
+    return render("resident/assisted.html", people=accounts.assisted_residents(current_user),
+                  form=EmptyForm(), acting_id=acting_id())
+
+
+@bp.route("/pendamping/baru", methods=["GET", "POST"])
+@role_required(Role.ASSISTANT)
+def assisted_new():
+    form = AssistedRegisterForm()
+    if form.validate_on_submit():
+        # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
+        photo = save_form_photo(form.ktp_photo, KTP)
+        if not form.ktp_photo.errors:
+            try:
+                user = accounts.register_resident(form.registration_data(photo), assisted_by=current_user)
+            except accounts.AccountError as e:
+                db.session.rollback()
+                add_error(form, e.field, e.message)
+            else:
+                db.session.commit()
+                flash(_("Warga %(name)s sudah didaftarkan dan menunggu verifikasi.", name=user.full_name),
+                      "success")
+                return redirect(url_for("resident.assisted"), code=303)
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render("resident/assisted_new.html", form=form, status=status)
+
+
+@bp.post("/pendamping/<int:user_id>/bertindak")
+@role_required(Role.ASSISTANT)
+def act_for(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None or user.assisted_by_id != current_user.id:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    start_acting(user)
+    audit.record("assist.start", user, on_behalf_of=user)
+    db.session.commit()
+    flash(_("Anda sekarang bertindak untuk %(name)s.", name=user.full_name), "info")
+    return redirect(url_for("resident.home"), code=303)
+
+
+@bp.post("/pendamping/selesai")
+@role_required(Role.ASSISTANT)
+def act_stop():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    user_id = stop_acting()
+    if user_id:
+        audit.record("assist.stop", object_type="users", object_id=user_id, on_behalf_of=user_id)
+        db.session.commit()
+    return redirect(url_for("resident.assisted"), code=303)
+
+
+# ------------------------------------------------------------------ letter requests
+
+def _acting_pair():
+    """(the resident the request is for, the pendamping acting for them or None)."""
+    resident_user = acting_resident()
+    return resident_user, (current_user if resident_user is not None and resident_user.id != current_user.id
+                           else None)
+
+
+def _service_version(code: str):
+    service = catalogue.get_service(code)
+    version = catalogue.current_version(service) if service is not None else None
+    if version is None:
+        abort(404)
+    return service, version
+
+
+def _subject_from(resident_user: User, raw: str | None):
+    """The person chosen under "untuk siapa": the applicant or a family member on the same KK, else None."""
+    family = accounts.family_members(resident_user)
+    if not raw:
+        return family[0] if family else None
+    return next((m for m in family if str(m.id) == raw), None)
+
+
+def _form_page(service, version, resident_user, subject, key: str, state: request_form.FormState,
+               status: int = 200):
+    snap = version.snapshot
+    return render("resident/request_form.html", service=service, snap=snap, account=resident_user,
+                  applicant=resident_user.resident, family=accounts.family_members(resident_user),
+                  subject=subject, requirements=requests_service.requirements_for(snap, subject), key=key,
+                  state=state, max_files=request_form.max_files(), acting=resident_user.id != current_user.id,
+                  status=status)
+
+
+@bp.get("/layanan")
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def services():
+    if acting_resident() is None:  # a pendamping not acting for anyone yet: choose whom first
+        return assisted()
+    return render("resident/services.html", services=catalogue.enabled_services())
+
+
+@bp.route("/ajukan/<code>", methods=["GET", "POST"])
+@verified_resident_required
+def new_request(code: str):
+    """The request form, its review and its submission, all at one URL: ``langkah`` says which."""
+    service, version = _service_version(code)
+    resident_user, pendamping = _acting_pair()
+    if resident_user.resident is None:
+        abort(404)
+    if request.method == "GET":
+        key = secrets.token_urlsafe(24)
+        return _form_page(service, version, resident_user, _subject_from(resident_user, None), key,
+                          request_form.FormState())
+
+    key = request_form.posted_key(request.form.get("kunci") or request.args.get("kunci"))
+    snap = version.snapshot
+    subject = _subject_from(resident_user, request.form.get("untuk"))
+    state = request_form.FormState(answers=request_form.posted_answers(request.form, snap["fields"]))
+    if subject is None:
+        subject = _subject_from(resident_user, None)
+        state.field_errors["untuk"] = _(
+            "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")
+    requirements = requests_service.requirements_for(snap, subject)
+    state.brought = request_form.posted_originals(request.form, requirements)
+    step = request.form.get("langkah", "periksa")
+
+    if step == "kirim" and not state.field_errors:
+        try:
+            created = requests_service.submit_with_files(
+                version, resident_user, subject, state.answers, idempotency_key=key,
+                brought_originals=state.brought, submitted_by=pendamping)
+        except requests_service.AnswersError as e:
+            db.session.rollback()
+            state.field_errors.update(e.errors)
+        except requests_service.FilesError as e:
+            db.session.rollback()
+            state.file_errors.update(e.errors)
+        except RequestError as e:
+            db.session.rollback()
+            state.message = e.message
+        else:
+            db.session.commit()
+            flash(_("Permohonan terkirim dengan nomor %(number)s.", number=created.tracking_number), "success")
+            return redirect(url_for("resident.request_detail", tracking_number=created.tracking_number), code=303)
+    if step == "kirim":
+        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, resident_user)}
+        state.message = state.message or _("Permohonan belum terkirim: periksa kembali isian yang ditandai.")
+        return _form_page(service, version, resident_user, subject, key, state, status=422)
+
+    if step == "ubah":  # back from the review: everything as it was
+        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, resident_user)}
+        return _form_page(service, version, resident_user, subject, key, state)
+
+    drafts, file_errors = request_form.accept_uploads(
+        request.files, [r["code"] for r in requirements], draft_key=key, owner=resident_user,
+        uploaded_by=current_user)
+    state.drafts, state.file_errors = drafts, file_errors
+    _clean, errors = catalogue.validate_answers(snap, state.answers)
+    state.field_errors.update({name: str(msg) for name, msg in errors.items()})
+    for code_, message in requests_service.missing_files(requirements, set(drafts), state.brought).items():
+        state.file_errors.setdefault(code_, message)
+    if state.has_errors:
+        return _form_page(service, version, resident_user, subject, key, state, status=422)
+    return render("resident/request_review.html", service=service, snap=snap, subject=subject, key=key,
+                  state=state, requirements=requirements, clean=_clean,
+                  acting=resident_user.id != current_user.id)
+
+
+@bp.errorhandler(413)
+def form_too_large(e):
+    """The whole form was over the limit: back to the form with the files accepted earlier, if it was one."""
+    view_args = request.view_args or {}
+    if (request.endpoint == "resident.new_request" and request_form.is_form_key(request.args.get("kunci"))
+            and current_user.is_authenticated):
+        resident_user = acting_resident()
+        service = catalogue.get_service(view_args.get("code", ""))
+        version = catalogue.current_version(service) if service is not None else None
+        if resident_user is not None and resident_user.resident is not None and version is not None:
+            key = request.args["kunci"]
+            state = request_form.FormState(
+                drafts={d.requirement_code: d for d in attachments.drafts(key, resident_user)},
+                message=_("Kiriman terlalu besar (lebih dari %(mb)d MB sekaligus). Isian belum terkirim: unggah "
+                          "berkas satu per satu, masing-masing paling besar %(each)d MB.",
+                          mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+                          each=current_app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024)))
+            return _form_page(service, version, resident_user, _subject_from(resident_user, None), key, state,
+                              status=413)
+    return render("errors/error.html", status=413, code=413, title=_("Berkas terlalu besar"),
+                  message=_("Ukuran kiriman melebihi batas yang diizinkan."))
+
+
+def _own_request(tracking_number: str):
+    """The request, if the resident (or the pendamping acting for them) may follow it; else 404."""
+    resident_user = acting_resident()
+    found = requests_service.find_by_tracking_number(tracking_number)
+    if resident_user is None or found is None or not request_access.can_view(
+            resident_user, found, acting_for=resident_user):
+        abort(404)
+    return found
+
+
+@bp.get("/permohonan")
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def request_list():
+    resident_user = acting_resident()
+    if resident_user is None:
+        return assisted()
+    items = requests_service.family_requests(resident_user)
+    return render("resident/requests.html", items=items, account=resident_user,
+                  revoked=letters.without_valid_letter([r.id for r in items]))
+
+
+def _detail_context(found):
+    resident_user, pendamping = _acting_pair()
+    actions = lifecycle.allowed_actions(found, current_user, on_behalf_of=pendamping and resident_user)
+    fields, codes = requests_service.fixable(found)
+    snap = found.service_snapshot
+    return {
+        "req": found, "snap": snap, "final": lifecycle.is_final(found),
+        "may_withdraw": "cancel" in actions, "may_fix": "resubmit" in actions and bool(fields or codes),
+        "files": attachments.current(found),
+        "field_labels": {f["name"]: f["label"] for f in snap.get("fields", [])},
+        "doc_labels": {r["code"]: r["label"] for r in requests_service.requirements_for(snap, found.subject)}
+        | {attachments.PAPER_PENGANTAR: _("Surat pengantar RT/RW (kertas)")},
+        "actor_label": _actor_label, "status_label": lifecycle.status_label,
+        "letters": letters.of_request(found.id),
+    }
+
+
+def _actor_label(user) -> str:
+    """Staff, RT/RW heads and signers by name and role; residents by name."""
+    if user is None:
+        return _("Sistem")
+    roles = [str(ROLE_LABELS[g.role]) + (f" {g.rt}/{g.rw}" if g.rt else f" {g.rw}" if g.rw else "")
+             for g in user.roles if g.role != Role.RESIDENT]
+    return f"{user.full_name} ({', '.join(roles)})" if roles else user.full_name
+
+
+@bp.get("/permohonan/<tracking_number>")
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def request_detail(tracking_number: str):
+    found = _own_request(tracking_number)
+    return render("resident/request_detail.html", block="status", **_detail_context(found))
+
+
+@bp.get("/permohonan/<tracking_number>/status")
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def request_status(tracking_number: str):
+    """The status block alone (htmx polling); without htmx, the whole page."""
+    found = _own_request(tracking_number)
+    return render("resident/request_detail.html", block="status", **_detail_context(found))
+
+
+@bp.post("/permohonan/<tracking_number>/batal")
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def request_withdraw(tracking_number: str):
+    found = _own_request(tracking_number)
+    resident_user, pendamping = _acting_pair()
+    try:
+        requests_service.withdraw(found, current_user, on_behalf_of=pendamping and resident_user,
+                                  expected_version=request.form.get("versi", type=int))
+    except RequestError as e:
+        db.session.rollback()
+        flash(e.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Permohonan %(number)s dibatalkan.", number=found.tracking_number), "success")
+    return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+
+
+@bp.route("/permohonan/<tracking_number>/perbaikan", methods=["GET", "POST"])
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def request_fix(tracking_number: str):
+    """After "perlu perbaikan" (only what staff named) or a return by the RT (every answer and document)."""
+    found = _own_request(tracking_number)
+    resident_user, pendamping = _acting_pair()
+    on_behalf = pendamping and resident_user
+    fields, codes = requests_service.fixable(found)
+    if not (fields or codes) or "resubmit" not in lifecycle.allowed_actions(found, current_user,
+                                                                            on_behalf_of=on_behalf):
+        flash(_("Permohonan ini tidak sedang menunggu perbaikan dari Anda."), "error")
+        return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+    snap = found.service_snapshot
+    editable = [f for f in snap["fields"] if f["name"] in fields]
+    documents = [r for r in requests_service.requirements_for(snap, found.subject) if r["code"] in codes]
+    documents += [{"code": c, "label": c, "required": True} for c in codes
+                  if c not in {d["code"] for d in documents}]
+    if not found.fix_request:  # returned by the RT: a new file is welcome, not required
+        documents = [{**d, "required": False} for d in documents]
+    state = request_form.FormState(answers={name: "" if value is None else str(value)
+                                            for name, value in (found.answers or {}).items()})
+    if request.method == "GET":
+        key = secrets.token_urlsafe(24)
+        return render("resident/request_fix.html", req=found, editable=editable, documents=documents,
+                      state=state, key=key, version=found.version)
+    key = request_form.posted_key(request.form.get("kunci"))
+    state.answers.update(request_form.posted_answers(request.form, editable))
+    occupied = {a.requirement_code for a in attachments.current(found)}
+    state.drafts, state.file_errors = request_form.accept_uploads(
+        request.files, codes, draft_key=key, owner=found.applicant, uploaded_by=current_user, occupied=occupied)
+    if not state.file_errors:
+        try:
+            requests_service.resubmit(found, current_user, answers=state.answers, draft_key=key,
+                                      on_behalf_of=on_behalf, expected_version=request.form.get("versi", type=int))
+        except requests_service.AnswersError as e:
+            db.session.rollback()
+            state.field_errors.update(e.errors)
+        except requests_service.FilesError as e:
+            db.session.rollback()
+            state.file_errors.update(e.errors)
+        except RequestError as e:
+            db.session.rollback()
+            flash(e.message, "error")
+            return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+        else:
+            db.session.commit()
+            flash(_("Permohonan %(number)s sudah diajukan ulang.", number=found.tracking_number), "success")
+            return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, found.applicant)}
+    state.message = _("Perbaikan belum terkirim: periksa kembali isian yang ditandai.")
+    return render("resident/request_fix.html", req=found, editable=editable, documents=documents, state=state,
+                  key=key, version=request.form.get("versi", type=int) or found.version, status=422)

@@ -1,0 +1,61 @@
+"""Signing officials: the signing key (passphrase and certificate); the signing queue arrives with the letters."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from sempelmas.extensions import db
+from sempelmas.models.accounts import Role
+from sempelmas.services.letters import pki
+from sempelmas.web.access import role_required
+from sempelmas.web.forms import add_error
+from sempelmas.web.htmx import render
+from sempelmas.web.signer.forms import ChangePassphraseForm, SetupPassphraseForm
+
+bp = Blueprint("signer", __name__)
+
+
+@bp.get("/")
+@role_required(Role.SIGNER)
+def home():
+    from sempelmas.web.signer.signing import queue_context
+
+    return render("signer/queue.html", **queue_context())
+
+
+@bp.route("/kunci", methods=["GET", "POST"])
+@role_required(Role.SIGNER)
+def key():
+    """First time: account password + new passphrase → certificate. Afterwards: change the passphrase."""
+    user = current_user._get_current_object()
+    cert = pki.active_certificate(user)
+    form = ChangePassphraseForm() if cert is not None else SetupPassphraseForm()
+    if form.validate_on_submit():
+        try:
+            if cert is None:
+                cert = pki.setup_signing(user, form.account_password.data, form.passphrase.data)
+                message = _("Sertifikat tanda tangan sudah diterbitkan. Ingat passphrase Anda: tanpa itu surat "
+                            "tidak dapat ditandatangani.")
+            else:
+                pki.change_passphrase(user, form.old_passphrase.data, form.new_passphrase.data)
+                message = _("Passphrase tanda tangan sudah diganti.")
+        except (pki.WrongPassphrase, pki.TooManyAttempts) as e:
+            db.session.commit()  # the failure stays counted
+            add_error(form, e.field, e.message)
+            cert = pki.active_certificate(user)
+        except pki.PkiError as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+            cert = pki.active_certificate(user)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for("signer.key"), code=303)
+    status = 422 if form.errors else 200
+    return render("signer/key.html", form=form, certificate=cert, official=pki.official_for(user),
+                  history=pki.certificates_of(user), has_ca=pki.has_ca(), status=status)
+
+
+from sempelmas.web.signer import signing  # noqa: E402,F401  (the signing desk's routes)
