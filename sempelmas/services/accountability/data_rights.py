@@ -38,7 +38,7 @@ from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.accountability import audit, complaints
 from sempelmas.services.files.uploads import CORRECTION_EVIDENCE, KTP, stored_path
@@ -493,7 +493,7 @@ class Erasure:
 
 def _kept_attachment(a: RequestAttachment) -> bool:
     """The archive keeps the documents a signed letter rests on (the retention job removes them later)."""
-    return (a.request is not None and a.request.status == RequestStatus.DONE and a.superseded_at is None)
+    return (a.request is not None and lifecycle.is_done(a.request.status) and a.superseded_at is None)
 
 
 def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None) -> Erasure:

@@ -1,6 +1,7 @@
 """Notifications caused by request status changes: the bell and the outbox (delivered by the notify worker).
 
-``request_changed`` is called inside the transaction that changes the status, so a message is never
+``request_moved`` receives ``lifecycle.request_moved`` (services/requests/subscriptions.py) and
+``request_changed`` runs inside the transaction that changes the status, so a message is never
 lost and never sent for a change that was rolled back: it only adds rows. ``deliver_due`` (run by
 ``flask --app app notify-worker``) sends the outbox later, outside any web request, retrying with
 backoff; a mail server or gateway that is down only delays messages, it never blocks a status change.
@@ -39,14 +40,13 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
-from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.services.accountability import audit
 from sempelmas.services.operations import worker_loop
+from sempelmas.services.requests import lifecycle
 from sempelmas.web import page_cache
 
 log = logging.getLogger(__name__)
-
-S = RequestStatus
 
 #: minutes to wait after the 1st, 2nd, … failed attempt (the last value repeats)
 BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720)
@@ -62,8 +62,6 @@ CLAIM_CANDIDATES = 5
 DEFAULT_GATEWAY_TEMPLATE = '{"to": "{phone}", "message": "{message}"}'
 #: the template's placeholders: {phone}, {message}, {id} (the message's own id)
 _PLACEHOLDER = re.compile(r"\{(phone|message|id)\}")
-#: actions whose note is a reason the resident must read
-_REASON_ACTIONS = frozenset({"return_to_resident", "ask_fix", "reject", "send_back"})
 
 # where each audience opens the request (built as paths: the worker has no request context)
 RESIDENT_URL = "/warga/permohonan/{}"
@@ -87,6 +85,11 @@ class _Notice:
 # ----------------------------------------------------------------------------- queueing
 
 
+def request_moved(request: LetterRequest, *, event: RequestEvent, **_) -> None:
+    """Receiver of ``lifecycle.request_moved``: queue what the move tells whom (``request_changed``)."""
+    request_changed(request, event)
+
+
 def request_changed(request: LetterRequest, event: RequestEvent) -> None:
     """Queue what ``event`` (a RequestEvent just added to ``request``) should tell whom.
 
@@ -100,7 +103,8 @@ def request_changed(request: LetterRequest, event: RequestEvent) -> None:
     # stored text, whatever language the actor's screen uses: the kelurahan's people read Indonesian
     with force_locale("id"):
         notices = _notices(request, event)
-        subject = _("Permohonan %(tn)s: %(status)s", tn=request.tracking_number, status=_label(event.to_status))
+        subject = _("Permohonan %(tn)s: %(status)s", tn=request.tracking_number,
+                    status=lifecycle.status_label(event.to_status))
     _store(request, notices, f"request.{event.action}", subject)
 
 
@@ -180,15 +184,11 @@ def queue_external(notification_id: int | None, *, email: str | None, phone: str
                                      subject=subject[:200], body=body))
 
 
-def _label(status: str) -> str:
-    return str(REQUEST_STATUS_LABELS[RequestStatus(status)])
-
-
 def _notices(request: LetterRequest, event: RequestEvent) -> list[_Notice]:
     tn = request.tracking_number
     service = request.service_snapshot.get("name") or request.service_snapshot.get("code", "")
-    status = _label(event.to_status)
-    to = RequestStatus(event.to_status)
+    status = lifecycle.status_label(event.to_status)
+    turn = lifecycle.waits_for(event.to_status)
     action = event.action
     notices: list[_Notice] = []
 
@@ -213,17 +213,17 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[_Notice]:
                  "pengantar RW Anda.", tn=tn, service=service, name=request.subject.full_name,
                  rt=request.subject.rt)
         notices += [_Notice(u, text, RT_URL.format(tn)) for u in _rw_heads(request)]
-    elif to == S.AWAITING_ENDORSEMENT:
+    elif turn == lifecycle.RT:
         text = _("Permohonan %(tn)s (%(service)s) dari %(name)s menunggu pengantar Anda.",
                  tn=tn, service=service, name=request.subject.full_name)
         if action == "resubmit":
             text = _("Permohonan %(tn)s (%(service)s) dari %(name)s sudah diperbaiki dan menunggu pengantar Anda.",
                      tn=tn, service=service, name=request.subject.full_name)
         notices += [_Notice(u, text, RT_URL.format(tn)) for u in _rt_heads(request)]
-    elif to == S.AWAITING_SIGNATURE:
+    elif turn == lifecycle.SIGNER:
         text = _("Permohonan %(tn)s (%(service)s) menunggu tanda tangan Anda.", tn=tn, service=service)
         notices += [_Notice(u, text, SIGNER_URL) for u in users_with_role(Role.SIGNER)]
-    elif to == S.IN_REVIEW and action in {"resubmit", "send_back"} and request.claimed_by_id:
+    elif turn == lifecycle.STAFF and action in {"resubmit", "send_back"} and request.claimed_by_id:
         claimer = db.session.get(User, request.claimed_by_id)
         if action == "resubmit":
             text = _("Permohonan %(tn)s (%(service)s) sudah diperbaiki pemohon dan menunggu pemeriksaan Anda.",
@@ -248,7 +248,7 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[_Notice]:
 def _reason(action: str, note: str | None) -> str:
     if not note:
         return ""
-    if action in _REASON_ACTIONS:
+    if action in lifecycle.REASON_REQUIRED:
         return " " + _("Alasan: %(note)s", note=note)
     return " " + _("Catatan: %(note)s", note=note)
 
