@@ -43,7 +43,7 @@ from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.accountability import audit, complaints
 from sempelmas.services.files.uploads import CORRECTION_EVIDENCE, KTP, stored_path
 from sempelmas.services.letters import issuing
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import notify, outbox
 from sempelmas.services.people.accounts import AccountError, check_phone_free, family_members
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -641,7 +641,7 @@ def _tell_resident(req: DataRightsRequest, message) -> None:
     with force_locale("id"):
         text = str(message)
         subject = str(_("Permintaan data pribadi: %(status)s", status=req.status_label))
-    notify.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
+    outbox.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
 
 
 def _farewell(contacts: dict) -> None:
@@ -650,7 +650,7 @@ def _farewell(contacts: dict) -> None:
         body = str(_("Permintaan penghapusan akun Anda dikabulkan; Anda tidak bisa masuk lagi. Yang tetap "
                      "disimpan sebagai arsip: data register penduduk, surat yang sudah terbit, catatan "
                      "permohonan, dan log audit."))
-    notify.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
+    outbox.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
 
 
 def _tell_staff(req: DataRightsRequest) -> None:
