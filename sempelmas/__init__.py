@@ -33,6 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     _init_extensions(app)
+    # what follows a request's move (its audit entry, an endorsement's number, the notifications, the survey
+    # invitation) subscribes to lifecycle.request_moved at this import: once per process, web, CLI and workers
+    from sempelmas.services.requests import subscriptions  # noqa: F401
+
     _register_blueprints(app)
 
     from sempelmas import cli

@@ -135,14 +135,14 @@ def register(app: Flask) -> None:
         """Deliver queued e-mail and WhatsApp/SMS messages from the outbox, retrying with backoff."""
         import logging
 
-        from sempelmas.services.operations import notify
+        from sempelmas.services.operations import delivery
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s notify-worker %(message)s")
         if once:
-            c = notify.deliver_due()
+            c = delivery.deliver_due()
             click.echo(f"Terkirim: {c['sent']}  dicoba lagi nanti: {c['retry']}  gagal: {c['failed']}")
             return
-        notify.work_forever(current_app.config["NOTIFY_POLL_SECONDS"])
+        delivery.work_forever(current_app.config["NOTIFY_POLL_SECONDS"])
 
 
     @app.cli.command("pki-init")

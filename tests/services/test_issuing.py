@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter, LetterCounter, LetterStatus, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
+from sempelmas.services.accountability import audit
 from sempelmas.services.letters import issuing, pki
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.requests import lifecycle
@@ -163,7 +164,7 @@ def test_a_crash_while_signing_leaves_no_letter_no_file_and_no_used_number(desk,
         def fail(*a, **kw):
             raise RuntimeError("database putus")
 
-        monkeypatch.setattr(lifecycle.audit, "record", fail)
+        monkeypatch.setattr(audit, "record", fail)  # the move's audit entry (a request_moved receiver)
     with pytest.raises((RuntimeError, OSError)):
         issuing.issue_letter(first, desk.lurah, LURAH_PASS)
     monkeypatch.undo()

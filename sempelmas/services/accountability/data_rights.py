@@ -38,12 +38,12 @@ from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.accountability import audit, complaints
 from sempelmas.services.files.uploads import CORRECTION_EVIDENCE, KTP, stored_path
 from sempelmas.services.letters import issuing
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import notify, outbox
 from sempelmas.services.people.accounts import AccountError, check_phone_free, family_members
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -493,7 +493,7 @@ class Erasure:
 
 def _kept_attachment(a: RequestAttachment) -> bool:
     """The archive keeps the documents a signed letter rests on (the retention job removes them later)."""
-    return (a.request is not None and a.request.status == RequestStatus.DONE and a.superseded_at is None)
+    return (a.request is not None and lifecycle.is_done(a.request.status) and a.superseded_at is None)
 
 
 def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None) -> Erasure:
@@ -641,7 +641,7 @@ def _tell_resident(req: DataRightsRequest, message) -> None:
     with force_locale("id"):
         text = str(message)
         subject = str(_("Permintaan data pribadi: %(status)s", status=req.status_label))
-    notify.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
+    outbox.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
 
 
 def _farewell(contacts: dict) -> None:
@@ -650,7 +650,7 @@ def _farewell(contacts: dict) -> None:
         body = str(_("Permintaan penghapusan akun Anda dikabulkan; Anda tidak bisa masuk lagi. Yang tetap "
                      "disimpan sebagai arsip: data register penduduk, surat yang sudah terbit, catatan "
                      "permohonan, dan log audit."))
-    notify.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
+    outbox.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
 
 
 def _tell_staff(req: DataRightsRequest) -> None:

@@ -21,11 +21,12 @@ from sempelmas.domain import ikm
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
-from sempelmas.models.requests import LetterRequest, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.models.survey import ANSWER_COLUMNS, SurveyResponse
 from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.operations import notify
+from sempelmas.services.requests import lifecycle
 
 #: where the resident answers (a path: the notify worker has no request context)
 SURVEY_URL = "/warga/permohonan/{}/survei"
@@ -57,10 +58,17 @@ class AnswersError(SurveyError):
 # ----------------------------------------------------------------------------- invitation and answers
 
 
+def request_moved(request: LetterRequest, *, event: RequestEvent, **_) -> None:
+    """Receiver of ``lifecycle.request_moved``: the move to "selesai" (the letter is out) invites the applicant
+    side to rate the service (IKM)."""
+    if lifecycle.is_done(event.to_status):
+        invite(request)
+
+
 def invite(request: LetterRequest) -> None:
     """Invite the applicant side of a request that has just become done (bell + e-mail/WhatsApp with the link).
 
-    Called by the lifecycle on the move to "selesai"; adds rows and flushes, never commits or sends.
+    Adds rows and flushes, never commits or sends.
     """
     if has_response(request):
         return
@@ -79,7 +87,7 @@ def already_answered_message() -> str:
 
 def is_open(request: LetterRequest) -> bool:
     """A request can be rated once it is done (its letter issued)."""
-    return RequestStatus(request.status) is RequestStatus.DONE
+    return lifecycle.is_done(request.status)
 
 
 def may_answer(resident_user: User | None, request: LetterRequest) -> bool:

@@ -37,7 +37,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
-from sempelmas.models.requests import LetterRequest, RequestStatus
+from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
 from sempelmas.services.letters import pki
 from sempelmas.services.letters.numbering import NumberFormatError
@@ -108,7 +108,7 @@ def signing_queue(limit: int = 500) -> list[LetterRequest]:
     from sqlalchemy.orm import selectinload
 
     return list(db.session.scalars(
-        select(LetterRequest).where(LetterRequest.status == RequestStatus.AWAITING_SIGNATURE)
+        select(LetterRequest).where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.SIGNER)))
         .options(selectinload(LetterRequest.subject))
         .order_by(LetterRequest.updated_at, LetterRequest.id).limit(limit)))
 

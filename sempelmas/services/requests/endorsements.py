@@ -26,7 +26,7 @@ from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
-from sempelmas.models.requests import Endorsement, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.models.requests import Endorsement, LetterRequest, RequestEvent
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import lifecycle
@@ -34,8 +34,9 @@ from sempelmas.services.requests.lifecycle import RequestError
 
 RT_LEVEL = "rt"
 RW_LEVEL = "rw"
-#: the lifecycle actions of an RT/RW head
+#: the lifecycle actions of an RT/RW head, and those of them that give a numbered endorsement
 HEAD_ACTIONS = ("endorse_rt", "endorse", "return_to_resident")
+ENDORSE_ACTIONS = ("endorse_rt", "endorse")
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 #: tries at a free number before giving up (each retry reads the sequence again)
 NUMBER_ATTEMPTS = 5
@@ -93,22 +94,28 @@ def endorse(request: LetterRequest, actor: User, note: str | None = None,
     when the profile says the RW endorses too, else "endorse" (on to the office); at the RW step the
     RW head's is "endorse". The lifecycle refuses anyone else (NotPermittedError), a request not
     waiting for its pengantar (TransitionError) and a stale ``expected_version``
-    (ConcurrentUpdateError). Audited as "request.endorse_rt" / "request.endorse" with the number;
-    flushes, never commits.
+    (ConcurrentUpdateError). The move numbers the endorsement (``number_endorsement``); audited as
+    "request.endorse_rt" / "request.endorse" with the number; flushes, never commits.
     """
     if lifecycle.endorsement_step(request) == RW_LEVEL:
-        action, level = "endorse", RW_LEVEL
+        action = "endorse"
     else:
-        action, level = ("endorse_rt" if lifecycle.rw_endorses() else "endorse"), RT_LEVEL
-    issued: list[Endorsement] = []
+        action = "endorse_rt" if lifecycle.rw_endorses() else "endorse"
+    lifecycle.transition(request, action, actor=actor, note=note, expected_version=expected_version)
+    return max(request.endorsements, key=lambda e: e.id)  # the one this move was given
 
-    def number(event: RequestEvent) -> dict:
-        issued.append(_issue(request, level, actor, event.note, event.at))
-        return {"endorsement_number": issued[0].number, "endorsement_level": level}
 
-    lifecycle.transition(request, action, actor=actor, note=note, expected_version=expected_version,
-                         on_moved=number)
-    return issued[0]
+def number_endorsement(request: LetterRequest, *, event: RequestEvent, actor: User, details: dict, **_) -> None:
+    """Receiver of ``lifecycle.request_moved``: a head's endorsement move ("endorse_rt", "endorse") is stored
+    with its number, at the event's time and with its note; the number and level join the move's audit
+    ``details``. The level is the step the request was at (``lifecycle.endorsement_step`` before the move): the
+    RW's once the RT head's endorsement counts, else the RT's."""
+    if event.action not in ENDORSE_ACTIONS:
+        return
+    rt_done = any(e.level == RT_LEVEL for e in lifecycle.current_endorsements(request))
+    level = RW_LEVEL if rt_done else RT_LEVEL
+    endorsement = _issue(request, level, actor, event.note, event.at)
+    details.update(endorsement_number=endorsement.number, endorsement_level=level)
 
 
 def return_to_resident(request: LetterRequest, actor: User, reason: str | None,
@@ -180,7 +187,7 @@ def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
         return Queue()
     candidates = db.session.scalars(
         select(LetterRequest).join(LetterRequest.subject)
-        .where(LetterRequest.status == RequestStatus.AWAITING_ENDORSEMENT,
+        .where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.RT)),
                LetterRequest.needs_paper_pengantar.is_(False), area)
         .options(contains_eager(LetterRequest.subject), joinedload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))

@@ -32,11 +32,10 @@ from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.requests.lifecycle import FINAL_STATUSES
+from sempelmas.services.requests.lifecycle import OPEN_STATUSES
 from sempelmas.services.requests.submission import office_hours_of
 from sempelmas.web.i18n import clock
 
-S = RequestStatus
 #: the status filter's "every open request" (the default) and "every status"
 OPEN = ""
 ALL = "semua"
@@ -44,8 +43,6 @@ ORDER_DUE = "tenggat"
 ORDER_NEWEST = "terbaru"
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
-#: open statuses in the order the counts bar shows them (the order work flows)
-OPEN_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
 #: how far back the time-left clock counts office time of an overdue request
 OVERDUE_CLOCK_DAYS = 62
 _LATE = "_terlambat"

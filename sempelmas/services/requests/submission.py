@@ -17,11 +17,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, RoleGrant, User
 from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
+from sempelmas.models.requests import LetterRequest, RequestEvent, TrackingCounter
 from sempelmas.models.residents import Resident
-from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.operations import notify
 from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests.lifecycle import RequestError
@@ -149,8 +147,7 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
                           office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
     paper = needs_paper_pengantar(snap, subject_resident)
-    status = (RequestStatus.AWAITING_ENDORSEMENT if snap.get("needs_rt_endorsement") and not paper
-              else RequestStatus.SUBMITTED)
+    status = lifecycle.start(awaits_pengantar=bool(snap.get("needs_rt_endorsement")) and not paper)
     prefix = (profile.tracking_prefix if profile and profile.tracking_prefix else DEFAULT_PREFIX)
     year = local.year
     request = LetterRequest(
@@ -174,11 +171,8 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
         if existing is None:
             raise
         return existing
-    audit.record("request.submit", request, actor=actor, on_behalf_of=applicant if submitted_by else None,
-                 tracking_number=request.tracking_number, service=snap["code"], version=version.version,
-                 status=str(status))
-    db.session.flush()
-    notify.request_changed(request, request.events[0])
+    lifecycle.started(request, actor=actor, on_behalf_of=applicant if submitted_by else None,
+                      service=snap["code"], version=version.version, status=str(status))
     return request
 
 

@@ -23,7 +23,7 @@ from sempelmas.services.files.uploads import UploadError, reencode_image
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import numbering
 from sempelmas.services.letters import render as letter_render
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import outbox as outbox_service
 from sempelmas.services.people import accounts, register_import
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
@@ -280,7 +280,7 @@ def outbox():
     filter_status = request.args.get("status") or None
     if filter_status not in (None, *OutboxStatus):
         filter_status = None
-    counts, messages = notify.outbox_overview(filter_status)
+    counts, messages = outbox_service.outbox_overview(filter_status)
     return render("admin/outbox.html", counts=counts, messages=messages, filter_status=filter_status,
                   statuses=list(OutboxStatus), form=EmptyForm())
 
@@ -294,7 +294,7 @@ def outbox_resend(message_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if message.status == OutboxStatus.FAILED:
-        notify.resend(message, current_user)
+        outbox_service.resend(message, current_user)
         db.session.commit()
         flash(_("Pesan dijadwalkan untuk dikirim ulang."), "success")
     else:
