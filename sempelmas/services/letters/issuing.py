@@ -2,7 +2,7 @@
 
 ``issue_letter`` refuses a request that is not waiting for a signature (the lifecycle's "sign" action decides)
 or that already has a valid letter, and an official whose passphrase is wrong (counted by the PKI throttle,
-nothing else changes). Then, in ONE transaction that begins with ``numbering.begin_immediate()`` (SQLite's
+nothing else changes). Then, in ONE transaction that begins with ``sequences.begin_immediate()`` (SQLite's
 write lock; on PostgreSQL the counter row and the request row are locked ``FOR UPDATE``):
 
     take the number → new verification code → render the PDF (number, QR with <PUBLIC_URL>/v/<code>)
@@ -287,12 +287,12 @@ def _begin_signing_transaction() -> None:
 
     from sqlalchemy.exc import OperationalError
 
-    from sempelmas.services.letters import numbering
+    from sempelmas.services import sequences
 
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
-            numbering.begin_immediate()
+            sequences.begin_immediate()
             return
         except OperationalError as e:
             db.session.rollback()
