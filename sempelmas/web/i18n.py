@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_babel import get_translations
 
+from sempelmas.domain.dates import tz_name_of
 from sempelmas.services.kelurahan.profile import current_profile
 
 LANG_COOKIE = "lang"
@@ -25,8 +26,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str:
-    profile = current_profile()
-    return profile.tz_name if profile else "Asia/Jakarta"
+    return tz_name_of(current_profile())
 
 
 def current_lang() -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
+from sempelmas.domain import dates
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.letter_format import roman_month
 from sempelmas.models.catalogue import Service
@@ -143,8 +143,7 @@ def next_letter_number(request, now: datetime | None = None) -> tuple[str, str, 
     snapshot = request.service_snapshot
     service = catalogue.get_service(snapshot["code"], enabled_only=False) or snapshot
     now = now or datetime.now(UTC)
-    aware = now.replace(tzinfo=UTC) if now.tzinfo is None else now
-    local = aware.astimezone(ZoneInfo(profile.tz_name if profile is not None else "Asia/Jakarta"))
+    local = dates.to_local(now, dates.tz_name_of(profile))
     fmt = format_for(profile, service)
     problem = check_format(fmt)
     if problem:

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from jinja2 import BaseLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlalchemy import select
 
+from sempelmas.domain import dates
 from sempelmas.domain.i18n import lazy as _
-from sempelmas.domain.letter_format import GENDERS, long_date, nip_grouped, place_name
+from sempelmas.domain.letter_format import GENDERS, long_date, nip_grouped, place_name, rt_rw_label
 from sempelmas.extensions import db
 from sempelmas.models.letters import LetterTemplate
 from sempelmas.models.profile import KelurahanProfile, Official
@@ -385,7 +385,7 @@ def _kop(profile) -> SimpleNamespace:
 
 
 def _person(resident, profile) -> dict:
-    rt_rw = f"RT {resident.rt or '-'} / RW {resident.rw or '-'}"
+    rt_rw = rt_rw_label(resident.rt, resident.rw)
     kind = "Kelurahan" if (profile.village_kind or "kelurahan") == "kelurahan" else "Desa"
     regency = ("Kota " if (profile.regency_kind or "kota") == "kota" else "Kabupaten ") + place_name(
         profile.regency_name)
@@ -438,8 +438,7 @@ def _endorsement_text(endorsements: list, paper: bool) -> str:
 
 
 def _local(moment: datetime, profile) -> datetime:
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(ZoneInfo(profile.tz_name if hasattr(profile, "tz_name") else "Asia/Jakarta"))
+    return dates.to_local(moment, dates.tz_name_of(profile))
 
 
 def build_context(*, profile, resident, snapshot: dict, answers: dict, endorsements: list, paper_pengantar: bool,

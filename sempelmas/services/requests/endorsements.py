@@ -17,12 +17,12 @@ rows are kept (their numbers were handed out and must never be reused) but no lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
+from sempelmas.domain import dates
 from sempelmas.domain.letter_format import roman_month
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
@@ -71,7 +71,7 @@ def _issue(request: LetterRequest, level: str, actor: User, note: str | None, at
     rt = subject.rt if level == RT_LEVEL else ""
     rw = subject.rw or ""
     profile = profile_service.profile_row()
-    local = at.replace(tzinfo=UTC).astimezone(ZoneInfo(profile.tz_name if profile else "Asia/Jakarta"))
+    local = dates.to_local(at, dates.tz_name_of(profile))
     seq = _next_seq(level, rt, rw, local.year)
     endorsement = Endorsement(
         request_id=request.id, level=level, rt=rt, rw=rw, year=local.year, seq=seq,

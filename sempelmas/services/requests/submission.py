@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
+from sempelmas.domain import dates, workdays
 from sempelmas.domain import digits as digit_rules
-from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, RoleGrant, User
@@ -129,11 +128,11 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
         raise AnswersError({name: str(message) for name, message in errors.items()})
 
     profile = profile_service.profile_row()
-    tz = profile.tz_name if profile else "Asia/Jakarta"
+    tz = dates.tz_name_of(profile)
     moment = (now or datetime.now(UTC))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZoneInfo(tz))
+    local = dates.to_local(moment, tz)
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
                           office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
     paper = needs_paper_pengantar(snap, subject_resident)

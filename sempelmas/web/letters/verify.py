@@ -29,6 +29,7 @@ from limits import parse as parse_limit
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from sempelmas.domain import digits as digit_rules
+from sempelmas.domain.dates import tz_name_of
 from sempelmas.extensions import csrf, db, limiter, verify_limit
 from sempelmas.models.letters import LetterStatus
 from sempelmas.services.accountability import audit
@@ -109,7 +110,7 @@ def _zone(name: str) -> ZoneInfo:
 def _local_time(value: datetime, lang: str) -> str:
     """``d MMMM yyyy HH.mm WIB`` in the profile's time zone (as the ``datetime_local`` filter, cheaper)."""
     profile = profile_service.current_profile()
-    local = value.replace(tzinfo=UTC).astimezone(_zone(profile.tz_name if profile else "Asia/Jakarta"))
+    local = value.replace(tzinfo=UTC).astimezone(_zone(tz_name_of(profile)))
     label = profile.timezone if profile else "WIB"
     return f"{local.day} {_months(lang)[local.month]} {local.year} {clock(local, lang)} {label}"
 
