@@ -154,6 +154,9 @@ def main() -> int:
                 pki,
             )
             from sempelmas.services.letters import (
+                pdf as letter_pdf,
+            )
+            from sempelmas.services.letters import (
                 render as letter_render,
             )
             from sempelmas.services.letters import (
@@ -166,9 +169,9 @@ def main() -> int:
             ids = awaiting(2 * args.runs + 2)
 
             timed(numbering, "next_letter_number", "number")
-            timed(letter_render, "html_to_pdf", "render")  # xhtml2pdf: layout + PDF
+            timed(letter_pdf, "html_to_pdf", "render")  # xhtml2pdf: layout + PDF
             timed(letter_render, "render_html", "render")  # Jinja + context (QR drawn inside)
-            timed(letter_render, "qr_png", "qr")
+            timed(letter_pdf, "qr_png", "qr")
             timed(pki.KelurahanCASigner, "sign", "sign")
             timed(issuing, "prepare_signer", "unlock")
             timed(letter_store, "stage_pdf", "store")

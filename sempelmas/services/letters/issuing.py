@@ -41,7 +41,7 @@ from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.services.accountability import audit
 from sempelmas.services.letters import pki
 from sempelmas.services.letters.numbering import NumberFormatError
-from sempelmas.services.letters.render import LetterRenderError
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.requests import lifecycle
 
 #: the most letters one batch signs (one passphrase entry)

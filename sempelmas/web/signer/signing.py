@@ -13,7 +13,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.letters import batch_signing, issuing, pki
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters.numbering import NumberFormatError
-from sempelmas.services.letters.render import LetterRenderError
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.requests import lifecycle, review
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import add_error
