@@ -11,13 +11,17 @@ import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from sempelmas.domain import dates
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.letter_format import roman_month
+from sempelmas.extensions import db
 from sempelmas.models.catalogue import Service
 from sempelmas.models.letters import LetterCounter
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.services import sequences
+from sempelmas.services.kelurahan import profile as profile_service
 
 #: the fields a number format may use, with what they stand for (shown to the admin)
 FIELDS = {
@@ -136,12 +140,10 @@ def next_letter_number(request, now: datetime | None = None) -> tuple[str, str, 
     after it), or from the request's snapshot when the service is gone. Takes a sequence number
     (see take_number): call it inside the signing transaction only.
     """
-    from sempelmas.services.kelurahan import profile as profile_service
-    from sempelmas.services.requests import catalogue
-
     profile = profile_service.profile_row()
     snapshot = request.service_snapshot
-    service = catalogue.get_service(snapshot["code"], enabled_only=False) or snapshot
+    # the catalogue's row read here, not through services.requests.catalogue (which checks formats with this module)
+    service = db.session.scalar(select(Service).where(Service.code == snapshot["code"])) or snapshot
     now = now or datetime.now(UTC)
     local = dates.to_local(now, dates.tz_name_of(profile))
     fmt = format_for(profile, service)
