@@ -42,11 +42,18 @@ def parse_date(text: str) -> date:
 TIMEZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 #: the zone until a profile says otherwise
 DEFAULT_TIMEZONE = TIMEZONES["WIB"]
+#: hours and minutes as each language writes them: 09.30 (Indonesian), 09:30 (English)
+TIME_SEPARATOR = {"id": ".", "en": ":"}
 
 
 def tz_name_of(profile) -> str:
     """The kelurahan's time zone (IANA name) from its profile (anything with ``tz_name``); WIB without one."""
     return getattr(profile, "tz_name", None) or DEFAULT_TIMEZONE
+
+
+def clock(value, lang: str) -> str:
+    """``HH.mm`` / ``HH:mm`` of a datetime or time in the given language."""
+    return f"{value:%H}{TIME_SEPARATOR.get(lang, '.')}{value:%M}"
 
 
 def to_local(moment: datetime, tz_name: str) -> datetime:

@@ -10,14 +10,6 @@ from sempelmas.services.kelurahan.profile import current_profile
 
 LANG_COOKIE = "lang"
 #: hours and minutes as each language writes them: 14.05 in Indonesian, 14:05 in English
-TIME_SEPARATOR = {"id": ".", "en": ":"}
-
-
-def clock(value, lang: str) -> str:
-    """``HH.mm`` / ``HH:mm`` of a datetime or time in the given language."""
-    return f"{value:%H}{TIME_SEPARATOR.get(lang, '.')}{value:%M}"
-
-
 def select_locale() -> str:
     lang = request.cookies.get(LANG_COOKIE) if request else None
     if lang in current_app.config["LANGUAGES"]:

@@ -29,14 +29,14 @@ from limits import parse as parse_limit
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from sempelmas.domain import digits as digit_rules
-from sempelmas.domain.dates import tz_name_of
+from sempelmas.domain.dates import clock, tz_name_of
 from sempelmas.extensions import csrf, db, limiter, verify_limit
 from sempelmas.models.letters import LetterStatus
 from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
-from sempelmas.web.i18n import clock, current_lang
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.letters import verify_texts
 
 bp = Blueprint("verify", __name__)
