@@ -132,7 +132,7 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
     reads still start no transaction, and the first write still waits on the busy timeout. SQLAlchemy's
     recipe (isolation_level=None + BEGIN on every "begin") would instead start a deferred transaction at
     the first read, whose later write fails at once with "database is locked" when another worker wrote
-    meanwhile, and would defeat numbering.begin_immediate (tests/test_transactions.py; figures in
+    meanwhile, and would defeat sequences.begin_immediate (tests/test_transactions.py; figures in
     bench/bench_sqlite_transactions.py).
     """
     import sqlite3

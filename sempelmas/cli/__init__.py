@@ -148,11 +148,11 @@ def register(app: Flask) -> None:
     @app.cli.command("pki-init")
     def pki_init() -> None:
         """Create the kelurahan certificate authority under PKI_DIR if absent (never replaces one)."""
-        from sempelmas.services.letters import pki
+        from sempelmas.services.letters import ca as letter_ca
 
         try:
-            created, message = pki.init_ca()
-        except pki.PkiError as e:
+            created, message = letter_ca.init_ca()
+        except letter_ca.PkiError as e:
             raise click.ClickException(e.message) from e
         if created:
             db.session.commit()

@@ -266,9 +266,10 @@ def export_pdf(user: User, data: dict) -> bytes:
     """The export as a readable PDF (kop of the kelurahan, one section per kind of data)."""
     from flask_babel import format_datetime
 
+    from sempelmas.domain.dates import TIME_SEPARATOR
     from sempelmas.services.kelurahan.profile import current_profile
-    from sempelmas.services.letters import render as letter_render
-    from sempelmas.web.i18n import TIME_SEPARATOR, current_lang
+    from sempelmas.services.letters import pdf as letter_pdf
+    from sempelmas.web.i18n import current_lang
 
     # the profile and the pattern once, not per line (a heavy export has thousands of timestamps)
     profile = current_profile()
@@ -283,7 +284,7 @@ def export_pdf(user: User, data: dict) -> bytes:
     html = render_template("data_rights/export_pdf.html", data=data, user=user, when=when,
                            status_label=lifecycle.status_label,
                            labels={k: str(v[0]) for k, v in CORRECTABLE.items()})
-    return letter_render.html_to_pdf(html)
+    return letter_pdf.html_to_pdf(html)
 
 
 # ----------------------------------------------------------------------------- corrections

@@ -272,12 +272,12 @@ def _date(day: date) -> str:
 
 
 def _profile_bits():
-    from sempelmas.services.letters import render as letter_render
+    from sempelmas.services.letters import kop as kop_surat
 
     profile = profile_service.profile_row()
     if profile is None:
         return None, None
-    return letter_render._kop(profile), letter_render._logo_uri(profile)
+    return kop_surat.kop(profile), kop_surat.logo_uri(profile)
 
 
 def export_xlsx(rep: Report, *, actor: User) -> bytes:
@@ -361,13 +361,13 @@ def _local_naive(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def export_pdf(rep: Report, *, actor: User) -> bytes:
     """The report as a printable PDF with the kop surat (the letters' kop and logo). Audited."""
-    from sempelmas.services.letters import render as letter_render
+    from sempelmas.services.letters import pdf as letter_pdf
 
     kop, logo = _profile_bits()
     html = render_template("survey/report_pdf.html", rep=rep, kop=kop, logo=logo, elements=ikm.ELEMENTS,
-                           bands=ikm.bands(), font=letter_render.FONT_FAMILY,
+                           bands=ikm.bands(), font=letter_pdf.FONT_FAMILY,
                            printed_on=_date(local_today()))
-    data = letter_render.html_to_pdf(html)
+    data = letter_pdf.html_to_pdf(html)
     _audit_export(rep, "pdf", actor)
     return data
 

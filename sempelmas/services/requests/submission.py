@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
+from sempelmas.domain import dates, workdays
 from sempelmas.domain import digits as digit_rules
-from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, RoleGrant, User
@@ -19,6 +17,7 @@ from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, TrackingCounter
 from sempelmas.models.residents import Resident
+from sempelmas.services import sequences
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
@@ -52,21 +51,9 @@ def holidays_from(start: date, service_time_value: int) -> set[date]:
 
 
 def next_tracking_number(prefix: str, year: int) -> str:
-    """"JGL-2026-000123": the next number of the per-year sequence, never handed out twice.
-
-    The UPDATE … SET last = last + 1 takes the row's write lock (PostgreSQL) or the database's
-    (SQLite) until the transaction ends, so a concurrent submitter waits and then reads its own
-    increment; the first number of a year creates the row with an insert that ignores a conflict.
-    """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(TrackingCounter).values(prefix=prefix, year=year, last=0)
-                       .on_conflict_do_nothing(index_elements=["prefix", "year"]))
-    where = (TrackingCounter.prefix == prefix) & (TrackingCounter.year == year)
-    db.session.execute(update(TrackingCounter).where(where).values(last=TrackingCounter.last + 1)
-                       .execution_options(synchronize_session=False))
-    last = db.session.scalar(select(TrackingCounter.last).where(where))
-    return f"{prefix}-{year}-{last:06d}"
+    """"JGL-2026-000123": the next number of the per-year sequence, never handed out twice
+    (services.sequences: a concurrent submitter waits for this transaction, then takes the next one)."""
+    return f"{prefix}-{year}-{sequences.take(TrackingCounter.prefix, prefix, year):06d}"
 
 
 def _version(service_code_or_version) -> ServiceVersion:
@@ -139,11 +126,11 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
         raise AnswersError({name: str(message) for name, message in errors.items()})
 
     profile = profile_service.profile_row()
-    tz = profile.tz_name if profile else "Asia/Jakarta"
+    tz = dates.tz_name_of(profile)
     moment = (now or datetime.now(UTC))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZoneInfo(tz))
+    local = dates.to_local(moment, tz)
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
                           office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
     paper = needs_paper_pengantar(snap, subject_resident)

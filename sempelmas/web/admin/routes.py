@@ -21,8 +21,8 @@ from sempelmas.models.profile import (
 )
 from sempelmas.services.files.uploads import UploadError, reencode_image
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.letters import numbering
-from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters import numbering, template_check, templates
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.operations import outbox as outbox_service
 from sempelmas.services.people import accounts, register_import
 from sempelmas.services.requests import catalogue
@@ -366,15 +366,15 @@ def letter_templates():
     used = {}
     for service in catalogue.all_services():
         used.setdefault(service.letter_template, []).append(service.name)
-    return render("admin/letter_templates.html", templates=letter_render.template_names(), used=used)
+    return render("admin/letter_templates.html", templates=templates.template_names(), used=used)
 
 
 @bp.route("/templat-surat/<name>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def letter_template_edit(name: str):
-    found = letter_render.template_source(name)
+    found = templates.template_source(name)
     if found is None and name in {s.letter_template for s in catalogue.all_services()}:
-        found = (letter_render.default_source("domisili") or "", False)  # a new service's letter starts from one
+        found = (templates.default_source("domisili") or "", False)  # a new service's letter starts from one
     if found is None:
         abort(404)
     source, edited = found
@@ -385,9 +385,9 @@ def letter_template_edit(name: str):
         if action == "kembalikan":
             if not EmptyForm().validate_on_submit():
                 abort(400)
-            if letter_render.default_source(name) is None:
+            if templates.default_source(name) is None:
                 flash(_("Templat ini tidak punya versi bawaan."), "error")
-            elif letter_render.reset_template(name, actor=current_user):
+            elif template_check.reset_template(name, actor=current_user):
                 db.session.commit()
                 flash(_("Templat %(name)s kembali ke versi bawaan.", name=name), "success")
             return redirect(url_for("admin.letter_template_edit", name=name), code=303)
@@ -396,16 +396,16 @@ def letter_template_edit(name: str):
             candidate = form.source.data.replace("\r\n", "\n")
             if action in ("pratinjau", "pratinjau_html"):
                 try:
-                    body = letter_render.render_demo(name, source=candidate, as_pdf=action == "pratinjau")
-                except letter_render.LetterRenderError as e:
+                    body = template_check.render_demo(name, source=candidate, as_pdf=action == "pratinjau")
+                except LetterRenderError as e:
                     problem = e.message if not e.line else _("Baris %(line)d: %(error)s", line=e.line,
                                                              error=e.message)
                 else:
                     return letter_response(body, filename=f"pratinjau-templat-{name}.pdf")
             else:
                 try:
-                    letter_render.save_template(name, candidate, actor=current_user)
-                except letter_render.LetterRenderError as e:
+                    template_check.save_template(name, candidate, actor=current_user)
+                except LetterRenderError as e:
                     db.session.rollback()
                     problem = e.message
                 else:
@@ -418,8 +418,8 @@ def letter_template_edit(name: str):
             add_error(form, "source", problem)
         status = 422
     return render("admin/letter_template_edit.html", form=form, name=name, edited=edited,
-                  has_default=letter_render.default_source(name) is not None, problem=problem,
-                  variables=letter_render.TEMPLATE_VARIABLES, status=status)
+                  has_default=templates.default_source(name) is not None, problem=problem,
+                  variables=templates.TEMPLATE_VARIABLES, status=status)
 
 
 from sempelmas.web.admin import audit as _audit  # noqa: E402,F401  (routes on this blueprint)

@@ -15,6 +15,7 @@ from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.people import accounts, residents
 from sempelmas.services.requests import lifecycle, queue, review
 from sempelmas.web import account_review
@@ -283,7 +284,7 @@ def request_letter_preview(tracking_number: str):
         else:
             body = letter_render.render_pdf(letter_request, number=None, signed_at=None, official=None,
                                             verify_url=None)
-    except letter_render.LetterRenderError as e:
+    except LetterRenderError as e:
         db.session.rollback()
         flash(_("Pratinjau surat tidak dapat dibuat: %(error)s", error=e.message), "error")
         return redirect(url_for("staff.request_review", tracking_number=tracking_number), code=303)
