@@ -17,7 +17,6 @@ from sempelmas.extensions import db, limiter, login_limit, register_limit, reset
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import Role, User
-from sempelmas.page_cache import cached_page
 from sempelmas.services import accounts, login_guard, sessions
 from sempelmas.services.uploads import KTP
 from sempelmas.uploads_form import save_form_photo
@@ -60,7 +59,6 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@cached_page
 @limiter.limit(login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":

@@ -15,7 +15,6 @@ from sempelmas.extensions import db
 from sempelmas.forms import EmptyForm, add_error
 from sempelmas.htmx import render
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
-from sempelmas.page_cache import cached_page
 from sempelmas.resident import request_form
 from sempelmas.services import accounts, attachments, audit, catalogue, letters, lifecycle, request_access
 from sempelmas.services import requests as requests_service
@@ -25,7 +24,6 @@ from sempelmas.uploads_form import save_form_photo
 
 bp = Blueprint("resident", __name__)
 @bp.get("/")
-@cached_page
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def home():
     resident_user = acting_resident()

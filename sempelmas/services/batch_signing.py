@@ -34,7 +34,6 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select, update
 
-from sempelmas import page_cache
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
@@ -114,8 +113,7 @@ def run(job_id: int, token: str, held: pki.HeldSigner) -> None:
         summary = _summary(results)
         audit.record("letter.batch_sign", actor=user, object_type="job", object_id=job_id,
                      selected=len(tracking_numbers), signed=summary["signed"])
-        _write(job_id, token, final=True, status=JobStatus.DONE, progress=len(results), result=summary,
-               in_session=True)
+        _write(job_id, token, final=True, status=JobStatus.DONE, progress=len(results), result=summary)
 
 
 @contextlib.contextmanager
@@ -145,10 +143,10 @@ def _summary(results: list[dict]) -> dict:
     return {"letters": results, "signed": sum(1 for r in results if r["ok"]), "pid": os.getpid()}
 
 
-def _write(job_id: int, token: str, *, final: bool = False, in_session: bool = False, **values) -> None:
-    """Write the job's progress or its end. Unlike an import's progress this must not be lost (it is the
-    official's record of the batch), so it waits for the write lock, retrying while the database is busy.
-    ``in_session``: part of the session's transaction (the batch's audit entry), committed here."""
+def _write(job_id: int, token: str, *, final: bool = False, **values) -> None:
+    """Write the job's progress or its end, in the session's transaction (with the batch's audit entry at the
+    end) and commit it. Unlike an import's progress this must not be lost (it is the official's record of the
+    batch), so it waits for the write lock, retrying while the database is busy."""
     values = {**values, "heartbeat_at": utcnow()}
     if final:
         values.update(finished_at=utcnow(), lease_token=None)
@@ -156,13 +154,8 @@ def _write(job_id: int, token: str, *, final: bool = False, in_session: bool = F
             .values(**values))
     for attempt in range(20):
         try:
-            if in_session:
-                db.session.execute(stmt)
-                db.session.commit()
-                return
-            with page_cache.paused():
-                db.session.execute(stmt)
-                db.session.commit()
+            db.session.execute(stmt)
+            db.session.commit()
             return
         except Exception as e:  # noqa: BLE001 - only a transient error is retried
             db.session.rollback()

@@ -50,7 +50,6 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from sempelmas import page_cache
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
@@ -196,10 +195,10 @@ def _bookkeeping(stmt, *, wait: bool) -> bool:
 
     ``wait=False``: on SQLite, give up at once instead of waiting for the write lock (which the job's own
     transaction may hold: waiting would stall the job for the whole busy timeout). Returns whether it was
-    written. The data version is left alone: no cached page shows a job's progress."""
+    written."""
     engine = db.engine
     try:
-        with page_cache.paused(), engine.connect() as conn:
+        with engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
             timeout = None
             if sqlite and not wait:
@@ -251,7 +250,7 @@ class Heartbeat:
                     stmt = (update(Job).where(Job.id == self.job_id, Job.lease_token == self.token,
                                               Job.status == JobStatus.RUNNING).values(heartbeat_at=utcnow()))
                     try:
-                        with page_cache.paused(), db.engine.begin() as conn:
+                        with db.engine.begin() as conn:
                             if conn.execute(stmt).rowcount == 0:
                                 self.lost = True
                                 return
