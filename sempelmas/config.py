@@ -63,9 +63,8 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = None  # a resident may fill a long form slowly on a phone
 
     # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
-    # an in-process store is set explicitly so the choice is visible: lazymemory:// is memory:// without
-    # a timer thread per hit (sempelmas/ratelimit_storage.py).
-    RATELIMIT_STORAGE_URI = "lazymemory://"
+    # memory:// is set explicitly so the choice is visible.
+    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "20 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"

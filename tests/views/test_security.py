@@ -157,7 +157,7 @@ def test_secret_key_file_in_instance_is_used(tmp_path, monkeypatch):
     app = create_app()
     assert app.config["SECRET_KEY"] == "abc123"
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["RATELIMIT_STORAGE_URI"] == "lazymemory://"  # memory:// without a timer thread per hit
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"  # the library's in-process store, as it is
     with app.app_context():
         assert db.engine.url.database.endswith("x.db")
         db.engine.dispose()
