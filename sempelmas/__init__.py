@@ -24,9 +24,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from sempelmas.config import load_config
 
     load_config(app, test_config)
-    from sempelmas.sessions import CachedSerializerSessionInterface
-
-    app.session_interface = CachedSerializerSessionInterface()
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
@@ -48,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
     from sempelmas.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
-    from sempelmas.i18n import install_fast_template_gettext, select_locale, select_timezone
+    from sempelmas.i18n import select_locale, select_timezone
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
@@ -56,7 +53,6 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    install_fast_template_gettext(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
