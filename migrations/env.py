@@ -3,8 +3,6 @@ from logging.config import fileConfig
 
 from flask import current_app
 
-from sempelmas.web.page_cache import paused as data_version_paused
-
 from alembic import context
 
 # this is the Alembic Config object, which provides
@@ -105,7 +103,7 @@ def run_migrations_online():
             **conf_args
         )
 
-        with data_version_paused(), context.begin_transaction():  # paused until after the commit
+        with context.begin_transaction():
             context.run_migrations()
 
 

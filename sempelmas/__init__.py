@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -24,9 +24,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from sempelmas.config import load_config
 
     load_config(app, test_config)
-    from sempelmas.web.sessions import CachedSerializerSessionInterface
-
-    app.session_interface = CachedSerializerSessionInterface()
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
@@ -53,20 +50,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
     from sempelmas.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
-    from sempelmas.web.i18n import install_fast_template_gettext, select_locale, select_timezone
+    from sempelmas.web.i18n import select_locale, select_timezone
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
     db.init_app(app)
-    with app.app_context():
-        from sempelmas.web import page_cache
-
-        page_cache.watch_writes(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
-    _spare_from_limiter_hooks(app, limiter, blueprints={"verify"})
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    install_fast_template_gettext(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -76,34 +67,6 @@ def _init_extensions(app: Flask) -> None:
     from sempelmas.services.people.accounts import load_user
 
     login_manager.user_loader(load_user)
-
-
-def _spare_from_limiter_hooks(app: Flask, limiter, blueprints: set[str]) -> None:
-    """Flask-Limiter's request hooks skip these blueprints, which count their own limit with its strategy
-    and store (the public verification page, sempelmas/web/letters/verify.py): its per-request resolution costs
-    about a tenth of that page even when it finds nothing to check (bench/bench_verify.py). They also skip
-    GETs of whole-page-cached views (sempelmas/web/page_cache.py), whose limits are POST-only. If another
-    release registers its hooks differently, nothing is wrapped and its request filter skips them instead."""
-    def owned(fn) -> bool:
-        return getattr(fn, "__self__", None) is limiter or limiter in getattr(fn, "args", ())
-
-    def spared() -> bool:
-        if request.blueprint in blueprints:
-            return True
-        view = app.view_functions.get(request.endpoint)
-        return request.method == "GET" and getattr(view, "page_cached", False)
-
-    def sparing(fn, passthrough: bool):
-        def hook(*args):
-            if spared():
-                return args[0] if passthrough else None  # after_request hands the response on
-            return fn(*args)
-        return hook
-
-    for registry, passthrough in ((app.before_request_funcs, False), (app.after_request_funcs, True),
-                                  (app.teardown_request_funcs, False)):
-        funcs = registry.get(None, [])
-        funcs[:] = [sparing(fn, passthrough) if owned(fn) else fn for fn in funcs]
 
 
 @event.listens_for(Engine, "connect")

@@ -63,9 +63,8 @@ class DefaultConfig:
     WTF_CSRF_TIME_LIMIT = None  # a resident may fill a long form slowly on a phone
 
     # Flask-Limiter: storage must be shared by all workers in production (e.g. redis://);
-    # an in-process store is set explicitly so the choice is visible: lazymemory:// is memory:// without
-    # a timer thread per hit (sempelmas/web/ratelimit_storage.py).
-    RATELIMIT_STORAGE_URI = "lazymemory://"
+    # memory:// is set explicitly so the choice is visible.
+    RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "20 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"
@@ -131,9 +130,6 @@ class DefaultConfig:
 
     #: how long each worker may show a profile changed by another worker
     PROFILE_CACHE_SECONDS = 60
-    #: rendered pages (login, resident home) each worker keeps while the data is unchanged; 0 turns the
-    #: cache off (sempelmas/web/page_cache.py)
-    PAGE_CACHE_ENTRIES = 500
     #: the staff queue's counts per status, re-read at most this often by each worker for page views
     #: (an action always re-reads them); 0 turns the cache off
     QUEUE_COUNTS_CACHE_SECONDS = 2
@@ -278,7 +274,7 @@ def _env_overrides() -> dict:
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
-                 "PAGE_CACHE_ENTRIES", "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS"):
+                 "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP"):

@@ -59,11 +59,9 @@ def test_config(url: str, instance, **overrides) -> dict:
 
 
 def clear_database() -> None:
-    """Empty every table (children first) so each test starts from nothing. The data version stays: the
-    deletes bump it, so no worker's page cache outlives the rows its pages were made from."""
+    """Empty every table (children first) so each test starts from nothing."""
     for table in reversed(db.metadata.sorted_tables):
-        if table.name != "data_version":
-            db.session.execute(table.delete())
+        db.session.execute(table.delete())
     db.session.commit()
 
 

@@ -14,7 +14,6 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.complaints import Complaint, ComplaintEvent, ComplaintStatus
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
-from sempelmas.models.data_version import DataVersion
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -50,4 +49,3 @@ __all__ = [
     "Complaint", "ComplaintEvent", "ComplaintStatus",
 ]
 __all__ += ["DataRequestKind", "DataRequestStatus", "DataRightsRequest"]
-__all__ += ["DataVersion"]

@@ -143,6 +143,23 @@ def test_logout_ends_the_session(client, factory, login_as):
     assert client.get("/warga/").status_code == 302
 
 
+def test_logging_out_never_leaves_the_home_page_reachable(client, factory, login_as):
+    login_as(factory.warga())
+    client.get("/warga/")
+    client.get("/warga/")
+    client.post("/logout")
+    resp = client.get("/warga/")
+    assert resp.status_code == 302 and "/login" in resp.location
+
+
+def test_the_login_page_speaks_the_visitors_language(client):
+    assert "Masuk" in client.get("/login").get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    assert 'lang="en"' in client.get("/login").get_data(as_text=True)
+    client.set_cookie("lang", "id")
+    assert 'lang="id"' in client.get("/login").get_data(as_text=True)
+
+
 def test_change_password_flow(client, factory, login_as):
     w = factory.warga()
     login_as(w)

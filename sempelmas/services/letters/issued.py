@@ -91,8 +91,8 @@ def facts_as_printed(request: LetterRequest, official: Official | None, signer_u
 
 
 _L = Letter.__table__.c
-#: built once: the statement's construction costs more than the lookup on this hot public path. One row
-#: by a unique index, no join: the letter keeps what it printed (facts_as_printed).
+#: built once: the statement's construction costs more than the lookup on this hot public path (measured by
+#: bench/bench_verify.py). One row by a unique index, no join: the letter keeps what it printed (facts_as_printed).
 _FACTS = select(_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.status, _L.revoked_at,
                 _L.revocation_reason, _L.pdf_sha256, _L.capacity, _L.signer_name, _L.signer_position,
                 _L.subject_name, _L.subject_nik).where(_L.verify_code == bindparam("code"))
@@ -251,6 +251,7 @@ def register_query(filters: dict) -> Select:
 # database with one UPDATE letters SET scan_count = scan_count + n per letter, when VERIFY_SCAN_FLUSH_HITS
 # scans have piled up or VERIFY_SCAN_FLUSH_SECONDS have passed since the last flush (0 = write at once), and
 # when the process exits. A crash loses at most that many counts; the register may lag by that long.
+# Measured by bench/bench_verify.py (its "scans counted" line checks the counts arrive).
 
 _lock = threading.Lock()
 _pending: dict = {}  # engine -> {"counts": {letter_id: n}, "hits": int, "since": monotonic}

@@ -661,17 +661,13 @@ def restore(path: Path) -> Manifest:
         shutil.rmtree(old, ignore_errors=True)
 
     from sempelmas.services.accountability import audit
-    from sempelmas.web import page_cache
 
-    # an older archive may predate the data_version table (`db upgrade` comes next); workers restart after a
-    # restore, and the restored number belongs to the restored contents, so the page caches stay right
-    with page_cache.paused():
-        audit.record("backup.restore", None, object_type="backup", object_id=path.name,
-                     created_at=manifest.created_at, files=len(manifest.files), revision=manifest.alembic_revision)
-        db.session.commit()
-        # an archive written before letters/ and uploads/ followed the database copy may carry orphans of crashes
-        _sweep_letters()
-        _sweep_uploads()
+    audit.record("backup.restore", None, object_type="backup", object_id=path.name,
+                 created_at=manifest.created_at, files=len(manifest.files), revision=manifest.alembic_revision)
+    db.session.commit()
+    # an archive written before letters/ and uploads/ followed the database copy may carry orphans of crashes
+    _sweep_letters()
+    _sweep_uploads()
     return manifest
 
 

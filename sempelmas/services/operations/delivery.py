@@ -25,7 +25,6 @@ from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.services.operations import channels, worker_loop
-from sempelmas.web import page_cache
 
 log = logging.getLogger(__name__)
 
@@ -91,32 +90,30 @@ def claim_next(now: datetime, notifier: str, *, lease_until: datetime | None = N
     max_attempts = max_attempts or _max_attempts()
     t = _OUTBOX
     due = (t.c.status == OutboxStatus.PENDING) & (t.c.next_attempt_at <= now)
-    # the outbox is on no cached page: the notifier's writes leave the page cache's data version alone
-    with page_cache.paused():
-        _no_wait_for_disk(db.session.connection())
-        candidates = db.session.execute(
-            select(t.c.id, t.c.claimed_by, t.c.attempts).where(due).order_by(t.c.next_attempt_at, t.c.id)
-            .limit(CLAIM_CANDIDATES).with_for_update(skip_locked=True)).all()
-        for msg_id, holder, attempts in candidates:
-            values: dict = {"claimed_by": notifier, "next_attempt_at": lease_until, "attempts": attempts + 1}
-            if holder is not None:
-                values["last_error"] = (f"attempt {attempts} interrupted: notifier {holder} stopped while "
-                                        "sending; outcome unknown")
-                if attempts >= max_attempts:
-                    values = {"claimed_by": None, "status": OutboxStatus.FAILED, "last_error": values["last_error"]}
-            # compare-and-set on what was read, so a second notifier on SQLite (no row locks) cannot take it too
-            unchanged = t.c.claimed_by.is_(None) if holder is None else t.c.claimed_by == holder
-            row = db.session.execute(
-                update(t).where(t.c.id == msg_id, due, unchanged, t.c.attempts == attempts).values(**values)
-                .returning(t.c.id, t.c.uid, t.c.channel, t.c.recipient, t.c.subject, t.c.body, t.c.attempts,
-                           t.c.created_at, t.c.status)).first()
-            if row is not None:
-                db.session.commit()
-                out = Outgoing(*row)
-                if out.status == OutboxStatus.FAILED:
-                    log.warning("outbox %s (%s) gave up: its last attempt was interrupted", out.id, out.channel)
-                return out
-        db.session.commit()
+    _no_wait_for_disk(db.session.connection())
+    candidates = db.session.execute(
+        select(t.c.id, t.c.claimed_by, t.c.attempts).where(due).order_by(t.c.next_attempt_at, t.c.id)
+        .limit(CLAIM_CANDIDATES).with_for_update(skip_locked=True)).all()
+    for msg_id, holder, attempts in candidates:
+        values: dict = {"claimed_by": notifier, "next_attempt_at": lease_until, "attempts": attempts + 1}
+        if holder is not None:
+            values["last_error"] = (f"attempt {attempts} interrupted: notifier {holder} stopped while "
+                                    "sending; outcome unknown")
+            if attempts >= max_attempts:
+                values = {"claimed_by": None, "status": OutboxStatus.FAILED, "last_error": values["last_error"]}
+        # compare-and-set on what was read, so a second notifier on SQLite (no row locks) cannot take it too
+        unchanged = t.c.claimed_by.is_(None) if holder is None else t.c.claimed_by == holder
+        row = db.session.execute(
+            update(t).where(t.c.id == msg_id, due, unchanged, t.c.attempts == attempts).values(**values)
+            .returning(t.c.id, t.c.uid, t.c.channel, t.c.recipient, t.c.subject, t.c.body, t.c.attempts,
+                       t.c.created_at, t.c.status)).first()
+        if row is not None:
+            db.session.commit()
+            out = Outgoing(*row)
+            if out.status == OutboxStatus.FAILED:
+                log.warning("outbox %s (%s) gave up: its last attempt was interrupted", out.id, out.channel)
+            return out
+    db.session.commit()
     return None
 
 
@@ -133,10 +130,9 @@ def _finish(msg: Outgoing, notifier: str, **values) -> bool:
     """Record how the send of a message this notifier holds ended, and release it. False (and nothing
     written) if the claim was lost meanwhile: its lease ran out and another notifier has taken it up."""
     t = _OUTBOX
-    with page_cache.paused():
-        done = db.session.execute(update(t).where(t.c.id == msg.id, t.c.claimed_by == notifier)
-                                  .values(claimed_by=None, **values)).rowcount
-        db.session.commit()
+    done = db.session.execute(update(t).where(t.c.id == msg.id, t.c.claimed_by == notifier)
+                              .values(claimed_by=None, **values)).rowcount
+    db.session.commit()
     if not done:
         log.warning("outbox %s (%s): the claim ran out during the send; the notifier holding it now decides",
                     msg.id, msg.channel)
@@ -178,7 +174,7 @@ class _LeaseKeeper:
             # only while this notifier still holds it: a late renewal after the outcome is recorded changes nothing
             mine = (t.c.id == msg_id) & (t.c.claimed_by == self._notifier) & (t.c.status == OutboxStatus.PENDING)
             try:
-                with page_cache.paused(), self._engine.begin() as conn:
+                with self._engine.begin() as conn:
                     _no_wait_for_disk(conn)
                     conn.execute(update(t).where(mine).values(next_attempt_at=self._clock() + CLAIM_LEASE))
             except Exception:  # noqa: BLE001 - a missed renewal is retried next time; the send goes on

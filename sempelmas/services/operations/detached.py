@@ -19,8 +19,9 @@ How (``start``), following services/files/isolation.py's rules for forking a gun
 - SIGTERM, SIGINT, SIGHUP and the alarm raise ``Stopped`` in it, so the step in progress rolls back.
 
 Forking is only safe from a single-threaded process (gunicorn's sync workers, as deployed): another
-thread may hold a lock or an open SQLite connection at that moment. In a threaded server (the development
-server, the browser tests' live server) the work runs in a thread of that process instead.
+thread may hold a lock or an open SQLite connection at that moment. Short-lived timer threads (the rate
+limiter's ``memory://`` store arms one after a hit) are waited for (``forkable``). In a threaded server (the
+development server, the browser tests' live server) the work runs in a thread of that process instead.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import resource
 import signal
 import stat
 import threading
+import time
 from collections.abc import Callable
 
 from flask import current_app
@@ -54,8 +56,26 @@ class Stopped(BaseException):  # noqa: N818 - a BaseException like SystemExit: "
     """The detached process was told to stop (or ran out of time): the step in progress must roll back."""
 
 
+#: how long ``forkable`` waits for timer threads to end before the work runs in a thread instead
+TIMER_WAIT_SECONDS = 1.0
+
+
 def forkable() -> bool:
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Whether this process may fork the work: only when the calling thread is its only one (see above).
+
+    Timer threads are waited for first. The rate limiter's ``memory://`` store (the ``limits`` library's
+    MemoryStorage) re-arms a 10 ms ``threading.Timer`` after a hit to sweep expired counters, so a gunicorn
+    sync worker that has just counted a login or a scan may have one alive for a moment. Such a timer holds
+    only the store's own locks, which the forked child never uses; but rather than rely on what a library's
+    thread holds, the fork waits until it has ended (within milliseconds), so the rule stays exact. A timer
+    still running after TIMER_WAIT_SECONDS (someone else's, longer) means a thread, as any other thread does."""
+    if not hasattr(os, "fork"):
+        return False
+    deadline = time.monotonic() + TIMER_WAIT_SECONDS
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread is not threading.current_thread():
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return threading.active_count() == 1
 
 
 def start(fn: Callable, *args, nice: int = 10, max_seconds: int = 1800) -> str:

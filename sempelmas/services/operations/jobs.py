@@ -58,7 +58,6 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.files import uploads
 from sempelmas.services.operations import worker_loop
 from sempelmas.services.operations.worker_loop import is_transient
-from sempelmas.web import page_cache
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +197,10 @@ def _bookkeeping(stmt, *, wait: bool) -> bool:
 
     ``wait=False``: on SQLite, give up at once instead of waiting for the write lock (which the job's own
     transaction may hold: waiting would stall the job for the whole busy timeout). Returns whether it was
-    written. The data version is left alone: no cached page shows a job's progress."""
+    written."""
     engine = db.engine
     try:
-        with page_cache.paused(), engine.connect() as conn:
+        with engine.connect() as conn:
             sqlite = conn.dialect.name == "sqlite"
             timeout = None
             if sqlite and not wait:
@@ -253,7 +252,7 @@ class Heartbeat:
                     stmt = (update(Job).where(Job.id == self.job_id, Job.lease_token == self.token,
                                               Job.status == JobStatus.RUNNING).values(heartbeat_at=utcnow()))
                     try:
-                        with page_cache.paused(), db.engine.begin() as conn:
+                        with db.engine.begin() as conn:
                             if conn.execute(stmt).rowcount == 0:
                                 self.lost = True
                                 return

@@ -6,10 +6,8 @@ its random id travels inside Flask-Login's user id (``User.get_id`` = "<user id>
 cookies carry. ``load_user`` accepts the cookie only while that row is open and not expired, in the one
 query it already made for the user, its roles and its register entry.
 
-Ending a row is a write, so it also moves the data version (sempelmas/web/page_cache.py): no page cached for
-the ended session is served again. Refreshing ``last_seen_at`` (at most every SESSION_TOUCH_SECONDS) is the
-only write a signed-in GET makes; it runs on its own connection and does not move the data version (no
-cached page shows it), so the page cache keeps working.
+Refreshing ``last_seen_at`` (at most every SESSION_TOUCH_SECONDS) is the only write a signed-in GET makes;
+it runs on a connection of its own and commits at once (a GET's own session commits nothing).
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import sqlite3
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -30,7 +29,6 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import User, UserSession
 from sempelmas.models.base import utcnow
 from sempelmas.services.accountability import audit
-from sempelmas.web import page_cache
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +101,26 @@ def load_user(user_id: str) -> User | None:
 
 
 def _touch(session_id: str, now: datetime) -> None:
-    """Note that the session is in use, on a connection of its own, without moving the data version."""
-    if page_cache.request_wrote():
-        return  # SQLite: a second connection would wait for this request's own write lock; next time
+    """Note that the session is in use, on a connection of its own."""
+    if _holds_sqlite_write_lock():
+        return  # a second connection would wait for this request's own write lock; next time
     try:
-        with page_cache.paused(), db.engine.begin() as conn:
+        with db.engine.begin() as conn:
             conn.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
     except SQLAlchemyError:  # informational only: never fail a page for it
         log.warning("could not refresh last_seen_at of a session", exc_info=True)
+
+
+def _holds_sqlite_write_lock() -> bool:
+    """Whether this request's transaction has written on SQLite, i.e. holds the database's write lock (pysqlite
+    opens its transaction at the first write). PostgreSQL locks rows: the touch never waits for this request."""
+    if not db.session.registry.has():
+        return False
+    session = db.session()
+    if not session.in_transaction():
+        return False
+    raw = session.connection().connection.dbapi_connection
+    return isinstance(raw, sqlite3.Connection) and raw.in_transaction
 
 
 def current(user: User) -> UserSession | None:

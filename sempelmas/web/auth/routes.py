@@ -19,7 +19,6 @@ from sempelmas.web.access import login_required
 from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
-from sempelmas.web.page_cache import cached_page
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)
@@ -60,7 +59,6 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@cached_page
 @limiter.limit(login_limit, methods=["POST"])
 def login():
     if current_user.is_authenticated and request.method == "GET":

@@ -44,14 +44,15 @@ bp = Blueprint("verify", __name__)
 
 # One limit shared by every route of the blueprint, per client address (walking codes counts too). It is
 # counted with Flask-Limiter's own strategy and store (so a shared redis:// store covers every worker),
-# but asked directly: Flask-Limiter's per-request resolution of decorators, defaults and headers cost
-# more than the rest of this page (bench/bench_verify.py), and the page needs one counter and nothing else.
+# but asked directly (public API: request_filter, Limiter.limiter): the page needs one counter, not
+# Flask-Limiter's per-request resolution of decorators, defaults and headers.
+# Measured by bench/bench_verify.py (the resolution cost more than the rest of this page).
 @limiter.request_filter
 def _not_through_flask_limiter() -> bool:
     return request.blueprint == "verify"
 
 
-@functools.cache
+@functools.cache  # kept per process, as the other caches below: measured by bench/bench_verify.py
 def _parsed_limit(spec: str):
     return parse_limit(spec)
 

@@ -1,7 +1,7 @@
 """The verification page's fixed wording, translated once per language and process.
 
 The page is the hottest public page (every QR scan): calling gettext ~25 times per render cost more than
-the database lookup (bench/bench_verify.py, profiled). The strings are still ordinary ``_()`` messages
+the database lookup (measured by bench/bench_verify.py, profiled). The strings are still ordinary ``_()`` messages
 (extracted by pybabel from this file), looked up once per language, then reused.
 """
 

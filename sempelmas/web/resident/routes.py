@@ -23,13 +23,11 @@ from sempelmas.web.acting import acting_id, acting_resident, start_acting, stop_
 from sempelmas.web.auth.forms import AssistedRegisterForm
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
-from sempelmas.web.page_cache import cached_page
 from sempelmas.web.resident import request_form
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("resident", __name__)
 @bp.get("/")
-@cached_page
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def home():
     resident_user = acting_resident()
