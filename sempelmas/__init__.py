@@ -48,7 +48,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
-    from sempelmas.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+    from sempelmas.domain import i18n
+    from sempelmas.extensions import babel, babel_gettext, compress, csrf, db, limiter, login_manager, migrate
     from sempelmas.web.i18n import install_fast_template_gettext, select_locale, select_timezone
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
@@ -63,6 +64,7 @@ def _init_extensions(app: Flask) -> None:
     _spare_from_limiter_hooks(app, limiter, blueprints={"verify"})
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     install_fast_template_gettext(app)
+    i18n.install(babel_gettext)  # the domain's messages in the chosen language (the domain itself has no Flask)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,4 +1,5 @@
-"""Dates as people in Indonesia type them: 17-08-1990, 17/8/1990, 17.08.1990, or ISO 1990-08-17."""
+"""Dates as people in Indonesia type them (17-08-1990, 17/8/1990, 17.08.1990, or ISO 1990-08-17), and times as
+each language writes them."""
 
 from __future__ import annotations
 
@@ -33,3 +34,12 @@ def parse_date(text: str) -> date:
         except ValueError:
             continue
     raise ValueError(text)
+
+
+#: hours and minutes as each language writes them: 14.05 in Indonesian, 14:05 in English
+TIME_SEPARATOR = {"id": ".", "en": ":"}
+
+
+def clock(value, lang: str) -> str:
+    """``HH.mm`` / ``HH:mm`` of a datetime or time in the given language."""
+    return f"{value:%H}{TIME_SEPARATOR.get(lang, '.')}{value:%M}"

@@ -5,16 +5,10 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_babel import get_translations
 
+from sempelmas.domain.dates import TIME_SEPARATOR, clock  # noqa: F401  (the web's time formatting)
 from sempelmas.services.kelurahan.profile import current_profile
 
 LANG_COOKIE = "lang"
-#: hours and minutes as each language writes them: 14.05 in Indonesian, 14:05 in English
-TIME_SEPARATOR = {"id": ".", "en": ":"}
-
-
-def clock(value, lang: str) -> str:
-    """``HH.mm`` / ``HH:mm`` of a datetime or time in the given language."""
-    return f"{value:%H}{TIME_SEPARATOR.get(lang, '.')}{value:%M}"
 
 
 def select_locale() -> str:

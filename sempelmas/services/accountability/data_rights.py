@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import phone as phone_rules
+from sempelmas.domain.dates import TIME_SEPARATOR
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.masking import mask_nik
 from sempelmas.extensions import db
@@ -262,18 +263,18 @@ def record_export(user: User, fmt: str) -> None:
     audit.record("pdp.export", user, actor=user, format=fmt)
 
 
-def export_pdf(user: User, data: dict) -> bytes:
-    """The export as a readable PDF (kop of the kelurahan, one section per kind of data)."""
+def export_pdf(user: User, data: dict, *, lang: str = "id") -> bytes:
+    """The export as a readable PDF (kop of the kelurahan, one section per kind of data); ``lang``: the reader's
+    language (how times are written)."""
     from flask_babel import format_datetime
 
     from sempelmas.services.kelurahan.profile import current_profile
     from sempelmas.services.letters import render as letter_render
-    from sempelmas.web.i18n import TIME_SEPARATOR, current_lang
 
     # the profile and the pattern once, not per line (a heavy export has thousands of timestamps)
     profile = current_profile()
     tz_label = profile.timezone if profile else "WIB"
-    pattern = f"d MMMM yyyy HH{TIME_SEPARATOR.get(current_lang(), '.')}mm"
+    pattern = f"d MMMM yyyy HH{TIME_SEPARATOR.get(lang, '.')}mm"
 
     def when(value: str | None) -> str:
         if not value:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import workdays
+from sempelmas.domain.dates import clock
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
@@ -34,7 +35,6 @@ from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests.lifecycle import FINAL_STATUSES
 from sempelmas.services.requests.submission import office_hours_of
-from sempelmas.web.i18n import clock
 
 S = RequestStatus
 #: the status filter's "every open request" (the default) and "every status"

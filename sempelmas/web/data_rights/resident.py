@@ -18,6 +18,7 @@ from sempelmas.web.data_rights.forms import CorrectionForm, DeletionForm
 from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("data_rights", __name__)
@@ -60,7 +61,7 @@ def download_json():
 def download_pdf():
     data = data_rights.export(current_user)
     try:
-        pdf = data_rights.export_pdf(current_user, data)
+        pdf = data_rights.export_pdf(current_user, data, lang=current_lang())
     except LetterRenderError:
         flash(_("PDF belum dapat dibuat; unduh versi JSON atau coba lagi nanti."), "error")
         return redirect(url_for("data_rights.index"), code=303)
