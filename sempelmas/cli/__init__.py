@@ -117,16 +117,15 @@ def register(app: Flask) -> None:
 
         from sempelmas.services.files import upload_store
         from sempelmas.services.letters import store as letter_store
-        from sempelmas.services.operations import jobs
+        from sempelmas.services.operations import job_kinds, jobs
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
         letter_store.sweep_at_start()  # letters of a signing process killed mid-way: published, or orphans deleted
         upload_store.sweep_at_start()  # uploads a process killed before its commit left without a record: deleted
+        job_kinds.load()  # every kind of job registered before the queue runs
         if once:
-            jobs.load_handlers()
             click.echo(f"{jobs.run_pending()} job(s) selesai.")
             return
-        jobs.load_handlers()
         jobs.work_forever(current_app.config["WORKER_POLL_SECONDS"])
 
     @app.cli.command("notify-worker")

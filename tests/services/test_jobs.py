@@ -114,7 +114,9 @@ def _worker_killed_after_the_first_chunk(url: str, instance: str, upload_dir: st
 
     app = create_app(test_config(url, Path(instance), UPLOAD_DIR=upload_dir, IMPORT_CHUNK_SIZE=CHUNK))
     with app.app_context():
-        jobs.load_handlers()
+        from sempelmas.services.operations import job_kinds
+
+        job_kinds.load()
         real = jobs.HANDLERS["register_apply"]
 
         def dying(job, report):
