@@ -36,8 +36,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
 
     from sempelmas import cli
-    from sempelmas.web import errors, security, static_versions, templating
+    from sempelmas.web import audit_origin, errors, security, static_versions, templating
 
+    audit_origin.install()  # the audit log's actor and address in a request: the signed-in user, the client
     errors.register(app)
     security.register(app)
     templating.register(app)

@@ -81,7 +81,7 @@ def profile():
             for colour, default in (("theme_color", DEFAULT_THEME_COLOR),
                                     ("background_color", DEFAULT_BACKGROUND_COLOR)):
                 data[colour] = (data[colour] or getattr(prof, colour) or default).lower()
-            changed = profile_service.update_profile(prof, data, logo)
+            changed = profile_service.update_profile(prof, data, logo, actor=current_user)
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")
             return redirect(url_for("admin.profile"), code=303)
@@ -113,7 +113,7 @@ def officials(official_id: int | None = None):
         form.user_id.data = official.user_id or 0
     if form.validate_on_submit():
         data = {name: getattr(form, name).data for name in profile_service.OFFICIAL_FIELDS}
-        official = profile_service.save_official(official, data)
+        official = profile_service.save_official(official, data, actor=current_user)
         db.session.commit()
         flash(_("Data pejabat tersimpan."), "success")
         return redirect(url_for("admin.officials"), code=303)
