@@ -76,7 +76,7 @@ def main() -> int:
     from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
     from sempelmas.models.profile import KelurahanProfile, Official
     from sempelmas.services.letters import pki
-    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.people.passwords import hash_password
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sign-"))
     try:

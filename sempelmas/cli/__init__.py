@@ -28,7 +28,8 @@ def register(app: Flask) -> None:
     def create_admin(username: str, full_name: str, password: str | None) -> None:
         """Create the first admin account (production has no demo accounts)."""
         from sempelmas.models.accounts import Role
-        from sempelmas.services.people.accounts import AccountError, create_staff_account
+        from sempelmas.services.people.accounts import AccountError
+        from sempelmas.services.people.staff_accounts import create_staff_account
 
         if password is None:
             password = getpass.getpass("Kata sandi: ")

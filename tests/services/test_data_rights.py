@@ -21,7 +21,7 @@ from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestS
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit, complaints, data_rights
 from sempelmas.services.files.uploads import save_image, stored_path
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_login, accounts
 from sempelmas.services.requests import attachments, lifecycle
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
@@ -260,7 +260,7 @@ def test_deletion_erases_what_is_not_kept_and_keeps_the_archive(setup, factory, 
     assert not accounts.nik_taken(db.session.get(Resident, resident_id).nik)
     # and the account can no longer log in
     with pytest.raises(accounts.AccountError):
-        accounts.authenticate(db.session.get(Resident, resident_id).nik, PASSWORD)
+        account_login.authenticate(db.session.get(Resident, resident_id).nik, PASSWORD)
 
 
 def test_deletion_waits_for_running_requests_and_other_roles(setup, factory):

@@ -26,7 +26,6 @@ from sempelmas.domain.masking import mask_nik
 from sempelmas.extensions import db
 from sempelmas.models.accounts import (
     ROLE_LABELS,
-    AccountStatus,
     LoginThrottle,
     PasswordResetCode,
     Role,
@@ -45,6 +44,7 @@ from sempelmas.services.accountability import audit, complaints
 from sempelmas.services.files.uploads import CORRECTION_EVIDENCE, KTP, stored_path
 from sempelmas.services.letters import issuing
 from sempelmas.services.operations import notify
+from sempelmas.services.people import accounts
 from sempelmas.services.people.accounts import AccountError, check_phone_free, family_members
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -573,7 +573,8 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
     user.verification_note = None
     user.full_name = ERASED_NAME
     user.resident_id = None
-    user.status = AccountStatus.DISABLED
+    if accounts.can_move(user, "disable"):  # an erased account signs in no more
+        accounts.move_status(user, "disable")
     user.auth_version = (user.auth_version or 1) + 1
     user.last_login_at = None
     # every session ends with its row (the devices and addresses it was used from go too)

@@ -24,7 +24,7 @@ from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import numbering
 from sempelmas.services.letters import render as letter_render
 from sempelmas.services.operations import notify
-from sempelmas.services.people import accounts, register_import
+from sempelmas.services.people import accounts, register_import, staff_accounts
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
 from sempelmas.web.admin.forms import (
@@ -169,7 +169,7 @@ def accounts_list():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.create_staff_account(
+            user = staff_accounts.create_staff_account(
                 form.username.data, form.full_name.data, form.password.data, form.roles.data,
                 actor=current_user, rt=form.rt.data, rw=form.rw.data,
             )
@@ -184,7 +184,7 @@ def accounts_list():
     elif form.errors:
         status = 422
     return render("admin/accounts.html", form=form, status=status,
-                  users=accounts.list_accounts(request.args.get("q", "").strip()))
+                  users=staff_accounts.list_accounts(request.args.get("q", "").strip()))
 
 
 @bp.route("/akun/<int:user_id>", methods=["GET", "POST"])
@@ -203,7 +203,7 @@ def account_edit(user_id: int):
         form.active.data = user.is_active
     elif form.validate_on_submit():
         try:
-            accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
+            staff_accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
                                   rt=form.rt.data, rw=form.rw.data, active=form.active.data)
         except accounts.AccountError as e:
             db.session.rollback()
