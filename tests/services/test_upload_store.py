@@ -30,7 +30,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services.accountability import complaints, data_rights
+from sempelmas.services.accountability import complaints, data_corrections
 from sempelmas.services.files import upload_store, uploads
 from sempelmas.services.files.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, KTP, save_image
 from sempelmas.services.operations import backup, retention
@@ -87,7 +87,7 @@ def world(app, factory):
     complaint, _created = complaints.file_complaint(
         complaints.Filing(name="Budi", category="pelayanan", subject="Antrean", body="Lama sekali.",
                           phone="081234567890"), idempotency_key=None, photo=save_image(COMPLAINT_PHOTOS, jpeg_bytes()))
-    correction = data_rights.request_correction(warga, "address", "Jl. Pemuda 12", "Pindah",
+    correction = data_corrections.request_correction(warga, "address", "Jl. Pemuda 12", "Pindah",
                                                 evidence_photo=save_image(CORRECTION_EVIDENCE, jpeg_bytes()))
     db.session.commit()
     named = {KTP: warga.registration.ktp_photo, DOCUMENTS: draft.stored_name, COMPLAINT_PHOTOS: complaint.photo,

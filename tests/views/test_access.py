@@ -10,7 +10,7 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services.accountability import complaints, data_rights
+from sempelmas.services.accountability import complaints, data_corrections, data_rights
 from sempelmas.services.files.uploads import save_image
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.kelurahan.demo import make_nik
@@ -364,7 +364,7 @@ def family(factory):
         complaints.Filing(name="Budi", phone="+6281234567890", category="lainnya", subject="Tentang surat",
                           body="Pengaduan keluarga tentang suratnya."),
         idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()), user=budi, about=own)
-    data_request = data_rights.request_correction(budi, "full_name", "BUDI KELUARGA BARU", None,
+    data_request = data_corrections.request_correction(budi, "full_name", "BUDI KELUARGA BARU", None,
                                                   evidence_photo=save_image(data_rights.EVIDENCE_KIND, jpeg_bytes()))
     db.session.commit()
     return {"budi": budi, "member": member, "tracking": own.tracking_number,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, User
 from sempelmas.models.data_rights import DataRightsRequest
-from sempelmas.services.accountability import data_rights
+from sempelmas.services.accountability import data_corrections, data_rights
 from sempelmas.services.people import account_login, accounts, staff_accounts
 from tests.conftest import PASSWORD, jpeg_bytes, login
 
@@ -88,10 +88,10 @@ def test_a_data_correction_to_another_accounts_phone_is_refused_when_asked_and_w
     assert resp.status_code == 422 and TAKEN in resp.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(DataRightsRequest)) == 0
     # asked while free, taken by someone else before staff apply it
-    req = data_rights.request_correction(budi, "phone", "081299990000", None)
+    req = data_corrections.request_correction(budi, "phone", "081299990000", None)
     factory.warga(phone="+6281299990000")
     with pytest.raises(data_rights.DataRightsError) as err:
-        data_rights.apply_correction(req, staff, "081299990000")
+        data_corrections.apply_correction(req, staff, "081299990000")
     assert TAKEN in err.value.args[0]
     db.session.rollback()
     assert db.session.get(User, budi.id).phone == "+6285700000001"
