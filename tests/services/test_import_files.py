@@ -21,7 +21,7 @@ from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.files import upload_store, uploads
 from sempelmas.services.files.uploads import IMPORTS
-from sempelmas.services.operations import backup, jobs, retention
+from sempelmas.services.operations import backup_create, jobs, retention
 from sempelmas.services.people import register_import as ri
 from tests.failing_commit import fail_commit_saving, files_in
 from tests.services.test_register_import import ROWS, write_csv
@@ -280,7 +280,7 @@ def test_a_backup_carries_the_file_of_an_import_still_waiting_and_none_done_with
     stray = uploads.upload_dir(IMPORTS) / "register-lama.csv"  # not the app's name: left alone, never archived
     stray.write_text("nik,nama\n")
 
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     with tarfile.open(made.path, "r:gz") as tar:
         members = [m for m in tar.getnames() if m.startswith(f"uploads/{IMPORTS}/")]
     assert members == [f"uploads/{IMPORTS}/{waiting.import_file}"]

@@ -30,10 +30,8 @@ from sempelmas.services.requests import attachments
 #: uploads/<EVIDENCE_KIND>/ holds correction evidence photos
 EVIDENCE_KIND = CORRECTION_EVIDENCE
 
-
 #: the name a deleted account keeps (its requests stay in the archive and still point at it)
 ERASED_NAME = "Akun dihapus"
-
 
 #: what a resident may ask to correct: code → (label, where it lives). "lainnya" is anything else
 #: (NIK and KK included: staff check the documents and change them through the register)
@@ -137,7 +135,6 @@ def open_count() -> int:
 
 
 RESIDENT_URL = "/warga/data-saya/permintaan/{}"
-
 
 STAFF_URL = "/petugas/permintaan-data/{}"
 
