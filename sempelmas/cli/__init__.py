@@ -77,6 +77,7 @@ def register(app: Flask) -> None:
         """Import the population register from CSV or XLSX (idempotent upsert by NIK)."""
         from tqdm import tqdm
 
+        from sempelmas.services.people import register_apply
         from sempelmas.services.people import register_import as ri
 
         # no monitor thread left running in the process (it only tunes refresh rates); a process with a
@@ -102,7 +103,7 @@ def register(app: Flask) -> None:
                     bar.update(done - bar.n)
 
                 # saves what was just checked and shown: the file is not read a second time
-                ri.apply(path, actor_id=None, report=save_step, analysis=analysis,
+                register_apply.apply(path, actor_id=None, report=save_step, analysis=analysis,
                          chunk=current_app.config["IMPORT_CHUNK_SIZE"])
             db.session.commit()
             click.echo("Impor selesai.")

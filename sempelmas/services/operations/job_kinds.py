@@ -9,10 +9,10 @@ module before it runs the queue; a new kind of job is added here.
 from __future__ import annotations
 
 from sempelmas.services.letters import batch_signing
-from sempelmas.services.people import register_import
+from sempelmas.services.people import register_jobs
 
 #: the modules defining job kinds (imported above for their registration)
-MODULES = (batch_signing, register_import)
+MODULES = (batch_signing, register_jobs)
 
 
 def load() -> None:
