@@ -433,3 +433,33 @@ def test_family_members_leave_out_rows_nobody_checked_and_need_a_verified_accoun
     assert [r.full_name for r in accounts.family_members(ayah)] == ["AYAH"]
     ayah.status = AccountStatus.VERIFIED
     assert sorted(r.full_name for r in accounts.family_members(ayah)) == ["AYAH", "IBU"]
+
+
+# ---------------------------------------------------------------- account status: one table of moves
+
+
+@pytest.mark.parametrize("status, move, allowed", [
+    (AccountStatus.PENDING, "verify", True), (AccountStatus.REJECTED, "verify", True),
+    (AccountStatus.DISABLED, "verify", False), (AccountStatus.VERIFIED, "verify", False),
+    (AccountStatus.PENDING, "reject", True), (AccountStatus.REJECTED, "reject", False),
+    (AccountStatus.VERIFIED, "disable", True), (AccountStatus.DISABLED, "disable", False),
+    (AccountStatus.DISABLED, "enable", True), (AccountStatus.DISABLED, "requeue", True),
+    (AccountStatus.VERIFIED, "enable", False), (AccountStatus.PENDING, "requeue", False),
+])
+def test_account_status_moves_only_as_the_table_allows(app, status, move, allowed):
+    user = User(full_name="X", status=status)
+    assert accounts.can_move(user, move) is allowed
+    if allowed:
+        assert accounts.move_status(user, move) == status
+        assert user.status == accounts.STATUS_MOVES[move][1]
+    else:
+        with pytest.raises(accounts.AccountError):
+            accounts.move_status(user, move)
+        assert user.status == status
+
+
+def test_every_account_status_is_reached_and_left_through_the_table():
+    targets = {to for _sources, to in accounts.STATUS_MOVES.values()}
+    sources = set().union(*(sources for sources, _to in accounts.STATUS_MOVES.values()))
+    assert targets == sources == set(AccountStatus)
+    assert accounts.NEW_RESIDENT == AccountStatus.PENDING and accounts.NEW_STAFF == AccountStatus.VERIFIED
