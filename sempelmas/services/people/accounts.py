@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
-from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, AccountStatus, User
+from sempelmas.models.accounts import AccountStatus, User
 from sempelmas.models.residents import Resident
 from sempelmas.services.people import sessions
 from sempelmas.services.requests import access as request_access
@@ -59,12 +59,12 @@ def can_move(user: User, move: str) -> bool:
 
 
 def move_status(user: User, move: str) -> AccountStatus:
-    """Take ``move`` (the caller has checked ``can_move`` and said why not); returns the old status.
-    AccountError for a move the table does not allow from the account's status."""
+    """Take ``move``; returns the old status. The caller checks ``can_move`` first and tells the user why not
+    in its own words: a move the table does not allow from the account's status here is a programming error
+    (ValueError)."""
     old, new = AccountStatus(user.status), STATUS_MOVES[move][1]
     if not can_move(user, move):
-        raise AccountError(_("Status akun tidak dapat diubah dari %(old)s menjadi %(new)s.",
-                             old=str(ACCOUNT_STATUS_LABELS[old]), new=str(ACCOUNT_STATUS_LABELS[new])))
+        raise ValueError(f"account status move {move!r} is not allowed from {old.value!r}")
     user.status = new
     return old
 
