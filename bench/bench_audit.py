@@ -173,7 +173,7 @@ def main() -> int:
         pages: dict[str, float] = {}
         with app.app_context():
             from sempelmas.models.accounts import Role, RoleGrant
-            from sempelmas.services.people.accounts import hash_password
+            from sempelmas.services.people.passwords import hash_password
 
             admin = User(username="adminbench", full_name="Admin", status=AccountStatus.VERIFIED,
                          password_hash=hash_password("sandi-bench-1"))

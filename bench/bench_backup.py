@@ -6,9 +6,9 @@ letters (~56 KB, like the real PDFs), in a temporary instance (SQLite). Measured
 
 * ``baseline``  - the floor in the same run: SQLite's online backup of the same database plus GNU ``tar -czf``
                   (gzip -6) of the three folders;
-* ``create``    - ``backup.create_backup()`` (DB copy, manifest hashes, tar.gz with every file re-hashed);
+* ``create``    - ``backup_create.create_backup()`` (DB copy, manifest hashes, tar.gz with every file re-hashed);
 * ``verify``    - ``backup.verify()`` (every checksum, nothing written);
-* ``restore``   - ``backup.restore()`` (verify, extract with checks, DB restore, folders swapped).
+* ``restore``   - ``backup_restore.restore()`` (verify, extract with checks, DB restore, folders swapped).
 
 Acceptance: create ≤ 2.0 × baseline (the price of hashing every file twice for a consistent manifest) and
 restore ≤ 3.0 × baseline; archive mode 0600.
@@ -51,7 +51,7 @@ def main() -> int:
     from sempelmas.models.letters import Letter
     from sempelmas.models.requests import RequestAttachment
     from sempelmas.services.kelurahan import demo
-    from sempelmas.services.operations import backup
+    from sempelmas.services.operations import backup, backup_create, backup_restore
 
     work = Path(tempfile.mkdtemp(prefix="backup-bench-"))
     try:
@@ -126,12 +126,12 @@ def main() -> int:
             size = 0
             for _ in range(args.runs):
                 rows["baseline"].append(baseline())
-                took, made = timed(backup.create_backup)
+                took, made = timed(backup_create.create_backup)
                 rows["create"].append(took)
                 size = made.size
                 assert stat.S_IMODE(made.path.stat().st_mode) == 0o600
                 rows["verify"].append(timed(lambda p=made.path: backup.verify(p))[0])
-                rows["restore"].append(timed(lambda p=made.path: backup.restore(p))[0])
+                rows["restore"].append(timed(lambda p=made.path: backup_restore.restore(p))[0])
                 made.path.unlink()
             med = {k: statistics.median(v) for k, v in rows.items()}
             for k, v in med.items():

@@ -46,7 +46,7 @@ def main() -> None:
     from sempelmas.models.complaints import Complaint, ComplaintEvent
     from sempelmas.services.accountability import complaints
     from sempelmas.services.kelurahan.demo import seed_profile
-    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.people.passwords import hash_password
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"], "SECRET_KEY": "bench",
                       "WTF_CSRF_ENABLED": False, "COMPLAINT_RATE_LIMIT": "100000 per hour",

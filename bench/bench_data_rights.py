@@ -2,7 +2,7 @@
 
 A resident with --requests requests (each with its submission event, two attachment rows and a notification),
 --audit audit entries of theirs among 10x as many of other people's. Prints the median of --rounds runs of
-``data_rights.export`` + JSON encoding, of ``export_pdf``, and one ``grant_deletion``. No target is set by the
+``data_export.export`` + JSON encoding, of ``export_pdf``, and one ``grant_deletion``. No target is set by the
 issue; the figures show the downloads stay interactive for a resident with years of history.
 
     .venv/bin/python bench/bench_data_rights.py [--requests 300] [--audit 1000] [--rounds 3]
@@ -34,7 +34,7 @@ def main() -> None:
     from sempelmas.models.audit import AuditEntry
     from sempelmas.models.notifications import Notification
     from sempelmas.models.requests import RequestAttachment, RequestStatus
-    from sempelmas.services.accountability import data_rights
+    from sempelmas.services.accountability import data_erasure, data_export
     from tests.conftest import Factory, test_config
     from tests.request_factory import make_profile, make_service, submit
 
@@ -68,19 +68,19 @@ def main() -> None:
         size = {}
 
         def export_json():
-            size["json"] = len(json.dumps(data_rights.export(budi), ensure_ascii=False, default=str))
+            size["json"] = len(json.dumps(data_export.export(budi), ensure_ascii=False, default=str))
             db.session.expire_all()
 
         def export_pdf():
             with app.test_request_context():
-                size["pdf"] = len(data_rights.export_pdf(budi, data_rights.export(budi)))
+                size["pdf"] = len(data_export.export_pdf(budi, data_export.export(budi)))
             db.session.expire_all()
 
         json_ms = statistics.median(timed(export_json) for _ in range(args.rounds))
         pdf_ms = statistics.median(timed(export_pdf) for _ in range(args.rounds))
-        deletion = data_rights.request_deletion(budi, None)
+        deletion = data_erasure.request_deletion(budi, None)
         db.session.commit()
-        erase_ms = timed(lambda: (data_rights.grant_deletion(deletion, staff), db.session.commit()))
+        erase_ms = timed(lambda: (data_erasure.grant_deletion(deletion, staff), db.session.commit()))
     print(f"resident with {args.requests} requests, {args.audit} own audit entries among {args.audit * 11}")
     print(f"export JSON: {json_ms:.0f} ms ({size['json'] // 1024} KiB)")
     print(f"export PDF:  {pdf_ms:.0f} ms ({size['pdf'] // 1024} KiB)")

@@ -71,7 +71,7 @@ def seed(now: datetime) -> dict:
     from sempelmas.models.catalogue import ServiceVersion
     from sempelmas.models.requests import LetterRequest, TrackingCounter
     from sempelmas.models.residents import Resident
-    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.people.passwords import hash_password
 
     rng = random.Random(3)
     started = time.perf_counter()

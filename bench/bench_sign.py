@@ -78,7 +78,7 @@ def main() -> int:
     from sempelmas.services.letters import ca as letter_ca
     from sempelmas.services.letters import certificates as letter_certs
     from sempelmas.services.letters import signing as letter_signing
-    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.people.passwords import hash_password
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sign-"))
     try:

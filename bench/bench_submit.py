@@ -70,7 +70,7 @@ def build_app(workdir: Path):
     from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGrant, User
     from sempelmas.models.profile import KelurahanProfile
     from sempelmas.models.residents import Resident
-    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.people.passwords import hash_password
     from sempelmas.services.requests import catalogue
 
     app = create_app({

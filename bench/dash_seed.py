@@ -52,7 +52,7 @@ def seed(app, n_requests: int, *, letters: bool, now: datetime | None = None, rn
     from sempelmas.models.requests import LetterRequest
     from sempelmas.models.residents import Resident
     from sempelmas.services.kelurahan.demo import make_nik
-    from sempelmas.services.people.accounts import hash_password
+    from sempelmas.services.people.passwords import hash_password
     from sempelmas.services.requests import catalogue
 
     rng = random.Random(rng_seed)

@@ -37,8 +37,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_blueprints(app)
 
     from sempelmas import cli
-    from sempelmas.web import errors, security, static_versions, templating
+    from sempelmas.web import audit_origin, errors, security, static_versions, templating
 
+    audit_origin.install()  # the audit log's actor and address in a request: the signed-in user, the client
     errors.register(app)
     security.register(app)
     templating.register(app)
@@ -49,7 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
-    from sempelmas.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+    from sempelmas.domain import i18n
+    from sempelmas.extensions import babel, babel_gettext, compress, csrf, db, limiter, login_manager, migrate
     from sempelmas.web.i18n import select_locale, select_timezone
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
@@ -58,6 +60,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    i18n.install(babel_gettext)  # the domain's messages in the chosen language (the domain itself has no Flask)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -1,7 +1,7 @@
 """Extensions, created once and bound to the app in ``create_app``."""
 
-from flask import current_app
-from flask_babel import Babel
+from flask import current_app, has_app_context
+from flask_babel import Babel, gettext
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -49,3 +49,11 @@ def reset_limit() -> str:
 
 def verify_limit() -> str:
     return current_app.config["VERIFY_RATE_LIMIT"]
+
+
+def babel_gettext(message: str, **params) -> str | None:
+    """The domain's translator (``sempelmas.domain.i18n.install``): Flask-Babel inside an app context; None
+    outside one, where the domain keeps its Indonesian source."""
+    if not has_app_context():
+        return None
+    return gettext(message, **params)

@@ -18,7 +18,7 @@ from sempelmas.models.accounts import AccountStatus, Registration, Role, RoleGra
 from sempelmas.models.residents import Resident
 from sempelmas.services.files.uploads import save_image
 from sempelmas.services.kelurahan.demo import make_nik
-from sempelmas.services.people.accounts import hash_password
+from sempelmas.services.people.passwords import hash_password
 
 PASSWORD = "rahasia-123"
 #: what a production start needs (sempelmas/config.py check_production): make_app(**PRODUCTION)

@@ -28,7 +28,8 @@ def register(app: Flask) -> None:
     def create_admin(username: str, full_name: str, password: str | None) -> None:
         """Create the first admin account (production has no demo accounts)."""
         from sempelmas.models.accounts import Role
-        from sempelmas.services.people.accounts import AccountError, create_staff_account
+        from sempelmas.services.people.accounts import AccountError
+        from sempelmas.services.people.staff_accounts import create_staff_account
 
         if password is None:
             password = getpass.getpass("Kata sandi: ")
@@ -76,6 +77,7 @@ def register(app: Flask) -> None:
         """Import the population register from CSV or XLSX (idempotent upsert by NIK)."""
         from tqdm import tqdm
 
+        from sempelmas.services.people import register_apply
         from sempelmas.services.people import register_import as ri
 
         # no monitor thread left running in the process (it only tunes refresh rates); a process with a
@@ -101,7 +103,7 @@ def register(app: Flask) -> None:
                     bar.update(done - bar.n)
 
                 # saves what was just checked and shown: the file is not read a second time
-                ri.apply(path, actor_id=None, report=save_step, analysis=analysis,
+                register_apply.apply(path, actor_id=None, report=save_step, analysis=analysis,
                          chunk=current_app.config["IMPORT_CHUNK_SIZE"])
             db.session.commit()
             click.echo("Impor selesai.")
@@ -117,16 +119,15 @@ def register(app: Flask) -> None:
 
         from sempelmas.services.files import upload_store
         from sempelmas.services.letters import store as letter_store
-        from sempelmas.services.operations import jobs
+        from sempelmas.services.operations import job_kinds, jobs
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
         letter_store.sweep_at_start()  # letters of a signing process killed mid-way: published, or orphans deleted
         upload_store.sweep_at_start()  # uploads a process killed before its commit left without a record: deleted
+        job_kinds.load()  # every kind of job registered before the queue runs
         if once:
-            jobs.load_handlers()
             click.echo(f"{jobs.run_pending()} job(s) selesai.")
             return
-        jobs.load_handlers()
         jobs.work_forever(current_app.config["WORKER_POLL_SECONDS"])
 
     @app.cli.command("notify-worker")

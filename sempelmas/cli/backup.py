@@ -24,10 +24,10 @@ def register(app: Flask) -> None:
     @backup_group.command("create")
     def create() -> None:
         """Write one archive into BACKUP_DIR (then prune old archives and copy it to BACKUP_COPY_TARGET)."""
-        from sempelmas.services.operations import backup
+        from sempelmas.services.operations import backup, backup_create
 
         try:
-            result = backup.create_backup()
+            result = backup_create.create_backup()
         except backup.BackupError as e:
             raise click.ClickException(str(e)) from e
         click.echo(f"Cadangan dibuat: {result.path} ({_size(result.size)}, {len(result.manifest.files)} berkas, "
@@ -70,7 +70,7 @@ def register(app: Flask) -> None:
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
     def restore(file: Path, yes: bool) -> None:
         """Check an archive's manifest, then replace the database and the folders with its content."""
-        from sempelmas.services.operations import backup
+        from sempelmas.services.operations import backup, backup_restore
 
         try:
             manifest = backup.read_manifest(file)
@@ -83,7 +83,7 @@ def register(app: Flask) -> None:
             if not yes:
                 click.confirm("Basis data dan folder unggahan, surat dan PKI saat ini akan DIGANTI isi arsip ini. "
                               "Lanjutkan?", abort=True)
-            manifest = backup.restore(file)
+            manifest = backup_restore.restore(file)
         except backup.BackupError as e:
             raise click.ClickException(str(e) + " Tidak ada yang diubah.") from e
         click.echo("Pemulihan selesai.")

@@ -1,4 +1,5 @@
-"""Dates as people in Indonesia type them: 17-08-1990, 17/8/1990, 17.08.1990, or ISO 1990-08-17."""
+"""Dates as people in Indonesia type them (17-08-1990, 17/8/1990, 17.08.1990, or ISO 1990-08-17), and times as
+each language writes them."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class Job(db.Model):
     attempts: Mapped[int] = mapped_column(default=0)
     #: a retried job waits until then (backoff)
     run_after: Mapped[datetime | None]
-    #: the register file an import reads (UPLOAD_DIR/imports/<name>; services/people/register_import.py): personal data,
+    #: the register file an import reads (UPLOAD_DIR/imports/<name>; services/people/register_jobs.py): personal data,
     #: so kept only while needed. Cleared on every job naming it, in the transaction that lets it go (the import
     #: applied, a job of it failed for good, the preview left unapplied past IMPORT_PREVIEW_DAYS), and the file is
     #: deleted after that commit; a file no job names is the upload sweep's (services/files/upload_store.py)

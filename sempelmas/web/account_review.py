@@ -12,7 +12,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_verification, accounts
 from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import EmptyForm, Form, length, required
 from sempelmas.web.htmx import render
@@ -29,15 +29,15 @@ class RejectForm(Form):
 def reviewable(user_id: int) -> User:
     """The account, if the current verifier may see it; otherwise 404 (never reveal it exists)."""
     user = db.session.get(User, user_id)
-    if user is None or user.registration is None or not accounts.can_verify(current_user, user):
+    if user is None or user.registration is None or not account_verification.can_verify(current_user, user):
         abort(404)
     return user
 
 
 def pending_page(endpoint_prefix: str, scope: str | None):
     """The accounts waiting for the current verifier, those whose NIK another account also claims marked."""
-    pending = accounts.pending_accounts(current_user)
-    return render("_shared/accounts_pending.html", pending=pending, shared=accounts.shared_nik(pending),
+    pending = account_verification.pending_accounts(current_user)
+    return render("_shared/accounts_pending.html", pending=pending, shared=account_verification.shared_nik(pending),
                   ep=endpoint_prefix, scope=scope)
 
 
@@ -51,7 +51,7 @@ def review_page(user_id: int, endpoint_prefix: str, verify_form=None, reject_for
         status=status,
         account=user,
         reg=user.registration,
-        match=accounts.register_match(user),
+        match=account_verification.register_match(user),
         verify_form=verify_form or VerifyForm(),
         reject_form=reject_form or RejectForm(),
         ep=endpoint_prefix,
@@ -76,7 +76,7 @@ def _decide(user_id: int, endpoint_prefix: str, form, form_name: str, act, done)
 def verify(user_id: int, endpoint_prefix: str):
     return _decide(
         user_id, endpoint_prefix, VerifyForm(), "verify_form",
-        lambda user, form: accounts.verify_account(current_user, user, form.note.data),
+        lambda user, form: account_verification.verify_account(current_user, user, form.note.data),
         lambda user: (_("Akun %(name)s sudah diverifikasi.", name=user.full_name), "success"),
     )
 
@@ -84,7 +84,7 @@ def verify(user_id: int, endpoint_prefix: str):
 def reject(user_id: int, endpoint_prefix: str):
     return _decide(
         user_id, endpoint_prefix, RejectForm(), "reject_form",
-        lambda user, form: accounts.reject_account(current_user, user, form.reason.data),
+        lambda user, form: account_verification.reject_account(current_user, user, form.reason.data),
         lambda user: (_("Pendaftaran %(name)s ditolak.", name=user.full_name), "info"),
     )
 

@@ -8,7 +8,8 @@ from sempelmas.domain.dates import tz_name_of
 from sempelmas.services.kelurahan.profile import current_profile
 
 LANG_COOKIE = "lang"
-#: hours and minutes as each language writes them: 14.05 in Indonesian, 14:05 in English
+
+
 def select_locale() -> str:
     lang = request.cookies.get(LANG_COOKIE) if request else None
     if lang in current_app.config["LANGUAGES"]:

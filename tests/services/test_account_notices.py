@@ -13,27 +13,27 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.services.operations import delivery
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_registration, account_verification, accounts
 from tests.conftest import PASSWORD, login
 from tests.services.test_delivery import smtp_server  # noqa: F401 - the fixture (a real SMTP server on 127.0.0.1)
 
 REASON = "Foto KTP tidak sama dengan orang yang datang ke kantor"
 
 
-def registration(**kw) -> accounts.RegistrationData:
+def registration(**kw) -> account_registration.RegistrationData:
     base = dict(nik="3576034403920077", kk_number="3576031203150077", full_name="Rina Ayu", birth_place="Mojokerto",
                 birth_date=date(1992, 3, 4), gender="P", address="Jl. Empunala 7", rt="1", rw="1",
                 phone="+6281234567890", email="rina@example.org", password=PASSWORD, consent=True)
     base.update(kw)
-    return accounts.RegistrationData(**base)
+    return account_registration.RegistrationData(**base)
 
 
 @pytest.fixture
 def people(app, factory):
     helper = factory.staff(Role.ASSISTANT, "pendamping1")
     helper.email, helper.phone = "pendamping@example.org", "+6281299990000"
-    rina = accounts.register_resident(registration())
-    sari = accounts.register_resident(
+    rina = account_registration.register_resident(registration())
+    sari = account_registration.register_resident(
         registration(nik="3576035006850003", full_name="Sari Tanpa HP", phone=None, email=None, password="",
                      birth_date=date(1985, 6, 10)), assisted_by=helper)
     db.session.commit()
@@ -47,7 +47,7 @@ def bell(user) -> list[Notification]:
 
 
 def test_verifying_rings_the_residents_bell_with_a_link_home(people):
-    accounts.verify_account(people["rt"], people["rina"], "kenal, warga saya")
+    account_verification.verify_account(people["rt"], people["rina"], "kenal, warga saya")
     db.session.commit()
     [note] = bell(people["rina"])
     assert note.kind == "account.verify" and note.request_id is None and note.url == "/warga/"
@@ -57,7 +57,7 @@ def test_verifying_rings_the_residents_bell_with_a_link_home(people):
 
 
 def test_rejecting_tells_the_reason(people):
-    accounts.reject_account(people["staff"], people["rina"], REASON + ".")
+    account_verification.reject_account(people["staff"], people["rina"], REASON + ".")
     db.session.commit()
     [note] = bell(people["rina"])
     assert note.kind == "account.reject" and note.url == "/warga/"
@@ -65,9 +65,9 @@ def test_rejecting_tells_the_reason(people):
 
 
 def test_the_pendamping_who_registered_the_resident_hears_of_both_decisions(people):
-    accounts.reject_account(people["staff"], people["sari"], REASON)
+    account_verification.reject_account(people["staff"], people["sari"], REASON)
     db.session.commit()
-    accounts.verify_account(people["staff"], people["sari"], "Datang lagi dengan KTP asli")
+    account_verification.verify_account(people["staff"], people["sari"], "Datang lagi dengan KTP asli")
     db.session.commit()
     rejected, verified = bell(people["helper"])
     assert rejected.url == verified.url == "/warga/pendamping"
@@ -79,8 +79,8 @@ def test_the_pendamping_who_registered_the_resident_hears_of_both_decisions(peop
 def test_outbox_rows_go_to_the_configured_channels_with_the_pages_address(app, people):
     app.config.update(MAIL_SERVER="127.0.0.1", NOTIFY_GATEWAY_URL="http://127.0.0.1:9/kirim",
                       PUBLIC_URL="https://layanan.example.id")
-    accounts.reject_account(people["staff"], people["rina"], REASON)
-    accounts.verify_account(people["staff"], people["sari"])
+    account_verification.reject_account(people["staff"], people["rina"], REASON)
+    account_verification.verify_account(people["staff"], people["sari"])
     db.session.commit()
     rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert [(r.channel, r.recipient) for r in rows] == [
@@ -94,7 +94,7 @@ def test_outbox_rows_go_to_the_configured_channels_with_the_pages_address(app, p
 
 
 def test_the_rejection_email_reaches_a_real_smtp_server(app, people, smtp_server):  # noqa: F811
-    accounts.reject_account(people["staff"], people["rina"], REASON)
+    account_verification.reject_account(people["staff"], people["rina"], REASON)
     db.session.commit()
     assert delivery.deliver_due() == {"sent": 1, "retry": 0, "failed": 0}
     [(_sender, rcpt, content)] = smtp_server.messages
@@ -105,10 +105,10 @@ def test_the_rejection_email_reaches_a_real_smtp_server(app, people, smtp_server
 
 def test_a_failed_decision_tells_nobody(people, factory):
     with pytest.raises(accounts.AccountError):
-        accounts.reject_account(people["staff"], people["rina"], "   ")
+        account_verification.reject_account(people["staff"], people["rina"], "   ")
     other_rt = factory.staff(Role.RT_HEAD, "rt9", rt="009", rw="001")
     with pytest.raises(accounts.AccountError):
-        accounts.verify_account(other_rt, people["rina"])
+        account_verification.verify_account(other_rt, people["rina"])
     db.session.commit()
     assert bell(people["rina"]) == [] and bell(people["helper"]) == []
 

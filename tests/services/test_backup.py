@@ -22,7 +22,7 @@ from sempelmas.models.residents import Resident
 from sempelmas.services.letters import issuing
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
-from sempelmas.services.operations import backup
+from sempelmas.services.operations import backup, backup_create, backup_restore
 from sempelmas.services.requests import attachments
 from tests.conftest import clear_database, jpeg_bytes
 from tests.signing_setup import LURAH_PASS, Desk, configure
@@ -249,7 +249,7 @@ def test_old_archives_beyond_the_retention_count_are_deleted_after_a_successful_
     folder = Path(app.config["BACKUP_DIR"])
     folder.mkdir(parents=True)
     (folder / "manual-copy.tar.gz").write_bytes(b"kept by hand")
-    made = [backup.create_backup(now=_at(m)) for m in (1, 2, 3)]
+    made = [backup_create.create_backup(now=_at(m)) for m in (1, 2, 3)]
     assert made[2].pruned == [made[0].path.name]
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["manual-copy.tar.gz", made[1].path.name, made[2].path.name])
@@ -260,14 +260,14 @@ def test_old_archives_beyond_the_retention_count_are_deleted_after_a_successful_
 
 def test_a_failed_backup_leaves_no_archive_and_keeps_the_old_ones(app, desk, monkeypatch):
     app.config["BACKUP_KEEP"] = 1
-    first = backup.create_backup(now=_at(1))
-    real = backup._hash_file
+    first = backup_create.create_backup(now=_at(1))
+    real = backup_create._hash_file
 
     def lying(path):  # the file seems to change between the manifest and the archive
         size, digest = real(path)
         return (size, "0" * 64) if path.name == "ca.pem" else (size, digest)
 
-    monkeypatch.setattr(backup, "_hash_file", lying)
+    monkeypatch.setattr(backup_create, "_hash_file", lying)
     result = app.test_cli_runner().invoke(args=["backup", "create"])
     assert result.exit_code != 0 and "berubah selama pencadangan" in result.output
     assert [p.name for p in Path(app.config["BACKUP_DIR"]).iterdir()] == [first.path.name]
@@ -277,8 +277,8 @@ def test_a_failed_backup_leaves_no_archive_and_keeps_the_old_ones(app, desk, mon
 def test_each_archive_is_copied_to_a_local_target_which_keeps_its_own_count(app, desk, tmp_path):
     offsite = tmp_path / "usb-disk" / "sempelmas"
     app.config.update(BACKUP_COPY_TARGET=str(offsite), BACKUP_COPY_KEEP=1, BACKUP_KEEP=3)
-    first = backup.create_backup(now=_at(1))
-    second = backup.create_backup(now=_at(2))
+    first = backup_create.create_backup(now=_at(1))
+    second = backup_create.create_backup(now=_at(2))
     assert [p.name for p in offsite.iterdir()] == [second.path.name]
     copy = offsite / second.path.name
     assert copy.read_bytes() == second.path.read_bytes()
@@ -295,7 +295,7 @@ def test_each_archive_is_copied_to_a_local_target_which_keeps_its_own_count(app,
     ("./cadangan", False), ("cadangan", False),
 ])
 def test_remote_targets_are_told_from_local_folders(target, remote):
-    assert backup.is_remote(target) is remote
+    assert backup_create.is_remote(target) is remote
 
 
 def test_a_remote_target_gets_the_archive_by_rsync_over_ssh_and_is_pruned_there(app, desk, monkeypatch):
@@ -311,8 +311,8 @@ def test_a_remote_target_gets_the_archive_by_rsync_over_ssh_and_is_pruned_there(
             return subprocess.CompletedProcess(cmd, 0, "", "")
         return subprocess.CompletedProcess(cmd, 0, "\n".join(remote) + "\n" if "ls -1" in cmd[-1] else "", "")
 
-    monkeypatch.setattr(backup, "run_command", fake_run)
-    made = backup.create_backup(now=_at(1))
+    monkeypatch.setattr(backup_create, "run_command", fake_run)
+    made = backup_create.create_backup(now=_at(1))
     ssh = ["ssh", "-i", "/etc/sempelmas/backup_key", "-o", "BatchMode=yes", "backup@nas.jagalan.lan"]
     assert calls == [
         ["rsync", "--archive", "--partial-dir=.rsync-partial", "--chmod=F600",
@@ -327,7 +327,7 @@ def test_a_remote_target_gets_the_archive_by_rsync_over_ssh_and_is_pruned_there(
 
 def test_a_failed_copy_is_reported_and_the_local_archive_stays(app, desk, monkeypatch):
     app.config.update(BACKUP_COPY_TARGET="backup@nas:/srv/cadangan")
-    monkeypatch.setattr(backup, "run_command", lambda cmd, **kw: subprocess.CompletedProcess(
+    monkeypatch.setattr(backup_create, "run_command", lambda cmd, **kw: subprocess.CompletedProcess(
         cmd, 255, "", "ssh: connect to host nas port 22: No route to host"))
     result = app.test_cli_runner().invoke(args=["backup", "create"])
     assert result.exit_code != 0 and "No route to host" in result.output and "Cadangan dibuat" in result.output
@@ -338,10 +338,10 @@ def test_a_failed_copy_is_reported_and_the_local_archive_stays(app, desk, monkey
 
 @pytest.mark.skipif(not shutil.which("rsync"), reason="rsync not installed (Debian package rsync)")
 def test_the_rsync_command_copies_for_real_to_a_local_path(app, desk, tmp_path):
-    made = backup.create_backup(now=_at(1))
+    made = backup_create.create_backup(now=_at(1))
     dest = tmp_path / "rsync-target"
     dest.mkdir()
-    cmd = backup.rsync_command(made.path, str(dest))
+    cmd = backup_create.rsync_command(made.path, str(dest))
     subprocess.run(cmd, check=True, timeout=60)
     assert (dest / made.path.name).read_bytes() == made.path.read_bytes()
     assert stat.S_IMODE((dest / made.path.name).stat().st_mode) == 0o600
@@ -350,10 +350,10 @@ def test_the_rsync_command_copies_for_real_to_a_local_path(app, desk, tmp_path):
 def test_a_restore_replaces_the_whole_database_even_tables_added_since(app, desk):
     from sqlalchemy import inspect, text
 
-    made = backup.create_backup(now=_at(1))
+    made = backup_create.create_backup(now=_at(1))
     db.session.execute(text("CREATE TABLE tambahan_baru (id INTEGER PRIMARY KEY)"))
     db.session.commit()
-    backup.restore(made.path)
+    backup_restore.restore(made.path)
     db.session.remove()
     assert "tambahan_baru" not in inspect(db.engine).get_table_names()
     assert "letters" in inspect(db.engine).get_table_names()

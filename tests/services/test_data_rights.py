@@ -19,9 +19,16 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services.accountability import audit, complaints, data_rights
+from sempelmas.services.accountability import (
+    audit,
+    complaints,
+    data_corrections,
+    data_erasure,
+    data_export,
+    data_rights,
+)
 from sempelmas.services.files.uploads import save_image, stored_path
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_login, accounts
 from sempelmas.services.requests import attachments, lifecycle
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
@@ -52,7 +59,7 @@ def test_the_exports_letter_links_are_on_the_public_address(app, setup, factory)
     app.config["PUBLIC_URL"] = "https://layanan.jagalan.go.id"
     budi = factory.warga(name="BUDI SANTOSO")
     _done_with_letter(budi, factory.staff(Role.STAFF))
-    (letter,) = data_rights.export(budi)["surat"]
+    (letter,) = data_export.export(budi)["surat"]
     code = db.session.scalar(db.select(Letter.verify_code))
     assert letter["alamat_verifikasi"] == f"https://layanan.jagalan.go.id/v/{code}"
 
@@ -69,7 +76,7 @@ def test_export_holds_everything_about_the_resident_and_nothing_of_another(setup
     db.session.add(Notification(user_id=budi.id, kind="x", message="PESAN UNTUK BUDI"))
     db.session.commit()
 
-    data = data_rights.export(budi)
+    data = data_export.export(budi)
     text = json.dumps(data, ensure_ascii=False, default=str)
     assert data["akun"]["nomor_hp"] == "+6281234567890"
     assert data["data_penduduk"]["nik"] == budi.resident.nik
@@ -91,7 +98,7 @@ def test_export_holds_everything_about_the_resident_and_nothing_of_another(setup
 def test_family_members_appear_by_name_and_masked_nik_only(setup, factory):
     father = factory.warga(name="BUDI SANTOSO", kk="3576030101200001")
     child = factory.resident(name="ANISA PUTRI", kk="3576030101200001", birth=date(2015, 1, 14), female=True)
-    data = data_rights.export(father)
+    data = data_export.export(father)
     assert data["keluarga_dalam_kk"] == [{"nama": "ANISA PUTRI", "nik": data["keluarga_dalam_kk"][0]["nik"]}]
     assert child.nik not in json.dumps(data, default=str)
 
@@ -104,7 +111,7 @@ def test_pdf_export_is_a_real_readable_pdf(setup, factory, tmp_path):
     from flask import current_app
 
     with current_app.test_request_context():
-        pdf = data_rights.export_pdf(budi, data_rights.export(budi))
+        pdf = data_export.export_pdf(budi, data_export.export(budi))
     path = tmp_path / "data.pdf"
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
@@ -122,7 +129,7 @@ def test_pdf_export_is_a_real_readable_pdf(setup, factory, tmp_path):
     ("email", "Budi@Contoh.ID", "budi@contoh.id"),
 ])
 def test_values_are_cleaned_as_the_register_stores_them(app, field, raw, stored):
-    assert data_rights.clean_value(field, raw) == stored
+    assert data_corrections.clean_value(field, raw) == stored
 
 
 @pytest.mark.parametrize(("field", "raw", "message"), [
@@ -136,20 +143,20 @@ def test_values_are_cleaned_as_the_register_stores_them(app, field, raw, stored)
 ])
 def test_bad_values_are_refused_with_a_specific_message(app, field, raw, message):
     with pytest.raises(data_rights.DataRightsError) as e:
-        data_rights.clean_value(field, raw)
+        data_corrections.clean_value(field, raw)
     assert message in e.value.message
 
 
 def test_correction_is_applied_to_the_register_audited_and_the_resident_told(setup, factory):
     budi = factory.warga(name="BUDI SANTOSO")
     staff = factory.staff(Role.STAFF)
-    req = data_rights.request_correction(budi, "birth_place", "Surabaya", "Salah ketik di register")
+    req = data_corrections.request_correction(budi, "birth_place", "Surabaya", "Salah ketik di register")
     db.session.commit()
     assert req.old_value == "MOJOKERTO" and req.requested_value == "SURABAYA"
     assert db.session.scalar(select(func.count()).select_from(Notification)
                              .where(Notification.user_id == staff.id)) == 1
 
-    data_rights.apply_correction(req, staff, "SURABAYA", "Sesuai KTP")
+    data_corrections.apply_correction(req, staff, "SURABAYA", "Sesuai KTP")
     db.session.commit()
     assert db.session.get(Resident, budi.resident_id).birth_place == "SURABAYA"
     assert req.status == DataRequestStatus.DONE and req.applied_value == "SURABAYA"
@@ -164,25 +171,25 @@ def test_correction_is_applied_to_the_register_audited_and_the_resident_told(set
 
 def test_name_correction_also_renames_the_account(setup, factory):
     budi = factory.warga(name="BUDI SANTOSO")
-    req = data_rights.request_correction(budi, "full_name", "Budi Santosa", None)
-    data_rights.apply_correction(req, factory.staff(Role.STAFF), "Budi Santosa")
+    req = data_corrections.request_correction(budi, "full_name", "Budi Santosa", None)
+    data_corrections.apply_correction(req, factory.staff(Role.STAFF), "Budi Santosa")
     assert budi.resident.full_name == "BUDI SANTOSA" and budi.full_name == "Budi Santosa"
 
 
 def test_a_correction_equal_to_the_held_value_or_without_explanation_is_refused(setup, factory):
     budi = factory.warga(name="BUDI SANTOSO")
     with pytest.raises(data_rights.DataRightsError, match="sama dengan"):
-        data_rights.request_correction(budi, "full_name", "budi santoso", None)
+        data_corrections.request_correction(budi, "full_name", "budi santoso", None)
     with pytest.raises(data_rights.DataRightsError, match="Jelaskan"):
-        data_rights.request_correction(budi, "lainnya", "", "")
+        data_corrections.request_correction(budi, "lainnya", "", "")
     with pytest.raises(data_rights.DataRightsError, match="Pilih data"):
-        data_rights.request_correction(budi, "nik", "3576", "")
+        data_corrections.request_correction(budi, "nik", "3576", "")
 
 
 def test_refusal_needs_a_reason_the_resident_reads(setup, factory):
     budi = factory.warga()
     staff = factory.staff(Role.STAFF)
-    req = data_rights.request_correction(budi, "occupation", "Guru", None)
+    req = data_corrections.request_correction(budi, "occupation", "Guru", None)
     with pytest.raises(data_rights.DataRightsError, match="alasan"):
         data_rights.refuse(req, staff, "  ")
     data_rights.refuse(req, staff, "Dokumen tidak cocok")
@@ -202,7 +209,7 @@ def test_deletion_erases_what_is_not_kept_and_keeps_the_archive(setup, factory, 
     rejected.status = RequestStatus.REJECTED
     draft = attachments.store(jpeg_bytes(), requirement_code="kk", owner=budi, draft_key="k1")
     evidence = save_image(data_rights.EVIDENCE_KIND, jpeg_bytes())
-    correction = data_rights.request_correction(budi, "occupation", "Guru", None, evidence_photo=evidence)
+    correction = data_corrections.request_correction(budi, "occupation", "Guru", None, evidence_photo=evidence)
     db.session.add(PasswordResetCode(user_id=budi.id, code_hash="x", created_by_id=staff.id,
                                      expires_at=datetime(2030, 1, 1)))
     own_note = Notification(user_id=budi.id, kind="x", message="lama")
@@ -215,15 +222,15 @@ def test_deletion_erases_what_is_not_kept_and_keeps_the_archive(setup, factory, 
     db.session.commit()
     ktp_name = budi.registration.ktp_photo
     resident_id = budi.resident_id
-    deletion = data_rights.request_deletion(budi, "Tidak memakai lagi")
+    deletion = data_erasure.request_deletion(budi, "Tidak memakai lagi")
     db.session.commit()
     budis_messages = db.session.scalar(select(func.count()).select_from(OutboxMessage).join(
         Notification, OutboxMessage.notification_id == Notification.id).where(Notification.user_id == budi.id))
     assert budis_messages >= 3  # the two submissions (e-mail and WhatsApp) and the one added above
 
-    erasure = data_rights.grant_deletion(deletion, staff, None)
+    erasure = data_erasure.grant_deletion(deletion, staff, None)
     db.session.commit()
-    data_rights.remove_files(erasure.files)
+    data_erasure.remove_files(erasure.files)
 
     user = db.session.get(User, budi.id)
     assert user.status == AccountStatus.DISABLED and not user.is_active
@@ -260,31 +267,31 @@ def test_deletion_erases_what_is_not_kept_and_keeps_the_archive(setup, factory, 
     assert not accounts.nik_taken(db.session.get(Resident, resident_id).nik)
     # and the account can no longer log in
     with pytest.raises(accounts.AccountError):
-        accounts.authenticate(db.session.get(Resident, resident_id).nik, PASSWORD)
+        account_login.authenticate(db.session.get(Resident, resident_id).nik, PASSWORD)
 
 
 def test_deletion_waits_for_running_requests_and_other_roles(setup, factory):
     budi = factory.warga()
     staff = factory.staff(Role.STAFF)
     running = submit(budi)
-    deletion = data_rights.request_deletion(budi, None)
+    deletion = data_erasure.request_deletion(budi, None)
     with pytest.raises(data_rights.DataRightsError, match=running.tracking_number):
-        data_rights.grant_deletion(deletion, staff)
+        data_erasure.grant_deletion(deletion, staff)
     lifecycle.transition(running, "cancel", actor=budi)
     budi.roles.append(RoleGrant(role=Role.ASSISTANT))
     db.session.flush()
     with pytest.raises(data_rights.DataRightsError, match="Pendamping"):
-        data_rights.grant_deletion(deletion, staff)
+        data_erasure.grant_deletion(deletion, staff)
     assert db.session.get(User, budi.id).password_hash is not None
 
 
 def test_one_open_deletion_request_at_a_time(setup, factory):
     budi = factory.warga()
-    data_rights.request_deletion(budi, None)
+    data_erasure.request_deletion(budi, None)
     with pytest.raises(data_rights.DataRightsError, match="sudah diajukan"):
-        data_rights.request_deletion(budi, None)
+        data_erasure.request_deletion(budi, None)
     with pytest.raises(data_rights.DataRightsError, match="penghapusan akun"):
-        data_rights.request_correction(budi, "occupation", "Guru", None)
+        data_corrections.request_correction(budi, "occupation", "Guru", None)
 
 
 def test_complaints_are_in_the_export_and_lose_their_contact_details_on_deletion(setup, factory):
@@ -301,20 +308,20 @@ def test_complaints_are_in_the_export_and_lose_their_contact_details_on_deletion
     complaints.answer(own, staff, "Mohon maaf, loket kami tambah.")
     db.session.commit()
 
-    data = data_rights.export(budi)
+    data = data_export.export(budi)
     assert [(c["kode"], c["isi"]) for c in data["pengaduan"]] == [(own.code, "Saya menunggu dua jam.")]
     assert any(e["teks"] == "Mohon maaf, loket kami tambah." for e in data["pengaduan"][0]["riwayat"])
     assert "PENGADUAN SITI" not in json.dumps(data, ensure_ascii=False, default=str)
     with current_app.test_request_context():
-        pdf = data_rights.export_pdf(budi, data)
+        pdf = data_export.export_pdf(budi, data)
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
     assert "Saya menunggu dua jam." in text.decode()
 
-    deletion = data_rights.request_deletion(budi, None)
+    deletion = data_erasure.request_deletion(budi, None)
     db.session.commit()
-    erasure = data_rights.grant_deletion(deletion, staff, None)
+    erasure = data_erasure.grant_deletion(deletion, staff, None)
     db.session.commit()
-    data_rights.remove_files(erasure.files)
+    data_erasure.remove_files(erasure.files)
     kept = db.session.get(Complaint, own.id)
     assert (kept.name, kept.phone, kept.email, kept.photo) == (data_rights.ERASED_NAME, None, None, None)
     assert kept.body == "Saya menunggu dua jam."  # the record of the service stays, without who filed it

@@ -21,8 +21,9 @@ from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.files import upload_store, uploads
 from sempelmas.services.files.uploads import IMPORTS
-from sempelmas.services.operations import backup, jobs, retention
+from sempelmas.services.operations import backup_create, jobs, retention
 from sempelmas.services.people import register_import as ri
+from sempelmas.services.people import register_jobs
 from tests.failing_commit import fail_commit_saving, files_in
 from tests.services.test_register_import import ROWS, write_csv
 
@@ -59,7 +60,7 @@ def deletions() -> list[dict]:
 
 def previewed(data: bytes, admin) -> Job:
     """An uploaded register whose preview the worker has run: waiting to be applied."""
-    preview = ri.start_preview(data, "warga.csv", actor=admin)
+    preview = register_jobs.start_preview(data, "warga.csv", actor=admin)
     db.session.commit()
     assert jobs.run_pending() == 1
     preview = reload(preview.id)
@@ -68,7 +69,7 @@ def previewed(data: bytes, admin) -> Job:
 
 
 def applied(preview: Job, admin) -> Job:
-    job = ri.start_apply(preview, actor=admin)
+    job = register_jobs.start_apply(preview, actor=admin)
     db.session.commit()
     assert jobs.run_pending() == 1
     return reload(job.id)
@@ -80,7 +81,7 @@ def applied(preview: Job, admin) -> Job:
 def test_an_uploaded_register_file_is_kept_only_if_the_commit_of_its_preview_succeeds(app, admin, register_bytes,
                                                                                       monkeypatch):
     failing = fail_commit_saving(monkeypatch, Job)
-    ri.start_preview(register_bytes, "warga.csv", actor=admin)
+    register_jobs.start_preview(register_bytes, "warga.csv", actor=admin)
     with pytest.raises(Exception, match="database is locked"):
         db.session.commit()
     db.session.rollback()
@@ -88,7 +89,7 @@ def test_an_uploaded_register_file_is_kept_only_if_the_commit_of_its_preview_suc
     assert imports() == []  # no orphan of the population data left behind
     monkeypatch.undo()
 
-    preview = ri.start_preview(register_bytes, "warga.csv", actor=admin)
+    preview = register_jobs.start_preview(register_bytes, "warga.csv", actor=admin)
     db.session.commit()
     assert imports() == [preview.import_file]
     assert (uploads.upload_dir(IMPORTS) / preview.import_file).read_bytes() == register_bytes
@@ -109,14 +110,14 @@ def test_an_applied_import_deletes_its_file_and_audits_the_deletion_without_name
     assert (entry["reason"], entry["files"], entry["bytes"]) == ("applied", 1, len(register_bytes))
     assert name not in json.dumps(entry) and "warga.csv" not in json.dumps(entry)
     # asked again (a second click), the preview leads to its finished apply: nothing is queued
-    assert ri.start_apply(reload(preview.id), actor=admin).id == job.id
+    assert register_jobs.start_apply(reload(preview.id), actor=admin).id == job.id
 
 
 def test_an_apply_that_rolls_back_keeps_the_file_for_its_retry(app, admin, register_bytes, monkeypatch):
     """The deletion follows the apply's commit: an apply whose work is rolled back (here its lease is lost, as when
     the worker was thought dead) leaves the file for the run that will save the rows."""
     preview = previewed(register_bytes, admin)
-    job = ri.start_apply(preview, actor=admin)
+    job = register_jobs.start_apply(preview, actor=admin)
     db.session.commit()
     real_end = jobs._end
 
@@ -135,7 +136,7 @@ def test_an_apply_that_rolls_back_keeps_the_file_for_its_retry(app, admin, regis
 
 def test_a_preview_of_a_broken_file_fails_for_good_and_lets_go_of_its_file(app, admin, tmp_path):
     data = write_csv(tmp_path / "salah.csv", [["1", "2"]], header=["Nama", "Alamat"]).read_bytes()
-    preview = ri.start_preview(data, "salah.csv", actor=admin)
+    preview = register_jobs.start_preview(data, "salah.csv", actor=admin)
     db.session.commit()
     assert imports() == [preview.import_file]
     jobs.run_pending()
@@ -153,18 +154,18 @@ def test_an_apply_that_fails_for_good_lets_go_of_the_file_and_the_preview_asks_f
         raise RuntimeError("disk rusak")
 
     monkeypatch.setitem(jobs.HANDLERS, "register_apply", jobs.Kind(broken, True))
-    job = ri.start_apply(preview, actor=admin)
+    job = register_jobs.start_apply(preview, actor=admin)
     db.session.commit()
     jobs.run_pending()
     assert reload(job.id).status == JobStatus.FAILED
     assert imports() == [] and reload(preview.id).import_file is None
     assert [e["reason"] for e in deletions()] == ["failed"]
     with pytest.raises(ri.ImportFileError, match="Unggah berkasnya lagi"):
-        ri.start_apply(reload(preview.id), actor=admin)
+        register_jobs.start_apply(reload(preview.id), actor=admin)
 
 
 def test_a_job_recovered_as_failed_after_its_last_attempt_lets_go_of_its_file(app, admin, register_bytes):
-    preview = ri.start_preview(register_bytes, "warga.csv", actor=admin)
+    preview = register_jobs.start_preview(register_bytes, "warga.csv", actor=admin)
     db.session.commit()
     # its worker died on the last allowed attempt: no heartbeat for longer than the lease
     stale = utcnow() - timedelta(hours=1)
@@ -178,7 +179,7 @@ def test_a_job_recovered_as_failed_after_its_last_attempt_lets_go_of_its_file(ap
 
 def test_a_preview_that_changes_nothing_lets_go_of_its_file(app, admin, register_bytes):
     applied(previewed(register_bytes, admin), admin)
-    again = ri.start_preview(register_bytes, "warga.csv", actor=admin)
+    again = register_jobs.start_preview(register_bytes, "warga.csv", actor=admin)
     db.session.commit()
     jobs.run_pending()
     again = reload(again.id)
@@ -189,7 +190,7 @@ def test_a_preview_that_changes_nothing_lets_go_of_its_file(app, admin, register
 
 def test_an_apply_whose_file_was_removed_fails_saying_to_upload_again(app, admin, register_bytes):
     preview = previewed(register_bytes, admin)
-    job = ri.start_apply(preview, actor=admin)
+    job = register_jobs.start_apply(preview, actor=admin)
     db.session.commit()
     (uploads.upload_dir(IMPORTS) / preview.import_file).unlink()  # lost meanwhile (a restore, a hand)
     jobs.run_pending()
@@ -219,14 +220,14 @@ def test_the_retention_run_deletes_the_file_of_a_preview_never_applied_after_the
     assert (entry["reason"], entry["files"], entry["days"]) == ("expired", 1, 7)
     assert name not in json.dumps(entry)
     with pytest.raises(ri.ImportFileError, match="tidak diterapkan dalam 7 hari"):
-        ri.start_apply(reload(waiting.id), actor=admin)
+        register_jobs.start_apply(reload(waiting.id), actor=admin)
     # nothing more to do: no second entry
     assert retention.run(now=utcnow() + timedelta(days=9)).imports.files == 0 and len(deletions()) == 1
 
 
 def test_the_retention_run_leaves_the_file_of_an_import_waiting_or_running(app, admin, register_bytes):
     preview = previewed(register_bytes, admin)
-    ri.start_apply(preview, actor=admin)  # queued: the worker has not taken it yet
+    register_jobs.start_apply(preview, actor=admin)  # queued: the worker has not taken it yet
     db.session.commit()
     assert retention.run(now=utcnow() + timedelta(days=30)).imports.files == 0
     assert imports() == [preview.import_file]
@@ -272,7 +273,7 @@ def test_a_backup_carries_the_file_of_an_import_still_waiting_and_none_done_with
     applied(done, admin)
     other = [list(r) for r in ROWS]
     other[0][2] = "BUDI SANTOSO WIJAYA"
-    waiting = ri.start_preview(write_csv(tmp_path / "baru.csv", other).read_bytes(), "baru.csv", actor=admin)
+    waiting = register_jobs.start_preview(write_csv(tmp_path / "baru.csv", other).read_bytes(), "baru.csv", actor=admin)
     db.session.commit()
     jobs.run_pending()
     waiting = reload(waiting.id)
@@ -280,7 +281,7 @@ def test_a_backup_carries_the_file_of_an_import_still_waiting_and_none_done_with
     stray = uploads.upload_dir(IMPORTS) / "register-lama.csv"  # not the app's name: left alone, never archived
     stray.write_text("nik,nama\n")
 
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     with tarfile.open(made.path, "r:gz") as tar:
         members = [m for m in tar.getnames() if m.startswith(f"uploads/{IMPORTS}/")]
     assert members == [f"uploads/{IMPORTS}/{waiting.import_file}"]

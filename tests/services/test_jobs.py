@@ -24,6 +24,7 @@ from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan.demo import make_nik
 from sempelmas.services.operations import jobs
+from sempelmas.services.people import register_apply
 from sempelmas.services.people import register_import as ri
 from tests.services.test_register_import import write_csv
 
@@ -75,7 +76,7 @@ def test_an_import_failing_half_way_saves_no_row_and_fails_the_job(app, tmp_path
     def disk_full(*args, **kwargs):
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(ri.audit, "record", disk_full)  # the last step of the apply, after every chunk
+    monkeypatch.setattr(register_apply.audit, "record", disk_full)  # the last step of the apply, after every chunk
     assert jobs.run_pending() == 1
     assert residents() == 0, "the chunks written before the failure were committed"
     job = reload(job)
@@ -114,7 +115,9 @@ def _worker_killed_after_the_first_chunk(url: str, instance: str, upload_dir: st
 
     app = create_app(test_config(url, Path(instance), UPLOAD_DIR=upload_dir, IMPORT_CHUNK_SIZE=CHUNK))
     with app.app_context():
-        jobs.load_handlers()
+        from sempelmas.services.operations import job_kinds
+
+        job_kinds.load()
         real = jobs.HANDLERS["register_apply"]
 
         def dying(job, report):

@@ -26,7 +26,7 @@ from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import issuing
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
-from sempelmas.services.operations import backup
+from sempelmas.services.operations import backup_create, backup_restore
 from tests.conftest import PASSWORD, login
 from tests.letter_fixtures import signed_pdf
 from tests.signing_setup import BASE_URL, LURAH_PASS, Desk, configure, page_text, qr_payloads
@@ -146,7 +146,7 @@ def test_a_signer_killed_between_the_pdf_write_and_the_commit_leaves_no_letter_s
     assert client.get(f"/v/{code}/unduh").status_code == 404
 
     # not backed up (and the backup's sweep deletes it: no signing transaction is in flight)
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     members = _archive_members(made.path)
     assert [m for m in members if m.startswith("letters/")] == []
     assert orphan not in members.values()
@@ -224,8 +224,8 @@ def test_doctor_publishes_a_committed_letter_left_pending(app, desk, monkeypatch
 
 def test_a_backup_takes_a_committed_letter_left_pending_even_without_its_sweep(app, desk, monkeypatch):
     names = _committed_but_pending(desk, monkeypatch, 2)
-    monkeypatch.setattr(backup, "_sweep_letters", lambda: db.session.rollback())  # e.g. a sweep that failed
-    made = backup.create_backup()
+    monkeypatch.setattr(backup_create, "sweep_letters", lambda: db.session.rollback())  # e.g. a sweep that failed
+    made = backup_create.create_backup()
     members = _archive_members(made.path)
     assert sorted(m for m in members if m.startswith("letters/")) == [f"letters/{n}" for n in names]
     assert _files() == names
@@ -272,15 +272,15 @@ def test_a_letter_signed_while_the_backup_runs_is_not_in_the_archive_without_its
     first, second = desk.awaiting(2)
     kept = issuing.issue_letter(first, desk.lurah, LURAH_PASS)
     kept_name = kept.stored_name
-    real_dump = backup._dump_database
+    real_dump = backup_create._dump_database
 
     def dump_then_sign(dest):
         copy = real_dump(dest)
         issuing.issue_letter(db.session.get(LetterRequest, second.id), desk.lurah, LURAH_PASS)
         return copy
 
-    monkeypatch.setattr(backup, "_dump_database", dump_then_sign)
-    made = backup.create_backup()
+    monkeypatch.setattr(backup_create, "_dump_database", dump_then_sign)
+    made = backup_create.create_backup()
     members = _archive_members(made.path)
     assert [m for m in members if m.startswith("letters/")] == [f"letters/{kept_name}"]
     assert db.session.scalar(select(func.count(Letter.id))) == 2  # the late letter itself is fine, and live
@@ -289,7 +289,7 @@ def test_a_letter_signed_while_the_backup_runs_is_not_in_the_archive_without_its
 def test_a_restore_drops_orphans_an_older_archive_carried(app, desk, tmp_path):
     (request,) = desk.awaiting(1)
     letter_name = issuing.issue_letter(request, desk.lurah, LURAH_PASS).stored_name
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     # an archive as the backup before this fix wrote it: a crash's orphan among the letters, in the manifest
     orphan_name, orphan = letter_store.new_stored_name(), signed_pdf("Surat yatim")
     old = tmp_path / "lama.tar.gz"
@@ -304,5 +304,5 @@ def test_a_restore_drops_orphans_an_older_archive_carried(app, desk, tmp_path):
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
 
-    backup.restore(old)
+    backup_restore.restore(old)
     assert _files() == [letter_name]

@@ -10,6 +10,7 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.operations import jobs
+from sempelmas.services.people import register_apply
 from sempelmas.services.people import register_import as ri
 
 HEADER = ["NIK", "No KK", "Nama", "Tempat Lahir", "Tanggal Lahir", "Jenis Kelamin", "Alamat", "RT", "RW",
@@ -80,7 +81,7 @@ def test_import_then_reimport_changes_nothing(app, tmp_path, fmt):
         path = write_xlsx(tmp_path / "p.xlsx", rows)
     else:
         path = write_csv(tmp_path / "p.csv", ROWS, delimiter=";" if fmt == "csv;" else ",")
-    s = ri.apply(path, actor_id=None)
+    s = register_apply.apply(path, actor_id=None)
     db.session.commit()
     assert s["new"] == 3 and s["errors"] == 0
     budi = db.session.scalar(select(Resident).where(Resident.nik == "3576031705900012"))
@@ -89,7 +90,7 @@ def test_import_then_reimport_changes_nothing(app, tmp_path, fmt):
     assert (budi.rt, budi.rw, budi.gender, budi.citizenship) == ("001", "001", "L", "WNI")
     anak = db.session.scalar(select(Resident).where(Resident.nik == "3576030203150014"))
     assert anak.birth_date == date(2015, 3, 2) and anak.gender == "L"
-    again = ri.apply(path, actor_id=None)
+    again = register_apply.apply(path, actor_id=None)
     db.session.commit()
     assert (again["new"], again["changed"], again["unchanged"]) == (0, 0, 3)
     assert count(Resident) == 3
@@ -97,12 +98,12 @@ def test_import_then_reimport_changes_nothing(app, tmp_path, fmt):
 
 
 def test_changed_kk_number_is_kept_in_history(app, tmp_path):
-    ri.apply(write_csv(tmp_path / "a.csv", ROWS), actor_id=None)
+    register_apply.apply(write_csv(tmp_path / "a.csv", ROWS), actor_id=None)
     db.session.commit()
     moved = [list(r) for r in ROWS]
     moved[1][1] = "3576031203150002"  # Sri starts her own KK
     moved[0][10] = "Cerai Hidup"
-    s = ri.apply(write_csv(tmp_path / "b.csv", moved), actor_id=None)
+    s = register_apply.apply(write_csv(tmp_path / "b.csv", moved), actor_id=None)
     db.session.commit()
     assert (s["changed"], s["kk_changes"], s["unchanged"]) == (2, 1, 1)
     sri = db.session.scalar(select(Resident).where(Resident.nik == "3576035708920013"))
@@ -126,7 +127,7 @@ def test_wrong_rows_are_listed_with_the_reason_and_skipped(app, tmp_path):
         ROWS[0],
         ROWS[0],
     ]
-    s = ri.apply(write_csv(tmp_path / "bad.csv", bad), actor_id=None)
+    s = register_apply.apply(write_csv(tmp_path / "bad.csv", bad), actor_id=None)
     db.session.commit()
     assert s["new"] == 1 and s["errors"] == 6
     by_line = {p["line"]: " ".join(p["messages"]) for p in s["error_rows"]}
@@ -199,14 +200,14 @@ def test_apply_saves_a_given_analysis_without_reading_the_file_again(app, tmp_pa
     reads = []
     original = ri.read_rows
     monkeypatch.setattr(ri, "read_rows", lambda p: reads.append(p) or original(p))
-    s = ri.apply(path, actor_id=None, analysis=analysis)
+    s = register_apply.apply(path, actor_id=None, analysis=analysis)
     db.session.commit()
     assert reads == []
     assert (s["new"], s["changed"], s["unchanged"], s["errors"]) == (3, 0, 0, 0)
     assert count(Resident) == 3
     with pytest.raises(ValueError):
-        ri.apply(path, actor_id=None, analysis=analysis)  # an analysis is saved once
-    again = ri.apply(path, actor_id=None)  # without one, apply() analyses the file itself
+        register_apply.apply(path, actor_id=None, analysis=analysis)  # an analysis is saved once
+    again = register_apply.apply(path, actor_id=None)  # without one, apply() analyses the file itself
     assert reads == [path] and (again["new"], again["unchanged"]) == (0, 3)
 
 
@@ -270,7 +271,7 @@ def test_xlsx_cells_are_read_as_typed(app, tmp_path):
     ws.append([None, "3576031705900020", *ROWS[0][1:4], 19900517, *ROWS[0][5:]])  # a date typed as a number
     path = tmp_path / "table.xlsx"
     wb.save(path)
-    s = ri.apply(path, actor_id=None)
+    s = register_apply.apply(path, actor_id=None)
     db.session.commit()
     assert (s["total"], s["new"], s["errors"]) == (6, 3, 3)
     errors = {p["line"]: (p["nik"], p["messages"]) for p in s["error_rows"]}
@@ -292,7 +293,7 @@ def test_xlsx_cells_are_read_as_typed(app, tmp_path):
     sri_db = db.session.scalar(select(Resident).where(Resident.nik == ROWS[1][0]))
     assert sri_db.birth_date == date(1992, 8, 17) and sri_db.citizenship is None
     assert db.session.scalar(select(Resident.kk_number).where(Resident.nik == PAPUA[0])) == PAPUA[1]
-    again = ri.apply(path, actor_id=None)
+    again = register_apply.apply(path, actor_id=None)
     assert (again["new"], again["changed"], again["unchanged"]) == (0, 0, 3)
 
 

@@ -30,10 +30,10 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
-from sempelmas.services.accountability import complaints, data_rights
+from sempelmas.services.accountability import complaints, data_corrections
 from sempelmas.services.files import upload_store, uploads
 from sempelmas.services.files.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, KTP, save_image
-from sempelmas.services.operations import backup, retention
+from sempelmas.services.operations import backup_create, backup_restore, retention
 from sempelmas.services.requests import attachments
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.failing_commit import files_in
@@ -87,7 +87,7 @@ def world(app, factory):
     complaint, _created = complaints.file_complaint(
         complaints.Filing(name="Budi", category="pelayanan", subject="Antrean", body="Lama sekali.",
                           phone="081234567890"), idempotency_key=None, photo=save_image(COMPLAINT_PHOTOS, jpeg_bytes()))
-    correction = data_rights.request_correction(warga, "address", "Jl. Pemuda 12", "Pindah",
+    correction = data_corrections.request_correction(warga, "address", "Jl. Pemuda 12", "Pindah",
                                                 evidence_photo=save_image(CORRECTION_EVIDENCE, jpeg_bytes()))
     db.session.commit()
     named = {KTP: warga.registration.ktp_photo, DOCUMENTS: draft.stored_name, COMPLAINT_PHOTOS: complaint.photo,
@@ -262,14 +262,14 @@ def test_a_backup_carries_only_the_uploads_its_database_copy_names(app, world, b
     # register files are uploads too: only those an import still waiting names (tests/services/test_import_files.py)
     (folder("imports") / "register.csv").write_text("nik,nama\n")
 
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     assert _uploads_in(made.path) == sorted(f"uploads/{kind}/{name}" for kind, name in named.items())
     # left on disk for a later sweep, never in an archive
     assert young in files_in(folder(KTP)) and purged in files_in(folder(DOCUMENTS))
 
 
 def test_an_upload_committed_after_the_database_copy_is_not_in_the_archive(app, world, backups, monkeypatch):
-    real_dump = backup._dump_database
+    real_dump = backup_create._dump_database
     late = []
 
     def dump_then_upload(dest):
@@ -279,15 +279,15 @@ def test_an_upload_committed_after_the_database_copy_is_not_in_the_archive(app, 
         db.session.commit()
         return copy
 
-    monkeypatch.setattr(backup, "_dump_database", dump_then_upload)
-    made = backup.create_backup()
+    monkeypatch.setattr(backup_create, "_dump_database", dump_then_upload)
+    made = backup_create.create_backup()
     members = _uploads_in(made.path)
     assert f"uploads/{COMPLAINT_PHOTOS}/{world['named'][COMPLAINT_PHOTOS]}" in members
     assert not any(late[0] in m for m in members)
 
 
 def test_a_restore_drops_the_orphans_an_older_archive_carried(app, world, backups, tmp_path):
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     # an archive as the backup before this fix wrote it: an orphan of a crash among the uploads, a day old
     orphan_name, orphan = os.urandom(16).hex() + ".jpg", jpeg_bytes(color=(200, 10, 10))
     old = tmp_path / "lama.tar.gz"
@@ -302,7 +302,7 @@ def test_a_restore_drops_the_orphans_an_older_archive_carried(app, world, backup
             info.size, info.mtime = len(data), int(time.time() - DAY)
             tar.addfile(info, io.BytesIO(data))
 
-    backup.restore(old)
+    backup_restore.restore(old)
     assert files_in(folder(KTP)) == [world["named"][KTP]]
     for kind in (DOCUMENTS, COMPLAINT_PHOTOS, CORRECTION_EVIDENCE):
         assert files_in(folder(kind)) == [world["named"][kind]]
@@ -412,7 +412,7 @@ def test_a_form_killed_between_its_upload_and_its_commit_leaves_a_file_never_bac
     [left] = files_in(folder(kind))
 
     # a backup now does not carry it (and its sweep leaves it: it could be a request about to commit)
-    made = backup.create_backup()
+    made = backup_create.create_backup()
     assert not any(left in m for m in _archive_members(made.path))
     assert files_in(folder(kind)) == [left]
 

@@ -10,12 +10,12 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
-from sempelmas.services.accountability import complaints, data_rights
+from sempelmas.services.accountability import complaints, data_corrections, data_rights
 from sempelmas.services.files.uploads import save_image
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.kelurahan.demo import make_nik
 from sempelmas.services.operations import jobs
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_registration, account_verification
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests import submission as requests
 from tests.conftest import PASSWORD, jpeg_bytes
@@ -342,8 +342,8 @@ OUTSIDERS = [
 ]
 
 
-def _declared(nik: str, kk: str, name: str, phone: str) -> accounts.RegistrationData:
-    return accounts.RegistrationData(
+def _declared(nik: str, kk: str, name: str, phone: str) -> account_registration.RegistrationData:
+    return account_registration.RegistrationData(
         nik=nik, kk_number=kk, full_name=name, birth_place="Mojokerto", birth_date=date(1995, 6, 7), gender="L",
         address="Jl. Entah 9", rt="001", rw="001", phone=phone, email=None, password=PASSWORD, consent=True)
 
@@ -364,7 +364,7 @@ def family(factory):
         complaints.Filing(name="Budi", phone="+6281234567890", category="lainnya", subject="Tentang surat",
                           body="Pengaduan keluarga tentang suratnya."),
         idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()), user=budi, about=own)
-    data_request = data_rights.request_correction(budi, "full_name", "BUDI KELUARGA BARU", None,
+    data_request = data_corrections.request_correction(budi, "full_name", "BUDI KELUARGA BARU", None,
                                                   evidence_photo=save_image(data_rights.EVIDENCE_KIND, jpeg_bytes()))
     db.session.commit()
     return {"budi": budi, "member": member, "tracking": own.tracking_number,
@@ -378,13 +378,14 @@ def outsider(request, client, factory, login_as, family):
     kind = request.param
     pendamping = factory.staff(Role.ASSISTANT, "pendamping-luar") if kind.startswith("pendamping") else None
     if kind == "unverified_with_members_nik":
-        user = accounts.register_resident(_declared(family["member"].nik, "3576030101990001", "Bukan Sri",
-                                                    "+6281200000001"))
+        user = account_registration.register_resident(_declared(family["member"].nik, "3576030101990001", "Bukan Sri",
+                                                                "+6281200000001"))
     else:
-        user = accounts.register_resident(_declared(make_nik(date(1995, 6, 7), False, 901), FAMILY_KK, "Orang Asing",
-                                                    "+6281200000002"), assisted_by=pendamping)
+        user = account_registration.register_resident(
+            _declared(make_nik(date(1995, 6, 7), False, 901), FAMILY_KK, "Orang Asing", "+6281200000002"),
+            assisted_by=pendamping)
     if kind == "rejected_kk_claimer":
-        accounts.reject_account(factory.staff(Role.STAFF), user, "Bukan anggota keluarga ini")
+        account_verification.reject_account(factory.staff(Role.STAFF), user, "Bukan anggota keluarga ini")
     db.session.commit()
     if pendamping is not None:
         login_as(pendamping)

@@ -16,7 +16,7 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.data_rights import DataRequestStatus, DataRightsRequest
 from sempelmas.models.notifications import Notification
 from sempelmas.models.residents import Resident
-from sempelmas.services.accountability import data_rights
+from sempelmas.services.accountability import data_corrections, data_erasure, data_rights
 from sempelmas.services.files.uploads import stored_path, upload_dir
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.failing_commit import fail_commit_saving, files_in
@@ -179,7 +179,7 @@ def test_a_huge_evidence_photo_is_refused_undecoded_and_the_typed_correction_kep
 
 def test_a_resident_cannot_open_another_residents_request(setup, client, factory, login_as):
     siti = factory.warga(name="SITI AMINAH")
-    req = data_rights.request_correction(siti, "occupation", "Guru", None)
+    req = data_corrections.request_correction(siti, "occupation", "Guru", None)
     db.session.commit()
     login_as(factory.warga(name="BUDI SANTOSO"))
     assert client.get(f"/warga/data-saya/permintaan/{req.id}").status_code == 404
@@ -189,7 +189,7 @@ def test_a_resident_cannot_open_another_residents_request(setup, client, factory
 
 def test_staff_refusal_needs_a_reason(setup, app, client, factory, login_as):
     budi = factory.warga()
-    req = data_rights.request_correction(budi, "occupation", "Guru", None)
+    req = data_corrections.request_correction(budi, "occupation", "Guru", None)
     db.session.commit()
     login_as(factory.staff(Role.STAFF, "loket"))
     resp = client.post(f"/petugas/permintaan-data/{req.id}/tolak", data={"reason": ""})
@@ -225,7 +225,7 @@ def test_deletion_shows_what_is_kept_and_granting_ends_the_residents_session(set
 def test_granting_a_deletion_with_a_running_request_is_refused_with_the_reason(setup, client, factory, login_as):
     budi = factory.warga()
     running = submit(budi)
-    req = data_rights.request_deletion(budi, None)
+    req = data_erasure.request_deletion(budi, None)
     db.session.commit()
     login_as(factory.staff(Role.STAFF, "loket"))
     resp = client.post(f"/petugas/permintaan-data/{req.id}/kabulkan", data={})

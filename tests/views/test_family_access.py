@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, User
 from sempelmas.services.kelurahan.demo import make_nik
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_verification
 from sempelmas.services.requests import attachments
 from tests import request_factory as rf
 from tests.conftest import PASSWORD, jpeg_bytes, login
@@ -137,7 +137,7 @@ def test_a_rejected_squatter_never_blocks_the_real_owner(client, family, factory
     client.post("/logout")
     squatter = db.session.scalar(select(User).where(User.full_name == "Bukan Sri"))
     staff = factory.staff(Role.STAFF, "loket")
-    accounts.reject_account(staff, squatter, "KTP tidak cocok dengan orangnya")
+    account_verification.reject_account(staff, squatter, "KTP tidak cocok dengan orangnya")
     db.session.commit()
 
     # the real Sri registers with her own NIK: accepted, waiting for review
@@ -173,7 +173,7 @@ def test_two_waiting_registrations_of_one_nik_are_both_accepted_and_flagged(clie
     waiting = db.session.scalars(select(User).where(User.status == AccountStatus.PENDING)
                                  .order_by(User.id)).all()
     assert [u.full_name for u in waiting] == ["Bukan Sri", "Sri Wahyuni"]
-    assert all(accounts.register_match(u).other_registrations for u in waiting)
+    assert all(account_verification.register_match(u).other_registrations for u in waiting)
 
 
 def test_the_export_of_an_unverified_account_holds_only_what_it_typed(client, family):

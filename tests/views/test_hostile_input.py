@@ -24,7 +24,7 @@ from sempelmas.models.accounts import Registration, Role
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.kelurahan.demo import make_nik
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_verification
 from tests.conftest import jpeg_bytes
 from tests.request_factory import make_profile
 from tests.views.test_resident_requests import GOOD, make_service
@@ -152,7 +152,7 @@ def test_a_nik_in_other_digits_is_the_same_nik(kelurahan, app, client, factory):
                              .where(Registration.nik == nik)) == 2  # one NIK, two waiting registrations
     owner = db.session.scalar(select(Registration).where(Registration.nik == nik)
                               .order_by(Registration.id).limit(1)).user
-    accounts.verify_account(factory.staff(Role.STAFF), owner)
+    account_verification.verify_account(factory.staff(Role.STAFF), owner)
     db.session.commit()
     taken = _register(client, nik=nik[:6] + HOSTILE["fullwidth"](nik[6:]), phone="081234509002")
     _check_answer(taken)

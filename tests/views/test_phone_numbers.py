@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, User
 from sempelmas.models.data_rights import DataRightsRequest
-from sempelmas.services.accountability import data_rights
-from sempelmas.services.people import accounts
+from sempelmas.services.accountability import data_corrections, data_rights
+from sempelmas.services.people import account_login, accounts, staff_accounts
 from tests.conftest import PASSWORD, jpeg_bytes, login
 
 TAKEN = "Nomor HP ini sudah dipakai akun lain"
@@ -42,7 +42,7 @@ def test_registering_with_a_phone_another_account_uses_is_refused_and_the_owner_
     assert 'value="Rina Ayu"' in html  # the rest of the form is kept
     assert users() == 1
     assert login(app.test_client(), "081234567890").status_code == 302
-    assert accounts.authenticate("+62 812 3456 7890", PASSWORD).id == owner.id
+    assert account_login.authenticate("+62 812 3456 7890", PASSWORD).id == owner.id
 
 
 def test_a_pendamping_cannot_give_someone_elses_phone_but_may_leave_it_empty(client, factory, login_as):
@@ -60,20 +60,20 @@ def test_the_phone_of_a_rejected_or_disabled_account_is_free_and_signs_in_the_ne
     factory.warga(phone="+6281234567890", status=status)
     assert post_register(client).status_code == 303
     new = db.session.scalar(select(User).where(User.registration.has(nik=FORM["nik"])))
-    assert accounts.authenticate("081234567890", "sandi-rina-1").id == new.id
+    assert account_login.authenticate("081234567890", "sandi-rina-1").id == new.id
 
 
 def test_staff_accounts_get_a_free_phone_only(factory):
     factory.warga(phone="+6281234567890")
     admin = factory.staff(Role.ADMIN, "adm")
     with pytest.raises(accounts.AccountError) as err:
-        accounts.create_staff_account("rt09", "Pak RT 9", "sandi-rt-09", [Role.STAFF], actor=admin,
+        staff_accounts.create_staff_account("rt09", "Pak RT 9", "sandi-rt-09", [Role.STAFF], actor=admin,
                                       phone="0812 3456 7890")
     assert err.value.field == "phone" and TAKEN in err.value.message
     with pytest.raises(accounts.AccountError) as bad:
-        accounts.create_staff_account("rt09", "Pak RT 9", "sandi-rt-09", [Role.STAFF], actor=admin, phone="12")
+        staff_accounts.create_staff_account("rt09", "Pak RT 9", "sandi-rt-09", [Role.STAFF], actor=admin, phone="12")
     assert bad.value.field == "phone"
-    u = accounts.create_staff_account("rt09", "Pak RT 9", "sandi-rt-09", [Role.STAFF], actor=admin,
+    u = staff_accounts.create_staff_account("rt09", "Pak RT 9", "sandi-rt-09", [Role.STAFF], actor=admin,
                                       phone="0812 9999 0000")
     assert u.phone == "+6281299990000"
 
@@ -88,10 +88,10 @@ def test_a_data_correction_to_another_accounts_phone_is_refused_when_asked_and_w
     assert resp.status_code == 422 and TAKEN in resp.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(DataRightsRequest)) == 0
     # asked while free, taken by someone else before staff apply it
-    req = data_rights.request_correction(budi, "phone", "081299990000", None)
+    req = data_corrections.request_correction(budi, "phone", "081299990000", None)
     factory.warga(phone="+6281299990000")
     with pytest.raises(data_rights.DataRightsError) as err:
-        data_rights.apply_correction(req, staff, "081299990000")
+        data_corrections.apply_correction(req, staff, "081299990000")
     assert TAKEN in err.value.args[0]
     db.session.rollback()
     assert db.session.get(User, budi.id).phone == "+6285700000001"

@@ -249,12 +249,12 @@ def test_sessions_show_in_the_data_export_and_go_with_an_erased_account(served):
     assert [s["perangkat"] for s in data["sesi_masuk"]] == [LAPTOP_UA]
 
     def erase():
-        from sempelmas.services.accountability import data_rights
+        from sempelmas.services.accountability import data_erasure
 
         user = db.session.scalar(select(User).where(User.username.is_(None)))
         staff = Factory().staff(Role.STAFF, "pet")
-        req = data_rights.request_deletion(user, "pindah")
-        data_rights.grant_deletion(req, staff)
+        req = data_erasure.request_deletion(user, "pindah")
+        data_erasure.grant_deletion(req, staff)
         db.session.commit()
         return db.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id))
 

@@ -18,7 +18,7 @@ from sempelmas.models.profile import KelurahanProfile, Official
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan.demo import seed_profile
-from sempelmas.services.people import accounts
+from sempelmas.services.people import password_resets
 from tests.conftest import PASSWORD, jpeg_bytes, login
 
 NIK = "3576034403920077"
@@ -138,7 +138,7 @@ def test_a_pendamping_cannot_register_an_existing_nik_in_full_width_digits(clien
                          ids=[*SAME_NIK, *OTHER_SCRIPT_NIK])
 def test_password_reset_reads_the_nik_in_any_spelling(app, factory, typed):
     owner = factory.warga(nik=NIK, female=True, birth=date(1992, 3, 4))
-    code = accounts.issue_reset_code(factory.staff(Role.STAFF, "loket"), owner)
+    code = password_resets.issue_reset_code(factory.staff(Role.STAFF, "loket"), owner)
     db.session.commit()
     resp = app.test_client().post("/lupa-sandi", data={"nik": typed, "code": code, "password": "sandi-baru-55",
                                                        "password2": "sandi-baru-55"})

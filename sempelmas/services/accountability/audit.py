@@ -1,15 +1,20 @@
 """Writing to the audit log and checking its hash chain (the chaining itself happens at flush time,
-see ``sempelmas.models.audit``)."""
+see ``sempelmas.models.audit``).
+
+Who acted, and from which address, is the caller's to say: ``record(..., actor=…, source_ip=…)``. What a caller
+leaves out comes from the origin its layer installed (``install_origin``): the web layer installs the signed-in
+user and the client's address of the request being served (``sempelmas.web.audit_origin``); CLI commands and
+workers install none and pass their own actor (None: the system). This module reads no request itself.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import has_request_context, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import String, bindparam, select, type_coerce
 
 from sempelmas.domain import audit_chain
@@ -17,9 +22,34 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import HEAD_ID, HEAD_MISSING, AuditChainHead, AuditEntry
 
 
+def _nobody():
+    return None
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where actions come from when a caller does not say: ``actor()`` the acting user (or None), ``ip()`` the
+    client's address (or None). Two functions, asked only when needed (asking for the user may load it)."""
+
+    actor: Callable[[], object] = _nobody
+    ip: Callable[[], str | None] = _nobody
+
+
+NOBODY = Origin()
+#: the installed origin (see the module's docstring)
+_origin: Origin = NOBODY
+
+
+def install_origin(origin: Origin | None) -> None:
+    """Set where actions come from when a caller does not say (None: nobody, the CLI's and workers' default)."""
+    global _origin
+    _origin = origin or NOBODY
+
+
 def client_ip() -> str | None:
-    """The client address (ProxyFix has already put the real one in remote_addr)."""
-    return request.remote_addr if has_request_context() else None
+    """The client's address in the installed origin (the web layer's: the request's; ProxyFix has already put the
+    real one in remote_addr)."""
+    return _origin.ip()
 
 
 def record(
@@ -28,13 +58,16 @@ def record(
     *,
     actor=None,
     on_behalf_of=None,
+    source_ip: str | None = None,
     object_type: str | None = None,
     object_id=None,
     **details,
 ) -> AuditEntry:
-    """Append an entry; the actor defaults to the signed-in user, the IP to the request's."""
-    if actor is None and has_request_context() and current_user and current_user.is_authenticated:
-        actor = current_user
+    """Append an entry. ``actor`` and ``source_ip``: as the caller says, else the installed origin's."""
+    if actor is None:
+        actor = _origin.actor()
+    if source_ip is None:
+        source_ip = _origin.ip()
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
@@ -42,7 +75,7 @@ def record(
         action=action,
         actor_id=getattr(actor, "id", actor),
         on_behalf_of_id=getattr(on_behalf_of, "id", on_behalf_of),
-        ip=client_ip(),
+        ip=source_ip,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
         details=details,

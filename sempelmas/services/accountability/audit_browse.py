@@ -15,7 +15,7 @@ from sempelmas.domain.dates import DEFAULT_TIMEZONE
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.audit import AuditEntry
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_login
 
 PAGE_SIZE = 50
 
@@ -173,12 +173,12 @@ def parse_filters(args) -> AuditFilters:
 
 
 def find_actor(text: str) -> User | None:
-    """An account by username (any case) or by NIK (``accounts.account_by_nik``: also a registration still
+    """An account by username (any case) or by NIK (``account_login.account_by_nik``: also a registration still
     waiting, whose NIK is not linked to the register yet)."""
     user = db.session.scalar(select(User).where(func.lower(User.username) == text.lower()))
     nik = nik_rules.clean_digits(text)
     if user is None and digit_rules.is_ascii_digits(nik):
-        user = accounts.account_by_nik(nik)
+        user = account_login.account_by_nik(nik)
     return user
 
 

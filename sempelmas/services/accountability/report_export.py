@@ -283,13 +283,14 @@ def to_pdf(report: Report) -> tuple[bytes, int]:
 WRITERS = {"xlsx": to_xlsx, "csv": to_csv, "pdf": to_pdf}
 
 
-def export(kind: str, fmt: str, period: Period) -> tuple[bytes, str, str, int]:
-    """Build and write a report; audit it. Returns (data, mime, file name, data rows). Flushes, never commits."""
+def export(kind: str, fmt: str, period: Period, *, actor=None) -> tuple[bytes, str, str, int]:
+    """Build and write a report; audit it as ``actor``'s. Returns (data, mime, file name, data rows). Flushes,
+    never commits."""
     if fmt not in FORMATS:
         raise ReportError(str(_("Format unduhan tidak dikenal.")))
     report = build(kind, period)
     data, count = WRITERS[fmt](report)
-    audit.record("report.export", object_type="report", kind=kind, format=fmt, period=period.slug,
+    audit.record("report.export", actor=actor, object_type="report", kind=kind, format=fmt, period=period.slug,
                  period_start=period.start.isoformat(), period_end=period.end.isoformat(), rows=count)
     db.session.flush()
     return data, MIME[fmt], f"{report.filename_stem}.{fmt}", count

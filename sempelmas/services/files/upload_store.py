@@ -55,7 +55,7 @@ OWNERS = {
     IMPORTS: (Job.import_file, Job.import_file.is_not(None)),
 }
 
-#: what uploads.save_image, attachments.store and register_import.start_preview name a file (token_hex /
+#: what uploads.save_image, attachments.store and register_jobs.start_preview name a file (token_hex /
 #: token_urlsafe); anything else in a kind's folder is not the app's and is left alone
 _NAME = re.compile(r"^[A-Za-z0-9_-]{16,64}\.(?:jpg|pdf)$")
 _NAMES = {IMPORTS: re.compile(r"^[0-9a-f]{24}\.(?:csv|xlsx)$")}

@@ -21,7 +21,7 @@ from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.models.survey import SurveyResponse
 from sempelmas.services.accountability import complaints
-from sempelmas.services.people.accounts import hash_password
+from sempelmas.services.people.passwords import hash_password
 from sempelmas.services.requests import attachments, endorsements, lifecycle, review
 from sempelmas.services.requests import submission as requests
 from sempelmas.services.requests.catalogue_standard import seed_standard

@@ -84,8 +84,8 @@ def logo() -> tuple[bytes, str] | None:
     return row.logo, row.logo_mime or "image/png"
 
 
-def update_profile(profile: KelurahanProfile, data: dict, logo: tuple[bytes, str] | None) -> list[str]:
-    """Apply the admin's edits; returns the changed field names, audited with old and new values."""
+def update_profile(profile: KelurahanProfile, data: dict, logo: tuple[bytes, str] | None, *, actor=None) -> list[str]:
+    """Apply the admin's (``actor``'s) edits; returns the changed field names, audited with old and new values."""
     changes = {}
     for name in EDITABLE_FIELDS:
         if name in data and data[name] != getattr(profile, name):
@@ -95,7 +95,7 @@ def update_profile(profile: KelurahanProfile, data: dict, logo: tuple[bytes, str
         profile.logo, profile.logo_mime = logo
         changes["logo"] = ["…", "baru"]
     if changes:
-        audit.record("profile.update", profile, changes=changes)
+        audit.record("profile.update", profile, actor=actor, changes=changes)
     db.session.flush()
     forget_cached_profile()
     return list(changes)
@@ -111,7 +111,7 @@ def officials(active_only: bool = True) -> list[Official]:
 OFFICIAL_FIELDS = ("name", "position", "position_title", "rank", "nip", "user_id", "sort_order", "active")
 
 
-def save_official(official: Official | None, data: dict) -> Official:
+def save_official(official: Official | None, data: dict, *, actor=None) -> Official:
     """Create or update an official; the change (old → new per field) goes to the audit log."""
     is_new = official is None
     if official is None:
@@ -126,7 +126,8 @@ def save_official(official: Official | None, data: dict) -> Official:
             changes[name] = [old, data[name]]
             setattr(official, name, data[name])
     db.session.flush()
-    audit.record("official.create" if is_new else "official.update", official, changes=changes)
+    audit.record("official.create" if is_new else "official.update", official, actor=actor,
+                 changes=changes)
     return official
 
 

@@ -92,7 +92,7 @@ def certificate_status(cert: SigningCertificate, now: datetime | None = None) ->
 def validate_passphrase(user, passphrase: str, field: str = "passphrase") -> None:
     if len(passphrase or "") < MIN_PASSPHRASE:
         raise PkiError(_("Passphrase tanda tangan minimal %(n)d karakter.", n=MIN_PASSPHRASE), field)
-    from sempelmas.services.people.accounts import check_password
+    from sempelmas.services.people.passwords import check_password
 
     if check_password(user.password_hash, passphrase):
         raise PkiError(_("Passphrase tanda tangan tidak boleh sama dengan kata sandi akun."), field)
@@ -154,7 +154,7 @@ def issue_certificate(user, official: Official, passphrase: str, *, actor=None) 
 
 def setup_signing(user, account_password: str, passphrase: str) -> SigningCertificate:
     """First time (or after revocation): the account password proves it is the official; then a certificate."""
-    from sempelmas.services.people.accounts import check_password
+    from sempelmas.services.people.passwords import check_password
 
     official = official_for(user)
     if official is None:

@@ -297,8 +297,8 @@ def _retry_or_fail(job_id: int, token: str, attempts: int, kind: Kind | None) ->
 
 def run_job(job: Job) -> None:
     """Run one claimed job: its work and its "selesai" are committed together, or nothing of its work is;
-    a failure is stored (never raised), a transient database error retried with a backoff."""
-    load_handlers()
+    a failure is stored (never raised), a transient database error retried with a backoff. The kinds are
+    registered by the modules defining them (``job_kinds`` imports them all for the worker)."""
     kind = HANDLERS.get(job.kind)
     job_id, token, attempts = job.id, job.lease_token, job.attempts
 
@@ -410,10 +410,6 @@ def run_pending(max_jobs: int | None = None) -> int:
         run_job(job)
         ran += 1
     return ran
-
-
-def load_handlers() -> None:
-    """Import the modules that define job handlers (they register themselves)."""
 
 
 def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, max_backoff: float = 60.0) -> None:

@@ -4,7 +4,7 @@ The uploaded documents of a finished request (done, rejected, cancelled) are del
 ATTACHMENT_RETENTION_DAYS. The request, its history, the letter and the register stay; each attachment row stays
 too, with ``purged_at`` set, so the pages say the file was removed under the retention policy. The same run
 deletes the register files of import previews never applied, IMPORT_PREVIEW_DAYS after their upload
-(register_import.expire_files).
+(register_jobs.expire_files).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services.accountability import audit
-from sempelmas.services.people import register_import
+from sempelmas.services.people import register_jobs
 from sempelmas.services.requests import attachments, lifecycle
 
 BATCH = 500
@@ -34,7 +34,7 @@ class RetentionResult:
     requests: set[int] = field(default_factory=set)
     missing: int = 0  # rows whose file was already gone (marked purged all the same)
     #: register files of previews never applied, deleted (or counted, in a dry run) by the same run
-    imports: register_import.ExpiredImports | None = None
+    imports: register_jobs.ExpiredImports | None = None
 
 
 def _due(cutoff: datetime):
@@ -57,7 +57,7 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> RetentionResul
     changes nothing. The register files of previews not applied within IMPORT_PREVIEW_DAYS go first, whatever
     ATTACHMENT_RETENTION_DAYS says (``result.imports``)."""
     now = now or utcnow()
-    imports = register_import.expire_files(now=now, dry_run=dry_run)
+    imports = register_jobs.expire_files(now=now, dry_run=dry_run)
     days = current_app.config["ATTACHMENT_RETENTION_DAYS"]
     if not days or days <= 0:
         return RetentionResult(days=0, cutoff=None, imports=imports)

@@ -11,7 +11,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.accountability import audit
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_login
 
 
 class ResidentError(ValueError):
@@ -66,5 +66,5 @@ def change_kk(resident: Resident, new_kk: str, *, actor: User, source: str = "pe
 
 def account_for(resident: Resident) -> User | None:
     """The account of this entry's NIK: the one holding the entry, else a registration of it still waiting
-    (``accounts.account_by_nik``, the account a reset code for this NIK opens)."""
-    return accounts.account_by_nik(resident.nik)
+    (``account_login.account_by_nik``, the account a reset code for this NIK opens)."""
+    return account_login.account_by_nik(resident.nik)

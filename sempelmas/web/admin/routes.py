@@ -24,7 +24,7 @@ from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import numbering, template_check, templates
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.operations import outbox as outbox_service
-from sempelmas.services.people import accounts, register_import
+from sempelmas.services.people import accounts, register_import, register_jobs, staff_accounts
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
 from sempelmas.web.admin.forms import (
@@ -81,7 +81,7 @@ def profile():
             for colour, default in (("theme_color", DEFAULT_THEME_COLOR),
                                     ("background_color", DEFAULT_BACKGROUND_COLOR)):
                 data[colour] = (data[colour] or getattr(prof, colour) or default).lower()
-            changed = profile_service.update_profile(prof, data, logo)
+            changed = profile_service.update_profile(prof, data, logo, actor=current_user)
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")
             return redirect(url_for("admin.profile"), code=303)
@@ -113,7 +113,7 @@ def officials(official_id: int | None = None):
         form.user_id.data = official.user_id or 0
     if form.validate_on_submit():
         data = {name: getattr(form, name).data for name in profile_service.OFFICIAL_FIELDS}
-        official = profile_service.save_official(official, data)
+        official = profile_service.save_official(official, data, actor=current_user)
         db.session.commit()
         flash(_("Data pejabat tersimpan."), "success")
         return redirect(url_for("admin.officials"), code=303)
@@ -169,7 +169,7 @@ def accounts_list():
     status = 200
     if form.validate_on_submit():
         try:
-            user = accounts.create_staff_account(
+            user = staff_accounts.create_staff_account(
                 form.username.data, form.full_name.data, form.password.data, form.roles.data,
                 actor=current_user, rt=form.rt.data, rw=form.rw.data,
             )
@@ -184,7 +184,7 @@ def accounts_list():
     elif form.errors:
         status = 422
     return render("admin/accounts.html", form=form, status=status,
-                  users=accounts.list_accounts(request.args.get("q", "").strip()))
+                  users=staff_accounts.list_accounts(request.args.get("q", "").strip()))
 
 
 @bp.route("/akun/<int:user_id>", methods=["GET", "POST"])
@@ -203,7 +203,7 @@ def account_edit(user_id: int):
         form.active.data = user.is_active
     elif form.validate_on_submit():
         try:
-            accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
+            staff_accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
                                   rt=form.rt.data, rw=form.rw.data, active=form.active.data)
         except accounts.AccountError as e:
             db.session.rollback()
@@ -229,20 +229,20 @@ def import_register():
             add_error(form, "file", _("Pilih berkas CSV atau XLSX."))
         else:
             try:
-                job = register_import.start_preview(upload.read(), upload.filename, actor=current_user)
+                job = register_jobs.start_preview(upload.read(), upload.filename, actor=current_user)
             except register_import.ImportFileError as e:
                 add_error(form, "file", str(e))
             else:
                 db.session.commit()
                 return redirect(url_for("admin.import_job", job_id=job.id), code=303)
         status = 422
-    recent = register_import.recent_jobs()
+    recent = register_jobs.recent_jobs()
     return render("admin/import.html", form=form, recent=recent, status=status)
 
 
 def _import_job_or_404(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
-    if job is None or job.kind not in register_import.JOB_KINDS:
+    if job is None or job.kind not in register_jobs.JOB_KINDS:
         abort(404)
     return job
 
@@ -253,10 +253,10 @@ def import_job(job_id: int):
     job = _import_job_or_404(job_id)
     preview = job.kind == "register_preview" and job.status == "selesai"
     return render("admin/import_job.html", block="job", job=job, form=EmptyForm(), poll=not job.finished,
-                  applied=register_import.apply_of(job) if preview else None,
-                  file_kept=preview and register_import.stored_file(job) is not None,
-                  expires_at=register_import.file_expires_at(job) if preview else None,
-                  file_gone=register_import.file_gone_message())
+                  applied=register_jobs.apply_of(job) if preview else None,
+                  file_kept=preview and register_jobs.stored_file(job) is not None,
+                  expires_at=register_jobs.file_expires_at(job) if preview else None,
+                  file_gone=register_jobs.file_gone_message())
 
 
 @bp.post("/impor/<int:job_id>/terapkan")
@@ -266,7 +266,7 @@ def import_apply(job_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     try:
-        job = register_import.start_apply(preview, actor=current_user)
+        job = register_jobs.start_apply(preview, actor=current_user)
     except register_import.ImportFileError as e:
         flash(str(e), "error")
         return redirect(url_for("admin.import_job", job_id=preview.id), code=303)

@@ -8,7 +8,7 @@ from wtforms import validators as v
 from sempelmas.domain import digits
 from sempelmas.domain import nik as nik_rules
 from sempelmas.domain.phone import PhoneError, normalise
-from sempelmas.services.people.accounts import RegistrationData
+from sempelmas.services.people.account_registration import RegistrationData
 from sempelmas.web.forms import Form, length, min_password, required
 
 
@@ -73,7 +73,7 @@ class RegisterForm(Form):
 
 
     def registration_data(self, ktp_photo: str | None) -> RegistrationData:
-        """What the person declared, for ``accounts.register_resident``."""
+        """What the person declared, for ``account_registration.register_resident``."""
         return RegistrationData(
             nik=self.nik.data, kk_number=self.kk_number.data, full_name=self.full_name.data,
             birth_place=self.birth_place.data, birth_date=self.birth_date.data, gender=self.gender.data,

@@ -13,7 +13,15 @@ from sempelmas.domain import nik as nik_rules
 from sempelmas.extensions import db, limiter, login_limit, register_limit, reset_limit
 from sempelmas.models.accounts import Role, User
 from sempelmas.services.files.uploads import KTP
-from sempelmas.services.people import accounts, login_guard, sessions
+from sempelmas.services.people import (
+    account_login,
+    account_registration,
+    accounts,
+    login_guard,
+    password_resets,
+    passwords,
+    sessions,
+)
 from sempelmas.web import devices
 from sempelmas.web.access import login_required
 from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
@@ -66,7 +74,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = accounts.authenticate(form.identifier.data, form.password.data, client=_client())
+            user = account_login.authenticate(form.identifier.data, form.password.data, client=_client())
         except accounts.AccountError as e:
             db.session.commit()  # failed-login counters and the audit entry must persist
             add_error(form, None, e.message)
@@ -127,7 +135,7 @@ def register():
         photo = save_form_photo(form.ktp_photo, KTP)
         if photo:
             try:
-                user = accounts.register_resident(form.registration_data(photo))
+                user = account_registration.register_resident(form.registration_data(photo))
             except accounts.AccountError as e:
                 db.session.rollback()
                 add_error(form, e.field, e.message)
@@ -172,7 +180,7 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_password(current_user, form.current_password.data, form.password.data)
+            passwords.change_password(current_user, form.current_password.data, form.password.data)
         except accounts.AccountError as e:
             db.session.rollback()
             add_error(form, e.field, e.message)
@@ -194,7 +202,8 @@ def reset_password():
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            user = accounts.redeem_reset_code(form.nik.data, form.code.data, form.password.data, client=_client())
+            user = password_resets.redeem_reset_code(form.nik.data, form.code.data, form.password.data,
+                                                     client=_client())
         except accounts.AccountError as e:
             db.session.commit()  # keep the failure count
             add_error(form, e.field, e.message)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
@@ -58,7 +59,7 @@ def export(kind: str, fmt: str):
         flash(error, "error")
         return redirect(back, code=303)
     try:
-        data, mime, filename, _rows = report_export.export(kind, fmt, period)
+        data, mime, filename, _rows = report_export.export(kind, fmt, period, actor=current_user)
     except report_export.ReportError as exc:
         db.session.rollback()
         flash(exc.message, "error")

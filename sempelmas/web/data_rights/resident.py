@@ -11,13 +11,14 @@ from flask_login import current_user
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.data_rights import DataRightsRequest
-from sempelmas.services.accountability import data_rights
+from sempelmas.services.accountability import data_corrections, data_erasure, data_export, data_rights
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import CorrectionForm, DeletionForm
 from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("data_rights", __name__)
@@ -48,8 +49,8 @@ def index():
 @bp.get("/unduh.json")
 @role_required(Role.RESIDENT)
 def download_json():
-    data = data_rights.export(current_user)
-    data_rights.record_export(current_user, "json")
+    data = data_export.export(current_user)
+    data_export.record_export(current_user, "json")
     db.session.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     return _download(body, "application/json; charset=utf-8", "data-saya.json")
@@ -58,13 +59,13 @@ def download_json():
 @bp.get("/unduh.pdf")
 @role_required(Role.RESIDENT)
 def download_pdf():
-    data = data_rights.export(current_user)
+    data = data_export.export(current_user)
     try:
-        pdf = data_rights.export_pdf(current_user, data)
+        pdf = data_export.export_pdf(current_user, data, lang=current_lang())
     except LetterRenderError:
         flash(_("PDF belum dapat dibuat; unduh versi JSON atau coba lagi nanti."), "error")
         return redirect(url_for("data_rights.index"), code=303)
-    data_rights.record_export(current_user, "pdf")
+    data_export.record_export(current_user, "pdf")
     db.session.commit()
     return _download(pdf, "application/pdf", "data-saya.pdf")
 
@@ -78,7 +79,7 @@ def correction():
         photo = save_form_photo(form.photo, data_rights.EVIDENCE_KIND)
         if not form.photo.errors:
             try:
-                req = data_rights.request_correction(current_user, form.field.data, form.value.data,
+                req = data_corrections.request_correction(current_user, form.field.data, form.value.data,
                                                      form.explanation.data, evidence_photo=photo)
             except data_rights.DataRightsError as e:
                 db.session.rollback()
@@ -88,7 +89,7 @@ def correction():
                 flash(_("Permintaan koreksi terkirim. Petugas akan memeriksanya."), "success")
                 return redirect(url_for("data_rights.detail", request_id=req.id), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
-    current = [(label, data_rights.current_value(current_user, code))
+    current = [(label, data_corrections.current_value(current_user, code))
                for code, (label, where) in data_rights.CORRECTABLE.items() if where is not None]
     return render("data_rights/correction.html", form=form, current=current, status=status)
 
@@ -99,7 +100,7 @@ def deletion():
     form = DeletionForm()
     if form.validate_on_submit():
         try:
-            req = data_rights.request_deletion(current_user, form.reason.data)
+            req = data_erasure.request_deletion(current_user, form.reason.data)
         except data_rights.DataRightsError as e:
             db.session.rollback()
             add_error(form, e.field, e.message)
@@ -109,7 +110,7 @@ def deletion():
             return redirect(url_for("data_rights.detail", request_id=req.id), code=303)
     status = 422 if (form.errors or form.form_errors) else 200
     return render("data_rights/deletion.html", form=form, kept=data_rights.retained_items(),
-                  erased=data_rights.erased_items(), blockers=data_rights.deletion_blockers(current_user),
+                  erased=data_rights.erased_items(), blockers=data_erasure.deletion_blockers(current_user),
                   status=status)
 
 

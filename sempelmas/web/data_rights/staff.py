@@ -9,7 +9,7 @@ from flask_login import current_user
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.data_rights import DataRequestKind, DataRightsRequest
-from sempelmas.services.accountability import audit, data_rights
+from sempelmas.services.accountability import audit, data_corrections, data_erasure, data_rights
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import ApplyForm, GrantForm, RefuseForm
 from sempelmas.web.files.routes import send_private_image
@@ -40,8 +40,8 @@ def _page(req: DataRightsRequest, *, apply_form=None, grant_form=None, refuse_fo
         apply_form = ApplyForm(formdata=None, value=req.requested_value)
     user = req.user
     return render("data_rights/staff_detail.html", req=req, user=user, labels=data_rights.CORRECTABLE,
-                  current=data_rights.current_value(user, req.field) if req.field else "",
-                  blockers=data_rights.deletion_blockers(user) if req.kind == DataRequestKind.DELETION and req.is_open
+                  current=data_corrections.current_value(user, req.field) if req.field else "",
+                  blockers=data_erasure.deletion_blockers(user) if req.kind == DataRequestKind.DELETION and req.is_open
                   else [], kept=data_rights.retained_items(), erased=data_rights.erased_items(),
                   apply_form=apply_form, grant_form=grant_form or GrantForm(formdata=None),
                   refuse_form=refuse_form or RefuseForm(formdata=None), status=status)
@@ -81,7 +81,7 @@ def apply(request_id: int):
     form = ApplyForm()
     if form.validate_on_submit():
         try:
-            data_rights.apply_correction(req, current_user, form.value.data, form.note.data)
+            data_corrections.apply_correction(req, current_user, form.value.data, form.note.data)
         except data_rights.DataRightsError as e:
             db.session.rollback()
             add_error(form, e.field, e.message)
@@ -97,13 +97,13 @@ def grant(request_id: int):
     form = GrantForm()
     if form.validate_on_submit():
         try:
-            erasure = data_rights.grant_deletion(req, current_user, form.note.data)
+            erasure = data_erasure.grant_deletion(req, current_user, form.note.data)
         except data_rights.DataRightsError as e:
             db.session.rollback()
             add_error(form, e.field, e.message)
         else:
             db.session.commit()
-            data_rights.remove_files(erasure.files)
+            data_erasure.remove_files(erasure.files)
             flash(_("Akun sudah dihapus; arsip yang wajib disimpan tetap ada."), "success")
             return redirect(url_for("data_rights_staff.detail", request_id=req.id), code=303)
     return _page(req, grant_form=form, status=422)

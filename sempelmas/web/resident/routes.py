@@ -13,7 +13,7 @@ from sempelmas.models.accounts import ROLE_LABELS, Role, User
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_registration, accounts
 from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests import submission as requests_service
@@ -67,7 +67,7 @@ def assisted_new():
         photo = save_form_photo(form.ktp_photo, KTP)
         if not form.ktp_photo.errors:
             try:
-                user = accounts.register_resident(form.registration_data(photo), assisted_by=current_user)
+                user = account_registration.register_resident(form.registration_data(photo), assisted_by=current_user)
             except accounts.AccountError as e:
                 db.session.rollback()
                 add_error(form, e.field, e.message)

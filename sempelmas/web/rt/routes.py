@@ -16,7 +16,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
-from sempelmas.services.people import accounts
+from sempelmas.services.people import account_verification
 from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, endorsements, lifecycle
 from sempelmas.web import account_review
@@ -42,7 +42,7 @@ def _waited(since: datetime) -> str:
 @role_required(*HEADS)
 def home():
     return render("rt/home.html", waiting=len(endorsements.queue_for(current_user).waiting),
-                  pending=accounts.pending_accounts(current_user), scope=_scope())
+                  pending=account_verification.pending_accounts(current_user), scope=_scope())
 
 
 # --- requests waiting for the pengantar --------------------------------------------------------

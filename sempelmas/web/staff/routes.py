@@ -16,7 +16,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import render as letter_render
 from sempelmas.services.letters.pdf import LetterRenderError
-from sempelmas.services.people import accounts, residents
+from sempelmas.services.people import account_verification, password_resets, residents
 from sempelmas.services.requests import lifecycle, queue, review
 from sempelmas.web import account_review
 from sempelmas.web.access import role_required
@@ -33,7 +33,7 @@ PAGE_SIZE = 25
 @bp.get("/")
 @role_required(Role.STAFF)
 def home():
-    return render("staff/home.html", pending=len(accounts.pending_accounts(current_user)),
+    return render("staff/home.html", pending=len(account_verification.pending_accounts(current_user)),
                   counts=queue.status_counts())
 
 
@@ -124,7 +124,7 @@ def reset_code(user_id: int):
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
-    code = accounts.issue_reset_code(current_user, user)
+    code = password_resets.issue_reset_code(current_user, user)
     db.session.commit()
     return render("staff/reset_code.html", account=user, code=code)
 
