@@ -335,7 +335,7 @@ os.environ.update(json.loads(sys.argv[1]))
 sys.path.insert(0, os.environ["BENCH_ROOT"])
 from sempelmas import create_app
 from sempelmas.services.files import isolation
-from sempelmas.services.letters import issued as letters
+from sempelmas.services.letters import upload_check as letters
 from sempelmas.services.letters import signing as pki
 app = create_app()
 app.config.update(json.loads(os.environ["HOSTILE_BENCH_CONFIG"]))

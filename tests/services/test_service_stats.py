@@ -9,7 +9,8 @@ from werkzeug.datastructures import MultiDict
 from sempelmas.extensions import db
 from sempelmas.models.requests import RequestStatus
 from sempelmas.services.accountability import service_stats
-from sempelmas.services.accountability.service_stats import Period, parse_period, percentile, period_stats
+from sempelmas.services.accountability.periods import Period, parse_period
+from sempelmas.services.accountability.service_stats import percentile, period_stats
 from tests.request_factory import make_profile, make_service, submit
 
 S = RequestStatus

@@ -18,7 +18,7 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import LetterStatus
 from sempelmas.models.requests import RequestStatus
-from sempelmas.services.accountability import service_stats
+from sempelmas.services.accountability import periods
 from tests.letter_fixtures import make_letter
 from tests.request_factory import make_profile, make_service, submit
 
@@ -197,7 +197,7 @@ def test_reports_page_previews_the_recap_with_download_links(client, factory, lo
 
 def test_transparency_page_is_public_with_standards_numbers_and_complaints(client, factory, march, app):
     app.config["TRANSPARENCY_CACHE_SECONDS"] = 0
-    today = service_stats.local_date(datetime.now(UTC).replace(tzinfo=None), "Asia/Jakarta")
+    today = periods.local_date(datetime.now(UTC).replace(tzinfo=None), "Asia/Jakarta")
     s = submit(factory.warga(name="WARGA BARU"), service="domisili", now=datetime.now(UTC))
     s.status, s.closed_at = S.DONE, s.submitted_at + timedelta(hours=1)
     db.session.commit()
@@ -207,7 +207,7 @@ def test_transparency_page_is_public_with_standards_numbers_and_complaints(clien
     assert "Surat domisili" in html and "Surat sktm" in html and "5 hari kerja" in html
     assert "Fotokopi KK" in html and "Gratis" in html
     assert 'href="/pengaduan"' in html
-    row = re.search(r"<th scope=\"row\">" + service_stats.MONTHS[today.month - 1] + r" \d{4}</th>(.*?)</tr>",
+    row = re.search(r"<th scope=\"row\">" + periods.MONTHS[today.month - 1] + r" \d{4}</th>(.*?)</tr>",
                     html, re.S).group(1)
     assert re.findall(r"<td class=\"num\"[^>]*>([^<]*)</td>", row) == ["1", "1", "100,0 %"]
     assert "/transparansi" in client.get("/").get_data(as_text=True)  # linked in the footer

@@ -31,7 +31,7 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit, service_stats
-from sempelmas.services.accountability.service_stats import Period
+from sempelmas.services.accountability.periods import Period
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import kop as kop_surat
 from sempelmas.services.letters import pdf as letter_pdf

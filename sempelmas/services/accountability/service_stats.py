@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from time import monotonic
-from zoneinfo import ZoneInfo
 
 import flask_babel
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, extract, func, select
 
 from sempelmas.domain.i18n import lazy as _
@@ -37,158 +35,20 @@ from sempelmas.extensions import db
 from sempelmas.models.catalogue import Service, ServiceVersion
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
-from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.accountability.periods import (
+    MONTHS_SHORT,
+    Period,
+    local_date,
+    next_month,
+    preset_period,
+    tz_name,
+    utc_naive,
+)
 from sempelmas.services.requests.lifecycle import FINAL_STATUSES, OPEN_STATUSES
 
 R = LetterRequest
 S = RequestStatus
-#: the longest period a screen or an export may ask for
-MAX_PERIOD_DAYS = 3 * 366
 OVERDUE_LIST_SIZE = 20
-
-PRESETS = {
-    "bulan-ini": _l("Bulan ini"),
-    "bulan-lalu": _l("Bulan lalu"),
-    "30-hari": _l("30 hari terakhir"),
-    "tahun-ini": _l("Tahun ini"),
-    "tahun-lalu": _l("Tahun lalu"),
-    "kustom": _l("Pilih tanggal"),
-}
-DEFAULT_PRESET = "bulan-ini"
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")
-MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-
-
-# ------------------------------------------------------------------------------------------- periods
-
-tz_name = profile_service.tz_name  # the screens' periods are the kelurahan's local days
-
-
-def utc_naive(day: date, tz: str) -> datetime:
-    """Local midnight at the start of ``day`` as a naive UTC timestamp (how the database stores time)."""
-    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC).replace(tzinfo=None)
-
-
-def local_date(moment: datetime, tz: str) -> date:
-    """The local date of a stored (naive UTC) timestamp."""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
-
-
-def _month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class Period:
-    """Local dates ``start`` .. ``end`` (both included) in time zone ``tz``."""
-
-    start: date
-    end: date
-    tz: str
-    preset: str = "kustom"
-
-    @property
-    def utc_start(self) -> datetime:
-        return utc_naive(self.start, self.tz)
-
-    @property
-    def utc_end(self) -> datetime:
-        """Exclusive: local midnight after the last day."""
-        return utc_naive(self.end + timedelta(days=1), self.tz)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def label(self) -> str:
-        if self.start.day == 1 and _next_month(self.start) == self.end + timedelta(days=1):
-            return f"{MONTHS[self.start.month - 1]} {self.start.year}"
-        if (self.start.month, self.start.day, self.end.month, self.end.day) == (1, 1, 12, 31) \
-                and self.start.year == self.end.year:
-            return str(_("Tahun %(y)d", y=self.start.year))
-        return f"{fmt_date(self.start)} – {fmt_date(self.end)}"
-
-    @property
-    def slug(self) -> str:
-        """For file names: 2026-03 for a month, else 2026-03-01_2026-03-15."""
-        if self.start.day == 1 and _next_month(self.start) == self.end + timedelta(days=1):
-            return self.start.strftime("%Y-%m")
-        return f"{self.start.isoformat()}_{self.end.isoformat()}"
-
-    def months(self) -> list[date]:
-        """The first day of every month the period touches."""
-        out, m = [], _month_start(self.start)
-        while m <= self.end:
-            out.append(m)
-            m = _next_month(m)
-        return out
-
-    def query_args(self) -> dict:
-        if self.preset != "kustom":
-            return {"periode": self.preset}
-        return {"periode": "kustom", "dari": self.start.isoformat(), "sampai": self.end.isoformat()}
-
-
-def fmt_date(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-def preset_period(preset: str, today: date, tz: str) -> Period:
-    if preset == "bulan-lalu":
-        start = _month_start(_month_start(today) - timedelta(days=1))
-        return Period(start, _month_start(today) - timedelta(days=1), tz, preset)
-    if preset == "30-hari":
-        return Period(today - timedelta(days=29), today, tz, preset)
-    if preset == "tahun-ini":
-        return Period(date(today.year, 1, 1), date(today.year, 12, 31), tz, preset)
-    if preset == "tahun-lalu":
-        return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), tz, preset)
-    start = _month_start(today)
-    return Period(start, _next_month(start) - timedelta(days=1), tz, DEFAULT_PRESET)
-
-
-def month_period(year: int, month: int, tz: str) -> Period:
-    start = date(year, month, 1)
-    return Period(start, _next_month(start) - timedelta(days=1), tz, "kustom")
-
-
-def parse_period(args, *, today: date | None = None, tz: str | None = None) -> tuple[Period, str | None]:
-    """The period a screen's query string asks for, and an error message when the asked dates are unusable.
-
-    ``periode`` is a preset (default this month) or "kustom" with ``dari`` and ``sampai`` (YYYY-MM-DD);
-    ``bulan`` (YYYY-MM) picks one month. On a bad value the default period is used and the message says why.
-    """
-    tz = tz or tz_name()
-    today = today or datetime.now(ZoneInfo(tz)).date()
-    month = (args.get("bulan") or "").strip()
-    if month:
-        try:
-            y, m = (int(p) for p in month.split("-"))
-            return month_period(y, m, tz), None
-        except ValueError:
-            return preset_period(DEFAULT_PRESET, today, tz), str(_("Bulan tidak dikenali: pakai format TTTT-BB."))
-    preset = (args.get("periode") or DEFAULT_PRESET).strip()
-    if preset != "kustom":
-        return preset_period(preset if preset in PRESETS else DEFAULT_PRESET, today, tz), None
-    raw_from, raw_to = (args.get("dari") or "").strip(), (args.get("sampai") or "").strip()
-    default = preset_period(DEFAULT_PRESET, today, tz)
-    try:
-        start = date.fromisoformat(raw_from)
-        end = date.fromisoformat(raw_to)
-    except ValueError:
-        return default, str(_("Isi tanggal \"dari\" dan \"sampai\" dengan tanggal yang benar."))
-    if end < start:
-        return default, str(_("Tanggal \"sampai\" tidak boleh sebelum tanggal \"dari\"."))
-    if (end - start).days + 1 > MAX_PERIOD_DAYS:
-        return default, str(_("Periode paling panjang 3 tahun."))
-    return Period(start, end, tz, "kustom"), None
-
 
 # ------------------------------------------------------------------------------------------- numbers
 
@@ -316,7 +176,7 @@ def _duration_seconds():
 def _month_bucket(column, period: Period):
     """0-based index of the period's month ``column`` falls in (local months, as UTC bounds)."""
     months = period.months()
-    whens = [(column < utc_naive(_next_month(m), period.tz), i) for i, m in enumerate(months[:-1])]
+    whens = [(column < utc_naive(next_month(m), period.tz), i) for i, m in enumerate(months[:-1])]
     return case(*whens, else_=len(months) - 1) if whens else case((column.is_not(None), 0), else_=0)
 
 

@@ -292,5 +292,5 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
     input (not a PDF, broken, unsigned): the result says so.
 
     In-process, without a budget: for the app's own letters. A file from outside goes through
-    ``letters.check_upload``, which bounds the work first."""
+    ``upload_check.check_upload``, which bounds the work first."""
     return validation_result(signature_facts(pdf, trust_roots_der()))

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
-from sempelmas.services.accountability import report_export, service_stats
+from sempelmas.services.accountability import periods, report_export, service_stats
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
@@ -25,7 +25,7 @@ DASH_ROLES = (Role.STAFF, Role.SIGNER, Role.ADMIN)
 def _period():
     """The asked period; a bad one falls back to this month and the page shows why (no flash: the htmx
     fragment carries the message itself)."""
-    return service_stats.parse_period(request.args)
+    return periods.parse_period(request.args)
 
 
 @bp.get("/petugas/dasbor")
@@ -36,7 +36,7 @@ def dashboard():
     now = datetime.now(UTC).replace(tzinfo=None)
     return render("dash/dashboard.html", block="stats", period=period, period_error=error, stats=stats,
                   work=service_stats.workload(now=now, tz=period.tz), overdue=service_stats.overdue_list(now=now),
-                  open_labels=service_stats.open_status_labels(), presets=service_stats.PRESETS,
+                  open_labels=service_stats.open_status_labels(), presets=periods.PRESETS,
                   duration=service_stats.duration_text, percent=service_stats.percent_text)
 
 
@@ -46,14 +46,14 @@ def reports():
     period, error = _period()
     recap = report_export.recap(period)
     return render("dash/reports.html", block="preview", period=period, period_error=error,
-                  presets=service_stats.PRESETS, recap=recap, recap_rows=list(report_export.preview_rows(recap)),
+                  presets=periods.PRESETS, recap=recap, recap_rows=list(report_export.preview_rows(recap)),
                   formats=report_export.FORMATS, pdf_max=report_export.PDF_MAX_ROWS)
 
 
 @bp.get("/petugas/laporan/<kind>.<fmt>")
 @role_required(*DASH_ROLES)
 def export(kind: str, fmt: str):
-    period, error = service_stats.parse_period(request.args)
+    period, error = periods.parse_period(request.args)
     back = url_for("dash.reports", **period.query_args())
     if error:
         flash(error, "error")

@@ -36,6 +36,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
+from sempelmas.services.letters import upload_check
 from sempelmas.web.i18n import current_lang
 from sempelmas.web.letters import verify_texts
 
@@ -169,8 +170,8 @@ def check(code: str):
         return _page(facts, 400, error=_("Formulir ini sudah kedaluwarsa. Muat ulang halaman lalu unggah lagi."))
     data = upload.stream.read(limit + 1) if upload else b""
     try:
-        result = letters.check_upload(facts, data)
-    except letters.UploadRefused as e:
+        result = upload_check.check_upload(facts, data)
+    except upload_check.UploadRefused as e:
         return _page(facts, e.status, error=e.message)
     return _page(facts, 200 if result.signature_checked else 422, result=result)
 
