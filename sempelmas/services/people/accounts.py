@@ -31,10 +31,10 @@ from sempelmas.models.accounts import (
 )
 from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident, ResidentSource
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.operations import notify
 from sempelmas.services.people import login_guard, sessions
-from sempelmas.services.requests import access as request_access
 
 # A hash computed once so a login for an unknown user costs as much as a real one.
 _DUMMY_HASH: dict[tuple, str] = {}
@@ -402,8 +402,7 @@ def can_verify(verifier: User, user: User) -> bool:
     """Staff and admins verify anyone; an RT head verifies residents of his own RT (``review_area``)."""
     if verifier.has_role(Role.STAFF, Role.ADMIN):
         return True
-    grant = verifier.grant(Role.RT_HEAD)
-    return bool(grant and (grant.rt, grant.rw) == review_area(user))
+    return access.heads_rt(verifier, *review_area(user))
 
 
 def _register_entry_for(user: User) -> tuple[Resident, str]:
@@ -502,14 +501,13 @@ def pending_accounts(verifier: User) -> list[User]:
         .order_by(User.created_at)
     )
     if not verifier.has_role(Role.STAFF, Role.ADMIN):
-        grant = verifier.grant(Role.RT_HEAD)
-        if grant is None:
+        if verifier.grant(Role.RT_HEAD) is None:
             return []
         entry = aliased(Resident)
         stmt = stmt.outerjoin(entry, and_(entry.nik == Registration.nik, entry.source == ResidentSource.IMPORT,
                                           entry.rt.is_not(None), entry.rw.is_not(None)))
-        stmt = stmt.where(func.coalesce(entry.rt, Registration.rt) == grant.rt,
-                          func.coalesce(entry.rw, Registration.rw) == grant.rw)
+        stmt = stmt.where(access.area_clause(verifier, func.coalesce(entry.rt, Registration.rt),
+                                             func.coalesce(entry.rw, Registration.rw), rw_heads=False))
     return list(db.session.scalars(stmt))
 
 
@@ -655,11 +653,11 @@ def set_role(user: User, role: str, on: bool, *, actor: User | None, rt: str | N
 
 def family_members(user: User) -> list[Resident]:
     """The people ``user`` may request letters for: its own register entry first, then, once verified, the
-    trusted entries on its KK (``request_access.family_kk``); never a row someone typed at registration."""
+    trusted entries on its KK (``access.family_kk``); never a row someone typed at registration."""
     own = user.resident
     if own is None:
         return []
-    kk = request_access.family_kk(user)
+    kk = access.family_kk(user)
     if kk is None:
         return [own]
     members = db.session.scalars(

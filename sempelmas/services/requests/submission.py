@@ -19,10 +19,10 @@ from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
 from sempelmas.models.residents import Resident
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.operations import notify
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests.lifecycle import RequestError
 
@@ -89,7 +89,7 @@ def _check_subject(applicant: User, subject: Resident) -> None:
     own = applicant.resident
     if own is None:
         raise RequestError(str(_("Hanya akun warga yang dapat mengajukan permohonan.")))
-    if subject.id != own.id and not request_access.is_family_member(applicant, subject):
+    if subject.id != own.id and not access.is_family_member(applicant, subject):
         raise RequestError(str(_(
             "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")))
 
@@ -329,13 +329,13 @@ def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: st
 
 def family_requests(resident_user: User) -> list[LetterRequest]:
     """The requests a resident may follow, newest first: their own, and once verified those about or made
-    by someone on their KK (services.requests.access.family_request_clause)."""
+    by someone on their KK (services.access.family_request_clause)."""
     subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
     stmt = (select(LetterRequest)
             .join(subject, LetterRequest.subject_resident_id == subject.id)
             .join(applicant, LetterRequest.applicant_user_id == applicant.id)
             .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
-            .where(request_access.family_request_clause(resident_user, subject, applicant_resident))
+            .where(access.family_request_clause(resident_user, subject, applicant_resident))
             .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
             .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
     return list(db.session.scalars(stmt))

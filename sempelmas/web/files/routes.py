@@ -9,8 +9,8 @@ from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments
 from sempelmas.web.access import login_required
 from sempelmas.web.acting import acting_resident
@@ -20,9 +20,9 @@ bp = Blueprint("files", __name__)
 
 def _may_open(attachment) -> bool:
     if attachment.request is None:  # a draft upload: only the person it belongs to (or their pendamping)
-        resident = acting_resident() if current_user.is_authenticated else None
-        return resident is not None and resident.id == attachment.owner_user_id
-    return request_access.can_view(current_user, attachment.request, acting_for=acting_resident())
+        return access.may_open_draft(attachment.owner_user_id,
+                                     acting_resident() if current_user.is_authenticated else None)
+    return access.can_view(current_user, attachment.request, acting_for=acting_resident())
 
 
 @bp.get("/berkas/<name>")

@@ -14,10 +14,10 @@ from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter, LetterStatus
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
@@ -112,7 +112,7 @@ def resident_download(tracking_number: str):
     out (as on the public verification page): 410 with the revocation, so an old link explains itself."""
     resident_user = acting_resident()
     found = requests_service.find_by_tracking_number(tracking_number)
-    if resident_user is None or found is None or not request_access.can_view(resident_user, found,
+    if resident_user is None or found is None or not access.can_view(resident_user, found,
                                                                              acting_for=resident_user):
         abort(404)
     issued = letters.of_request(found.id)

@@ -10,11 +10,11 @@ from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import accounts
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
@@ -246,7 +246,7 @@ def _own_request(tracking_number: str):
     """The request, if the resident (or the pendamping acting for them) may follow it; else 404."""
     resident_user = acting_resident()
     found = requests_service.find_by_tracking_number(tracking_number)
-    if resident_user is None or found is None or not request_access.can_view(
+    if resident_user is None or found is None or not access.can_view(
             resident_user, found, acting_for=resident_user):
         abort(404)
     return found

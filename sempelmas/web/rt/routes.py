@@ -15,9 +15,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import accounts
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, endorsements, lifecycle
 from sempelmas.web import account_review
 from sempelmas.web.access import role_required
@@ -51,7 +51,7 @@ def home():
 def _letter_request(tracking_number: str) -> LetterRequest:
     """The request, if it is about a resident of the head's RT (or RW); otherwise 404."""
     req = db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tracking_number))
-    if req is None or not request_access.in_rt_scope(current_user, req):
+    if req is None or not access.in_rt_scope(current_user, req):
         abort(404)
     return req
 
