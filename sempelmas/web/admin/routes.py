@@ -40,6 +40,7 @@ from sempelmas.web.admin.forms import (
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.letter_http import letter_response
+from sempelmas.web.lookups import get_or_404
 
 bp = Blueprint("admin", __name__)
 
@@ -104,9 +105,7 @@ def _signer_choices() -> list[tuple[int, str]]:
 def officials(official_id: int | None = None):
     official = None
     if official_id is not None:
-        official = db.session.get(Official, official_id)
-        if official is None:
-            abort(404)
+        official = get_or_404(Official, official_id)
     form = OfficialForm(obj=official)
     form.user_id.choices = _signer_choices()
     if request.method == "GET" and official is not None:
@@ -150,9 +149,7 @@ def holidays():
 @bp.post("/libur/<int:holiday_id>/hapus")
 @role_required(Role.ADMIN)
 def holiday_remove(holiday_id: int):
-    holiday = db.session.get(Holiday, holiday_id)
-    if holiday is None:
-        abort(404)
+    holiday = get_or_404(Holiday, holiday_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     year, name = holiday.date.year, holiday.name
@@ -190,9 +187,7 @@ def accounts_list():
 @bp.route("/akun/<int:user_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def account_edit(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = get_or_404(User, user_id)
     form = RolesForm()
     status = 200
     if request.method == "GET":
@@ -288,9 +283,7 @@ def outbox():
 @bp.post("/kotak-keluar/<int:message_id>/kirim-ulang")
 @role_required(Role.ADMIN)
 def outbox_resend(message_id: int):
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        abort(404)
+    message = get_or_404(OutboxMessage, message_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     if message.status == OutboxStatus.FAILED:

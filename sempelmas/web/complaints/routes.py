@@ -22,9 +22,10 @@ from sempelmas.services.requests import submission as requests_service
 from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
 from sempelmas.web.complaints.forms import AnswerForm, ComplaintForm, ResidentComplaintForm
-from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private_image
 from sempelmas.web.resident.routes import assisted
 from sempelmas.web.uploads_form import save_form_photo
 
@@ -208,10 +209,7 @@ def staff_queue():
 
 
 def _complaint_or_404(complaint_id: int) -> Complaint:
-    complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
-        abort(404)
-    return complaint
+    return get_or_404(Complaint, complaint_id)
 
 
 def _staff_page(complaint: Complaint, form: AnswerForm | None = None, status: int = 200):

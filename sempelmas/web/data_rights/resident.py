@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, make_response, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,27 +15,21 @@ from sempelmas.services.accountability import data_rights
 from sempelmas.services.letters.render import LetterRenderError
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import CorrectionForm, DeletionForm
-from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private, send_private_image
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("data_rights", __name__)
 
 
 def _download(body: bytes, mime: str, filename: str):
-    resp = make_response(body)
-    resp.headers["Content-Type"] = mime
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private(body, mimetype=mime, filename=filename, attachment=True)
 
 
 def _own(request_id: int) -> DataRightsRequest:
-    req = db.session.get(DataRightsRequest, request_id)
-    if req is None or req.user_id != current_user.id:
-        abort(404)
-    return req
+    return get_or_404(DataRightsRequest, request_id, allowed=lambda req: req.user_id == current_user.id)
 
 
 @bp.get("/")

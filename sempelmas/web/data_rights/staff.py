@@ -12,19 +12,17 @@ from sempelmas.models.data_rights import DataRequestKind, DataRightsRequest
 from sempelmas.services.accountability import audit, data_rights
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import ApplyForm, GrantForm, RefuseForm
-from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private_image
 
 bp = Blueprint("data_rights_staff", __name__)
 STAFF = (Role.STAFF, Role.ADMIN)
 
 
 def _task(request_id: int) -> DataRightsRequest:
-    req = db.session.get(DataRightsRequest, request_id)
-    if req is None:
-        abort(404)
-    return req
+    return get_or_404(DataRightsRequest, request_id)
 
 
 @bp.get("/")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
-from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
@@ -23,7 +22,9 @@ from sempelmas.web.acting import acting_id, acting_resident, start_acting, stop_
 from sempelmas.web.auth.forms import AssistedRegisterForm
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404, resident_request_or_404
 from sempelmas.web.page_cache import cached_page
+from sempelmas.web.private_files import send_private_image
 from sempelmas.web.resident import request_form
 from sempelmas.web.uploads_form import save_form_photo
 
@@ -45,12 +46,7 @@ def home():
 @role_required(Role.RESIDENT)
 def own_ktp():
     reg = current_user.registration
-    path = stored_path(KTP, reg.ktp_photo or "") if reg else None
-    if path is None:
-        abort(404)
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private_image(stored_path(KTP, reg.ktp_photo or "") if reg else None)
 
 
 @bp.get("/pendamping")
@@ -85,9 +81,7 @@ def assisted_new():
 @bp.post("/pendamping/<int:user_id>/bertindak")
 @role_required(Role.ASSISTANT)
 def act_for(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None or user.assisted_by_id != current_user.id:
-        abort(404)
+    user = get_or_404(User, user_id, allowed=lambda user: user.assisted_by_id == current_user.id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     start_acting(user)
@@ -242,16 +236,6 @@ def form_too_large(e):
                   message=_("Ukuran kiriman melebihi batas yang diizinkan."))
 
 
-def _own_request(tracking_number: str):
-    """The request, if the resident (or the pendamping acting for them) may follow it; else 404."""
-    resident_user = acting_resident()
-    found = requests_service.find_by_tracking_number(tracking_number)
-    if resident_user is None or found is None or not access.can_view(
-            resident_user, found, acting_for=resident_user):
-        abort(404)
-    return found
-
-
 @bp.get("/permohonan")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_list():
@@ -292,7 +276,7 @@ def _actor_label(user) -> str:
 @bp.get("/permohonan/<tracking_number>")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_detail(tracking_number: str):
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     return render("resident/request_detail.html", block="status", **_detail_context(found))
 
 
@@ -300,14 +284,14 @@ def request_detail(tracking_number: str):
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_status(tracking_number: str):
     """The status block alone (htmx polling); without htmx, the whole page."""
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     return render("resident/request_detail.html", block="status", **_detail_context(found))
 
 
 @bp.post("/permohonan/<tracking_number>/batal")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_withdraw(tracking_number: str):
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     resident_user, pendamping = _acting_pair()
     try:
         requests_service.withdraw(found, current_user, on_behalf_of=pendamping and resident_user,
@@ -325,7 +309,7 @@ def request_withdraw(tracking_number: str):
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_fix(tracking_number: str):
     """After "perlu perbaikan" (only what staff named) or a return by the RT (every answer and document)."""
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     resident_user, pendamping = _acting_pair()
     on_behalf = pendamping and resident_user
     fields, codes = requests_service.fixable(found)
