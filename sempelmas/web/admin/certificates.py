@@ -18,7 +18,7 @@ from sempelmas.models.letters import SigningCertificate
 from sempelmas.models.profile import Official
 from sempelmas.services.letters import pki
 from sempelmas.web.access import role_required
-from sempelmas.web.admin.routes import bp
+from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.forms import Form, length, required
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404

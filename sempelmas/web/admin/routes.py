@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from sempelmas.services.operations import notify
 from sempelmas.services.people import accounts, register_import
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
+from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.admin.forms import (
     HolidayForm,
     ImportForm,
@@ -41,8 +42,6 @@ from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.letter_http import letter_response
 from sempelmas.web.lookups import get_or_404
-
-bp = Blueprint("admin", __name__)
 
 
 @bp.get("/")
@@ -415,5 +414,3 @@ def letter_template_edit(name: str):
                   variables=letter_render.TEMPLATE_VARIABLES, status=status)
 
 
-from sempelmas.web.admin import audit as _audit  # noqa: E402,F401  (routes on this blueprint)
-from sempelmas.web.admin import certificates as _certificates  # noqa: E402,F401  (routes on this blueprint)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.page_cache import cached_page
+from sempelmas.web.redirects import safe_next
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)
@@ -49,16 +49,6 @@ def _sign_in(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never an open redirect."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @cached_page
 @limiter.limit(login_limit, methods=["POST"])
@@ -75,7 +65,7 @@ def login():
             return render_template("auth/login.html", form=form), 200
         _sign_in(user, remember=bool(form.remember.data))
         db.session.commit()
-        resp = redirect(_safe_next(request.args.get("next")) or home_for(user))
+        resp = redirect(safe_next(request.args.get("next")) or home_for(user))
         devices.remember(resp, user)
         return resp
     return render_template("auth/login.html", form=form)

@@ -21,12 +21,12 @@ from sempelmas.services.files.uploads import discard, stored_path
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
+from sempelmas.web.choose_whom import choose_whom_page
 from sempelmas.web.complaints.forms import AnswerForm, ComplaintForm, ResidentComplaintForm
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404
 from sempelmas.web.private_files import send_private_image
-from sempelmas.web.resident.routes import assisted
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("complaints", __name__)
@@ -126,7 +126,7 @@ def _resident_or_choose():
 def resident_list():
     resident_user = _resident_or_choose()
     if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
-        return assisted()
+        return choose_whom_page()
     return render("complaints/resident_list.html", items=service.for_user(resident_user), account=resident_user)
 
 
@@ -135,7 +135,7 @@ def resident_list():
 def resident_new():
     resident_user = _resident_or_choose()
     if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
-        return assisted()
+        return choose_whom_page()
     own = requests_service.family_requests(resident_user)
     form = ResidentComplaintForm()
     form.request.choices = [("", _("— tidak tentang permohonan tertentu —"))] + [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,16 +12,14 @@ from sempelmas.services.letters import pki
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
+from sempelmas.web.signer.blueprint import bp
 from sempelmas.web.signer.forms import ChangePassphraseForm, SetupPassphraseForm
-
-bp = Blueprint("signer", __name__)
+from sempelmas.web.signer.signing import queue_context
 
 
 @bp.get("/")
 @role_required(Role.SIGNER)
 def home():
-    from sempelmas.web.signer.signing import queue_context
-
     return render("signer/queue.html", **queue_context())
 
 
@@ -58,4 +56,3 @@ def key():
                   history=pki.certificates_of(user), has_ca=pki.has_ca(), status=status)
 
 
-from sempelmas.web.signer import signing  # noqa: E402,F401  (the signing desk's routes)

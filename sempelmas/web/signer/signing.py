@@ -21,7 +21,7 @@ from sempelmas.web.htmx import render
 from sempelmas.web.i18n import current_lang
 from sempelmas.web.lookups import request_or_404
 from sempelmas.web.private_files import send_private
-from sempelmas.web.signer.routes import bp
+from sempelmas.web.signer.blueprint import bp
 from sempelmas.web.signer.signing_forms import PASSPHRASE_HINT, BatchForm, ReplaceForm, SendBackForm, SignForm
 
 KEY_SETUP_URL = "/penandatangan/kunci"
