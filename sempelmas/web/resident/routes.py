@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
+from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
@@ -18,8 +20,9 @@ from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
-from sempelmas.web.acting import acting_id, acting_resident, start_acting, stop_acting
+from sempelmas.web.acting import acting_resident, start_acting, stop_acting
 from sempelmas.web.auth.forms import AssistedRegisterForm
+from sempelmas.web.choose_whom import choose_whom_page
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404, resident_request_or_404
@@ -52,8 +55,7 @@ def own_ktp():
 @bp.get("/pendamping")
 @role_required(Role.ASSISTANT)
 def assisted():
-    return render("resident/assisted.html", people=accounts.assisted_residents(current_user),
-                  form=EmptyForm(), acting_id=acting_id())
+    return choose_whom_page()
 
 
 @bp.route("/pendamping/baru", methods=["GET", "POST"])
@@ -146,19 +148,17 @@ def services():
     return render("resident/services.html", services=catalogue.enabled_services())
 
 
-@bp.route("/ajukan/<code>", methods=["GET", "POST"])
-@verified_resident_required
-def new_request(code: str):
-    """The request form, its review and its submission, all at one URL: ``langkah`` says which."""
-    service, version = _service_version(code)
-    resident_user, pendamping = _acting_pair()
-    if resident_user.resident is None:
-        abort(404)
-    if request.method == "GET":
-        key = secrets.token_urlsafe(24)
-        return _form_page(service, version, resident_user, _subject_from(resident_user, None), key,
-                          request_form.FormState())
+@dataclass
+class _Posted:
+    """The new-request form as posted: its key, the person it is for, the documents they need, what was typed."""
 
+    key: str
+    subject: Resident
+    requirements: list[dict]
+    state: request_form.FormState
+
+
+def _posted(version, resident_user: User) -> _Posted:
     key = request_form.posted_key(request.form.get("kunci") or request.args.get("kunci"))
     snap = version.snapshot
     subject = _subject_from(resident_user, request.form.get("untuk"))
@@ -169,47 +169,60 @@ def new_request(code: str):
             "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")
     requirements = requests_service.requirements_for(snap, subject)
     state.brought = request_form.posted_originals(request.form, requirements)
-    step = request.form.get("langkah", "periksa")
+    return _Posted(key, subject, requirements, state)
 
-    if step == "kirim" and not state.field_errors:
-        try:
-            created = requests_service.submit_with_files(
-                version, resident_user, subject, state.answers, idempotency_key=key,
-                brought_originals=state.brought, submitted_by=pendamping)
-        except requests_service.AnswersError as e:
-            db.session.rollback()
-            state.field_errors.update(e.errors)
-        except requests_service.FilesError as e:
-            db.session.rollback()
-            state.file_errors.update(e.errors)
-        except RequestError as e:
-            db.session.rollback()
-            state.message = e.message
-        else:
-            db.session.commit()
+
+@bp.route("/ajukan/<code>", methods=["GET", "POST"])
+@verified_resident_required
+def new_request(code: str):
+    """The request form, its review and its submission, all at one URL: ``langkah`` says which."""
+    service, version = _service_version(code)
+    resident_user, pendamping = _acting_pair()
+    if resident_user.resident is None:
+        abort(404)
+    if request.method == "GET":
+        return _form_page(service, version, resident_user, _subject_from(resident_user, None),
+                          secrets.token_urlsafe(24), request_form.FormState())
+    posted = _posted(version, resident_user)
+    step = request.form.get("langkah", "periksa")
+    if step == "kirim":
+        return _send(service, version, resident_user, pendamping, posted)
+    if step == "ubah":  # back from the review: everything as it was
+        return _form_page(service, version, resident_user, posted.subject, posted.key,
+                          request_form.with_drafts(posted.state, posted.key, resident_user))
+    return _review(service, version, resident_user, posted)
+
+
+def _send(service, version, resident_user: User, pendamping: User | None, posted: _Posted):
+    """"kirim": the request is made with its files, or the form comes back with what is wrong."""
+    state = posted.state
+    if not state.field_errors:
+        created = request_form.save(state, lambda: requests_service.submit_with_files(
+            version, resident_user, posted.subject, state.answers, idempotency_key=posted.key,
+            brought_originals=state.brought, submitted_by=pendamping))
+        if created is not None:
             flash(_("Permohonan terkirim dengan nomor %(number)s.", number=created.tracking_number), "success")
             return redirect(url_for("resident.request_detail", tracking_number=created.tracking_number), code=303)
-    if step == "kirim":
-        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, resident_user)}
-        state.message = state.message or _("Permohonan belum terkirim: periksa kembali isian yang ditandai.")
-        return _form_page(service, version, resident_user, subject, key, state, status=422)
+    request_form.with_drafts(state, posted.key, resident_user)
+    state.message = state.message or _("Permohonan belum terkirim: periksa kembali isian yang ditandai.")
+    return _form_page(service, version, resident_user, posted.subject, posted.key, state, status=422)
 
-    if step == "ubah":  # back from the review: everything as it was
-        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, resident_user)}
-        return _form_page(service, version, resident_user, subject, key, state)
 
-    drafts, file_errors = request_form.accept_uploads(
-        request.files, [r["code"] for r in requirements], draft_key=key, owner=resident_user,
+def _review(service, version, resident_user: User, posted: _Posted):
+    """"periksa": the files posted are kept as drafts, then the review page, or the form with what is wrong."""
+    state = posted.state
+    state.drafts, state.file_errors = request_form.accept_uploads(
+        request.files, [r["code"] for r in posted.requirements], draft_key=posted.key, owner=resident_user,
         uploaded_by=current_user)
-    state.drafts, state.file_errors = drafts, file_errors
-    _clean, errors = catalogue.validate_answers(snap, state.answers)
-    state.field_errors.update({name: str(msg) for name, msg in errors.items()})
-    for code_, message in requests_service.missing_files(requirements, set(drafts), state.brought).items():
-        state.file_errors.setdefault(code_, message)
+    checked = requests_service.check_form(version.snapshot, posted.requirements, state.answers, set(state.drafts),
+                                          state.brought)
+    state.field_errors.update(checked.field_errors)
+    for code, message in checked.file_errors.items():
+        state.file_errors.setdefault(code, message)
     if state.has_errors:
-        return _form_page(service, version, resident_user, subject, key, state, status=422)
-    return render("resident/request_review.html", service=service, snap=snap, subject=subject, key=key,
-                  state=state, requirements=requirements, clean=_clean,
+        return _form_page(service, version, resident_user, posted.subject, posted.key, state, status=422)
+    return render("resident/request_review.html", service=service, snap=version.snapshot, subject=posted.subject,
+                  key=posted.key, state=state, requirements=posted.requirements, clean=checked.clean,
                   acting=resident_user.id != current_user.id)
 
 
@@ -305,6 +318,10 @@ def request_withdraw(tracking_number: str):
     return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
 
 
+def _to_detail(tracking_number: str):
+    return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+
+
 @bp.route("/permohonan/<tracking_number>/perbaikan", methods=["GET", "POST"])
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_fix(tracking_number: str):
@@ -316,44 +333,38 @@ def request_fix(tracking_number: str):
     if not (fields or codes) or "resubmit" not in lifecycle.allowed_actions(found, current_user,
                                                                             on_behalf_of=on_behalf):
         flash(_("Permohonan ini tidak sedang menunggu perbaikan dari Anda."), "error")
-        return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
-    snap = found.service_snapshot
-    editable = [f for f in snap["fields"] if f["name"] in fields]
-    documents = [r for r in requests_service.requirements_for(snap, found.subject) if r["code"] in codes]
-    documents += [{"code": c, "label": c, "required": True} for c in codes
-                  if c not in {d["code"] for d in documents}]
-    if not found.fix_request:  # returned by the RT: a new file is welcome, not required
-        documents = [{**d, "required": False} for d in documents]
+        return _to_detail(tracking_number)
+    fix = requests_service.fix_form(found, fields, codes)
     state = request_form.FormState(answers={name: "" if value is None else str(value)
                                             for name, value in (found.answers or {}).items()})
     if request.method == "GET":
-        key = secrets.token_urlsafe(24)
-        return render("resident/request_fix.html", req=found, editable=editable, documents=documents,
-                      state=state, key=key, version=found.version)
+        return _fix_page(found, fix, state, secrets.token_urlsafe(24), found.version)
+    return _fix_posted(found, fix, codes, state, on_behalf)
+
+
+def _fix_page(found, fix, state: request_form.FormState, key: str, version: int, status: int = 200):
+    return render("resident/request_fix.html", req=found, editable=fix.fields, documents=fix.documents,
+                  state=state, key=key, version=version, status=status)
+
+
+def _fix_posted(found, fix, codes: list[str], state: request_form.FormState, on_behalf: User | None):
+    """The fix as posted: the files kept as drafts, then the request resubmitted, or the form with what is wrong."""
     key = request_form.posted_key(request.form.get("kunci"))
-    state.answers.update(request_form.posted_answers(request.form, editable))
+    version = request.form.get("versi", type=int)
+    state.answers.update(request_form.posted_answers(request.form, fix.fields))
     occupied = {a.requirement_code for a in attachments.current(found)}
     state.drafts, state.file_errors = request_form.accept_uploads(
         request.files, codes, draft_key=key, owner=found.applicant, uploaded_by=current_user, occupied=occupied)
     if not state.file_errors:
-        try:
-            requests_service.resubmit(found, current_user, answers=state.answers, draft_key=key,
-                                      on_behalf_of=on_behalf, expected_version=request.form.get("versi", type=int))
-        except requests_service.AnswersError as e:
-            db.session.rollback()
-            state.field_errors.update(e.errors)
-        except requests_service.FilesError as e:
-            db.session.rollback()
-            state.file_errors.update(e.errors)
-        except RequestError as e:
-            db.session.rollback()
-            flash(e.message, "error")
-            return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
-        else:
-            db.session.commit()
+        done = request_form.save(state, lambda: requests_service.resubmit(
+            found, current_user, answers=state.answers, draft_key=key, on_behalf_of=on_behalf,
+            expected_version=version))
+        if state.message:  # refused as a whole (the status moved on, someone changed it first)
+            flash(state.message, "error")
+            return _to_detail(found.tracking_number)
+        if done is not None:
             flash(_("Permohonan %(number)s sudah diajukan ulang.", number=found.tracking_number), "success")
-            return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
-        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, found.applicant)}
+            return _to_detail(found.tracking_number)
+        request_form.with_drafts(state, key, found.applicant)
     state.message = _("Perbaikan belum terkirim: periksa kembali isian yang ditandai.")
-    return render("resident/request_fix.html", req=found, editable=editable, documents=documents, state=state,
-                  key=key, version=request.form.get("versi", type=int) or found.version, status=422)
+    return _fix_page(found, fix, state, key, version or found.version, status=422)
