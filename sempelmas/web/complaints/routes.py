@@ -116,6 +116,26 @@ def public_detail(code: str):
 # ------------------------------------------------------------------ residents
 
 
+def _own_or_404(own: dict, tracking_number: str | None):
+    """The resident's (or family's) request a complaint is about, None for none; 404 for another's."""
+    if not tracking_number:
+        return None
+    if tracking_number not in own:
+        abort(404)  # another's request (or none): not a page for them
+    return own[tracking_number]
+
+
+def _prefill(form, resident_user, own: dict) -> None:
+    """A new complaint form: the resident's contact, and the request named in ``?permohonan=``."""
+    form.kunci.data = _new_key()
+    form.name.data = resident_user.full_name
+    form.phone.data = resident_user.phone
+    form.email.data = resident_user.email
+    wanted = request.args.get("permohonan")
+    if _own_or_404(own, wanted) is not None:
+        form.request.data = wanted
+
+
 def _resident_or_choose():
     """The resident the pages are for; None when a pendamping has not chosen whom they act for."""
     return acting_resident()
@@ -136,26 +156,14 @@ def resident_new():
     resident_user = _resident_or_choose()
     if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
         return choose_whom_page()
-    own = requests_service.family_requests(resident_user)
+    own = {r.tracking_number: r for r in requests_service.family_requests(resident_user)}
     form = ResidentComplaintForm()
     form.request.choices = [("", _("— tidak tentang permohonan tertentu —"))] + [
-        (r.tracking_number, f"{r.tracking_number} · {r.service_snapshot.get('name', '')}") for r in own]
+        (number, f"{number} · {r.service_snapshot.get('name', '')}") for number, r in own.items()]
     if request.method == "GET":
-        form.kunci.data = _new_key()
-        form.name.data = resident_user.full_name
-        form.phone.data = resident_user.phone
-        form.email.data = resident_user.email
-        wanted = request.args.get("permohonan")
-        if wanted:
-            if wanted not in {r.tracking_number for r in own}:
-                abort(404)  # another's request (or none): not a page for them
-            form.request.data = wanted
+        _prefill(form, resident_user, own)
     elif form.validate_on_submit():
-        about = None
-        if form.request.data:
-            about = next((r for r in own if r.tracking_number == form.request.data), None)
-            if about is None:
-                abort(404)
+        about = _own_or_404(own, form.request.data)
         pendamping = current_user if resident_user.id != current_user.id else None
         complaint = _submit(form, user=resident_user, filed_by=pendamping, about=about)
         if complaint is not None:

@@ -224,31 +224,9 @@ def request_action(tracking_number: str, step: str):
             abort(400)
         return _review(letter_request, status=422, message=_("Periksa kembali isian yang ditandai."), **forms)
     try:
-        if action == "note":
-            review.add_note(letter_request, current_user, form.text.data)
-        elif action == "ask_fix":
-            review.ask_fix(letter_request, current_user, reason=form.reason.data, fields=form.fields.data,
-                           files=form.files.data, expected_version=form.version.data)
-        else:
-            reason = form.reason.data if hasattr(form, "reason") else None
-            review.act(letter_request, action, current_user, reason=reason, expected_version=form.version.data)
-    except lifecycle.ConcurrentUpdateError as e:
-        db.session.rollback()
-        fresh = request_or_404(tracking_number)
-        return _review(fresh, status=409, message=e.message)
-    except review.ReviewError as e:
-        db.session.rollback()
-        add_error(form, e.field, e.message)
-        return _review(request_or_404(tracking_number), status=422, message=e.message, **forms)
-    except lifecycle.RequestError as e:  # TransitionError (incl. a blank reason), NotPermittedError
-        db.session.rollback()
-        status = 409  # the request's status no longer allows it
-        if isinstance(e, lifecycle.NotPermittedError):
-            status = 403
-        elif hasattr(form, "reason") and not (form.reason.data or "").strip():
-            add_error(form, "reason", e.message)
-            status = 422
-        return _review(request_or_404(tracking_number), status=status, message=e.message, **forms)
+        _perform(letter_request, action, form)
+    except lifecycle.RequestError as e:
+        return _refused(tracking_number, e, form, forms)
     db.session.commit()
     done = str(DONE_MESSAGES[action])
     if is_htmx():
@@ -257,6 +235,38 @@ def request_action(tracking_number: str, step: str):
         return resp
     flash(done, "success")
     return redirect(url_for("staff.request_review", tracking_number=letter_request.tracking_number), code=303)
+
+
+def _perform(letter_request, action: str, form) -> None:
+    """The service call for a staff action, with what its form says."""
+    if action == "note":
+        review.add_note(letter_request, current_user, form.text.data)
+    elif action == "ask_fix":
+        review.ask_fix(letter_request, current_user, reason=form.reason.data, fields=form.fields.data,
+                       files=form.files.data, expected_version=form.version.data)
+    else:
+        reason = form.reason.data if hasattr(form, "reason") else None
+        review.act(letter_request, action, current_user, reason=reason, expected_version=form.version.data)
+
+
+def _refused(tracking_number: str, e: lifecycle.RequestError, form, forms: dict):
+    """The review screen again, fresh from the database, saying why: 409 someone changed it first (fresh forms) or
+    its status no longer allows it, 403 not this user's to do, 422 an input refused (on its field)."""
+    db.session.rollback()
+    fresh = request_or_404(tracking_number)
+    if isinstance(e, lifecycle.ConcurrentUpdateError):
+        return _review(fresh, status=409, message=e.message)
+    if isinstance(e, review.ReviewError):
+        add_error(form, e.field, e.message)
+        status = 422
+    elif isinstance(e, lifecycle.NotPermittedError):
+        status = 403
+    elif hasattr(form, "reason") and not (form.reason.data or "").strip():  # a blank reason (TransitionError)
+        add_error(form, "reason", e.message)
+        status = 422
+    else:
+        status = 409
+    return _review(fresh, status=status, message=e.message, **forms)
 
 
 @bp.get("/permohonan/<tracking_number>/pratinjau")

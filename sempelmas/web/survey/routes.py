@@ -69,6 +69,11 @@ def answer(tracking_number: str):
         return back
     if request.method == "GET":
         return _form_page(found, answers={}, comment="", errors={})
+    return _answer_posted(found, resident_user, back)
+
+
+def _answer_posted(found, resident_user, back):
+    """The answers as posted: saved (thanks, back to the request), or the form again with what is wrong."""
     answers, comment, errors = survey.parse_form(request.form)
     on_behalf_of = resident_user if resident_user.id != current_user.id else None  # a pendamping answers
     try:
@@ -78,13 +83,9 @@ def answer(tracking_number: str):
     except survey.AnswersError as e:
         db.session.rollback()
         return _form_page(found, answers=answers, comment=comment, errors=e.errors, status=422)
-    except survey.AlreadyAnswered as e:
+    except survey.SurveyError as e:  # AlreadyAnswered is no mistake: said as a success
         db.session.rollback()
-        flash(e.message, "success")
-        return back
-    except survey.SurveyError as e:
-        db.session.rollback()
-        flash(e.message, "error")
+        flash(e.message, "success" if isinstance(e, survey.AlreadyAnswered) else "error")
         return back
     db.session.commit()
     flash(_("Terima kasih atas penilaian Anda. Masukan Anda membantu kami memperbaiki layanan."), "success")
