@@ -20,7 +20,7 @@ from __future__ import annotations
 from sqlalchemy import and_, false, or_
 from sqlalchemy.sql.elements import ColumnElement
 
-from sempelmas.models.accounts import Role, User
+from sempelmas.models.accounts import Role, RoleGrant, User
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 
@@ -51,6 +51,18 @@ def area_clause(user: User, rt: ColumnElement, rw: ColumnElement, *, rw_heads: b
             conditions.append(and_(rt == grant.rt, rw == grant.rw))
         elif grant.role == Role.RW_HEAD and rw_heads:
             conditions.append(rw == grant.rw)
+    return or_(*conditions) if conditions else false()
+
+
+def heads_of_clause(resident: Resident, *, rt_heads: bool = True, rw_heads: bool = True) -> ColumnElement[bool]:
+    """The other way round, over ``RoleGrant``: the grants of the heads in whose area ``resident`` lives (those
+    of his RT with ``rw_heads=False``, of his RW with ``rt_heads=False``)."""
+    conditions = []
+    if rt_heads:
+        conditions.append(and_(RoleGrant.role == Role.RT_HEAD, RoleGrant.rt == resident.rt,
+                               RoleGrant.rw == resident.rw))
+    if rw_heads:
+        conditions.append(and_(RoleGrant.role == Role.RW_HEAD, RoleGrant.rw == resident.rw))
     return or_(*conditions) if conditions else false()
 
 

@@ -96,8 +96,8 @@ def _check_subject(applicant: User, subject: Resident) -> None:
 
 
 def _has_rt_account(subject: Resident) -> bool:
-    return db.session.scalar(select(RoleGrant.id).where(
-        RoleGrant.role == Role.RT_HEAD, RoleGrant.rt == subject.rt, RoleGrant.rw == subject.rw).limit(1)) is not None
+    return db.session.scalar(select(RoleGrant.id).where(access.heads_of_clause(subject, rw_heads=False))
+                             .limit(1)) is not None
 
 
 def needs_paper_pengantar(snapshot: dict, subject: Resident) -> bool:

@@ -15,11 +15,12 @@ from sempelmas.services.files.uploads import KTP
 from sempelmas.services.people import accounts, login_guard, sessions
 from sempelmas.web import devices
 from sempelmas.web.access import login_required
-from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
+from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, ResetForm
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.page_cache import cached_page
 from sempelmas.web.redirects import safe_next
+from sempelmas.web.registration_forms import RegisterForm
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)

@@ -21,13 +21,13 @@ from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
 from sempelmas.web.acting import acting_resident, start_acting, stop_acting
-from sempelmas.web.auth.forms import AssistedRegisterForm
 from sempelmas.web.choose_whom import choose_whom_page
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404, resident_request_or_404
 from sempelmas.web.page_cache import cached_page
 from sempelmas.web.private_files import send_private_image
+from sempelmas.web.registration_forms import AssistedRegisterForm
 from sempelmas.web.resident import request_form
 from sempelmas.web.uploads_form import save_form_photo
 
