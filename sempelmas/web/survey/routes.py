@@ -47,8 +47,8 @@ def _number(value, places: int = 2) -> str:
 def _answerable_request(tracking_number: str):
     """The request if the signed-in resident (or the resident a pendamping acts for) applied for it; else 404."""
     resident_user = acting_resident()
-    return request_or_404(tracking_number, allowed=lambda found: survey.may_answer(resident_user, found)), \
-        resident_user
+    found = request_or_404(tracking_number, allowed=lambda found: survey.may_answer(resident_user, found))
+    return found, resident_user
 
 
 def _form_page(req, *, answers: dict, comment: str, errors: dict, status: int = 200):
