@@ -38,7 +38,7 @@ from sempelmas.web.admin.forms import (
     ServiceForm,
     StaffAccountForm,
 )
-from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.forms import EmptyForm, add_error, form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.letter_http import letter_response
 from sempelmas.web.lookups import get_or_404
@@ -99,7 +99,7 @@ def profile():
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")
             return redirect(url_for("admin.profile"), code=303)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     if status == 422:
         db.session.rollback()
     return render("admin/profile.html", form=form, status=status)
@@ -129,7 +129,7 @@ def officials(official_id: int | None = None):
         db.session.commit()
         flash(_("Data pejabat tersimpan."), "success")
         return redirect(url_for("admin.officials"), code=303)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("admin/officials.html", form=form, official=official, status=status,
                   officials=profile_service.officials(active_only=False))
 
@@ -138,20 +138,13 @@ def officials(official_id: int | None = None):
 @role_required(Role.ADMIN)
 def holidays():
     form = HolidayForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            holiday = profile_service.add_holiday(form.date.data, form.name.data, actor=current_user)
-        except profile_service.HolidayError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-            status = 422
-        else:
-            db.session.commit()
+        saved, holiday = save_form(form, lambda: profile_service.add_holiday(
+            form.date.data, form.name.data, actor=current_user), profile_service.HolidayError)
+        if saved:
             flash(_("Hari libur %(name)s ditambahkan.", name=holiday.name), "success")
             return redirect(url_for("admin.holidays", tahun=holiday.date.year), code=303)
-    elif form.errors:
-        status = 422
+    status = form_status(form)
     year = digit_rules.query_int(request.args, "tahun", low=2000, high=2100)
     if year is None:
         year = form.date.data.year if form.date.data else profile_service.local_today().year
@@ -176,24 +169,14 @@ def holiday_remove(holiday_id: int):
 @role_required(Role.ADMIN)
 def accounts_list():
     form = StaffAccountForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            user = accounts.create_staff_account(
-                form.username.data, form.full_name.data, form.password.data, form.roles.data,
-                actor=current_user, rt=form.rt.data, rw=form.rw.data,
-            )
-        except accounts.AccountError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-            status = 422
-        else:
-            db.session.commit()
+        saved, user = save_form(form, lambda: accounts.create_staff_account(
+            form.username.data, form.full_name.data, form.password.data, form.roles.data,
+            actor=current_user, rt=form.rt.data, rw=form.rw.data), accounts.AccountError)
+        if saved:
             flash(_("Akun %(u)s dibuat.", u=user.username), "success")
             return redirect(url_for("admin.accounts_list"), code=303)
-    elif form.errors:
-        status = 422
-    return render("admin/accounts.html", form=form, status=status,
+    return render("admin/accounts.html", form=form, status=form_status(form),
                   users=accounts.list_accounts(request.args.get("q", "").strip()))
 
 
@@ -210,17 +193,13 @@ def account_edit(user_id: int):
         form.rw.data = scoped.rw if scoped else ""
         form.active.data = user.is_active
     elif form.validate_on_submit():
-        try:
-            accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
-                                  rt=form.rt.data, rw=form.rw.data, active=form.active.data)
-        except accounts.AccountError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-            status = 422
-        else:
-            db.session.commit()
+        saved, _done = save_form(form, lambda: accounts.update_roles(
+            user, set(form.roles.data or []), actor=current_user, rt=form.rt.data, rw=form.rw.data,
+            active=form.active.data), accounts.AccountError)
+        if saved:
             flash(_("Peran akun tersimpan."), "success")
             return redirect(url_for("admin.account_edit", user_id=user.id), code=303)
+        status = 422
     else:
         status = 422
     return render("admin/account_edit.html", form=form, account=user, status=status)
@@ -337,7 +316,7 @@ def service_edit(code: str | None = None):
             flash(_("Layanan %(name)s tersimpan (versi %(v)d).", name=saved.name, v=saved.version), "success")
             return redirect(url_for("admin.service_edit", code=saved.code), code=303)
         return render("admin/service_edit.html", form=form, service=service, status=422)
-    return render("admin/service_edit.html", form=form, service=service, status=422 if form.errors else 200)
+    return render("admin/service_edit.html", form=form, service=service, status=form_status(form))
 
 
 def _save_service(form, service):

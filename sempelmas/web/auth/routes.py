@@ -16,7 +16,7 @@ from sempelmas.services.people import accounts, login_guard, sessions
 from sempelmas.web import devices
 from sempelmas.web.access import login_required
 from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, ResetForm
-from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.forms import EmptyForm, add_error, form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.page_cache import cached_page
 from sempelmas.web.redirects import safe_next
@@ -132,7 +132,7 @@ def register():
                 resp = redirect(url_for("resident.home"), code=303)
                 devices.remember(resp, user)
                 return resp
-    return render_template("auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
+    return render_template("auth/register.html", form=form), form_status(form)
 
 
 @bp.get("/daftar/cek-nik")
@@ -164,13 +164,9 @@ def change_password():
     """The account page: the password, and the devices signed in to the account."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            accounts.change_password(current_user, form.current_password.data, form.password.data)
-        except accounts.AccountError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, _result = save_form(form, lambda: accounts.change_password(
+            current_user, form.current_password.data, form.password.data), accounts.AccountError)
+        if saved:
             flash(_("Kata sandi sudah diganti. Perangkat lain sudah dikeluarkan."), "success")
             resp = redirect(url_for("auth.change_password"), code=303)
             devices.remember(resp, current_user)  # this device stays trusted under the new password

@@ -23,7 +23,7 @@ from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
 from sempelmas.web.choose_whom import choose_whom_page
 from sempelmas.web.complaints.forms import AnswerForm, ComplaintForm, ResidentComplaintForm
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import add_error, form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404
 from sempelmas.web.private_files import send_private_image
@@ -88,7 +88,7 @@ def public_new():
             return redirect(url_for("complaints.public_detail", code=complaint.code, baru=1), code=303)
     if not form.kunci.data:
         form.kunci.data = _new_key()
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("complaints/public_form.html", form=form, status=status)
 
 
@@ -171,7 +171,7 @@ def resident_new():
             return redirect(url_for("complaints.resident_detail", code=complaint.code), code=303)
     if not form.kunci.data:
         form.kunci.data = _new_key()
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("complaints/resident_form.html", form=form, status=status, account=resident_user,
                   acting=resident_user.id != current_user.id)
 
@@ -243,13 +243,9 @@ def staff_answer(complaint_id: int):
     form = AnswerForm()
     form.set_actions(service.allowed_actions(complaint))
     if form.validate_on_submit():
-        try:
-            service.answer(complaint, current_user, form.text.data, form.action.data or None)
-        except service.ComplaintError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, _result = save_form(form, lambda: service.answer(
+            complaint, current_user, form.text.data, form.action.data or None), service.ComplaintError)
+        if saved:
             flash(_("Jawaban untuk pengaduan %(code)s tersimpan; pengadu diberi tahu.", code=complaint.code),
                   "success")
             return redirect(url_for("complaints.staff_detail", complaint_id=complaint.id), code=303)

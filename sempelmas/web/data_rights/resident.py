@@ -15,7 +15,7 @@ from sempelmas.services.accountability import data_rights
 from sempelmas.services.letters.render import LetterRenderError
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import CorrectionForm, DeletionForm
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404
 from sempelmas.web.private_files import send_private, send_private_image
@@ -71,17 +71,13 @@ def correction():
         # kept only if the request is committed below: a refusal, a failure or a failed commit deletes it
         photo = save_form_photo(form.photo, data_rights.EVIDENCE_KIND)
         if not form.photo.errors:
-            try:
-                req = data_rights.request_correction(current_user, form.field.data, form.value.data,
-                                                     form.explanation.data, evidence_photo=photo)
-            except data_rights.DataRightsError as e:
-                db.session.rollback()
-                add_error(form, e.field, e.message)
-            else:
-                db.session.commit()
+            saved, req = save_form(form, lambda: data_rights.request_correction(
+                current_user, form.field.data, form.value.data, form.explanation.data, evidence_photo=photo),
+                data_rights.DataRightsError)
+            if saved:
                 flash(_("Permintaan koreksi terkirim. Petugas akan memeriksanya."), "success")
                 return redirect(url_for("data_rights.detail", request_id=req.id), code=303)
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     current = [(label, data_rights.current_value(current_user, code))
                for code, (label, where) in data_rights.CORRECTABLE.items() if where is not None]
     return render("data_rights/correction.html", form=form, current=current, status=status)
@@ -92,16 +88,12 @@ def correction():
 def deletion():
     form = DeletionForm()
     if form.validate_on_submit():
-        try:
-            req = data_rights.request_deletion(current_user, form.reason.data)
-        except data_rights.DataRightsError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, req = save_form(form, lambda: data_rights.request_deletion(current_user, form.reason.data),
+                               data_rights.DataRightsError)
+        if saved:
             flash(_("Permintaan penghapusan akun terkirim. Petugas akan memeriksanya."), "success")
             return redirect(url_for("data_rights.detail", request_id=req.id), code=303)
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("data_rights/deletion.html", form=form, kept=data_rights.retained_items(),
                   erased=data_rights.erased_items(), blockers=data_rights.deletion_blockers(current_user),
                   status=status)

@@ -22,7 +22,7 @@ from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
 from sempelmas.web.acting import acting_resident, start_acting, stop_acting
 from sempelmas.web.choose_whom import choose_whom_page
-from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.forms import EmptyForm, form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404, resident_request_or_404
 from sempelmas.web.page_cache import cached_page
@@ -66,17 +66,13 @@ def assisted_new():
         # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
         photo = save_form_photo(form.ktp_photo, KTP)
         if not form.ktp_photo.errors:
-            try:
-                user = accounts.register_resident(form.registration_data(photo), assisted_by=current_user)
-            except accounts.AccountError as e:
-                db.session.rollback()
-                add_error(form, e.field, e.message)
-            else:
-                db.session.commit()
+            saved, user = save_form(form, lambda: accounts.register_resident(
+                form.registration_data(photo), assisted_by=current_user), accounts.AccountError)
+            if saved:
                 flash(_("Warga %(name)s sudah didaftarkan dan menunggu verifikasi.", name=user.full_name),
                       "success")
                 return redirect(url_for("resident.assisted"), code=303)
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("resident/assisted_new.html", form=form, status=status)
 
 

@@ -10,7 +10,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.services.letters import pki
 from sempelmas.web.access import role_required
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import add_error, form_status
 from sempelmas.web.htmx import render
 from sempelmas.web.signer.blueprint import bp
 from sempelmas.web.signer.forms import ChangePassphraseForm, SetupPassphraseForm
@@ -51,7 +51,7 @@ def key():
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("signer.key"), code=303)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("signer/key.html", form=form, certificate=cert, official=pki.official_for(user),
                   history=pki.certificates_of(user), has_ca=pki.has_ca(), status=status)
 
