@@ -91,7 +91,9 @@ from sempelmas.extensions import db
 app = build()
 with app.app_context():
     upgrade(directory={str(ROOT / "migrations")!r})
-    from sempelmas.services import demo, lifecycle, requests
+    from sempelmas.services.kelurahan import demo
+    from sempelmas.services.requests import lifecycle
+    from sempelmas.services.requests import submission as requests
     from sempelmas.models.accounts import User
     from sempelmas.models.residents import Resident
     from sqlalchemy import select

@@ -334,7 +334,9 @@ import json, os, statistics, sys, time
 os.environ.update(json.loads(sys.argv[1]))
 sys.path.insert(0, os.environ["BENCH_ROOT"])
 from sempelmas import create_app
-from sempelmas.services import isolation, letters, pki
+from sempelmas.services.files import isolation
+from sempelmas.services.letters import issued as letters
+from sempelmas.services.letters import signing as pki
 app = create_app()
 app.config.update(json.loads(os.environ["HOSTILE_BENCH_CONFIG"]))
 runs = int(sys.argv[2])
@@ -489,7 +491,7 @@ def main() -> int:
         letter_file.write_bytes(inst["letter"])
         saved_file = workdir / "saved.pdf"
         saved_file.write_bytes(hostile.pdf_saved_again(inst["letter"]))
-        if not (ROOT / "sempelmas" / "services" / "isolation.py").exists():
+        if not (ROOT / "sempelmas" / "services" / "files" / "isolation.py").exists():
             print("\nRESULT:", "FAIL" if failed else "PASS", "(no isolation module in this checkout)")
             return 1 if failed else 0
         cost = isolation_cost(env, letter_file, saved_file, args.isolation_runs)

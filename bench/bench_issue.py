@@ -72,9 +72,9 @@ def build(workdir: Path):
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         from sempelmas.services.kelurahan import demo
-        from sempelmas.services.letters import pki
+        from sempelmas.services.letters import ca as letter_ca
 
-        pki.init_ca()
+        letter_ca.init_ca()
         demo.seed()
         db.session.commit()
     return app
@@ -149,27 +149,35 @@ def main() -> int:
             from sempelmas.models.accounts import User
             from sempelmas.models.requests import LetterRequest
             from sempelmas.services.letters import (
+                certificates as letter_certs,
+            )
+            from sempelmas.services.letters import (
                 issuing,
                 numbering,
-                pki,
+            )
+            from sempelmas.services.letters import (
+                pdf as letter_pdf,
             )
             from sempelmas.services.letters import (
                 render as letter_render,
+            )
+            from sempelmas.services.letters import (
+                signing as letter_signing,
             )
             from sempelmas.services.letters import (
                 store as letter_store,
             )
 
             lurah = db.session.scalar(select(User).where(User.username == "lurah"))
-            pki.issue_certificate(lurah, pki.official_for(lurah), PASSPHRASE)
+            letter_certs.issue_certificate(lurah, letter_certs.official_for(lurah), PASSPHRASE)
             db.session.commit()
             ids = awaiting(2 * args.runs + 2)
 
             timed(numbering, "next_letter_number", "number")
-            timed(letter_render, "html_to_pdf", "render")  # xhtml2pdf: layout + PDF
+            timed(letter_pdf, "html_to_pdf", "render")  # xhtml2pdf: layout + PDF
             timed(letter_render, "render_html", "render")  # Jinja + context (QR drawn inside)
-            timed(letter_render, "qr_png", "qr")
-            timed(pki.KelurahanCASigner, "sign", "sign")
+            timed(letter_pdf, "qr_png", "qr")
+            timed(letter_signing.KelurahanCASigner, "sign", "sign")
             timed(issuing, "prepare_signer", "unlock")
             timed(letter_store, "stage_pdf", "store")
             timed(letter_store, "publish_pdf", "store")

@@ -1,8 +1,8 @@
 """Benchmark: the notifier's delivery rate with one claim per message, and how soon a killed notifier's work resumes.
 
-1. Throughput: N outbox messages (WhatsApp/SMS) delivered by ``notify.deliver_due`` to a local HTTP gateway
+1. Throughput: N outbox messages (WhatsApp/SMS) delivered by ``delivery.deliver_due`` to a local HTTP gateway
    (a threaded server on 127.0.0.1 answering 200), against the bare baseline in the same run: the same N POSTs
-   through ``notify.send_gateway`` with no database at all. The difference is what the claim, its lease and the
+   through ``channels.send_gateway`` with no database at all. The difference is what the claim, its lease and the
    recorded outcome cost per message.
 2. Resume after ``kill -9``: a real ``flask notify-worker`` subprocess sends M messages; the gateway holds one
    request, the notifier is killed with SIGKILL at a random moment while it waits, and a new notifier is started
@@ -94,7 +94,7 @@ def main() -> None:
     from sempelmas import create_app
     from sempelmas.extensions import db
     from sempelmas.models.notifications import OutboxMessage, OutboxStatus
-    from sempelmas.services.operations import notify
+    from sempelmas.services.operations import channels, delivery, outbox
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(work),
                       "NOTIFY_GATEWAY_URL": gateway.url})
@@ -104,7 +104,7 @@ def main() -> None:
 
         def queue(n: int) -> None:
             for i in range(n):
-                notify.queue_external(None, email=None, phone=f"+6281234{i:06d}", subject="Uji",
+                outbox.queue_external(None, email=None, phone=f"+6281234{i:06d}", subject="Uji",
                                       body=f"Permohonan JGL-2026-{i:06d}: status berubah. https://layanan.example.id/")
             db.session.commit()
 
@@ -112,14 +112,14 @@ def main() -> None:
         n = args.messages
         t0 = time.perf_counter()
         for i in range(n):
-            notify.send_gateway(f"+6281234{i:06d}", f"Permohonan JGL-2026-{i:06d}: status berubah.", uid=f"b-{i}")
+            channels.send_gateway(f"+6281234{i:06d}", f"Permohonan JGL-2026-{i:06d}: status berubah.", uid=f"b-{i}")
         bare = time.perf_counter() - t0
         gateway.reset()
         queue(n)
         t0 = time.perf_counter()
         sent = 0
         while sent < n:
-            got = notify.deliver_due(limit=500)["sent"]
+            got = delivery.deliver_due(limit=500)["sent"]
             if not got:
                 break
             sent += got
@@ -182,7 +182,7 @@ def main() -> None:
             db.session.execute(delete(OutboxMessage))
             db.session.commit()
         if resumes:
-            lease, renew = notify.CLAIM_LEASE.total_seconds(), notify.RENEW_EVERY.total_seconds()
+            lease, renew = delivery.CLAIM_LEASE.total_seconds(), delivery.RENEW_EVERY.total_seconds()
             print(f"resume after kill -9: max {max(resumes):.2f} s (≤ {RESUME_LIMIT_S:.0f} s), "
                   f"lease {lease:.0f} s renewed every {renew:.0f} s")
             ok &= max(resumes) <= RESUME_LIMIT_S

@@ -63,7 +63,10 @@ def main() -> int:
     from sempelmas.models.profile import KelurahanProfile, Official
     from sempelmas.models.residents import Resident
     from sempelmas.services.files.uploads import reencode_image
+    from sempelmas.services.letters import letter_context
+    from sempelmas.services.letters import pdf as letter_pdf
     from sempelmas.services.letters import render as letter_render
+    from sempelmas.services.letters import templates as letter_templates
     from sempelmas.services.requests import submission as requests
     from sempelmas.services.requests.catalogue_standard import seed_standard
 
@@ -122,14 +125,14 @@ def main() -> int:
                      "HTML → PDF (xhtml2pdf)": []}
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                context = letter_render.request_context(letter_request, number="470/007/417.604.3/2026",
+                context = letter_context.request_context(letter_request, number="470/007/417.604.3/2026",
                                                         signed_at=signed_at, official=lurah, verify_url=None)
                 t1 = time.perf_counter()
-                context["qr"] = letter_render._data_uri(letter_render.qr_png(url))
+                context["qr"] = letter_pdf.data_uri(letter_pdf.qr_png(url))
                 t2 = time.perf_counter()
-                html = letter_render.render_template_html("domisili", context)
+                html = letter_templates.render_template_html("domisili", context)
                 t3 = time.perf_counter()
-                letter_render.html_to_pdf(html)
+                letter_pdf.html_to_pdf(html)
                 t4 = time.perf_counter()
                 for name, value in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                     steps[name].append(value)
@@ -139,7 +142,7 @@ def main() -> int:
             bare = []
             for _ in range(args.runs):
                 t0 = time.perf_counter()
-                letter_render.html_to_pdf(bare_html)
+                letter_pdf.html_to_pdf(bare_html)
                 bare.append(time.perf_counter() - t0)
 
             from pypdf import PdfReader

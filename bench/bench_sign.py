@@ -6,7 +6,7 @@ Medians of --runs (default 20) of:
 * ``unlock``: decrypting the official's PKCS#8 key (the scrypt cost, paid once per signing request);
 * ``sign (new signer)``: ``signer_for(user).sign(...)`` as a single-letter request does it: unlock + sign;
 * ``sign (unlocked)``: the same signer signing again, as in a batch (key already in memory);
-* ``validate``: ``pki.validate_pdf`` of the result;
+* ``validate``: ``letter_signing.validate_pdf`` of the result;
 and the unlock cost for a few scrypt work factors, for the choice of PKI_KEY_SCRYPT_LOG_N.
 
     .venv/bin/python bench/bench_sign.py [--runs 20]
@@ -75,7 +75,9 @@ def main() -> int:
     from sempelmas.extensions import db
     from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
     from sempelmas.models.profile import KelurahanProfile, Official
-    from sempelmas.services.letters import pki
+    from sempelmas.services.letters import ca as letter_ca
+    from sempelmas.services.letters import certificates as letter_certs
+    from sempelmas.services.letters import signing as letter_signing
     from sempelmas.services.people.accounts import hash_password
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sign-"))
@@ -97,26 +99,26 @@ def main() -> int:
                                 nip="197001011990031001", user_id=user.id)
             db.session.add(official)
             db.session.commit()
-            pki.init_ca()
-            pki.issue_certificate(user, official, PASSPHRASE)
+            letter_ca.init_ca()
+            letter_certs.issue_certificate(user, official, PASSPHRASE)
             db.session.commit()
             pdf = one_page_pdf()
-            cert = pki.active_certificate(user)
+            cert = letter_certs.active_certificate(user)
 
             def fresh_sign():
-                return pki.signer_for(user).sign(pdf, passphrase=PASSPHRASE, reason="Surat keterangan",
+                return letter_signing.signer_for(user).sign(pdf, passphrase=PASSPHRASE, reason="Surat keterangan",
                                                  location="Kelurahan Jagalan")
 
             signed = fresh_sign()  # warm-up: pyHanko's imports
-            batch = pki.signer_for(user)
+            batch = letter_signing.signer_for(user)
             batch.sign(pdf, passphrase=PASSPHRASE, reason="", location="")
             log_n = app.config["PKI_KEY_SCRYPT_LOG_N"]
-            unlock = median_ms(lambda: pki.decrypt_private_key(cert.key_pem, PASSPHRASE), args.runs)
+            unlock = median_ms(lambda: letter_ca.decrypt_private_key(cert.key_pem, PASSPHRASE), args.runs)
             single = median_ms(fresh_sign, args.runs)
             unlocked = median_ms(lambda: batch.sign(pdf, passphrase=PASSPHRASE, reason="Surat keterangan",
                                                     location="Kelurahan Jagalan"), args.runs)
-            validate = median_ms(lambda: pki.validate_pdf(signed), max(5, args.runs // 2))
-            assert pki.validate_pdf(signed).ok
+            validate = median_ms(lambda: letter_signing.validate_pdf(signed), max(5, args.runs // 2))
+            assert letter_signing.validate_pdf(signed).ok
 
             print(f"one-page PDF {len(pdf):,} bytes → signed {len(signed):,} bytes "
                   f"(+{len(signed) - len(pdf):,}); median of {args.runs}")
@@ -129,8 +131,8 @@ def main() -> int:
             key = ec.generate_private_key(ec.SECP256R1())
             print("  unlock cost by PKI_KEY_SCRYPT_LOG_N:")
             for n in (12, 13, 14, 15):
-                pem = pki.encrypt_private_key(key, PASSPHRASE, log_n=n)
-                ms = median_ms(lambda pem=pem: pki.decrypt_private_key(pem, PASSPHRASE), max(5, args.runs // 2))
+                pem = letter_ca.encrypt_private_key(key, PASSPHRASE, log_n=n)
+                ms = median_ms(lambda pem=pem: letter_ca.decrypt_private_key(pem, PASSPHRASE), max(5, args.runs // 2))
                 print(f"    2^{n} ({2**n * 8 * 128 // 2**20:>2} MiB)  {ms[0]:7.1f} / {ms[1]:6.1f}")
             ok = single[0] <= BUDGET_MS
             print(f"budget: sign (one letter) ≤ {BUDGET_MS:.0f} ms median wall time → {single[0]:.1f} ms "

@@ -16,7 +16,7 @@ Workloads, P processes (fork) released together by a barrier, N transactions eac
   in a savepoint, audit, commit. Every 10th filing fails after the savepoint (an exception before the
   commit, as a failing audit or commit would). Half-saves counted afterwards: a failed filing's complaint
   still stored, or a complaint without its audit entry.
-* ``numbers`` — a signing transaction's database part: ``numbering.begin_immediate()``, read the profile and
+* ``numbers`` — a signing transaction's database part: ``sequences.begin_immediate()``, read the profile and
   the counter, ``take_number``, a row, commit.
 
 Per mode and workload: committed, "database is locked" failures, half-saves, p50/p95 of one transaction,
@@ -112,9 +112,10 @@ def one_number(i: int, key: str) -> None:
     from sempelmas.extensions import db
     from sempelmas.models.letters import LetterCounter
     from sempelmas.models.profile import KelurahanProfile
+    from sempelmas.services import sequences
     from sempelmas.services.letters import numbering
 
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     db.session.scalar(select(KelurahanProfile.id).limit(1))  # the signing checks read first
     db.session.scalar(select(LetterCounter.last).where(LetterCounter.scope == "semua"))
     seq = numbering.take_number("semua", 2026)

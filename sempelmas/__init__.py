@@ -33,6 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     _init_extensions(app)
+    # what follows a request's move (its audit entry, an endorsement's number, the notifications, the survey
+    # invitation) subscribes to lifecycle.request_moved at this import: once per process, web, CLI and workers
+    from sempelmas.services.requests import subscriptions  # noqa: F401
+
     _register_blueprints(app)
 
     from sempelmas import cli
@@ -128,7 +132,7 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
     reads still start no transaction, and the first write still waits on the busy timeout. SQLAlchemy's
     recipe (isolation_level=None + BEGIN on every "begin") would instead start a deferred transaction at
     the first read, whose later write fails at once with "database is locked" when another worker wrote
-    meanwhile, and would defeat numbering.begin_immediate (tests/test_transactions.py; figures in
+    meanwhile, and would defeat sequences.begin_immediate (tests/test_transactions.py; figures in
     bench/bench_sqlite_transactions.py).
     """
     import sqlite3

@@ -203,7 +203,7 @@ class DefaultConfig:
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_POLL_SECONDS = 5.0
 
-    # Digital signatures (services/letters/pki.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
+    # Digital signatures (services/letters/ca.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
     PKI_DIR: str | None = None
     #: the CA key's passphrase; empty outside production → generated once into <PKI_DIR>/ca-passphrase
     PKI_CA_PASSPHRASE: str | None = None

@@ -2,7 +2,7 @@
 
 One setting names the address: ``PUBLIC_URL`` (checked, or derived in development, by ``config.load_config``).
 Whatever leaves the browser carries a full link built here, and nothing else reads the setting: the QR code and
-footer of a signed letter (``issuing.verify_url``), e-mail and WhatsApp messages (``notify.with_link``), the
+footer of a signed letter (``issuing.verify_url``), e-mail and WhatsApp messages (``outbox.with_link``), the
 data-rights export. The request is never consulted, for two reasons: the notify worker, the job worker and the
 CLI have none, and a printed letter must carry the address the public reaches, not whichever Host header the
 signing official's browser happened to send (``127.0.0.1`` on the office PC, an internal name behind a proxy).

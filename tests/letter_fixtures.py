@@ -31,7 +31,7 @@ from sempelmas.models.profile import Official
 from sempelmas.models.requests import RequestStatus
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
-from sempelmas.services.letters.pki import outside_event_loop
+from sempelmas.services.letters.signing import outside_event_loop
 from tests.request_factory import submit
 
 

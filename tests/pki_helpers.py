@@ -15,7 +15,8 @@ from reportlab.pdfgen import canvas
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.profile import KelurahanProfile, Official
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
 from tests.request_factory import make_profile
 
 PASSPHRASE = "passphrase-ttd-uji"
@@ -34,7 +35,7 @@ def make_ca(app, tmp_path: Path) -> Path:
     path = use_pki_dir(app, tmp_path)
     if db.session.query(KelurahanProfile).first() is None:
         make_profile()
-    created, _msg = pki.init_ca()
+    created, _msg = letter_ca.init_ca()
     assert created
     db.session.commit()
     return path
@@ -48,7 +49,7 @@ def make_signer(factory, *, username=None, name="Budi Santoso, S.Sos", nip="1970
     db.session.add(official)
     db.session.commit()
     if passphrase is not None:
-        pki.issue_certificate(user, official, passphrase)
+        letter_certs.issue_certificate(user, official, passphrase)
         db.session.commit()
     return user, official
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.profile import Official
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.requests import lifecycle
 from tests.request_factory import make_profile, make_service, submit
 
@@ -34,7 +35,7 @@ class Desk:
         profile = make_profile()
         profile.letter_unit_code = "417.604.3"
         make_service("domisili", needs_rt=False)
-        pki.init_ca()
+        letter_ca.init_ca()
         self.lurah = factory.staff(Role.SIGNER, "lurah")
         self.sekretaris = factory.staff(Role.SIGNER, "sekretaris")
         self.staff = factory.staff(Role.STAFF, "petugas")
@@ -46,8 +47,8 @@ class Desk:
                                             user_id=self.sekretaris.id, sort_order=2)
         db.session.add_all([self.lurah_official, self.sekretaris_official])
         db.session.flush()
-        pki.issue_certificate(self.lurah, self.lurah_official, LURAH_PASS)
-        pki.issue_certificate(self.sekretaris, self.sekretaris_official, SEKRETARIS_PASS)
+        letter_certs.issue_certificate(self.lurah, self.lurah_official, LURAH_PASS)
+        letter_certs.issue_certificate(self.sekretaris, self.sekretaris_official, SEKRETARIS_PASS)
         db.session.commit()
         self.warga = factory.warga()
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from sempelmas.extensions import db
 from sempelmas.models.requests import TrackingCounter
-from sempelmas.services.letters import numbering
+from sempelmas.services import sequences
 from tests.conftest import in_db
 
 
@@ -50,7 +50,7 @@ def test_a_write_after_reads_waits_for_another_writer_instead_of_failing(app, in
     def other_writer():
         try:
             with app.app_context():
-                numbering.begin_immediate()  # as a signer does: the write lock at once
+                sequences.begin_immediate()  # as a signer does: the write lock at once
                 db.session.add(TrackingCounter(prefix="LAIN", year=2026, last=1))
                 db.session.flush()
                 locked.set()

@@ -135,24 +135,24 @@ def register(app: Flask) -> None:
         """Deliver queued e-mail and WhatsApp/SMS messages from the outbox, retrying with backoff."""
         import logging
 
-        from sempelmas.services.operations import notify
+        from sempelmas.services.operations import delivery
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s notify-worker %(message)s")
         if once:
-            c = notify.deliver_due()
+            c = delivery.deliver_due()
             click.echo(f"Terkirim: {c['sent']}  dicoba lagi nanti: {c['retry']}  gagal: {c['failed']}")
             return
-        notify.work_forever(current_app.config["NOTIFY_POLL_SECONDS"])
+        delivery.work_forever(current_app.config["NOTIFY_POLL_SECONDS"])
 
 
     @app.cli.command("pki-init")
     def pki_init() -> None:
         """Create the kelurahan certificate authority under PKI_DIR if absent (never replaces one)."""
-        from sempelmas.services.letters import pki
+        from sempelmas.services.letters import ca as letter_ca
 
         try:
-            created, message = pki.init_ca()
-        except pki.PkiError as e:
+            created, message = letter_ca.init_ca()
+        except letter_ca.PkiError as e:
             raise click.ClickException(e.message) from e
         if created:
             db.session.commit()

@@ -24,6 +24,11 @@ def roman_month(month: int) -> str:
     return ROMAN_MONTHS[month - 1]
 
 
+def rt_rw_label(rt: str | None, rw: str | None) -> str:
+    """"RT 003 / RW 002" (numbers as stored, padded by domain.digits.rt_rw); "-" for a missing one."""
+    return f"RT {rt or '-'} / RW {rw or '-'}"
+
+
 def nip_grouped(nip: str | None) -> str:
     """An 18-digit NIP as printed: 19750101 200003 1 001 (birth date, appointment, sex, serial)."""
     n = (nip or "").strip()

@@ -344,3 +344,54 @@ def human_duration(value: int, unit: str) -> str:
     if unit == WORKING_DAYS:
         return str(_("%(n)d hari kerja", n=value))
     raise ValueError(f"unknown service-time unit {unit!r}; use one of {UNITS}")
+
+
+@dataclass
+class Clock:
+    """Working time seen from one moment: now, the zone, office hours and nearby holidays (read once).
+
+    Times passed in are stored UTC (naive) where the docstring says so, else aware. Per-day office
+    time is summed once per clock, so a page of requests weeks overdue does not walk every day of
+    every row.
+    """
+
+    now: datetime
+    tz: str
+    office_hours: OfficeHours
+    holidays: frozenset[date]
+
+    @property
+    def now_naive(self) -> datetime:
+        return self.now.astimezone(UTC).replace(tzinfo=None)
+
+    def is_overdue(self, due_at: datetime | None) -> bool:
+        """Whether ``due_at`` (stored UTC, naive) has passed."""
+        return due_at is not None and is_overdue(self.now, due_at.replace(tzinfo=UTC))
+
+    def working_time(self, start: datetime, end: datetime) -> timedelta:
+        """working_time_between, with the whole days in between summed from per-day figures
+        computed once per clock: a page of requests weeks overdue would otherwise walk every day of
+        every row."""
+        zone = ZoneInfo(self.tz)
+        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        if last - first < timedelta(days=2):
+            return working_time_between(start, end, zone, self.office_hours, self.holidays)
+        after_first = datetime.combine(first + timedelta(days=1), time(0), tzinfo=zone)
+        last_midnight = datetime.combine(last, time(0), tzinfo=zone)
+        return (working_time_between(start, after_first, zone, self.office_hours, self.holidays)
+                + self._whole_days(first + timedelta(days=1), last, zone)
+                + working_time_between(last_midnight, end, zone, self.office_hours, self.holidays))
+
+    def _whole_days(self, first: date, stop: date, zone) -> timedelta:
+        """Office time of the days from ``first`` up to (not including) ``stop``, by running sums."""
+        base, sums = self.__dict__.setdefault("_sums", (first, [timedelta(0)]))
+        if first < base:  # earlier than anything asked so far: start the sums again from here
+            self.__dict__["_sums"] = (first, [timedelta(0)])
+            base, sums = self.__dict__["_sums"]
+        while len(sums) <= (stop - base).days:
+            day = base + timedelta(days=len(sums) - 1)
+            midnight = datetime.combine(day, time(0), tzinfo=zone)
+            sums.append(sums[-1] + working_time_between(
+                midnight, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone), zone,
+                self.office_hours, self.holidays))
+        return sums[(stop - base).days] - sums[(first - base).days]

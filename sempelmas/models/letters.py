@@ -19,13 +19,14 @@ class LetterStatus(enum.StrEnum):
 
 
 class LetterCounter(db.Model):
-    """The last letter sequence number of a scope in a year; taken only inside the signing transaction."""
+    """The last sequence number of a scope in a year (services.sequences): letter numbers, taken only inside
+    the signing transaction, and RT/RW endorsement numbers ("pengantar:<level>:<rt>/<rw>")."""
 
     __tablename__ = "letter_counters"
     __table_args__ = (UniqueConstraint("scope", "year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "semua", "klasifikasi:470" or "layanan:domisili" (the profile's number_scope)
+    #: "semua", "klasifikasi:470" or "layanan:domisili" (the profile's number_scope), or "pengantar:rt:003/002"
     scope: Mapped[str] = mapped_column(String(60))
     year: Mapped[int] = mapped_column()
     last: Mapped[int] = mapped_column(default=0)

@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import Date, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sempelmas.domain.dates import DEFAULT_TIMEZONE, TIMEZONES
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 
 DEFAULT_THEME_COLOR = "#0b5d3b"
 DEFAULT_BACKGROUND_COLOR = "#ffffff"
-TIMEZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
 
 
 class KelurahanProfile(db.Model):
@@ -64,7 +64,7 @@ class KelurahanProfile(db.Model):
 
     @property
     def tz_name(self) -> str:
-        return TIMEZONES.get(self.timezone, "Asia/Jakarta")
+        return TIMEZONES.get(self.timezone, DEFAULT_TIMEZONE)
 
     @property
     def village_title(self) -> str:

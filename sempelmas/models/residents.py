@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sempelmas.domain.letter_format import rt_rw_label
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 
@@ -52,7 +53,7 @@ class Resident(db.Model):
 
     @property
     def rt_rw(self) -> str:
-        return f"RT {self.rt or '-'} / RW {self.rw or '-'}"
+        return rt_rw_label(self.rt, self.rw)
 
     @hybrid_property
     def is_trusted(self) -> bool:

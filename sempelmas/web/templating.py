@@ -28,7 +28,8 @@ def _datetime_local(value: datetime | None) -> str:
     profile = current_profile()
     tz_label = profile.timezone if profile else "WIB"
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    from sempelmas.web.i18n import TIME_SEPARATOR, current_lang
+    from sempelmas.domain.dates import TIME_SEPARATOR
+    from sempelmas.web.i18n import current_lang
 
     sep = TIME_SEPARATOR.get(current_lang(), ".")
     return f"{format_datetime(aware, f'd MMMM yyyy HH{sep}mm')} {tz_label}"

@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.profile import Official
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.signing_setup import configure
 
@@ -91,7 +91,7 @@ def signing_desk(app, tmp_path: Path, public_url: str, *, username: str = "lurah
     passphrase, at /penandatangan/kunci). Call inside the app context; returns the lurah's account."""
     configure(app, tmp_path)  # PKI_DIR, CA passphrase, cheap scrypt; make_app restores the config afterwards
     app.config["PUBLIC_URL"] = public_url
-    pki.init_ca()
+    letter_ca.init_ca()
     lurah = Factory().staff(Role.SIGNER, username)
     db.session.add(Official(name="DRS. BAMBANG SUTRISNO", position="lurah", position_title="Lurah Jagalan",
                             rank="Penata Tingkat I (III/d)", nip="197501012000031001", user_id=lurah.id,

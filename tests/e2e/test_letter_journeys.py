@@ -30,7 +30,8 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.kelurahan.demo import make_nik
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import certificates as letter_certs
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.requests import attachments, lifecycle
 from tests.conftest import PASSWORD, Factory, jpeg_bytes
 from tests.e2e.helpers import TIME, Actor, download, fill_registration, photo, query, signing_desk
@@ -208,7 +209,7 @@ def test_from_registration_to_signed_pdf_checked_and_revoked(browser, browser_co
         assert pdf.startswith(b"%PDF-") and filename == f"surat-{number.replace('/', '-')}.pdf"
         assert hashlib.sha256(pdf).hexdigest() == sha, "the download is the stored letter"
         with live_app.app_context():
-            result = pki.validate_pdf(pdf)
+            result = letter_signing.validate_pdf(pdf)
         assert result.intact and result.valid and result.trusted, result.message
         saved = tmp_path / "surat.pdf"
         saved.write_bytes(pdf)
@@ -287,7 +288,7 @@ def test_the_lurah_signs_a_batch_and_watches_it_finish(browser, browser_context_
                                                       tmp_path):
     with live_app.app_context():
         lurah = signing_desk(live_app, tmp_path, base_url)
-        pki.issue_certificate(lurah, pki.official_for(lurah), SIGNING_PASSPHRASE)
+        letter_certs.issue_certificate(lurah, letter_certs.official_for(lurah), SIGNING_PASSPHRASE)
         make_service("domisili", needs_rt=False)
         f = Factory()
         clerk = f.staff(Role.STAFF, "loket1")

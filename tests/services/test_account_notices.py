@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import delivery
 from sempelmas.services.people import accounts
 from tests.conftest import PASSWORD, login
-from tests.services.test_notify import smtp_server  # noqa: F401 - the fixture (a real SMTP server on 127.0.0.1)
+from tests.services.test_delivery import smtp_server  # noqa: F401 - the fixture (a real SMTP server on 127.0.0.1)
 
 REASON = "Foto KTP tidak sama dengan orang yang datang ke kantor"
 
@@ -96,7 +96,7 @@ def test_outbox_rows_go_to_the_configured_channels_with_the_pages_address(app, p
 def test_the_rejection_email_reaches_a_real_smtp_server(app, people, smtp_server):  # noqa: F811
     accounts.reject_account(people["staff"], people["rina"], REASON)
     db.session.commit()
-    assert notify.deliver_due() == {"sent": 1, "retry": 0, "failed": 0}
+    assert delivery.deliver_due() == {"sent": 1, "retry": 0, "failed": 0}
     [(_sender, rcpt, content)] = smtp_server.messages
     mail = message_from_bytes(content, policy=policy.default)
     assert rcpt == ["rina@example.org"] and mail["Subject"] == "Pendaftaran akun SemPelMas ditolak"

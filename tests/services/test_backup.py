@@ -19,7 +19,8 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter
 from sempelmas.models.residents import Resident
-from sempelmas.services.letters import issuing, pki
+from sempelmas.services.letters import issuing
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.operations import backup
 from sempelmas.services.requests import attachments
@@ -151,7 +152,7 @@ def test_backup_wipe_restore_and_the_letter_still_verifies_at_its_qr_url(app, cl
     letter = db.session.scalar(select(Letter).where(Letter.verify_code == signed["code"]))
     data = letter_store.path_of(letter).read_bytes()
     assert data == signed["pdf"]
-    check = pki.validate_pdf(data)  # trusted by the restored kelurahan CA
+    check = letter_signing.validate_pdf(data)  # trusted by the restored kelurahan CA
     assert check.intact and check.valid and check.trusted, check.message
     if shutil.which("pdfsig"):
         out = subprocess.run(["pdfsig", str(letter_store.path_of(letter))], capture_output=True, text=True,

@@ -17,7 +17,8 @@ from sempelmas.models.accounts import User
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import Letter
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services.letters import batch_signing, pki
+from sempelmas.services.letters import batch_signing
+from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.letters import store as letter_store
 from tests.conftest import Factory, login
 from tests.job_helpers import wait_for_job
@@ -142,7 +143,7 @@ def test_a_certificate_revoked_during_a_batch_signs_no_further_letter(world):
         lurah = db.session.get(User, world.ids["lurah"])
         job, held = batch_signing.start([tn for _id, tn in requests], lurah, LURAH_PASS)
         db.session.commit()
-        pki.revoke_certificate(pki.active_certificate(lurah), lurah, "Kunci diduga bocor")
+        letter_certs.revoke_certificate(letter_certs.active_certificate(lurah), lurah, "Kunci diduga bocor")
         db.session.commit()
         batch_signing.run(job.id, job.lease_token, held)  # the batch's process, here in-process
         job = wait_for_job(job.id, timeout=1)

@@ -2,14 +2,16 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from sempelmas.domain.letter_format import roman_month
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
+from sempelmas.models.letters import LetterCounter
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestStatus
 from sempelmas.services.requests import endorsements, lifecycle
-from sempelmas.services.requests.endorsements import ROMAN_MONTHS, format_number
+from sempelmas.services.requests.endorsements import format_number
 from tests.request_factory import make_profile, make_service, submit
 
 S = RequestStatus
@@ -32,7 +34,7 @@ def area(app, factory):
 
 def local_month_year(endorsement):
     local = endorsement.at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Jakarta"))
-    return ROMAN_MONTHS[local.month - 1], local.year
+    return roman_month(local.month), local.year
 
 
 def test_number_format_per_level():
@@ -128,27 +130,24 @@ def test_endorsements_in_different_sessions_never_share_a_number(app, area):
     assert other_number.startswith("001/") and mine.number.startswith("002/")
 
 
-def test_a_number_taken_between_reading_and_writing_is_retried_in_a_savepoint(area, monkeypatch):
+def test_a_counter_created_after_endorsements_were_numbered_starts_after_them(area):
+    """Endorsements numbered before the counter existed (max + 1 in earlier versions) are never reused."""
     first, second = submit(area["warga"]), submit(area["warga"])
-    endorsements.endorse(first, area["rt"])
+    e = endorsements.endorse(first, area["rt"])
     db.session.commit()
-    real = endorsements._last_seq
-    reads = []
-
-    def stale_then_real(*args):
-        reads.append(args)
-        # the first read is what a head saw before another head's endorsement was committed
-        return real(*args) - 1 if len(reads) == 1 else real(*args)
-
-    monkeypatch.setattr(endorsements, "_last_seq", stale_then_real)
-    e = endorsements.endorse(second, area["rt"])
+    db.session.execute(delete(LetterCounter).where(LetterCounter.scope.like("pengantar:%")))
     db.session.commit()
-    assert len(reads) == 2 and e.seq == 2
-    # the retry undid only the refused insert: the request's move and its history stayed
-    db.session.expire_all()
-    second = db.session.get(LetterRequest, second.id)
-    assert second.status == S.SUBMITTED and second.events[-1].action == "endorse"
-    assert [x.seq for x in db.session.scalars(select(Endorsement).order_by(Endorsement.seq))] == [1, 2]
+    assert endorsements.endorse(second, area["rt"]).seq == e.seq + 1
+    db.session.commit()
+    # the request's move and the number are one transaction: a rollback gives the number back
+    third = submit(area["warga"])
+    db.session.commit()
+    endorsements.endorse(third, area["rt"])
+    db.session.rollback()
+    third = db.session.get(LetterRequest, third.id)
+    assert endorsements.endorse(third, area["rt"]).seq == e.seq + 2
+    db.session.commit()
+    assert [x.seq for x in db.session.scalars(select(Endorsement).order_by(Endorsement.seq))] == [1, 2, 3]
 
 
 def test_return_needs_a_reason_and_sends_the_request_back(area):

@@ -13,7 +13,10 @@ from sqlalchemy import func, select
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter, LetterCounter, LetterStatus, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services.letters import issuing, pki
+from sempelmas.services.accountability import audit
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import issuing
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.requests import lifecycle
 from tests.conftest import Factory
@@ -62,7 +65,7 @@ def test_a_signed_letter_closes_the_request_with_a_stored_valid_pdf(desk):
     import hashlib
 
     assert hashlib.sha256(data).hexdigest() == letter.pdf_sha256
-    result = pki.validate_pdf(data)
+    result = letter_signing.validate_pdf(data)
     assert result.intact and result.valid and result.trusted, result.message
     assert len(letter.verify_code) >= 16 and letter.verify_code not in letter.number
     assert qr_payloads(data) == [f"{BASE_URL}/v/{letter.verify_code}"]
@@ -92,7 +95,7 @@ def test_the_qr_code_and_the_footer_of_a_signed_letter_carry_public_url(make_app
         text = page_text(pdf)
         assert f"dapat diperiksa dengan memindai kode QR atau membuka {address}" in text
         assert "127.0.0.1" not in text
-        assert pki.validate_pdf(pdf).valid
+        assert letter_signing.validate_pdf(pdf).valid
 
 
 def test_the_sekretaris_signs_on_behalf_of_the_lurah(desk):
@@ -129,7 +132,7 @@ def test_a_request_not_awaiting_signature_is_refused(desk):
 
 def test_a_wrong_passphrase_changes_nothing_but_is_counted(desk):
     (request,) = desk.awaiting(1)
-    with pytest.raises(pki.WrongPassphrase):
+    with pytest.raises(letter_ca.WrongPassphrase):
         issuing.issue_letter(request, desk.lurah, "bukan-passphrase-nya")
     db.session.expire_all()
     assert db.session.get(LetterRequest, request.id).status == RequestStatus.AWAITING_SIGNATURE
@@ -141,9 +144,9 @@ def test_a_wrong_passphrase_changes_nothing_but_is_counted(desk):
 def test_too_many_wrong_passphrases_pause_signing(desk, app):
     (request,) = desk.awaiting(1)
     for _ in range(app.config["PKI_MAX_FAILURES"]):
-        with pytest.raises(pki.WrongPassphrase):
+        with pytest.raises(letter_ca.WrongPassphrase):
             issuing.issue_letter(request, desk.lurah, "salah-salah-salah")
-    with pytest.raises(pki.TooManyAttempts):
+    with pytest.raises(letter_ca.TooManyAttempts):
         issuing.issue_letter(request, desk.lurah, LURAH_PASS)
     assert _letters() == 0
 
@@ -152,7 +155,7 @@ def test_too_many_wrong_passphrases_pause_signing(desk, app):
 def test_a_crash_while_signing_leaves_no_letter_no_file_and_no_used_number(desk, monkeypatch, broken):
     first, second = desk.awaiting(2)
     if broken == "signer":
-        monkeypatch.setattr(pki.KelurahanCASigner, "sign", lambda self, pdf, **kw: (_ for _ in ()).throw(
+        monkeypatch.setattr(letter_signing.KelurahanCASigner, "sign", lambda self, pdf, **kw: (_ for _ in ()).throw(
             RuntimeError("HSM mati")))
     elif broken == "store":
         def disk_full(name, data):
@@ -163,7 +166,7 @@ def test_a_crash_while_signing_leaves_no_letter_no_file_and_no_used_number(desk,
         def fail(*a, **kw):
             raise RuntimeError("database putus")
 
-        monkeypatch.setattr(lifecycle.audit, "record", fail)
+        monkeypatch.setattr(audit, "record", fail)  # the move's audit entry (a request_moved receiver)
     with pytest.raises((RuntimeError, OSError)):
         issuing.issue_letter(first, desk.lurah, LURAH_PASS)
     monkeypatch.undo()
@@ -211,7 +214,7 @@ def test_a_batch_signs_each_letter_and_reports_each_result(desk):
 
 def test_a_batch_with_a_wrong_passphrase_signs_nothing(desk):
     requests = desk.awaiting(2)
-    with pytest.raises(pki.WrongPassphrase):
+    with pytest.raises(letter_ca.WrongPassphrase):
         issuing.sign_batch([r.tracking_number for r in requests], desk.lurah, "passphrase-keliru")
     assert _letters() == 0
     assert db.session.scalar(select(func.count(SigningFailure.id))) == 1
@@ -233,7 +236,7 @@ def test_a_replacement_gets_a_new_number_and_names_the_old_letter(desk):
     assert old.status == LetterStatus.REPLACED
     assert new.replaces_id == old.id and new.sequence == 2 and new.number != old.number
     assert new.request_id == old.request_id and new.status == LetterStatus.VALID
-    assert pki.validate_pdf(letter_store.path_of(new).read_bytes()).trusted
+    assert letter_signing.validate_pdf(letter_store.path_of(new).read_bytes()).trusted
     with pytest.raises(issuing.IssueError):
         issuing.issue_replacement(old, desk.lurah, LURAH_PASS, "lagi")
 

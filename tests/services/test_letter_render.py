@@ -13,8 +13,12 @@ from sempelmas.extensions import db
 from sempelmas.models.letters import LetterTemplate
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import Endorsement
+from sempelmas.services.letters import kop as kop_surat
+from sempelmas.services.letters import pdf as letter_pdf
 from sempelmas.services.letters import render as letter_render
-from sempelmas.services.letters.render import DEMO_ANSWERS, LetterRenderError
+from sempelmas.services.letters import template_check, templates
+from sempelmas.services.letters.pdf import LetterRenderError
+from sempelmas.services.letters.template_check import DEMO_ANSWERS
 from sempelmas.services.requests.catalogue_standard import STANDARD, seed_standard
 from tests.conftest import jpeg_bytes
 from tests.request_factory import make_profile, submit
@@ -222,19 +226,19 @@ def test_the_logo_is_downscaled_so_the_letter_stays_small(kelurahan):
     pdf = letter_render.render_pdf(request_for(kelurahan, "domisili"), number="1", signed_at=SIGNED,
                                    official=kelurahan["lurah"], verify_url=VERIFY_URL)
     images = [img for img in PdfReader(io.BytesIO(pdf)).pages[0].images]
-    assert images and max(img.image.size[1] for img in images) <= letter_render.LOGO_MAX_PX
+    assert images and max(img.image.size[1] for img in images) <= kop_surat.LOGO_MAX_PX
 
 
 # ------------------------------------------------------------------ admin edits
 
 def test_an_edited_template_overrides_the_file(kelurahan, tmp_path):
-    source = letter_render.default_source("domisili").replace("SURAT KETERANGAN DOMISILI", "SURAT KETERANGAN TINGGAL")
-    letter_render.save_template("domisili", source)
+    source = templates.default_source("domisili").replace("SURAT KETERANGAN DOMISILI", "SURAT KETERANGAN TINGGAL")
+    template_check.save_template("domisili", source)
     db.session.commit()
     text = pdf_text(letter_render.render_pdf(request_for(kelurahan, "domisili"), number="1", signed_at=SIGNED,
                                              official=kelurahan["lurah"], verify_url=None), tmp_path)
     assert "SURAT KETERANGAN TINGGAL" in text
-    assert letter_render.reset_template("domisili")
+    assert template_check.reset_template("domisili")
     db.session.commit()
     text = pdf_text(letter_render.render_pdf(request_for(kelurahan, "domisili"), number="1", signed_at=SIGNED,
                                              official=kelurahan["lurah"], verify_url=None), tmp_path)
@@ -249,21 +253,21 @@ def test_an_edited_template_overrides_the_file(kelurahan, tmp_path):
 ])
 def test_a_broken_template_is_refused_with_its_line_and_never_saved(kelurahan, broken, line, words):
     source = '{% extends "letters/_base.html" %}\n' + broken
-    problem = letter_render.check_template("domisili", source)
+    problem = template_check.check_template("domisili", source)
     assert problem is not None and f"Baris {line + 1}" in problem and words in problem, problem
     with pytest.raises(LetterRenderError):
-        letter_render.save_template("domisili", source)
+        template_check.save_template("domisili", source)
     assert db.session.query(LetterTemplate).count() == 0
 
 
 def test_a_good_template_passes_the_check(kelurahan):
-    assert letter_render.check_template("domisili", letter_render.default_source("domisili")) is None
-    assert letter_render.check_template("_base", letter_render.default_source("_base")) is None
+    assert template_check.check_template("domisili", templates.default_source("domisili")) is None
+    assert template_check.check_template("_base", templates.default_source("_base")) is None
 
 
 def test_a_broken_base_is_refused_through_a_letter_that_uses_it(kelurahan):
-    source = letter_render.default_source("_base").replace("{{ kop.village }}", "{{ kop.desa }}")
-    problem = letter_render.check_template("_base", source)
+    source = templates.default_source("_base").replace("{{ kop.village }}", "{{ kop.desa }}")
+    problem = template_check.check_template("_base", source)
     assert problem is not None and "desa" in problem
 
 
@@ -279,5 +283,5 @@ def test_a_rendering_error_never_gives_half_a_letter(kelurahan):
 
 
 def test_warm_up_needs_neither_app_nor_database():
-    letter_render.warm_up()
-    assert letter_render._fonts_ready
+    letter_pdf.warm_up()
+    assert letter_pdf._fonts_ready

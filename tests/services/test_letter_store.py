@@ -23,7 +23,8 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter, LetterCounter
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.letters import issuing, pki
+from sempelmas.services.letters import issuing
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.operations import backup
 from tests.conftest import PASSWORD, login
@@ -136,7 +137,7 @@ def test_a_signer_killed_between_the_pdf_write_and_the_commit_leaves_no_letter_s
     # what the kill left on disk: a validly signed letter with a QR code, under a name that is no letter's
     (left,) = _files()
     orphan = (letter_store.letter_dir() / left).read_bytes()
-    assert pki.validate_pdf(orphan).intact
+    assert letter_signing.validate_pdf(orphan).intact
     (url,) = qr_payloads(orphan)
     code = url.rsplit("/v/", 1)[1]
 
@@ -260,7 +261,7 @@ def test_a_sweep_leaves_the_file_of_a_signing_transaction_in_flight(app, desk):
     db.session.expire_all()
     letter = db.session.scalar(select(Letter))
     assert _files() == [letter.stored_name]
-    assert pki.validate_pdf(letter_store.read_pdf(letter)).intact
+    assert letter_signing.validate_pdf(letter_store.read_pdf(letter)).intact
 
 
 # ------------------------------------------------------------------ backups take the database copy's letters

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.letters import LetterCounter
+from sempelmas.services import sequences
 from sempelmas.services.letters import numbering
 from sempelmas.services.requests import catalogue
 from tests.request_factory import make_profile, make_service, submit
@@ -77,7 +78,7 @@ def test_a_service_override_wins_over_the_profile_format(app, factory):
     special = submit(warga, service="usaha")
     db.session.commit()
     november = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     assert numbering.next_letter_number(plain, november) == ("470/001/417.604.3/2026", "semua", 2026, 1)
     assert numbering.next_letter_number(special, november) == ("470/2/417.604.3/XI/2026", "semua", 2026, 2)
     db.session.commit()
@@ -97,7 +98,7 @@ def test_the_year_is_the_kelurahans_local_year(app, factory):
 # ------------------------------------------------------------------ the counter
 
 def test_numbers_count_per_scope_and_per_year(app):
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     assert [numbering.take_number("semua", 2026) for _ in range(3)] == [1, 2, 3]
     assert numbering.take_number("klasifikasi:474.1", 2026) == 1
     assert numbering.take_number("semua", 2027) == 1
@@ -107,13 +108,13 @@ def test_numbers_count_per_scope_and_per_year(app):
 
 
 def test_a_rolled_back_transaction_gives_its_number_back(app):
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     assert numbering.take_number("semua", 2026) == 1
     db.session.commit()
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     assert numbering.take_number("semua", 2026) == 2
     db.session.rollback()  # the signature failed
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     assert numbering.take_number("semua", 2026) == 2
     db.session.commit()
     counter = db.session.scalar(select(LetterCounter).where(LetterCounter.scope == "semua"))
@@ -123,9 +124,9 @@ def test_a_rolled_back_transaction_gives_its_number_back(app):
 def test_begin_immediate_takes_the_sqlite_write_lock_at_once(app):
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only")
-    numbering.begin_immediate()
+    sequences.begin_immediate()
     assert db.session.connection().connection.dbapi_connection.in_transaction
-    numbering.begin_immediate()  # a second call inside the same transaction is harmless
+    sequences.begin_immediate()  # a second call inside the same transaction is harmless
     db.session.rollback()
 
 
@@ -139,7 +140,7 @@ def _sign_in_a_process(url: str, instance: str, count: int, barrier, results) ->
     with app.app_context():
         barrier.wait()
         for _ in range(count):
-            numbering.begin_immediate()
+            sequences.begin_immediate()
             seq = numbering.take_number("semua", 2026)
             # the letter row of a real signing: here a marker row, stored in the same transaction
             db.session.add(LetterCounter(scope=f"uji:{os.getpid()}:{seq}", year=2026, last=seq))

@@ -15,7 +15,9 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.letters import SigningCertificate, SigningFailure
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
+from sempelmas.services.letters import signing as letter_signing
 from tests.pki_helpers import (
     PASSPHRASE,
     flip_byte_in_signed_range,
@@ -34,7 +36,7 @@ def ca_dir(app, tmp_path):
 
 
 def _sign(user, passphrase=PASSPHRASE, pdf=None):
-    return pki.signer_for(user).sign(one_page_pdf() if pdf is None else pdf, passphrase=passphrase,
+    return letter_signing.signer_for(user).sign(one_page_pdf() if pdf is None else pdf, passphrase=passphrase,
                                      reason="Surat keterangan", location="Kelurahan Jagalan")
 
 
@@ -46,7 +48,7 @@ def _actions():
 
 
 def test_ca_is_p256_for_ten_years_named_after_the_kelurahan(ca_dir):
-    ca = pki.ca_certificate()
+    ca = letter_ca.ca_certificate()
     assert ca.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "CA Kelurahan Jagalan"
     assert ca.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Pemerintah Kota Mojokerto"
     assert ca.public_key().curve.name == "secp256r1"
@@ -60,15 +62,15 @@ def test_ca_is_p256_for_ten_years_named_after_the_kelurahan(ca_dir):
     assert stat.S_IMODE(os.stat(ca_dir / "ca-key.pem").st_mode) == 0o600
     passphrase_file = ca_dir / "ca-passphrase"
     assert stat.S_IMODE(os.stat(passphrase_file).st_mode) == 0o600
-    pki.decrypt_private_key(key_pem, passphrase_file.read_text().strip())  # opens with the generated passphrase
-    with pytest.raises(pki.WrongPassphrase):
-        pki.decrypt_private_key(key_pem, "bukan-passphrase-ca")
-    assert pki.ca_pem() == (ca_dir / "ca.pem").read_bytes()
+    letter_ca.decrypt_private_key(key_pem, passphrase_file.read_text().strip())  # opens with the generated passphrase
+    with pytest.raises(letter_ca.WrongPassphrase):
+        letter_ca.decrypt_private_key(key_pem, "bukan-passphrase-ca")
+    assert letter_ca.ca_pem() == (ca_dir / "ca.pem").read_bytes()
 
 
 def test_init_ca_never_replaces_an_existing_ca(ca_dir):
     before = (ca_dir / "ca.pem").read_bytes(), (ca_dir / "ca-key.pem").read_bytes()
-    created, message = pki.init_ca()
+    created, message = letter_ca.init_ca()
     assert not created and "tidak diganti" in message
     assert ((ca_dir / "ca.pem").read_bytes(), (ca_dir / "ca-key.pem").read_bytes()) == before
 
@@ -77,24 +79,24 @@ def test_configured_ca_passphrase_is_used_and_no_file_is_written(app, tmp_path):
     make_profile()
     path = use_pki_dir(app, tmp_path)
     app.config["PKI_CA_PASSPHRASE"] = "ca-passphrase-dari-konfigurasi"
-    assert pki.init_ca()[0]
+    assert letter_ca.init_ca()[0]
     assert not (path / "ca-passphrase").exists()
-    pki.decrypt_private_key((path / "ca-key.pem").read_bytes(), "ca-passphrase-dari-konfigurasi")
+    letter_ca.decrypt_private_key((path / "ca-key.pem").read_bytes(), "ca-passphrase-dari-konfigurasi")
 
 
 def test_production_without_ca_passphrase_is_a_clear_error(app, tmp_path):
     make_profile()
     path = use_pki_dir(app, tmp_path)
     app.config["ENV"] = "production"
-    with pytest.raises(pki.PkiError, match="PKI_CA_PASSPHRASE"):
-        pki.init_ca()
+    with pytest.raises(letter_ca.PkiError, match="PKI_CA_PASSPHRASE"):
+        letter_ca.init_ca()
     assert not path.exists() or not any(path.iterdir())
 
 
 def test_no_ca_yet_means_no_download(app, tmp_path):
     use_pki_dir(app, tmp_path)
-    with pytest.raises(pki.PkiError):
-        pki.ca_certificate()
+    with pytest.raises(letter_ca.PkiError):
+        letter_ca.ca_certificate()
 
 
 # -------------------------------------------------------------------------------- certificates
@@ -102,14 +104,14 @@ def test_no_ca_yet_means_no_download(app, tmp_path):
 
 def test_certificate_names_the_official_and_suits_document_signing(ca_dir, factory):
     user, official = make_signer(factory)
-    row = pki.active_certificate(user)
+    row = letter_certs.active_certificate(user)
     cert = x509.load_pem_x509_certificate(row.cert_pem.encode())
     subject = cert.subject
     assert subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Budi Santoso, S.Sos"
     assert subject.get_attributes_for_oid(NameOID.TITLE)[0].value == "Lurah Jagalan"
     assert subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == "197001011990031001"
     assert subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "Pemerintah Kota Mojokerto"
-    assert cert.issuer == pki.ca_certificate().subject
+    assert cert.issuer == letter_ca.ca_certificate().subject
     assert cert.public_key().curve.name == "secp256r1"
     assert 729 <= (cert.not_valid_after_utc - cert.not_valid_before_utc).days <= 731
     ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -119,37 +121,37 @@ def test_certificate_names_the_official_and_suits_document_signing(ca_dir, facto
     assert row.key_pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
     assert row.serial == format(cert.serial_number, "x")
     assert row.official_id == official.id
-    pki.decrypt_private_key(row.key_pem, PASSPHRASE)
+    letter_ca.decrypt_private_key(row.key_pem, PASSPHRASE)
     assert "pki.certificate_issued" in _actions()
 
 
 def test_passphrase_rules(ca_dir, factory):
     user, official = make_signer(factory, passphrase=None)
-    with pytest.raises(pki.PkiError, match="minimal 10"):
-        pki.issue_certificate(user, official, "pendek")
-    with pytest.raises(pki.PkiError, match="kata sandi akun"):
-        pki.issue_certificate(user, official, "rahasia-123")  # the account password (tests' PASSWORD)
+    with pytest.raises(letter_ca.PkiError, match="minimal 10"):
+        letter_certs.issue_certificate(user, official, "pendek")
+    with pytest.raises(letter_ca.PkiError, match="kata sandi akun"):
+        letter_certs.issue_certificate(user, official, "rahasia-123")  # the account password (tests' PASSWORD)
     assert db.session.scalar(select(SigningCertificate.id)) is None
 
 
 def test_a_new_certificate_revokes_the_old_one_as_replaced(ca_dir, factory):
     user, official = make_signer(factory)
-    old = pki.active_certificate(user)
-    new = pki.issue_certificate(user, official, "passphrase-baru-456")
+    old = letter_certs.active_certificate(user)
+    new = letter_certs.issue_certificate(user, official, "passphrase-baru-456")
     db.session.commit()
-    assert pki.active_certificate(user).id == new.id
+    assert letter_certs.active_certificate(user).id == new.id
     assert old.revoked_at is not None and old.revocation_reason == "diganti"
 
 
 def test_setup_signing_needs_the_account_password(ca_dir, factory):
     user, _official = make_signer(factory, passphrase=None)
-    with pytest.raises(pki.WrongPassphrase):
-        pki.setup_signing(user, "salah-sandi", PASSPHRASE)
+    with pytest.raises(letter_ca.WrongPassphrase):
+        letter_certs.setup_signing(user, "salah-sandi", PASSPHRASE)
     db.session.commit()
-    assert pki.active_certificate(user) is None
+    assert letter_certs.active_certificate(user) is None
     assert db.session.query(SigningFailure).count() == 1
-    cert = pki.setup_signing(user, "rahasia-123", PASSPHRASE)
-    assert pki.active_certificate(user).id == cert.id
+    cert = letter_certs.setup_signing(user, "rahasia-123", PASSPHRASE)
+    assert letter_certs.active_certificate(user).id == cert.id
 
 
 # -------------------------------------------------------------------------------------- signing
@@ -158,7 +160,7 @@ def test_setup_signing_needs_the_account_password(ca_dir, factory):
 def test_signed_pdf_validates_in_pyhanko_as_intact_valid_trusted(ca_dir, factory):
     user, _official = make_signer(factory)
     signed = _sign(user)
-    result = pki.validate_pdf(signed)
+    result = letter_signing.validate_pdf(signed)
     assert (result.intact, result.valid, result.trusted, result.covers_whole_file) == (True, True, True, True)
     assert result.ok and result.signer_name == "Budi Santoso, S.Sos" and not result.timestamped
     assert abs(result.signed_at - utcnow()) < timedelta(minutes=2)
@@ -179,7 +181,7 @@ def test_signed_pdf_validates_in_pdfsig_and_is_trusted_once_the_ca_is_imported(c
 def test_one_flipped_byte_breaks_the_signature_in_both_validators(ca_dir, factory, tmp_path):
     user, _official = make_signer(factory)
     tampered = flip_byte_in_signed_range(_sign(user))
-    result = pki.validate_pdf(tampered)
+    result = letter_signing.validate_pdf(tampered)
     assert not result.intact and not result.valid and not result.ok
     assert "diubah" in result.message
     out = pdfsig(tampered, tmp_path)
@@ -191,19 +193,19 @@ def test_a_signature_from_another_ca_is_not_trusted(ca_dir, factory, tmp_path, a
     user, _official = make_signer(factory)
     signed = _sign(user)
     make_ca(app, tmp_path / "other")  # the kelurahan's CA is now a different one
-    result = pki.validate_pdf(signed)
+    result = letter_signing.validate_pdf(signed)
     assert result.intact and result.valid and not result.trusted and not result.ok
 
 
 @pytest.mark.parametrize("data", [b"", b"bukan pdf", b"%PDF-1.4\n%%EOF", one_page_pdf()])
 def test_validate_pdf_answers_bad_input_without_raising(ca_dir, data):
-    result = pki.validate_pdf(data)
+    result = letter_signing.validate_pdf(data)
     assert not result.ok and result.message
 
 
 def test_wrong_passphrase_signs_nothing_and_is_counted(ca_dir, factory):
     user, _official = make_signer(factory)
-    with pytest.raises(pki.WrongPassphrase) as err:
+    with pytest.raises(letter_ca.WrongPassphrase) as err:
         _sign(user, "passphrase-keliru")
     assert "salah" in err.value.message
     db.session.commit()
@@ -213,12 +215,12 @@ def test_wrong_passphrase_signs_nothing_and_is_counted(ca_dir, factory):
 
 def test_throttled_after_five_wrong_passphrases_even_with_the_right_one(ca_dir, factory, app):
     user, _official = make_signer(factory)
-    signer = pki.signer_for(user)
+    signer = letter_signing.signer_for(user)
     for _ in range(5):
-        with pytest.raises(pki.WrongPassphrase):
+        with pytest.raises(letter_ca.WrongPassphrase):
             signer.sign(one_page_pdf(), passphrase="passphrase-keliru", reason="", location="")
     db.session.commit()
-    with pytest.raises(pki.TooManyAttempts) as err:
+    with pytest.raises(letter_ca.TooManyAttempts) as err:
         signer.sign(one_page_pdf(), passphrase=PASSPHRASE, reason="", location="")
     assert "15 menit" in err.value.message
     assert timedelta(minutes=14) < err.value.wait <= timedelta(minutes=15)
@@ -226,52 +228,52 @@ def test_throttled_after_five_wrong_passphrases_even_with_the_right_one(ca_dir, 
     for f in db.session.scalars(select(SigningFailure)):
         f.at = utcnow() - timedelta(minutes=16)
     db.session.commit()
-    assert pki.validate_pdf(_sign(user)).ok
+    assert letter_signing.validate_pdf(_sign(user)).ok
 
 
 def test_revoked_and_expired_certificates_refuse_to_sign(ca_dir, factory):
     user, _official = make_signer(factory)
-    cert = pki.active_certificate(user)
-    signer = pki.signer_for(user)
-    pki.revoke_certificate(cert, user, "Kunci bocor")
+    cert = letter_certs.active_certificate(user)
+    signer = letter_signing.signer_for(user)
+    letter_certs.revoke_certificate(cert, user, "Kunci bocor")
     db.session.commit()
-    with pytest.raises(pki.CertificateUnusable, match="dicabut"):
+    with pytest.raises(letter_ca.CertificateUnusable, match="dicabut"):
         signer.sign(one_page_pdf(), passphrase=PASSPHRASE, reason="", location="")
-    with pytest.raises(pki.CertificateUnusable):
-        pki.signer_for(user)
+    with pytest.raises(letter_ca.CertificateUnusable):
+        letter_signing.signer_for(user)
     assert "pki.certificate_revoked" in _actions()
 
     other, _o = make_signer(factory, name="Siti Aminah", nip=None)
-    cert2 = pki.active_certificate(other)
-    signer2 = pki.signer_for(other)
+    cert2 = letter_certs.active_certificate(other)
+    signer2 = letter_signing.signer_for(other)
     cert2.not_after = utcnow() - timedelta(days=1)
     db.session.commit()
-    assert pki.active_certificate(other) is None
-    with pytest.raises(pki.CertificateUnusable, match="kedaluwarsa"):
+    assert letter_certs.active_certificate(other) is None
+    with pytest.raises(letter_ca.CertificateUnusable, match="kedaluwarsa"):
         signer2.sign(one_page_pdf(), passphrase=PASSPHRASE, reason="", location="")
 
 
 def test_revoking_needs_a_reason_and_happens_once(ca_dir, factory):
     user, _official = make_signer(factory)
-    cert = pki.active_certificate(user)
-    with pytest.raises(pki.PkiError, match="Alasan"):
-        pki.revoke_certificate(cert, user, "  ")
-    pki.revoke_certificate(cert, user, "Pensiun")
-    with pytest.raises(pki.PkiError, match="sudah dicabut"):
-        pki.revoke_certificate(cert, user, "lagi")
+    cert = letter_certs.active_certificate(user)
+    with pytest.raises(letter_ca.PkiError, match="Alasan"):
+        letter_certs.revoke_certificate(cert, user, "  ")
+    letter_certs.revoke_certificate(cert, user, "Pensiun")
+    with pytest.raises(letter_ca.PkiError, match="sudah dicabut"):
+        letter_certs.revoke_certificate(cert, user, "lagi")
 
 
 def test_change_passphrase_and_the_old_one_stops_working(ca_dir, factory):
     user, _official = make_signer(factory)
-    with pytest.raises(pki.WrongPassphrase):
-        pki.change_passphrase(user, "passphrase-keliru", "passphrase-baru-789")
-    with pytest.raises(pki.PkiError, match="minimal 10"):
-        pki.change_passphrase(user, PASSPHRASE, "pendek")
-    pki.change_passphrase(user, PASSPHRASE, "passphrase-baru-789")
+    with pytest.raises(letter_ca.WrongPassphrase):
+        letter_certs.change_passphrase(user, "passphrase-keliru", "passphrase-baru-789")
+    with pytest.raises(letter_ca.PkiError, match="minimal 10"):
+        letter_certs.change_passphrase(user, PASSPHRASE, "pendek")
+    letter_certs.change_passphrase(user, PASSPHRASE, "passphrase-baru-789")
     db.session.commit()
-    with pytest.raises(pki.WrongPassphrase):
+    with pytest.raises(letter_ca.WrongPassphrase):
         _sign(user, PASSPHRASE)
-    assert pki.validate_pdf(_sign(user, "passphrase-baru-789")).ok
+    assert letter_signing.validate_pdf(_sign(user, "passphrase-baru-789")).ok
     assert "pki.passphrase_changed" in _actions()
 
 
@@ -281,7 +283,7 @@ def test_key_is_pkcs8_scrypt_that_openssl_readers_open(ca_dir, factory):
     user, _official = make_signer(factory)
     import base64
 
-    pem = pki.active_certificate(user).key_pem
+    pem = letter_certs.active_certificate(user).key_pem
     der = base64.b64decode("".join(pem.strip().splitlines()[1:-1]))
     outer = core.Sequence.load(der)
     alg = outer[0]
@@ -306,7 +308,7 @@ def _local_tsa(tmp_path):
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
-    ca = pki.ca_certificate()
+    ca = letter_ca.ca_certificate()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's dummy TSA is RSA-only
     now = datetime.now(UTC)
     cert = (x509.CertificateBuilder()
@@ -314,13 +316,13 @@ def _local_tsa(tmp_path):
             .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=30))
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-            .sign(pki._ca_key(), hashes.SHA256()))
+            .sign(letter_ca.ca_private_key(), hashes.SHA256()))
     to_asn1 = asn1_x509.Certificate.load
     stamper = DummyTimeStamper(
         tsa_cert=to_asn1(cert.public_bytes(serialization.Encoding.DER)),
         tsa_key=asn1_keys.PrivateKeyInfo.load(key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())),
-        certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(pki.ca_der())]))
+        certs_to_embed=SimpleCertificateStore.from_certs([to_asn1(letter_ca.ca_der())]))
     hits = []
 
     @Request.application
@@ -343,7 +345,7 @@ def test_with_a_timestamp_authority_the_signature_is_timestamped(ca_dir, factory
     finally:
         server.shutdown()
     assert hits == ["application/timestamp-query"]
-    result = pki.validate_pdf(signed)
+    result = letter_signing.validate_pdf(signed)
     assert result.ok and result.timestamped
     assert "Signature is Valid." in pdfsig(signed, tmp_path)
 
@@ -356,13 +358,13 @@ def test_an_unreachable_timestamp_authority_signs_nothing(ca_dir, factory, app):
         port = s.getsockname()[1]
     app.config["PKI_TSA_URL"] = f"http://127.0.0.1:{port}/"
     user, _official = make_signer(factory)
-    with pytest.raises(pki.PkiError, match="cap waktu"):
+    with pytest.raises(letter_ca.PkiError, match="cap waktu"):
         _sign(user)
 
 
 @pytest.mark.parametrize("data", [b"", b"bukan pdf", b"%PDF-1.4\n%%EOF"])
 def test_signing_a_broken_pdf_is_a_clear_refusal(ca_dir, factory, data):
     user, _official = make_signer(factory)
-    with pytest.raises(pki.PkiError, match="PDF rusak"):
+    with pytest.raises(letter_ca.PkiError, match="PDF rusak"):
         _sign(user, pdf=data)
     assert db.session.query(SigningFailure).count() == 0

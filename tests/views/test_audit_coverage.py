@@ -15,7 +15,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.letters import Letter, SigningCertificate
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.services.accountability import audit
-from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters import templates as letter_templates
 from sempelmas.services.requests import attachments
 from tests.conftest import PASSWORD, jpeg_bytes, login
 from tests.signing_setup import LURAH_PASS, Desk, configure
@@ -187,7 +187,7 @@ def catalogue_change(w):
 
 
 def template_change(w):
-    source = letter_render.default_source("domisili")
+    source = letter_templates.default_source("domisili")
     w.as_(w.admin).post("/admin/templat-surat/domisili", data={"source": source + "\n<!-- ubah -->"})
     return w.admin, "letter_templates", None
 

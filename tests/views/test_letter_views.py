@@ -13,7 +13,7 @@ from sempelmas.models.catalogue import Service
 from sempelmas.models.letters import LetterTemplate
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.services.kelurahan.demo import seed_profile
-from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters import templates as letter_templates
 from sempelmas.services.requests.catalogue_standard import seed_standard
 from tests.request_factory import make_profile, submit
 from tests.views.test_admin_views import PROFILE
@@ -92,7 +92,7 @@ def test_admin_edit_refuses_a_broken_template_with_its_line_and_keeps_the_old(cl
     seed_standard()
     db.session.commit()
     admin(client, factory, login_as)
-    good = letter_render.default_source("domisili").replace("SURAT KETERANGAN DOMISILI", "SURAT KETERANGAN TINGGAL")
+    good = letter_templates.default_source("domisili").replace("SURAT KETERANGAN DOMISILI", "SURAT KETERANGAN TINGGAL")
     assert client.post("/admin/templat-surat/domisili", data={"source": good, "action": "simpan"}).status_code == 303
     broken = good.replace("{{ purpose }}", "{{ purpose }")
     line = next(n for n, text in enumerate(broken.splitlines(), 1) if "{{ purpose }<" in text)
@@ -113,7 +113,7 @@ def test_admin_previews_a_candidate_with_demo_data_without_saving(client, factor
     seed_standard()
     db.session.commit()
     admin(client, factory, login_as)
-    candidate = letter_render.default_source("usaha").replace("SURAT KETERANGAN USAHA", "KETERANGAN USAHA UJI")
+    candidate = letter_templates.default_source("usaha").replace("SURAT KETERANGAN USAHA", "KETERANGAN USAHA UJI")
     resp = client.post("/admin/templat-surat/usaha", data={"source": candidate, "action": "pratinjau"})
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     text = pdf_text(resp.data, tmp_path)
@@ -130,7 +130,7 @@ def test_admin_restores_the_default_template(client, factory, login_as):
     seed_standard()
     db.session.commit()
     admin(client, factory, login_as)
-    edited = letter_render.default_source("domisili") + "\n{# catatan #}\n"
+    edited = letter_templates.default_source("domisili") + "\n{# catatan #}\n"
     client.post("/admin/templat-surat/domisili", data={"source": edited, "action": "simpan"})
     assert "Kembalikan ke bawaan" in client.get("/admin/templat-surat/domisili").get_data(as_text=True)
     resp = client.post("/admin/templat-surat/domisili", data={"action": "kembalikan"})

@@ -11,7 +11,9 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import SigningFailure
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
+from sempelmas.services.letters import signing as letter_signing
 from tests.conftest import PASSWORD, csrf_from
 from tests.pki_helpers import PASSPHRASE, make_ca, make_signer, one_page_pdf, use_pki_dir
 
@@ -44,7 +46,7 @@ def test_first_setup_needs_the_right_account_password_then_shows_the_certificate
     wrong = _setup(client, password="bukan-sandinya")
     assert wrong.status_code == 422
     assert "Kata sandi akun salah." in wrong.get_data(as_text=True)
-    assert pki.active_certificate(user) is None
+    assert letter_certs.active_certificate(user) is None
     assert db.session.query(SigningFailure).count() == 1
     assert "pki.passphrase_wrong" in _actions()
 
@@ -54,19 +56,20 @@ def test_first_setup_needs_the_right_account_password_then_shows_the_certificate
     assert mismatch.status_code == 422 and "Passphrase tidak sama." in mismatch.get_data(as_text=True)
     same = _setup(client, passphrase=PASSWORD)
     assert same.status_code == 422 and "tidak boleh sama dengan kata sandi akun" in same.get_data(as_text=True)
-    assert pki.active_certificate(user) is None
+    assert letter_certs.active_certificate(user) is None
 
     ok = _setup(client)
     assert ok.status_code == 303
-    cert = pki.active_certificate(user)
+    cert = letter_certs.active_certificate(user)
     page = client.get("/penandatangan/kunci").get_data(as_text=True)
     assert "Sertifikat tanda tangan sudah diterbitkan" in page
     assert cert.serial in page and "Ganti passphrase" in page
     assert "title=Lurah Jagalan" in page and "serialNumber=197001011990031001" in page
     assert "Sertifikat aktif sampai" in client.get("/penandatangan/").get_data(as_text=True)
     assert "pki.certificate_issued" in _actions()
-    signed = pki.signer_for(user).sign(one_page_pdf(), passphrase=PASSPHRASE, reason="Uji", location="Jagalan")
-    assert pki.validate_pdf(signed).ok
+    signed = letter_signing.signer_for(user).sign(one_page_pdf(), passphrase=PASSPHRASE, reason="Uji",
+                                                  location="Jagalan")
+    assert letter_signing.validate_pdf(signed).ok
 
 
 def test_change_passphrase_screen(app, tmp_path, client, factory, login_as):
@@ -82,9 +85,9 @@ def test_change_passphrase_screen(app, tmp_path, client, factory, login_as):
     assert ok.status_code == 303
     assert "Passphrase tanda tangan sudah diganti." in client.get(ok.location).get_data(as_text=True)
     db.session.expire_all()
-    with pytest.raises(pki.WrongPassphrase):
-        pki.signer_for(user).sign(one_page_pdf(), passphrase=PASSPHRASE, reason="", location="")
-    pki.signer_for(user).sign(one_page_pdf(), passphrase=NEW, reason="", location="")
+    with pytest.raises(letter_ca.WrongPassphrase):
+        letter_signing.signer_for(user).sign(one_page_pdf(), passphrase=PASSPHRASE, reason="", location="")
+    letter_signing.signer_for(user).sign(one_page_pdf(), passphrase=NEW, reason="", location="")
     assert "pki.passphrase_changed" in _actions()
 
 
@@ -98,7 +101,7 @@ def test_screen_is_throttled_after_repeated_wrong_passphrases(app, tmp_path, cli
     assert blocked.status_code == 422
     assert "Terlalu banyak passphrase salah" in blocked.get_data(as_text=True)
     db.session.expire_all()  # nothing changed: the old passphrase still opens the key
-    pki.decrypt_private_key(pki.active_certificate(user).key_pem, PASSPHRASE)
+    letter_ca.decrypt_private_key(letter_certs.active_certificate(user).key_pem, PASSPHRASE)
 
 
 def test_signer_without_an_official_record_is_told_to_ask_the_admin(app, tmp_path, client, factory, login_as):
@@ -114,7 +117,7 @@ def test_admin_lists_and_revokes_then_the_official_gets_a_new_certificate(app, t
                                                                          login_as):
     make_ca(app, tmp_path)
     signer, _official = make_signer(factory)
-    cert = pki.active_certificate(signer)
+    cert = letter_certs.active_certificate(signer)
     admin = factory.staff(Role.ADMIN, "admin-pki")
     login_as(admin)
     page = client.get("/admin/sertifikat").get_data(as_text=True)
@@ -124,7 +127,7 @@ def test_admin_lists_and_revokes_then_the_official_gets_a_new_certificate(app, t
     no_reason = client.post(f"/admin/sertifikat/{cert.id}/cabut", data={"reason": " "})
     assert no_reason.status_code == 422 and "Alasan pencabutan wajib diisi." in no_reason.get_data(as_text=True)
     assert client.post(f"/admin/sertifikat/{cert.id}/cabut", data={}).status_code == 422
-    assert pki.active_certificate(signer) is not None
+    assert letter_certs.active_certificate(signer) is not None
     assert client.post("/admin/sertifikat/999999/cabut", data={"reason": "x"}).status_code == 404
 
     done = client.post(f"/admin/sertifikat/{cert.id}/cabut", data={"reason": "Pejabat pindah tugas"})
@@ -132,7 +135,7 @@ def test_admin_lists_and_revokes_then_the_official_gets_a_new_certificate(app, t
     listing = client.get(done.location).get_data(as_text=True)
     assert "dicabut" in listing and "Pejabat pindah tugas" in listing
     db.session.expire_all()
-    assert pki.active_certificate(signer) is None
+    assert letter_certs.active_certificate(signer) is None
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "pki.certificate_revoked"))
     assert entry.actor_id == admin.id and entry.details["reason"] == "Pejabat pindah tugas"
 
@@ -142,7 +145,7 @@ def test_admin_lists_and_revokes_then_the_official_gets_a_new_certificate(app, t
     assert "sebelumnya sudah tidak aktif" in page and "Kata sandi akun Anda" in page
     assert _setup(client, passphrase=NEW).status_code == 303
     db.session.expire_all()
-    assert pki.active_certificate(signer).id != cert.id
+    assert letter_certs.active_certificate(signer).id != cert.id
 
 
 def test_revoke_form_needs_csrf(make_app, tmp_path, factory):
@@ -150,7 +153,7 @@ def test_revoke_form_needs_csrf(make_app, tmp_path, factory):
     with app.app_context():
         make_ca(app, tmp_path)
         signer, _official = make_signer(factory)
-        cert = pki.active_certificate(signer)
+        cert = letter_certs.active_certificate(signer)
         client = app.test_client()
         admin = factory.staff(Role.ADMIN, "admin-csrf")
         token = csrf_from(client.get("/login").get_data(as_text=True))
@@ -158,7 +161,7 @@ def test_revoke_form_needs_csrf(make_app, tmp_path, factory):
         refused = client.post(f"/admin/sertifikat/{cert.id}/cabut", data={"reason": "Tanpa token"})
         assert refused.status_code in (400, 422)
         db.session.expire_all()
-        assert pki.active_certificate(signer) is not None
+        assert letter_certs.active_certificate(signer) is not None
         token = csrf_from(client.get("/admin/sertifikat").get_data(as_text=True))
         ok = client.post(f"/admin/sertifikat/{cert.id}/cabut", data={"reason": "Dengan token", "csrf_token": token})
         assert ok.status_code == 303
@@ -171,7 +174,7 @@ def test_ca_certificate_is_public_in_pem_and_der(app, tmp_path, client):
     make_ca(app, tmp_path)
     pem = client.get("/ca-kelurahan.pem")
     assert pem.status_code == 200 and pem.headers["Content-Type"] == "application/x-pem-file"
-    assert x509.load_pem_x509_certificate(pem.data) == pki.ca_certificate()
+    assert x509.load_pem_x509_certificate(pem.data) == letter_ca.ca_certificate()
     der = client.get("/ca-kelurahan.crt")
     assert der.status_code == 200 and der.headers["Content-Type"] == "application/pkix-cert"
-    assert x509.load_der_x509_certificate(der.data) == pki.ca_certificate()
+    assert x509.load_der_x509_certificate(der.data) == letter_ca.ca_certificate()

@@ -16,7 +16,7 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.jobs import JobStatus
 from sempelmas.models.letters import Letter, SigningFailure
 from sempelmas.models.requests import LetterRequest, RequestStatus
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from tests.conftest import PASSWORD, csrf_from
 from tests.job_helpers import wait_for_job
@@ -89,7 +89,7 @@ def test_signing_one_letter_closes_it_and_shows_the_number(client, desk, login_a
     assert resp.status_code == 200 and letter is not None
     assert f"ditandatangani dengan nomor {letter.number}" in html
     assert _status(r) == RequestStatus.DONE
-    assert pki.validate_pdf(letter_store.path_of(letter).read_bytes()).trusted
+    assert letter_signing.validate_pdf(letter_store.path_of(letter).read_bytes()).trusted
     # the passphrase is nowhere: not in the log, not in the session
     assert LURAH_PASS not in caplog.text
     with client.session_transaction() as session:

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
+from sempelmas.domain.dates import DEFAULT_TIMEZONE
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
 from sempelmas.models.audit import AuditEntry
@@ -192,7 +193,7 @@ class AuditPage:
     older: int | None  #: the ``sebelum`` value of the next (older) page, None on the last
 
 
-def search(f: AuditFilters, before: int | None = None, tz_name: str = "Asia/Jakarta",
+def search(f: AuditFilters, before: int | None = None, tz_name: str = DEFAULT_TIMEZONE,
            limit: int | None = None) -> AuditPage:
     """Entries newest first, ``limit`` at a time below id ``before`` (keyset: no OFFSET however deep)."""
     limit = limit or PAGE_SIZE

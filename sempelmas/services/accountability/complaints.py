@@ -2,7 +2,7 @@
 
 Functions add and flush, never commit (the view commits once). Every filing, answer, status change and
 photo view is audited. The complainant hears of every answer: a resident in the bell and, like a public
-complainant, through the outbox (e-mail / WhatsApp gateway, per notify.py's configured channels).
+complainant, through the outbox (e-mail / WhatsApp gateway, per outbox.py's configured channels).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from sempelmas.models.requests import LetterRequest
 from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files import uploads
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import outbox
 
 S = ComplaintStatus
 UPLOAD_KIND = uploads.COMPLAINT_PHOTOS
@@ -219,7 +219,7 @@ def notify_complainant(complaint: Complaint, event: ComplaintEvent) -> None:
 
     A resident: a bell entry (and the outbox, linked to it); a public complainant: the outbox only.
     The outbox uses the complaint's own contact details on the configured channels
-    (``notify.queue_external``). Adds rows only; the notify worker sends them.
+    (``outbox.queue_external``). Adds rows only; the notify worker sends them.
     """
     with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
         if event.to_status:
@@ -240,8 +240,8 @@ def notify_complainant(complaint: Complaint, event: ComplaintEvent) -> None:
         notification = Notification(user_id=resident.id, kind="complaint.answer", message=message, url=path)
         db.session.add(notification)
         db.session.flush()
-    notify.queue_external(notification.id if notification is not None else None, email=complaint.email,
-                          phone=complaint.phone, subject=subject, body=notify.with_link(message, path))
+    outbox.queue_external(notification.id if notification is not None else None, email=complaint.email,
+                          phone=complaint.phone, subject=subject, body=outbox.with_link(message, path))
 
 
 # ----------------------------------------------------------------------------- lists and views

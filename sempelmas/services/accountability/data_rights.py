@@ -38,12 +38,12 @@ from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
-from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.accountability import audit, complaints
 from sempelmas.services.files.uploads import CORRECTION_EVIDENCE, KTP, stored_path
 from sempelmas.services.letters import issuing
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import notify, outbox
 from sempelmas.services.people.accounts import AccountError, check_phone_free, family_members
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -266,9 +266,10 @@ def export_pdf(user: User, data: dict) -> bytes:
     """The export as a readable PDF (kop of the kelurahan, one section per kind of data)."""
     from flask_babel import format_datetime
 
+    from sempelmas.domain.dates import TIME_SEPARATOR
     from sempelmas.services.kelurahan.profile import current_profile
-    from sempelmas.services.letters import render as letter_render
-    from sempelmas.web.i18n import TIME_SEPARATOR, current_lang
+    from sempelmas.services.letters import pdf as letter_pdf
+    from sempelmas.web.i18n import current_lang
 
     # the profile and the pattern once, not per line (a heavy export has thousands of timestamps)
     profile = current_profile()
@@ -283,7 +284,7 @@ def export_pdf(user: User, data: dict) -> bytes:
     html = render_template("data_rights/export_pdf.html", data=data, user=user, when=when,
                            status_label=lifecycle.status_label,
                            labels={k: str(v[0]) for k, v in CORRECTABLE.items()})
-    return letter_render.html_to_pdf(html)
+    return letter_pdf.html_to_pdf(html)
 
 
 # ----------------------------------------------------------------------------- corrections
@@ -493,7 +494,7 @@ class Erasure:
 
 def _kept_attachment(a: RequestAttachment) -> bool:
     """The archive keeps the documents a signed letter rests on (the retention job removes them later)."""
-    return (a.request is not None and a.request.status == RequestStatus.DONE and a.superseded_at is None)
+    return (a.request is not None and lifecycle.is_done(a.request.status) and a.superseded_at is None)
 
 
 def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None) -> Erasure:
@@ -641,7 +642,7 @@ def _tell_resident(req: DataRightsRequest, message) -> None:
     with force_locale("id"):
         text = str(message)
         subject = str(_("Permintaan data pribadi: %(status)s", status=req.status_label))
-    notify.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
+    outbox.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
 
 
 def _farewell(contacts: dict) -> None:
@@ -650,7 +651,7 @@ def _farewell(contacts: dict) -> None:
         body = str(_("Permintaan penghapusan akun Anda dikabulkan; Anda tidak bisa masuk lagi. Yang tetap "
                      "disimpan sebagai arsip: data register penduduk, surat yang sudah terbit, catatan "
                      "permohonan, dan log audit."))
-    notify.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
+    outbox.queue_external(None, email=contacts["email"], phone=contacts["gateway"], subject=subject, body=body)
 
 
 def _tell_staff(req: DataRightsRequest) -> None:

@@ -33,7 +33,8 @@ from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit, service_stats
 from sempelmas.services.accountability.service_stats import Period
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters import kop as kop_surat
+from sempelmas.services.letters import pdf as letter_pdf
 
 FORMATS = ("xlsx", "csv", "pdf")
 KINDS = ("rekap", "register")
@@ -268,15 +269,15 @@ def to_pdf(report: Report) -> tuple[bytes, int]:
             if len(rows) > PDF_MAX_ROWS:
                 raise ReportError(str(_("Laporan ini lebih dari %(n)d baris: terlalu panjang untuk PDF. Unduh "
                                         "XLSX atau CSV, atau pilih periode yang lebih pendek.", n=PDF_MAX_ROWS)))
-    context = letter_render.kop_context(profile_service.current_profile())
-    width, height = letter_render.PAPER_MM[context.pop("paper_name")]
+    context = kop_surat.kop_context(profile_service.current_profile())
+    width, height = letter_pdf.PAPER_MM[context.pop("paper_name")]
     html = render_template("dash/report_print.html", report=report, rows=rows,
                            numeric=[c.kind != "text" for c in report.columns], total_row=report.kind == "rekap",
                            widths=[round(c.width * 100 / sum(x.width for x in report.columns), 1)
                                    for c in report.columns],
                            page_size=f"{height}mm {width}mm", **context,
                            printed=_local(datetime.now(UTC).replace(tzinfo=None), ZoneInfo(report.period.tz)))
-    return letter_render.html_to_pdf(html), _data_rows(report, len(rows))
+    return letter_pdf.html_to_pdf(html), _data_rows(report, len(rows))
 
 
 WRITERS = {"xlsx": to_xlsx, "csv": to_csv, "pdf": to_pdf}

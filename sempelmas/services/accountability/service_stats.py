@@ -38,11 +38,10 @@ from sempelmas.models.catalogue import Service, ServiceVersion
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.requests.lifecycle import FINAL_STATUSES
+from sempelmas.services.requests.lifecycle import FINAL_STATUSES, OPEN_STATUSES
 
 R = LetterRequest
 S = RequestStatus
-OPEN_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
 #: the longest period a screen or an export may ask for
 MAX_PERIOD_DAYS = 3 * 366
 OVERDUE_LIST_SIZE = 20
@@ -342,7 +341,7 @@ def period_stats(period: Period, *, services: bool = True, areas: bool = True) -
     on_time = func.sum(case((R.closed_at <= R.due_at, 1), else_=0))
     closed_rows = db.session.execute(
         select(R.service_version_id, R.status, closed, func.count(), func.count(R.due_at), on_time)
-        .where(R.closed_at >= a, R.closed_at < b, R.status.in_([str(S.DONE), str(S.REJECTED), str(S.CANCELLED)]))
+        .where(R.closed_at >= a, R.closed_at < b, R.status.in_([str(s) for s in FINAL_STATUSES]))
         .group_by(R.service_version_id, R.status, closed)).all()
     done = _month_bucket(R.closed_at, period)
     durations = db.session.connection().execute(

@@ -21,11 +21,12 @@ from sempelmas.domain import ikm
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
-from sempelmas.models.requests import LetterRequest, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.models.survey import ANSWER_COLUMNS, SurveyResponse
 from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.operations import notify
+from sempelmas.services.requests import lifecycle
 
 #: where the resident answers (a path: the notify worker has no request context)
 SURVEY_URL = "/warga/permohonan/{}/survei"
@@ -57,10 +58,17 @@ class AnswersError(SurveyError):
 # ----------------------------------------------------------------------------- invitation and answers
 
 
+def request_moved(request: LetterRequest, *, event: RequestEvent, **_) -> None:
+    """Receiver of ``lifecycle.request_moved``: the move to "selesai" (the letter is out) invites the applicant
+    side to rate the service (IKM)."""
+    if lifecycle.is_done(event.to_status):
+        invite(request)
+
+
 def invite(request: LetterRequest) -> None:
     """Invite the applicant side of a request that has just become done (bell + e-mail/WhatsApp with the link).
 
-    Called by the lifecycle on the move to "selesai"; adds rows and flushes, never commits or sends.
+    Adds rows and flushes, never commits or sends.
     """
     if has_response(request):
         return
@@ -79,7 +87,7 @@ def already_answered_message() -> str:
 
 def is_open(request: LetterRequest) -> bool:
     """A request can be rated once it is done (its letter issued)."""
-    return RequestStatus(request.status) is RequestStatus.DONE
+    return lifecycle.is_done(request.status)
 
 
 def may_answer(resident_user: User | None, request: LetterRequest) -> bool:
@@ -264,12 +272,12 @@ def _date(day: date) -> str:
 
 
 def _profile_bits():
-    from sempelmas.services.letters import render as letter_render
+    from sempelmas.services.letters import kop as kop_surat
 
     profile = profile_service.profile_row()
     if profile is None:
         return None, None
-    return letter_render._kop(profile), letter_render._logo_uri(profile)
+    return kop_surat.kop(profile), kop_surat.logo_uri(profile)
 
 
 def export_xlsx(rep: Report, *, actor: User) -> bytes:
@@ -353,13 +361,13 @@ def _local_naive(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def export_pdf(rep: Report, *, actor: User) -> bytes:
     """The report as a printable PDF with the kop surat (the letters' kop and logo). Audited."""
-    from sempelmas.services.letters import render as letter_render
+    from sempelmas.services.letters import pdf as letter_pdf
 
     kop, logo = _profile_bits()
     html = render_template("survey/report_pdf.html", rep=rep, kop=kop, logo=logo, elements=ikm.ELEMENTS,
-                           bands=ikm.bands(), font=letter_render.FONT_FAMILY,
+                           bands=ikm.bands(), font=letter_pdf.FONT_FAMILY,
                            printed_on=_date(local_today()))
-    data = letter_render.html_to_pdf(html)
+    data = letter_pdf.html_to_pdf(html)
     _audit_export(rep, "pdf", actor)
     return data
 

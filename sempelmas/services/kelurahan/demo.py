@@ -265,14 +265,16 @@ def seed_signed_letters(resident_user: User, accounts: dict[str, User], resident
     "a.n." the lurah). Creates the kelurahan CA first when there is none (what ``flask pki-init`` does; here,
     after the profile, so the CA carries the kelurahan's name; ``make run``'s later pki-init then keeps it).
     Commits (each letter is its own signing transaction). Returns the letters signed."""
-    from sempelmas.services.letters import issuing, pki
+    from sempelmas.services.letters import ca as letter_ca
+    from sempelmas.services.letters import certificates as letter_certs
+    from sempelmas.services.letters import issuing
 
-    if not pki.has_ca():
+    if not letter_ca.has_ca():
         db.session.flush()
-        pki.init_ca()
+        letter_ca.init_ca()
     for username, passphrase in DEMO_SIGNING_PASSPHRASES.items():
         user = accounts[username]
-        pki.issue_certificate(user, pki.official_for(user), passphrase)
+        letter_certs.issue_certificate(user, letter_certs.official_for(user), passphrase)
     rt_head, staff = accounts["rt01"], accounts["petugas"]
     husband = next(r for r in residents if r.full_name == "BUDI SANTOSO")
     now = datetime.now(UTC)

@@ -10,6 +10,7 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sempelmas.domain import dates
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
@@ -67,8 +68,7 @@ def profile_row() -> KelurahanProfile | None:
 
 def tz_name() -> str:
     """The kelurahan's time zone (IANA name); WIB until a profile exists."""
-    profile = current_profile()
-    return profile.tz_name if profile else "Asia/Jakarta"
+    return dates.tz_name_of(current_profile())
 
 
 def local_today() -> date:

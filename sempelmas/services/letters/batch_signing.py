@@ -6,7 +6,7 @@ sole control; DOMAIN.md), so a batch cannot wait in the database queue the worke
 1. ``start`` (in the request): checks the selection and the passphrase at once, so a wrong one is answered in
    the form, nothing queued; unlocks the key; creates the batch's Job (status "berjalan", leased, its payload
    only the tracking numbers). The view commits.
-2. ``launch``: hands the unlocked key (``pki.HeldSigner``: the key object, not the passphrase) to a process
+2. ``launch``: hands the unlocked key (``letter_signing.HeldSigner``: the key object, not the passphrase) to a process
    that lives for this batch only (services/operations/detached.py: forked from the web worker, niced, its own database
    connections, no core file) and returns; the official's browser goes to the job's page and polls it.
 3. ``run`` (in that process): signs letter by letter, each letter its own transaction as before
@@ -42,7 +42,9 @@ from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
-from sempelmas.services.letters import issuing, pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import issuing
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.operations import detached, jobs
 from sempelmas.web import page_cache
 
@@ -52,14 +54,14 @@ KIND = "sign_batch"
 
 
 def start(tracking_numbers: list[str], signer_user: User, passphrase: str, *, lang: str = "id"
-          ) -> tuple[Job, pki.HeldSigner]:
+          ) -> tuple[Job, letter_signing.HeldSigner]:
     """Check a batch and the official's passphrase, and create its job; flushes (the caller commits, then
     calls ``launch``). Raises IssueError (selection) or PkiError (WrongPassphrase — counted and committed,
     TooManyAttempts, CertificateUnusable) before anything is created."""
     selection = issuing.batch_selection(tracking_numbers)
     signer = issuing.prepare_signer(signer_user, passphrase)
     if getattr(signer, "held", None) is None:  # pragma: no cover - a backend without a held key (BSrE)
-        raise pki.CertificateUnusable(_("Tanda tangan massal tidak tersedia untuk sertifikat ini."))
+        raise letter_ca.CertificateUnusable(_("Tanda tangan massal tidak tersedia untuk sertifikat ini."))
     held = signer.held()
     job = jobs.start_leased(KIND, {"tracking_numbers": selection, "lang": lang}, created_by=signer_user,
                             total=len(selection))
@@ -67,14 +69,14 @@ def start(tracking_numbers: list[str], signer_user: User, passphrase: str, *, la
     return job, held
 
 
-def launch(job: Job, held: pki.HeldSigner) -> str:
+def launch(job: Job, held: letter_signing.HeldSigner) -> str:
     """Start the batch's process (after the request committed the job): "process" or "thread"."""
     cfg = current_app.config
     return detached.start(run, job.id, job.lease_token, held, nice=int(cfg["BATCH_SIGN_NICE"]),
                           max_seconds=int(cfg["BATCH_SIGN_MAX_SECONDS"]))
 
 
-def run(job_id: int, token: str, held: pki.HeldSigner) -> None:
+def run(job_id: int, token: str, held: letter_signing.HeldSigner) -> None:
     """Sign the job's letters with the held key, recording each result in the job as it comes (the work of the
     batch's own process; callable in-process too). Ends the job "selesai", or "gagal" when stopped."""
     token = jobs.take_over(job_id, token)

@@ -33,7 +33,7 @@ from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.files import isolation
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.operations import notify
 
@@ -403,7 +403,7 @@ def examine_pdf(data: bytes, roots_der: list[bytes]) -> dict:
     except Exception:  # noqa: BLE001 - any parse error: a broken file
         return {"verdict": "broken"}
     try:
-        return pki.signature_facts(data, roots_der)
+        return letter_signing.signature_facts(data, roots_der)
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - what pyHanko did not foresee is still the file's fault
@@ -442,9 +442,9 @@ def check_upload(facts: PublicFacts, data: bytes) -> UploadCheck:
     cfg = current_app.config
     try:
         if same:  # the very bytes the kelurahan issued: its own file, checked in-process (no fork to pay)
-            found = examine_pdf(data, pki.trust_roots_der())
+            found = examine_pdf(data, letter_signing.trust_roots_der())
         else:
-            found = isolation.run_isolated(examine_pdf, data, pki.trust_roots_der(),
+            found = isolation.run_isolated(examine_pdf, data, letter_signing.trust_roots_der(),
                                            wall_seconds=cfg["VERIFY_CHECK_SECONDS"],
                                            memory_bytes=cfg["VERIFY_CHECK_MEMORY_MB"] * 1024 * 1024)
     except isolation.BudgetExceeded:
@@ -457,5 +457,5 @@ def check_upload(facts: PublicFacts, data: bytes) -> UploadCheck:
     if found["verdict"] == "damaged":
         return UploadCheck(same, digest, False,
                            _("Tanda tangan elektronik pada berkas ini tidak dapat dibaca: tidak sah."))
-    result = pki.validation_result(found)
+    result = letter_signing.validation_result(found)
     return UploadCheck(same, digest, bool(result.ok), result.message)

@@ -2,7 +2,7 @@
 
 ``issue_letter`` refuses a request that is not waiting for a signature (the lifecycle's "sign" action decides)
 or that already has a valid letter, and an official whose passphrase is wrong (counted by the PKI throttle,
-nothing else changes). Then, in ONE transaction that begins with ``numbering.begin_immediate()`` (SQLite's
+nothing else changes). Then, in ONE transaction that begins with ``sequences.begin_immediate()`` (SQLite's
 write lock; on PostgreSQL the counter row and the request row are locked ``FOR UPDATE``):
 
     take the number → new verification code → render the PDF (number, QR with <PUBLIC_URL>/v/<code>)
@@ -37,11 +37,13 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
-from sempelmas.models.requests import LetterRequest, RequestStatus
+from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
+from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters.numbering import NumberFormatError
-from sempelmas.services.letters.render import LetterRenderError
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.requests import lifecycle
 
 #: the most letters one batch signs (one passphrase entry)
@@ -80,7 +82,7 @@ def official_of(user: User, certificate=None) -> Official | None:
         official = db.session.get(Official, certificate.official_id)
         if official is not None:
             return official
-    return pki.official_for(user)
+    return letter_certs.official_for(user)
 
 
 #: the public verification page of a letter (sempelmas/web/letters/verify.py), as an app path
@@ -108,7 +110,7 @@ def signing_queue(limit: int = 500) -> list[LetterRequest]:
     from sqlalchemy.orm import selectinload
 
     return list(db.session.scalars(
-        select(LetterRequest).where(LetterRequest.status == RequestStatus.AWAITING_SIGNATURE)
+        select(LetterRequest).where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.SIGNER)))
         .options(selectinload(LetterRequest.subject))
         .order_by(LetterRequest.updated_at, LetterRequest.id).limit(limit)))
 
@@ -127,12 +129,12 @@ def check_signable(request: LetterRequest, signer_user: User) -> None:
 def prepare_signer(signer_user: User, passphrase: str):
     """The user's signer with the key unlocked: CertificateUnusable, TooManyAttempts or WrongPassphrase
     (counted and committed: the failure stays, nothing else changes)."""
-    signer = pki.signer_for(signer_user)
+    signer = letter_signing.signer_for(signer_user)
     unlock = getattr(signer, "unlock", None)
     if unlock is not None:
         try:
             unlock(passphrase)
-        except pki.WrongPassphrase:
+        except letter_ca.WrongPassphrase:
             db.session.commit()  # the counted failure
             raise
     return signer
@@ -157,7 +159,7 @@ def issue_letter(request: LetterRequest, signer_user: User, passphrase: str, *, 
     ``signer``: an already unlocked signer (batch signing unlocks the key once); otherwise the user's active
     certificate is unlocked with ``passphrase``. ``official``/``capacity`` default to the certificate's
     official and ``capacity_of`` it. ``verify_code``: a fixed code (demo data only). Raises IssueError,
-    lifecycle.RequestError or pki.PkiError (WrongPassphrase, TooManyAttempts, CertificateUnusable); on any
+    lifecycle.RequestError or letter_ca.PkiError (WrongPassphrase, TooManyAttempts, CertificateUnusable); on any
     error nothing is kept (see the module docstring).
     """
     check_signable(request, signer_user)
@@ -287,12 +289,12 @@ def _begin_signing_transaction() -> None:
 
     from sqlalchemy.exc import OperationalError
 
-    from sempelmas.services.letters import numbering
+    from sempelmas.services import sequences
 
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
-            numbering.begin_immediate()
+            sequences.begin_immediate()
             return
         except OperationalError as e:
             db.session.rollback()
@@ -367,7 +369,7 @@ def _sign_one_of_batch(tn: str, user_id: int, signer, passphrase: str) -> BatchR
         return BatchResult(tn, False, str(_("Permohonan tidak ditemukan.")))
     try:
         letter = issue_letter(request, user, passphrase, signer=signer)
-    except (IssueError, lifecycle.RequestError, pki.PkiError, LetterRenderError, NumberFormatError) as e:
+    except (IssueError, lifecycle.RequestError, letter_ca.PkiError, LetterRenderError, NumberFormatError) as e:
         db.session.rollback()
         return BatchResult(tn, False, e.message)
     except Exception:  # noqa: BLE001 - one broken letter must not stop the batch; it is logged

@@ -1,9 +1,8 @@
 """Letter numbers: the format template, the scope of a sequence, and the gapless per-year counter.
 
-A number is taken only inside the transaction that stores the signed letter: the counter row is
-incremented in that transaction, so a rollback (a failed signature, a crash) returns the number and
-the sequence has no gaps; two signers never get the same number because the increment holds the
-row's lock (PostgreSQL) or the database's write lock (SQLite) until the transaction ends.
+A number is taken only inside the transaction that stores the signed letter, from the counter of
+services.sequences: a rollback (a failed signature, a crash) returns the number and the sequence has
+no gaps; two signers never get the same number (the counter's locking rule).
 """
 
 from __future__ import annotations
@@ -11,17 +10,18 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 
+from sempelmas.domain import dates
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.letter_format import roman_month
 from sempelmas.extensions import db
 from sempelmas.models.catalogue import Service
 from sempelmas.models.letters import LetterCounter
 from sempelmas.models.profile import KelurahanProfile
+from sempelmas.services import sequences
+from sempelmas.services.kelurahan import profile as profile_service
 
 #: the fields a number format may use, with what they stand for (shown to the admin)
 FIELDS = {
@@ -126,44 +126,10 @@ def format_for(profile: KelurahanProfile | None, service: Service | Mapping) -> 
 
 # ------------------------------------------------------------------ the counter
 
-def begin_immediate() -> None:
-    """Make the session's current transaction hold SQLite's write lock from now on (no-op elsewhere).
-
-    Call it first thing in the signing transaction, before anything is read. pysqlite in its default
-    mode starts a transaction only at the first INSERT/UPDATE, with a plain (deferred) BEGIN; a
-    deferred transaction that read first and writes later can fail with "database is locked" when
-    another writer committed in between (the busy timeout does not help then). BEGIN IMMEDIATE takes
-    the write lock at once, so concurrent signers queue on the busy timeout instead. When the
-    connection already has a transaction open it already wrote, so it already holds the write lock.
-    On PostgreSQL nothing is needed: the counter UPDATE locks its row until the commit.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    raw = connection.connection.dbapi_connection
-    if not raw.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def take_number(scope: str, year: int) -> int:
-    """The next sequence number of ``scope`` in ``year`` (1, 2, 3, …), taken in the caller's transaction.
-
-    The number counts only if that transaction commits; a rollback gives it back. The first number
-    of a year creates the counter row (an insert that ignores a conflict), then an UPDATE … RETURNING
-    increments it, holding the row lock (PostgreSQL) or the write lock (SQLite, see begin_immediate)
-    until the caller commits or rolls back. Flushes, never commits.
-    """
-    session = db.session
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(LetterCounter).values(scope=scope, year=year, last=0)
-                    .on_conflict_do_nothing(index_elements=["scope", "year"]))
-    where = (LetterCounter.scope == scope) & (LetterCounter.year == year)
-    seq = session.scalar(update(LetterCounter).where(where).values(last=LetterCounter.last + 1)
-                         .returning(LetterCounter.last).execution_options(synchronize_session=False))
-    if seq is None:  # pragma: no cover - the row was inserted just above
-        seq = session.scalar(select(LetterCounter.last).where(where))
-    return int(seq)
+    """The next sequence number of ``scope`` in ``year`` (1, 2, 3, …), taken in the caller's transaction
+    (services.sequences: a rollback gives it back; call sequences.begin_immediate first on SQLite)."""
+    return sequences.take(LetterCounter.scope, scope, year)
 
 
 def next_letter_number(request, now: datetime | None = None) -> tuple[str, str, int, int]:
@@ -174,15 +140,12 @@ def next_letter_number(request, now: datetime | None = None) -> tuple[str, str, 
     after it), or from the request's snapshot when the service is gone. Takes a sequence number
     (see take_number): call it inside the signing transaction only.
     """
-    from sempelmas.services.kelurahan import profile as profile_service
-    from sempelmas.services.requests import catalogue
-
     profile = profile_service.profile_row()
     snapshot = request.service_snapshot
-    service = catalogue.get_service(snapshot["code"], enabled_only=False) or snapshot
+    # the catalogue's row read here, not through services.requests.catalogue (which checks formats with this module)
+    service = db.session.scalar(select(Service).where(Service.code == snapshot["code"])) or snapshot
     now = now or datetime.now(UTC)
-    aware = now.replace(tzinfo=UTC) if now.tzinfo is None else now
-    local = aware.astimezone(ZoneInfo(profile.tz_name if profile is not None else "Asia/Jakarta"))
+    local = dates.to_local(now, dates.tz_name_of(profile))
     fmt = format_for(profile, service)
     problem = check_format(fmt)
     if problem:

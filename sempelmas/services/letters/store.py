@@ -35,8 +35,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter
+from sempelmas.services import sequences
 from sempelmas.services.accountability import audit
-from sempelmas.services.letters import numbering
 
 #: 15 random bytes = 120 bits, 20 URL-safe characters (the contract asks for at least 80 bits)
 CODE_BYTES = 15
@@ -244,7 +244,7 @@ def _hold_off_signing(wait_seconds: float) -> bool:
         raw.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
         try:
             # the signer's own lock: it takes it before its number and holds it to its commit
-            numbering.begin_immediate()
+            sequences.begin_immediate()
             held = True
         except OperationalError as e:
             if "locked" not in str(e).lower():

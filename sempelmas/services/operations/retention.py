@@ -17,12 +17,11 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
-from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
+from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import register_import
-from sempelmas.services.requests import attachments
+from sempelmas.services.requests import attachments, lifecycle
 
-FINISHED = (RequestStatus.DONE, RequestStatus.REJECTED, RequestStatus.CANCELLED)
 BATCH = 500
 
 
@@ -41,7 +40,7 @@ class RetentionResult:
 def _due(cutoff: datetime):
     return (select(RequestAttachment)
             .join(LetterRequest, LetterRequest.id == RequestAttachment.request_id)
-            .where(LetterRequest.status.in_([str(s) for s in FINISHED]),
+            .where(LetterRequest.status.in_([str(s) for s in lifecycle.FINAL_STATUSES]),
                    LetterRequest.closed_at.is_not(None), LetterRequest.closed_at < cutoff,
                    RequestAttachment.purged_at.is_(None))
             .order_by(RequestAttachment.id))

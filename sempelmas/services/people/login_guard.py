@@ -43,7 +43,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import LoginThrottle, User
 from sempelmas.models.base import utcnow
 from sempelmas.services.accountability import audit
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import outbox
 
 SOURCE = "sumber"
 DEVICE = "perangkat"
@@ -212,7 +212,7 @@ def _tell_owner(user: User, key: _Key, minutes: int, now: datetime) -> None:
             "Bila itu bukan Anda, kata sandi Anda tetap aman selama tidak diketahui orang lain; bila ragu, "
             "ganti kata sandi atau minta bantuan di kantor kelurahan.", m=minutes))
         subject = str(_("Percobaan masuk ke akun Anda"))
-    notify.tell(user, kind="auth.attack", message=message, url=ACCOUNT_URL, subject=subject)
+    outbox.tell(user, kind="auth.attack", message=message, url=ACCOUNT_URL, subject=subject)
 
 
 def record_success(guard: Guard) -> None:

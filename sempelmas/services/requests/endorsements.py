@@ -6,7 +6,8 @@ request stays waiting and goes to the head of the subject's RW, whose "endorse" 
 otherwise the RT head's "endorse" does. Whoever holds the step may instead return it to the resident
 with a reason. Each endorsement is stored with its own number, printed on the letter in place of the
 paper pengantar: ``007/RT.003/RW.002/XI/2026`` (RT) and ``004/RW.002/XI/2026`` (RW), counted per level,
-RT/RW and year, with the month in Roman numerals (month and year in the profile's time zone).
+RT/RW and year (services.sequences), with the month in Roman numerals (month and year in the profile's
+time zone).
 
 A return restarts the endorsements: after the resident resubmits, both heads endorse again. The earlier
 rows are kept (their numbers were handed out and must never be reused) but no longer count; see
@@ -16,74 +17,71 @@ rows are kept (their numbers were handed out and must never be reused) but no lo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
-from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain import dates
+from sempelmas.domain.letter_format import roman_month
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
-from sempelmas.models.requests import Endorsement, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.models.letters import LetterCounter
+from sempelmas.models.requests import Endorsement, LetterRequest, RequestEvent
 from sempelmas.models.residents import Resident
-from sempelmas.services import access
+from sempelmas.services import access, sequences
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import lifecycle
-from sempelmas.services.requests.lifecycle import RequestError
 
 RT_LEVEL = "rt"
 RW_LEVEL = "rw"
-#: the lifecycle actions of an RT/RW head
+#: the lifecycle actions of an RT/RW head, and those of them that give a numbered endorsement
 HEAD_ACTIONS = ("endorse_rt", "endorse", "return_to_resident")
-ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
-#: tries at a free number before giving up (each retry reads the sequence again)
-NUMBER_ATTEMPTS = 5
+ENDORSE_ACTIONS = ("endorse_rt", "endorse")
 RECENT_LIMIT = 10
 
 
 def format_number(level: str, seq: int, *, rt: str | None, rw: str, month: int, year: int) -> str:
     """007/RT.003/RW.002/XI/2026 for the RT, 004/RW.002/XI/2026 for the RW."""
     area = f"RT.{rt}/RW.{rw}" if level == RT_LEVEL else f"RW.{rw}"
-    return f"{seq:03d}/{area}/{ROMAN_MONTHS[month - 1]}/{year}"
+    return f"{seq:03d}/{area}/{roman_month(month)}/{year}"
 
 
-def _last_seq(level: str, rt: str, rw: str, year: int) -> int:
-    return db.session.scalar(select(func.coalesce(func.max(Endorsement.seq), 0)).where(
-        Endorsement.level == level, Endorsement.rt == rt, Endorsement.rw == rw, Endorsement.year == year))
+def counter_key(level: str, rt: str, rw: str) -> str:
+    """The sequence an endorsement counts in: "pengantar:rt:003/002", "pengantar:rw:/002"."""
+    return f"pengantar:{level}:{rt}/{rw}"
+
+
+def _next_seq(level: str, rt: str, rw: str, year: int) -> int:
+    """The next number of the level, RT/RW and year (services.sequences; the request's move already
+    holds the write lock). A counter created where endorsements were numbered before it existed
+    starts after the highest of them."""
+    used = (select(func.coalesce(func.max(Endorsement.seq), 0))
+            .where(Endorsement.level == level, Endorsement.rt == rt, Endorsement.rw == rw, Endorsement.year == year)
+            .scalar_subquery())
+    return sequences.take(LetterCounter.scope, counter_key(level, rt, rw), year, already_used=used)
 
 
 def _issue(request: LetterRequest, level: str, actor: User, note: str | None, at: datetime) -> Endorsement:
     """Store the endorsement with the next number of its level, RT/RW and year.
 
-    max + 1 alone would hand one number to two heads endorsing at the same moment: the unique
-    constraint (level, rt, rw, year, seq) refuses the second insert, which is undone inside its own
-    SAVEPOINT (the request's move stays) and tried again with the sequence read afresh. The RW level
-    stores rt "" rather than NULL, because a unique constraint treats NULLs as all different.
+    The unique constraint (level, rt, rw, year, seq) stays as a guard. The RW level stores rt "" rather
+    than NULL, because a unique constraint treats NULLs as all different.
     """
     subject = request.subject
     rt = subject.rt if level == RT_LEVEL else ""
     rw = subject.rw or ""
     profile = profile_service.profile_row()
-    local = at.replace(tzinfo=UTC).astimezone(ZoneInfo(profile.tz_name if profile else "Asia/Jakarta"))
-    for _attempt in range(NUMBER_ATTEMPTS):
-        seq = _last_seq(level, rt, rw, local.year) + 1
-        endorsement = Endorsement(
-            request_id=request.id, level=level, rt=rt, rw=rw, year=local.year, seq=seq,
-            number=format_number(level, seq, rt=rt, rw=rw, month=local.month, year=local.year),
-            endorser_id=actor.id, at=at, note=note)
-        try:
-            # inside the request's transaction, on SQLite too (sempelmas/__init__.py opens it first)
-            with db.session.begin_nested():
-                db.session.add(endorsement)
-                db.session.flush()
-        except IntegrityError:
-            continue  # another head took this number first
-        db.session.expire(request, ["endorsements"])
-        return endorsement
-    raise RequestError(str(_("Nomor pengantar belum dapat dibuat karena banyak pengantar diberikan bersamaan. "
-                             "Coba lagi.")))
+    local = dates.to_local(at, dates.tz_name_of(profile))
+    seq = _next_seq(level, rt, rw, local.year)
+    endorsement = Endorsement(
+        request_id=request.id, level=level, rt=rt, rw=rw, year=local.year, seq=seq,
+        number=format_number(level, seq, rt=rt, rw=rw, month=local.month, year=local.year),
+        endorser_id=actor.id, at=at, note=note)
+    db.session.add(endorsement)
+    db.session.flush()
+    db.session.expire(request, ["endorsements"])
+    return endorsement
 
 
 def endorse(request: LetterRequest, actor: User, note: str | None = None,
@@ -94,22 +92,28 @@ def endorse(request: LetterRequest, actor: User, note: str | None = None,
     when the profile says the RW endorses too, else "endorse" (on to the office); at the RW step the
     RW head's is "endorse". The lifecycle refuses anyone else (NotPermittedError), a request not
     waiting for its pengantar (TransitionError) and a stale ``expected_version``
-    (ConcurrentUpdateError). Audited as "request.endorse_rt" / "request.endorse" with the number;
-    flushes, never commits.
+    (ConcurrentUpdateError). The move numbers the endorsement (``number_endorsement``); audited as
+    "request.endorse_rt" / "request.endorse" with the number; flushes, never commits.
     """
     if lifecycle.endorsement_step(request) == RW_LEVEL:
-        action, level = "endorse", RW_LEVEL
+        action = "endorse"
     else:
-        action, level = ("endorse_rt" if lifecycle.rw_endorses() else "endorse"), RT_LEVEL
-    issued: list[Endorsement] = []
+        action = "endorse_rt" if lifecycle.rw_endorses() else "endorse"
+    lifecycle.transition(request, action, actor=actor, note=note, expected_version=expected_version)
+    return max(request.endorsements, key=lambda e: e.id)  # the one this move was given
 
-    def number(event: RequestEvent) -> dict:
-        issued.append(_issue(request, level, actor, event.note, event.at))
-        return {"endorsement_number": issued[0].number, "endorsement_level": level}
 
-    lifecycle.transition(request, action, actor=actor, note=note, expected_version=expected_version,
-                         on_moved=number)
-    return issued[0]
+def number_endorsement(request: LetterRequest, *, event: RequestEvent, actor: User, details: dict, **_) -> None:
+    """Receiver of ``lifecycle.request_moved``: a head's endorsement move ("endorse_rt", "endorse") is stored
+    with its number, at the event's time and with its note; the number and level join the move's audit
+    ``details``. The level is the step the request was at (``lifecycle.endorsement_step`` before the move): the
+    RW's once the RT head's endorsement counts, else the RT's."""
+    if event.action not in ENDORSE_ACTIONS:
+        return
+    rt_done = any(e.level == RT_LEVEL for e in lifecycle.current_endorsements(request))
+    level = RW_LEVEL if rt_done else RT_LEVEL
+    endorsement = _issue(request, level, actor, event.note, event.at)
+    details.update(endorsement_number=endorsement.number, endorsement_level=level)
 
 
 def return_to_resident(request: LetterRequest, actor: User, reason: str | None,
@@ -170,7 +174,7 @@ def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
         return Queue()
     candidates = db.session.scalars(
         select(LetterRequest).join(LetterRequest.subject)
-        .where(LetterRequest.status == RequestStatus.AWAITING_ENDORSEMENT,
+        .where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.RT)),
                LetterRequest.needs_paper_pengantar.is_(False), access.area_clause(user, Resident.rt, Resident.rw))
         .options(contains_eager(LetterRequest.subject), joinedload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))

@@ -1,14 +1,21 @@
-"""The request lifecycle: the one table of allowed transitions, who may take each, and the move itself.
+"""The request lifecycle: where a request starts, the one table of allowed transitions, who may take each,
+the move itself, and the signal that tells the rest of the system a request moved.
 
-Every status change of a LetterRequest goes through ``transition``; it writes a RequestEvent (who,
-when, from, to, note) and an audit entry, and flushes, never commits. No other module compares
-status codes: screens ask ``allowed_actions`` / ``is_final`` instead.
+A new request starts in ``start()``'s status (the submission announces it with ``started``); every later
+status change of a LetterRequest goes through ``transition``, which writes a RequestEvent (who, when, from,
+to, note), flushes, and sends ``request_moved``; it never commits. What follows a move (its audit entry, an
+endorsement's number, the notifications, the survey invitation) subscribes to that signal
+(services/requests/subscriptions.py) and runs inside the same transaction: the move and all it caused
+commit together or not at all. No other module compares status codes: they ask ``is_final``, ``is_done``,
+``waits_for`` and ``allowed_actions``, and queries use ``FINAL_STATUSES``, ``OPEN_STATUSES`` and
+``statuses_waiting_for``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator, MutableSet
 
+from blinker import NamedSignal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -18,9 +25,7 @@ from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, Endorsement, LetterRequest, RequestEvent, RequestStatus
 from sempelmas.services import access
-from sempelmas.services.accountability import audit, survey
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.operations import notify
 
 S = RequestStatus
 
@@ -68,7 +73,19 @@ ACTIONS = tuple(ACTORS)
 
 #: actions that must say why (the reason becomes the event's note)
 REASON_REQUIRED = frozenset({"return_to_resident", "ask_fix", "reject", "send_back"})
+#: no move leads out of these: the request is closed (closed_at set)
 FINAL_STATUSES = frozenset({S.DONE, S.REJECTED, S.CANCELLED})
+#: every other status, in the order work flows (the order screens and counts show them)
+OPEN_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
+#: whose move a request in each open status waits for (the applicant may also cancel it at several steps)
+WAITS_FOR: dict[RequestStatus, str] = {
+    S.AWAITING_ENDORSEMENT: RT,
+    S.RETURNED: APPLICANT,
+    S.SUBMITTED: STAFF,
+    S.IN_REVIEW: STAFF,
+    S.NEEDS_FIX: APPLICANT,
+    S.AWAITING_SIGNATURE: SIGNER,
+}
 
 #: button texts
 ACTION_LABELS = {
@@ -126,12 +143,72 @@ class ConcurrentUpdateError(RequestError):
             "lalu coba lagi bila masih perlu.")))
 
 
+class _OrderedSet(MutableSet):
+    """A set that iterates in insertion order: blinker's ``Signal.set_class`` hook for receivers called in the
+    order they were connected."""
+
+    def __init__(self, items: Iterable = ()) -> None:
+        self._items = dict.fromkeys(items)
+
+    def __contains__(self, item) -> bool:
+        return item in self._items
+
+    def __iter__(self) -> Iterator:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, item) -> None:
+        self._items[item] = None
+
+    def discard(self, item) -> None:
+        self._items.pop(item, None)
+
+    def copy(self) -> _OrderedSet:
+        return _OrderedSet(self._items)
+
+
+class _InOrderSignal(NamedSignal):
+    set_class = _OrderedSet
+
+
+#: Sent after every move, the submission included, inside the mover's transaction and before it commits.
+#: Sender: the LetterRequest. Keywords: ``event`` (the RequestEvent just flushed), ``actor``, ``on_behalf_of``
+#: and ``details`` (the details of the move's audit entry, which a receiver may add to: the endorsement number).
+#: Receivers run in the order they were connected (services/requests/subscriptions.py) and add rows, flush,
+#: never commit: a rollback of the move takes back all they did.
+request_moved = _InOrderSignal("request-moved")
+
+
+def start(*, awaits_pengantar: bool) -> RequestStatus:
+    """The status a new request starts in: waiting for the RT head's online pengantar when its service asks for
+    one (and the subject's RT has an account to give it), else submitted to the office."""
+    return S.AWAITING_ENDORSEMENT if awaits_pengantar else S.SUBMITTED
+
+
 def status_label(status: str) -> str:
     return str(REQUEST_STATUS_LABELS[RequestStatus(status)])
 
 
-def is_final(request: LetterRequest) -> bool:
-    return RequestStatus(request.status) in FINAL_STATUSES
+def is_final(status: str) -> bool:
+    """Whether no move leads out of ``status`` (done, rejected, cancelled)."""
+    return RequestStatus(status) in FINAL_STATUSES
+
+
+def is_done(status: str) -> bool:
+    """Whether a request in ``status`` has its letter issued (the one final status that serves the resident)."""
+    return RequestStatus(status) is S.DONE
+
+
+def waits_for(status: str) -> str | None:
+    """Whose move a request in ``status`` waits for: APPLICANT, RT, STAFF or SIGNER; None once it is final."""
+    return WAITS_FOR.get(RequestStatus(status))
+
+
+def statuses_waiting_for(actor: str) -> tuple[RequestStatus, ...]:
+    """The statuses in which a request waits for ``actor``'s move, for queries (``status.in_(…)``)."""
+    return tuple(status for status, whose in WAITS_FOR.items() if whose == actor)
 
 
 def target(request: LetterRequest, action: str) -> RequestStatus | None:
@@ -218,8 +295,7 @@ def allowed_actions(request: LetterRequest, user: User | None, *, on_behalf_of: 
 
 
 def transition(request: LetterRequest, action: str, *, actor: User, note: str | None = None,
-               on_behalf_of: User | None = None, expected_version: int | None = None,
-               on_moved: Callable[[RequestEvent], dict] | None = None, **extra) -> RequestEvent:
+               on_behalf_of: User | None = None, expected_version: int | None = None, **extra) -> RequestEvent:
     """Move ``request`` by ``action`` and record it.
 
     Refuses (TransitionError) an action the table does not allow from the current status, and
@@ -228,10 +304,9 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
     ConcurrentUpdateError when ``expected_version`` (the version the actor's screen showed) is
     stale or another session committed a change first. ``claim`` sets claimed_by; ``ask_fix``
     stores ``fields`` and ``files`` (extra keyword arguments) in fix_request; ``reject`` stores the
-    reason; final statuses set closed_at. Writes a RequestEvent and flushes the move; then calls
-    ``on_moved(event)`` (e.g. to number an endorsement), whose returned dict joins the details of the
-    audit entry "request.<action>"; flushes again. Queues the notifications, and on the move to "selesai"
-    the satisfaction-survey invitation (services.accountability.survey.invite).
+    reason; final statuses set closed_at. Writes a RequestEvent and flushes the move; then sends
+    ``request_moved`` (the audit entry "request.<action>", an endorsement's number, the notifications, on the
+    move to "selesai" the satisfaction-survey invitation: see services/requests/subscriptions.py); flushes again.
     """
     if action not in ACTORS:
         raise ValueError(f"unknown lifecycle action {action!r}")
@@ -272,15 +347,27 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
                          from_status=current, to_status=new, note=note)
     db.session.add(event)
     flush()
-    details = on_moved(event) if on_moved is not None else {}
-    audit.record(f"request.{action}", request, actor=actor, on_behalf_of=on_behalf_of,
-                 tracking_number=request.tracking_number, from_status=str(current), to_status=str(new),
-                 note=note, **details)
-    flush()
-    notify.request_changed(request, event)
-    if new == S.DONE:  # the letter is out: ask the applicant to rate the service (IKM)
-        survey.invite(request)
+    _moved(request, event, actor, on_behalf_of, {"tracking_number": request.tracking_number,
+                                                 "from_status": str(current), "to_status": str(new), "note": note})
     return event
+
+
+def started(request: LetterRequest, *, actor: User, on_behalf_of: User | None = None, **details) -> RequestEvent:
+    """Announce a new request, flushed in its ``start()`` status with its "submit" event: ``request_moved``
+    as for a move (its audit entry "request.submit" with ``details``). Flushes, never commits."""
+    event = request.events[0]
+    _moved(request, event, actor, on_behalf_of, {"tracking_number": request.tracking_number, **details})
+    return event
+
+
+def _moved(request: LetterRequest, event: RequestEvent, actor: User, on_behalf_of: User | None,
+           details: dict) -> None:
+    if not request_moved.receivers:
+        # a move nobody hears would leave no audit entry and tell no one: refuse it rather than lose that
+        raise RuntimeError("nothing is connected to lifecycle.request_moved: import "
+                           "sempelmas.services.requests.subscriptions (create_app does)")
+    request_moved.send(request, event=event, actor=actor, on_behalf_of=on_behalf_of, details=details)
+    flush()
 
 
 def flush() -> None:

@@ -22,8 +22,9 @@ from flask import current_app
 from sqlalchemy import and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
+from sempelmas.domain import dates, workdays
 from sempelmas.domain import digits as digit_rules
-from sempelmas.domain import workdays
+from sempelmas.domain.dates import clock
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
@@ -32,11 +33,9 @@ from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.requests.lifecycle import FINAL_STATUSES
+from sempelmas.services.requests.lifecycle import OPEN_STATUSES
 from sempelmas.services.requests.submission import office_hours_of
-from sempelmas.web.i18n import clock
 
-S = RequestStatus
 #: the status filter's "every open request" (the default) and "every status"
 OPEN = ""
 ALL = "semua"
@@ -44,8 +43,6 @@ ORDER_DUE = "tenggat"
 ORDER_NEWEST = "terbaru"
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 25
-#: open statuses in the order the counts bar shows them (the order work flows)
-OPEN_STATUSES = tuple(s for s in RequestStatus if s not in FINAL_STATUSES)
 #: how far back the time-left clock counts office time of an overdue request
 OVERDUE_CLOCK_DAYS = 62
 _LATE = "_terlambat"
@@ -85,8 +82,8 @@ class QueueFilters:
         return cls(
             status=status,
             service=(args.get("service") or "").strip()[:40],
-            rt=_rt_rw(args.get("rt")),
-            rw=_rt_rw(args.get("rw")),
+            rt=digit_rules.rt_rw(args.get("rt")) or "",
+            rw=digit_rules.rt_rw(args.get("rw")) or "",
             date_from=_date(args.get("from")),
             date_to=_date(args.get("to")),
             overdue=args.get("overdue") in ("1", "on", "true", "ya"),
@@ -109,10 +106,6 @@ class QueueFilters:
         if values["page"] == 1:
             values["page"] = ""
         return {k: v for k, v in values.items() if v not in ("", None)}
-
-
-def _rt_rw(value) -> str:
-    return digit_rules.rt_rw(value) or ""
 
 
 def _date(value) -> date | None:
@@ -174,31 +167,18 @@ class StatusCounts:
 # ---------------------------------------------------------------------------- clock
 
 
-@dataclass
-class Clock:
-    """What the time-left figures need: now, the zone, office hours and nearby holidays (read once)."""
-
-    now: datetime
-    tz: str
-    office_hours: workdays.OfficeHours
-    holidays: frozenset[date]
+class Clock(workdays.Clock):
+    """The working-time clock (domain.workdays.Clock) loaded from the profile, with the time-left texts."""
 
     @classmethod
     def load(cls, now: datetime | None = None, profile: KelurahanProfile | None = None) -> Clock:
         profile = profile if profile is not None else profile_service.current_profile()
         now = now or datetime.now(UTC)
-        tz = profile.tz_name if profile else "Asia/Jakarta"
+        tz = dates.tz_name_of(profile)
         today = now.astimezone(ZoneInfo(tz)).date()
         holidays = profile_service.holidays_between(today - timedelta(days=OVERDUE_CLOCK_DAYS + 7),
                                                     today + timedelta(days=400))
         return cls(now, tz, office_hours_of(profile), frozenset(holidays))
-
-    @property
-    def now_naive(self) -> datetime:
-        return self.now.astimezone(UTC).replace(tzinfo=None)
-
-    def is_overdue(self, due_at: datetime | None) -> bool:
-        return due_at is not None and workdays.is_overdue(self.now, due_at.replace(tzinfo=UTC))
 
     def time_left(self, due_at: datetime | None) -> str:
         """Office time left until ``due_at`` (stored UTC), or how late: "Sisa 5 jam kerja", "Terlambat 2 jam kerja"."""
@@ -239,34 +219,6 @@ class Clock:
                 .replace("1", "%(m)d", 1),
             }
         return self.__dict__["_text"]
-
-    def working_time(self, start: datetime, end: datetime) -> timedelta:
-        """workdays.working_time_between, with the whole days in between summed from per-day figures
-        computed once per clock: a page of requests weeks overdue would otherwise walk every day of
-        every row."""
-        zone = ZoneInfo(self.tz)
-        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
-        if last - first < timedelta(days=2):
-            return workdays.working_time_between(start, end, zone, self.office_hours, self.holidays)
-        after_first = datetime.combine(first + timedelta(days=1), time(0), tzinfo=zone)
-        last_midnight = datetime.combine(last, time(0), tzinfo=zone)
-        return (workdays.working_time_between(start, after_first, zone, self.office_hours, self.holidays)
-                + self._whole_days(first + timedelta(days=1), last, zone)
-                + workdays.working_time_between(last_midnight, end, zone, self.office_hours, self.holidays))
-
-    def _whole_days(self, first: date, stop: date, zone) -> timedelta:
-        """Office time of the days from ``first`` up to (not including) ``stop``, by running sums."""
-        base, sums = self.__dict__.setdefault("_sums", (first, [timedelta(0)]))
-        if first < base:  # earlier than anything asked so far: start the sums again from here
-            self.__dict__["_sums"] = (first, [timedelta(0)])
-            base, sums = self.__dict__["_sums"]
-        while len(sums) <= (stop - base).days:
-            day = base + timedelta(days=len(sums) - 1)
-            midnight = datetime.combine(day, time(0), tzinfo=zone)
-            sums.append(sums[-1] + workdays.working_time_between(
-                midnight, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone), zone,
-                self.office_hours, self.holidays))
-        return sums[(stop - base).days] - sums[(first - base).days]
 
 
 def _duration(delta: timedelta, texts: dict[str, str]) -> str:

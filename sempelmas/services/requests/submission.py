@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
+from sempelmas.domain import dates, workdays
 from sempelmas.domain import digits as digit_rules
-from sempelmas.domain import workdays
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, RoleGrant, User
 from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
-from sempelmas.models.requests import LetterRequest, RequestEvent, RequestStatus, TrackingCounter
+from sempelmas.models.requests import LetterRequest, RequestEvent, TrackingCounter
 from sempelmas.models.residents import Resident
-from sempelmas.services import access
-from sempelmas.services.accountability import audit
+from sempelmas.services import access, sequences
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.operations import notify
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests.lifecycle import RequestError
 
@@ -55,21 +51,9 @@ def holidays_from(start: date, service_time_value: int) -> set[date]:
 
 
 def next_tracking_number(prefix: str, year: int) -> str:
-    """"JGL-2026-000123": the next number of the per-year sequence, never handed out twice.
-
-    The UPDATE … SET last = last + 1 takes the row's write lock (PostgreSQL) or the database's
-    (SQLite) until the transaction ends, so a concurrent submitter waits and then reads its own
-    increment; the first number of a year creates the row with an insert that ignores a conflict.
-    """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(TrackingCounter).values(prefix=prefix, year=year, last=0)
-                       .on_conflict_do_nothing(index_elements=["prefix", "year"]))
-    where = (TrackingCounter.prefix == prefix) & (TrackingCounter.year == year)
-    db.session.execute(update(TrackingCounter).where(where).values(last=TrackingCounter.last + 1)
-                       .execution_options(synchronize_session=False))
-    last = db.session.scalar(select(TrackingCounter.last).where(where))
-    return f"{prefix}-{year}-{last:06d}"
+    """"JGL-2026-000123": the next number of the per-year sequence, never handed out twice
+    (services.sequences: a concurrent submitter waits for this transaction, then takes the next one)."""
+    return f"{prefix}-{year}-{sequences.take(TrackingCounter.prefix, prefix, year):06d}"
 
 
 def _version(service_code_or_version) -> ServiceVersion:
@@ -157,16 +141,15 @@ def _create(version: ServiceVersion, applicant: User, subject_resident: Resident
     """The request itself, from answers already checked (``clean``): see ``submit``."""
     snap = version.snapshot
     profile = profile_service.profile_row()
-    tz = profile.tz_name if profile else "Asia/Jakarta"
+    tz = dates.tz_name_of(profile)
     moment = (now or datetime.now(UTC))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(ZoneInfo(tz))
+    local = dates.to_local(moment, tz)
     due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
                           office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
     paper = needs_paper_pengantar(snap, subject_resident)
-    status = (RequestStatus.AWAITING_ENDORSEMENT if snap.get("needs_rt_endorsement") and not paper
-              else RequestStatus.SUBMITTED)
+    status = lifecycle.start(awaits_pengantar=bool(snap.get("needs_rt_endorsement")) and not paper)
     prefix = (profile.tracking_prefix if profile and profile.tracking_prefix else DEFAULT_PREFIX)
     year = local.year
     request = LetterRequest(
@@ -190,11 +173,8 @@ def _create(version: ServiceVersion, applicant: User, subject_resident: Resident
         if existing is None:
             raise
         return existing
-    audit.record("request.submit", request, actor=actor, on_behalf_of=applicant if submitted_by else None,
-                 tracking_number=request.tracking_number, service=snap["code"], version=version.version,
-                 status=str(status))
-    db.session.flush()
-    notify.request_changed(request, request.events[0])
+    lifecycle.started(request, actor=actor, on_behalf_of=applicant if submitted_by else None,
+                      service=snap["code"], version=version.version, status=str(status))
     return request
 
 

@@ -16,7 +16,8 @@ from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.letters import SigningCertificate
 from sempelmas.models.profile import Official
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.web.access import role_required
 from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.forms import Form, length, required
@@ -36,10 +37,11 @@ def _page(form: RevokeCertificateForm | None = None, failed_id: int | None = Non
         .order_by(SigningCertificate.created_at.desc(), SigningCertificate.id.desc())
     ).all()
     now = utcnow()
-    items = [{"cert": c, "official": o, "user": u, "status": pki.certificate_status(c, now)} for c, o, u in rows]
+    items = [{"cert": c, "official": o, "user": u, "status": letter_certs.certificate_status(c, now)}
+             for c, o, u in rows]
     ca = None
-    with contextlib.suppress(pki.PkiError):
-        ca = pki.ca_certificate()
+    with contextlib.suppress(letter_ca.PkiError):
+        ca = letter_ca.ca_certificate()
     return render("admin/certificates.html", items=items, ca=ca, form=form or RevokeCertificateForm(),
                   failed_id=failed_id, status=status)
 
@@ -57,8 +59,8 @@ def certificate_revoke(cert_id: int):
     form = RevokeCertificateForm()
     if form.validate_on_submit():
         try:
-            pki.revoke_certificate(cert, current_user._get_current_object(), form.reason.data)
-        except pki.PkiError as e:
+            letter_certs.revoke_certificate(cert, current_user._get_current_object(), form.reason.data)
+        except letter_ca.PkiError as e:
             db.session.rollback()
             form.reason.errors = [e.message]
         else:

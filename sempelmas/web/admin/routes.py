@@ -21,9 +21,9 @@ from sempelmas.models.profile import (
 )
 from sempelmas.services.files.uploads import UploadError, reencode_image
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.letters import numbering
-from sempelmas.services.letters import render as letter_render
-from sempelmas.services.operations import notify
+from sempelmas.services.letters import numbering, template_check, templates
+from sempelmas.services.letters.pdf import LetterRenderError
+from sempelmas.services.operations import outbox as outbox_service
 from sempelmas.services.people import accounts, register_import
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
@@ -267,7 +267,7 @@ def outbox():
     filter_status = request.args.get("status") or None
     if filter_status not in (None, *OutboxStatus):
         filter_status = None
-    counts, messages = notify.outbox_overview(filter_status)
+    counts, messages = outbox_service.outbox_overview(filter_status)
     return render("admin/outbox.html", counts=counts, messages=messages, filter_status=filter_status,
                   statuses=list(OutboxStatus), form=EmptyForm())
 
@@ -279,7 +279,7 @@ def outbox_resend(message_id: int):
     if not EmptyForm().validate_on_submit():
         abort(400)
     if message.status == OutboxStatus.FAILED:
-        notify.resend(message, current_user)
+        outbox_service.resend(message, current_user)
         db.session.commit()
         flash(_("Pesan dijadwalkan untuk dikirim ulang."), "success")
     else:
@@ -353,14 +353,14 @@ def letter_templates():
     used = {}
     for service in catalogue.all_services():
         used.setdefault(service.letter_template, []).append(service.name)
-    return render("admin/letter_templates.html", templates=letter_render.template_names(), used=used)
+    return render("admin/letter_templates.html", templates=templates.template_names(), used=used)
 
 
 def _letter_template(name: str) -> tuple[str, bool]:
     """(the template's source, whether it was edited); a new service's letter starts from the domisili one."""
-    found = letter_render.template_source(name)
+    found = templates.template_source(name)
     if found is None and name in {s.letter_template for s in catalogue.all_services()}:
-        found = (letter_render.default_source("domisili") or "", False)
+        found = (templates.default_source("domisili") or "", False)
     if found is None:
         abort(404)
     return found
@@ -370,16 +370,16 @@ def _template_page(name: str, form, edited: bool, *, problem: str | None = None,
     if problem:
         add_error(form, "source", problem)
     return render("admin/letter_template_edit.html", form=form, name=name, edited=edited,
-                  has_default=letter_render.default_source(name) is not None, problem=problem,
-                  variables=letter_render.TEMPLATE_VARIABLES, status=status)
+                  has_default=templates.default_source(name) is not None, problem=problem,
+                  variables=templates.TEMPLATE_VARIABLES, status=status)
 
 
 def _template_reset(name: str):
     if not EmptyForm().validate_on_submit():
         abort(400)
-    if letter_render.default_source(name) is None:
+    if templates.default_source(name) is None:
         flash(_("Templat ini tidak punya versi bawaan."), "error")
-    elif letter_render.reset_template(name, actor=current_user):
+    elif template_check.reset_template(name, actor=current_user):
         db.session.commit()
         flash(_("Templat %(name)s kembali ke versi bawaan.", name=name), "success")
     return redirect(url_for("admin.letter_template_edit", name=name), code=303)
@@ -387,8 +387,8 @@ def _template_reset(name: str):
 
 def _template_preview(name: str, form, edited: bool, candidate: str, *, as_pdf: bool):
     try:
-        body = letter_render.render_demo(name, source=candidate, as_pdf=as_pdf)
-    except letter_render.LetterRenderError as e:
+        body = template_check.render_demo(name, source=candidate, as_pdf=as_pdf)
+    except LetterRenderError as e:
         problem = e.message if not e.line else _("Baris %(line)d: %(error)s", line=e.line, error=e.message)
         return _template_page(name, form, edited, problem=problem, status=422)
     return letter_response(body, filename=f"pratinjau-templat-{name}.pdf")
@@ -412,8 +412,8 @@ def letter_template_edit(name: str):
     if action in ("pratinjau", "pratinjau_html"):
         return _template_preview(name, form, edited, candidate, as_pdf=action == "pratinjau")
     try:
-        letter_render.save_template(name, candidate, actor=current_user)
-    except letter_render.LetterRenderError as e:
+        template_check.save_template(name, candidate, actor=current_user)
+    except LetterRenderError as e:
         db.session.rollback()
         return _template_page(name, form, edited, problem=e.message, status=422)
     db.session.commit()

@@ -12,7 +12,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.services.accountability import data_rights
-from sempelmas.services.letters.render import LetterRenderError
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import CorrectionForm, DeletionForm
 from sempelmas.web.forms import form_status, save_form

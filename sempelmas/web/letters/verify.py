@@ -29,13 +29,14 @@ from limits import parse as parse_limit
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from sempelmas.domain import digits as digit_rules
+from sempelmas.domain.dates import clock, tz_name_of
 from sempelmas.extensions import csrf, db, limiter, verify_limit
 from sempelmas.models.letters import LetterStatus
 from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
-from sempelmas.web.i18n import clock, current_lang
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.letters import verify_texts
 
 bp = Blueprint("verify", __name__)
@@ -109,7 +110,7 @@ def _zone(name: str) -> ZoneInfo:
 def _local_time(value: datetime, lang: str) -> str:
     """``d MMMM yyyy HH.mm WIB`` in the profile's time zone (as the ``datetime_local`` filter, cheaper)."""
     profile = profile_service.current_profile()
-    local = value.replace(tzinfo=UTC).astimezone(_zone(profile.tz_name if profile else "Asia/Jakarta"))
+    local = value.replace(tzinfo=UTC).astimezone(_zone(tz_name_of(profile)))
     label = profile.timezone if profile else "WIB"
     return f"{local.day} {_months(lang)[local.month]} {local.year} {clock(local, lang)} {label}"
 

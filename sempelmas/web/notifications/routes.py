@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.models.notifications import Notification
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import outbox
 from sempelmas.web.access import login_required
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404
@@ -28,14 +28,14 @@ def index():
     rows = db.session.scalars(select(Notification).where(mine).order_by(Notification.id.desc())
                               .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     return render("notifications/index.html", block="results", rows=rows, page=page, total=total,
-                  pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), unread=notify.unread_count(current_user.id))
+                  pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), unread=outbox.unread_count(current_user.id))
 
 
 @bp.get("/jumlah")
 @login_required
 def count():
     """The bell's badge, loaded by htmx after the page (so no page render pays for the count)."""
-    resp = render("notifications/_count.html", count=notify.unread_count(current_user.id))
+    resp = render("notifications/_count.html", count=outbox.unread_count(current_user.id))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -44,7 +44,7 @@ def count():
 @login_required
 def read(notification_id: int):
     note = get_or_404(Notification, notification_id, allowed=lambda note: note.user_id == current_user.id)
-    notify.mark_read(note)
+    outbox.mark_read(note)
     db.session.commit()
     return redirect(_safe_path(note.url) or url_for("notifications.index"), code=303)
 
@@ -52,7 +52,7 @@ def read(notification_id: int):
 @bp.post("/baca-semua")
 @login_required
 def read_all():
-    n = notify.mark_all_read(current_user.id)
+    n = outbox.mark_all_read(current_user.id)
     db.session.commit()
     flash(_("%(n)d notifikasi ditandai sudah dibaca.", n=n) if n else _("Tidak ada notifikasi baru."), "success")
     return redirect(url_for("notifications.index"), code=303)

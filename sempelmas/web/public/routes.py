@@ -61,11 +61,11 @@ def service(code: str):
 
 
 def _ca_download(data_of, mime: str, filename: str):
-    from sempelmas.services.letters import pki
+    from sempelmas.services.letters import ca as letter_ca
 
     try:
         data = data_of()
-    except pki.PkiError:
+    except letter_ca.PkiError:
         abort(404)
     resp = make_response(data)
     resp.headers["Content-Type"] = mime
@@ -77,13 +77,13 @@ def _ca_download(data_of, mime: str, filename: str):
 @bp.get("/ca-kelurahan.pem")
 def ca_pem():
     """The kelurahan CA certificate (PEM) that verifiers import to trust its letters' signatures."""
-    from sempelmas.services.letters import pki
+    from sempelmas.services.letters import ca as letter_ca
 
-    return _ca_download(pki.ca_pem, "application/x-pem-file", "ca-kelurahan.pem")
+    return _ca_download(letter_ca.ca_pem, "application/x-pem-file", "ca-kelurahan.pem")
 
 
 @bp.get("/ca-kelurahan.crt")
 def ca_der():
-    from sempelmas.services.letters import pki
+    from sempelmas.services.letters import ca as letter_ca
 
-    return _ca_download(pki.ca_der, "application/pkix-cert", "ca-kelurahan.crt")
+    return _ca_download(letter_ca.ca_der, "application/pkix-cert", "ca-kelurahan.crt")

@@ -262,7 +262,7 @@ def _detail_context(found):
     fields, codes = requests_service.fixable(found)
     snap = found.service_snapshot
     return {
-        "req": found, "snap": snap, "final": lifecycle.is_final(found),
+        "req": found, "snap": snap, "final": lifecycle.is_final(found.status),
         "may_withdraw": "cancel" in actions, "may_fix": "resubmit" in actions and bool(fields or codes),
         "files": attachments.current(found),
         "field_labels": {f["name"]: f["label"] for f in snap.get("fields", [])},

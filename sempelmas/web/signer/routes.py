@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
-from sempelmas.services.letters import pki
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import add_error, form_status
 from sempelmas.web.htmx import render
@@ -28,31 +29,31 @@ def home():
 def key():
     """First time: account password + new passphrase → certificate. Afterwards: change the passphrase."""
     user = current_user._get_current_object()
-    cert = pki.active_certificate(user)
+    cert = letter_certs.active_certificate(user)
     form = ChangePassphraseForm() if cert is not None else SetupPassphraseForm()
     if form.validate_on_submit():
         try:
             if cert is None:
-                cert = pki.setup_signing(user, form.account_password.data, form.passphrase.data)
+                cert = letter_certs.setup_signing(user, form.account_password.data, form.passphrase.data)
                 message = _("Sertifikat tanda tangan sudah diterbitkan. Ingat passphrase Anda: tanpa itu surat "
                             "tidak dapat ditandatangani.")
             else:
-                pki.change_passphrase(user, form.old_passphrase.data, form.new_passphrase.data)
+                letter_certs.change_passphrase(user, form.old_passphrase.data, form.new_passphrase.data)
                 message = _("Passphrase tanda tangan sudah diganti.")
-        except (pki.WrongPassphrase, pki.TooManyAttempts) as e:
+        except (letter_ca.WrongPassphrase, letter_ca.TooManyAttempts) as e:
             db.session.commit()  # the failure stays counted
             add_error(form, e.field, e.message)
-            cert = pki.active_certificate(user)
-        except pki.PkiError as e:
+            cert = letter_certs.active_certificate(user)
+        except letter_ca.PkiError as e:
             db.session.rollback()
             add_error(form, e.field, e.message)
-            cert = pki.active_certificate(user)
+            cert = letter_certs.active_certificate(user)
         else:
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("signer.key"), code=303)
     status = form_status(form)
-    return render("signer/key.html", form=form, certificate=cert, official=pki.official_for(user),
-                  history=pki.certificates_of(user), has_ca=pki.has_ca(), status=status)
+    return render("signer/key.html", form=form, certificate=cert, official=letter_certs.official_for(user),
+                  history=letter_certs.certificates_of(user), has_ca=letter_ca.has_ca(), status=status)
 
 

@@ -10,10 +10,12 @@ from flask_login import current_user
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.services.accountability import audit
-from sempelmas.services.letters import batch_signing, issuing, pki
+from sempelmas.services.letters import batch_signing, issuing
+from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters.numbering import NumberFormatError
-from sempelmas.services.letters.render import LetterRenderError
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.requests import lifecycle, review
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import add_error
@@ -38,7 +40,7 @@ def _key_setup_url() -> str:
 
 
 def _desk_facts() -> dict:
-    cert = pki.active_certificate(current_user)
+    cert = letter_certs.active_certificate(current_user)
     official = issuing.official_of(current_user, cert)
     return {"certificate": cert, "official": official, "capacity": issuing.capacity_of(official),
             "key_url": _key_setup_url(), "passphrase_hint": PASSPHRASE_HINT, "batch_max": issuing.BATCH_MAX}
@@ -102,10 +104,10 @@ def preview_pdf(tracking_number: str):
     return resp
 
 
-def _pki_refusal(e: pki.PkiError) -> int:
-    if isinstance(e, pki.TooManyAttempts):
+def _pki_refusal(e: letter_ca.PkiError) -> int:
+    if isinstance(e, letter_ca.TooManyAttempts):
         return 429
-    if isinstance(e, pki.WrongPassphrase):
+    if isinstance(e, letter_ca.WrongPassphrase):
         return 422
     return 409
 
@@ -123,9 +125,9 @@ def sign_one(tracking_number: str):
         return _detail(letter_request, status=409, message=str(lifecycle.ConcurrentUpdateError().message))
     try:
         letter = issuing.issue_letter(letter_request, current_user, form.passphrase.data)
-    except pki.PkiError as e:
+    except letter_ca.PkiError as e:
         db.session.rollback()
-        if isinstance(e, pki.WrongPassphrase):
+        if isinstance(e, letter_ca.WrongPassphrase):
             add_error(form, "passphrase", e.message)
         return _detail(request_or_404(tracking_number), sign_form=form, status=_pki_refusal(e), message=e.message)
     except (issuing.IssueError, lifecycle.RequestError, LetterRenderError, NumberFormatError) as e:
@@ -182,9 +184,9 @@ def sign_batch():
     try:
         job, held = batch_signing.start(form.selected.data or [], current_user, form.passphrase.data,
                                         lang=current_lang())
-    except pki.PkiError as e:
+    except letter_ca.PkiError as e:
         db.session.rollback()
-        if isinstance(e, pki.WrongPassphrase):
+        if isinstance(e, letter_ca.WrongPassphrase):
             add_error(form, "passphrase", e.message)
         return queue_page(form, status=_pki_refusal(e), message=e.message)
     except issuing.IssueError as e:
@@ -222,9 +224,9 @@ def replace(tracking_number: str):
                        message=_("Periksa kembali isian yang ditandai."))
     try:
         new = issuing.issue_replacement(old, current_user, form.passphrase.data, form.reason.data)
-    except pki.PkiError as e:
+    except letter_ca.PkiError as e:
         db.session.rollback()
-        if isinstance(e, pki.WrongPassphrase):
+        if isinstance(e, letter_ca.WrongPassphrase):
             add_error(form, "passphrase", e.message)
         return _detail(request_or_404(tracking_number), replace_form=form, status=_pki_refusal(e),
                        message=e.message)

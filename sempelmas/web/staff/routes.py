@@ -15,6 +15,7 @@ from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import render as letter_render
+from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.people import accounts, residents
 from sempelmas.services.requests import lifecycle, queue, review
 from sempelmas.web import account_review
@@ -168,8 +169,8 @@ def _review(letter_request, *, status: int = 200, message: str | None = None, me
         "answers": review.answers(letter_request), "requirements": review.requirements(letter_request),
         "warnings": review.nik_warnings(letter_request), "household": review.household(letter_request),
         "actions": lifecycle.allowed_actions(letter_request, current_user),
-        "overdue": not lifecycle.is_final(letter_request) and clock.is_overdue(letter_request.due_at),
-        "time_left": "" if lifecycle.is_final(letter_request) else clock.time_left(letter_request.due_at),
+        "overdue": not lifecycle.is_final(letter_request.status) and clock.is_overdue(letter_request.due_at),
+        "time_left": "" if lifecycle.is_final(letter_request.status) else clock.time_left(letter_request.due_at),
         "message": message, "message_kind": message_kind, "action_labels": lifecycle.ACTION_LABELS,
         "status_label": lifecycle.status_label, "letters": letters.of_request(letter_request.id),
         "letter_labels": letters.LETTER_STATUS_LABELS,
@@ -282,7 +283,7 @@ def request_letter_preview(tracking_number: str):
         else:
             body = letter_render.render_pdf(letter_request, number=None, signed_at=None, official=None,
                                             verify_url=None)
-    except letter_render.LetterRenderError as e:
+    except LetterRenderError as e:
         db.session.rollback()
         flash(_("Pratinjau surat tidak dapat dibuat: %(error)s", error=e.message), "error")
         return redirect(url_for("staff.request_review", tracking_number=tracking_number), code=303)
