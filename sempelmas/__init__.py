@@ -113,7 +113,7 @@ def _sqlite_begin_before_savepoint(conn, name) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from sempelmas.web.admin.routes import bp as admin_bp
+    from sempelmas.web.admin import bp as admin_bp
     from sempelmas.web.auth.routes import bp as auth_bp
     from sempelmas.web.complaints.routes import bp as complaints_bp
     from sempelmas.web.dash.routes import bp as dash_bp
@@ -127,7 +127,7 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.web.pwa.routes import bp as pwa_bp
     from sempelmas.web.resident.routes import bp as resident_bp
     from sempelmas.web.rt.routes import bp as rt_bp
-    from sempelmas.web.signer.routes import bp as signer_bp
+    from sempelmas.web.signer import bp as signer_bp
     from sempelmas.web.staff.routes import bp as staff_bp
     from sempelmas.web.survey.routes import bp as survey_bp
 

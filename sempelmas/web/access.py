@@ -1,4 +1,8 @@
-"""Access decorators: the one module that says who may open what."""
+"""Access decorators for views: signed in, with one of the roles, as a verified resident.
+
+They stay thin: who may see which request, file or resident (the RT/RW area, the family) is decided in
+``sempelmas.services.access``, the one module that holds the access rules.
+"""
 
 from __future__ import annotations
 

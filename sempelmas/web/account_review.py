@@ -13,9 +13,10 @@ from sempelmas.models.accounts import User
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.people import account_verification, accounts
-from sempelmas.web.files.routes import send_private_image
 from sempelmas.web.forms import EmptyForm, Form, length, required
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private_image
 
 
 class VerifyForm(Form):
@@ -28,10 +29,9 @@ class RejectForm(Form):
 
 def reviewable(user_id: int) -> User:
     """The account, if the current verifier may see it; otherwise 404 (never reveal it exists)."""
-    user = db.session.get(User, user_id)
-    if user is None or user.registration is None or not account_verification.can_verify(current_user, user):
-        abort(404)
-    return user
+    return get_or_404(User, user_id,
+                      allowed=lambda user: (user.registration is not None
+                                            and account_verification.can_verify(current_user, user)))
 
 
 def pending_page(endpoint_prefix: str, scope: str | None):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField as _WTFIntegerField
@@ -9,6 +12,9 @@ from wtforms import PasswordField, StringField, TextAreaField, validators
 
 from sempelmas.domain import digits
 from sempelmas.domain.text import clean_text
+from sempelmas.extensions import db
+
+T = TypeVar("T")
 
 REQUIRED = _l("Wajib diisi.")
 
@@ -146,3 +152,23 @@ def add_error(form: FlaskForm, field: str | None, message: str) -> None:
     else:
         form.form_errors.append(message)
 
+
+
+def form_status(form: FlaskForm) -> int:
+    """The one status of a form page: 422 when the form (or a service, through ``add_error``) refused something,
+    for htmx and whole pages alike (static/js/app.js swaps a 422 answer), else 200."""
+    return 422 if form.errors else 200
+
+
+def save_form(form: FlaskForm, action: Callable[[], T], refusal: type[Exception]) -> tuple[bool, T | None]:
+    """Run ``action`` (the service call a valid form asks for) and commit: (True, its result). When the service
+    refuses (a ``refusal``, which names a ``field`` and gives a ``message``): roll back, put the message on the
+    field (``add_error``) and return (False, None)."""
+    try:
+        result = action()
+    except refusal as e:
+        db.session.rollback()
+        add_error(form, e.field, e.message)
+        return False, None
+    db.session.commit()
+    return True, result

@@ -10,7 +10,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.requests import RequestStatus
-from sempelmas.services.requests import lifecycle, queue, review
+from sempelmas.services.requests import lifecycle, queue, review, submission
 from sempelmas.services.requests.queue import Clock, QueueFilters
 from tests.query_counter import count_queries
 from tests.request_factory import TUESDAY_9_WIB, make_profile, make_service, submit
@@ -195,7 +195,7 @@ def test_an_internal_note_is_stored_and_audited_without_touching_the_version(wor
     assert [n.text for n in req.notes] == ["Warga menelepon, KK asli dibawa besok"] and req.version == version
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "request.note"))
     assert entry.object_id == str(req.id) and entry.actor_id == world["staff"].id
-    assert review.by_tracking_number(req.tracking_number.lower()) is req
+    assert submission.find_by_tracking_number(req.tracking_number.lower()) is req
 
 
 @pytest.mark.parametrize("days", [0, 1, 2, 3, 9, 30, 61])

@@ -30,10 +30,10 @@ from sempelmas.models.complaints import (
 )
 from sempelmas.models.notifications import Notification
 from sempelmas.models.requests import LetterRequest
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files import uploads
 from sempelmas.services.operations import outbox
-from sempelmas.services.requests import access as request_access
 
 S = ComplaintStatus
 UPLOAD_KIND = uploads.COMPLAINT_PHOTOS
@@ -129,7 +129,7 @@ def file_complaint(data: Filing, *, idempotency_key: str | None, photo: str | No
         raise ComplaintError(_("Isi nomor HP atau alamat e-mail agar jawaban dapat kami sampaikan."), "phone")
     if data.category not in COMPLAINT_CATEGORIES:
         raise ComplaintError(_("Pilih kategori pengaduan."), "category")
-    if about is not None and (user is None or not request_access.is_family_request(user, about)):
+    if about is not None and (user is None or not access.is_family_request(user, about)):
         raise ComplaintError(_("Permohonan itu bukan milik Anda."), "request")
     complaint = Complaint(code=new_code(), user_id=user.id if user else None,
                           filed_by_id=filed_by.id if filed_by else None, name=data.name.strip(),

@@ -14,6 +14,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, AccountStatus, Registration, Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident, ResidentSource
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.operations import notify
 from sempelmas.services.people import accounts
@@ -102,8 +103,7 @@ def can_verify(verifier: User, user: User) -> bool:
     """Staff and admins verify anyone; an RT head verifies residents of his own RT (``review_area``)."""
     if verifier.has_role(Role.STAFF, Role.ADMIN):
         return True
-    grant = verifier.grant(Role.RT_HEAD)
-    return bool(grant and (grant.rt, grant.rw) == review_area(user))
+    return access.heads_rt(verifier, *review_area(user))
 
 
 def _register_entry_for(user: User) -> tuple[Resident, str]:
@@ -202,12 +202,11 @@ def pending_accounts(verifier: User) -> list[User]:
         .order_by(User.created_at)
     )
     if not verifier.has_role(Role.STAFF, Role.ADMIN):
-        grant = verifier.grant(Role.RT_HEAD)
-        if grant is None:
+        if verifier.grant(Role.RT_HEAD) is None:
             return []
         entry = aliased(Resident)
         stmt = stmt.outerjoin(entry, and_(entry.nik == Registration.nik, entry.source == ResidentSource.IMPORT,
                                           entry.rt.is_not(None), entry.rw.is_not(None)))
-        stmt = stmt.where(func.coalesce(entry.rt, Registration.rt) == grant.rt,
-                          func.coalesce(entry.rw, Registration.rw) == grant.rw)
+        stmt = stmt.where(access.area_clause(verifier, func.coalesce(entry.rt, Registration.rt),
+                                             func.coalesce(entry.rw, Registration.rw), rw_heads=False))
     return list(db.session.scalars(stmt))

@@ -16,8 +16,8 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, User
 from sempelmas.models.residents import Resident
+from sempelmas.services import access
 from sempelmas.services.people import sessions
-from sempelmas.services.requests import access as request_access
 
 
 class AccountError(Exception):
@@ -131,11 +131,11 @@ def nik_taken(nik: str) -> bool:
 
 def family_members(user: User) -> list[Resident]:
     """The people ``user`` may request letters for: its own register entry first, then, once verified, the
-    trusted entries on its KK (``request_access.family_kk``); never a row someone typed at registration."""
+    trusted entries on its KK (``access.family_kk``); never a row someone typed at registration."""
     own = user.resident
     if own is None:
         return []
-    kk = request_access.family_kk(user)
+    kk = access.family_kk(user)
     if kk is None:
         return [own]
     members = db.session.scalars(

@@ -1,7 +1,7 @@
 """Request documents: photos re-encoded to JPEG, PDFs checked by content, stored under instance/uploads/.
 
 The stored name is random (``secrets.token_urlsafe``) and is the only part of the download URL; the
-route still checks access on every download (services.requests.access).
+route still checks access on every download (services.access).
 """
 
 from __future__ import annotations

@@ -19,17 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from sempelmas.domain import dates
 from sempelmas.domain.letter_format import roman_month
 from sempelmas.extensions import db
-from sempelmas.models.accounts import Role, User
+from sempelmas.models.accounts import User
 from sempelmas.models.letters import LetterCounter
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestEvent
 from sempelmas.models.residents import Resident
-from sempelmas.services import sequences
+from sempelmas.services import access, sequences
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import lifecycle
 
@@ -144,9 +144,9 @@ def awaits(request: LetterRequest, user: User) -> bool:
         return False
     step = lifecycle.endorsement_step(request)
     if step == RT_LEVEL:
-        return lifecycle.heads_rt_of(user, request)
+        return access.heads_rt(user, request.subject.rt, request.subject.rw)
     if step == RW_LEVEL:
-        return lifecycle.heads_rw_of(user, request)
+        return access.heads_rw(user, request.subject.rw)
     return False
 
 
@@ -166,27 +166,16 @@ class Queue:
     handled: list[Handled] = field(default_factory=list)
 
 
-def _area_condition(user: User):
-    conditions = []
-    for grant in user.roles:
-        if grant.role == Role.RT_HEAD:
-            conditions.append(and_(Resident.rt == grant.rt, Resident.rw == grant.rw))
-        elif grant.role == Role.RW_HEAD:
-            conditions.append(Resident.rw == grant.rw)
-    return or_(*conditions) if conditions else None
-
-
 def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
     """The RT/RW head's queue: requests in their area waiting for their step (RT heads: not yet
     endorsed by the RT; RW heads: endorsed by the RT, not yet by the RW), longest-waiting first, and
     what they handled lately. Requests needing a paper pengantar (the RT has no account) never appear."""
-    area = _area_condition(user)
-    if area is None:
+    if not access.heads_any_area(user):
         return Queue()
     candidates = db.session.scalars(
         select(LetterRequest).join(LetterRequest.subject)
         .where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.RT)),
-               LetterRequest.needs_paper_pengantar.is_(False), area)
+               LetterRequest.needs_paper_pengantar.is_(False), access.area_clause(user, Resident.rt, Resident.rw))
         .options(contains_eager(LetterRequest.subject), joinedload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))
     ).unique().all()

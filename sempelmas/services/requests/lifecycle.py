@@ -24,6 +24,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, Endorsement, LetterRequest, RequestEvent, RequestStatus
+from sempelmas.services import access
 from sempelmas.services.kelurahan import profile as profile_service
 
 S = RequestStatus
@@ -242,12 +243,11 @@ def endorsement_step(request: LetterRequest) -> str | None:
 
 
 def heads_rt_of(user: User, request: LetterRequest) -> bool:
-    subject = request.subject
-    return any(g.role == Role.RT_HEAD and (g.rt, g.rw) == (subject.rt, subject.rw) for g in user.roles)
+    return access.heads_rt(user, request.subject.rt, request.subject.rw)
 
 
 def heads_rw_of(user: User, request: LetterRequest) -> bool:
-    return any(g.role == Role.RW_HEAD and g.rw == request.subject.rw for g in user.roles)
+    return access.heads_rw(user, request.subject.rw)
 
 
 def _may_endorse(request: LetterRequest, user: User, action: str) -> bool:

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
-from sempelmas.domain import digits as digit_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
@@ -33,14 +30,6 @@ class ReviewError(RequestError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
-
-
-def by_tracking_number(number: str) -> LetterRequest | None:
-    """The request with this tracking number (case-insensitive)."""
-    number = digit_rules.code(number)
-    if not number or len(number) > 24:
-        return None
-    return db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == number))
 
 
 @dataclass

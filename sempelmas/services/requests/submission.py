@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
@@ -17,9 +18,8 @@ from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, TrackingCounter
 from sempelmas.models.residents import Resident
-from sempelmas.services import sequences
+from sempelmas.services import access, sequences
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests.lifecycle import RequestError
 
@@ -74,14 +74,14 @@ def _check_subject(applicant: User, subject: Resident) -> None:
     own = applicant.resident
     if own is None:
         raise RequestError(str(_("Hanya akun warga yang dapat mengajukan permohonan.")))
-    if subject.id != own.id and not request_access.is_family_member(applicant, subject):
+    if subject.id != own.id and not access.is_family_member(applicant, subject):
         raise RequestError(str(_(
             "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")))
 
 
 def _has_rt_account(subject: Resident) -> bool:
-    return db.session.scalar(select(RoleGrant.id).where(
-        RoleGrant.role == Role.RT_HEAD, RoleGrant.rt == subject.rt, RoleGrant.rw == subject.rw).limit(1)) is not None
+    return db.session.scalar(select(RoleGrant.id).where(access.heads_of_clause(subject, rw_heads=False))
+                             .limit(1)) is not None
 
 
 def needs_paper_pengantar(snapshot: dict, subject: Resident) -> bool:
@@ -109,22 +109,37 @@ def submit(service_code_or_version, applicant: User, subject_resident: Resident,
     Assigns the tracking number, computes the due time in the profile's office hours (skipping the
     holiday list), writes the first history row and an audit entry; flushes, never commits.
     """
-    if idempotency_key:
-        existing = find_by_idempotency_key(idempotency_key)
-        if existing is not None:
-            if existing.applicant_user_id != applicant.id:
-                raise RequestError(str(_("Formulir tidak valid; muat ulang halaman lalu kirim lagi.")))
-            return existing
+    existing = _already_sent(idempotency_key, applicant)
+    if existing is not None:
+        return existing
     version = _version(service_code_or_version)
-    snap = version.snapshot
+    _check_applicant(applicant, subject_resident, submitted_by)
+    clean, errors = catalogue.validate_answers(version.snapshot, answers or {})
+    if errors:
+        raise AnswersError({name: str(message) for name, message in errors.items()})
+    return _create(version, applicant, subject_resident, clean, idempotency_key=idempotency_key,
+                   submitted_by=submitted_by, now=now)
+
+
+def _already_sent(idempotency_key: str | None, applicant: User) -> LetterRequest | None:
+    """The request a key already made (a double tap, a refresh); refused when it is someone else's."""
+    existing = find_by_idempotency_key(idempotency_key) if idempotency_key else None
+    if existing is not None and existing.applicant_user_id != applicant.id:
+        raise RequestError(str(_("Formulir tidak valid; muat ulang halaman lalu kirim lagi.")))
+    return existing
+
+
+def _check_applicant(applicant: User, subject_resident: Resident, submitted_by: User | None) -> None:
     _check_subject(applicant, subject_resident)
     if submitted_by is not None and not (submitted_by.has_role(Role.ASSISTANT)
                                          and applicant.assisted_by_id == submitted_by.id):
         raise RequestError(str(_("Anda bukan pendamping warga ini.")))
-    clean, errors = catalogue.validate_answers(snap, answers or {})
-    if errors:
-        raise AnswersError({name: str(message) for name, message in errors.items()})
 
+
+def _create(version: ServiceVersion, applicant: User, subject_resident: Resident, clean: dict, *,
+            idempotency_key: str | None, submitted_by: User | None, now: datetime | None) -> LetterRequest:
+    """The request itself, from answers already checked (``clean``): see ``submit``."""
+    snap = version.snapshot
     profile = profile_service.profile_row()
     tz = dates.tz_name_of(profile)
     moment = (now or datetime.now(UTC))
@@ -203,6 +218,24 @@ def missing_files(requirements: list[dict], present: set[str], brought: set[str]
     return errors
 
 
+@dataclass
+class FormCheck:
+    """A request form checked as a whole: the cleaned answers, and what is wrong (by field, by document)."""
+
+    clean: dict
+    field_errors: dict[str, str]
+    file_errors: dict[str, str]
+
+
+def check_form(snapshot: dict, requirements: list[dict], answers, present: set[str], brought: set[str]) -> FormCheck:
+    """The one check of a filled-in request form, for its review page and for its submission: the answers
+    against the service's fields, and every required document (``requirements_for``) either uploaded
+    (``present``) or, where allowed, brought to the office (``brought``)."""
+    clean, errors = catalogue.validate_answers(snapshot, answers or {})
+    return FormCheck(clean, {name: str(message) for name, message in errors.items()},
+                     missing_files(requirements, present, brought))
+
+
 def submit_with_files(service_code_or_version, applicant: User, subject_resident: Resident, answers, *,
                       idempotency_key: str, brought_originals=(), submitted_by: User | None = None,
                       now: datetime | None = None) -> LetterRequest:
@@ -211,27 +244,27 @@ def submit_with_files(service_code_or_version, applicant: User, subject_resident
 
     A key already used returns its request (a double tap or a refresh). Refuses (AnswersError) wrong
     answers and (FilesError) a required document with neither a file nor, where allowed, the promise
-    to bring the original; the originals to be brought are noted on the first history row.
+    to bring the original (``check_form``, once); the originals to be brought are noted on the first
+    history row.
     """
-    existing = find_by_idempotency_key(idempotency_key) if idempotency_key else None
+    existing = _already_sent(idempotency_key, applicant)
     if existing is not None:
-        return submit(service_code_or_version, applicant, subject_resident, answers,
-                      idempotency_key=idempotency_key, submitted_by=submitted_by, now=now)
+        return existing
     version = _version(service_code_or_version)
     snap = version.snapshot
-    clean, errors = catalogue.validate_answers(snap, answers or {})
-    if errors:
-        raise AnswersError({name: str(message) for name, message in errors.items()})
+    _check_applicant(applicant, subject_resident, submitted_by)
     files = attachments.drafts(idempotency_key, applicant)
+    present = {f.requirement_code for f in files}
     requirements = requirements_for(snap, subject_resident)
     brought = {r["code"] for r in requirements
-               if r.get("paper_original_allowed") and r["code"] in set(brought_originals)
-               and r["code"] not in {f.requirement_code for f in files}}
-    missing = missing_files(requirements, {f.requirement_code for f in files}, brought)
-    if missing:
-        raise FilesError(missing)
-    request = submit(version, applicant, subject_resident, answers, idempotency_key=idempotency_key,
-                     submitted_by=submitted_by, now=now)
+               if r.get("paper_original_allowed") and r["code"] in set(brought_originals) and r["code"] not in present}
+    checked = check_form(snap, requirements, answers, present, brought)
+    if checked.field_errors:
+        raise AnswersError(checked.field_errors)
+    if checked.file_errors:
+        raise FilesError(checked.file_errors)
+    request = _create(version, applicant, subject_resident, checked.clean, idempotency_key=idempotency_key,
+                      submitted_by=submitted_by, now=now)
     for f in files:
         attachments.attach_to(f, request)
     if brought:
@@ -253,6 +286,27 @@ def fixable(request: LetterRequest) -> tuple[list[str], list[str]]:
     if request.needs_paper_pengantar and attachments.PAPER_PENGANTAR not in codes:
         codes.append(attachments.PAPER_PENGANTAR)
     return [f["name"] for f in snap.get("fields", [])], codes
+
+
+@dataclass
+class FixForm:
+    """What the fix screen offers: the answers the applicant may change and the documents they may (after a
+    return by the RT) or must (after a fix request) replace."""
+
+    fields: list[dict]
+    documents: list[dict]
+
+
+def fix_form(request: LetterRequest, fields: list[str], codes: list[str]) -> FixForm:
+    """The fix screen for what ``fixable`` allows (``fields``, ``codes``)."""
+    snap = request.service_snapshot
+    editable = [f for f in snap["fields"] if f["name"] in fields]
+    documents = [r for r in requirements_for(snap, request.subject) if r["code"] in codes]
+    documents += [{"code": c, "label": c, "required": True} for c in codes
+                  if c not in {d["code"] for d in documents}]
+    if not request.fix_request:  # returned by the RT: a new file is welcome, not required
+        documents = [{**d, "required": False} for d in documents]
+    return FixForm(editable, documents)
 
 
 def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: str | None = None,
@@ -310,13 +364,13 @@ def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: st
 
 def family_requests(resident_user: User) -> list[LetterRequest]:
     """The requests a resident may follow, newest first: their own, and once verified those about or made
-    by someone on their KK (services.requests.access.family_request_clause)."""
+    by someone on their KK (services.access.family_request_clause)."""
     subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
     stmt = (select(LetterRequest)
             .join(subject, LetterRequest.subject_resident_id == subject.id)
             .join(applicant, LetterRequest.applicant_user_id == applicant.id)
             .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
-            .where(request_access.family_request_clause(resident_user, subject, applicant_resident))
+            .where(access.family_request_clause(resident_user, subject, applicant_resident))
             .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
             .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
     return list(db.session.scalars(stmt))

@@ -10,7 +10,7 @@ from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.services.accountability import audit, audit_browse
 from sempelmas.web.access import role_required
-from sempelmas.web.admin.routes import bp
+from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.forms import EmptyForm
 from sempelmas.web.htmx import is_htmx, render
 from sempelmas.web.i18n import select_timezone

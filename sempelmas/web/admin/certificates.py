@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import abort, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -19,9 +19,10 @@ from sempelmas.models.profile import Official
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.web.access import role_required
-from sempelmas.web.admin.routes import bp
+from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.forms import Form, length, required
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
 
 
 class RevokeCertificateForm(Form):
@@ -54,9 +55,7 @@ def certificates():
 @bp.post("/sertifikat/<int:cert_id>/cabut")
 @role_required(Role.ADMIN)
 def certificate_revoke(cert_id: int):
-    cert = db.session.get(SigningCertificate, cert_id)
-    if cert is None:
-        abort(404)
+    cert = get_or_404(SigningCertificate, cert_id)
     form = RevokeCertificateForm()
     if form.validate_on_submit():
         try:

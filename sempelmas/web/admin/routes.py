@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from sempelmas.services.operations import outbox as outbox_service
 from sempelmas.services.people import accounts, register_import, register_jobs, staff_accounts
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
+from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.admin.forms import (
     HolidayForm,
     ImportForm,
@@ -37,11 +38,10 @@ from sempelmas.web.admin.forms import (
     ServiceForm,
     StaffAccountForm,
 )
-from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.forms import EmptyForm, add_error, form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.letter_http import letter_response
-
-bp = Blueprint("admin", __name__)
+from sempelmas.web.lookups import get_or_404
 
 
 @bp.get("/")
@@ -50,42 +50,56 @@ def home():
     return render("admin/home.html")
 
 
-@bp.route("/profil", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
-def profile():
+def _profile_or_blank() -> KelurahanProfile:
     prof = profile_service.profile_row()
     if prof is None:
         prof = KelurahanProfile(province_name="", regency_name="", district_name="", village_name="",
                                 region_code="", address="", number_format=numbering.DEFAULT_FORMAT,
                                 number_scope="semua", paper_size="A4", verify_offers_pdf=False)
         db.session.add(prof)
+    return prof
+
+
+def _posted_logo(form) -> tuple[bytes, str] | None:
+    """The logo uploaded with the form, re-encoded like any upload (it is printed on letters: a transparency-free
+    JPEG); a refusal goes on the form's logo field."""
+    upload = form.logo.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    try:
+        return reencode_image(upload.read()), "image/jpeg"
+    except UploadError as e:
+        add_error(form, "logo", str(e))
+        return None
+
+
+def _profile_data(form, prof: KelurahanProfile) -> dict:
+    data = {name: (getattr(form, name).data or None) for name in profile_service.EDITABLE_FIELDS}
+    for required_name in ("village_kind", "province_name", "regency_kind", "regency_name",
+                          "district_name", "village_name", "region_code", "address",
+                          "timezone", "tracking_prefix", "number_format", "number_scope", "paper_size"):
+        data[required_name] = data[required_name] or ""
+    data["number_format"] = data["number_format"].strip() or prof.number_format or numbering.DEFAULT_FORMAT
+    data["rw_endorses"] = bool(form.rw_endorses.data)
+    data["verify_offers_pdf"] = bool(form.verify_offers_pdf.data)
+    for colour, default in (("theme_color", DEFAULT_THEME_COLOR), ("background_color", DEFAULT_BACKGROUND_COLOR)):
+        data[colour] = (data[colour] or getattr(prof, colour) or default).lower()
+    return data
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def profile():
+    prof = _profile_or_blank()
     form = ProfileForm(obj=prof)
     if form.validate_on_submit():
-        logo = None
-        upload = form.logo.data
-        if upload is not None and getattr(upload, "filename", ""):
-            try:
-                # the logo is printed on letters: keep PNG transparency-free JPEG, re-encoded like any upload
-                logo = (reencode_image(upload.read()), "image/jpeg")
-            except UploadError as e:
-                add_error(form, "logo", str(e))
+        logo = _posted_logo(form)
         if not form.logo.errors:
-            data = {name: (getattr(form, name).data or None) for name in profile_service.EDITABLE_FIELDS}
-            for required_name in ("village_kind", "province_name", "regency_kind", "regency_name",
-                                  "district_name", "village_name", "region_code", "address",
-                                  "timezone", "tracking_prefix", "number_format", "number_scope", "paper_size"):
-                data[required_name] = data[required_name] or ""
-            data["number_format"] = data["number_format"].strip() or prof.number_format or numbering.DEFAULT_FORMAT
-            data["rw_endorses"] = bool(form.rw_endorses.data)
-            data["verify_offers_pdf"] = bool(form.verify_offers_pdf.data)
-            for colour, default in (("theme_color", DEFAULT_THEME_COLOR),
-                                    ("background_color", DEFAULT_BACKGROUND_COLOR)):
-                data[colour] = (data[colour] or getattr(prof, colour) or default).lower()
-            changed = profile_service.update_profile(prof, data, logo, actor=current_user)
+            changed = profile_service.update_profile(prof, _profile_data(form, prof), logo, actor=current_user)
             db.session.commit()
             flash(_("Profil tersimpan.") if changed else _("Tidak ada perubahan."), "success")
             return redirect(url_for("admin.profile"), code=303)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     if status == 422:
         db.session.rollback()
     return render("admin/profile.html", form=form, status=status)
@@ -104,9 +118,7 @@ def _signer_choices() -> list[tuple[int, str]]:
 def officials(official_id: int | None = None):
     official = None
     if official_id is not None:
-        official = db.session.get(Official, official_id)
-        if official is None:
-            abort(404)
+        official = get_or_404(Official, official_id)
     form = OfficialForm(obj=official)
     form.user_id.choices = _signer_choices()
     if request.method == "GET" and official is not None:
@@ -117,7 +129,7 @@ def officials(official_id: int | None = None):
         db.session.commit()
         flash(_("Data pejabat tersimpan."), "success")
         return redirect(url_for("admin.officials"), code=303)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("admin/officials.html", form=form, official=official, status=status,
                   officials=profile_service.officials(active_only=False))
 
@@ -126,20 +138,13 @@ def officials(official_id: int | None = None):
 @role_required(Role.ADMIN)
 def holidays():
     form = HolidayForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            holiday = profile_service.add_holiday(form.date.data, form.name.data, actor=current_user)
-        except profile_service.HolidayError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-            status = 422
-        else:
-            db.session.commit()
+        saved, holiday = save_form(form, lambda: profile_service.add_holiday(
+            form.date.data, form.name.data, actor=current_user), profile_service.HolidayError)
+        if saved:
             flash(_("Hari libur %(name)s ditambahkan.", name=holiday.name), "success")
             return redirect(url_for("admin.holidays", tahun=holiday.date.year), code=303)
-    elif form.errors:
-        status = 422
+    status = form_status(form)
     year = digit_rules.query_int(request.args, "tahun", low=2000, high=2100)
     if year is None:
         year = form.date.data.year if form.date.data else profile_service.local_today().year
@@ -150,9 +155,7 @@ def holidays():
 @bp.post("/libur/<int:holiday_id>/hapus")
 @role_required(Role.ADMIN)
 def holiday_remove(holiday_id: int):
-    holiday = db.session.get(Holiday, holiday_id)
-    if holiday is None:
-        abort(404)
+    holiday = get_or_404(Holiday, holiday_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     year, name = holiday.date.year, holiday.name
@@ -166,33 +169,21 @@ def holiday_remove(holiday_id: int):
 @role_required(Role.ADMIN)
 def accounts_list():
     form = StaffAccountForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            user = staff_accounts.create_staff_account(
-                form.username.data, form.full_name.data, form.password.data, form.roles.data,
-                actor=current_user, rt=form.rt.data, rw=form.rw.data,
-            )
-        except accounts.AccountError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-            status = 422
-        else:
-            db.session.commit()
+        saved, user = save_form(form, lambda: staff_accounts.create_staff_account(
+            form.username.data, form.full_name.data, form.password.data, form.roles.data,
+            actor=current_user, rt=form.rt.data, rw=form.rw.data), accounts.AccountError)
+        if saved:
             flash(_("Akun %(u)s dibuat.", u=user.username), "success")
             return redirect(url_for("admin.accounts_list"), code=303)
-    elif form.errors:
-        status = 422
-    return render("admin/accounts.html", form=form, status=status,
+    return render("admin/accounts.html", form=form, status=form_status(form),
                   users=staff_accounts.list_accounts(request.args.get("q", "").strip()))
 
 
 @bp.route("/akun/<int:user_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def account_edit(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = get_or_404(User, user_id)
     form = RolesForm()
     status = 200
     if request.method == "GET":
@@ -202,17 +193,13 @@ def account_edit(user_id: int):
         form.rw.data = scoped.rw if scoped else ""
         form.active.data = user.is_active
     elif form.validate_on_submit():
-        try:
-            staff_accounts.update_roles(user, set(form.roles.data or []), actor=current_user,
-                                  rt=form.rt.data, rw=form.rw.data, active=form.active.data)
-        except accounts.AccountError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-            status = 422
-        else:
-            db.session.commit()
+        saved, _done = save_form(form, lambda: staff_accounts.update_roles(
+            user, set(form.roles.data or []), actor=current_user, rt=form.rt.data, rw=form.rw.data,
+            active=form.active.data), accounts.AccountError)
+        if saved:
             flash(_("Peran akun tersimpan."), "success")
             return redirect(url_for("admin.account_edit", user_id=user.id), code=303)
+        status = 422
     else:
         status = 422
     return render("admin/account_edit.html", form=form, account=user, status=status)
@@ -288,9 +275,7 @@ def outbox():
 @bp.post("/kotak-keluar/<int:message_id>/kirim-ulang")
 @role_required(Role.ADMIN)
 def outbox_resend(message_id: int):
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        abort(404)
+    message = get_or_404(OutboxMessage, message_id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     if message.status == OutboxStatus.FAILED:
@@ -314,9 +299,7 @@ def services():
 def service_edit(code: str | None = None):
     service = None
     if code is not None:
-        service = catalogue.get_service(code, enabled_only=False)
-        if service is None:
-            abort(404)
+        service = catalogue.get_service(code, enabled_only=False) or abort(404)
     form = ServiceForm(obj=service)
     if request.method == "GET":
         if service is not None:
@@ -327,35 +310,39 @@ def service_edit(code: str | None = None):
             form.enabled.data = True
     if service is not None:
         form.code.data = service.code  # fixed once created: requests and links use it
-    status = 200
     if form.validate_on_submit():
-        requirements, req_errors = catalogue.parse_requirement_lines(form.requirements.data)
-        fields, field_errors = catalogue.parse_field_lines(form.fields.data)
-        for message in req_errors:
-            add_error(form, "requirements", message)
-        for message in field_errors:
-            add_error(form, "fields", message)
-        if not req_errors and not field_errors:
-            data = {name: getattr(form, name).data for name in catalogue.SERVICE_ATTRS}
-            data["sort_order"] = data["sort_order"] or 0
-            data["code"] = (data["code"] or "").strip()
-            data["number_format"] = (data.get("number_format") or "").strip() or None
-            try:
-                service = catalogue.save_service(service, data, requirements, fields, actor=current_user)
-            except catalogue.CatalogueError as e:
-                db.session.rollback()
-                for name, messages in e.errors.items():
-                    for message in messages:
-                        add_error(form, name, message)
-            else:
-                db.session.commit()
-                flash(_("Layanan %(name)s tersimpan (versi %(v)d).", name=service.name, v=service.version),
-                      "success")
-                return redirect(url_for("admin.service_edit", code=service.code), code=303)
-        status = 422
-    elif form.errors:
-        status = 422
-    return render("admin/service_edit.html", form=form, service=service, status=status)
+        saved = _save_service(form, service)
+        if saved is not None:
+            flash(_("Layanan %(name)s tersimpan (versi %(v)d).", name=saved.name, v=saved.version), "success")
+            return redirect(url_for("admin.service_edit", code=saved.code), code=303)
+        return render("admin/service_edit.html", form=form, service=service, status=422)
+    return render("admin/service_edit.html", form=form, service=service, status=form_status(form))
+
+
+def _save_service(form, service):
+    """The service as the form describes it, saved and committed; None with the refusals on the form."""
+    requirements, req_errors = catalogue.parse_requirement_lines(form.requirements.data)
+    fields, field_errors = catalogue.parse_field_lines(form.fields.data)
+    for message in req_errors:
+        add_error(form, "requirements", message)
+    for message in field_errors:
+        add_error(form, "fields", message)
+    if req_errors or field_errors:
+        return None
+    data = {name: getattr(form, name).data for name in catalogue.SERVICE_ATTRS}
+    data["sort_order"] = data["sort_order"] or 0
+    data["code"] = (data["code"] or "").strip()
+    data["number_format"] = (data.get("number_format") or "").strip() or None
+    try:
+        saved = catalogue.save_service(service, data, requirements, fields, actor=current_user)
+    except catalogue.CatalogueError as e:
+        db.session.rollback()
+        for name, messages in e.errors.items():
+            for message in messages:
+                add_error(form, name, message)
+        return None
+    db.session.commit()
+    return saved
 
 
 # --- letter templates ---------------------------------------------------------------------------
@@ -369,58 +356,68 @@ def letter_templates():
     return render("admin/letter_templates.html", templates=templates.template_names(), used=used)
 
 
-@bp.route("/templat-surat/<name>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
-def letter_template_edit(name: str):
+def _letter_template(name: str) -> tuple[str, bool]:
+    """(the template's source, whether it was edited); a new service's letter starts from the domisili one."""
     found = templates.template_source(name)
     if found is None and name in {s.letter_template for s in catalogue.all_services()}:
-        found = (templates.default_source("domisili") or "", False)  # a new service's letter starts from one
+        found = (templates.default_source("domisili") or "", False)
     if found is None:
         abort(404)
-    source, edited = found
-    form = LetterTemplateForm(data={"source": source})
-    status, problem = 200, None
-    if request.method == "POST":
-        action = request.form.get("action", "simpan")
-        if action == "kembalikan":
-            if not EmptyForm().validate_on_submit():
-                abort(400)
-            if templates.default_source(name) is None:
-                flash(_("Templat ini tidak punya versi bawaan."), "error")
-            elif template_check.reset_template(name, actor=current_user):
-                db.session.commit()
-                flash(_("Templat %(name)s kembali ke versi bawaan.", name=name), "success")
-            return redirect(url_for("admin.letter_template_edit", name=name), code=303)
-        form = LetterTemplateForm()
-        if form.validate_on_submit():
-            candidate = form.source.data.replace("\r\n", "\n")
-            if action in ("pratinjau", "pratinjau_html"):
-                try:
-                    body = template_check.render_demo(name, source=candidate, as_pdf=action == "pratinjau")
-                except LetterRenderError as e:
-                    problem = e.message if not e.line else _("Baris %(line)d: %(error)s", line=e.line,
-                                                             error=e.message)
-                else:
-                    return letter_response(body, filename=f"pratinjau-templat-{name}.pdf")
-            else:
-                try:
-                    template_check.save_template(name, candidate, actor=current_user)
-                except LetterRenderError as e:
-                    db.session.rollback()
-                    problem = e.message
-                else:
-                    db.session.commit()
-                    flash(_("Templat %(name)s tersimpan.", name=name), "success")
-                    return redirect(url_for("admin.letter_template_edit", name=name), code=303)
-        elif "csrf_token" in form.errors:
-            abort(400)
-        if problem:
-            add_error(form, "source", problem)
-        status = 422
+    return found
+
+
+def _template_page(name: str, form, edited: bool, *, problem: str | None = None, status: int = 200):
+    if problem:
+        add_error(form, "source", problem)
     return render("admin/letter_template_edit.html", form=form, name=name, edited=edited,
                   has_default=templates.default_source(name) is not None, problem=problem,
                   variables=templates.TEMPLATE_VARIABLES, status=status)
 
 
-from sempelmas.web.admin import audit as _audit  # noqa: E402,F401  (routes on this blueprint)
-from sempelmas.web.admin import certificates as _certificates  # noqa: E402,F401  (routes on this blueprint)
+def _template_reset(name: str):
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    if templates.default_source(name) is None:
+        flash(_("Templat ini tidak punya versi bawaan."), "error")
+    elif template_check.reset_template(name, actor=current_user):
+        db.session.commit()
+        flash(_("Templat %(name)s kembali ke versi bawaan.", name=name), "success")
+    return redirect(url_for("admin.letter_template_edit", name=name), code=303)
+
+
+def _template_preview(name: str, form, edited: bool, candidate: str, *, as_pdf: bool):
+    try:
+        body = template_check.render_demo(name, source=candidate, as_pdf=as_pdf)
+    except LetterRenderError as e:
+        problem = e.message if not e.line else _("Baris %(line)d: %(error)s", line=e.line, error=e.message)
+        return _template_page(name, form, edited, problem=problem, status=422)
+    return letter_response(body, filename=f"pratinjau-templat-{name}.pdf")
+
+
+@bp.route("/templat-surat/<name>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def letter_template_edit(name: str):
+    source, edited = _letter_template(name)
+    if request.method == "GET":
+        return _template_page(name, LetterTemplateForm(data={"source": source}), edited)
+    action = request.form.get("action", "simpan")
+    if action == "kembalikan":
+        return _template_reset(name)
+    form = LetterTemplateForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return _template_page(name, form, edited, status=422)
+    candidate = form.source.data.replace("\r\n", "\n")
+    if action in ("pratinjau", "pratinjau_html"):
+        return _template_preview(name, form, edited, candidate, as_pdf=action == "pratinjau")
+    try:
+        template_check.save_template(name, candidate, actor=current_user)
+    except LetterRenderError as e:
+        db.session.rollback()
+        return _template_page(name, form, edited, problem=e.message, status=422)
+    db.session.commit()
+    flash(_("Templat %(name)s tersimpan.", name=name), "success")
+    return redirect(url_for("admin.letter_template_edit", name=name), code=303)
+
+

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,9 +23,11 @@ from sempelmas.services.people import (
 )
 from sempelmas.web import devices
 from sempelmas.web.access import login_required
-from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, RegisterForm, ResetForm
-from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, ResetForm
+from sempelmas.web.forms import EmptyForm, add_error, form_status, save_form
 from sempelmas.web.htmx import render
+from sempelmas.web.redirects import safe_next
+from sempelmas.web.registration_forms import RegisterForm
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)
@@ -56,16 +57,6 @@ def _sign_in(user: User, remember: bool = False) -> None:
     login_user(user, remember=remember)
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths: never an open redirect."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(login_limit, methods=["POST"])
 def login():
@@ -81,7 +72,7 @@ def login():
             return render_template("auth/login.html", form=form), 200
         _sign_in(user, remember=bool(form.remember.data))
         db.session.commit()
-        resp = redirect(_safe_next(request.args.get("next")) or home_for(user))
+        resp = redirect(safe_next(request.args.get("next")) or home_for(user))
         devices.remember(resp, user)
         return resp
     return render_template("auth/login.html", form=form)
@@ -147,7 +138,7 @@ def register():
                 resp = redirect(url_for("resident.home"), code=303)
                 devices.remember(resp, user)
                 return resp
-    return render_template("auth/register.html", form=form), (422 if form.errors or form.form_errors else 200)
+    return render_template("auth/register.html", form=form), form_status(form)
 
 
 @bp.get("/daftar/cek-nik")
@@ -179,13 +170,9 @@ def change_password():
     """The account page: the password, and the devices signed in to the account."""
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
-            passwords.change_password(current_user, form.current_password.data, form.password.data)
-        except accounts.AccountError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, _result = save_form(form, lambda: passwords.change_password(
+            current_user, form.current_password.data, form.password.data), accounts.AccountError)
+        if saved:
             flash(_("Kata sandi sudah diganti. Perangkat lain sudah dikeluarkan."), "success")
             resp = redirect(url_for("auth.change_password"), code=303)
             devices.remember(resp, current_user)  # this device stays trusted under the new password

@@ -21,11 +21,12 @@ from sempelmas.services.files.uploads import discard, stored_path
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
+from sempelmas.web.choose_whom import choose_whom_page
 from sempelmas.web.complaints.forms import AnswerForm, ComplaintForm, ResidentComplaintForm
-from sempelmas.web.files.routes import send_private_image
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import add_error, form_status, save_form
 from sempelmas.web.htmx import render
-from sempelmas.web.resident.routes import assisted
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private_image
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("complaints", __name__)
@@ -87,7 +88,7 @@ def public_new():
             return redirect(url_for("complaints.public_detail", code=complaint.code, baru=1), code=303)
     if not form.kunci.data:
         form.kunci.data = _new_key()
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("complaints/public_form.html", form=form, status=status)
 
 
@@ -115,6 +116,26 @@ def public_detail(code: str):
 # ------------------------------------------------------------------ residents
 
 
+def _own_or_404(own: dict, tracking_number: str | None):
+    """The resident's (or family's) request a complaint is about, None for none; 404 for another's."""
+    if not tracking_number:
+        return None
+    if tracking_number not in own:
+        abort(404)  # another's request (or none): not a page for them
+    return own[tracking_number]
+
+
+def _prefill(form, resident_user, own: dict) -> None:
+    """A new complaint form: the resident's contact, and the request named in ``?permohonan=``."""
+    form.kunci.data = _new_key()
+    form.name.data = resident_user.full_name
+    form.phone.data = resident_user.phone
+    form.email.data = resident_user.email
+    wanted = request.args.get("permohonan")
+    if _own_or_404(own, wanted) is not None:
+        form.request.data = wanted
+
+
 def _resident_or_choose():
     """The resident the pages are for; None when a pendamping has not chosen whom they act for."""
     return acting_resident()
@@ -125,7 +146,7 @@ def _resident_or_choose():
 def resident_list():
     resident_user = _resident_or_choose()
     if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
-        return assisted()
+        return choose_whom_page()
     return render("complaints/resident_list.html", items=service.for_user(resident_user), account=resident_user)
 
 
@@ -134,27 +155,15 @@ def resident_list():
 def resident_new():
     resident_user = _resident_or_choose()
     if resident_user is None:  # a pendamping not acting for anyone yet: choose whom first
-        return assisted()
-    own = requests_service.family_requests(resident_user)
+        return choose_whom_page()
+    own = {r.tracking_number: r for r in requests_service.family_requests(resident_user)}
     form = ResidentComplaintForm()
     form.request.choices = [("", _("— tidak tentang permohonan tertentu —"))] + [
-        (r.tracking_number, f"{r.tracking_number} · {r.service_snapshot.get('name', '')}") for r in own]
+        (number, f"{number} · {r.service_snapshot.get('name', '')}") for number, r in own.items()]
     if request.method == "GET":
-        form.kunci.data = _new_key()
-        form.name.data = resident_user.full_name
-        form.phone.data = resident_user.phone
-        form.email.data = resident_user.email
-        wanted = request.args.get("permohonan")
-        if wanted:
-            if wanted not in {r.tracking_number for r in own}:
-                abort(404)  # another's request (or none): not a page for them
-            form.request.data = wanted
+        _prefill(form, resident_user, own)
     elif form.validate_on_submit():
-        about = None
-        if form.request.data:
-            about = next((r for r in own if r.tracking_number == form.request.data), None)
-            if about is None:
-                abort(404)
+        about = _own_or_404(own, form.request.data)
         pendamping = current_user if resident_user.id != current_user.id else None
         complaint = _submit(form, user=resident_user, filed_by=pendamping, about=about)
         if complaint is not None:
@@ -162,7 +171,7 @@ def resident_new():
             return redirect(url_for("complaints.resident_detail", code=complaint.code), code=303)
     if not form.kunci.data:
         form.kunci.data = _new_key()
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("complaints/resident_form.html", form=form, status=status, account=resident_user,
                   acting=resident_user.id != current_user.id)
 
@@ -208,10 +217,7 @@ def staff_queue():
 
 
 def _complaint_or_404(complaint_id: int) -> Complaint:
-    complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
-        abort(404)
-    return complaint
+    return get_or_404(Complaint, complaint_id)
 
 
 def _staff_page(complaint: Complaint, form: AnswerForm | None = None, status: int = 200):
@@ -237,13 +243,9 @@ def staff_answer(complaint_id: int):
     form = AnswerForm()
     form.set_actions(service.allowed_actions(complaint))
     if form.validate_on_submit():
-        try:
-            service.answer(complaint, current_user, form.text.data, form.action.data or None)
-        except service.ComplaintError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, _result = save_form(form, lambda: service.answer(
+            complaint, current_user, form.text.data, form.action.data or None), service.ComplaintError)
+        if saved:
             flash(_("Jawaban untuk pengaduan %(code)s tersimpan; pengadu diberi tahu.", code=complaint.code),
                   "success")
             return redirect(url_for("complaints.staff_detail", complaint_id=complaint.id), code=303)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, flash, make_response, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from sempelmas.extensions import db
@@ -16,6 +16,7 @@ from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import catalogue
 from sempelmas.web.access import role_required
 from sempelmas.web.htmx import render
+from sempelmas.web.private_files import send_private
 
 bp = Blueprint("dash", __name__)
 #: front office, signing officials (the lurah) and admins
@@ -65,11 +66,7 @@ def export(kind: str, fmt: str):
         flash(exc.message, "error")
         return redirect(back, code=303)
     db.session.commit()
-    resp = make_response(data)
-    resp.headers["Content-Type"] = mime
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private(data, mimetype=mime, filename=filename, attachment=True)
 
 
 # ----------------------------------------------------------------------------------- public

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, make_response, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,28 +15,22 @@ from sempelmas.services.accountability import data_corrections, data_erasure, da
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import CorrectionForm, DeletionForm
-from sempelmas.web.files.routes import send_private_image
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import form_status, save_form
 from sempelmas.web.htmx import render
 from sempelmas.web.i18n import current_lang
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private, send_private_image
 from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("data_rights", __name__)
 
 
 def _download(body: bytes, mime: str, filename: str):
-    resp = make_response(body)
-    resp.headers["Content-Type"] = mime
-    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private(body, mimetype=mime, filename=filename, attachment=True)
 
 
 def _own(request_id: int) -> DataRightsRequest:
-    req = db.session.get(DataRightsRequest, request_id)
-    if req is None or req.user_id != current_user.id:
-        abort(404)
-    return req
+    return get_or_404(DataRightsRequest, request_id, allowed=lambda req: req.user_id == current_user.id)
 
 
 @bp.get("/")
@@ -78,17 +72,13 @@ def correction():
         # kept only if the request is committed below: a refusal, a failure or a failed commit deletes it
         photo = save_form_photo(form.photo, data_rights.EVIDENCE_KIND)
         if not form.photo.errors:
-            try:
-                req = data_corrections.request_correction(current_user, form.field.data, form.value.data,
-                                                     form.explanation.data, evidence_photo=photo)
-            except data_rights.DataRightsError as e:
-                db.session.rollback()
-                add_error(form, e.field, e.message)
-            else:
-                db.session.commit()
+            saved, req = save_form(form, lambda: data_corrections.request_correction(
+                current_user, form.field.data, form.value.data, form.explanation.data, evidence_photo=photo),
+                data_rights.DataRightsError)
+            if saved:
                 flash(_("Permintaan koreksi terkirim. Petugas akan memeriksanya."), "success")
                 return redirect(url_for("data_rights.detail", request_id=req.id), code=303)
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     current = [(label, data_corrections.current_value(current_user, code))
                for code, (label, where) in data_rights.CORRECTABLE.items() if where is not None]
     return render("data_rights/correction.html", form=form, current=current, status=status)
@@ -99,16 +89,12 @@ def correction():
 def deletion():
     form = DeletionForm()
     if form.validate_on_submit():
-        try:
-            req = data_erasure.request_deletion(current_user, form.reason.data)
-        except data_rights.DataRightsError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, req = save_form(form, lambda: data_erasure.request_deletion(current_user, form.reason.data),
+                               data_rights.DataRightsError)
+        if saved:
             flash(_("Permintaan penghapusan akun terkirim. Petugas akan memeriksanya."), "success")
             return redirect(url_for("data_rights.detail", request_id=req.id), code=303)
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("data_rights/deletion.html", form=form, kept=data_rights.retained_items(),
                   erased=data_rights.erased_items(), blockers=data_erasure.deletion_blockers(current_user),
                   status=status)

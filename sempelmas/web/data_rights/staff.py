@@ -12,19 +12,17 @@ from sempelmas.models.data_rights import DataRequestKind, DataRightsRequest
 from sempelmas.services.accountability import audit, data_corrections, data_erasure, data_rights
 from sempelmas.web.access import role_required
 from sempelmas.web.data_rights.forms import ApplyForm, GrantForm, RefuseForm
-from sempelmas.web.files.routes import send_private_image
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import save_form
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
+from sempelmas.web.private_files import send_private_image
 
 bp = Blueprint("data_rights_staff", __name__)
 STAFF = (Role.STAFF, Role.ADMIN)
 
 
 def _task(request_id: int) -> DataRightsRequest:
-    req = db.session.get(DataRightsRequest, request_id)
-    if req is None:
-        abort(404)
-    return req
+    return get_or_404(DataRightsRequest, request_id)
 
 
 @bp.get("/")
@@ -80,12 +78,9 @@ def apply(request_id: int):
     req = _task(request_id)
     form = ApplyForm()
     if form.validate_on_submit():
-        try:
-            data_corrections.apply_correction(req, current_user, form.value.data, form.note.data)
-        except data_rights.DataRightsError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
+        saved, _result = save_form(form, lambda: data_corrections.apply_correction(
+            req, current_user, form.value.data, form.note.data), data_rights.DataRightsError)
+        if saved:
             return _done(req, _("Data sudah dikoreksi dan warga diberi tahu."))
     return _page(req, apply_form=form, status=422)
 
@@ -96,13 +91,9 @@ def grant(request_id: int):
     req = _task(request_id)
     form = GrantForm()
     if form.validate_on_submit():
-        try:
-            erasure = data_erasure.grant_deletion(req, current_user, form.note.data)
-        except data_rights.DataRightsError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
-            db.session.commit()
+        saved, erasure = save_form(form, lambda: data_erasure.grant_deletion(req, current_user, form.note.data),
+                                   data_rights.DataRightsError)
+        if saved:
             data_erasure.remove_files(erasure.files)
             flash(_("Akun sudah dihapus; arsip yang wajib disimpan tetap ada."), "success")
             return redirect(url_for("data_rights_staff.detail", request_id=req.id), code=303)
@@ -115,11 +106,8 @@ def refuse(request_id: int):
     req = _task(request_id)
     form = RefuseForm()
     if form.validate_on_submit():
-        try:
-            data_rights.refuse(req, current_user, form.reason.data)
-        except data_rights.DataRightsError as e:
-            db.session.rollback()
-            add_error(form, e.field, e.message)
-        else:
+        saved, _result = save_form(form, lambda: data_rights.refuse(req, current_user, form.reason.data),
+                                   data_rights.DataRightsError)
+        if saved:
             return _done(req, _("Permintaan ditolak dan warga diberi tahu alasannya."))
     return _page(req, refuse_form=form, status=422)

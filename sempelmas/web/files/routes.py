@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, abort
 from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments
 from sempelmas.web.access import login_required
 from sempelmas.web.acting import acting_resident
+from sempelmas.web.private_files import send_private
 
 bp = Blueprint("files", __name__)
 
 
 def _may_open(attachment) -> bool:
     if attachment.request is None:  # a draft upload: only the person it belongs to (or their pendamping)
-        resident = acting_resident() if current_user.is_authenticated else None
-        return resident is not None and resident.id == attachment.owner_user_id
-    return request_access.can_view(current_user, attachment.request, acting_for=acting_resident())
+        return access.may_open_draft(attachment.owner_user_id,
+                                     acting_resident() if current_user.is_authenticated else None)
+    return access.can_view(current_user, attachment.request, acting_for=acting_resident())
 
 
 @bp.get("/berkas/<name>")
@@ -39,25 +38,9 @@ def attachment(name: str):
         audit.record("attachment.view", found.request, tracking_number=found.request.tracking_number,
                      requirement=found.requirement_code)
         db.session.commit()
-    resp = send_file(path, mimetype=found.mime, max_age=0,
-                     download_name=f"{found.requirement_code}{'.pdf' if found.is_pdf else '.jpg'}")
-    resp.headers["Cache-Control"] = "private, no-store"
     # never run as a page of this site; the sandbox directive would also stop Chromium's PDF viewer,
     # so a PDF gets only the fetch restrictions (its viewer runs apart from this origin)
-    resp.headers["Content-Security-Policy"] = (
-        "default-src 'none'; object-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'"
-        if found.is_pdf else "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
-
-
-def send_private_image(path: Path | None):
-    """A stored photo (KTP, complaint, correction evidence) to the one allowed to see it: 404 when the file is
-    gone, never cached, never run as a page of this site."""
-    if path is None:
-        abort(404)
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp
+    return send_private(path, mimetype=found.mime,
+                        filename=f"{found.requirement_code}{'.pdf' if found.is_pdf else '.jpg'}",
+                        csp="default-src 'none'; object-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'"
+                        if found.is_pdf else "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")

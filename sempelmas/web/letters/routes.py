@@ -3,9 +3,7 @@ the signed PDF, revocation. Residents: the download of their own letter."""
 
 from __future__ import annotations
 
-import io
-
-from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -17,11 +15,10 @@ from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.services.accountability import audit
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
-from sempelmas.services.requests import access as request_access
-from sempelmas.services.requests import submission as requests_service
 from sempelmas.web.access import role_required
-from sempelmas.web.acting import acting_resident
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404, resident_request_or_404
+from sempelmas.web.private_files import send_private
 
 bp = Blueprint("letters", __name__)
 #: the register: front office and admins; signing officials too, who revoke from a letter's page
@@ -64,10 +61,7 @@ def register():
 
 
 def _letter_or_404(letter_id: int) -> Letter:
-    letter = db.session.get(Letter, letter_id)
-    if letter is None:
-        abort(404)
-    return letter
+    return get_or_404(Letter, letter_id)
 
 
 @bp.get("/petugas/surat/<int:letter_id>")
@@ -110,11 +104,7 @@ def revoke(letter_id: int):
 def resident_download(tracking_number: str):
     """The resident's (or family's) valid signed letter; 404 for anyone else's. A revoked letter is not handed
     out (as on the public verification page): 410 with the revocation, so an old link explains itself."""
-    resident_user = acting_resident()
-    found = requests_service.find_by_tracking_number(tracking_number)
-    if resident_user is None or found is None or not request_access.can_view(resident_user, found,
-                                                                             acting_for=resident_user):
-        abort(404)
+    found = resident_request_or_404(tracking_number)
     issued = letters.of_request(found.id)
     if issued.current is not None:
         return _send(issued.current, "letter.resident_download")
@@ -129,8 +119,6 @@ def _send(letter: Letter, action: str):
         abort(404)
     audit.record(action, letter, number=letter.number)
     db.session.commit()
-    # a signed letter is small (≤ 120 KB): read at once, no file handle left to the WSGI server
-    resp = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"surat-{letter.number.replace('/', '-')}.pdf", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    # a signed letter is small (≤ 120 KB): read at once
+    return send_private(path, mimetype="application/pdf", attachment=True, read_at_once=True,
+                        filename=f"surat-{letter.number.replace('/', '-')}.pdf")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from sempelmas.models.notifications import Notification
 from sempelmas.services.operations import outbox
 from sempelmas.web.access import login_required
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404
 
 bp = Blueprint("notifications", __name__)
 PAGE_SIZE = 20
@@ -42,9 +43,7 @@ def count():
 @bp.post("/<int:notification_id>/baca")
 @login_required
 def read(notification_id: int):
-    note = db.session.get(Notification, notification_id)
-    if note is None or note.user_id != current_user.id:
-        abort(404)
+    note = get_or_404(Notification, notification_id, allowed=lambda note: note.user_id == current_user.id)
     outbox.mark_read(note)
     db.session.commit()
     return redirect(_safe_path(note.url) or url_for("notifications.index"), code=303)

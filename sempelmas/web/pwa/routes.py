@@ -56,12 +56,20 @@ def pwa_head() -> dict:
 
 @bp.get("/manifest.webmanifest")
 def manifest():
+    resp = make_response(json.dumps(_manifest(), ensure_ascii=False, indent=1))
+    resp.headers["Content-Type"] = "application/manifest+json; charset=utf-8"
+    resp.headers["Cache-Control"] = "no-cache"  # a new name or colour shows at the next visit
+    return _conditional(resp)
+
+
+def _manifest() -> dict:
+    """The web app manifest: the kelurahan's name and colours, its icons and shortcuts."""
     profile = profile_service.current_profile()
     theme, background = app_icons.colours(profile)
     place = profile.village_title if profile else ""
     small = [{"src": icon_url(96), "sizes": "96x96", "type": "image/png"},
              {"src": icon_url(192), "sizes": "192x192", "type": "image/png"}]
-    body = {
+    return {
         "id": url_for("public.index"),
         "name": f"SemPelMas {place}".strip(),
         "short_name": "SemPelMas",
@@ -86,10 +94,6 @@ def manifest():
             {"name": _("Status permohonan"), "url": url_for("resident.request_list"), "icons": small},
         ],
     }
-    resp = make_response(json.dumps(body, ensure_ascii=False, indent=1))
-    resp.headers["Content-Type"] = "application/manifest+json; charset=utf-8"
-    resp.headers["Cache-Control"] = "no-cache"  # a new name or colour shows at the next visit
-    return _conditional(resp)
 
 
 def _icon_response(size: int, maskable: bool):

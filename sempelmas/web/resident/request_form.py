@@ -4,7 +4,9 @@ from the posted form and keeping each accepted upload at once as a draft file.""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from flask import abort, current_app
 from flask_babel import gettext as _
@@ -14,10 +16,13 @@ from sempelmas.models.accounts import User
 from sempelmas.models.requests import RequestAttachment
 from sempelmas.services.files.uploads import UploadError
 from sempelmas.services.requests import attachments
+from sempelmas.services.requests.lifecycle import RequestError
+from sempelmas.services.requests.submission import AnswersError, FilesError
 
 ANSWER_PREFIX = "f_"
 FILE_PREFIX = "berkas_"
 ORIGINAL_PREFIX = "asli_"
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,6 +39,31 @@ class FormState:
     @property
     def has_errors(self) -> bool:
         return bool(self.field_errors or self.file_errors or self.message)
+
+
+def save(state: FormState, action: Callable[[], T]) -> T | None:
+    """Run ``action`` (the service call that saves the form) and commit; on a refusal roll back, put it where
+    the form shows it (answers by field, documents by requirement, anything else in ``state.message``) and
+    return None. The one mapping from the services' refusals to the request forms."""
+    try:
+        result = action()
+    except RequestError as e:
+        db.session.rollback()
+        if isinstance(e, AnswersError):
+            state.field_errors.update(e.errors)
+        elif isinstance(e, FilesError):
+            state.file_errors.update(e.errors)
+        else:
+            state.message = e.message
+        return None
+    db.session.commit()
+    return result
+
+
+def with_drafts(state: FormState, key: str, owner: User) -> FormState:
+    """``state`` with the files uploaded under the form's ``key`` so far."""
+    state.drafts = {d.requirement_code: d for d in attachments.drafts(key, owner)}
+    return state
 
 
 #: the shape of the one-time key the form carries (secrets.token_urlsafe(24) when it was opened)

@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
+from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import account_registration, accounts
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, catalogue, lifecycle
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
-from sempelmas.web.acting import acting_id, acting_resident, start_acting, stop_acting
-from sempelmas.web.auth.forms import AssistedRegisterForm
-from sempelmas.web.forms import EmptyForm, add_error
+from sempelmas.web.acting import acting_resident, start_acting, stop_acting
+from sempelmas.web.choose_whom import choose_whom_page
+from sempelmas.web.forms import EmptyForm, form_status, save_form
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import get_or_404, resident_request_or_404
+from sempelmas.web.private_files import send_private_image
+from sempelmas.web.registration_forms import AssistedRegisterForm
 from sempelmas.web.resident import request_form
 from sempelmas.web.uploads_form import save_form_photo
 
@@ -43,19 +47,13 @@ def home():
 @role_required(Role.RESIDENT)
 def own_ktp():
     reg = current_user.registration
-    path = stored_path(KTP, reg.ktp_photo or "") if reg else None
-    if path is None:
-        abort(404)
-    resp = send_file(path, mimetype="image/jpeg", max_age=0)
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private_image(stored_path(KTP, reg.ktp_photo or "") if reg else None)
 
 
 @bp.get("/pendamping")
 @role_required(Role.ASSISTANT)
 def assisted():
-    return render("resident/assisted.html", people=accounts.assisted_residents(current_user),
-                  form=EmptyForm(), acting_id=acting_id())
+    return choose_whom_page()
 
 
 @bp.route("/pendamping/baru", methods=["GET", "POST"])
@@ -66,26 +64,20 @@ def assisted_new():
         # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
         photo = save_form_photo(form.ktp_photo, KTP)
         if not form.ktp_photo.errors:
-            try:
-                user = account_registration.register_resident(form.registration_data(photo), assisted_by=current_user)
-            except accounts.AccountError as e:
-                db.session.rollback()
-                add_error(form, e.field, e.message)
-            else:
-                db.session.commit()
+            saved, user = save_form(form, lambda: account_registration.register_resident(
+                form.registration_data(photo), assisted_by=current_user), accounts.AccountError)
+            if saved:
                 flash(_("Warga %(name)s sudah didaftarkan dan menunggu verifikasi.", name=user.full_name),
                       "success")
                 return redirect(url_for("resident.assisted"), code=303)
-    status = 422 if (form.errors or form.form_errors) else 200
+    status = form_status(form)
     return render("resident/assisted_new.html", form=form, status=status)
 
 
 @bp.post("/pendamping/<int:user_id>/bertindak")
 @role_required(Role.ASSISTANT)
 def act_for(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None or user.assisted_by_id != current_user.id:
-        abort(404)
+    user = get_or_404(User, user_id, allowed=lambda user: user.assisted_by_id == current_user.id)
     if not EmptyForm().validate_on_submit():
         abort(400)
     start_acting(user)
@@ -150,19 +142,17 @@ def services():
     return render("resident/services.html", services=catalogue.enabled_services())
 
 
-@bp.route("/ajukan/<code>", methods=["GET", "POST"])
-@verified_resident_required
-def new_request(code: str):
-    """The request form, its review and its submission, all at one URL: ``langkah`` says which."""
-    service, version = _service_version(code)
-    resident_user, pendamping = _acting_pair()
-    if resident_user.resident is None:
-        abort(404)
-    if request.method == "GET":
-        key = secrets.token_urlsafe(24)
-        return _form_page(service, version, resident_user, _subject_from(resident_user, None), key,
-                          request_form.FormState())
+@dataclass
+class _Posted:
+    """The new-request form as posted: its key, the person it is for, the documents they need, what was typed."""
 
+    key: str
+    subject: Resident
+    requirements: list[dict]
+    state: request_form.FormState
+
+
+def _posted(version, resident_user: User) -> _Posted:
     key = request_form.posted_key(request.form.get("kunci") or request.args.get("kunci"))
     snap = version.snapshot
     subject = _subject_from(resident_user, request.form.get("untuk"))
@@ -173,47 +163,60 @@ def new_request(code: str):
             "Permohonan hanya dapat diajukan untuk diri sendiri atau anggota keluarga dalam KK yang sama.")
     requirements = requests_service.requirements_for(snap, subject)
     state.brought = request_form.posted_originals(request.form, requirements)
-    step = request.form.get("langkah", "periksa")
+    return _Posted(key, subject, requirements, state)
 
-    if step == "kirim" and not state.field_errors:
-        try:
-            created = requests_service.submit_with_files(
-                version, resident_user, subject, state.answers, idempotency_key=key,
-                brought_originals=state.brought, submitted_by=pendamping)
-        except requests_service.AnswersError as e:
-            db.session.rollback()
-            state.field_errors.update(e.errors)
-        except requests_service.FilesError as e:
-            db.session.rollback()
-            state.file_errors.update(e.errors)
-        except RequestError as e:
-            db.session.rollback()
-            state.message = e.message
-        else:
-            db.session.commit()
+
+@bp.route("/ajukan/<code>", methods=["GET", "POST"])
+@verified_resident_required
+def new_request(code: str):
+    """The request form, its review and its submission, all at one URL: ``langkah`` says which."""
+    service, version = _service_version(code)
+    resident_user, pendamping = _acting_pair()
+    if resident_user.resident is None:
+        abort(404)
+    if request.method == "GET":
+        return _form_page(service, version, resident_user, _subject_from(resident_user, None),
+                          secrets.token_urlsafe(24), request_form.FormState())
+    posted = _posted(version, resident_user)
+    step = request.form.get("langkah", "periksa")
+    if step == "kirim":
+        return _send(service, version, resident_user, pendamping, posted)
+    if step == "ubah":  # back from the review: everything as it was
+        return _form_page(service, version, resident_user, posted.subject, posted.key,
+                          request_form.with_drafts(posted.state, posted.key, resident_user))
+    return _review(service, version, resident_user, posted)
+
+
+def _send(service, version, resident_user: User, pendamping: User | None, posted: _Posted):
+    """"kirim": the request is made with its files, or the form comes back with what is wrong."""
+    state = posted.state
+    if not state.field_errors:
+        created = request_form.save(state, lambda: requests_service.submit_with_files(
+            version, resident_user, posted.subject, state.answers, idempotency_key=posted.key,
+            brought_originals=state.brought, submitted_by=pendamping))
+        if created is not None:
             flash(_("Permohonan terkirim dengan nomor %(number)s.", number=created.tracking_number), "success")
             return redirect(url_for("resident.request_detail", tracking_number=created.tracking_number), code=303)
-    if step == "kirim":
-        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, resident_user)}
-        state.message = state.message or _("Permohonan belum terkirim: periksa kembali isian yang ditandai.")
-        return _form_page(service, version, resident_user, subject, key, state, status=422)
+    request_form.with_drafts(state, posted.key, resident_user)
+    state.message = state.message or _("Permohonan belum terkirim: periksa kembali isian yang ditandai.")
+    return _form_page(service, version, resident_user, posted.subject, posted.key, state, status=422)
 
-    if step == "ubah":  # back from the review: everything as it was
-        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, resident_user)}
-        return _form_page(service, version, resident_user, subject, key, state)
 
-    drafts, file_errors = request_form.accept_uploads(
-        request.files, [r["code"] for r in requirements], draft_key=key, owner=resident_user,
+def _review(service, version, resident_user: User, posted: _Posted):
+    """"periksa": the files posted are kept as drafts, then the review page, or the form with what is wrong."""
+    state = posted.state
+    state.drafts, state.file_errors = request_form.accept_uploads(
+        request.files, [r["code"] for r in posted.requirements], draft_key=posted.key, owner=resident_user,
         uploaded_by=current_user)
-    state.drafts, state.file_errors = drafts, file_errors
-    _clean, errors = catalogue.validate_answers(snap, state.answers)
-    state.field_errors.update({name: str(msg) for name, msg in errors.items()})
-    for code_, message in requests_service.missing_files(requirements, set(drafts), state.brought).items():
-        state.file_errors.setdefault(code_, message)
+    checked = requests_service.check_form(version.snapshot, posted.requirements, state.answers, set(state.drafts),
+                                          state.brought)
+    state.field_errors.update(checked.field_errors)
+    for code, message in checked.file_errors.items():
+        state.file_errors.setdefault(code, message)
     if state.has_errors:
-        return _form_page(service, version, resident_user, subject, key, state, status=422)
-    return render("resident/request_review.html", service=service, snap=snap, subject=subject, key=key,
-                  state=state, requirements=requirements, clean=_clean,
+        return _form_page(service, version, resident_user, posted.subject, posted.key, state, status=422)
+    return render("resident/request_review.html", service=service, snap=version.snapshot, subject=posted.subject,
+                  key=posted.key, state=state, requirements=posted.requirements, clean=checked.clean,
                   acting=resident_user.id != current_user.id)
 
 
@@ -238,16 +241,6 @@ def form_too_large(e):
                               status=413)
     return render("errors/error.html", status=413, code=413, title=_("Berkas terlalu besar"),
                   message=_("Ukuran kiriman melebihi batas yang diizinkan."))
-
-
-def _own_request(tracking_number: str):
-    """The request, if the resident (or the pendamping acting for them) may follow it; else 404."""
-    resident_user = acting_resident()
-    found = requests_service.find_by_tracking_number(tracking_number)
-    if resident_user is None or found is None or not request_access.can_view(
-            resident_user, found, acting_for=resident_user):
-        abort(404)
-    return found
 
 
 @bp.get("/permohonan")
@@ -290,7 +283,7 @@ def _actor_label(user) -> str:
 @bp.get("/permohonan/<tracking_number>")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_detail(tracking_number: str):
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     return render("resident/request_detail.html", block="status", **_detail_context(found))
 
 
@@ -298,14 +291,14 @@ def request_detail(tracking_number: str):
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_status(tracking_number: str):
     """The status block alone (htmx polling); without htmx, the whole page."""
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     return render("resident/request_detail.html", block="status", **_detail_context(found))
 
 
 @bp.post("/permohonan/<tracking_number>/batal")
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_withdraw(tracking_number: str):
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     resident_user, pendamping = _acting_pair()
     try:
         requests_service.withdraw(found, current_user, on_behalf_of=pendamping and resident_user,
@@ -319,55 +312,53 @@ def request_withdraw(tracking_number: str):
     return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
 
 
+def _to_detail(tracking_number: str):
+    return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+
+
 @bp.route("/permohonan/<tracking_number>/perbaikan", methods=["GET", "POST"])
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_fix(tracking_number: str):
     """After "perlu perbaikan" (only what staff named) or a return by the RT (every answer and document)."""
-    found = _own_request(tracking_number)
+    found = resident_request_or_404(tracking_number)
     resident_user, pendamping = _acting_pair()
     on_behalf = pendamping and resident_user
     fields, codes = requests_service.fixable(found)
     if not (fields or codes) or "resubmit" not in lifecycle.allowed_actions(found, current_user,
                                                                             on_behalf_of=on_behalf):
         flash(_("Permohonan ini tidak sedang menunggu perbaikan dari Anda."), "error")
-        return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
-    snap = found.service_snapshot
-    editable = [f for f in snap["fields"] if f["name"] in fields]
-    documents = [r for r in requests_service.requirements_for(snap, found.subject) if r["code"] in codes]
-    documents += [{"code": c, "label": c, "required": True} for c in codes
-                  if c not in {d["code"] for d in documents}]
-    if not found.fix_request:  # returned by the RT: a new file is welcome, not required
-        documents = [{**d, "required": False} for d in documents]
+        return _to_detail(tracking_number)
+    fix = requests_service.fix_form(found, fields, codes)
     state = request_form.FormState(answers={name: "" if value is None else str(value)
                                             for name, value in (found.answers or {}).items()})
     if request.method == "GET":
-        key = secrets.token_urlsafe(24)
-        return render("resident/request_fix.html", req=found, editable=editable, documents=documents,
-                      state=state, key=key, version=found.version)
+        return _fix_page(found, fix, state, secrets.token_urlsafe(24), found.version)
+    return _fix_posted(found, fix, codes, state, on_behalf)
+
+
+def _fix_page(found, fix, state: request_form.FormState, key: str, version: int, status: int = 200):
+    return render("resident/request_fix.html", req=found, editable=fix.fields, documents=fix.documents,
+                  state=state, key=key, version=version, status=status)
+
+
+def _fix_posted(found, fix, codes: list[str], state: request_form.FormState, on_behalf: User | None):
+    """The fix as posted: the files kept as drafts, then the request resubmitted, or the form with what is wrong."""
     key = request_form.posted_key(request.form.get("kunci"))
-    state.answers.update(request_form.posted_answers(request.form, editable))
+    version = request.form.get("versi", type=int)
+    state.answers.update(request_form.posted_answers(request.form, fix.fields))
     occupied = {a.requirement_code for a in attachments.current(found)}
     state.drafts, state.file_errors = request_form.accept_uploads(
         request.files, codes, draft_key=key, owner=found.applicant, uploaded_by=current_user, occupied=occupied)
     if not state.file_errors:
-        try:
-            requests_service.resubmit(found, current_user, answers=state.answers, draft_key=key,
-                                      on_behalf_of=on_behalf, expected_version=request.form.get("versi", type=int))
-        except requests_service.AnswersError as e:
-            db.session.rollback()
-            state.field_errors.update(e.errors)
-        except requests_service.FilesError as e:
-            db.session.rollback()
-            state.file_errors.update(e.errors)
-        except RequestError as e:
-            db.session.rollback()
-            flash(e.message, "error")
-            return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
-        else:
-            db.session.commit()
+        done = request_form.save(state, lambda: requests_service.resubmit(
+            found, current_user, answers=state.answers, draft_key=key, on_behalf_of=on_behalf,
+            expected_version=version))
+        if state.message:  # refused as a whole (the status moved on, someone changed it first)
+            flash(state.message, "error")
+            return _to_detail(found.tracking_number)
+        if done is not None:
             flash(_("Permohonan %(number)s sudah diajukan ulang.", number=found.tracking_number), "success")
-            return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
-        state.drafts = {d.requirement_code: d for d in attachments.drafts(key, found.applicant)}
+            return _to_detail(found.tracking_number)
+        request_form.with_drafts(state, key, found.applicant)
     state.message = _("Perbaikan belum terkirim: periksa kembali isian yang ditandai.")
-    return render("resident/request_fix.html", req=found, editable=editable, documents=documents, state=state,
-                  key=key, version=request.form.get("versi", type=int) or found.version, status=422)
+    return _fix_page(found, fix, state, key, version or found.version, status=422)

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import account_verification
-from sempelmas.services.requests import access as request_access
 from sempelmas.services.requests import attachments, endorsements, lifecycle
 from sempelmas.web import account_review
 from sempelmas.web.access import role_required
 from sempelmas.web.htmx import is_htmx, render
+from sempelmas.web.lookups import request_or_404
 from sempelmas.web.rt.forms import EndorseForm, ReturnForm
 
 bp = Blueprint("rt", __name__)
@@ -50,10 +50,7 @@ def home():
 
 def _letter_request(tracking_number: str) -> LetterRequest:
     """The request, if it is about a resident of the head's RT (or RW); otherwise 404."""
-    req = db.session.scalar(select(LetterRequest).where(LetterRequest.tracking_number == tracking_number))
-    if req is None or not request_access.in_rt_scope(current_user, req):
-        abort(404)
-    return req
+    return request_or_404(tracking_number, allowed=lambda req: access.in_rt_scope(current_user, req))
 
 
 def _detail(req: LetterRequest, *, endorse_form=None, return_form=None, message=None, category="info",
@@ -78,8 +75,8 @@ def _detail(req: LetterRequest, *, endorse_form=None, return_form=None, message=
 
 
 def _invalid(req: LetterRequest, **forms):
-    # htmx swaps only 2xx answers: the panel with its field errors comes back as 200 there, 422 otherwise
-    return _detail(req, status=200 if is_htmx() else 422, **forms)
+    # 422 with the panel and its field errors, for htmx too (static/js/app.js swaps a 422 answer)
+    return _detail(req, status=422, **forms)
 
 
 def _refused(tracking_number: str, message: str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -11,18 +11,16 @@ from sempelmas.models.accounts import Role
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.web.access import role_required
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import add_error, form_status
 from sempelmas.web.htmx import render
+from sempelmas.web.signer.blueprint import bp
 from sempelmas.web.signer.forms import ChangePassphraseForm, SetupPassphraseForm
-
-bp = Blueprint("signer", __name__)
+from sempelmas.web.signer.signing import queue_context
 
 
 @bp.get("/")
 @role_required(Role.SIGNER)
 def home():
-    from sempelmas.web.signer.signing import queue_context
-
     return render("signer/queue.html", **queue_context())
 
 
@@ -54,9 +52,8 @@ def key():
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("signer.key"), code=303)
-    status = 422 if form.errors else 200
+    status = form_status(form)
     return render("signer/key.html", form=form, certificate=cert, official=letter_certs.official_for(user),
                   history=letter_certs.certificates_of(user), has_ca=letter_ca.has_ca(), status=status)
 
 
-from sempelmas.web.signer import signing  # noqa: E402,F401  (the signing desk's routes)

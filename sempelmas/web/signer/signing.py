@@ -3,7 +3,7 @@ up to 100 with one passphrase entry) and sending a letter back to the staff."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -21,7 +21,9 @@ from sempelmas.web.access import role_required
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
 from sempelmas.web.i18n import current_lang
-from sempelmas.web.signer.routes import bp
+from sempelmas.web.lookups import request_or_404
+from sempelmas.web.private_files import send_private
+from sempelmas.web.signer.blueprint import bp
 from sempelmas.web.signer.signing_forms import PASSPHRASE_HINT, BatchForm, ReplaceForm, SendBackForm, SignForm
 
 KEY_SETUP_URL = "/penandatangan/kunci"
@@ -53,13 +55,6 @@ def queue_page(form: BatchForm | None = None, *, status: int = 200, message: str
     return render("signer/queue.html", status=status, **queue_context(form, message=message))
 
 
-def _request_or_404(tracking_number: str):
-    letter_request = review.by_tracking_number(tracking_number)
-    if letter_request is None:
-        abort(404)
-    return letter_request
-
-
 def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None, status=200, message=None):
     letter = issuing.latest_letter_of(letter_request.id)
     if lifecycle.target(letter_request, "sign") is None and letter is None:
@@ -78,7 +73,7 @@ def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None
 @bp.get("/permohonan/<tracking_number>")
 @role_required(Role.SIGNER)
 def request_detail(tracking_number: str):
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
     db.session.commit()
     return _detail(letter_request)
@@ -90,7 +85,7 @@ def preview_pdf(tracking_number: str):
     """The letter as it will be signed, without number and QR (marked PRATINJAU), for the check."""
     from sempelmas.services.letters import render as letter_render
 
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     if lifecycle.target(letter_request, "sign") is None:
         abort(404)
     facts = _desk_facts()
@@ -101,13 +96,10 @@ def preview_pdf(tracking_number: str):
         return _detail(letter_request, status=422, message=_("Surat tidak dapat dibuat: %(m)s", m=e.message))
     audit.record("letter.preview", letter_request, tracking_number=letter_request.tracking_number)
     db.session.commit()
-    resp = make_response(pdf)
-    resp.headers["Content-Type"] = "application/pdf"
-    resp.headers["Content-Disposition"] = f'inline; filename="pratinjau-{letter_request.tracking_number}.pdf"'
-    resp.headers["Cache-Control"] = "private, no-store"
     # shown in a frame of the signer's own page; nothing else may frame it
-    resp.headers["Content-Security-Policy"] = ("default-src 'none'; object-src 'self'; img-src 'self' data:; "
-                                               "style-src 'unsafe-inline'; frame-ancestors 'self'")
+    resp = send_private(pdf, mimetype="application/pdf", filename=f"pratinjau-{letter_request.tracking_number}.pdf",
+                        csp="default-src 'none'; object-src 'self'; img-src 'self' data:; "
+                            "style-src 'unsafe-inline'; frame-ancestors 'self'")
     resp.headers["X-Frame-Options"] = "SAMEORIGIN"
     return resp
 
@@ -123,7 +115,7 @@ def _pki_refusal(e: letter_ca.PkiError) -> int:
 @bp.post("/permohonan/<tracking_number>/tanda-tangan")
 @role_required(Role.SIGNER)
 def sign_one(tracking_number: str):
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     form = SignForm()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
@@ -137,10 +129,10 @@ def sign_one(tracking_number: str):
         db.session.rollback()
         if isinstance(e, letter_ca.WrongPassphrase):
             add_error(form, "passphrase", e.message)
-        return _detail(_request_or_404(tracking_number), sign_form=form, status=_pki_refusal(e), message=e.message)
+        return _detail(request_or_404(tracking_number), sign_form=form, status=_pki_refusal(e), message=e.message)
     except (issuing.IssueError, lifecycle.RequestError, LetterRenderError, NumberFormatError) as e:
         db.session.rollback()
-        return _detail(_request_or_404(tracking_number), status=409, message=e.message)
+        return _detail(request_or_404(tracking_number), status=409, message=e.message)
     flash(_("Surat %(tn)s ditandatangani dengan nomor %(n)s.", tn=tracking_number, n=letter.number), "success")
     return redirect(url_for("signer.home"), code=303)
 
@@ -159,7 +151,7 @@ def _valid_with_reason(form) -> bool:
 @bp.post("/permohonan/<tracking_number>/kembalikan")
 @role_required(Role.SIGNER)
 def send_back(tracking_number: str):
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     form = SendBackForm()
     valid = _valid_with_reason(form)
     if not valid:
@@ -170,7 +162,7 @@ def send_back(tracking_number: str):
         db.session.commit()
     except lifecycle.RequestError as e:
         db.session.rollback()
-        return _detail(_request_or_404(tracking_number), status=409, message=e.message)
+        return _detail(request_or_404(tracking_number), status=409, message=e.message)
     flash(_("Permohonan %(tn)s dikembalikan ke petugas.", tn=tracking_number), "success")
     return redirect(url_for("signer.home"), code=303)
 
@@ -221,7 +213,7 @@ def batch_job(job_id: int):
 @role_required(Role.SIGNER)
 def replace(tracking_number: str):
     """A replacement letter: a new number and a new signature for the same request; the old one → diganti."""
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     old = issuing.latest_letter_of(letter_request.id)
     if old is None:
         abort(404)
@@ -236,11 +228,11 @@ def replace(tracking_number: str):
         db.session.rollback()
         if isinstance(e, letter_ca.WrongPassphrase):
             add_error(form, "passphrase", e.message)
-        return _detail(_request_or_404(tracking_number), replace_form=form, status=_pki_refusal(e),
+        return _detail(request_or_404(tracking_number), replace_form=form, status=_pki_refusal(e),
                        message=e.message)
     except (issuing.IssueError, LetterRenderError, NumberFormatError) as e:
         db.session.rollback()
-        return _detail(_request_or_404(tracking_number), status=409, message=e.message)
+        return _detail(request_or_404(tracking_number), status=409, message=e.message)
     flash(_("Surat pengganti %(n)s diterbitkan; surat %(old)s kini berstatus diganti.", n=new.number,
             old=old.number), "success")
     return redirect(url_for("signer.request_detail", tracking_number=tracking_number), code=303)

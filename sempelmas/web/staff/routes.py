@@ -23,6 +23,7 @@ from sempelmas.web.access import role_required
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import is_htmx, render
 from sempelmas.web.letter_http import letter_response
+from sempelmas.web.lookups import get_or_404, request_or_404
 from sempelmas.web.staff.forms import ActionForm, FixForm, KKChangeForm, NoteForm, ReasonForm
 
 bp = Blueprint("staff", __name__)
@@ -81,10 +82,7 @@ def residents_search():
 
 
 def _resident_or_404(resident_id: int) -> Resident:
-    resident = db.session.get(Resident, resident_id)
-    if resident is None:
-        abort(404)
-    return resident
+    return get_or_404(Resident, resident_id)
 
 
 @bp.route("/penduduk/<int:resident_id>", methods=["GET", "POST"])
@@ -118,9 +116,7 @@ def resident_detail(resident_id: int):
 @bp.post("/akun/<int:user_id>/kode-pemulihan")
 @role_required(*STAFF)
 def reset_code(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_resident:
-        abort(404)
+    user = get_or_404(User, user_id, allowed=lambda user: user.is_resident)
     form = EmptyForm()
     if not form.validate_on_submit():
         abort(400)
@@ -151,13 +147,6 @@ def queue_list():
         return _with_counts(render_block("staff/queue.html", "results", page=page, f=filters), counts=counts)
     return render("staff/queue.html", page=page, f=filters, counts=counts, services=queue.service_choices(),
                   statuses=queue.status_choices(), page_sizes=queue.PAGE_SIZES)
-
-
-def _request_or_404(tracking_number: str):
-    letter_request = review.by_tracking_number(tracking_number)
-    if letter_request is None:
-        abort(404)
-    return letter_request
 
 
 def _forms(letter_request, **given) -> dict:
@@ -196,7 +185,7 @@ def _review(letter_request, *, status: int = 200, message: str | None = None, me
 @bp.get("/permohonan/<tracking_number>")
 @role_required(Role.STAFF)
 def request_review(tracking_number: str):
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     if not is_htmx():
         audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
         db.session.commit()
@@ -225,7 +214,7 @@ FORM_NAMES = {"claim": "claim_form", "ask_fix": "fix_form", "reject": "reject_fo
 @bp.post("/permohonan/<tracking_number>/<any(tangani, perbaikan, tolak, teruskan, catatan):step>")
 @role_required(Role.STAFF)
 def request_action(tracking_number: str, step: str):
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     action, form_class = ACTIONS[step]
     form = form_class(prefix=step)
     if isinstance(form, FixForm):
@@ -236,31 +225,9 @@ def request_action(tracking_number: str, step: str):
             abort(400)
         return _review(letter_request, status=422, message=_("Periksa kembali isian yang ditandai."), **forms)
     try:
-        if action == "note":
-            review.add_note(letter_request, current_user, form.text.data)
-        elif action == "ask_fix":
-            review.ask_fix(letter_request, current_user, reason=form.reason.data, fields=form.fields.data,
-                           files=form.files.data, expected_version=form.version.data)
-        else:
-            reason = form.reason.data if hasattr(form, "reason") else None
-            review.act(letter_request, action, current_user, reason=reason, expected_version=form.version.data)
-    except lifecycle.ConcurrentUpdateError as e:
-        db.session.rollback()
-        fresh = _request_or_404(tracking_number)
-        return _review(fresh, status=409, message=e.message)
-    except review.ReviewError as e:
-        db.session.rollback()
-        add_error(form, e.field, e.message)
-        return _review(_request_or_404(tracking_number), status=422, message=e.message, **forms)
-    except lifecycle.RequestError as e:  # TransitionError (incl. a blank reason), NotPermittedError
-        db.session.rollback()
-        status = 409  # the request's status no longer allows it
-        if isinstance(e, lifecycle.NotPermittedError):
-            status = 403
-        elif hasattr(form, "reason") and not (form.reason.data or "").strip():
-            add_error(form, "reason", e.message)
-            status = 422
-        return _review(_request_or_404(tracking_number), status=status, message=e.message, **forms)
+        _perform(letter_request, action, form)
+    except lifecycle.RequestError as e:
+        return _refused(tracking_number, e, form, forms)
     db.session.commit()
     done = str(DONE_MESSAGES[action])
     if is_htmx():
@@ -271,11 +238,43 @@ def request_action(tracking_number: str, step: str):
     return redirect(url_for("staff.request_review", tracking_number=letter_request.tracking_number), code=303)
 
 
+def _perform(letter_request, action: str, form) -> None:
+    """The service call for a staff action, with what its form says."""
+    if action == "note":
+        review.add_note(letter_request, current_user, form.text.data)
+    elif action == "ask_fix":
+        review.ask_fix(letter_request, current_user, reason=form.reason.data, fields=form.fields.data,
+                       files=form.files.data, expected_version=form.version.data)
+    else:
+        reason = form.reason.data if hasattr(form, "reason") else None
+        review.act(letter_request, action, current_user, reason=reason, expected_version=form.version.data)
+
+
+def _refused(tracking_number: str, e: lifecycle.RequestError, form, forms: dict):
+    """The review screen again, fresh from the database, saying why: 409 someone changed it first (fresh forms) or
+    its status no longer allows it, 403 not this user's to do, 422 an input refused (on its field)."""
+    db.session.rollback()
+    fresh = request_or_404(tracking_number)
+    if isinstance(e, lifecycle.ConcurrentUpdateError):
+        return _review(fresh, status=409, message=e.message)
+    if isinstance(e, review.ReviewError):
+        add_error(form, e.field, e.message)
+        status = 422
+    elif isinstance(e, lifecycle.NotPermittedError):
+        status = 403
+    elif hasattr(form, "reason") and not (form.reason.data or "").strip():  # a blank reason (TransitionError)
+        add_error(form, "reason", e.message)
+        status = 422
+    else:
+        status = 409
+    return _review(fresh, status=status, message=e.message, **forms)
+
+
 @bp.get("/permohonan/<tracking_number>/pratinjau")
 @role_required(Role.STAFF)
 def request_letter_preview(tracking_number: str):
     """The letter as it will be signed, marked PRATINJAU, without number or QR: PDF, or HTML with ?format=html."""
-    letter_request = _request_or_404(tracking_number)
+    letter_request = request_or_404(tracking_number)
     as_html = request.args.get("format") == "html"
     try:
         if as_html:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,10 +14,11 @@ from sempelmas.domain import ikm
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.services.accountability import survey
-from sempelmas.services.requests import submission as requests_service
 from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
 from sempelmas.web.htmx import render
+from sempelmas.web.lookups import request_or_404
+from sempelmas.web.private_files import send_private
 
 bp = Blueprint("survey", __name__)
 #: who reads the IKM report: the front office, the signing officials (the lurah) and admins
@@ -46,9 +47,7 @@ def _number(value, places: int = 2) -> str:
 def _answerable_request(tracking_number: str):
     """The request if the signed-in resident (or the resident a pendamping acts for) applied for it; else 404."""
     resident_user = acting_resident()
-    found = requests_service.find_by_tracking_number(tracking_number)
-    if found is None or not survey.may_answer(resident_user, found):
-        abort(404)
+    found = request_or_404(tracking_number, allowed=lambda found: survey.may_answer(resident_user, found))
     return found, resident_user
 
 
@@ -70,6 +69,11 @@ def answer(tracking_number: str):
         return back
     if request.method == "GET":
         return _form_page(found, answers={}, comment="", errors={})
+    return _answer_posted(found, resident_user, back)
+
+
+def _answer_posted(found, resident_user, back):
+    """The answers as posted: saved (thanks, back to the request), or the form again with what is wrong."""
     answers, comment, errors = survey.parse_form(request.form)
     on_behalf_of = resident_user if resident_user.id != current_user.id else None  # a pendamping answers
     try:
@@ -79,13 +83,9 @@ def answer(tracking_number: str):
     except survey.AnswersError as e:
         db.session.rollback()
         return _form_page(found, answers=answers, comment=comment, errors=e.errors, status=422)
-    except survey.AlreadyAnswered as e:
+    except survey.SurveyError as e:  # AlreadyAnswered is no mistake: said as a success
         db.session.rollback()
-        flash(e.message, "success")
-        return back
-    except survey.SurveyError as e:
-        db.session.rollback()
-        flash(e.message, "error")
+        flash(e.message, "success" if isinstance(e, survey.AlreadyAnswered) else "error")
         return back
     db.session.commit()
     flash(_("Terima kasih atas penilaian Anda. Masukan Anda membantu kami memperbaiki layanan."), "success")
@@ -163,8 +163,4 @@ def export(fmt: str):
         body = survey.export_pdf(rep, actor=current_user)
         mimetype = "application/pdf"
     db.session.commit()  # the audit entry of the export
-    resp = make_response(body)
-    resp.mimetype = mimetype
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    resp.headers["Cache-Control"] = "private, no-store"
-    return resp
+    return send_private(body, mimetype=mimetype, filename=name, attachment=True)
