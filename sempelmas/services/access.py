@@ -17,9 +17,10 @@ this module the rest.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, or_
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, RoleGrant, User
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
@@ -97,6 +98,21 @@ def is_family_member(user: User, resident: Resident | None) -> bool:
     """``resident`` is ``user``'s own trusted entry or a trusted entry on its KK (``family_kk``)."""
     kk = family_kk(user)
     return resident is not None and kk is not None and resident.is_trusted and resident.kk_number == kk
+
+
+def family_members(user: User) -> list[Resident]:
+    """The people ``user`` may request letters for: its own register entry first, then, once verified, the
+    trusted entries on its KK (``family_kk``); never a row someone typed at registration."""
+    own = user.resident
+    if own is None:
+        return []
+    kk = family_kk(user)
+    if kk is None:
+        return [own]
+    members = db.session.scalars(
+        select(Resident).where(Resident.kk_number == kk, Resident.is_trusted).order_by(Resident.birth_date)
+    ).all()
+    return sorted(members, key=lambda r: r.id != own.id)
 
 
 def is_family_request(resident_user: User, request: LetterRequest) -> bool:

@@ -8,6 +8,7 @@ from sempelmas.models.accounts import AccountStatus, LoginThrottle, PasswordRese
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident
+from sempelmas.services import access
 from sempelmas.services.people import (
     account_login,
     account_registration,
@@ -415,7 +416,7 @@ def test_family_members_share_the_kk(factory):
     a = factory.resident(kk="3576031203150001", name="AYAH")
     b = factory.warga(kk="3576031203150001", name="ANAK", birth=date(2015, 1, 1))
     factory.resident(kk="3576031203150002", name="TETANGGA")
-    family = accounts.family_members(b)
+    family = access.family_members(b)
     assert family[0].id == b.resident_id
     assert {r.id for r in family} == {a.id, b.resident_id}
     assert db.session.scalar(select(func.count()).select_from(Resident)) == 3
@@ -426,13 +427,13 @@ def test_family_members_leave_out_rows_nobody_checked_and_need_a_verified_accoun
     ayah = factory.warga(kk=kk, name="AYAH")
     # typed at a registration before issue 12 and never checked (kept by migration 0017 when referenced)
     typed = factory.resident(kk=kk, name="PENYUSUP", source="registrasi")
-    assert [r.id for r in accounts.family_members(ayah)] == [ayah.resident_id]
+    assert [r.id for r in access.family_members(ayah)] == [ayah.resident_id]
     assert typed.is_trusted is False
     ayah.status = AccountStatus.REJECTED  # (only to prove the rule: no verification, no family)
     factory.resident(kk=kk, name="IBU", female=True)
-    assert [r.full_name for r in accounts.family_members(ayah)] == ["AYAH"]
+    assert [r.full_name for r in access.family_members(ayah)] == ["AYAH"]
     ayah.status = AccountStatus.VERIFIED
-    assert sorted(r.full_name for r in accounts.family_members(ayah)) == ["AYAH", "IBU"]
+    assert sorted(r.full_name for r in access.family_members(ayah)) == ["AYAH", "IBU"]
 
 
 # ---------------------------------------------------------------- account status: one table of moves

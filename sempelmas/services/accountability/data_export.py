@@ -23,10 +23,10 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import KKHistory, Resident
+from sempelmas.services.access import family_members
 from sempelmas.services.accountability import audit
 from sempelmas.services.accountability.data_rights import CORRECTABLE
 from sempelmas.services.letters import issuing
-from sempelmas.services.people.accounts import family_members
 from sempelmas.services.requests import lifecycle
 
 EXPORT_FORMAT = "sempelmas-data-saya/1"

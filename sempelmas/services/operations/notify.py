@@ -15,6 +15,7 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
 from sempelmas.models.requests import LetterRequest, RequestEvent
+from sempelmas.services import access
 from sempelmas.services.operations.outbox import Notice, store, tell
 from sempelmas.services.requests import lifecycle
 
@@ -187,12 +188,11 @@ def _grant_holders(*where) -> list[User]:
 
 
 def _rt_heads(request: LetterRequest) -> list[User]:
-    subject = request.subject
-    return _grant_holders(RoleGrant.role == Role.RT_HEAD, RoleGrant.rt == subject.rt, RoleGrant.rw == subject.rw)
+    return _grant_holders(access.heads_of_clause(request.subject, rw_heads=False))
 
 
 def _rw_heads(request: LetterRequest) -> list[User]:
-    return _grant_holders(RoleGrant.role == Role.RW_HEAD, RoleGrant.rw == request.subject.rw)
+    return _grant_holders(access.heads_of_clause(request.subject, rt_heads=False))
 
 
 def users_with_role(role: str) -> list[User]:

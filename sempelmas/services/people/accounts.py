@@ -16,7 +16,6 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, User
 from sempelmas.models.residents import Resident
-from sempelmas.services import access
 from sempelmas.services.people import sessions
 
 
@@ -127,21 +126,6 @@ def nik_holder(nik: str) -> User | None:
 def nik_taken(nik: str) -> bool:
     """A verified (or disabled) account holds this NIK; waiting and rejected registrations never block it."""
     return nik_holder(nik) is not None
-
-
-def family_members(user: User) -> list[Resident]:
-    """The people ``user`` may request letters for: its own register entry first, then, once verified, the
-    trusted entries on its KK (``access.family_kk``); never a row someone typed at registration."""
-    own = user.resident
-    if own is None:
-        return []
-    kk = access.family_kk(user)
-    if kk is None:
-        return [own]
-    members = db.session.scalars(
-        select(Resident).where(Resident.kk_number == kk, Resident.is_trusted).order_by(Resident.birth_date)
-    ).all()
-    return sorted(members, key=lambda r: r.id != own.id)
 
 
 def assisted_residents(assistant: User) -> list[User]:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
 from sempelmas.models.residents import Resident
+from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
@@ -39,7 +40,7 @@ def home():
         return assisted()
     # until verification the account has no register entry: it sees what it typed, and no family
     return render("resident/home.html", account=resident_user, resident=resident_user.resident,
-                  declared=resident_user.registration, family=accounts.family_members(resident_user),
+                  declared=resident_user.registration, family=access.family_members(resident_user),
                   acting=resident_user.id != current_user.id, stop_form=EmptyForm())
 
 
@@ -118,7 +119,7 @@ def _service_version(code: str):
 
 def _subject_from(resident_user: User, raw: str | None):
     """The person chosen under "untuk siapa": the applicant or a family member on the same KK, else None."""
-    family = accounts.family_members(resident_user)
+    family = access.family_members(resident_user)
     if not raw:
         return family[0] if family else None
     return next((m for m in family if str(m.id) == raw), None)
@@ -128,7 +129,7 @@ def _form_page(service, version, resident_user, subject, key: str, state: reques
                status: int = 200):
     snap = version.snapshot
     return render("resident/request_form.html", service=service, snap=snap, account=resident_user,
-                  applicant=resident_user.resident, family=accounts.family_members(resident_user),
+                  applicant=resident_user.resident, family=access.family_members(resident_user),
                   subject=subject, requirements=requests_service.requirements_for(snap, subject), key=key,
                   state=state, max_files=request_form.max_files(), acting=resident_user.id != current_user.id,
                   status=status)
