@@ -37,6 +37,7 @@ from sempelmas.extensions import db
 from sempelmas.models.letters import Letter
 from sempelmas.services import sequences
 from sempelmas.services.accountability import audit
+from sempelmas.services.files.disk import fsync_dir
 
 #: 15 random bytes = 120 bits, 20 URL-safe characters (the contract asks for at least 80 bits)
 CODE_BYTES = 15
@@ -69,13 +70,6 @@ def _pending(name: str) -> Path:
     return letter_dir() / (Path(name).name + PENDING)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def stage_pdf(name: str, data: bytes) -> Path:
     """Write a signed PDF under its pending name (fsynced); call after the row is flushed, before the commit."""
@@ -98,7 +92,7 @@ def publish_pdf(name: str) -> bool:
         os.replace(pending, final)
     except FileNotFoundError:
         return final.exists()
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return True
 
 
@@ -216,7 +210,7 @@ def sweep(*, wait_seconds: float = SWEEP_LOCK_WAIT_SECONDS, audit_it: bool = Tru
     for filename in result.removed:
         (folder / filename).unlink(missing_ok=True)
     if result.removed:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     return result
 
 

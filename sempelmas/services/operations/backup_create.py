@@ -23,6 +23,7 @@ from pathlib import Path
 from flask import current_app
 
 from sempelmas.extensions import db
+from sempelmas.services.files.disk import fsync_dir
 from sempelmas.services.operations.backup import (
     ARCHIVE_RE,
     CHUNK,
@@ -233,7 +234,7 @@ def create_backup(*, now: datetime | None = None) -> CreateResult:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
 
     result = CreateResult(path=final, manifest=manifest, size=final.stat().st_size,
                           pruned=prune(out_dir, current_app.config["BACKUP_KEEP"]))
@@ -306,13 +307,6 @@ def _add_checked(tar: tarfile.TarFile, arcname: str, path: Path, expected: dict)
             raise BackupError(f"Berkas {arcname} berubah selama pencadangan; ulangi pencadangan.")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def prune(folder: Path, keep: int) -> list[str]:
     """Delete the oldest archives beyond ``keep`` (0 = keep all); returns the names deleted."""
@@ -383,5 +377,5 @@ def copy_to_target(archive: Path, target: str, keep: int) -> list[str]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(dest_dir)
+    fsync_dir(dest_dir)
     return prune(dest_dir, keep)
