@@ -69,37 +69,7 @@ def register_fonts() -> None:
         rl_config.useA85 = 0
         for alias in ("dejavuserif", "dejavu serif", "serif", "times", "times new roman", "times-roman"):
             default.DEFAULT_FONT[alias] = FONT_FAMILY
-        _cache_plain_css()
         _fonts_ready = True
-
-
-def _cache_plain_css() -> None:
-    """Parse each plain style sheet once per process instead of once per letter (~15 % of a render).
-
-    xhtml2pdf parses the user-agent sheet and every <style> block again for each document. A block
-    of plain rule sets parses to the same immutable rules every time, so its result is reused; a
-    block with at-rules (@page, @font-face: they act on the document being built) or custom
-    properties is always parsed afresh. The letter keeps its @page rule in a <style> of its own.
-    """
-    from xhtml2pdf.context import pisaContext
-
-    if getattr(pisaContext._parseCSSSource, "_letter_cache", False):
-        return
-    original = pisaContext._parseCSSSource
-    cache: dict[str, object] = {}
-
-    def parse(self, text, source_name):
-        if "@" in text or "--" in text:
-            return original(self, text, source_name)
-        hit = cache.get(text)
-        if hit is None:
-            hit = original(self, text, source_name)
-            if len(cache) < 64:  # admins' edits make new sheets: bounded
-                cache[text] = hit
-        return hit
-
-    parse._letter_cache = True
-    pisaContext._parseCSSSource = parse
 
 
 def warm_up() -> None:
