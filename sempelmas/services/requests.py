@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import workdays
@@ -326,13 +326,9 @@ def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: st
 
 def family_requests(resident_user: User) -> list[LetterRequest]:
     """The requests a resident may follow, newest first: their own, and once verified those about or made
-    by someone on their KK (services.request_access.family_request_clause)."""
-    subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
+    by someone on their KK (services.request_access.family_request_ids)."""
     stmt = (select(LetterRequest)
-            .join(subject, LetterRequest.subject_resident_id == subject.id)
-            .join(applicant, LetterRequest.applicant_user_id == applicant.id)
-            .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
-            .where(request_access.family_request_clause(resident_user, subject, applicant_resident))
+            .where(LetterRequest.id.in_(request_access.family_request_ids(resident_user)))
             .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
             .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
     return list(db.session.scalars(stmt))
