@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sempelmas import links
 from sempelmas.domain.i18n import lazy as _
@@ -101,14 +102,47 @@ def latest_letter_of(request_id: int) -> Letter | None:
     return next((r for r in rows if r.status == LetterStatus.VALID), rows[0] if rows else None)
 
 
-def signing_queue(limit: int = 500) -> list[LetterRequest]:
-    """Requests waiting for a signature, the longest-waiting first."""
+#: letters per page of the signing queue (one page is what an official reads, ticks and signs at once)
+SIGNING_PAGE_SIZE = 50
+
+
+@dataclass
+class SigningQueuePage:
+    """One page of the requests waiting for a signature, the longest-waiting first."""
+
+    items: list[LetterRequest]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def signing_queue(page: int = 1, per_page: int | None = None) -> SigningQueuePage:
+    """One page of the requests waiting for a signature (a page past the last shows the last). The count reads
+    the (status, due_at) index; the page's rows come with their subject and service version in two more
+    statements, whatever the page size."""
     from sqlalchemy.orm import selectinload
 
-    return list(db.session.scalars(
-        select(LetterRequest).where(LetterRequest.status == RequestStatus.AWAITING_SIGNATURE)
-        .options(selectinload(LetterRequest.subject))
-        .order_by(LetterRequest.updated_at, LetterRequest.id).limit(limit)))
+    per_page = per_page or SIGNING_PAGE_SIZE
+    waiting = LetterRequest.status == RequestStatus.AWAITING_SIGNATURE
+    total = db.session.scalar(select(func.count()).select_from(LetterRequest).where(waiting)) or 0
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    items = list(db.session.scalars(
+        select(LetterRequest).where(waiting)
+        .options(selectinload(LetterRequest.subject), selectinload(LetterRequest.service_version))
+        .order_by(LetterRequest.updated_at, LetterRequest.id).limit(per_page).offset((page - 1) * per_page)))
+    return SigningQueuePage(items, total, page, per_page)
 
 
 def check_signable(request: LetterRequest, signer_user: User) -> None:

@@ -3,11 +3,12 @@ up to 100 with one passphrase entry) and sending a letter back to the staff."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.access import role_required
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.forms import add_error
 from sempelmas.htmx import render
@@ -40,7 +41,9 @@ def _desk_facts() -> dict:
 
 
 def queue_context(form: BatchForm | None = None, *, message: str | None = None) -> dict:
-    return {"items": issuing.signing_queue(), "form": form or BatchForm(formdata=None), "message": message,
+    """The queue page's context: the page asked for in ``?page=`` (the batch form posts back to it)."""
+    queue = issuing.signing_queue(digit_rules.query_int(request.args, "page", 1))
+    return {"queue": queue, "items": queue.items, "form": form or BatchForm(formdata=None), "message": message,
             "batches": batch_signing.running_batches(current_user), **_desk_facts()}
 
 
