@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -161,30 +161,50 @@ class Queue:
     handled: list[Handled] = field(default_factory=list)
 
 
-def _area_condition(user: User):
+def _rt_endorsed():
+    """SQL: the request has an RT endorsement that still counts (``lifecycle.current_endorsements``: given after
+    the request was last returned to the resident), i.e. its endorsement step is the RW's."""
+    last_return = (select(func.max(RequestEvent.at))
+                   .where(RequestEvent.request_id == LetterRequest.id, RequestEvent.action == "return_to_resident")
+                   .scalar_subquery())
+    return (select(Endorsement.id)
+            .where(Endorsement.request_id == LetterRequest.id, Endorsement.level == RT_LEVEL,
+                   or_(last_return.is_(None), Endorsement.at > last_return))
+            .exists())
+
+
+def _awaiting_condition(user: User):
+    """``awaits`` in SQL for the requests waiting for a pengantar: in an RT the user heads and not yet endorsed by
+    the RT, or in an RW the user heads and endorsed by the RT (None: the user heads no area)."""
     conditions = []
     for grant in user.roles:
         if grant.role == Role.RT_HEAD:
-            conditions.append(and_(Resident.rt == grant.rt, Resident.rw == grant.rw))
+            area = select(Resident.id).where(Resident.rt == grant.rt, Resident.rw == grant.rw)
+            conditions.append(and_(LetterRequest.subject_resident_id.in_(area), ~_rt_endorsed()))
         elif grant.role == Role.RW_HEAD:
-            conditions.append(Resident.rw == grant.rw)
+            area = select(Resident.id).where(Resident.rw == grant.rw)
+            conditions.append(and_(LetterRequest.subject_resident_id.in_(area), _rt_endorsed()))
     return or_(*conditions) if conditions else None
 
 
 def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
     """The RT/RW head's queue: requests in their area waiting for their step (RT heads: not yet
     endorsed by the RT; RW heads: endorsed by the RT, not yet by the RW), longest-waiting first, and
-    what they handled lately. Requests needing a paper pengantar (the RT has no account) never appear."""
-    area = _area_condition(user)
-    if area is None:
+    what they handled lately. Requests needing a paper pengantar (the RT has no account) never appear.
+
+    Which requests wait for this head is decided in SQL (``_awaiting_condition``: the area's residents, then
+    their requests on the status index, with the endorsement step), so only those rows are loaded, whatever
+    the number of requests waiting elsewhere in the kelurahan; ``awaits`` checks each of them again."""
+    condition = _awaiting_condition(user)
+    if condition is None:
         return Queue()
     candidates = db.session.scalars(
-        select(LetterRequest).join(LetterRequest.subject)
+        select(LetterRequest)
         .where(LetterRequest.status == RequestStatus.AWAITING_ENDORSEMENT,
-               LetterRequest.needs_paper_pengantar.is_(False), area)
-        .options(contains_eager(LetterRequest.subject), joinedload(LetterRequest.service_version),
+               LetterRequest.needs_paper_pengantar.is_(False), condition)
+        .options(selectinload(LetterRequest.subject), selectinload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))
-    ).unique().all()
+    ).all()
     waiting = sorted((r for r in candidates if awaits(r, user)), key=lambda r: (waiting_since(r), r.id))
 
     events = db.session.scalars(
