@@ -38,7 +38,7 @@ def _waited(since: datetime) -> str:
 @bp.get("/")
 @role_required(*HEADS)
 def home():
-    return render("rt/home.html", waiting=len(endorsements.queue_for(current_user).waiting),
+    return render("rt/home.html", waiting=endorsements.waiting_count(current_user),
                   pending=accounts.pending_accounts(current_user), scope=_scope())
 
 

@@ -166,11 +166,11 @@ def _rt_endorsed():
     the request was last returned to the resident), i.e. its endorsement step is the RW's."""
     last_return = (select(func.max(RequestEvent.at))
                    .where(RequestEvent.request_id == LetterRequest.id, RequestEvent.action == "return_to_resident")
-                   .scalar_subquery())
+                   .correlate(LetterRequest).scalar_subquery())
     return (select(Endorsement.id)
             .where(Endorsement.request_id == LetterRequest.id, Endorsement.level == RT_LEVEL,
                    or_(last_return.is_(None), Endorsement.at > last_return))
-            .exists())
+            .correlate(LetterRequest).exists())
 
 
 def _awaiting_condition(user: User):
@@ -187,6 +187,23 @@ def _awaiting_condition(user: User):
     return or_(*conditions) if conditions else None
 
 
+def _waiting_for(user: User):
+    """SQL: the request waits for ``user``'s endorsement (None: the user heads no area)."""
+    condition = _awaiting_condition(user)
+    if condition is None:
+        return None
+    return and_(LetterRequest.status == RequestStatus.AWAITING_ENDORSEMENT,
+                LetterRequest.needs_paper_pengantar.is_(False), condition)
+
+
+def waiting_count(user: User) -> int:
+    """How many requests wait for ``user``'s endorsement (``queue_for(user).waiting``, counted in SQL)."""
+    waiting = _waiting_for(user)
+    if waiting is None:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(LetterRequest).where(waiting)) or 0
+
+
 def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
     """The RT/RW head's queue: requests in their area waiting for their step (RT heads: not yet
     endorsed by the RT; RW heads: endorsed by the RT, not yet by the RW), longest-waiting first, and
@@ -195,13 +212,11 @@ def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
     Which requests wait for this head is decided in SQL (``_awaiting_condition``: the area's residents, then
     their requests on the status index, with the endorsement step), so only those rows are loaded, whatever
     the number of requests waiting elsewhere in the kelurahan; ``awaits`` checks each of them again."""
-    condition = _awaiting_condition(user)
-    if condition is None:
+    waiting = _waiting_for(user)
+    if waiting is None:
         return Queue()
     candidates = db.session.scalars(
-        select(LetterRequest)
-        .where(LetterRequest.status == RequestStatus.AWAITING_ENDORSEMENT,
-               LetterRequest.needs_paper_pengantar.is_(False), condition)
+        select(LetterRequest).where(waiting)
         .options(selectinload(LetterRequest.subject), selectinload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))
     ).all()
