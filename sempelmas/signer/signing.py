@@ -77,9 +77,11 @@ def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None
 @role_required(Role.SIGNER)
 def request_detail(tracking_number: str):
     letter_request = _request_or_404(tracking_number)
-    audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
+    resp = _detail(letter_request)
+    # recorded after the page is rendered: the commit expires what the page read (services.audit.record_view)
+    audit.record_view("request.view", letter_request, tracking_number=letter_request.tracking_number)
     db.session.commit()
-    return _detail(letter_request)
+    return resp
 
 
 @bp.get("/permohonan/<tracking_number>/pratinjau.pdf")
