@@ -21,7 +21,9 @@ files (PDF, images, exports) are left out. Nothing is posted, so nothing changes
 (the audit record of a viewed request).
 
 Each page is then loaded by 20 concurrent clients for ``--duration`` seconds after ``--warmup`` seconds, and
-its p50/p95/max latency and req/s recorded; the baseline is measured first and last. Load generator: **wrk**
+its p50/p95/max latency and req/s recorded, with the CPU time the two workers spent per request (from /proc:
+what the page costs, which other processes on a shared machine do not change, while they do lengthen the
+latencies); the baseline is measured first and last. Load generator: **wrk**
 (with a Lua script for p95) when it is on the PATH (``make bench-deps`` or ``apt-get install -y wrk``);
 otherwise a small Python generator in its own process (one thread, non-blocking sockets, 20 connections;
 latency from the connect or send to the last byte; gunicorn's sync workers close the connection after each
@@ -382,6 +384,22 @@ def generate(spec: dict) -> dict:
             "errors": errors + sum(n for s, n in statuses.items() if s != 200)}
 
 
+def workers_cpu(master: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn master's workers."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -456,21 +474,27 @@ def main() -> int:
               f"{args.warmup:g} s warm-up + {args.duration:g} s each; gunicorn {' '.join(GUNICORN)}; "
               f"{os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
+        def run_load(p: int, path: str, headers: dict, seconds: float) -> dict:
+            return (load_wrk(p, path, headers, args.clients, seconds, lua) if use_wrk
+                    else load_python(p, path, headers, args.clients, seconds))
+
         def measure(p: int, path: str, headers: dict) -> dict:
+            """The load's figures, and the workers' CPU time per request: what the page costs whatever else the
+            machine runs meanwhile (the latencies grow with every other process on the CPUs)."""
             # gunicorn still serves what the last load left queued: wait until a plain page answers again
             get(p, "/orang/1" if p == base_port else "/login", "")
             headers = {"User-Agent": USER_AGENT, **headers}
-            if use_wrk:
-                if args.warmup:
-                    load_wrk(p, path, headers, args.clients, args.warmup, lua)
-                return load_wrk(p, path, headers, args.clients, args.duration, lua)
             if args.warmup:
-                load_python(p, path, headers, args.clients, args.warmup)
-            return load_python(p, path, headers, args.clients, args.duration)
+                run_load(p, path, headers, args.warmup)
+            master = app_proc.pid if p == port else base_proc.pid
+            before = workers_cpu(master)
+            out = run_load(p, path, headers, args.duration)
+            out["cpu_ms"] = (workers_cpu(master) - before) * 1000 / out["n"] if out["n"] else float("inf")
+            return out
 
         baseline = [measure(base_port, "/orang/1", {})]
         print(f"baseline (bare Flask): p50 {baseline[0]['p50']:.1f} ms, p95 {baseline[0]['p95']:.1f} ms, "
-              f"{baseline[0]['rps']:.0f} req/s")
+              f"{baseline[0]['rps']:.0f} req/s, {baseline[0]['cpu_ms']:.2f} CPU ms/req")
         for i, page in enumerate(pages, 1):
             headers = {"Cookie": page["cookie"]} if page["cookie"] else {}
             if page["htmx"]:
@@ -479,21 +503,22 @@ def main() -> int:
             if not page["n"]:
                 page.update(errors=page["errors"] or 1, p50=float("inf"), p95=float("inf"), max=float("inf"))
             print(f"  [{i}/{len(pages)}] {page['role']:<10} {page['path'][:70]:<70} p95 {page['p95']:7.1f} ms "
-                  f"{page['rps']:6.0f} req/s", flush=True)
+                  f"{page['rps']:6.0f} req/s {page['cpu_ms']:5.1f} CPU ms/req", flush=True)
         baseline.append(measure(base_port, "/orang/1", {}))
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
 
         pages.sort(key=lambda p: -p["p95"])
         over = [p for p in pages if p["p95"] > TARGET_P95_MS or p["errors"]]
         print(f"\nbaseline (bare Flask, /orang/1), first / last: p95 {baseline[0]['p95']:.1f} / "
-              f"{baseline[1]['p95']:.1f} ms, {baseline[0]['rps']:.0f} / {baseline[1]['rps']:.0f} req/s; "
-              f"load average {load}\n")
-        print(f"{'role':<10} {'page':<62} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'req/s':>6} {'KB':>5}  verdict")
+              f"{baseline[1]['p95']:.1f} ms, {baseline[0]['rps']:.0f} / {baseline[1]['rps']:.0f} req/s, "
+              f"{baseline[0]['cpu_ms']:.2f} / {baseline[1]['cpu_ms']:.2f} CPU ms/req; load average {load}\n")
+        print(f"{'role':<10} {'page':<62} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'req/s':>6} {'CPU ms':>6} "
+              f"{'KB':>5}  verdict")
         for p in pages:
             verdict = "PASS" if p["p95"] <= TARGET_P95_MS and not p["errors"] else "FAIL"
             name = p["path"] + (" (htmx)" if p["htmx"] else "")
             print(f"{p['role']:<10} {name[:62]:<62} {p['p50']:7.1f} {p['p95']:7.1f} {p['max']:7.0f} "
-                  f"{p['rps']:6.0f} {p['bytes'] / 1024:5.0f}  {verdict}"
+                  f"{p['rps']:6.0f} {p['cpu_ms']:6.1f} {p['bytes'] / 1024:5.0f}  {verdict}"
                   + (f" ({p['errors']} errors)" if p["errors"] else ""))
         if skipped:
             print("\nnot measured (not an HTML page, or an error):")
