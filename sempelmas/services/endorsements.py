@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -217,7 +217,12 @@ def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
         return Queue()
     candidates = db.session.scalars(
         select(LetterRequest).where(waiting)
-        .options(selectinload(LetterRequest.subject), selectinload(LetterRequest.service_version),
+        # what the queue shows and decides with, not the answers or the whole register entry
+        .options(load_only(LetterRequest.tracking_number, LetterRequest.status, LetterRequest.submitted_at,
+                           LetterRequest.service_version_id, LetterRequest.subject_resident_id,
+                           LetterRequest.needs_paper_pengantar),
+                 selectinload(LetterRequest.subject).load_only(Resident.full_name, Resident.rt, Resident.rw),
+                 selectinload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))
     ).all()
     waiting = sorted((r for r in candidates if awaits(r, user)), key=lambda r: (waiting_since(r), r.id))
