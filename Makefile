@@ -19,7 +19,7 @@ FLASK := $(SERVED) $(BIN)/flask --app app
 # Debian packages the tests drive: browser, PDF rasteriser and signature checker, NSS tools, QR decoder.
 TEST_DEBS := chromium chromium-driver poppler-utils libnss3-tools zbar-tools rsync
 
-.PHONY: run serve test lint translations compile-translations system-deps clean
+.PHONY: run serve test lint translations compile-translations system-deps bench-deps clean
 
 # --- environment -----------------------------------------------------------------------------
 
@@ -99,6 +99,16 @@ system-deps:
 	else \
 	  echo "Missing Debian packages:$$missing (browser/PDF tests will be skipped). Install them with:"; \
 	  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends $(TEST_DEBS)"; \
+	fi
+
+# wrk, the load generator of bench/bench_http.py and bench/bench_pages.py (bench_pages.py uses a Python one without
+# it). Not needed by the tests.
+bench-deps:
+	@if command -v wrk >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; \
+	else \
+	  echo "wrk is missing. Install it with: sudo apt-get install -y wrk"; \
 	fi
 
 lint: $(VENV)/.dev-stamp

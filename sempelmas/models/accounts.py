@@ -62,7 +62,9 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(24), default=AccountStatus.VERIFIED)
+    #: indexed: the accounts waiting for verification are a few among thousands
+    #: (services.people.account_verification.pending_accounts)
+    status: Mapped[str] = mapped_column(String(24), default=AccountStatus.VERIFIED, index=True)
     #: the register entry of a resident account
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), unique=True)
     #: the pendamping who created this account for a resident without a phone

@@ -7,7 +7,7 @@
   or the RT head verified an account), and only a verified account has a family. Until then an account sees only
   what it entered itself; a KK number or NIK someone typed never opens anyone else's data. The rules exist in the
   two forms the app needs: one request in Python (``is_family_request``), a list in SQL
-  (``family_request_clause``).
+  (``family_request_ids``).
 - **A letter request and its files** (``can_view``): staff and signers see any, RT/RW heads their area,
   residents their own and their family's. Screens answer 404 to anyone else.
 
@@ -17,7 +17,7 @@ this module the rest.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import Select, and_, false, or_, select, union
 from sqlalchemy.sql.elements import ColumnElement
 
 from sempelmas.extensions import db
@@ -43,12 +43,13 @@ def in_area(user: User, resident: Resident | None) -> bool:
     return resident is not None and (heads_rt(user, resident.rt, resident.rw) or heads_rw(user, resident.rw))
 
 
-def area_clause(user: User, rt: ColumnElement, rw: ColumnElement, *, rw_heads: bool = True) -> ColumnElement[bool]:
+def area_clause(user: User, rt: ColumnElement, rw: ColumnElement, *, rt_heads: bool = True,
+                rw_heads: bool = True) -> ColumnElement[bool]:
     """``in_area`` as a WHERE clause over the columns (or expressions) ``rt`` and ``rw`` (``heads_rt`` alone
-    with ``rw_heads=False``); false for a user who heads nothing."""
+    with ``rw_heads=False``, ``heads_rw`` alone with ``rt_heads=False``); false for a user who heads nothing."""
     conditions = []
     for grant in user.roles:
-        if grant.role == Role.RT_HEAD:
+        if grant.role == Role.RT_HEAD and rt_heads:
             conditions.append(and_(rt == grant.rt, rw == grant.rw))
         elif grant.role == Role.RW_HEAD and rw_heads:
             conditions.append(rw == grant.rw)
@@ -124,16 +125,22 @@ def is_family_request(resident_user: User, request: LetterRequest) -> bool:
     return is_family_member(resident_user, request.applicant.resident)
 
 
-def family_request_clause(resident_user: User, subject: type[Resident],
-                          applicant_resident: type[Resident]) -> ColumnElement[bool]:
-    """``is_family_request`` as a WHERE clause, over aliases of the request's subject and of its
-    applicant's register entry (outer-joined)."""
-    conditions = [LetterRequest.applicant_user_id == resident_user.id]
+def family_request_ids(resident_user: User) -> Select:
+    """``is_family_request`` in SQL: the ids of the requests ``resident_user`` may follow.
+
+    A UNION of three lookups that each walk an index (the applicant's requests; the requests about a trusted
+    entry on the family's KK; the requests made by the accounts of those entries), not one OR over the
+    request joined to its subject and its applicant's entry: SQLite could not use an index for such an OR and
+    read every request of the kelurahan to return a family's few (bench/bench_pages.py)."""
+    own = select(LetterRequest.id).where(LetterRequest.applicant_user_id == resident_user.id)
     kk = family_kk(resident_user)
-    if kk is not None:
-        conditions += [and_(subject.kk_number == kk, subject.is_trusted),
-                       and_(applicant_resident.kk_number == kk, applicant_resident.is_trusted)]
-    return or_(*conditions)
+    if kk is None:
+        return own
+    family = select(Resident.id).where(Resident.kk_number == kk, Resident.is_trusted)
+    family_accounts = select(User.id).where(User.resident_id.in_(family))
+    return union(own,
+                 select(LetterRequest.id).where(LetterRequest.subject_resident_id.in_(family)),
+                 select(LetterRequest.id).where(LetterRequest.applicant_user_id.in_(family_accounts)))
 
 
 # ---------------------------------------------------------------- a letter request and its files

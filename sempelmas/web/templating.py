@@ -3,36 +3,54 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
+from babel import Locale
 from flask import Flask
-from flask_babel import format_date, format_datetime
 
 from sempelmas.domain.masking import mask_name, mask_nik
 from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, ROLE_LABELS, Role
 from sempelmas.services.requests import lifecycle
 
 
+@lru_cache(maxsize=8)
+def _month_names(lang: str) -> dict[int, str]:
+    """The months as ``MMMM`` writes them in ``lang`` (Babel's CLDR data, read once per language)."""
+    return dict(Locale.parse(lang).months["format"]["wide"])
+
+
 def _date_long(value: date | None) -> str:
-    """27 November 2026 (in the chosen locale)."""
+    """27 November 2026 (in the chosen locale): Babel's ``d MMMM yyyy``, without parsing the pattern again."""
     if not value:
         return ""
-    return format_date(value, "d MMMM yyyy")
+    from sempelmas.web.i18n import current_lang
+
+    return f"{value.day} {_month_names(current_lang())[value.month]} {value.year:04d}"
 
 
 def _datetime_local(value: datetime | None) -> str:
-    """A stored UTC timestamp shown in the profile's time zone: 27 November 2026 14.05 WIB (14:05 in English)."""
+    """A stored UTC timestamp shown in the profile's time zone: 27 November 2026 14.05 WIB (14:05 in English).
+
+    What ``format_datetime(value, "d MMMM yyyy HH.mm")`` gives in the time zone Babel is set to
+    (``i18n.select_timezone``), built directly: pages show dozens of these, and Babel's formatter cost
+    ~0.1 ms each (the locale, the time zone and the pattern looked up on every call)."""
     if not value:
         return ""
+    from sempelmas.domain.dates import clock
     from sempelmas.services.kelurahan.profile import current_profile
+    from sempelmas.web.i18n import current_lang, select_timezone
 
     profile = current_profile()
     tz_label = profile.timezone if profile else "WIB"
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    from sempelmas.domain.dates import TIME_SEPARATOR
-    from sempelmas.web.i18n import current_lang
+    lang = current_lang()
+    local = (value.replace(tzinfo=UTC) if value.tzinfo is None else value).astimezone(_zone(select_timezone()))
+    return f"{local.day} {_month_names(lang)[local.month]} {local.year:04d} {clock(local, lang)} {tz_label}"
 
-    sep = TIME_SEPARATOR.get(current_lang(), ".")
-    return f"{format_datetime(aware, f'd MMMM yyyy HH{sep}mm')} {tz_label}"
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def register(app: Flask) -> None:

@@ -357,3 +357,69 @@ def test_flask_doctor_looks_at_the_chain_head(app, runner):
     db.session.commit()
     gone = runner.invoke(args=["doctor"])
     assert gone.exit_code == 1 and "Kepala rantai hilang" in gone.output
+
+
+# ------------------------------------------------------------------ page views: written at once, chained in batches
+
+def _view(app, user, obj_id: int) -> None:
+    with app.test_request_context("/"):
+        from flask import g
+
+        g._login_user = user  # what Flask-Login's current_user reads: the signed-in viewer
+        audit.record_view("request.view", _Obj(obj_id), tracking_number=f"JGL-2026-{obj_id:06d}")
+    db.session.commit()
+
+
+class _Obj:
+    __tablename__ = "letter_requests"
+
+    def __init__(self, id_: int):
+        self.id = id_
+
+
+def test_a_page_view_is_kept_at_once_and_chained_by_the_next_append(app, factory):
+    from sempelmas.models.audit import PendingView
+
+    staff = factory.staff(Role.STAFF, "petugas9")
+    make_log(2)
+    head_before = db.session.get(AuditChainHead, 1).seq
+    _view(app, staff, 7)
+    assert [e.action for e in chain()] == ["test.step0", "test.step1"]  # the chain's head was not touched
+    assert db.session.get(AuditChainHead, 1).seq == head_before
+    (pending,) = db.session.scalars(select(PendingView)).all()
+    assert (pending.actor_id, pending.object_type, pending.object_id) == (staff.id, "letter_requests", "7")
+    viewed_at = pending.created_at
+    audit.record("test.after", object_type="uji", object_id=1)  # any chained append takes the views along
+    db.session.commit()
+    entries = chain()
+    assert [(e.action, e.seq) for e in entries[2:]] == [("test.after", 3), ("request.view", 4)]
+    view = entries[3]
+    assert (view.actor_id, view.object_id, view.details) == (staff.id, "7", {"tracking_number": "JGL-2026-000007"})
+    assert view.created_at == viewed_at
+    assert db.session.scalars(select(PendingView)).all() == []
+    assert audit.verify_chain().intact
+
+
+def test_chain_views_moves_every_waiting_view_in_batches(app, factory, monkeypatch):
+    from sempelmas.models import audit as audit_model
+    from sempelmas.models.audit import PendingView
+
+    monkeypatch.setattr(audit_model, "VIEW_BATCH", 2)
+    monkeypatch.setattr(audit, "VIEW_BATCH", 2)
+    staff = factory.staff(Role.STAFF, "petugas9")
+    assert audit.chain_views() == 0
+    for i in range(5):
+        _view(app, staff, i)
+    assert audit.chain_views() == 5
+    assert [(e.object_id, e.seq) for e in chain()] == [(str(i), i + 1) for i in range(5)]
+    assert db.session.scalar(select(func.count()).select_from(PendingView)) == 0
+    assert audit.verify_chain().intact
+
+
+def test_audit_verify_chains_the_waiting_views_first(app, factory, runner):
+    staff = factory.staff(Role.STAFF, "petugas9")
+    make_log(1)
+    _view(app, staff, 3)
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    assert [e.action for e in chain()] == ["test.step0", "request.view"]

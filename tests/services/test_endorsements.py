@@ -201,6 +201,16 @@ def test_after_a_return_and_resubmit_the_endorsements_start_again(area):
     assert lifecycle.current_endorsements(req) == [again]
 
 
+def test_a_return_of_one_request_leaves_the_step_of_the_others_alone(area):
+    area["profile"].rw_endorses = True
+    endorsed, returned = submit(area["warga"]), submit(area["warga"])
+    endorsements.endorse(endorsed, area["rt"])
+    endorsements.return_to_resident(returned, area["rt"], "Foto KTP buram")  # later than the endorsement
+    db.session.commit()
+    assert endorsements.queue_for(area["rw"]).waiting == [endorsed]
+    assert endorsements.queue_for(area["rt"]).waiting == []
+
+
 def test_the_queue_shows_only_requests_waiting_for_this_heads_step(area, factory):
     area["profile"].rw_endorses = True
     warga = area["warga"]
@@ -208,6 +218,7 @@ def test_the_queue_shows_only_requests_waiting_for_this_heads_step(area, factory
     elsewhere = submit(factory.warga(rt="004", rw="002"))
     db.session.commit()
     assert endorsements.queue_for(area["rt"]).waiting == [older, newer]
+    assert endorsements.waiting_count(area["rt"]) == 2 and endorsements.waiting_count(area["rw"]) == 0
     assert endorsements.queue_for(area["other_rt"]).waiting == [elsewhere]
     assert endorsements.queue_for(area["rw"]).waiting == []
     assert endorsements.queue_for(area["other_rw"]).waiting == []
@@ -218,6 +229,7 @@ def test_the_queue_shows_only_requests_waiting_for_this_heads_step(area, factory
     assert [(h.event.request, h.event.action, h.endorsement.seq) for h in queue.handled] == [
         (newer, "endorse_rt", 1)]
     assert endorsements.queue_for(area["rw"]).waiting == [newer]
+    assert endorsements.waiting_count(area["rt"]) == 1 and endorsements.waiting_count(area["rw"]) == 1
     endorsements.endorse(newer, area["rw"])
     db.session.commit()
     assert endorsements.queue_for(area["rw"]).waiting == []

@@ -178,3 +178,20 @@ def test_a_big_log_is_left_to_the_cli(make_app, factory):
         assert "flask --app app audit-verify" in page and 'action="/admin/audit/periksa"' not in page
         refused = c.post("/admin/audit/periksa").get_data(as_text=True)
         assert "Log terlalu besar" in refused
+
+
+def test_a_page_view_waiting_to_be_chained_shows_in_the_browser(client, factory, login_as):
+    from sempelmas.models.audit import PendingView
+    from tests.request_factory import make_service, submit
+
+    admin, staff, warga = setup_log(factory)
+    make_service()
+    viewed = submit(warga)
+    db.session.commit()
+    login_as(staff)
+    assert client.get(f"/petugas/permohonan/{viewed.tracking_number}").status_code == 200
+    assert len(db.session.scalars(select(PendingView)).all()) == 1  # kept at once, not chained yet
+    login_as(admin)
+    html = client.get(f"/admin/audit?aksi=request.view&jenis=letter_requests&objek={viewed.id}").get_data(as_text=True)
+    assert rows(html) == ["request.view"] and "(petugas1)" in html
+    assert db.session.scalars(select(PendingView)).all() == [] and audit.verify_chain().intact

@@ -56,6 +56,28 @@ def test_the_queue_lists_letters_awaiting_signature_with_checkboxes(client, desk
     assert "Lurah Jagalan" in html
 
 
+def test_the_queue_is_paginated_and_a_refused_batch_returns_to_its_page(client, desk, login_as, monkeypatch):
+    from sempelmas.services.letters import issuing
+
+    monkeypatch.setattr(issuing, "SIGNING_PAGE_SIZE", 2)
+    a, b, c = desk.awaiting(3)  # the longest-waiting first
+    login_as(desk.lurah)
+    first = client.get("/penandatangan/").get_data(as_text=True)
+    assert "3 surat menunggu tanda tangan" in first and "Halaman 1 dari 2" in first
+    assert 'href="/penandatangan/?page=2"' in first and 'action="/penandatangan/tanda-tangan"' in first
+    assert [r.tracking_number in first for r in (a, b, c)] == [True, True, False]
+    second = client.get("/penandatangan/?page=2").get_data(as_text=True)
+    assert [r.tracking_number in second for r in (a, b, c)] == [False, False, True]
+    assert "Halaman 2 dari 2" in second and 'href="/penandatangan/?page=1"' in second
+    assert 'action="/penandatangan/tanda-tangan?page=2"' in second
+    assert c.tracking_number in client.get("/penandatangan/?page=9").get_data(as_text=True)  # past the end: the last
+    resp = client.post("/penandatangan/tanda-tangan?page=2", data={
+        "selected": [c.tracking_number], "passphrase": "bukan-passphrase-ini", "csrf_token": csrf_from(second)})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "Halaman 2 dari 2" in html
+    assert f'value="{c.tracking_number}" checked' in html
+
+
 def test_a_signer_without_a_certificate_is_sent_to_the_key_page(client, desk, factory, login_as):
     desk.awaiting(1)
     newcomer = factory.staff(Role.SIGNER, "kasi")

@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import String, bindparam, select, type_coerce
+from sqlalchemy import String, bindparam, insert, select, type_coerce
 
 from sempelmas.domain import audit_chain
 from sempelmas.extensions import db
-from sempelmas.models.audit import HEAD_ID, HEAD_MISSING, AuditChainHead, AuditEntry
+from sempelmas.models.audit import (
+    HEAD_ID,
+    HEAD_MISSING,
+    VIEW_BATCH,
+    AuditChainHead,
+    AuditEntry,
+    PendingView,
+    chain_entries,
+)
+from sempelmas.models.base import utcnow
 
 
 def _nobody():
@@ -82,6 +91,32 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_view(action: str, obj, *, actor=None, **details) -> None:
+    """Record that ``actor`` (else the installed origin's user) viewed ``obj`` (e.g. "request.view"): one plain
+    INSERT into the pending views (``models.audit.PendingView``: no lock on the chain's head per page view),
+    committed with the caller's transaction and chained into the log in batches (``chain_views``)."""
+    if actor is None:
+        actor = _origin.actor()
+    db.session.execute(insert(PendingView).values(
+        created_at=utcnow(), actor_id=getattr(actor, "id", actor), ip=client_ip(), action=action,
+        object_type=obj.__tablename__, object_id=str(obj.id), details=details))
+
+
+def chain_views() -> int:
+    """Move the pending views into the chained log now, in one append (one lock of the head for the batch), and
+    commit; returns how many. Cheap when there are none: one read, no write. Called by the worker's rounds and
+    before the log is read (the admin's browser, ``verify_chain``); any chained append takes them along too."""
+    if db.session.scalar(select(PendingView.id).limit(1)) is None:
+        return 0
+    moved = 0
+    while True:
+        n = chain_entries(db.session, [])
+        db.session.commit()
+        moved += n
+        if n < VIEW_BATCH:
+            return moved
 
 
 # ------------------------------------------------------------------ verifying the chain

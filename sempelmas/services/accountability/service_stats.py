@@ -199,14 +199,19 @@ def period_stats(period: Period, *, services: bool = True, areas: bool = True) -
         .group_by(R.service_version_id, R.status, sent)).all()
     closed = _month_bucket(R.closed_at, period)
     on_time = func.sum(case((R.closed_at <= R.due_at, 1), else_=0))
-    closed_rows = db.session.execute(
+    # The closed requests are chosen by the closed_at range alone and their status is checked on the grouped
+    # rows (below): with "status IN (...)" in the WHERE clause SQLite, which keeps no statistics, walked the
+    # (status, due_at) index over every finished request of all years (~45 ms with 100,000) instead of the
+    # month's range of the covering index.
+    final = {str(s) for s in FINAL_STATUSES}
+    closed_rows = [r for r in db.session.execute(
         select(R.service_version_id, R.status, closed, func.count(), func.count(R.due_at), on_time)
-        .where(R.closed_at >= a, R.closed_at < b, R.status.in_([str(s) for s in FINAL_STATUSES]))
-        .group_by(R.service_version_id, R.status, closed)).all()
+        .where(R.closed_at >= a, R.closed_at < b)
+        .group_by(R.service_version_id, R.status, closed)).all() if r[1] in final]
     done = _month_bucket(R.closed_at, period)
-    durations = db.session.connection().execute(
-        select(R.service_version_id, done, _duration_seconds())
-        .where(R.closed_at >= a, R.closed_at < b, R.status == str(S.DONE))).all()
+    durations = [r[1:] for r in db.session.connection().execute(
+        select(R.status, R.service_version_id, done, _duration_seconds())
+        .where(R.closed_at >= a, R.closed_at < b)).all() if r[0] == S.DONE]
 
     names = _service_names()
     service_of = dict(db.session.execute(select(ServiceVersion.id, ServiceVersion.service_id)).all())

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from sempelmas import links
 from sempelmas.domain.i18n import lazy as _
@@ -105,14 +106,63 @@ def latest_letter_of(request_id: int) -> Letter | None:
     return next((r for r in rows if r.status == LetterStatus.VALID), rows[0] if rows else None)
 
 
-def signing_queue(limit: int = 500) -> list[LetterRequest]:
-    """Requests waiting for a signature, the longest-waiting first."""
-    from sqlalchemy.orm import selectinload
+#: letters per page of the signing queue (one page is what an official reads, ticks and signs at once)
+SIGNING_PAGE_SIZE = 50
 
-    return list(db.session.scalars(
-        select(LetterRequest).where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.SIGNER)))
-        .options(selectinload(LetterRequest.subject))
-        .order_by(LetterRequest.updated_at, LetterRequest.id).limit(limit)))
+
+@dataclass
+class SigningQueueRow:
+    """What the signing queue shows of a request waiting for a signature."""
+
+    tracking_number: str
+    subject_name: str
+    service_name: str
+    forwarded_at: datetime  #: when it was last moved (forwarded to signing), UTC
+
+
+@dataclass
+class SigningQueuePage:
+    """One page of the requests waiting for a signature, the longest-waiting first."""
+
+    items: list[SigningQueueRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def signing_queue(page: int = 1, per_page: int | None = None) -> SigningQueuePage:
+    """One page of the requests waiting for a signature (a page past the last shows the last): the count on the
+    (status, due_at) index, then the page's ids, joined to the subject's name and the service's name (read from
+    the version's snapshot in SQL) only: two statements, no request, resident or snapshot loaded whole."""
+    from sempelmas.models.catalogue import ServiceVersion
+    from sempelmas.models.residents import Resident
+
+    per_page = per_page or SIGNING_PAGE_SIZE
+    R = LetterRequest
+    waiting = R.status.in_(lifecycle.statuses_waiting_for(lifecycle.SIGNER))
+    total = db.session.scalar(select(func.count()).select_from(R).where(waiting)) or 0
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    ids = (select(R.id).where(waiting).order_by(R.updated_at, R.id)
+           .limit(per_page).offset((page - 1) * per_page).subquery("page"))
+    rows = db.session.execute(
+        select(R.tracking_number, Resident.full_name, ServiceVersion.snapshot["name"].as_string(), R.updated_at)
+        .join(ids, ids.c.id == R.id)
+        .join(Resident, Resident.id == R.subject_resident_id)
+        .join(ServiceVersion, ServiceVersion.id == R.service_version_id)
+        .order_by(R.updated_at, R.id))
+    return SigningQueuePage([SigningQueueRow(*r) for r in rows], total, page, per_page)
 
 
 def check_signable(request: LetterRequest, signer_user: User) -> None:

@@ -416,6 +416,7 @@ def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, ma
     """The worker's loop: housekeeping hourly, then the queue. A failing round (the database locked past its
     busy timeout, or away) is logged and tried again after a backoff (services/operations/worker_loop.py:
     1 s, 2 s, 4 s … ``max_backoff``), so the worker outlives a brief outage. ``stop``: ends the loop (tests)."""
+    from sempelmas.services.accountability import audit
     from sempelmas.services.requests import attachments
 
     log.info("worker started")
@@ -428,6 +429,7 @@ def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, ma
             if purged:
                 log.info("removed %d upload(s) of forms never sent", purged)
             next_purge = time.monotonic() + 3600
+        audit.chain_views()  # the page views recorded since the last round, into the chained log in one append
         return 0.0 if run_pending() else poll_seconds
 
     worker_loop.run_rounds("worker", one_round, stop=stop, max_backoff=max_backoff)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain import nik as nik_rules
@@ -50,9 +51,13 @@ class CatalogueError(Exception):
 
 # ------------------------------------------------------------------ reading
 
-def enabled_services() -> list[Service]:
-    return list(db.session.scalars(
-        select(Service).where(Service.enabled.is_(True)).order_by(Service.sort_order, Service.name)))
+def enabled_services(*, with_requirements: bool = False) -> list[Service]:
+    """The services residents may request, in catalogue order; ``with_requirements``: their requirements loaded
+    with them (one more statement, not one per service)."""
+    stmt = select(Service).where(Service.enabled.is_(True)).order_by(Service.sort_order, Service.name)
+    if with_requirements:
+        stmt = stmt.options(selectinload(Service.requirements))
+    return list(db.session.scalars(stmt))
 
 
 def all_services() -> list[Service]:

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from sempelmas.domain import dates
 from sempelmas.domain.letter_format import roman_month
@@ -166,19 +166,68 @@ class Queue:
     handled: list[Handled] = field(default_factory=list)
 
 
+def _rt_endorsed():
+    """SQL: the request has an RT endorsement that still counts (``lifecycle.current_endorsements``: given after
+    the request was last returned to the resident), i.e. its endorsement step is the RW's."""
+    last_return = (select(func.max(RequestEvent.at))
+                   .where(RequestEvent.request_id == LetterRequest.id, RequestEvent.action == "return_to_resident")
+                   .correlate(LetterRequest).scalar_subquery())
+    return (select(Endorsement.id)
+            .where(Endorsement.request_id == LetterRequest.id, Endorsement.level == RT_LEVEL,
+                   or_(last_return.is_(None), Endorsement.at > last_return))
+            .correlate(LetterRequest).exists())
+
+
+def _awaiting_condition(user: User):
+    """``awaits`` in SQL for the requests waiting for a pengantar: in an RT the user heads and not yet endorsed by
+    the RT, or in an RW the user heads and endorsed by the RT (None: the user heads no area). The areas are
+    ``access.area_clause``'s, over the register, so the requests are found through their subjects' ids."""
+    if not access.heads_any_area(user):
+        return None
+    rt_area = select(Resident.id).where(access.area_clause(user, Resident.rt, Resident.rw, rw_heads=False))
+    rw_area = select(Resident.id).where(access.area_clause(user, Resident.rt, Resident.rw, rt_heads=False))
+    return or_(and_(LetterRequest.subject_resident_id.in_(rt_area), ~_rt_endorsed()),
+               and_(LetterRequest.subject_resident_id.in_(rw_area), _rt_endorsed()))
+
+
+def _waiting_for(user: User):
+    """SQL: the request waits for ``user``'s endorsement (None: the user heads no area)."""
+    condition = _awaiting_condition(user)
+    if condition is None:
+        return None
+    return and_(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.RT)),
+                LetterRequest.needs_paper_pengantar.is_(False), condition)
+
+
+def waiting_count(user: User) -> int:
+    """How many requests wait for ``user``'s endorsement (``queue_for(user).waiting``, counted in SQL)."""
+    waiting = _waiting_for(user)
+    if waiting is None:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(LetterRequest).where(waiting)) or 0
+
+
 def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
     """The RT/RW head's queue: requests in their area waiting for their step (RT heads: not yet
     endorsed by the RT; RW heads: endorsed by the RT, not yet by the RW), longest-waiting first, and
-    what they handled lately. Requests needing a paper pengantar (the RT has no account) never appear."""
-    if not access.heads_any_area(user):
+    what they handled lately. Requests needing a paper pengantar (the RT has no account) never appear.
+
+    Which requests wait for this head is decided in SQL (``_awaiting_condition``: the area's residents, then
+    their requests on the status index, with the endorsement step), so only those rows are loaded, whatever
+    the number of requests waiting elsewhere in the kelurahan; ``awaits`` checks each of them again."""
+    waiting = _waiting_for(user)
+    if waiting is None:
         return Queue()
     candidates = db.session.scalars(
-        select(LetterRequest).join(LetterRequest.subject)
-        .where(LetterRequest.status.in_(lifecycle.statuses_waiting_for(lifecycle.RT)),
-               LetterRequest.needs_paper_pengantar.is_(False), access.area_clause(user, Resident.rt, Resident.rw))
-        .options(contains_eager(LetterRequest.subject), joinedload(LetterRequest.service_version),
+        select(LetterRequest).where(waiting)
+        # what the queue shows and decides with, not the answers or the whole register entry
+        .options(load_only(LetterRequest.tracking_number, LetterRequest.status, LetterRequest.submitted_at,
+                           LetterRequest.service_version_id, LetterRequest.subject_resident_id,
+                           LetterRequest.needs_paper_pengantar),
+                 selectinload(LetterRequest.subject).load_only(Resident.full_name, Resident.rt, Resident.rw),
+                 selectinload(LetterRequest.service_version),
                  selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))
-    ).unique().all()
+    ).all()
     waiting = sorted((r for r in candidates if awaits(r, user)), key=lambda r: (waiting_since(r), r.id))
 
     events = db.session.scalars(

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from sempelmas.domain import dates, workdays
 from sempelmas.domain import digits as digit_rules
@@ -364,13 +364,9 @@ def resubmit(request: LetterRequest, actor: User, *, answers=None, draft_key: st
 
 def family_requests(resident_user: User) -> list[LetterRequest]:
     """The requests a resident may follow, newest first: their own, and once verified those about or made
-    by someone on their KK (services.access.family_request_clause)."""
-    subject, applicant, applicant_resident = aliased(Resident), aliased(User), aliased(Resident)
+    by someone on their KK (services.access.family_request_ids)."""
     stmt = (select(LetterRequest)
-            .join(subject, LetterRequest.subject_resident_id == subject.id)
-            .join(applicant, LetterRequest.applicant_user_id == applicant.id)
-            .outerjoin(applicant_resident, applicant.resident_id == applicant_resident.id)
-            .where(access.family_request_clause(resident_user, subject, applicant_resident))
+            .where(LetterRequest.id.in_(access.family_request_ids(resident_user)))
             .options(selectinload(LetterRequest.service_version), selectinload(LetterRequest.subject))
             .order_by(LetterRequest.submitted_at.desc(), LetterRequest.id.desc()))
     return list(db.session.scalars(stmt))

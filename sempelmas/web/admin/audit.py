@@ -44,6 +44,7 @@ def _page(report=None, refused: bool = False, status: int = 200):
 @bp.get("/audit")
 @role_required(Role.ADMIN)
 def audit_log():
+    audit.chain_views()  # the page views recorded since the last append show too, chained
     return _page()
 
 
@@ -54,6 +55,7 @@ def audit_verify():
     if not EmptyForm().validate_on_submit():
         abort(400)
     limit = current_app.config.get("AUDIT_VERIFY_WEB_MAX", WEB_VERIFY_MAX)
+    audit.chain_views()
     if audit_browse.entry_count() > limit:
         return _page(refused=True)
     report = audit.verify_chain()

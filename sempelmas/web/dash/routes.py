@@ -75,7 +75,7 @@ def export(kind: str, fmt: str):
 def transparency():
     today = profile_service.local_today()
     resp = render("dash/transparency.html", numbers=service_stats.public_numbers(today),
-                  services=catalogue.enabled_services(), percent=service_stats.percent_text,
+                  services=catalogue.enabled_services(with_requirements=True), percent=service_stats.percent_text,
                   duration=service_stats.duration_text, updated=today)
     # per visitor (the page carries the session's CSRF token for the language switch); numbers cached above
     resp.headers["Cache-Control"] = "private, max-age=300"

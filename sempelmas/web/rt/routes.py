@@ -41,7 +41,7 @@ def _waited(since: datetime) -> str:
 @bp.get("/")
 @role_required(*HEADS)
 def home():
-    return render("rt/home.html", waiting=len(endorsements.queue_for(current_user).waiting),
+    return render("rt/home.html", waiting=endorsements.waiting_count(current_user),
                   pending=account_verification.pending_accounts(current_user), scope=_scope())
 
 
@@ -108,10 +108,12 @@ def requests():
 @role_required(*HEADS)
 def request_detail(tracking_number: str):
     letter_request = _letter_request(tracking_number)
+    resp = _detail(letter_request)
     if not is_htmx():
-        audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
+        # recorded after the page is rendered: the commit expires what the page read (audit.record_view)
+        audit.record_view("request.view", letter_request, tracking_number=letter_request.tracking_number)
         db.session.commit()
-    return _detail(letter_request)
+    return resp
 
 
 @bp.post("/permohonan/<tracking_number>/pengantar")

@@ -3,10 +3,11 @@ up to 100 with one passphrase entry) and sending a letter back to the staff."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.services.accountability import audit
@@ -47,7 +48,9 @@ def _desk_facts() -> dict:
 
 
 def queue_context(form: BatchForm | None = None, *, message: str | None = None) -> dict:
-    return {"items": issuing.signing_queue(), "form": form or BatchForm(formdata=None), "message": message,
+    """The queue page's context: the page asked for in ``?page=`` (the batch form posts back to it)."""
+    queue = issuing.signing_queue(digit_rules.query_int(request.args, "page", 1))
+    return {"queue": queue, "items": queue.items, "form": form or BatchForm(formdata=None), "message": message,
             "batches": batch_signing.running_batches(current_user), **_desk_facts()}
 
 
@@ -74,9 +77,11 @@ def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None
 @role_required(Role.SIGNER)
 def request_detail(tracking_number: str):
     letter_request = request_or_404(tracking_number)
-    audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
+    resp = _detail(letter_request)
+    # recorded after the page is rendered: the commit expires what the page read (audit.record_view)
+    audit.record_view("request.view", letter_request, tracking_number=letter_request.tracking_number)
     db.session.commit()
-    return _detail(letter_request)
+    return resp
 
 
 @bp.get("/permohonan/<tracking_number>/pratinjau.pdf")

@@ -186,10 +186,12 @@ def _review(letter_request, *, status: int = 200, message: str | None = None, me
 @role_required(Role.STAFF)
 def request_review(tracking_number: str):
     letter_request = request_or_404(tracking_number)
+    resp = _review(letter_request)
     if not is_htmx():
-        audit.record("request.view", letter_request, tracking_number=letter_request.tracking_number)
+        # recorded after the page is rendered: the commit expires what the page read (audit.record_view)
+        audit.record_view("request.view", letter_request, tracking_number=letter_request.tracking_number)
         db.session.commit()
-    return _review(letter_request)
+    return resp
 
 
 #: URL segment -> (lifecycle action or "note", form class, success message)
