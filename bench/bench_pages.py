@@ -121,7 +121,7 @@ from sempelmas.extensions import db
 app = build()
 with app.app_context():
     upgrade(directory={str(ROOT / "migrations")!r})
-    from sempelmas.services import demo
+    from sempelmas.services.kelurahan import demo
     if {reuse!r}:
         probes = {{"seconds": 0, "open": 0}}
     else:
