@@ -32,6 +32,11 @@ def area(app, factory):
     }
 
 
+def waiting(head) -> list[int]:
+    """The ids of the requests in ``head``'s queue, in its order."""
+    return [w.request_id for w in endorsements.queue_for(head).waiting]
+
+
 def local_month_year(endorsement):
     local = endorsement.at.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Jakarta"))
     return roman_month(local.month), local.year
@@ -192,13 +197,33 @@ def test_after_a_return_and_resubmit_the_endorsements_start_again(area):
     db.session.commit()
     # the RT head's earlier endorsement no longer counts: the request is back at the RT step
     assert lifecycle.endorsement_step(req) == "rt" and lifecycle.current_endorsements(req) == []
-    assert req in endorsements.queue_for(area["rt"]).waiting
-    assert req not in endorsements.queue_for(area["rw"]).waiting
+    assert req.id in waiting(area["rt"])
+    assert req.id not in waiting(area["rw"])
     again = endorsements.endorse(req, area["rt"])
     db.session.commit()
     # its number is not reused; both rows stay on record
     assert (first.seq, again.seq) == (1, 2) and len(req.endorsements) == 2
     assert lifecycle.current_endorsements(req) == [again]
+
+
+def test_the_queue_says_since_when_each_request_waits_and_the_rt_number_the_rw_head_builds_on(area):
+    area["profile"].rw_endorses = True
+    warga = area["warga"]
+    fresh, returned, endorsed = submit(warga), submit(warga), submit(warga)
+    endorsements.return_to_resident(returned, area["rt"], "Foto KTP buram")
+    lifecycle.transition(returned, "resubmit", actor=warga)
+    rt_endorsement = endorsements.endorse(endorsed, area["rt"])
+    db.session.commit()
+    for head, requests in ((area["rt"], (fresh, returned)), (area["rw"], (endorsed,))):
+        rows = {w.request_id: w for w in endorsements.queue_for(head).waiting}
+        assert set(rows) == {r.id for r in requests}
+        for req in requests:
+            # the list's SQL gives what the detail page's rule gives: submission, resubmission, RT endorsement
+            assert rows[req.id].since == endorsements.waiting_since(req)
+            assert rows[req.id].tracking_number == req.tracking_number and rows[req.id].service == "Surat domisili"
+    assert endorsements.waiting_since(returned) > returned.submitted_at
+    assert rows[endorsed.id].since == rt_endorsement.at and rows[endorsed.id].rt_number == rt_endorsement.number
+    assert all(w.rt_number is None for w in endorsements.queue_for(area["rt"]).waiting)
 
 
 def test_a_return_of_one_request_leaves_the_step_of_the_others_alone(area):
@@ -207,8 +232,8 @@ def test_a_return_of_one_request_leaves_the_step_of_the_others_alone(area):
     endorsements.endorse(endorsed, area["rt"])
     endorsements.return_to_resident(returned, area["rt"], "Foto KTP buram")  # later than the endorsement
     db.session.commit()
-    assert endorsements.queue_for(area["rw"]).waiting == [endorsed]
-    assert endorsements.queue_for(area["rt"]).waiting == []
+    assert waiting(area["rw"]) == [endorsed.id]
+    assert waiting(area["rt"]) == []
 
 
 def test_the_queue_shows_only_requests_waiting_for_this_heads_step(area, factory):
@@ -217,31 +242,31 @@ def test_the_queue_shows_only_requests_waiting_for_this_heads_step(area, factory
     older, newer = submit(warga), submit(warga)
     elsewhere = submit(factory.warga(rt="004", rw="002"))
     db.session.commit()
-    assert endorsements.queue_for(area["rt"]).waiting == [older, newer]
+    assert waiting(area["rt"]) == [older.id, newer.id]
     assert endorsements.waiting_count(area["rt"]) == 2 and endorsements.waiting_count(area["rw"]) == 0
-    assert endorsements.queue_for(area["other_rt"]).waiting == [elsewhere]
-    assert endorsements.queue_for(area["rw"]).waiting == []
-    assert endorsements.queue_for(area["other_rw"]).waiting == []
+    assert waiting(area["other_rt"]) == [elsewhere.id]
+    assert waiting(area["rw"]) == []
+    assert waiting(area["other_rw"]) == []
     endorsements.endorse(newer, area["rt"])
     db.session.commit()
     queue = endorsements.queue_for(area["rt"])
-    assert queue.waiting == [older]
+    assert [w.request_id for w in queue.waiting] == [older.id]
     assert [(h.event.request, h.event.action, h.endorsement.seq) for h in queue.handled] == [
         (newer, "endorse_rt", 1)]
-    assert endorsements.queue_for(area["rw"]).waiting == [newer]
+    assert waiting(area["rw"]) == [newer.id]
     assert endorsements.waiting_count(area["rt"]) == 1 and endorsements.waiting_count(area["rw"]) == 1
     endorsements.endorse(newer, area["rw"])
     db.session.commit()
-    assert endorsements.queue_for(area["rw"]).waiting == []
+    assert waiting(area["rw"]) == []
     assert endorsements.queue_for(area["rw"]).handled[0].endorsement.level == "rw"
-    assert endorsements.queue_for(factory.staff(Role.STAFF)).waiting == []
+    assert waiting(factory.staff(Role.STAFF)) == []
 
 
 def test_without_rw_endorsing_the_rw_head_has_no_queue(area):
     req = submit(area["warga"])
     db.session.commit()
-    assert endorsements.queue_for(area["rt"]).waiting == [req]
-    assert endorsements.queue_for(area["rw"]).waiting == []
+    assert waiting(area["rt"]) == [req.id]
+    assert waiting(area["rw"]) == []
 
 
 def test_requests_needing_a_paper_pengantar_never_reach_the_rt_queue(area, factory):
@@ -253,7 +278,7 @@ def test_requests_needing_a_paper_pengantar_never_reach_the_rt_queue(area, facto
     area["profile"].rw_endorses = True
     rw_head_queue = endorsements.queue_for(area["rw"])
     late_head = factory.staff(Role.RT_HEAD, rt="009", rw="002")  # an account made after submission
-    assert req not in rw_head_queue.waiting and endorsements.queue_for(late_head).waiting == []
+    assert req.id not in [w.request_id for w in rw_head_queue.waiting] and waiting(late_head) == []
     assert not endorsements.awaits(req, late_head)
 
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload
 
 from sempelmas.domain import dates
 from sempelmas.domain.letter_format import roman_month
 from sempelmas.extensions import db
 from sempelmas.models.accounts import User
+from sempelmas.models.catalogue import ServiceVersion
 from sempelmas.models.letters import LetterCounter
 from sempelmas.models.requests import Endorsement, LetterRequest, RequestEvent
 from sempelmas.models.residents import Resident
@@ -128,7 +129,8 @@ def return_to_resident(request: LetterRequest, actor: User, reason: str | None,
 
 def waiting_since(request: LetterRequest) -> datetime:
     """When the request reached the step it waits at: the RT head's endorsement for the RW step,
-    else its last resubmission, else its submission (UTC, naive)."""
+    else its last resubmission, else its submission (UTC, naive). ``_waiting_columns`` is the same rule in SQL
+    (the queue's list)."""
     current = lifecycle.current_endorsements(request)
     rt_done = [e.at for e in current if e.level == RT_LEVEL]
     if rt_done:
@@ -159,9 +161,26 @@ class Handled:
 
 
 @dataclass
+class Waiting:
+    """A request in the head's queue, as the list shows it."""
+
+    request_id: int
+    tracking_number: str
+    service: str
+    subject_name: str
+    rt: str | None
+    rw: str | None
+    submitted_at: datetime
+    #: when it reached the step it waits at (``waiting_since``)
+    since: datetime
+    #: the RT endorsement that counts, when the request waits for the RW head
+    rt_number: str | None
+
+
+@dataclass
 class Queue:
     #: requests waiting for this head's step, the longest-waiting first
-    waiting: list[LetterRequest] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
     #: this head's latest endorsements and returns, newest first
     handled: list[Handled] = field(default_factory=list)
 
@@ -169,9 +188,7 @@ class Queue:
 def _rt_endorsed():
     """SQL: the request has an RT endorsement that still counts (``lifecycle.current_endorsements``: given after
     the request was last returned to the resident), i.e. its endorsement step is the RW's."""
-    last_return = (select(func.max(RequestEvent.at))
-                   .where(RequestEvent.request_id == LetterRequest.id, RequestEvent.action == "return_to_resident")
-                   .correlate(LetterRequest).scalar_subquery())
+    last_return = _last("return_to_resident")
     return (select(Endorsement.id)
             .where(Endorsement.request_id == LetterRequest.id, Endorsement.level == RT_LEVEL,
                    or_(last_return.is_(None), Endorsement.at > last_return))
@@ -207,28 +224,44 @@ def waiting_count(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(LetterRequest).where(waiting)) or 0
 
 
+def _waiting_columns():
+    """SQL, per request: when it reached the step it waits at (``waiting_since``) and the number of the RT
+    endorsement that still counts (waiting for the RW head), from the request's events and endorsements."""
+    last_return = _last("return_to_resident")
+    counts = and_(Endorsement.request_id == LetterRequest.id, Endorsement.level == RT_LEVEL,
+                  or_(last_return.is_(None), Endorsement.at > last_return))
+    rt_at = select(func.max(Endorsement.at)).where(counts).correlate(LetterRequest).scalar_subquery()
+    rt_number = (select(Endorsement.number).where(counts).order_by(Endorsement.at.desc(), Endorsement.id.desc())
+                 .limit(1).correlate(LetterRequest).scalar_subquery())
+    return func.coalesce(rt_at, _last("resubmit"), LetterRequest.submitted_at), rt_number
+
+
+def _last(action: str):
+    """SQL: when the request's latest event of ``action`` happened (NULL: never)."""
+    return (select(func.max(RequestEvent.at))
+            .where(RequestEvent.request_id == LetterRequest.id, RequestEvent.action == action)
+            .correlate(LetterRequest).scalar_subquery())
+
+
 def queue_for(user: User, *, recent: int = RECENT_LIMIT) -> Queue:
     """The RT/RW head's queue: requests in their area waiting for their step (RT heads: not yet
     endorsed by the RT; RW heads: endorsed by the RT, not yet by the RW), longest-waiting first, and
     what they handled lately. Requests needing a paper pengantar (the RT has no account) never appear.
 
-    Which requests wait for this head is decided in SQL (``_awaiting_condition``: the area's residents, then
-    their requests on the status index, with the endorsement step), so only those rows are loaded, whatever
-    the number of requests waiting elsewhere in the kelurahan; ``awaits`` checks each of them again."""
+    Which requests wait for this head, since when, and the RT's number are decided in SQL (``_waiting_for``:
+    the area's residents, then their requests on the status index, with the endorsement step), one row per
+    request shown, whatever the number of requests waiting elsewhere in the kelurahan."""
     waiting = _waiting_for(user)
     if waiting is None:
         return Queue()
-    candidates = db.session.scalars(
-        select(LetterRequest).where(waiting)
-        # what the queue shows and decides with, not the answers or the whole register entry
-        .options(load_only(LetterRequest.tracking_number, LetterRequest.status, LetterRequest.submitted_at,
-                           LetterRequest.service_version_id, LetterRequest.subject_resident_id,
-                           LetterRequest.needs_paper_pengantar),
-                 selectinload(LetterRequest.subject).load_only(Resident.full_name, Resident.rt, Resident.rw),
-                 selectinload(LetterRequest.service_version),
-                 selectinload(LetterRequest.endorsements), selectinload(LetterRequest.events))
-    ).all()
-    waiting = sorted((r for r in candidates if awaits(r, user)), key=lambda r: (waiting_since(r), r.id))
+    since, rt_number = _waiting_columns()
+    rows = db.session.execute(
+        select(LetterRequest.id, LetterRequest.tracking_number, ServiceVersion.snapshot["name"].as_string(),
+               Resident.full_name, Resident.rt, Resident.rw, LetterRequest.submitted_at, since, rt_number)
+        .join(ServiceVersion, ServiceVersion.id == LetterRequest.service_version_id)
+        .join(Resident, Resident.id == LetterRequest.subject_resident_id)
+        .where(waiting)).all()
+    waiting = sorted((Waiting(*row) for row in rows), key=lambda w: (w.since, w.request_id))
 
     events = db.session.scalars(
         select(RequestEvent).where(RequestEvent.actor_id == user.id, RequestEvent.action.in_(HEAD_ACTIONS))

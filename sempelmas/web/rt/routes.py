@@ -99,9 +99,7 @@ def _done(req: LetterRequest, message: str):
 @bp.get("/permohonan")
 @role_required(*HEADS)
 def requests():
-    return render("rt/requests.html", queue=endorsements.queue_for(current_user), scope=_scope(),
-                  waiting_since=endorsements.waiting_since, waited=_waited,
-                  current=lifecycle.current_endorsements)
+    return render("rt/requests.html", queue=endorsements.queue_for(current_user), scope=_scope(), waited=_waited)
 
 
 @bp.get("/permohonan/<tracking_number>")
