@@ -259,3 +259,20 @@ def test_language_switch_is_remembered(client, lang):
     assert f"lang={lang}" in resp.headers["Set-Cookie"]
     assert f'<html lang="{lang}">' in client.get("/login").get_data(as_text=True)
     assert client.post("/bahasa", data={"lang": "xx"}).status_code == 400
+
+
+def test_template_texts_follow_the_language_escape_their_values_and_count_in_the_plural(app):
+    from flask import render_template_string
+    from flask_babel import refresh
+
+    page = ('{{ _("Dasbor layanan") }}|{{ _("Periode: %(p)s", p=name) }}|'
+            '{{ ngettext("%(num)d surat menunggu tanda tangan.", "%(num)d surat menunggu tanda tangan.", n) }}')
+    for lang, expected in (
+            ("id", "Dasbor layanan|Periode: &lt;b&gt;RT 01&lt;/b&gt;|2 surat menunggu tanda tangan."),
+            ("en", "Service dashboard|Period: &lt;b&gt;RT 01&lt;/b&gt;|2 letters are awaiting signature.")):
+        with app.test_request_context(headers={"Cookie": f"lang={lang}"}):
+            refresh()  # the test's app context outlives each request; Babel keeps its choice there
+            assert render_template_string(page, name="<b>RT 01</b>", n=2) == expected
+    with app.test_request_context(headers={"Cookie": "lang=en"}):
+        refresh()
+        assert render_template_string(page, name="x", n=1).endswith("|1 letter is awaiting signature.")
