@@ -90,10 +90,7 @@ def recap(period: Period) -> Report:
         for r in rows:
             d = r.done
             received, rejected, cancelled = received + r.received, rejected + r.rejected, cancelled + r.cancelled
-            total.completed += d.completed
-            total.with_due += d.with_due
-            total.on_time += d.on_time
-            total.seconds.extend(d.seconds)
+            total.merge(d)
             yield (r.name, r.received, d.completed, r.rejected, r.cancelled, d.on_time, d.on_time_share,
                    _h(d.median, hours), _h(d.p90, hours))
         total.finish()

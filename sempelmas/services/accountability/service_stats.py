@@ -83,13 +83,11 @@ class Completion:
     on_time: int = 0
     seconds: list[float] = field(default_factory=list)
 
-    def add(self, seconds: float | None, on_time: bool | None) -> None:
-        self.completed += 1
-        if seconds is not None:
-            self.seconds.append(max(seconds, 0.0))
-        if on_time is not None:
-            self.with_due += 1
-            self.on_time += bool(on_time)
+    def merge(self, other: Completion) -> None:
+        self.completed += other.completed
+        self.with_due += other.with_due
+        self.on_time += other.on_time
+        self.seconds.extend(other.seconds)
 
     def finish(self) -> Completion:
         self.seconds.sort()
@@ -226,20 +224,27 @@ def period_stats(period: Period, *, services: bool = True, areas: bool = True) -
     total = Completion()
     rejected = cancelled = 0
     final = {str(s) for s in FINAL_STATUSES}
+    done: dict[tuple[int, int], Completion] = {}  # per service version and month, then added up below
     for status, version_id, bucket, seconds, has_due, on_time in closed_rows:
         if status not in final:
             continue
         if status == S.DONE:
-            seconds = None if seconds is None else float(seconds)  # PostgreSQL's EXTRACT gives a Decimal
-            on_time = bool(on_time) if has_due else None
-            for c in (row(version_id).done, months[bucket].done, total):
-                c.add(seconds, on_time)
+            c = done.get((version_id, bucket)) or done.setdefault((version_id, bucket), Completion())
+            c.completed += 1
+            if seconds is not None:
+                c.seconds.append(max(float(seconds), 0.0))  # PostgreSQL's EXTRACT gives a Decimal
+            if has_due:
+                c.with_due += 1
+                c.on_time += bool(on_time)
         elif status == S.REJECTED:
             row(version_id).rejected += 1
             rejected += 1
         else:
             row(version_id).cancelled += 1
             cancelled += 1
+    for (version_id, bucket), c in done.items():
+        for into in (row(version_id).done, months[bucket].done, total):
+            into.merge(c)
     for r in rows.values():
         r.done.finish()
     for m in months:
