@@ -263,7 +263,7 @@ def test_language_switch_is_remembered(client, lang):
 
 def test_template_texts_follow_the_language_escape_their_values_and_count_in_the_plural(app):
     from flask import render_template_string
-    from flask_babel import refresh
+    from flask_babel import force_locale, refresh
 
     page = ('{{ _("Dasbor layanan") }}|{{ _("Periode: %(p)s", p=name) }}|'
             '{{ ngettext("%(num)d surat menunggu tanda tangan.", "%(num)d surat menunggu tanda tangan.", n) }}')
@@ -276,3 +276,7 @@ def test_template_texts_follow_the_language_escape_their_values_and_count_in_the
     with app.test_request_context(headers={"Cookie": "lang=en"}):
         refresh()
         assert render_template_string(page, name="x", n=1).endswith("|1 letter is awaiting signature.")
+        # a text rendered for someone else in their language (an e-mail, a notification) follows force_locale
+        with force_locale("id"):
+            assert render_template_string(page, name="x", n=1).startswith("Dasbor layanan|Periode: x|1 surat")
+        assert render_template_string(page, name="x", n=1).startswith("Service dashboard|")
