@@ -93,6 +93,39 @@ AUDIT = """() => {
         out.push(`too wide: ${name(el)} right edge at ${Math.round(r.right)} px`);
     }
   }
+  // a word in a table cell (or a stacked table's label) is never cut in two ("Dica but"); identifiers, codes and
+  // hashes (snake_case, JSON, numbers) longer than a phone's line may wrap anywhere
+  const cut = new Set();
+  for (const cell of document.querySelectorAll("td, th")) {
+    const head = cell.closest("thead");  // a stacked table keeps its header for screen readers only, 1 px wide
+    if (!shown(cell) || (head && head.getBoundingClientRect().width <= 1)) continue;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      // a word: letters only between spaces, with its punctuation ("(Dicabut),")
+      for (const m of n.textContent.matchAll(/(?<!\\S)[("']?([A-Za-z\\u00C0-\\u024F]{2,})[)"'.,;:!?]*(?!\\S)/g)) {
+        const start = m.index + m[0].indexOf(m[1]);
+        const range = document.createRange();
+        range.setStart(n, start);
+        range.setEnd(n, start + m[1].length);
+        const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+        if (new Set(rects.map((r) => Math.round(r.top))).size > 1) cut.add(m[1]);
+      }
+    }
+    const label = cell.getAttribute("data-label");
+    const before = getComputedStyle(cell, "::before");
+    if (label && before.content !== "none" && before.display !== "none") {
+      // the label's box is not in the DOM: measure its longest word in the label's font against its width
+      const probe = document.createElement("span");
+      probe.style.cssText = `position:absolute;visibility:hidden;white-space:nowrap;font:${before.font}`;
+      document.body.append(probe);
+      for (const word of label.split(/\\s+/)) {
+        probe.textContent = word;
+        if (probe.getBoundingClientRect().width > parseFloat(before.width) + 0.5) cut.add(word);
+      }
+      probe.remove();
+    }
+  }
+  for (const word of cut) out.push(`word cut in two in a table: "${word}"`);
   const TEXT_BLOCKS = "p, li, td, th, dd, dt, label, caption, figcaption, h1, h2, h3, h4";
   const standalone = (a) => {
     if (a.closest("nav, .actions, .tiles, .pager, .counts")) return true;

@@ -91,3 +91,61 @@ def test_a_pendamping_sees_the_resident_acted_for(client, factory, login_as):
     assert "Halo, Budi Santoso" in client.get("/warga/").get_data(as_text=True)
     client.post(f"/warga/pendamping/{sari.id}/bertindak")
     assert "Halo, Sari Dewi" in client.get("/warga/").get_data(as_text=True)
+
+
+# --- the home as an app: what is moving and what to do next, the bottom navigation -----------------------------
+
+def test_the_home_shows_each_moving_request_with_its_step_and_the_residents_next_action(app, client, factory,
+                                                                                       login_as):
+    from datetime import timedelta
+
+    from sempelmas.models.base import utcnow
+    from sempelmas.models.requests import RequestStatus
+    from tests.letter_fixtures import issue_letter
+    from tests.request_factory import make_profile, make_service, submit
+
+    make_profile()
+    make_service()
+    factory.staff(Role.RT_HEAD, rt="001", rw="001")
+    warga = factory.warga(name="SITI AMINAH", rt="001", rw="001")
+    waiting = submit(warga)  # waits for the RT head's pengantar
+    fix = submit(warga)
+    fix.status = RequestStatus.NEEDS_FIX
+    done = issue_letter(app, factory, warga)["request"]
+    done.closed_at = utcnow() - timedelta(days=2)
+    old = submit(warga)
+    old.status, old.closed_at = RequestStatus.DONE, utcnow() - timedelta(days=40)
+    other = submit(factory.warga(name="ORANG LAIN"))  # another family's
+    db.session.commit()
+
+    login_as(warga)
+    page = client.get("/warga/").get_data(as_text=True)
+    moving = page[page.index('id="moving"'):page.index("</section>", page.index('id="moving"'))]
+    # the one waiting for the resident comes first, with the way to fix it
+    assert moving.index(fix.tracking_number) < moving.index(waiting.tracking_number)
+    assert "Petugas meminta perbaikan" in moving and "Lihat dan perbaiki" in moving
+    assert "Menunggu surat pengantar dari ketua RT/RW" in moving
+    assert f"/warga/permohonan/{done.tracking_number}/surat" in moving
+    assert "Unduh surat (PDF)" in moving
+    # a letter signed weeks ago and another family's request are not on the home
+    assert old.tracking_number not in moving and other.tracking_number not in page
+
+
+def test_residents_get_the_bottom_navigation_and_the_office_keeps_its_menu(client, factory, login_as):
+    login_as(factory.warga())
+    page = client.get("/warga/").get_data(as_text=True)
+    tabbar = page[page.index('class="tabbar"'):page.index("</nav>", page.index('class="tabbar"'))]
+    for label in ("Beranda", "Permohonan", "Notifikasi", "Akun"):
+        assert f"<span>{label}" in tabbar
+    assert 'aria-current="page"' in tabbar.split("Beranda")[0].rsplit("<li>", 1)[1]
+    assert 'class="has-tabbar"' in page and page.count('id="bell-count"') == 1
+    requests_page = client.get("/warga/permohonan").get_data(as_text=True)
+    current = requests_page[requests_page.index('aria-current="page"'):][:400]
+    assert "Permohonan" in current and "Beranda" not in current
+
+    client.post("/logout")
+    login_as(factory.staff(Role.STAFF))
+    staff = client.get("/petugas/").get_data(as_text=True)
+    assert 'class="tabbar"' not in staff and 'class="has-tabbar"' not in staff
+    # the register of outgoing letters is one click away for staff, signers and admins
+    assert 'href="/petugas/surat">Register surat</a>' in staff and staff.count('id="bell-count"') == 1

@@ -17,7 +17,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import account_registration, accounts
-from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import attachments, catalogue, lifecycle, progress
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
@@ -41,7 +41,8 @@ def home():
     # until verification the account has no register entry: it sees what it typed, and no family
     return render("resident/home.html", account=resident_user, resident=resident_user.resident,
                   declared=resident_user.registration, family=access.family_members(resident_user),
-                  acting=resident_user.id != current_user.id, stop_form=EmptyForm())
+                  acting=resident_user.id != current_user.id, stop_form=EmptyForm(),
+                  moving=progress.for_home(resident_user))
 
 
 @bp.get("/ktp")
