@@ -89,3 +89,38 @@ def test_the_keyboard_focus_is_visible_on_the_header_and_in_the_page(page: Page,
     page.get_by_label("Kata sandi", exact=True).focus()
     page.keyboard.press("Shift+Tab")  # back to the NIK field, as a keyboard user would
     assert page.evaluate(ring)[1:3] == ["solid", 3]
+
+
+def test_a_resident_moves_around_with_the_bottom_navigation_under_a_one_line_header(page: Page, live_app):
+    with live_app.app_context():
+        make_service("domisili", needs_rt=False)
+        resident = Factory().warga(name="SITI AMINAH", female=True)
+        nik = resident.resident.nik
+        tracking = submit(resident).tracking_number
+        db.session.commit()
+        db.session.remove()
+    page.goto("/login")
+    page.get_by_label("NIK, nomor HP, atau nama pengguna").fill(nik)
+    page.get_by_label("Kata sandi", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Halo")
+    # the header takes one line, not two (~155 px before); the app's navigation sits at the bottom of the screen
+    assert page.locator(".site-header").bounding_box()["height"] <= 64
+    tabs = page.get_by_role("navigation", name="Menu aplikasi")
+    box = tabs.bounding_box()
+    viewport = page.viewport_size
+    assert abs(box["y"] + box["height"] - viewport["height"]) <= 1 and box["width"] == viewport["width"]
+    for link in tabs.get_by_role("link").all():
+        assert link.bounding_box()["height"] >= 44
+    expect(tabs.get_by_role("link", name="Beranda")).to_have_attribute("aria-current", "page")
+    # the home says what is moving; the last thing on the page is not hidden behind the bar
+    expect(page.locator("#moving")).to_contain_text(tracking)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    footer = page.locator(".site-footer").bounding_box()
+    assert footer["y"] + footer["height"] <= tabs.bounding_box()["y"] + 1
+    tabs.get_by_role("link", name="Permohonan").click()
+    expect(page).to_have_url(re.compile(r"/warga/permohonan$"))
+    expect(tabs.get_by_role("link", name="Permohonan")).to_have_attribute("aria-current", "page")
+    tabs.get_by_role("link", name="Akun").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(tabs.get_by_role("link", name="Akun")).to_have_attribute("aria-current", "page")
