@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.workdays import human_duration
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 
@@ -63,12 +63,8 @@ class Service(db.Model):
 
 
 def service_time_text(value: int, unit: str) -> str:
-    """"10 menit", "1 jam", "1 hari kerja"."""
-    if unit == "menit":
-        return _("%(n)d menit", n=value)
-    if unit == "jam":
-        return _("%(n)d jam", n=value)
-    return _("%(n)d hari kerja", n=value)
+    """"10 menit", "1 jam", "1 hari kerja" ("1 working day", "2 working days" in English)."""
+    return human_duration(value, unit if unit in TIME_UNITS else "hari_kerja")
 
 
 class ServiceRequirement(db.Model):

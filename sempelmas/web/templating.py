@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from sempelmas.domain.masking import mask_name, mask_nik
 from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, ROLE_LABELS, Role
+from sempelmas.models.catalogue import service_time_text
 from sempelmas.services.requests import catalogue_english, lifecycle
 
 
@@ -75,6 +76,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["current_endorsements"] = lifecycle.current_endorsements
     # a catalogue text (service name, label, help) in the reader's language: services.requests.catalogue_english
     app.jinja_env.filters["localized"] = _localized
+    app.jinja_env.globals["service_time_text"] = service_time_text  # "1 working day", "2 working days"
 
     @app.context_processor
     def _globals():
