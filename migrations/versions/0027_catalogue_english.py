@@ -31,11 +31,13 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('service_fields', schema=None) as batch_op:
+    # SQLite drops these plain columns in place (3.35+): copying the tables would trip over the foreign keys
+    # that point at services
+    with op.batch_alter_table('service_fields', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('help_text_en')
         batch_op.drop_column('label_en')
-    with op.batch_alter_table('service_requirements', schema=None) as batch_op:
+    with op.batch_alter_table('service_requirements', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('label_en')
-    with op.batch_alter_table('services', schema=None) as batch_op:
+    with op.batch_alter_table('services', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('description_en')
         batch_op.drop_column('name_en')
