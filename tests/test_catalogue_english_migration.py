@@ -29,7 +29,7 @@ def test_catalogue_english_migration_up_down_up_on_an_install_with_a_catalogue(t
         mig.flask("db", "upgrade", MINE)
         assert {"name_en", "description_en"} <= _columns(mig.engine, "services")
         assert "label_en" in _columns(mig.engine, "service_requirements")
-        assert {"label_en", "help_text_en"} <= _columns(mig.engine, "service_fields")
+        assert {"label_en", "help_text_en", "choices_en"} <= _columns(mig.engine, "service_fields")
         with mig.engine.connect() as conn:
             assert conn.execute(text("SELECT name, name_en, description_en FROM services")).one() == (
                 "Surat Keterangan Domisili", "", "")
@@ -47,7 +47,7 @@ def test_catalogue_english_migration_up_down_up_on_an_install_with_a_catalogue(t
         mig.flask("db", "downgrade", BEFORE)
         assert not {"name_en", "description_en"} & _columns(mig.engine, "services")
         assert "label_en" not in _columns(mig.engine, "service_requirements")
-        assert not {"label_en", "help_text_en"} & _columns(mig.engine, "service_fields")
+        assert not {"label_en", "help_text_en", "choices_en"} & _columns(mig.engine, "service_fields")
         with mig.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM services")).scalar() == 2
             assert conn.execute(text("SELECT label FROM service_fields")).scalar() == "Keperluan"

@@ -28,12 +28,14 @@ def upgrade():
     with op.batch_alter_table('service_fields', schema=None) as batch_op:
         batch_op.add_column(sa.Column('label_en', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('help_text_en', sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column('choices_en', sa.JSON(), nullable=True))
 
 
 def downgrade():
     # SQLite drops these plain columns in place (3.35+): copying the tables would trip over the foreign keys
     # that point at services
     with op.batch_alter_table('service_fields', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('choices_en')
         batch_op.drop_column('help_text_en')
         batch_op.drop_column('label_en')
     with op.batch_alter_table('service_requirements', schema=None, recreate='never') as batch_op:

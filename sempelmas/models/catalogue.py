@@ -103,6 +103,8 @@ class ServiceField(db.Model):
     required: Mapped[bool] = mapped_column(default=True)
     #: the options of a "choice" field
     choices: Mapped[list | None] = mapped_column(JSON)
+    #: what the choices say in English, in the same order (the answer stored and printed stays the Indonesian one)
+    choices_en: Mapped[list | None] = mapped_column(JSON)
     help_text: Mapped[str | None] = mapped_column(String(300))
     help_text_en: Mapped[str | None] = mapped_column(String(300))
     max_length: Mapped[int | None] = mapped_column()

@@ -59,6 +59,20 @@ def _localized(item, attr: str) -> str:
     return catalogue_english.text_in(item, attr, current_lang())
 
 
+def _localized_choices(field) -> list[tuple[str, str]]:
+    """``{% for value, label in f|localized_choices %}``: a choice field's options in the reader's words."""
+    from sempelmas.web.i18n import current_lang
+
+    return catalogue_english.choices_in(field, current_lang())
+
+
+def _localized_answer(field, value):
+    """``{{ f|localized_answer(value) }}``: a choice answered, in the reader's words."""
+    from sempelmas.web.i18n import current_lang
+
+    return catalogue_english.answer_in(field, value, current_lang())
+
+
 @lru_cache(maxsize=16)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -76,6 +90,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["current_endorsements"] = lifecycle.current_endorsements
     # a catalogue text (service name, label, help) in the reader's language: services.requests.catalogue_english
     app.jinja_env.filters["localized"] = _localized
+    app.jinja_env.filters["localized_choices"] = _localized_choices
+    app.jinja_env.filters["localized_answer"] = _localized_answer
     app.jinja_env.globals["service_time_text"] = service_time_text  # "1 working day", "2 working days"
 
     @app.context_processor

@@ -57,6 +57,13 @@ def test_a_resident_reads_the_catalogue_in_english_at_360_px(live_app, browser, 
         expect(form).not_to_contain_text(indonesian)
     assert page.evaluate(FITS_360), "the English form scrolls sideways at 360 px"
     resident.check_screen(shots, "form-en")
+
+    # a choice field: the options in English, the value sent the Indonesian one the letter prints
+    page.goto("/warga/ajukan/keterangan")
+    kind = page.get_by_label("Kind of certificate")
+    expect(kind.locator("option")).to_have_text(["— choose —", "Low income (SKTM)", "Loss", "Other"])
+    kind.select_option(label="Loss")
+    assert kind.input_value() == "Kehilangan"
     assert not resident.errors, resident.errors
 
 

@@ -229,6 +229,7 @@ def test_every_standard_service_requirement_and_field_has_english():
         assert all(r["label_en"] for r in requirements), spec["code"]
         assert all(f["label_en"] for f in fields), spec["code"]
         assert all(bool(f["help_text_en"]) == bool(f["help_text"]) for f in fields), spec["code"]
+        assert all(len(f.get("choices_en") or []) == len(f["choices"]) for f in fields), spec["code"]
 
 
 def test_seed_catalogue_gives_english_to_standard_services_seeded_before_it(app, runner):
@@ -251,3 +252,49 @@ def test_seed_catalogue_gives_english_to_standard_services_seeded_before_it(app,
     assert catalogue.get_service("usaha").name_en == ""  # renamed by the admin: left alone
     assert _version_count() == before + 9
     assert add_english() == 0  # done once
+
+
+# ------------------------------------------------------------------ choices
+
+def test_the_admin_writes_a_choice_fields_english_choices_in_order(client, factory, login_as):
+    _seeded()
+    login_as(factory.staff(Role.ADMIN, "adm"))
+    svc = catalogue.get_service("keterangan")
+    page = client.get("/admin/layanan/keterangan").get_data(as_text=True)
+    assert "jenis_keterangan | Kind of certificate |  | Low income (SKTM);Loss;Other" in page
+    before = _version_count()
+    wrong = client.post("/admin/layanan/keterangan", data=_form(
+        svc, fields_en="jenis_keterangan | Kind | | Poor;Lost\nkeperluan | Purpose | | A;B"))
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422
+    assert "Baris 1: tulis 3 pilihan dalam bahasa Inggris, dipisah titik koma, urut seperti pilihan bahasa " \
+           "Indonesia." in html
+    assert "Baris 2: pilihan hanya untuk jenis choice." in html
+    assert _version_count() == before
+    ok = client.post("/admin/layanan/keterangan", data=_form(
+        svc, fields_en="jenis_keterangan | Kind | | Poor;Lost something;Something else"))
+    assert ok.status_code == 303
+    db.session.expire_all()
+    field = catalogue.get_service("keterangan").fields[0]
+    assert field.choices == ["Tidak mampu (SKTM)", "Kehilangan", "Lainnya"]
+    assert field.choices_en == ["Poor", "Lost something", "Something else"]
+
+
+def test_an_english_reader_picks_an_english_choice_and_the_indonesian_one_is_kept(client, factory, login_as):
+    make_profile()
+    _seeded()
+    warga = factory.warga()
+    login_as(warga)
+    _in(client, "en")
+    form = client.get("/warga/ajukan/keterangan").get_data(as_text=True)
+    assert '<option value="Kehilangan">Loss</option>' in form
+    assert '<option value="Tidak mampu (SKTM)">Low income (SKTM)</option>' in form
+    assert "Low income (SKTM) · Loss · Other" in client.get("/layanan/keterangan").get_data(as_text=True)
+    req = submit(warga, service="keterangan", answers={"jenis_keterangan": "Kehilangan", "keperluan": "Bank",
+                                                       "pernyataan": "KTP hilang di pasar"})
+    assert req.answers["jenis_keterangan"] == "Kehilangan"  # what the letter prints
+    page = client.get(f"/warga/permohonan/{req.tracking_number}").get_data(as_text=True)
+    assert '<dt>Kind of certificate</dt><dd class="answer">Loss</dd>' in page
+    _in(client, "id")
+    page = client.get(f"/warga/permohonan/{req.tracking_number}").get_data(as_text=True)
+    assert '<dt>Jenis keterangan</dt><dd class="answer">Kehilangan</dd>' in page

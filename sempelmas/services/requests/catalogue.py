@@ -94,7 +94,8 @@ def snapshot(service: Service) -> dict:
         ],
         "fields": [
             {"name": f.name, "label": f.label, "label_en": f.label_en, "kind": f.kind, "required": f.required,
-             "choices": list(f.choices or []), "help_text": f.help_text, "help_text_en": f.help_text_en,
+             "choices": list(f.choices or []), "choices_en": list(f.choices_en or []),
+             "help_text": f.help_text, "help_text_en": f.help_text_en,
              "max_length": f.max_length}
             for f in service.fields
         ],
@@ -138,6 +139,7 @@ def save_service(service: Service | None, data: Mapping, requirements: list[dict
     service.fields = [
         ServiceField(name=f["name"], label=f["label"], label_en=f.get("label_en") or None, kind=f["kind"],
                      required=bool(f.get("required", True)), choices=list(f.get("choices") or []) or None,
+                     choices_en=list(f.get("choices_en") or []) or None,
                      help_text=f.get("help_text") or None, help_text_en=f.get("help_text_en") or None,
                      max_length=f.get("max_length") or None, sort_order=i)
         for i, f in enumerate(fields)

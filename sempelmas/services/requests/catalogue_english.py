@@ -8,7 +8,9 @@ Indonesian keys only).
 The admin writes the English texts of requirements and fields as lines keyed by the Indonesian line's code or
 name, next to the Indonesian lines (services.requests.catalogue), so the Indonesian line format stays as it was:
     requirements: ``kode | English name``
-    fields:       ``nama | English label | English help text``
+    fields:       ``nama | English label | English help text | choice1;choice2`` (the choices of a choice field, in
+                  the order of the Indonesian ones: only what the form shows changes, the answer kept and printed
+                  in the letter is the Indonesian choice)
 """
 
 from __future__ import annotations
@@ -34,6 +36,26 @@ def text_in(item, attr: str, lang: str) -> str:
     if lang == "en" and english:
         return english
     return indonesian if indonesian is not None else ""
+
+
+def choices_in(field, lang: str) -> list[tuple[str, str]]:
+    """A choice field's options as (the value answered, what the reader sees): the English words when the reader
+    chose English and every choice has them, else the Indonesian choices themselves."""
+    if isinstance(field, Mapping):
+        values, english = field.get("choices") or [], field.get("choices_en") or []
+    else:
+        values, english = field.choices or [], field.choices_en or []
+    if lang == "en" and len(english) == len(values):
+        return list(zip(values, english, strict=True))
+    return [(value, value) for value in values]
+
+
+def answer_in(field, value, lang: str):
+    """An answer as the reader sees it: a choice in the reader's words, anything else as given."""
+    kind = field.get("kind") if isinstance(field, Mapping) else field.kind
+    if kind != "choice" or value in (None, ""):
+        return value
+    return dict(choices_in(field, lang)).get(value, value)
 
 
 def labels_in(items, key: str, lang: str) -> dict[str, str]:
@@ -73,25 +95,33 @@ def add_requirement_english(requirements: list[dict], text: str) -> list[str]:
 
 
 def add_field_english(fields: list[dict], text: str) -> list[str]:
-    """Put the English labels and help written as ``nama | English label | English help`` on the parsed
-    ``fields``; the errors (as ``add_requirement_english``; the help text may be left out)."""
+    """Put the English texts written as ``nama | English label | English help | choices`` on the parsed
+    ``fields``; the errors (as ``add_requirement_english``; the help text may be left out). A choice field's
+    English choices, when given, are as many as its Indonesian ones."""
     by_name = {f["name"]: f for f in fields}
     errors: list[str] = []
     seen: set[str] = set()
     for n, parts in _lines(text):
-        if len(parts) not in (2, 3) or not parts[1]:
+        parts += [""] * (4 - len(parts))
+        choices = [c.strip() for c in parts[3].split(";") if c.strip()]
+        field = by_name.get(parts[0])
+        if len(parts) > 4 or not parts[1]:
             errors.append(_("Baris %(n)d: tulis nama | label dalam bahasa Inggris | keterangan dalam bahasa "
-                            "Inggris.", n=n))
+                            "Inggris | pilihan dalam bahasa Inggris.", n=n))
         elif parts[0] not in by_name:
             errors.append(_("Baris %(n)d: nama %(name)s tidak ada di daftar isian.", n=n, name=parts[0]))
         elif parts[0] in seen:
             errors.append(_("Baris %(n)d: nama %(name)s sudah dipakai di baris lain.", n=n, name=parts[0]))
-        elif len(parts[1]) > LABEL_MAX or (len(parts) == 3 and len(parts[2]) > HELP_MAX):
+        elif len(parts[1]) > LABEL_MAX or len(parts[2]) > HELP_MAX:
             errors.append(_("Baris %(n)d: teks terlalu panjang (paling banyak %(max)d karakter).", n=n,
                             max=LABEL_MAX if len(parts[1]) > LABEL_MAX else HELP_MAX))
+        elif choices and field["kind"] != "choice":
+            errors.append(_("Baris %(n)d: pilihan hanya untuk jenis choice.", n=n))
+        elif choices and len(choices) != len(field.get("choices") or []):
+            errors.append(_("Baris %(n)d: tulis %(count)d pilihan dalam bahasa Inggris, dipisah titik koma, "
+                            "urut seperti pilihan bahasa Indonesia.", n=n, count=len(field.get("choices") or [])))
         else:
-            by_name[parts[0]]["label_en"] = parts[1]
-            by_name[parts[0]]["help_text_en"] = parts[2] if len(parts) == 3 and parts[2] else None
+            field.update(label_en=parts[1], help_text_en=parts[2] or None, choices_en=choices or None)
         seen.add(parts[0])
     return errors
 
@@ -103,5 +133,12 @@ def requirement_english_lines(requirements) -> str:
 
 def field_english_lines(fields) -> str:
     """The admin's English lines for a service's fields (those that have an English label)."""
-    return "\n".join(" | ".join([f.name, f.label_en] + ([f.help_text_en] if f.help_text_en else []))
-                     for f in fields if f.label_en)
+    out = []
+    for f in fields:
+        if not f.label_en:
+            continue
+        parts = [f.name, f.label_en, f.help_text_en or "", ";".join(f.choices_en or [])]
+        while parts[-1] == "":
+            parts.pop()
+        out.append(" | ".join(parts))
+    return "\n".join(out)

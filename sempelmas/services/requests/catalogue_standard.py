@@ -183,7 +183,8 @@ def add_english(actor=None) -> int:
         requirements = [{"code": r.code, "label": r.label, "label_en": r.label_en, "required": r.required,
                          "paper_original_allowed": r.paper_original_allowed} for r in service.requirements]
         fields = [{"name": f.name, "label": f.label, "label_en": f.label_en, "kind": f.kind, "required": f.required,
-                   "choices": f.choices, "help_text": f.help_text, "help_text_en": f.help_text_en,
+                   "choices": f.choices, "choices_en": f.choices_en, "help_text": f.help_text,
+                   "help_text_en": f.help_text_en,
                    "max_length": f.max_length} for f in service.fields]
         requirements, fields = catalogue_standard_en.with_english(requirements, fields)
         catalogue.save_service(service, catalogue_standard_en.english_of(service.code), requirements, fields,

@@ -102,6 +102,15 @@ FIELDS: dict[str, tuple[str, str | None]] = {
     "tempat_nikah": ("Planned wedding place", None),
 }
 
+#: choice field name → its choices in English, in the order of the Indonesian ones (catalogue_standard)
+CHOICES: dict[str, list[str]] = {
+    "jenis_keterangan": ["Low income (SKTM)", "Loss", "Other"],
+    "jenis_kelamin_anak": ["Male", "Female"],
+    "alasan_pindah": ["Work", "Education", "Safety", "Health", "Housing", "Family", "Other"],
+    "status_perkawinan": ["Never married (man)", "Never married (woman)", "Widower or divorced",
+                          "Widow or divorced"],
+}
+
 
 def english_of(code: str) -> dict:
     """The English name and description of a standard service (empty for any other code)."""
@@ -117,5 +126,8 @@ def with_english(requirements: list[dict], fields: list[dict]) -> tuple[list[dic
         label, help_text = FIELDS.get(f["name"], (None, None))
         if not f.get("label_en"):
             f["label_en"], f["help_text_en"] = label, help_text if f.get("help_text") else None
+        english = CHOICES.get(f["name"], [])
+        if not f.get("choices_en") and f.get("choices") and len(english) == len(f["choices"]):
+            f["choices_en"] = english
     return requirements, fields
 
