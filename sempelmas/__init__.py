@@ -51,7 +51,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from sempelmas import models  # noqa: F401  (registers the tables)
     from sempelmas.domain import i18n
-    from sempelmas.extensions import babel, babel_gettext, compress, csrf, db, limiter, login_manager, migrate
+    from sempelmas.extensions import (
+        babel,
+        babel_gettext,
+        babel_ngettext,
+        compress,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
     from sempelmas.web.i18n import select_locale, select_timezone
 
     compress.init_app(app)  # first: its after_request hook runs last, on the finished response
@@ -60,7 +70,8 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    i18n.install(babel_gettext)  # the domain's messages in the chosen language (the domain itself has no Flask)
+    # the domain's messages in the chosen language (the domain itself has no Flask)
+    i18n.install(babel_gettext, babel_ngettext)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

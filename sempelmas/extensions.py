@@ -1,7 +1,7 @@
 """Extensions, created once and bound to the app in ``create_app``."""
 
 from flask import current_app, has_app_context
-from flask_babel import Babel, gettext
+from flask_babel import Babel, gettext, ngettext
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -57,3 +57,10 @@ def babel_gettext(message: str, **params) -> str | None:
     if not has_app_context():
         return None
     return gettext(message, **params)
+
+
+def babel_ngettext(singular: str, plural: str, num: int, **params) -> str | None:
+    """The domain's plural translator, as ``babel_gettext``."""
+    if not has_app_context():
+        return None
+    return ngettext(singular, plural, num, **params)

@@ -63,12 +63,19 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-catalogue")
     def seed_catalogue() -> None:
-        """Add the standard service catalogue when it is empty (production included: it is not demo data)."""
-        from sempelmas.services.requests.catalogue_standard import seed_standard
+        """Add the standard service catalogue when it is empty (production included: it is not demo data); give
+        standard services seeded before the English texts existed their English texts."""
+        from sempelmas.services.requests.catalogue_standard import add_english, seed_standard
 
         added = seed_standard()
+        translated = 0 if added else add_english()
         db.session.commit()
-        click.echo(f"{added} layanan ditambahkan." if added else "Katalog layanan sudah berisi; tidak diubah.")
+        if added:
+            click.echo(f"{added} layanan ditambahkan.")
+        elif translated:
+            click.echo(f"Katalog layanan sudah berisi; {translated} layanan standar mendapat teks bahasa Inggris.")
+        else:
+            click.echo("Katalog layanan sudah berisi; tidak diubah.")
 
     @app.cli.command("import-residents")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))

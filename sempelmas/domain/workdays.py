@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.i18n import ngettext
 
 MINUTES = "menit"
 HOURS = "jam"
@@ -336,13 +337,13 @@ def is_overdue(now: datetime, due: datetime) -> bool:
 
 
 def human_duration(value: int, unit: str) -> str:
-    """ "10 menit", "2 jam", "1 hari kerja" (translated inside a Flask app)."""
+    """ "10 menit", "2 jam", "1 hari kerja" (translated inside a Flask app: "1 working day", "2 working days")."""
     if unit == MINUTES:
-        return str(_("%(n)d menit", n=value))
+        return ngettext("%(num)d menit", "%(num)d menit", value)
     if unit == HOURS:
-        return str(_("%(n)d jam", n=value))
+        return ngettext("%(num)d jam", "%(num)d jam", value)
     if unit == WORKING_DAYS:
-        return str(_("%(n)d hari kerja", n=value))
+        return ngettext("%(num)d hari kerja", "%(num)d hari kerja", value)
     raise ValueError(f"unknown service-time unit {unit!r}; use one of {UNITS}")
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.workdays import human_duration
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 
@@ -28,6 +28,9 @@ class Service(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     #: what the letter is for, shown on the public page
     description: Mapped[str] = mapped_column(Text, default="")
+    #: the English texts shown to a reader who chose English; empty: the Indonesian one (letters stay Indonesian)
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: one of REQUESTERS
     who_may_request: Mapped[str] = mapped_column(String(20), default="warga")
     #: the online endorsement by the ketua RT replaces the paper surat pengantar RT/RW
@@ -60,12 +63,8 @@ class Service(db.Model):
 
 
 def service_time_text(value: int, unit: str) -> str:
-    """"10 menit", "1 jam", "1 hari kerja"."""
-    if unit == "menit":
-        return _("%(n)d menit", n=value)
-    if unit == "jam":
-        return _("%(n)d jam", n=value)
-    return _("%(n)d hari kerja", n=value)
+    """"10 menit", "1 jam", "1 hari kerja" ("1 working day", "2 working days" in English)."""
+    return human_duration(value, unit if unit in TIME_UNITS else "hari_kerja")
 
 
 class ServiceRequirement(db.Model):
@@ -79,6 +78,7 @@ class ServiceRequirement(db.Model):
     #: document kind, e.g. "kk", "ktp", "surat_kematian_rs"
     code: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str | None] = mapped_column(String(200))
     required: Mapped[bool] = mapped_column(default=True)
     paper_original_allowed: Mapped[bool] = mapped_column(default=False)
     sort_order: Mapped[int] = mapped_column(default=0)
@@ -97,12 +97,16 @@ class ServiceField(db.Model):
     #: identifier used in the letter template, e.g. "keperluan"
     name: Mapped[str] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str | None] = mapped_column(String(200))
     #: one of FIELD_KINDS
     kind: Mapped[str] = mapped_column(String(12), default="text")
     required: Mapped[bool] = mapped_column(default=True)
     #: the options of a "choice" field
     choices: Mapped[list | None] = mapped_column(JSON)
+    #: what the choices say in English, in the same order (the answer stored and printed stays the Indonesian one)
+    choices_en: Mapped[list | None] = mapped_column(JSON)
     help_text: Mapped[str | None] = mapped_column(String(300))
+    help_text_en: Mapped[str | None] = mapped_column(String(300))
     max_length: Mapped[int | None] = mapped_column()
     sort_order: Mapped[int] = mapped_column(default=0)
 

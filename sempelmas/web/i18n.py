@@ -8,13 +8,30 @@ from sempelmas.domain.dates import tz_name_of
 from sempelmas.services.kelurahan.profile import current_profile
 
 LANG_COOKIE = "lang"
+#: pages read mostly by people who are not residents (a bank, a school, the police scanning a letter's QR code):
+#: without a chosen language they follow the browser's. The residents' app stays Indonesian first.
+BROWSER_LANGUAGE_BLUEPRINTS = frozenset({"verify"})
 
 
 def select_locale() -> str:
-    lang = request.cookies.get(LANG_COOKIE) if request else None
+    """The language chosen with the switch (cookie); else, on the public verification page, the browser's
+    (Accept-Language); else Indonesian."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not request:
+        return default
+    lang = request.cookies.get(LANG_COOKIE)
     if lang in current_app.config["LANGUAGES"]:
         return lang
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.blueprint in BROWSER_LANGUAGE_BLUEPRINTS:
+        return request.accept_languages.best_match(current_app.config["LANGUAGES"], default=default)
+    return default
+
+
+def set_language_cookie(response, lang: str):
+    """Remember the reader's language choice for a year (the switch on every page)."""
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
 
 
 def select_timezone() -> str:

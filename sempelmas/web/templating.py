@@ -14,7 +14,8 @@ from markupsafe import Markup
 
 from sempelmas.domain.masking import mask_name, mask_nik
 from sempelmas.models.accounts import ACCOUNT_STATUS_LABELS, ROLE_LABELS, Role
-from sempelmas.services.requests import lifecycle
+from sempelmas.models.catalogue import service_time_text
+from sempelmas.services.requests import catalogue_english, lifecycle
 
 
 @lru_cache(maxsize=8)
@@ -51,6 +52,27 @@ def _datetime_local(value: datetime | None) -> str:
     return f"{local.day} {_month_names(lang)[local.month]} {local.year:04d} {clock(local, lang)} {tz_label}"
 
 
+def _localized(item, attr: str) -> str:
+    """``{{ service|localized("name") }}``: the English text to a reader who chose English, where one is set."""
+    from sempelmas.web.i18n import current_lang
+
+    return catalogue_english.text_in(item, attr, current_lang())
+
+
+def _localized_choices(field) -> list[tuple[str, str]]:
+    """``{% for value, label in f|localized_choices %}``: a choice field's options in the reader's words."""
+    from sempelmas.web.i18n import current_lang
+
+    return catalogue_english.choices_in(field, current_lang())
+
+
+def _localized_answer(field, value):
+    """``{{ f|localized_answer(value) }}``: a choice answered, in the reader's words."""
+    from sempelmas.web.i18n import current_lang
+
+    return catalogue_english.answer_in(field, value, current_lang())
+
+
 @lru_cache(maxsize=16)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
@@ -66,6 +88,11 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["Role"] = Role
     # the endorsements in force: a return to the resident voids the earlier ones (services.requests.lifecycle)
     app.jinja_env.filters["current_endorsements"] = lifecycle.current_endorsements
+    # a catalogue text (service name, label, help) in the reader's language: services.requests.catalogue_english
+    app.jinja_env.filters["localized"] = _localized
+    app.jinja_env.filters["localized_choices"] = _localized_choices
+    app.jinja_env.filters["localized_answer"] = _localized_answer
+    app.jinja_env.globals["service_time_text"] = service_time_text  # "1 working day", "2 working days"
 
     @app.context_processor
     def _globals():

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.i18n import ngettext
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
@@ -55,8 +56,10 @@ CORRECTABLE = {
 def retained_items() -> list[str]:
     """What a granted deletion keeps, and why (shown to the resident before and after)."""
     days = current_app.config.get("ATTACHMENT_RETENTION_DAYS")
-    kept_files = (_("Berkas lampiran yang menjadi dasar surat yang sudah terbit, sampai masa simpan lampiran "
-                    "(%(days)d hari setelah permohonan selesai) berakhir.", days=int(days)) if days
+    kept_files = (ngettext("Berkas lampiran yang menjadi dasar surat yang sudah terbit, sampai masa simpan "
+                           "lampiran (%(num)d hari setelah permohonan selesai) berakhir.",
+                           "Berkas lampiran yang menjadi dasar surat yang sudah terbit, sampai masa simpan "
+                           "lampiran (%(num)d hari setelah permohonan selesai) berakhir.", int(days)) if days
                   else _("Berkas lampiran yang menjadi dasar surat yang sudah terbit, sampai masa simpan lampiran "
                          "yang ditetapkan kelurahan berakhir."))
     return [

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.i18n import ngettext
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.letters import SigningCertificate, SigningFailure
@@ -227,7 +228,8 @@ def check_not_throttled(user) -> None:
         wait = max(rows[-1] + _window() - now, timedelta(seconds=1))
         minutes = max(1, -(-int(wait.total_seconds()) // 60))
         raise TooManyAttempts(
-            _("Terlalu banyak passphrase salah. Coba lagi dalam %(m)d menit.", m=minutes), wait)
+            ngettext("Terlalu banyak passphrase salah. Coba lagi dalam %(num)d menit.",
+                     "Terlalu banyak passphrase salah. Coba lagi dalam %(num)d menit.", minutes), wait)
 
 
 def record_failure(user, *, kind: str = "passphrase") -> None:

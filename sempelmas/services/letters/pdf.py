@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.i18n import ngettext
 
 ROOT = Path(__file__).resolve().parents[3]
 FONT_DIR = ROOT / "static" / "fonts"
@@ -107,8 +108,9 @@ def html_to_pdf(html: str) -> bytes:
     # xhtml2pdf logs every unknown CSS property; the letter's own CSS is known-good
     result = pisa.CreatePDF(html, dest=out, encoding="utf-8", default_css=_default_css())
     if result.err:
-        raise LetterRenderError(str(_("Surat tidak dapat diubah menjadi PDF (%(n)d kesalahan tata letak).",
-                                      n=result.err)))
+        raise LetterRenderError(ngettext("Surat tidak dapat diubah menjadi PDF (%(num)d kesalahan tata letak).",
+                                         "Surat tidak dapat diubah menjadi PDF (%(num)d kesalahan tata letak).",
+                                         result.err))
     data = out.getvalue()
     if not data.startswith(b"%PDF"):
         raise LetterRenderError(str(_("Surat tidak dapat diubah menjadi PDF.")))

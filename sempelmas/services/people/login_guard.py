@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sempelmas.domain import digits
 from sempelmas.domain import phone as phone_rules
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.i18n import ngettext
 from sempelmas.extensions import db
 from sempelmas.models.accounts import LoginThrottle, User
 from sempelmas.models.base import utcnow
@@ -145,13 +146,18 @@ def refusal(guard: Guard, *, account_wide: bool = True) -> str | None:
             LoginThrottle.key.in_([k.hash for k in guard.keys if k.kind in kinds]),
             LoginThrottle.locked_until > now)).all())
     if ACCOUNT in locked:
-        return str(_("Akun ini sedang dilindungi karena banyak percobaan masuk yang gagal. Masuklah dari "
-                     "perangkat yang pernah Anda pakai untuk masuk, coba lagi dalam %(m)d menit, atau minta "
-                     "kode pemulihan di kantor kelurahan.", m=_minutes_left(locked[ACCOUNT], now)))
+        return ngettext("Akun ini sedang dilindungi karena banyak percobaan masuk yang gagal. Masuklah dari "
+                        "perangkat yang pernah Anda pakai untuk masuk, coba lagi dalam %(num)d menit, atau minta "
+                        "kode pemulihan di kantor kelurahan.",
+                        "Akun ini sedang dilindungi karena banyak percobaan masuk yang gagal. Masuklah dari "
+                        "perangkat yang pernah Anda pakai untuk masuk, coba lagi dalam %(num)d menit, atau minta "
+                        "kode pemulihan di kantor kelurahan.", _minutes_left(locked[ACCOUNT], now))
     until = locked.get(SOURCE) or locked.get(DEVICE)
     if until:
-        return str(_("Terlalu banyak percobaan gagal dari perangkat ini. Coba lagi dalam %(m)d menit. Lupa kata "
-                     "sandi? Minta kode pemulihan di kantor kelurahan.", m=_minutes_left(until, now)))
+        return ngettext("Terlalu banyak percobaan gagal dari perangkat ini. Coba lagi dalam %(num)d menit. Lupa "
+                        "kata sandi? Minta kode pemulihan di kantor kelurahan.",
+                        "Terlalu banyak percobaan gagal dari perangkat ini. Coba lagi dalam %(num)d menit. Lupa "
+                        "kata sandi? Minta kode pemulihan di kantor kelurahan.", _minutes_left(until, now))
     return None
 
 

@@ -34,6 +34,7 @@ SERVICE_ATTRS = (
     "code", "name", "description", "who_may_request", "needs_rt_endorsement",
     "paper_pengantar_when_no_rt_account", "service_time_value", "service_time_unit",
     "classification_code", "letter_template", "validity_days", "enabled", "sort_order", "number_format",
+    "name_en", "description_en",
 )
 #: path segments under /admin/layanan/ that are not service codes
 RESERVED_CODES = {"baru"}
@@ -87,13 +88,15 @@ def snapshot(service: Service) -> dict:
         **{name: getattr(service, name) for name in SERVICE_ATTRS},
         "version": service.version,
         "requirements": [
-            {"code": r.code, "label": r.label, "required": r.required,
+            {"code": r.code, "label": r.label, "label_en": r.label_en, "required": r.required,
              "paper_original_allowed": r.paper_original_allowed}
             for r in service.requirements
         ],
         "fields": [
-            {"name": f.name, "label": f.label, "kind": f.kind, "required": f.required,
-             "choices": list(f.choices or []), "help_text": f.help_text, "max_length": f.max_length}
+            {"name": f.name, "label": f.label, "label_en": f.label_en, "kind": f.kind, "required": f.required,
+             "choices": list(f.choices or []), "choices_en": list(f.choices_en or []),
+             "help_text": f.help_text, "help_text_en": f.help_text_en,
+             "max_length": f.max_length}
             for f in service.fields
         ],
     }
@@ -122,19 +125,22 @@ def save_service(service: Service | None, data: Mapping, requirements: list[dict
         if name == "code" and not is_new:
             continue  # the code is in URLs and in requests: fixed once created
         if name in data:
-            setattr(service, name, data[name])
+            setattr(service, name, (data[name] or "").strip() if name.endswith("_en") else data[name])
     # the unit of work inserts before it deletes: drop the old rows first or (service, code) collides
     service.requirements.clear()
     service.fields.clear()
     db.session.flush()
     service.requirements = [
-        ServiceRequirement(code=r["code"], label=r["label"], required=bool(r.get("required", True)),
+        ServiceRequirement(code=r["code"], label=r["label"], label_en=r.get("label_en") or None,
+                           required=bool(r.get("required", True)),
                            paper_original_allowed=bool(r.get("paper_original_allowed", False)), sort_order=i)
         for i, r in enumerate(requirements)
     ]
     service.fields = [
-        ServiceField(name=f["name"], label=f["label"], kind=f["kind"], required=bool(f.get("required", True)),
-                     choices=list(f.get("choices") or []) or None, help_text=f.get("help_text") or None,
+        ServiceField(name=f["name"], label=f["label"], label_en=f.get("label_en") or None, kind=f["kind"],
+                     required=bool(f.get("required", True)), choices=list(f.get("choices") or []) or None,
+                     choices_en=list(f.get("choices_en") or []) or None,
+                     help_text=f.get("help_text") or None, help_text_en=f.get("help_text_en") or None,
                      max_length=f.get("max_length") or None, sort_order=i)
         for i, f in enumerate(fields)
     ]

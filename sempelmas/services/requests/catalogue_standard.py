@@ -7,7 +7,11 @@ Requirements and fields are written in the admin's line format (see services.req
 
 from __future__ import annotations
 
-from sempelmas.services.requests import catalogue
+from sqlalchemy import select
+
+from sempelmas.extensions import db
+from sempelmas.models.catalogue import Service
+from sempelmas.services.requests import catalogue, catalogue_standard_en
 
 # Every request: the RT endorsement (online, or the paper pengantar where the RT has no account)
 # stands for the surat pengantar RT/RW; copies of the KK and KTP are listed on each service.
@@ -157,7 +161,33 @@ def seed_standard(actor=None) -> int:
         requirements, req_errors = catalogue.parse_requirement_lines(spec["requirements"])
         fields, field_errors = catalogue.parse_field_lines(spec["fields"])
         assert not req_errors and not field_errors, (spec["code"], req_errors, field_errors)
+        requirements, fields = catalogue_standard_en.with_english(requirements, fields)
         data = {k: v for k, v in spec.items() if k not in ("requirements", "fields")}
         data.setdefault("sort_order", order)
+        data.update(catalogue_standard_en.english_of(spec["code"]))
         catalogue.save_service(None, data, requirements, fields, actor=actor)
     return len(STANDARD)
+
+
+def add_english(actor=None) -> int:
+    """Give the standard English texts to standard services that have none yet (a catalogue seeded before they
+    existed); returns how many services got them.
+
+    Only a service whose code and Indonesian name are still the standard ones and whose English name is empty:
+    what the admin renamed or translated is left alone. Each one saved is a new version (audited)."""
+    standard = {spec["code"]: spec["name"] for spec in STANDARD}
+    done = 0
+    for service in db.session.scalars(select(Service).where(Service.code.in_(standard)).order_by(Service.id)):
+        if service.name_en or service.name != standard[service.code]:
+            continue
+        requirements = [{"code": r.code, "label": r.label, "label_en": r.label_en, "required": r.required,
+                         "paper_original_allowed": r.paper_original_allowed} for r in service.requirements]
+        fields = [{"name": f.name, "label": f.label, "label_en": f.label_en, "kind": f.kind, "required": f.required,
+                   "choices": f.choices, "choices_en": f.choices_en, "help_text": f.help_text,
+                   "help_text_en": f.help_text_en,
+                   "max_length": f.max_length} for f in service.fields]
+        requirements, fields = catalogue_standard_en.with_english(requirements, fields)
+        catalogue.save_service(service, catalogue_standard_en.english_of(service.code), requirements, fields,
+                               actor=actor)
+        done += 1
+    return done

@@ -125,6 +125,8 @@ class ServiceForm(Form):
     code = StringField(_l("Kode (dalam alamat halaman)"), [required(), length(40)])
     name = StringField(_l("Nama layanan"), [required(), length(120)])
     description = TextAreaField(_l("Kegunaan surat"), [required(), length(2000)])
+    name_en = StringField(_l("Nama layanan dalam bahasa Inggris"), [v.Optional(), length(120)])
+    description_en = TextAreaField(_l("Kegunaan surat dalam bahasa Inggris"), [v.Optional(), length(2000)])
     who_may_request = SelectField(_l("Yang dapat mengajukan"),
                                   choices=[("warga", _l("Warga untuk diri sendiri atau keluarga satu KK"))])
     needs_rt_endorsement = BooleanField(_l("Perlu persetujuan ketua RT (pengantar RT/RW)"))
@@ -142,6 +144,8 @@ class ServiceForm(Form):
     enabled = BooleanField(_l("Dibuka untuk warga"))
     requirements = TextAreaField(_l("Persyaratan"), render_kw={"rows": 8})
     fields = TextAreaField(_l("Isian formulir"), render_kw={"rows": 12})
+    requirements_en = TextAreaField(_l("Persyaratan dalam bahasa Inggris"), render_kw={"rows": 6})
+    fields_en = TextAreaField(_l("Isian formulir dalam bahasa Inggris"), render_kw={"rows": 8})
 
 
     def validate_number_format(self, field):

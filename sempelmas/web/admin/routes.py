@@ -25,7 +25,7 @@ from sempelmas.services.letters import numbering, template_check, templates
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.operations import outbox as outbox_service
 from sempelmas.services.people import accounts, register_import, register_jobs, staff_accounts
-from sempelmas.services.requests import catalogue
+from sempelmas.services.requests import catalogue, catalogue_english
 from sempelmas.web.access import role_required
 from sempelmas.web.admin.blueprint import bp
 from sempelmas.web.admin.forms import (
@@ -305,6 +305,8 @@ def service_edit(code: str | None = None):
         if service is not None:
             form.requirements.data = catalogue.requirement_lines(service.requirements)
             form.fields.data = catalogue.field_lines(service.fields)
+            form.requirements_en.data = catalogue_english.requirement_english_lines(service.requirements)
+            form.fields_en.data = catalogue_english.field_english_lines(service.fields)
         else:
             form.needs_rt_endorsement.data = form.paper_pengantar_when_no_rt_account.data = True
             form.enabled.data = True
@@ -323,11 +325,13 @@ def _save_service(form, service):
     """The service as the form describes it, saved and committed; None with the refusals on the form."""
     requirements, req_errors = catalogue.parse_requirement_lines(form.requirements.data)
     fields, field_errors = catalogue.parse_field_lines(form.fields.data)
-    for message in req_errors:
-        add_error(form, "requirements", message)
-    for message in field_errors:
-        add_error(form, "fields", message)
-    if req_errors or field_errors:
+    errors = {"requirements": req_errors, "fields": field_errors,
+              "requirements_en": catalogue_english.add_requirement_english(requirements, form.requirements_en.data),
+              "fields_en": catalogue_english.add_field_english(fields, form.fields_en.data)}
+    for name, messages in errors.items():
+        for message in messages:
+            add_error(form, name, message)
+    if any(errors.values()):
         return None
     data = {name: getattr(form, name).data for name in catalogue.SERVICE_ATTRS}
     data["sort_order"] = data["sort_order"] or 0

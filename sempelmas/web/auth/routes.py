@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from sempelmas.domain import nik as nik_rules
@@ -98,7 +99,8 @@ def logout_everywhere():
     ended = sessions.logout_everywhere(current_user)
     db.session.commit()
     logout_user()
-    flash(_("Anda sudah keluar dari semua perangkat (%(n)d sesi). Silakan masuk lagi.", n=ended), "info")
+    flash(ngettext("Anda sudah keluar dari semua perangkat (%(num)d sesi). Silakan masuk lagi.",
+                   "Anda sudah keluar dari semua perangkat (%(num)d sesi). Silakan masuk lagi.", ended), "info")
     return redirect(url_for("auth.login"), code=303)
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from flask import Blueprint, abort, current_app, make_response, request, send_file, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
@@ -37,7 +37,7 @@ from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.letters import upload_check
-from sempelmas.web.i18n import current_lang
+from sempelmas.web.i18n import current_lang, set_language_cookie
 from sempelmas.web.letters import verify_texts
 
 bp = Blueprint("verify", __name__)
@@ -143,6 +143,7 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     resp.headers["Cache-Control"] = "no-store"  # a revocation shows at once, also behind a proxy
     resp.headers["Referrer-Policy"] = "no-referrer"  # the code is the key to the page
     resp.headers["X-Robots-Tag"] = "noindex"
+    resp.headers["Vary"] = "Accept-Language, Cookie"  # the language follows the browser unless one was chosen
     return resp
 
 
@@ -174,6 +175,18 @@ def check(code: str):
     except upload_check.UploadRefused as e:
         return _page(facts, e.status, error=e.message)
     return _page(facts, 200 if result.signature_checked else 422, result=result)
+
+
+@bp.post("/v/<code>/bahasa")
+@csrf.exempt
+def set_language(code: str):
+    """The language switch of this cookie-free page: the other pages' switch needs a session for its CSRF token,
+    this one is bound to the letter by the page's own stateless token."""
+    facts = _facts_or_404(code)
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"] or not _token_ok(code):
+        abort(400)
+    return set_language_cookie(redirect(url_for("verify.letter", code=facts.code), code=303), lang)
 
 
 @bp.get("/v/<code>/unduh")

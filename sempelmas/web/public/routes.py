@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, reques
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests import catalogue
 from sempelmas.web.htmx import render
-from sempelmas.web.i18n import LANG_COOKIE
+from sempelmas.web.i18n import set_language_cookie
 from sempelmas.web.redirects import safe_next
 
 bp = Blueprint("public", __name__)
@@ -30,10 +30,8 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)
-    resp = redirect(safe_next(request.form.get("next")) or url_for("public.index"), code=303)
-    resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
-                    secure=current_app.config["SESSION_COOKIE_SECURE"])
-    return resp
+    return set_language_cookie(redirect(safe_next(request.form.get("next")) or url_for("public.index"), code=303),
+                               lang)
 
 
 @bp.get("/profil/logo")

@@ -17,7 +17,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import account_registration, accounts
-from sempelmas.services.requests import attachments, catalogue, lifecycle, progress
+from sempelmas.services.requests import attachments, catalogue, catalogue_english, lifecycle, progress
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
@@ -25,6 +25,7 @@ from sempelmas.web.acting import acting_resident, start_acting, stop_acting
 from sempelmas.web.choose_whom import choose_whom_page
 from sempelmas.web.forms import EmptyForm, form_status, save_form
 from sempelmas.web.htmx import render
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.lookups import get_or_404, resident_request_or_404
 from sempelmas.web.private_files import send_private_image
 from sempelmas.web.registration_forms import AssistedRegisterForm
@@ -265,8 +266,9 @@ def _detail_context(found):
         "req": found, "snap": snap, "final": lifecycle.is_final(found.status),
         "may_withdraw": "cancel" in actions, "may_fix": "resubmit" in actions and bool(fields or codes),
         "files": attachments.current(found),
-        "field_labels": {f["name"]: f["label"] for f in snap.get("fields", [])},
-        "doc_labels": {r["code"]: r["label"] for r in requests_service.requirements_for(snap, found.subject)}
+        "field_labels": catalogue_english.labels_in(snap.get("fields", []), "name", current_lang()),
+        "doc_labels": catalogue_english.labels_in(requests_service.requirements_for(snap, found.subject), "code",
+                                                  current_lang())
         | {attachments.PAPER_PENGANTAR: _("Surat pengantar RT/RW (kertas)")},
         "actor_label": _actor_label, "status_label": lifecycle.status_label,
         "letters": letters.of_request(found.id),

@@ -17,10 +17,11 @@ from sempelmas.models.requests import LetterRequest
 from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import account_verification
-from sempelmas.services.requests import attachments, endorsements, lifecycle
+from sempelmas.services.requests import attachments, catalogue_english, endorsements, lifecycle
 from sempelmas.web import account_review
 from sempelmas.web.access import role_required
 from sempelmas.web.htmx import is_htmx, render
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.lookups import request_or_404
 from sempelmas.web.rt.forms import EndorseForm, ReturnForm
 
@@ -59,7 +60,7 @@ def _detail(req: LetterRequest, *, endorse_form=None, return_form=None, message=
     actions = lifecycle.allowed_actions(req, current_user)
     endorse_action = next((a for a in actions if a in ("endorse_rt", "endorse")), None)
     snapshot = req.service_snapshot
-    labels = {r["code"]: r["label"] for r in snapshot.get("requirements", [])}
+    labels = catalogue_english.labels_in(snapshot.get("requirements", []), "code", current_lang())
     labels["pengantar_rt"] = _("Surat pengantar RT/RW (kertas)")
     return render(
         "rt/request.html", block="panel", status=status, req=req, snapshot=snapshot,
