@@ -53,7 +53,12 @@ def test_register_form_asks_for_digits_a_date_a_phone_number_and_a_camera_photo(
     assert c["nik"]["hx-get"] == "/daftar/cek-nik"  # checked as typed; the form still posts without JS
     assert c["phone"]["type"] == "tel" and c["phone"]["autocomplete"] == "tel"
     assert c["birth_date"]["type"] == "date"
-    assert c["rt"]["inputmode"] == "numeric" and c["rw"]["inputmode"] == "numeric"
+    # RT and RW are asked only when the register does not know the person (the live check, or on submit)
+    assert "rt" not in c
+    extra = Inputs(client.get("/daftar/cek-data?nik=3576034403920077&kk_number=3576031203150077"
+                              "&birth_date=1992-03-04").get_data(as_text=True))
+    assert extra.controls["rt"]["inputmode"] == "numeric" and extra.controls["rw"]["inputmode"] == "numeric"
+    assert extra.unlabelled() == []
     assert c["ktp_photo"]["type"] == "file"
     assert c["ktp_photo"]["accept"] == "image/*" and c["ktp_photo"]["capture"] == "environment"
     assert c["email"]["type"] == "email"
