@@ -131,6 +131,11 @@ class RegisterForm(Form):
             return False
         return self.register_state == MISSING or any(self[name].data for name in FROM_REGISTER)
 
+    @property
+    def register_view(self) -> str:
+        """What the register part of the page shows: "found", "asked" (the fields) or "none" (a hint)."""
+        return "found" if self.register_state == FOUND else "asked" if self.asks_register_data else "none"
+
     def validate(self, extra_validators=None) -> bool:
         self.check_register()
         ok = super().validate(extra_validators)

@@ -236,3 +236,10 @@ def test_a_self_registered_entry_is_no_source(client, factory):
     in_register(factory, source="registrasi")
     resp = post(client, SHORT, jpeg_bytes())
     assert resp.status_code == 422 and "belum ditemukan" in resp.get_data(as_text=True)
+
+
+def test_the_live_check_answers_nothing_new_when_the_page_already_shows_it(client):
+    """A late answer must not swap away what is being typed in the fields it shows."""
+    url = f"/daftar/cek-data?nik={NIK}&kk_number={KK}&birth_date=1992-03-04&address=Jl.+M"
+    assert client.get(url + "&register_view=asked").status_code == 204
+    assert 'name="address"' in client.get(url + "&register_view=none").get_data(as_text=True)

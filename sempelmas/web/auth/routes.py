@@ -148,6 +148,8 @@ def check_register():
     birth place, gender, address, RT and RW are not asked), else those fields, keeping what was typed in them."""
     form = RegisterForm(formdata=request.args, meta={"csrf": False})
     form.check_register()
+    if request.args.get("register_view") == form.register_view:
+        return "", 204  # unchanged: a late answer must not swap away what is being typed in those fields
     return render("auth/_register_extra.html", form=form)
 
 
