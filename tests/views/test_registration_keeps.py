@@ -243,3 +243,13 @@ def test_the_live_check_answers_nothing_new_when_the_page_already_shows_it(clien
     url = f"/daftar/cek-data?nik={NIK}&kk_number={KK}&birth_date=1992-03-04&address=Jl.+M"
     assert client.get(url + "&register_view=asked").status_code == 204
     assert 'name="address"' in client.get(url + "&register_view=none").get_data(as_text=True)
+
+
+def test_the_live_register_check_is_throttled_per_client(make_app):
+    """It says whether NIK + KK + birth date match: bounded, so nobody walks KK numbers through it."""
+    app = make_app(REGISTER_CHECK_RATE_LIMIT="2 per hour")
+    with app.app_context():
+        c = app.test_client()
+        url = f"/daftar/cek-data?nik={NIK}&kk_number={KK}&birth_date=1992-03-04"
+        assert [c.get(url).status_code for _i in range(3)] == [200, 200, 429]
+        assert c.get("/daftar").status_code == 200  # the form itself is never throttled
