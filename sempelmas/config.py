@@ -68,6 +68,9 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "20 per minute"
     REGISTER_RATE_LIMIT = "10 per hour"
+    #: the registration form's live register check (/daftar/cek-data): it says whether NIK + KK + birth date match
+    #: an entry, so it is bounded like a login
+    REGISTER_CHECK_RATE_LIMIT = "60 per hour"  # a pendamping at the office registers several people an hour
     RESET_RATE_LIMIT = "10 per hour"
     #: public complaint filings per client address (the form at /pengaduan)
     COMPLAINT_RATE_LIMIT = "10 per hour"

@@ -43,6 +43,10 @@ def register_limit() -> str:
     return current_app.config["REGISTER_RATE_LIMIT"]
 
 
+def register_check_limit() -> str:
+    return current_app.config["REGISTER_CHECK_RATE_LIMIT"]
+
+
 def reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 

@@ -49,6 +49,7 @@ def test_config(url: str, instance, **overrides) -> dict:
         "ARGON2_PARALLELISM": 1,
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "REGISTER_RATE_LIMIT": "1000 per minute",
+        "REGISTER_CHECK_RATE_LIMIT": "1000 per minute",
         "RESET_RATE_LIMIT": "1000 per minute",
         "WTF_CSRF_ENABLED": False,
         "PROFILE_CACHE_SECONDS": 0,  # tests change the profile row directly

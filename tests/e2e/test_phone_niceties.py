@@ -19,8 +19,12 @@ def test_the_nik_check_follows_the_gender_and_birth_date_filled_in_after_it(page
     page.get_by_label("NIK").fill(make_nik(date(1992, 3, 4), True, 77))  # a woman born 4 March 1992
     check = page.locator("#nik-check")
     expect(check).to_contain_text("Format NIK benar")
+    page.get_by_label("Nomor KK").fill("3576031203150077")  # not in the register: gender is asked (issue 15)
     page.get_by_label("Tanggal lahir").fill("1992-03-05")
     expect(check).to_contain_text("Tanggal lahir pada NIK (04-03-1992) berbeda dengan yang diisi (05-03-1992).")
+    # the gender list has come in (htmx wires it up once the swap settles, ~20 ms: quicker than a thumb)
+    expect(page.locator("#register-missing")).to_be_visible()
+    expect(page.locator("#register-extra.htmx-settling")).to_have_count(0)
     page.get_by_label("Jenis kelamin").select_option("L")
     expect(check).to_contain_text("Jenis kelamin pada NIK (Perempuan) berbeda")
     page.get_by_label("Tanggal lahir").fill("1992-03-04")

@@ -24,15 +24,23 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from sempelmas.extensions import db
-from sempelmas.models.accounts import Registration, User
+from sempelmas.models.accounts import User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
+from sempelmas.models.registration_uploads import RegistrationUpload
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
 from sempelmas.services.accountability import complaints, data_corrections
 from sempelmas.services.files import upload_store, uploads
-from sempelmas.services.files.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, KTP, save_image
+from sempelmas.services.files.uploads import (
+    COMPLAINT_PHOTOS,
+    CORRECTION_EVIDENCE,
+    DOCUMENTS,
+    KTP,
+    KTP_PENDING,
+    save_image,
+)
 from sempelmas.services.operations import backup_create, backup_restore, retention
 from sempelmas.services.requests import attachments
 from tests.conftest import PASSWORD, jpeg_bytes
@@ -349,7 +357,8 @@ def _flow_complaint(client, nik):
 
 #: flow → (what the child sends, the kind of upload it stores, the table of the record that names it)
 FLOWS = {
-    "register": (_flow_register, KTP, Registration),
+    # the photo is held first (committed alone, so a refused form keeps it: registration_uploads)
+    "register": (_flow_register, KTP_PENDING, RegistrationUpload),
     "request_form": (_flow_request_form, DOCUMENTS, RequestAttachment),
     "correction": (_flow_correction, CORRECTION_EVIDENCE, DataRightsRequest),
     "complaint": (_flow_complaint, COMPLAINT_PHOTOS, Complaint),

@@ -53,7 +53,12 @@ def test_register_form_asks_for_digits_a_date_a_phone_number_and_a_camera_photo(
     assert c["nik"]["hx-get"] == "/daftar/cek-nik"  # checked as typed; the form still posts without JS
     assert c["phone"]["type"] == "tel" and c["phone"]["autocomplete"] == "tel"
     assert c["birth_date"]["type"] == "date"
-    assert c["rt"]["inputmode"] == "numeric" and c["rw"]["inputmode"] == "numeric"
+    # RT and RW are asked only when the register does not know the person (the live check, or on submit)
+    assert "rt" not in c
+    extra = Inputs(client.get("/daftar/cek-data?nik=3576034403920077&kk_number=3576031203150077"
+                              "&birth_date=1992-03-04").get_data(as_text=True))
+    assert extra.controls["rt"]["inputmode"] == "numeric" and extra.controls["rw"]["inputmode"] == "numeric"
+    assert extra.unlabelled() == []
     assert c["ktp_photo"]["type"] == "file"
     assert c["ktp_photo"]["accept"] == "image/*" and c["ktp_photo"]["capture"] == "environment"
     assert c["email"]["type"] == "email"
@@ -123,4 +128,8 @@ def test_live_nik_check_says_which_typed_detail_disagrees_with_the_nik(client):
 def test_the_live_nik_check_is_sent_the_birth_date_and_gender_too(client):
     nik = Inputs(client.get("/daftar").get_data(as_text=True)).controls["nik"]
     assert nik["hx-include"] == "#birth_date, #gender"
-    assert "change from:#birth_date" in nik["hx-trigger"] and "change from:#gender" in nik["hx-trigger"]
+    assert "change from:#birth_date" in nik["hx-trigger"]
+    # the gender is asked only when the register does not know the person: its list sends the check itself
+    gender = Inputs(client.get("/daftar/cek-data?nik=3576034403920077&kk_number=3576031203150077"
+                               "&birth_date=1992-03-04").get_data(as_text=True)).controls["gender"]
+    assert gender["hx-get"] == "/daftar/cek-nik" and gender["hx-include"] == "#nik, #birth_date, #gender"

@@ -65,6 +65,7 @@ ACTION_LABELS = {
     "letter.files_swept": _l("Berkas surat dirapikan setelah proses terhenti"),
     "upload.files_swept": _l("Berkas unggahan tanpa catatan dihapus"),
     "upload.drafts_purged": _l("Berkas formulir yang tidak pernah dikirim dihapus"),
+    "upload.registration_photos_expired": _l("Foto KTP pendaftaran yang tidak dipakai dihapus"),
     "letter_template.save": _l("Templat surat diubah"),
     "letter_template.reset": _l("Templat surat dikembalikan ke bawaan"),
     "catalogue.create": _l("Layanan ditambahkan"),

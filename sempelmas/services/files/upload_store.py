@@ -40,13 +40,23 @@ from sempelmas.models.accounts import Registration
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.models.jobs import Job
+from sempelmas.models.registration_uploads import RegistrationUpload
 from sempelmas.models.requests import RequestAttachment
 from sempelmas.services.accountability import audit
-from sempelmas.services.files.uploads import COMPLAINT_PHOTOS, CORRECTION_EVIDENCE, DOCUMENTS, IMPORTS, KTP
+from sempelmas.services.files.uploads import (
+    COMPLAINT_PHOTOS,
+    CORRECTION_EVIDENCE,
+    DOCUMENTS,
+    IMPORTS,
+    KTP,
+    KTP_PENDING,
+)
 
 #: kind (folder) → the column naming its files, and when a row no longer names one
 OWNERS = {
     KTP: (Registration.ktp_photo, Registration.ktp_photo.is_not(None)),
+    # held across a refused registration; expired rows go with their files (registration_uploads.purge_expired)
+    KTP_PENDING: (RegistrationUpload.stored_name, RegistrationUpload.stored_name.is_not(None)),
     # a purged attachment keeps its row for the record; its file was deleted under the retention policy
     DOCUMENTS: (RequestAttachment.stored_name, RequestAttachment.purged_at.is_(None)),
     COMPLAINT_PHOTOS: (Complaint.photo, Complaint.photo.is_not(None)),

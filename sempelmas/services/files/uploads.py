@@ -30,6 +30,7 @@ from sempelmas.extensions import db
 
 #: the folders of UPLOAD_DIR, one per kind of upload (and the row that names each file: upload_store.OWNERS)
 KTP = "ktp"  # registrations.ktp_photo
+KTP_PENDING = "ktp_pending"  # registration_uploads.stored_name: held across a refused registration, an hour at most
 DOCUMENTS = "dokumen"  # request_attachments.stored_name
 COMPLAINT_PHOTOS = "complaints"  # complaints.photo
 CORRECTION_EVIDENCE = "pdp"  # data_rights_requests.evidence_photo

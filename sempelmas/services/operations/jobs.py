@@ -417,6 +417,7 @@ def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, ma
     busy timeout, or away) is logged and tried again after a backoff (services/operations/worker_loop.py:
     1 s, 2 s, 4 s … ``max_backoff``), so the worker outlives a brief outage. ``stop``: ends the loop (tests)."""
     from sempelmas.services.accountability import audit
+    from sempelmas.services.people import registration_uploads
     from sempelmas.services.requests import attachments
 
     log.info("worker started")
@@ -428,6 +429,9 @@ def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, ma
             purged = attachments.purge_abandoned_drafts()
             if purged:
                 log.info("removed %d upload(s) of forms never sent", purged)
+            expired = registration_uploads.purge_expired()
+            if expired:
+                log.info("removed %d KTP photo(s) held for registrations never completed", expired)
             next_purge = time.monotonic() + 3600
         audit.chain_views()  # the page views recorded since the last round, into the chained log in one append
         return 0.0 if run_pending() else poll_seconds

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from sempelmas.domain import nik as nik_rules
-from sempelmas.extensions import db, limiter, login_limit, register_limit, reset_limit
+from sempelmas.extensions import db, limiter, login_limit, register_check_limit, register_limit, reset_limit
 from sempelmas.models.accounts import Role, User
-from sempelmas.services.files.uploads import KTP
 from sempelmas.services.people import (
     account_login,
     account_registration,
@@ -20,16 +19,18 @@ from sempelmas.services.people import (
     login_guard,
     password_resets,
     passwords,
+    registration_uploads,
     sessions,
 )
-from sempelmas.web import devices
+from sempelmas.services.people.registration_uploads import HeldPhotoError
+from sempelmas.web import devices, registration_photo
 from sempelmas.web.access import login_required
 from sempelmas.web.auth.forms import ChangePasswordForm, LoginForm, ResetForm
 from sempelmas.web.forms import EmptyForm, add_error, form_status, save_form
 from sempelmas.web.htmx import render
+from sempelmas.web.private_files import IMAGE_CSP, send_private
 from sempelmas.web.redirects import safe_next
 from sempelmas.web.registration_forms import RegisterForm
-from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("auth", __name__)
 
@@ -123,24 +124,46 @@ def register():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(home_for(current_user))
     form = RegisterForm()
-    if form.validate_on_submit():
-        # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
-        photo = save_form_photo(form.ktp_photo, KTP)
-        if photo:
-            try:
-                user = account_registration.register_resident(form.registration_data(photo))
-            except accounts.AccountError as e:
-                db.session.rollback()
-                add_error(form, e.field, e.message)
-            else:
-                _sign_in(user)
-                db.session.commit()
-                flash(_("Pendaftaran berhasil. Akun Anda menunggu verifikasi oleh petugas atau ketua RT."),
-                      "success")
-                resp = redirect(url_for("resident.home"), code=303)
-                devices.remember(resp, user)
-                return resp
-    return render_template("auth/register.html", form=form), form_status(form)
+    valid = form.validate_on_submit()
+    if form.is_submitted() and registration_photo.keep_photo(form) and valid:
+        try:  # the photo's copy is kept only if the account is committed below
+            user = account_registration.register_resident(form.registration_data(registration_photo.claim_photo(form)))
+        except (accounts.AccountError, HeldPhotoError) as e:
+            db.session.rollback()
+            add_error(form, e.field, e.message)
+        else:
+            _sign_in(user)
+            db.session.commit()
+            flash(_("Pendaftaran berhasil. Akun Anda menunggu verifikasi oleh petugas atau ketua RT."), "success")
+            resp = redirect(url_for("resident.home"), code=303)
+            devices.remember(resp, user)
+            return resp
+    resp = make_response(render_template("auth/register.html", form=form), form_status(form))
+    resp.headers["Cache-Control"] = "private, no-store"  # it may carry the passwords typed
+    return resp
+
+
+@bp.get("/daftar/cek-data")
+@limiter.limit(register_check_limit)
+def check_register():
+    """Live check once NIK, KK number and birth date are typed: whether the register knows the person (then
+    birth place, gender, address, RT and RW are not asked), else those fields, keeping what was typed in them."""
+    form = RegisterForm(formdata=request.args, meta={"csrf": False})
+    form.check_register()
+    if request.args.get("register_view") == form.register_view:
+        return "", 204  # unchanged: a late answer must not swap away what is being typed in those fields
+    return render("auth/_register_extra.html", form=form)
+
+
+@bp.get("/daftar/foto-ktp/<token>")
+def held_ktp_photo(token: str):
+    """The thumbnail of a KTP photo held across a refused registration: only to the browser session that
+    uploaded it, never cached."""
+    try:
+        held = registration_uploads.find(token, registration_photo.binding())
+    except HeldPhotoError:
+        abort(404)
+    return send_private(registration_uploads.path_of(held), mimetype="image/jpeg", csp=IMAGE_CSP, read_at_once=True)
 
 
 @bp.get("/daftar/cek-nik")

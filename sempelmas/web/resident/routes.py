@@ -17,9 +17,11 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import account_registration, accounts
+from sempelmas.services.people.registration_uploads import HeldPhotoError
 from sempelmas.services.requests import attachments, catalogue, catalogue_english, lifecycle, progress
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
+from sempelmas.web import registration_photo
 from sempelmas.web.access import role_required, verified_resident_required
 from sempelmas.web.acting import acting_resident, start_acting, stop_acting
 from sempelmas.web.choose_whom import choose_whom_page
@@ -30,7 +32,6 @@ from sempelmas.web.lookups import get_or_404, resident_request_or_404
 from sempelmas.web.private_files import send_private_image
 from sempelmas.web.registration_forms import AssistedRegisterForm
 from sempelmas.web.resident import request_form
-from sempelmas.web.uploads_form import save_form_photo
 
 bp = Blueprint("resident", __name__)
 @bp.get("/")
@@ -63,16 +64,15 @@ def assisted():
 @role_required(Role.ASSISTANT)
 def assisted_new():
     form = AssistedRegisterForm()
-    if form.validate_on_submit():
-        # kept only if the account is committed below: a refusal, a failure or a failed commit deletes it
-        photo = save_form_photo(form.ktp_photo, KTP)
-        if not form.ktp_photo.errors:
-            saved, user = save_form(form, lambda: account_registration.register_resident(
-                form.registration_data(photo), assisted_by=current_user), accounts.AccountError)
-            if saved:
-                flash(_("Warga %(name)s sudah didaftarkan dan menunggu verifikasi.", name=user.full_name),
-                      "success")
-                return redirect(url_for("resident.assisted"), code=303)
+    valid = form.validate_on_submit()
+    if form.is_submitted() and registration_photo.keep_photo(form) and valid:
+        # the photo's copy is kept only if the account is committed below: a refusal or a failure deletes it
+        saved, user = save_form(form, lambda: account_registration.register_resident(
+            form.registration_data(registration_photo.claim_photo(form)), assisted_by=current_user),
+            (accounts.AccountError, HeldPhotoError))
+        if saved:
+            flash(_("Warga %(name)s sudah didaftarkan dan menunggu verifikasi.", name=user.full_name), "success")
+            return redirect(url_for("resident.assisted"), code=303)
     status = form_status(form)
     return render("resident/assisted_new.html", form=form, status=status)
 
