@@ -3,7 +3,7 @@ KTP reused by a request, and the promised time counted from the office's step.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,11 +13,13 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.declared import DeclaredStatus, DeclaredValue
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestStatus
+from sempelmas.services.accountability import data_erasure, data_export
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issuing
 from sempelmas.services.letters import render as letter_render
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.letters.pdf import LetterRenderError
+from sempelmas.services.operations import retention
 from sempelmas.services.requests import attachments, declared_data, endorsements, lifecycle, promise, queue, review
 from sempelmas.services.requests import submission as requests
 from tests.conftest import jpeg_bytes
@@ -94,6 +96,10 @@ def test_declared_values_are_kept_unchecked_and_noted_for_staff(office, factory)
         ("occupation", "Karyawan swasta", DeclaredStatus.UNCHECKED)]
     assert "Data dari pemohon, belum dicek: Agama, Status perkawinan, Pekerjaan." in req.events[0].note
     assert warga.resident.religion is None  # the register is never written from a request by itself
+    # the resident's own data export (UU PDP) carries them
+    [exported] = data_export.export(warga)["permohonan"]
+    assert [(d["data"], d["nilai"], d["status"]) for d in exported["data_dari_pemohon"]][0] == (
+        "religion", "Islam", "belum_dicek")
 
 
 # ------------------------------------------------------------------ staff check before forwarding
@@ -197,10 +203,30 @@ def test_the_registration_ktp_stands_in_and_the_request_gets_its_own_copy(office
     assert "Foto KTP diambil dari pendaftaran akun." in req.events[0].note
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
                              .where(AuditEntry.action == "request.ktp_reused")) == 1
-    # retention purges the request's copy, never the registration's photo
-    copy.purged_at = datetime.now(UTC).replace(tzinfo=None)
-    attachments.path_of(copy).unlink()
+    # retention purges the request's copy with its other files, never the registration's photo
+    requests.withdraw(req, warga)
+    db.session.commit()
+    result = retention.run(now=datetime.now(UTC).replace(tzinfo=None) + timedelta(days=400))
+    assert result.files == 1 and attachments.path_of(copy) is None
     assert stored_path(KTP, warga.registration.ktp_photo) is not None
+
+
+def test_erasing_the_account_removes_the_copy_of_a_request_without_a_letter_and_the_registration_photo(office,
+                                                                                                      factory):
+    _ktp_service()
+    warga = factory.warga(ktp=True)
+    photo = warga.registration.ktp_photo
+    req = requests.submit_with_files("domisili", warga, warga.resident, {"keperluan": "Membuka rekening"},
+                                     idempotency_key="form-key-0005", brought_originals=["kk"], now=TUESDAY_9_WIB)
+    requests.withdraw(req, warga)
+    db.session.commit()
+    [copy_name] = [a.stored_name for a in attachments.current(req)]
+    deletion = data_erasure.request_deletion(warga, None)
+    erasure = data_erasure.grant_deletion(deletion, office)
+    db.session.commit()
+    data_erasure.remove_files(erasure.files)
+    assert stored_path(KTP, photo) is None and stored_path(attachments.KIND, copy_name) is None
+    assert erasure.erased["attachments"] == 1 and erasure.erased["ktp_photo"] is True
 
 
 def test_a_ktp_uploaded_on_the_form_replaces_the_registration_photo_for_that_request(office, factory):
