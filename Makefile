@@ -128,7 +128,7 @@ test: $(VENV)/.dev-stamp system-deps compile-translations
 translations: $(VENV)/.req-stamp
 	mkdir -p translations
 	$(BIN)/pybabel -q extract -F babel.cfg -k lazy -k _l \
-	  --project SemPelMas -o translations/messages.pot .
+	  --ignore-dirs=".*" --project SemPelMas -o translations/messages.pot .
 	@if [ -f translations/en/LC_MESSAGES/messages.po ]; then \
 	  $(BIN)/pybabel -q update -i translations/messages.pot -d translations -l en; \
 	else \

@@ -165,13 +165,16 @@ class Factory:
         self._serial = 100
 
     def resident(self, *, nik=None, kk=None, name="WARGA UJI", birth=date(1990, 5, 17), female=False,
-                 rt="001", rw="001", source="impor", add: bool = True) -> Resident:
+                 rt="001", rw="001", source="impor", add: bool = True, religion="ISLAM", marital_status="KAWIN",
+                 occupation="WIRASWASTA") -> Resident:
+        """A register entry as an import makes it: complete (``religion=None`` etc. for one that lacks data)."""
         self._serial += 1
         r = Resident(
             nik=nik or make_nik(birth, female, self._serial),
             kk_number=kk or f"357603010120{self._serial:04d}",
             full_name=name, birth_place="MOJOKERTO", birth_date=birth, gender="P" if female else "L",
-            address="Jl. Uji No. 1", rt=rt, rw=rw, citizenship="WNI", source=source,
+            address="Jl. Uji No. 1", rt=rt, rw=rw, citizenship="WNI", source=source, religion=religion,
+            marital_status=marital_status, occupation=occupation,
         )
         if add:
             db.session.add(r)

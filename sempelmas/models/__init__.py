@@ -14,6 +14,7 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement, ServiceVersion
 from sempelmas.models.complaints import Complaint, ComplaintEvent, ComplaintStatus
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
+from sempelmas.models.declared import DeclaredStatus, DeclaredValue
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -51,3 +52,4 @@ __all__ = [
 ]
 __all__ += ["DataRequestKind", "DataRequestStatus", "DataRightsRequest"]
 __all__ += ["RegistrationUpload"]
+__all__ += ["DeclaredStatus", "DeclaredValue"]

@@ -41,8 +41,8 @@ def test_a_resident_submits_for_themself_and_it_waits_for_the_rt(setup, family):
     assert req.subject_resident_id == parent.resident_id and req.applicant_user_id == parent.id
     assert req.answers == {"keperluan": "Melamar pekerjaan", "tanggal": None}
     assert req.submitted_at == datetime(2026, 3, 3, 2, 0)
-    # 1 hari kerja from Tuesday 09:00 WIB: Wednesday at closing, 15:30 WIB
-    assert req.due_at == datetime(2026, 3, 4, 8, 30)
+    # the office's clock has not started: no due time is promised while it waits for the RT (promise.py)
+    assert req.due_at is None
     [event] = req.events
     assert (event.action, event.from_status, event.to_status, event.actor_id) == (
         "submit", None, RequestStatus.AWAITING_ENDORSEMENT, parent.id)
@@ -114,7 +114,7 @@ def test_tracking_numbers_run_per_year_with_the_profile_prefix(setup, family):
 def test_due_time_uses_the_profile_office_hours_and_falls_back_when_they_do_not_parse(app, family):
     parent, _child = family
     profile = make_profile(office_hours="Senin-Jumat 07:30-12:00")
-    make_service("cepat", time_value=1, time_unit="jam")
+    make_service("cepat", time_value=1, time_unit="jam", needs_rt=False)
     tuesday_1130 = datetime(2026, 3, 3, 4, 30, tzinfo=UTC)
     req = submit(parent, service="cepat", now=tuesday_1130)
     assert req.due_at == datetime(2026, 3, 4, 1, 0)  # Wednesday 08:00 WIB: 30 minutes on each day

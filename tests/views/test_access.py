@@ -123,6 +123,7 @@ POSTS = [
     ("/petugas/permohonan/{tracking}/tolak", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/teruskan", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/catatan", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/data-pemohon", {Role.STAFF}),
     ("/warga/pendamping/baru", {Role.ASSISTANT}),
     ("/warga/pendamping/selesai", {Role.ASSISTANT}),
     ("/admin/profil", {Role.ADMIN}),

@@ -19,6 +19,7 @@ from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
+from sempelmas.models.declared import DeclaredValue
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification
 from sempelmas.models.requests import LetterRequest
@@ -143,6 +144,11 @@ def export(user: User) -> dict:
                           "diunggah": _iso(a.uploaded_at), "diganti": _iso(a.superseded_at),
                           "berkas_dihapus_retensi": _iso(a.purged_at)}
                          for a in r.attachments],
+            "data_dari_pemohon": [{"data": d.field, "nilai": d.value, "diisi": d.declared_value, "status": d.status,
+                                   "diperiksa": _iso(d.checked_at), "data_penduduk_diperbarui": d.register_updated}
+                                  for d in db.session.scalars(select(DeclaredValue)
+                                                              .where(DeclaredValue.request_id == r.id)
+                                                              .order_by(DeclaredValue.id))],
         } for r in requests],
         "surat": [{"nomor": lt.number, "judul": lt.title, "permohonan": lt.request.tracking_number,
                    "ditandatangani": _iso(lt.signed_at), "status": lt.status,

@@ -10,9 +10,10 @@ Definitions (the same on every screen and export):
   (``closed_at``), whenever they were submitted;
 - **completion time**: ``closed_at - submitted_at`` of the completed ones (calendar time, what the resident
   waits); median and 90th percentile by linear interpolation between ranks (Excel's PERCENTILE.INC);
-- **on time**: completed no later than the promised ``due_at`` (from the service time and office hours at
-  submission); the share is on-time / completed-with-a-due-date;
-- **overdue**: an open (not final) request whose ``due_at`` has passed.
+- **on time**: completed no later than the promised ``due_at`` (from the service time and office hours, counted
+  from when the office received it: the submission, or the RT/RW's last endorsement; services/requests/promise.py);
+  the share is on-time / completed-with-a-due-date;
+- **overdue**: an open (not final) request whose ``due_at`` has passed (none while it waits for the RT/RW).
 
 SQLite has no percentile function: the completed rows of the period (a few columns each) are read and
 the percentiles computed here. Months are buckets of one ``CASE`` over UTC bounds, so the same SQL runs on

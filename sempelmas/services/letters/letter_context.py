@@ -9,8 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
+
 from sempelmas.domain import dates
+from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.letter_format import GENDERS, long_date, nip_grouped, place_name, rt_rw_label
+from sempelmas.extensions import db
+from sempelmas.models.declared import DeclaredValue
 from sempelmas.models.profile import Official
 from sempelmas.services.letters import kop as kop_surat
 from sempelmas.services.letters import pdf
@@ -147,6 +152,29 @@ def build_context(*, profile, resident, snapshot: dict, answers: dict, endorseme
     }
 
 
+class _WithDeclared:
+    """The subject's register entry with the values the applicant gave on the request (checked by staff) where the
+    register lacked them (services/requests/declared_data.py)."""
+
+    def __init__(self, resident, values: dict):
+        self._resident, self._values = resident, values
+
+    def __getattr__(self, name):
+        values = self.__dict__["_values"]
+        return values[name] if name in values else getattr(self.__dict__["_resident"], name)
+
+
+def _subject(request, *, numbered: bool):
+    """The subject as the letter prints it. A numbered letter is refused while a value the applicant gave is
+    unchecked; a preview shows such a value as given."""
+    rows = db.session.scalars(select(DeclaredValue).where(DeclaredValue.request_id == request.id)).all()
+    if not rows:
+        return request.subject
+    if numbered and any(not d.is_checked for d in rows):
+        raise pdf.LetterRenderError(str(_("Data dari pemohon belum dicek petugas: surat belum dapat dibuat.")))
+    return _WithDeclared(request.subject, {d.field: d.typed_value for d in rows})
+
+
 def request_context(request, *, number: str | None, signed_at: datetime | None, official: Official | None,
                     capacity: str = "", verify_url: str | None) -> dict:
     """The context of a real request's letter (preview when ``number`` is None: no QR then)."""
@@ -158,7 +186,8 @@ def request_context(request, *, number: str | None, signed_at: datetime | None, 
     if official is None and number is None:
         official = next((o for o in officials if o.position == "lurah"), officials[0] if officials else None)
     return build_context(
-        profile=profile, resident=request.subject, snapshot=request.service_snapshot, answers=request.answers or {},
+        profile=profile, resident=_subject(request, numbered=number is not None), snapshot=request.service_snapshot,
+        answers=request.answers or {},
         endorsements=lifecycle.current_endorsements(request), paper_pengantar=request.needs_paper_pengantar,
         number=number, signed_at=signed_at, official=official, capacity=capacity,
         verify_url=verify_url if number is not None else None, officials=officials,

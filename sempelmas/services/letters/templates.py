@@ -36,7 +36,8 @@ TEMPLATE_VARIABLES = [
     ("profile.village_name, profile.district_name, …", "isian profil kelurahan"),
     ("logo", "logo daerah (data URI) atau kosong"),
     ("person.name / nik / kk / birth / gender / religion / occupation / marital_status / citizenship / "
-     "address / street / rt / rw", "data penduduk yang diterangkan, dari data penduduk kelurahan"),
+     "address / street / rt / rw", "data penduduk yang diterangkan, dari data penduduk kelurahan; yang belum ada di "
+     "sana ditanyakan pada formulir permohonan (bila templat ini mencetaknya) dan dicek petugas"),
     ("answers.<nama isian>", "jawaban formulir apa adanya (kosong = None)"),
     ("a.<nama isian>", "jawaban siap cetak: tanggal ditulis lengkap, jam dengan zona waktu, kosong = \"-\""),
     ("answer_rows", "daftar (label, jawaban) semua isian"),

@@ -45,6 +45,8 @@ def choices_in(field, lang: str) -> list[tuple[str, str]]:
         values, english = field.get("choices") or [], field.get("choices_en") or []
     else:
         values, english = field.choices or [], field.choices_en or []
+    if values and not isinstance(values[0], str):  # (code, text) pairs, already in the reader's words
+        return [(code, text) for code, text in values]
     if lang == "en" and len(english) == len(values):
         return list(zip(values, english, strict=True))
     return [(value, value) for value in values]

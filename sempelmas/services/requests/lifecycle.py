@@ -26,6 +26,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, Endorsement, LetterRequest, RequestEvent, RequestStatus
 from sempelmas.services import access
 from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.requests import promise
 
 S = RequestStatus
 
@@ -304,7 +305,8 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
     ConcurrentUpdateError when ``expected_version`` (the version the actor's screen showed) is
     stale or another session committed a change first. ``claim`` sets claimed_by; ``ask_fix``
     stores ``fields`` and ``files`` (extra keyword arguments) in fix_request; ``reject`` stores the
-    reason; final statuses set closed_at. Writes a RequestEvent and flushes the move; then sends
+    reason; final statuses set closed_at; the last endorsement starts the office's clock (``due_at``,
+    services/requests/promise.py). Writes a RequestEvent and flushes the move; then sends
     ``request_moved`` (the audit entry "request.<action>", an endorsement's number, the notifications, on the
     move to "selesai" the satisfaction-survey invitation: see services/requests/subscriptions.py); flushes again.
     """
@@ -338,6 +340,8 @@ def transition(request: LetterRequest, action: str, *, actor: User, note: str | 
         request.fix_request = None
     elif action == "reject":
         request.rejection_reason = note
+    if current == S.AWAITING_ENDORSEMENT and new == S.SUBMITTED:
+        promise.start_clock(request, now)  # the office receives it: its service time starts now
     request.status = new
     request.closed_at = now if new in FINAL_STATUSES else None
     # always an UPDATE, so the version moves even when the status stays (endorse_rt)

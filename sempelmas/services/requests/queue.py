@@ -34,7 +34,7 @@ from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, Requ
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.requests.lifecycle import OPEN_STATUSES
-from sempelmas.services.requests.submission import office_hours_of
+from sempelmas.services.requests.promise import office_hours_of
 
 #: the status filter's "every open request" (the default) and "every status"
 OPEN = ""
@@ -303,7 +303,8 @@ def queue_page(f: QueueFilters, *, clock: Clock | None = None) -> QueuePage:
     where, kind = _conditions(f, clock, subject)
     needs_subject = bool(f.rt or f.rw)
     newest = f.order == ORDER_NEWEST
-    order = (R.submitted_at.desc(), R.id.desc()) if newest else (R.due_at, R.id)
+    # no due time yet (waiting for the RT: promise.py) goes last, on SQLite as on PostgreSQL
+    order = (R.submitted_at.desc(), R.id.desc()) if newest else (R.due_at.asc().nulls_last(), R.id)
     ids = select(R.id, R.due_at, R.submitted_at)
     if needs_subject:
         ids = ids.join(subject, subject.id == R.subject_resident_id)
@@ -318,7 +319,8 @@ def queue_page(f: QueueFilters, *, clock: Clock | None = None) -> QueuePage:
         .join(ServiceVersion, ServiceVersion.id == R.service_version_id)
         .outerjoin(claimer, claimer.id == R.claimed_by_id)
     )
-    stmt = stmt.order_by(*((ids.c.submitted_at.desc(), ids.c.id.desc()) if newest else (ids.c.due_at, ids.c.id)))
+    stmt = stmt.order_by(*((ids.c.submitted_at.desc(), ids.c.id.desc()) if newest
+                           else (ids.c.due_at.asc().nulls_last(), ids.c.id)))
     rows = []
     labels = {str(s): str(label) for s, label in REQUEST_STATUS_LABELS.items()}  # translated once a page
     open_codes = {str(s) for s in OPEN_STATUSES}

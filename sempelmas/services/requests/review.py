@@ -20,7 +20,7 @@ from sempelmas.models.requests import InternalNote, LetterRequest, RequestAttach
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import residents
-from sempelmas.services.requests import attachments, lifecycle
+from sempelmas.services.requests import attachments, declared_data, lifecycle
 from sempelmas.services.requests.lifecycle import RequestError
 
 
@@ -123,9 +123,14 @@ def ask_fix(request: LetterRequest, actor: User, *, reason: str | None, fields: 
 
 def act(request: LetterRequest, action: str, actor: User, *, reason: str | None = None,
         expected_version: int | None = None) -> None:
-    """claim, reject or forward_to_signing, through the lifecycle (which enforces every rule)."""
+    """claim, reject or forward_to_signing, through the lifecycle (which enforces every rule). Forwarding is
+    refused (ReviewError) while a value the applicant gave is unchecked (declared_data.forward_blocker)."""
     if action not in ("claim", "reject", "forward_to_signing"):
         raise ValueError(f"not a staff review action: {action!r}")
+    if action == "forward_to_signing" and lifecycle.target(request, action) is not None:
+        blocker = declared_data.forward_blocker(request)
+        if blocker:
+            raise ReviewError(blocker)
     lifecycle.transition(request, action, actor=actor, note=reason, expected_version=expected_version)
 
 

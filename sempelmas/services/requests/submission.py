@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from sempelmas.domain import dates, workdays
+from sempelmas.domain import dates
 from sempelmas.domain import digits as digit_rules
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, RoleGrant, User
 from sempelmas.models.catalogue import ServiceVersion
-from sempelmas.models.profile import KelurahanProfile
 from sempelmas.models.requests import LetterRequest, RequestEvent, TrackingCounter
 from sempelmas.models.residents import Resident
 from sempelmas.services import access, sequences
 from sempelmas.services.kelurahan import profile as profile_service
-from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import attachments, catalogue, declared_data, lifecycle, promise, registered_ktp
 from sempelmas.services.requests.lifecycle import RequestError
 
 DEFAULT_PREFIX = "SPM"
@@ -32,22 +31,6 @@ class AnswersError(RequestError):
     def __init__(self, errors: dict[str, str]):
         super().__init__(str(_("Periksa kembali isian yang ditandai.")))
         self.errors = errors
-
-
-def office_hours_of(profile: KelurahanProfile | None) -> workdays.OfficeHours:
-    """The profile's office hours, or the default ones when unset or not parseable."""
-    if profile is None or not profile.office_hours:
-        return workdays.DEFAULT_OFFICE_HOURS
-    try:
-        return workdays.parse_office_hours(profile.office_hours)
-    except workdays.OfficeHoursError:
-        return workdays.DEFAULT_OFFICE_HOURS
-
-
-def holidays_from(start: date, service_time_value: int) -> set[date]:
-    """The holidays a due time starting on ``start`` can meet: a year, plus room for long service times
-    (with ordinary office hours even 999 working days or hours end within 3 calendar days per unit)."""
-    return profile_service.holidays_between(start, start + timedelta(days=366 + 3 * service_time_value))
 
 
 def next_tracking_number(prefix: str, year: int) -> str:
@@ -146,10 +129,10 @@ def _create(version: ServiceVersion, applicant: User, subject_resident: Resident
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     local = dates.to_local(moment, tz)
-    due = workdays.due_at(moment, snap["service_time_value"], snap["service_time_unit"], tz,
-                          office_hours_of(profile), holidays_from(local.date(), snap["service_time_value"]))
     paper = needs_paper_pengantar(snap, subject_resident)
     status = lifecycle.start(awaits_pengantar=bool(snap.get("needs_rt_endorsement")) and not paper)
+    # the office's clock starts when it receives the request: now, or at the last endorsement (promise.py)
+    due = promise.due_from(moment, snap) if status == lifecycle.S.SUBMITTED else None
     prefix = (profile.tracking_prefix if profile and profile.tracking_prefix else DEFAULT_PREFIX)
     year = local.year
     request = LetterRequest(
@@ -157,7 +140,7 @@ def _create(version: ServiceVersion, applicant: User, subject_resident: Resident
         service_version_id=version.id, applicant_user_id=applicant.id, subject_resident_id=subject_resident.id,
         submitted_by_id=getattr(submitted_by, "id", None), answers=clean, status=status,
         needs_paper_pengantar=paper, submitted_at=moment.astimezone(UTC).replace(tzinfo=None),
-        due_at=due.astimezone(UTC).replace(tzinfo=None), idempotency_key=idempotency_key or None,
+        due_at=due, idempotency_key=idempotency_key or None,
     )
     db.session.add(request)
     actor = submitted_by or applicant
@@ -220,32 +203,42 @@ def missing_files(requirements: list[dict], present: set[str], brought: set[str]
 
 @dataclass
 class FormCheck:
-    """A request form checked as a whole: the cleaned answers, and what is wrong (by field, by document)."""
+    """A request form checked as a whole: the cleaned answers, and what is wrong (by field, by document); the
+    values the register lacked (``declared``, by attribute) and the questions that asked for them."""
 
     clean: dict
     field_errors: dict[str, str]
     file_errors: dict[str, str]
+    declared: dict = field(default_factory=dict)
+    questions: list = field(default_factory=list)
 
 
-def check_form(snapshot: dict, requirements: list[dict], answers, present: set[str], brought: set[str]) -> FormCheck:
+def check_form(snapshot: dict, requirements: list[dict], answers, present: set[str], brought: set[str], *,
+               subject: Resident | None = None, declared=None) -> FormCheck:
     """The one check of a filled-in request form, for its review page and for its submission: the answers
-    against the service's fields, and every required document (``requirements_for``) either uploaded
-    (``present``) or, where allowed, brought to the office (``brought``)."""
+    against the service's fields, every required document (``requirements_for``) either uploaded
+    (``present``) or, where allowed, brought to the office (``brought``), and, given the ``subject``, what the
+    letter needs and the register lacks (declared_data.questions_for) answered in ``declared``."""
     clean, errors = catalogue.validate_answers(snapshot, answers or {})
-    return FormCheck(clean, {name: str(message) for name, message in errors.items()},
-                     missing_files(requirements, present, brought))
+    field_errors = {name: str(message) for name, message in errors.items()}
+    questions = declared_data.questions_for(snapshot, subject, clean) if subject is not None else []
+    values, declared_errors = declared_data.check(questions, declared or {})
+    return FormCheck(clean, field_errors | declared_errors, missing_files(requirements, present, brought),
+                     values, questions)
 
 
 def submit_with_files(service_code_or_version, applicant: User, subject_resident: Resident, answers, *,
                       idempotency_key: str, brought_originals=(), submitted_by: User | None = None,
-                      now: datetime | None = None) -> LetterRequest:
+                      now: datetime | None = None, declared=None) -> LetterRequest:
     """``submit``, then the documents uploaded with the form (drafts under the idempotency key) become
     the request's, in the same transaction.
 
     A key already used returns its request (a double tap or a refresh). Refuses (AnswersError) wrong
-    answers and (FilesError) a required document with neither a file nor, where allowed, the promise
-    to bring the original (``check_form``, once); the originals to be brought are noted on the first
-    history row.
+    answers, what the letter needs and the register lacks left unanswered in ``declared``, and (FilesError)
+    a required document with neither a file nor, where allowed, the promise to bring the original
+    (``check_form``, once); the originals to be brought are noted on the first history row. The applicant's
+    registration KTP photo stands in for the KTP when no file was uploaded for it (registered_ktp: the request
+    gets a copy), and the declared values are kept on the request unchecked (declared_data.record).
     """
     existing = _already_sent(idempotency_key, applicant)
     if existing is not None:
@@ -256,9 +249,11 @@ def submit_with_files(service_code_or_version, applicant: User, subject_resident
     files = attachments.drafts(idempotency_key, applicant)
     present = {f.requirement_code for f in files}
     requirements = requirements_for(snap, subject_resident)
+    reused = registered_ktp.stands_in(requirements, applicant, present)
+    present |= reused
     brought = {r["code"] for r in requirements
                if r.get("paper_original_allowed") and r["code"] in set(brought_originals) and r["code"] not in present}
-    checked = check_form(snap, requirements, answers, present, brought)
+    checked = check_form(snap, requirements, answers, present, brought, subject=subject_resident, declared=declared)
     if checked.field_errors:
         raise AnswersError(checked.field_errors)
     if checked.file_errors:
@@ -267,9 +262,18 @@ def submit_with_files(service_code_or_version, applicant: User, subject_resident
                       submitted_by=submitted_by, now=now)
     for f in files:
         attachments.attach_to(f, request)
+    notes = []
     if brought:
         labels = [r["label"] for r in requirements if r["code"] in brought]
-        request.events[0].note = str(_("Dokumen asli dibawa ke kantor: %(docs)s.", docs=", ".join(labels)))
+        notes.append(str(_("Dokumen asli dibawa ke kantor: %(docs)s.", docs=", ".join(labels))))
+    if reused and registered_ktp.attach_copy(request, applicant, submitted_by or applicant) is not None:
+        notes.append(registered_ktp.note())
+    if checked.declared:
+        declared_data.record(request, checked.declared, submitted_by or applicant)
+        names = ", ".join(q.label for q in checked.questions if q.field in checked.declared)
+        notes.append(str(_("Data dari pemohon, belum dicek: %(names)s.", names=names)))
+    if notes:
+        request.events[0].note = " ".join(notes)
     db.session.flush()
     return request
 

@@ -35,6 +35,11 @@ class FormState:
     field_errors: dict[str, str] = field(default_factory=dict)
     file_errors: dict[str, str] = field(default_factory=dict)
     message: str | None = None
+    #: what the letter needs and the register lacks, typed on the form (by attribute), and the questions asked
+    declared: dict[str, str] = field(default_factory=dict)
+    questions: list | None = None
+    #: requirement codes the registration's KTP photo fills (services/requests/registered_ktp.py)
+    reused: set[str] = field(default_factory=set)
 
     @property
     def has_errors(self) -> bool:

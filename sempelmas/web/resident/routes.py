@@ -18,7 +18,16 @@ from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import account_registration, accounts
 from sempelmas.services.people.registration_uploads import HeldPhotoError
-from sempelmas.services.requests import attachments, catalogue, catalogue_english, lifecycle, progress
+from sempelmas.services.requests import (
+    attachments,
+    catalogue,
+    catalogue_english,
+    declared_data,
+    lifecycle,
+    progress,
+    promise,
+    registered_ktp,
+)
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web import registration_photo
@@ -130,11 +139,15 @@ def _subject_from(resident_user: User, raw: str | None):
 def _form_page(service, version, resident_user, subject, key: str, state: request_form.FormState,
                status: int = 200):
     snap = version.snapshot
+    requirements = requests_service.requirements_for(snap, subject)
+    questions = state.questions if state.questions is not None else declared_data.questions_for(snap, subject)
     return render("resident/request_form.html", service=service, snap=snap, account=resident_user,
                   applicant=resident_user.resident, family=access.family_members(resident_user),
-                  subject=subject, requirements=requests_service.requirements_for(snap, subject), key=key,
+                  subject=subject, requirements=requirements, key=key, questions=questions,
+                  origin=declared_data.origin_of(resident_user.resident),
+                  ktp_on_file=registered_ktp.stands_in(requirements, resident_user, set(state.drafts)),
                   state=state, max_files=request_form.max_files(), acting=resident_user.id != current_user.id,
-                  status=status)
+                  time_phrase=promise.service_time_phrase(snap), status=status)
 
 
 @bp.get("/layanan")
@@ -159,7 +172,8 @@ def _posted(version, resident_user: User) -> _Posted:
     key = request_form.posted_key(request.form.get("kunci") or request.args.get("kunci"))
     snap = version.snapshot
     subject = _subject_from(resident_user, request.form.get("untuk"))
-    state = request_form.FormState(answers=request_form.posted_answers(request.form, snap["fields"]))
+    state = request_form.FormState(answers=request_form.posted_answers(request.form, snap["fields"]),
+                                   declared=declared_data.posted(request.form, declared_data.every_question()))
     if subject is None:
         subject = _subject_from(resident_user, None)
         state.field_errors["untuk"] = _(
@@ -196,7 +210,7 @@ def _send(service, version, resident_user: User, pendamping: User | None, posted
     if not state.field_errors:
         created = request_form.save(state, lambda: requests_service.submit_with_files(
             version, resident_user, posted.subject, state.answers, idempotency_key=posted.key,
-            brought_originals=state.brought, submitted_by=pendamping))
+            brought_originals=state.brought, submitted_by=pendamping, declared=state.declared))
         if created is not None:
             flash(_("Permohonan terkirim dengan nomor %(number)s.", number=created.tracking_number), "success")
             return redirect(url_for("resident.request_detail", tracking_number=created.tracking_number), code=303)
@@ -211,8 +225,11 @@ def _review(service, version, resident_user: User, posted: _Posted):
     state.drafts, state.file_errors = request_form.accept_uploads(
         request.files, [r["code"] for r in posted.requirements], draft_key=posted.key, owner=resident_user,
         uploaded_by=current_user)
-    checked = requests_service.check_form(version.snapshot, posted.requirements, state.answers, set(state.drafts),
-                                          state.brought)
+    state.reused = registered_ktp.stands_in(posted.requirements, resident_user, set(state.drafts))
+    checked = requests_service.check_form(version.snapshot, posted.requirements, state.answers,
+                                          set(state.drafts) | state.reused, state.brought, subject=posted.subject,
+                                          declared=state.declared)
+    state.questions = checked.questions
     state.field_errors.update(checked.field_errors)
     for code, message in checked.file_errors.items():
         state.file_errors.setdefault(code, message)
@@ -220,6 +237,8 @@ def _review(service, version, resident_user: User, posted: _Posted):
         return _form_page(service, version, resident_user, posted.subject, posted.key, state, status=422)
     return render("resident/request_review.html", service=service, snap=version.snapshot, subject=posted.subject,
                   key=posted.key, state=state, requirements=posted.requirements, clean=checked.clean,
+                  declared=[(q, declared_data.shown(q.field, checked.declared.get(q.field)))
+                            for q in checked.questions],
                   acting=resident_user.id != current_user.id)
 
 
@@ -272,6 +291,9 @@ def _detail_context(found):
         | {attachments.PAPER_PENGANTAR: _("Surat pengantar RT/RW (kertas)")},
         "actor_label": _actor_label, "status_label": lifecycle.status_label,
         "letters": letters.of_request(found.id),
+        "waiting_text": promise.waiting_text(found, lifecycle.endorsement_step(found)),
+        "declared": declared_data.of_request(found), "declared_labels": declared_data.labels(),
+        "declared_shown": declared_data.shown,
     }
 
 

@@ -17,7 +17,7 @@ from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters.numbering import NumberFormatError
 from sempelmas.services.letters.pdf import LetterRenderError
-from sempelmas.services.requests import lifecycle, review
+from sempelmas.services.requests import declared_data, lifecycle, review
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import render
@@ -64,7 +64,8 @@ def _detail(letter_request, *, sign_form=None, back_form=None, replace_form=None
         abort(404)  # signers see what waits for them and what was signed, not the other steps
     version = {"version": letter_request.version}
     return render("signer/request.html", r=letter_request, snap=letter_request.service_snapshot, letter=letter,
-                  answers=review.answers(letter_request),
+                  answers=review.answers(letter_request), declared=declared_data.of_request(letter_request),
+                  declared_questions=declared_data.by_field(), declared_shown=declared_data.shown,
                   awaiting=lifecycle.target(letter_request, "sign") is not None,
                   sign_form=sign_form or SignForm(formdata=None, data=version),
                   back_form=back_form or SendBackForm(formdata=None, data=version),

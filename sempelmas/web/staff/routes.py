@@ -17,7 +17,7 @@ from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import render as letter_render
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.people import account_verification, password_resets, residents
-from sempelmas.services.requests import lifecycle, queue, review
+from sempelmas.services.requests import declared_data, lifecycle, promise, queue, review
 from sempelmas.web import account_review
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import EmptyForm, add_error
@@ -162,15 +162,19 @@ def _forms(letter_request, **given) -> dict:
 
 
 def _review(letter_request, *, status: int = 200, message: str | None = None, message_kind: str = "error",
-            **forms):
+            declared_errors: dict | None = None, declared_posted: dict | None = None, **forms):
     clock = queue.Clock.load()
     context = {
+        "declared": declared_data.of_request(letter_request), "declared_questions": declared_data.by_field(),
+        "declared_errors": declared_errors or {}, "declared_posted": declared_posted or {},
+        "declared_shown": declared_data.shown, "may_check_declared": declared_data.may_check(letter_request),
         "r": letter_request, "snap": letter_request.service_snapshot,
         "answers": review.answers(letter_request), "requirements": review.requirements(letter_request),
         "warnings": review.nik_warnings(letter_request), "household": review.household(letter_request),
         "actions": lifecycle.allowed_actions(letter_request, current_user),
         "overdue": not lifecycle.is_final(letter_request.status) and clock.is_overdue(letter_request.due_at),
         "time_left": "" if lifecycle.is_final(letter_request.status) else clock.time_left(letter_request.due_at),
+        "due_text": promise.staff_due_text(letter_request),
         "message": message, "message_kind": message_kind, "action_labels": lifecycle.ACTION_LABELS,
         "status_label": lifecycle.status_label, "letters": letters.of_request(letter_request.id),
         "letter_labels": letters.LETTER_STATUS_LABELS,
@@ -270,6 +274,27 @@ def _refused(tracking_number: str, e: lifecycle.RequestError, form, forms: dict)
     else:
         status = 409
     return _review(fresh, status=status, message=e.message, **forms)
+
+
+@bp.post("/permohonan/<tracking_number>/data-pemohon")
+@role_required(Role.STAFF)
+def request_declared(tracking_number: str):
+    """Staff confirm or correct the data the applicant gave (and may copy it into the empty register fields)."""
+    letter_request = request_or_404(tracking_number)
+    values = declared_data.posted(request.form, declared_data.every_question())
+    try:
+        declared_data.confirm(letter_request, current_user, values, update_register=bool(request.form.get("register")),
+                              expected_version=request.form.get("version", type=int))
+    except lifecycle.RequestError as e:
+        db.session.rollback()
+        errors = getattr(e, "errors", None)
+        return _review(request_or_404(tracking_number), status=422 if errors else 409, message=e.message,
+                       declared_errors=errors, declared_posted=values)
+    db.session.commit()
+    if is_htmx():
+        return _review(letter_request, message=_("Data dari pemohon sudah diperiksa."), message_kind="success")
+    flash(_("Data dari pemohon sudah diperiksa."), "success")
+    return redirect(url_for("staff.request_review", tracking_number=letter_request.tracking_number), code=303)
 
 
 @bp.get("/permohonan/<tracking_number>/pratinjau")
