@@ -17,7 +17,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import KTP, stored_path
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.people import account_registration, accounts
-from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import attachments, catalogue, lifecycle, questions
 from sempelmas.services.requests import submission as requests_service
 from sempelmas.services.requests.lifecycle import RequestError
 from sempelmas.web.access import role_required, verified_resident_required
@@ -41,7 +41,8 @@ def home():
     # until verification the account has no register entry: it sees what it typed, and no family
     return render("resident/home.html", account=resident_user, resident=resident_user.resident,
                   declared=resident_user.registration, family=access.family_members(resident_user),
-                  acting=resident_user.id != current_user.id, stop_form=EmptyForm())
+                  acting=resident_user.id != current_user.id, stop_form=EmptyForm(),
+                  unread_questions=questions.resident_unread(resident_user))
 
 
 @bp.get("/ktp")
@@ -269,6 +270,7 @@ def _detail_context(found):
         | {attachments.PAPER_PENGANTAR: _("Surat pengantar RT/RW (kertas)")},
         "actor_label": _actor_label, "status_label": lifecycle.status_label,
         "letters": letters.of_request(found.id),
+        "questions": questions.summary(found, questions.MessageSide.RESIDENT),
     }
 
 
