@@ -137,7 +137,7 @@ RESIDENT_THREAD_URL = "/warga/permohonan/{}/tanya"
 STAFF_THREAD_URL = "/petugas/permohonan/{}/tanya"
 
 
-def question_posted(request: LetterRequest, *, message: RequestMessage, **_) -> None:
+def question_posted(request: LetterRequest, *, message: RequestMessage, **_signal) -> None:
     """Receiver of ``questions.message_posted``: a resident's question tells the office, an answer the resident.
 
     A question goes to the staff member handling the request, or to every active staff member while nobody

@@ -214,7 +214,7 @@ class Waiting:
 def _waiting(side: MessageSide, *where, limit: int = 100) -> list[Waiting]:
     name = ServiceVersion.snapshot["name"].as_string()
     rows = db.session.execute(
-        select(LetterRequest.tracking_number, name, func.count())
+        select(LetterRequest.tracking_number, name, func.count()).select_from(RequestMessage)
         .join(LetterRequest, LetterRequest.id == RequestMessage.request_id)
         .join(ServiceVersion, ServiceVersion.id == LetterRequest.service_version_id)
         .where(RequestMessage.side == side, RequestMessage.read_at.is_(None), *where)
