@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from sempelmas.domain import digits
 from sempelmas.domain.i18n import lazy as _
@@ -70,7 +71,5 @@ def wa_me(value: str | None, text: str | None = None) -> str | None:
     except PhoneError:
         return None
     if text:
-        from urllib.parse import quote
-
         return f"https://wa.me/{number}?text={quote(text)}"
     return f"https://wa.me/{number}"
