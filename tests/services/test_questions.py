@@ -13,8 +13,11 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage
 from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import RequestStatus
+from sempelmas.services.accountability import data_erasure
+from sempelmas.services.files.uploads import save_image, stored_path
 from sempelmas.services.requests import lifecycle, questions
 from sempelmas.services.requests.questions import QuestionError
+from tests.conftest import jpeg_bytes
 from tests.request_factory import make_profile, make_service, submit
 
 R, S = MessageSide.RESIDENT, MessageSide.STAFF
@@ -208,3 +211,19 @@ def test_a_fix_from_a_question_keeps_the_review_rules(world):
                                 expected_version=req.version - 1)
     db.session.rollback()
     assert not questions.may_turn_into_fix(req, question, world["rt"])  # not the RT's to do
+
+
+def test_an_erased_account_leaves_its_questions_text_without_its_photos(world):
+    photo = save_image(questions.UPLOAD_KIND, jpeg_bytes())
+    question, _c = _ask(world, photo=photo)
+    lifecycle.transition(world["req"], "cancel", actor=world["applicant"])
+    db.session.commit()
+    deletion = data_erasure.request_deletion(world["applicant"], None)
+    db.session.commit()
+    erasure = data_erasure.grant_deletion(deletion, world["staff"], None)
+    db.session.commit()
+    data_erasure.remove_files(erasure.files)
+    db.session.refresh(question)
+    assert question.photo is None and question.text == "Apakah fotokopi KK harus dilegalisir?"
+    assert stored_path(questions.UPLOAD_KIND, photo) is None
+    assert deletion.summary["erased"]["question_photos"] == 1
