@@ -138,7 +138,9 @@ def staff_thread(tracking_number: str):
 def staff_photo(tracking_number: str, message_id: int):
     found = request_or_404(tracking_number)
     message = service.find(found, message_id)
-    resp = send_private_image(stored_path(service.UPLOAD_KIND, message.photo or "") if message else None)
+    if message is None:
+        abort(404)
+    resp = send_private_image(stored_path(service.UPLOAD_KIND, message.photo or ""))
     if message.side == MessageSide.RESIDENT:
         service.record_photo_view(found, message, current_user)
         db.session.commit()
