@@ -134,8 +134,10 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.web.letters.routes import bp as letters_bp
     from sempelmas.web.letters.verify import bp as verify_bp
     from sempelmas.web.notifications.routes import bp as notifications_bp
+    from sempelmas.web.office.routes import bp as office_bp
     from sempelmas.web.public.routes import bp as public_bp
     from sempelmas.web.pwa.routes import bp as pwa_bp
+    from sempelmas.web.questions.routes import bp as questions_bp
     from sempelmas.web.resident.routes import bp as resident_bp
     from sempelmas.web.rt.routes import bp as rt_bp
     from sempelmas.web.signer import bp as signer_bp
@@ -159,3 +161,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(data_rights_bp, url_prefix="/warga/data-saya")
     app.register_blueprint(data_rights_staff_bp, url_prefix="/petugas/permintaan-data")
     app.register_blueprint(dash_bp)
+    app.register_blueprint(questions_bp)
+    app.register_blueprint(office_bp)

@@ -74,6 +74,10 @@ class DefaultConfig:
     RESET_RATE_LIMIT = "10 per hour"
     #: public complaint filings per client address (the form at /pengaduan)
     COMPLAINT_RATE_LIMIT = "10 per hour"
+    #: messages on a request's thread ("Tanya petugas") per account, and how many days after a request closed
+    #: (done, rejected, cancelled) its resident may still ask about it (services/requests/questions.py)
+    QUESTION_RATE_LIMIT = "30 per hour"
+    QUESTION_DAYS_AFTER_CLOSE = 30
     # Wrong passwords and reset codes (services/people/login_guard.py; counted in the database, so every worker
     # sees them). One source address, or one trusted device, of an account: this many failures, then a lockout
     # of that source or device only, doubling with each further lockout in the window.

@@ -58,7 +58,8 @@ def _report_uploads(result) -> int:
 
     # the kinds of upload as the admin knows them
     names = {uploads.KTP: "foto KTP", uploads.DOCUMENTS: "berkas permohonan",
-             uploads.COMPLAINT_PHOTOS: "foto pengaduan", uploads.CORRECTION_EVIDENCE: "foto bukti koreksi data",
+             uploads.COMPLAINT_PHOTOS: "foto pengaduan", uploads.QUESTION_PHOTOS: "foto pertanyaan",
+             uploads.CORRECTION_EVIDENCE: "foto bukti koreksi data",
              uploads.IMPORTS: "berkas impor data penduduk"}
 
     def each(counts: dict[str, int]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from sempelmas.domain import digits
 from sempelmas.domain.i18n import lazy as _
@@ -45,3 +46,30 @@ def normalise(value: str | None) -> str:
 def looks_like_phone(value: str) -> bool:
     raw = _SEPARATORS.sub("", digits.normalise(value))
     return bool(re.fullmatch(r"(\+?62|0)8[0-9]{7,12}", raw))
+
+
+def tel_uri(value: str | None) -> str | None:
+    """``tel:`` link of a number as an office writes it ("(0321) 495-123", "0812 …"): +62… when it is an
+    Indonesian number, else its digits (and a leading +) as typed; None when there are none."""
+    if not value:
+        return None
+    try:
+        return "tel:" + normalise(value)
+    except PhoneError:
+        raw = digits.normalise(value).strip()
+        kept = ("+" if raw.startswith("+") else "") + "".join(c for c in raw if c.isascii() and c.isdigit())
+        return "tel:" + kept if kept.strip("+") else None
+
+
+def wa_me(value: str | None, text: str | None = None) -> str | None:
+    """The ``https://wa.me/62…`` link that opens a WhatsApp chat with the number (None when it is not one);
+    ``text`` prefills the message."""
+    if not value:
+        return None
+    try:
+        number = normalise(value)[1:]
+    except PhoneError:
+        return None
+    if text:
+        return f"https://wa.me/{number}?text={quote(text)}"
+    return f"https://wa.me/{number}"

@@ -35,6 +35,8 @@ class KelurahanProfile(db.Model):
     address: Mapped[str] = mapped_column(String(255))
     postcode: Mapped[str | None] = mapped_column(String(10))
     phone: Mapped[str | None] = mapped_column(String(30))
+    #: the office's WhatsApp number, +62… (None: the office takes no WhatsApp)
+    whatsapp: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(200))
     #: deferred: pages read the profile on every request, the logo only at /profil/logo and on letters

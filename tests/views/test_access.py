@@ -10,13 +10,14 @@ import pytest
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role
 from sempelmas.models.profile import Official
+from sempelmas.models.questions import MessageSide
 from sempelmas.services.accountability import complaints, data_corrections, data_rights
 from sempelmas.services.files.uploads import save_image
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.kelurahan.demo import make_nik
 from sempelmas.services.operations import jobs
 from sempelmas.services.people import account_registration, account_verification
-from sempelmas.services.requests import attachments, catalogue, lifecycle
+from sempelmas.services.requests import attachments, catalogue, lifecycle, questions
 from sempelmas.services.requests import submission as requests
 from tests.conftest import PASSWORD, jpeg_bytes
 from tests.letter_fixtures import make_letter
@@ -51,6 +52,12 @@ PAGES = [
     ("/petugas/permohonan/{tracking}", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/pratinjau", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/pratinjau?format=html", {Role.STAFF}),
+    # questions on a request: the office's side is the staff's alone (RT/RW heads and signers take no part)
+    ("/petugas/permohonan/{tracking}/tanya", {Role.STAFF}),
+    ("/petugas/permohonan/{asked}/tanya/{question}/foto", {Role.STAFF}),
+    ("/petugas/permohonan/{asked}/tanya/{question}/perbaikan", {Role.STAFF}),
+    ("/petugas/pertanyaan", {Role.STAFF}),
+    ("/petugas/pertanyaan/jumlah", {Role.STAFF}),
     ("/penandatangan/", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/pratinjau.pdf", {Role.SIGNER}),
@@ -107,7 +114,7 @@ PAGES = [
 ]
 # open to everyone, signed in or not (the installable app's files)
 PUBLIC = ["/privasi", "/manifest.webmanifest", "/sw.js", "/offline", "/pwa/icon-192.png", "/pwa/icon-512.png",
-          "/pwa/icon-maskable-512.png", "/pengaduan", "/pengaduan/lacak", "/transparansi"]
+          "/pwa/icon-maskable-512.png", "/pengaduan", "/pengaduan/lacak", "/transparansi", "/bantuan"]
 POSTS = [
     ("/admin/kotak-keluar/999999/kirim-ulang", {Role.ADMIN}),  # unknown message → 404 for the admin
     ("/rt/akun/{pending}/verifikasi", {Role.RT_HEAD}),
@@ -124,6 +131,10 @@ POSTS = [
     ("/petugas/permohonan/{tracking}/teruskan", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/catatan", {Role.STAFF}),
     ("/petugas/permohonan/{tracking}/data-pemohon", {Role.STAFF}),
+    ("/petugas/permohonan/{tracking}/tanya", {Role.STAFF}),
+    ("/petugas/permohonan/{asked}/tanya/{question}/perbaikan", {Role.STAFF}),
+    # the family only; anyone else who is a resident gets 404 (FAMILY_URLS below)
+    ("/warga/permohonan/{tracking}/tanya", {Role.RESIDENT, Role.ASSISTANT}),
     ("/warga/pendamping/baru", {Role.ASSISTANT}),
     ("/warga/pendamping/selesai", {Role.ASSISTANT}),
     ("/admin/profil", {Role.ADMIN}),
@@ -185,8 +196,12 @@ def objects(factory):
         complaints.Filing(name="Umum", phone="+6281234567890", category="lainnya", subject="Uji akses",
                           body="Pengaduan untuk uji akses."),
         idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()))
+    asked = requests.submit(service.code, applicant, applicant.resident, {}, idempotency_key=None)
+    db.session.flush()
+    question, _new = questions.post(asked, applicant, "Pertanyaan untuk uji akses", side=MessageSide.RESIDENT,
+                                    photo=save_image(questions.UPLOAD_KIND, jpeg_bytes()))
     db.session.commit()
-    return {"letter": letter_id, "complaint": complaint.id,
+    return {"letter": letter_id, "complaint": complaint.id, "asked": asked.tracking_number, "question": question.id,
             "pending": pending.id, "resident": factory.resident(name="DATA PENDUDUK").id, "official": official.id,
             "job": job.id,
             "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,
@@ -331,6 +346,10 @@ FAMILY_URLS = [
     ("GET", "/warga/pengaduan/{complaint}/foto"),
     ("GET", "/warga/data-saya/permintaan/{data_request}"),
     ("GET", "/warga/data-saya/permintaan/{data_request}/foto"),
+    ("GET", "/warga/permohonan/{tracking}/tanya"),
+    ("POST", "/warga/permohonan/{tracking}/tanya"),
+    ("GET", "/warga/permohonan/{tracking}/tanya/{question}/foto"),
+    ("GET", "/warga/permohonan/{about_member}/tanya"),
 ]
 # pages every resident opens: 200, but nothing of the family on them
 OWN_PAGES = ["/warga/", "/warga/permohonan", "/warga/pengaduan", "/warga/pengaduan/baru", "/warga/data-saya/",
@@ -367,8 +386,12 @@ def family(factory):
         idempotency_key=None, photo=save_image(complaints.UPLOAD_KIND, jpeg_bytes()), user=budi, about=own)
     data_request = data_corrections.request_correction(budi, "full_name", "BUDI KELUARGA BARU", None,
                                                   evidence_photo=save_image(data_rights.EVIDENCE_KIND, jpeg_bytes()))
+    question, _new = questions.post(own, budi, "Pertanyaan keluarga tentang suratnya", side=MessageSide.RESIDENT,
+                                    photo=save_image(questions.UPLOAD_KIND, jpeg_bytes()))
+    # an answer not read yet: the family's home lists it, an outsider's must not
+    questions.post(own, factory.staff(Role.STAFF, "loket-keluarga"), "Jawaban petugas", side=MessageSide.STAFF)
     db.session.commit()
-    return {"budi": budi, "member": member, "tracking": own.tracking_number,
+    return {"budi": budi, "member": member, "tracking": own.tracking_number, "question": question.id,
             "about_member": about_member.tracking_number, "attachment": document.stored_name,
             "complaint": complaint.code, "data_request": data_request.id}
 
@@ -413,7 +436,7 @@ def _open(client, method: str, url: str, family):
     # a key of the shape the forms make (secrets.token_urlsafe(24)), so only access decides the answer
     key = secrets.token_urlsafe(24)
     data = ({**COMPLAINT_FORM, "request": family["tracking"], "kunci": key} if url == "/warga/pengaduan/baru"
-            else {"kunci": key})
+            else {"kunci": key, "text": "Pertanyaan dari luar"} if url.endswith("/tanya") else {"kunci": key})
     resp = client.post(target, data=data) if method == "POST" else client.get(target)
     resp.close()
     return resp

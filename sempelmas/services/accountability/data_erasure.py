@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -17,6 +17,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
+from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services.accountability import audit, complaints
 from sempelmas.services.accountability.data_export import complaints_of
@@ -29,7 +30,7 @@ from sempelmas.services.accountability.data_rights import (
     require_open,
     tell_staff,
 )
-from sempelmas.services.files.uploads import KTP, stored_path
+from sempelmas.services.files.uploads import KTP, QUESTION_PHOTOS, stored_path
 from sempelmas.services.people import accounts
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -134,6 +135,15 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
         c.name, c.phone, c.email = ERASED_NAME, None, None
         complaints_erased += 1
 
+    # questions on requests stay as a record of the service (their text), without the photos the resident sent
+    question_photos = 0
+    for m in db.session.scalars(select(RequestMessage).where(
+            RequestMessage.side == MessageSide.RESIDENT, RequestMessage.photo.is_not(None),
+            or_(RequestMessage.author_id == user.id, RequestMessage.on_behalf_of_id == user.id))):
+        out.files.append((QUESTION_PHOTOS, m.photo))
+        m.photo = None
+        question_photos += 1
+
     # messages about this account's notices go with them (a family phone shared with others keeps theirs)
     note_ids = select(Notification.id).where(Notification.user_id == user.id)
     outbox = db.session.execute(delete(OutboxMessage).where(OutboxMessage.notification_id.in_(note_ids))
@@ -167,7 +177,7 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
 
     out.erased = {"attachments": erased_files, "registration": reg is not None,
                   "ktp_photo": bool(reg and reg.ktp_photo), "evidence_photos": evidence,
-                  "complaint_contacts": complaints_erased,
+                  "complaint_contacts": complaints_erased, "question_photos": question_photos,
                   "notifications": notes, "outbox_messages": outbox, "reset_codes": codes, "roles": roles,
                   "sessions": sessions_erased}
     out.kept = {"register_entry": resident_id, "requests": len(requests), "letters": letters,

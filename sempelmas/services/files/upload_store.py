@@ -40,6 +40,7 @@ from sempelmas.models.accounts import Registration
 from sempelmas.models.complaints import Complaint
 from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.models.jobs import Job
+from sempelmas.models.questions import RequestMessage
 from sempelmas.models.registration_uploads import RegistrationUpload
 from sempelmas.models.requests import RequestAttachment
 from sempelmas.services.accountability import audit
@@ -50,6 +51,7 @@ from sempelmas.services.files.uploads import (
     IMPORTS,
     KTP,
     KTP_PENDING,
+    QUESTION_PHOTOS,
 )
 
 #: kind (folder) → the column naming its files, and when a row no longer names one
@@ -60,6 +62,7 @@ OWNERS = {
     # a purged attachment keeps its row for the record; its file was deleted under the retention policy
     DOCUMENTS: (RequestAttachment.stored_name, RequestAttachment.purged_at.is_(None)),
     COMPLAINT_PHOTOS: (Complaint.photo, Complaint.photo.is_not(None)),
+    QUESTION_PHOTOS: (RequestMessage.photo, RequestMessage.photo.is_not(None)),
     CORRECTION_EVIDENCE: (DataRightsRequest.evidence_photo, DataRightsRequest.evidence_photo.is_not(None)),
     # cleared on every job of an import once its file is done with (services/jobs.release_file)
     IMPORTS: (Job.import_file, Job.import_file.is_not(None)),

@@ -33,6 +33,7 @@ KTP = "ktp"  # registrations.ktp_photo
 KTP_PENDING = "ktp_pending"  # registration_uploads.stored_name: held across a refused registration, an hour at most
 DOCUMENTS = "dokumen"  # request_attachments.stored_name
 COMPLAINT_PHOTOS = "complaints"  # complaints.photo
+QUESTION_PHOTOS = "questions"  # request_messages.photo
 CORRECTION_EVIDENCE = "pdp"  # data_rights_requests.evidence_photo
 IMPORTS = "imports"  # jobs.import_file: a register file (CSV/XLSX) uploaded for an import, kept until it is done with
 

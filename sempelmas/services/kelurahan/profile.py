@@ -18,7 +18,7 @@ from sempelmas.services.accountability import audit
 
 EDITABLE_FIELDS = (
     "village_kind", "province_name", "regency_kind", "regency_name", "district_name",
-    "village_name", "region_code", "address", "postcode", "phone", "email", "website",
+    "village_name", "region_code", "address", "postcode", "phone", "whatsapp", "email", "website",
     "letter_unit_code", "timezone", "office_hours", "tracking_prefix", "rw_endorses",
     "number_format", "number_scope", "paper_size", "verify_offers_pdf",
     "theme_color", "background_color",

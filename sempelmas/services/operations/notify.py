@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
+from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.services import access
 from sempelmas.services.operations.outbox import Notice, store, tell
@@ -128,6 +129,65 @@ def _reason(action: str, note: str | None) -> str:
     if action in lifecycle.REASON_REQUIRED:
         return " " + _("Alasan: %(note)s", note=note)
     return " " + _("Catatan: %(note)s", note=note)
+
+
+# ----------------------------------------------------------------------------- questions ("Tanya petugas")
+
+RESIDENT_THREAD_URL = "/warga/permohonan/{}/tanya"
+STAFF_THREAD_URL = "/petugas/permohonan/{}/tanya"
+
+
+def question_posted(request: LetterRequest, *, message: RequestMessage, **_signal) -> None:
+    """Receiver of ``questions.message_posted``: a resident's question tells the office, an answer the resident.
+
+    A question goes to the staff member handling the request, or to every active staff member while nobody
+    does (the bell: officials use the app). An answer goes to the applicant and their pendamping (the bell, and
+    e-mail / WhatsApp as configured) and to the family member who asked, if another. The text stays in the app:
+    the notice names the request, the message may carry personal details an e-mail or a gateway need not hold.
+    Never to the author. Adds rows and flushes, never commits or sends.
+    """
+    tn = request.tracking_number
+    service = request.service_snapshot.get("name") or request.service_snapshot.get("code", "")
+    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
+        if message.side == MessageSide.RESIDENT:
+            kind = "question.new"
+            text = str(_("Pertanyaan baru dari warga tentang permohonan %(tn)s (%(service)s).", tn=tn,
+                         service=service))
+            subject = text
+            notices = [Notice(u, text, STAFF_THREAD_URL.format(tn)) for u in _office_for(request)]
+        else:
+            kind = "question.reply"
+            text = str(_("Petugas menjawab pertanyaan Anda tentang permohonan %(tn)s (%(service)s). Buka "
+                         "permohonan untuk membacanya.", tn=tn, service=service))
+            subject = str(_("Permohonan %(tn)s: jawaban petugas", tn=tn))
+            people = _applicant_side(request) + _askers(request)
+            notices = [Notice(u, text, RESIDENT_THREAD_URL.format(tn), external=True) for u in people]
+    seen = {message.author_id}
+    unique = []
+    for n in notices:
+        if n.user.id not in seen:
+            seen.add(n.user.id)
+            unique.append(n)
+    store(request, unique, kind, subject)
+
+
+def _office_for(request: LetterRequest) -> list[User]:
+    if request.claimed_by_id:
+        claimer = db.session.get(User, request.claimed_by_id)
+        if claimer is not None and _active(claimer) and claimer.has_role(Role.STAFF):
+            return [claimer]
+    return users_with_role(Role.STAFF)
+
+
+def _askers(request: LetterRequest) -> list[User]:
+    """The residents who wrote on the thread (a family member may ask about the applicant's request)."""
+    ids = select(RequestMessage.on_behalf_of_id).where(RequestMessage.request_id == request.id,
+                                                        RequestMessage.on_behalf_of_id.is_not(None)).union(
+        select(RequestMessage.author_id).where(RequestMessage.request_id == request.id,
+                                               RequestMessage.side == MessageSide.RESIDENT,
+                                               RequestMessage.on_behalf_of_id.is_(None)))
+    users = db.session.scalars(select(User).where(User.id.in_(ids)).order_by(User.id)).all()
+    return [u for u in users if _active(u) and u.is_resident]
 
 
 # ----------------------------------------------------------------------------- accounts

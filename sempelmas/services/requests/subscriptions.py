@@ -17,7 +17,7 @@ from sempelmas.models.accounts import User
 from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.services.accountability import audit, survey
 from sempelmas.services.operations import notify
-from sempelmas.services.requests import endorsements, lifecycle
+from sempelmas.services.requests import endorsements, lifecycle, questions
 
 
 def record_in_audit(request: LetterRequest, *, event: RequestEvent, actor: User, on_behalf_of: User | None,
@@ -31,3 +31,6 @@ RECEIVERS = (endorsements.number_endorsement, record_in_audit, notify.request_mo
 
 for _receiver in RECEIVERS:
     lifecycle.request_moved.connect(_receiver, weak=False)
+
+# a message on a request's thread ("Tanya petugas"): who hears of it (the audit entry is the poster's own)
+questions.message_posted.connect(notify.question_posted, weak=False)

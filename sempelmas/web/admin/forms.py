@@ -18,6 +18,7 @@ from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from sempelmas.domain import digits
+from sempelmas.domain import phone as phone_rules
 from sempelmas.models.accounts import ROLE_LABELS, Role
 from sempelmas.services.letters.numbering import check_format
 from sempelmas.web.forms import Form, IntegerField, digit_string, length, min_password, required, rt_rw_number
@@ -30,6 +31,16 @@ def hex_color():
 
 def rt_number():
     return rt_rw_number(_l("Angka 1–3 digit."))
+
+
+def whatsapp_number():
+    def check(form, field):
+        try:
+            field.data = phone_rules.normalise(field.data)
+        except phone_rules.PhoneError as e:
+            raise ValidationError(str(e)) from e
+
+    return check
 
 
 class ProfileForm(Form):
@@ -48,6 +59,9 @@ class ProfileForm(Form):
     address = StringField(_l("Alamat kantor"), [required(), length(255)])
     postcode = StringField(_l("Kode pos"), [v.Optional(), digit_string(5, _l("Kode pos 5 digit."))])
     phone = StringField(_l("Telepon"), [v.Optional(), length(30)])
+    whatsapp = StringField(_l("WhatsApp kantor"), [v.Optional(), whatsapp_number()],
+                           description=_l("Nomor yang dipakai kantor untuk WhatsApp; warga membukanya dengan satu "
+                                          "ketukan. Kosongkan bila kantor tidak melayani lewat WhatsApp."))
     email = EmailField(_l("E-mail"), [v.Optional(), v.Email(message=_l("Alamat e-mail tidak valid."))])
     website = URLField(_l("Situs web"), [v.Optional(), v.URL(message=_l("Alamat situs tidak valid."))])
     letter_unit_code = StringField(_l("Kode unit pada nomor surat"), [v.Optional(), length(40)])

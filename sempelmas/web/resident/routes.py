@@ -26,6 +26,7 @@ from sempelmas.services.requests import (
     lifecycle,
     progress,
     promise,
+    questions,
     registered_ktp,
 )
 from sempelmas.services.requests import submission as requests_service
@@ -53,7 +54,7 @@ def home():
     return render("resident/home.html", account=resident_user, resident=resident_user.resident,
                   declared=resident_user.registration, family=access.family_members(resident_user),
                   acting=resident_user.id != current_user.id, stop_form=EmptyForm(),
-                  moving=progress.for_home(resident_user))
+                  moving=progress.for_home(resident_user), unread_questions=questions.resident_unread(resident_user))
 
 
 @bp.get("/ktp")
@@ -294,6 +295,7 @@ def _detail_context(found):
         "waiting_text": promise.waiting_text(found, lifecycle.endorsement_step(found)),
         "declared": declared_data.of_request(found), "declared_labels": declared_data.labels(),
         "declared_shown": declared_data.shown,
+        "questions": questions.summary(found, questions.MessageSide.RESIDENT),
     }
 
 

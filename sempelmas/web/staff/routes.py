@@ -17,7 +17,7 @@ from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import render as letter_render
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.people import account_verification, password_resets, residents
-from sempelmas.services.requests import declared_data, lifecycle, promise, queue, review
+from sempelmas.services.requests import declared_data, lifecycle, promise, questions, queue, review
 from sempelmas.web import account_review
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import EmptyForm, add_error
@@ -143,10 +143,13 @@ def queue_list():
     filters = queue.QueueFilters.from_args(request.args)
     page = queue.queue_page(filters)
     counts = queue.status_counts()
+    unread = questions.office_unread_by_request([row.id for row in page.rows])
     if is_htmx():
-        return _with_counts(render_block("staff/queue.html", "results", page=page, f=filters), counts=counts)
+        return _with_counts(render_block("staff/queue.html", "results", page=page, f=filters, unread=unread),
+                            counts=counts)
     return render("staff/queue.html", page=page, f=filters, counts=counts, services=queue.service_choices(),
-                  statuses=queue.status_choices(), page_sizes=queue.PAGE_SIZES)
+                  statuses=queue.status_choices(), page_sizes=queue.PAGE_SIZES, unread=unread,
+                  unread_total=questions.office_unread_total())
 
 
 def _forms(letter_request, **given) -> dict:
@@ -178,6 +181,7 @@ def _review(letter_request, *, status: int = 200, message: str | None = None, me
         "message": message, "message_kind": message_kind, "action_labels": lifecycle.ACTION_LABELS,
         "status_label": lifecycle.status_label, "letters": letters.of_request(letter_request.id),
         "letter_labels": letters.LETTER_STATUS_LABELS,
+        "questions": questions.summary(letter_request, questions.MessageSide.STAFF),
         **_forms(letter_request, **forms),
     }
     if is_htmx():
