@@ -25,6 +25,7 @@ from sempelmas.models.letters import (
 )
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
+from sempelmas.models.push import PushSubscription
 from sempelmas.models.requests import (
     REQUEST_STATUS_LABELS,
     Endorsement,
@@ -49,3 +50,4 @@ __all__ = [
     "Complaint", "ComplaintEvent", "ComplaintStatus",
 ]
 __all__ += ["DataRequestKind", "DataRequestStatus", "DataRightsRequest"]
+__all__ += ["PushSubscription"]
