@@ -59,14 +59,15 @@ def live_subscriptions(user_id: int) -> list[PushSubscription]:
 
 
 def payload(subject: str, url: str | None, tracking_number: str | None, kind: str) -> str:
-    """The JSON a push carries: a title, the short subject, the address to open and a tag (a newer notice about
-    the same request replaces the older one on the phone). Nothing else: no name, NIK or reason."""
+    """The JSON a push carries: a title, the short subject, the address to open and a tag (a newer notice of the
+    same kind about the same request, e.g. its next status, replaces the older one on the phone). Nothing else:
+    no name, NIK or reason."""
     text = " ".join(str(subject).split())
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT - 1] + "…"
     return json.dumps({"title": "SemPelMas", "body": text,
                        "url": links.absolute_url(url) if url and url.startswith("/") else None,
-                       "tag": f"sempelmas-{tracking_number or kind.partition('.')[0]}",
+                       "tag": "-".join(filter(None, ("sempelmas", kind.partition(".")[0], tracking_number))),
                        "tn": tracking_number}, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -160,12 +161,14 @@ def subscribe(user: User, data: dict, *, label: str) -> PushSubscription:
         raise SubscriptionError(_("Data langganan notifikasi tidak lengkap atau tidak sah."))
     sub = db.session.scalar(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     moved_from = sub.user_id if sub is not None and sub.user_id != user.id else None
+    values = {"user_id": user.id, "session_id": getattr(user, "session_id", None), "p256dh": p256dh,
+              "auth": auth, "label": label[:60], "last_error": None}
     if sub is None:
-        sub = PushSubscription(endpoint=endpoint)
+        sub = PushSubscription(endpoint=endpoint, **values)
         db.session.add(sub)
-    sub.user_id, sub.session_id = user.id, getattr(user, "session_id", None)
-    sub.p256dh, sub.auth, sub.label = p256dh, auth, label[:60]
-    sub.last_error = None
+    else:
+        for name, value in values.items():
+            setattr(sub, name, value)
     db.session.flush()
     audit.record("push.subscribe", sub, actor=user, label=sub.label, **({"taken_over": True} if moved_from else {}))
     db.session.flush()
