@@ -18,7 +18,8 @@ from tests.conftest import PASSWORD, csrf_from
 from tests.push_endpoint import Browser
 from tests.request_factory import make_profile, make_service, submit
 
-CHROME = "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36"
+CHROME = ("Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 "
+          "Mobile Safari/537.36")
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/abc:uji-123"
 
 
