@@ -82,12 +82,12 @@ self.addEventListener("notificationclick", function (event) {
       for (var i = 0; i < windows.length; i++) {
         if (windows[i].url === target.href && "focus" in windows[i]) return windows[i].focus();
       }
-      for (var j = 0; j < windows.length; j++) {
-        if ("navigate" in windows[j] && new URL(windows[j].url).origin === target.origin) {
-          return windows[j].focus().then(function (w) { return (w || windows[j]).navigate(target.href); });
-        }
-      }
-      return self.clients.openWindow(target.href);
+      var open = windows.filter(function (w) { return "navigate" in w && new URL(w.url).origin === target.origin; });
+      if (!open.length) return self.clients.openWindow(target.href);
+      // the app's window goes to the request, then comes to the front
+      return open[0].navigate(target.href).then(function (w) {
+        return (w || open[0]).focus().catch(function () { return w; });
+      }, function () { return self.clients.openWindow(target.href); });
     })
   );
 });
