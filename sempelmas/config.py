@@ -201,7 +201,8 @@ class DefaultConfig:
     #: Web Push to the installed app (services/operations/push.py): residents turn it on per phone
     WEB_PUSH = True
     #: the VAPID private key (PEM text, a PEM file's path, or raw base64url); unset → created once into
-    #: <PUSH_DIR>/vapid-private.pem (default <instance>/push). Back it up: a new key voids every subscription.
+    #: <PUSH_DIR>/vapid-private.pem; PUSH_DIR defaults to PKI_DIR, which the backups hold (a new key voids every
+    #: subscription)
     VAPID_PRIVATE_KEY: str | None = None
     PUSH_DIR: str | None = None
     #: how the push services reach the operator: "mailto:…" or "https://…" (default: MAIL_FROM, else PUBLIC_URL)

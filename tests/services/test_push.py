@@ -250,3 +250,11 @@ def test_doctor_says_whether_push_is_ready(app, tmp_path):
     app.extensions.pop("sempelmas.vapid", None)
     out = app.test_cli_runner().invoke(args=["doctor"]).output
     assert "TIDAK SIAP" in out and "kunci VAPID tidak dapat dibaca" in out
+
+
+def test_the_key_made_by_default_lies_beside_the_ca_so_backups_carry_it(app, tmp_path):
+    app.config.update(PUSH_DIR=None, PKI_DIR=str(tmp_path / "pki"))
+    vapid.public_key()
+    assert (tmp_path / "pki" / vapid.KEY_FILE).exists()
+    from sempelmas.services.operations.backup import FOLDERS
+    assert FOLDERS["pki"] == "PKI_DIR"

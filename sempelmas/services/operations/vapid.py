@@ -2,9 +2,9 @@
 
 The private key is never in the repository: ``VAPID_PRIVATE_KEY`` gives it (PEM text, a path to a PEM file, or
 the raw key in base64url, as ``vapid --gen`` prints it), else it is created on first use into
-``<PUSH_DIR>/vapid-private.pem`` (default ``<instance>/push``, mode 600), like the kelurahan CA under PKI_DIR.
-Keep that file in the backups of the instance folder: a new key makes every phone's subscription useless (the
-push services refuse a key the subscription was not made with) and residents must turn notifications on again.
+``<PUSH_DIR>/vapid-private.pem`` (mode 600), PUSH_DIR defaulting to PKI_DIR (``<instance>/pki``, beside the
+kelurahan CA), so the backups carry it: a new key makes every phone's subscription useless (the push services
+refuse a key the subscription was not made with) and residents would have to turn notifications on again.
 The public key is served to the page (``applicationServerKey``). ``flask doctor`` reports whether push is ready.
 """
 
@@ -28,7 +28,7 @@ class PushNotReady(Exception):
 
 def push_dir() -> Path:
     cfg = current_app.config
-    return Path(cfg.get("PUSH_DIR") or Path(current_app.instance_path) / "push")
+    return Path(cfg.get("PUSH_DIR") or cfg.get("PKI_DIR") or Path(current_app.instance_path) / "pki")
 
 
 def enabled() -> bool:
