@@ -35,7 +35,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_push_subscriptions_user_id_users'),
                                 ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['session_id'], ['user_sessions.id'],
-                                name=op.f('fk_push_subscriptions_session_id_user_sessions'), ondelete='SET NULL'),
+                                name=op.f('fk_push_subscriptions_session_id_user_sessions'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_push_subscriptions')),
         sa.UniqueConstraint('endpoint', name=op.f('uq_push_subscriptions_endpoint')),
     )

@@ -258,3 +258,15 @@ def test_the_key_made_by_default_lies_beside_the_ca_so_backups_carry_it(app, tmp
     assert (tmp_path / "pki" / vapid.KEY_FILE).exists()
     from sempelmas.services.operations.backup import FOLDERS
     assert FOLDERS["pki"] == "PKI_DIR"
+
+
+def test_a_pruned_session_takes_its_subscription_with_it(desk, endpoint):
+    """A signed-out phone's subscription never comes back to life when its session row is pruned."""
+    row = UserSession(id="sesi-lama", user_id=desk.warga.id, ended_at=utcnow(), end_reason="keluar")
+    db.session.add(row)
+    db.session.commit()
+    desk.warga.session_id = row.id
+    phone(desk.warga, endpoint)
+    db.session.delete(row)
+    db.session.commit()
+    assert db.session.scalars(select(PushSubscription)).all() == []

@@ -49,8 +49,8 @@ class SubscriptionError(ValueError):
 
 
 def live_subscriptions(user_id: int) -> list[PushSubscription]:
-    """The user's subscriptions still to be told: made in a session not ended by signing out (or whose session
-    row has been pruned), oldest first."""
+    """The user's subscriptions still to be told: made in a session not ended by signing out (or outside any
+    session), oldest first."""
     return list(db.session.scalars(
         select(PushSubscription).outerjoin(UserSession, UserSession.id == PushSubscription.session_id)
         .where(PushSubscription.user_id == user_id,
