@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from sempelmas.web.notifications.routes import bp as notifications_bp
     from sempelmas.web.office.routes import bp as office_bp
     from sempelmas.web.public.routes import bp as public_bp
+    from sempelmas.web.push.routes import bp as push_bp
     from sempelmas.web.pwa.routes import bp as pwa_bp
     from sempelmas.web.questions.routes import bp as questions_bp
     from sempelmas.web.resident.routes import bp as resident_bp
@@ -153,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(signer_bp, url_prefix="/penandatangan")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp, url_prefix="/notifikasi")
+    app.register_blueprint(push_bp, url_prefix="/notifikasi/hp")
     app.register_blueprint(verify_bp)
     app.register_blueprint(letters_bp)
     app.register_blueprint(pwa_bp)

@@ -205,6 +205,20 @@ class DefaultConfig:
     #: attempts before a message is marked failed (retries back off: 1, 5, 15, 60, 180, 720 minutes…)
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_POLL_SECONDS = 5.0
+    #: Web Push to the installed app (services/operations/push.py): residents turn it on per phone
+    WEB_PUSH = True
+    #: the VAPID private key (PEM text, a PEM file's path, or raw base64url); unset → created once into
+    #: <PUSH_DIR>/vapid-private.pem; PUSH_DIR defaults to PKI_DIR, which the backups hold (a new key voids every
+    #: subscription)
+    VAPID_PRIVATE_KEY: str | None = None
+    PUSH_DIR: str | None = None
+    #: how the push services reach the operator: "mailto:…" or "https://…" (default: MAIL_FROM, else PUBLIC_URL)
+    VAPID_SUBJECT: str | None = None
+    #: how long a push service keeps a message for a phone that is off (seconds)
+    PUSH_TTL_SECONDS = 2 * 24 * 3600
+    PUSH_TIMEOUT = 10
+    #: tests only: accept push endpoints on http://127.0.0.1 (otherwise an https URL on a public host name)
+    PUSH_ALLOW_LOCAL_ENDPOINTS = False
 
     # Digital signatures (services/letters/ca.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
     PKI_DIR: str | None = None
@@ -276,6 +290,7 @@ def _env_overrides() -> dict:
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
+                 "VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "PUSH_DIR",
                  "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL",
                  "BACKUP_DIR", "BACKUP_COPY_TARGET", "BACKUP_SSH_COMMAND"):
         if env.get(name):
@@ -284,7 +299,7 @@ def _env_overrides() -> dict:
                  "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS"):
         if env.get(name):
             out[name] = int(env[name])
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP"):
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP", "WEB_PUSH"):
         if env.get(name):
             out[name] = env[name].lower() in {"1", "true", "yes"}
     if env.get("SEMPELMAS_HOST"):

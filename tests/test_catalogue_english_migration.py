@@ -1,4 +1,4 @@
-"""0027 on an install with a catalogue: the services, requirements and fields get empty English texts (shown in
+"""0023 on an install with a catalogue: the services, requirements and fields get empty English texts (shown in
 Indonesian), nothing else changes; the downgrade drops them and keeps the rows; up again works."""
 
 from sqlalchemy import inspect, text

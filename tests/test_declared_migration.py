@@ -1,4 +1,4 @@
-"""0024 adds the applicant's declared data and takes back the due time promised from the submission of requests
+"""0025 adds the applicant's declared data and takes back the due time promised from the submission of requests
 still waiting for the RT/RW (the office's clock starts at the endorsement); up, down, up."""
 
 from datetime import datetime

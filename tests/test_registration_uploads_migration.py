@@ -1,4 +1,4 @@
-"""0023: the table of KTP photos held across a refused registration, up, down and up again; the models match it."""
+"""0024: the table of KTP photos held across a refused registration, up, down and up again; the models match it."""
 
 from datetime import datetime
 

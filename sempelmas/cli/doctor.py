@@ -39,6 +39,9 @@ def register(app: Flask) -> None:
         uploads = upload_store.sweep()
         trouble += _report_uploads(uploads)
 
+        click.echo("Notifikasi push (Web Push):")
+        _report_push()
+
         click.echo("Kepala rantai log audit:")
         problem = _audit_head_problem()
         if problem:
@@ -85,6 +88,17 @@ def _report_uploads(result) -> int:
     if not (result.removed or result.young or result.missing):
         click.echo("  baik: setiap unggahan punya catatannya, setiap catatan punya berkasnya.")
     return 1 if missing else 0
+
+
+def _report_push() -> None:
+    """Whether Web Push can be sent (its VAPID key, created here when missing) and what to check; not counted as
+    trouble: push is an extra, the bell and e-mail / WhatsApp work without it."""
+    from sempelmas.services.operations import vapid
+
+    ready, notes = vapid.readiness()
+    click.echo("  siap." if ready else "  TIDAK SIAP: residen tidak ditawari notifikasi HP.")
+    for note in notes:
+        click.echo(f"  {note}")
 
 
 def _audit_head_problem() -> str | None:

@@ -26,6 +26,7 @@ from sempelmas.models.letters import (
 )
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
+from sempelmas.models.push import PushSubscription
 from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.registration_uploads import RegistrationUpload
 from sempelmas.models.requests import (
@@ -55,3 +56,4 @@ __all__ += ["DataRequestKind", "DataRequestStatus", "DataRightsRequest"]
 __all__ += ["RegistrationUpload"]
 __all__ += ["DeclaredStatus", "DeclaredValue"]
 __all__ += ["MessageSide", "RequestMessage"]
+__all__ += ["PushSubscription"]

@@ -56,3 +56,38 @@ self.addEventListener("fetch", function (event) {
   }
   // anything else (htmx fragments, files, PDFs): the browser's own handling, never cached here
 });
+
+/* Push notifications (services/operations/push.py): the payload carries only a short text, the tracking
+   number and the address to open; nothing of it is stored. A newer notice about the same request replaces
+   the older one (its tag). A tap focuses a window of the app on that address, or opens one. */
+self.addEventListener("push", function (event) {
+  var data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = {}; }
+  var scope = self.registration.scope;
+  event.waitUntil(self.registration.showNotification(data.title || "SemPelMas", {
+    body: data.body || "",
+    tag: data.tag || "sempelmas",
+    renotify: true,
+    icon: {{ push_icon|tojson }},
+    data: { url: data.url || scope }
+  }));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  event.notification.close();
+  var target = new URL((event.notification.data && event.notification.data.url) || "", self.registration.scope);
+  if (target.origin !== self.location.origin) target = new URL(self.registration.scope);  // only this site
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+      for (var i = 0; i < windows.length; i++) {
+        if (windows[i].url === target.href && "focus" in windows[i]) return windows[i].focus();
+      }
+      var open = windows.filter(function (w) { return "navigate" in w && new URL(w.url).origin === target.origin; });
+      if (!open.length) return self.clients.openWindow(target.href);
+      // the app's window goes to the request, then comes to the front
+      return open[0].navigate(target.href).then(function (w) {
+        return (w || open[0]).focus().catch(function () { return w; });
+      }, function () { return self.clients.openWindow(target.href); });
+    })
+  );
+});

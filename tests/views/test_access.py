@@ -155,6 +155,9 @@ POSTS = [
     ("/warga/pendamping/{pending}/bertindak", {Role.ASSISTANT}),
     ("/notifikasi/baca-semua", ANY),
     ("/notifikasi/999999/baca", ANY),  # any signed-in user; another's or unknown → 404 (test_notification_views)
+    # push on this phone: residents and pendamping; another's device → 404 (tests/views/test_push_views.py)
+    ("/notifikasi/hp/langganan", {Role.RESIDENT, Role.ASSISTANT}),
+    ("/notifikasi/hp/berhenti", {Role.RESIDENT, Role.ASSISTANT}),
     ("/warga/ajukan/{service}", {Role.RESIDENT}),
     ("/penandatangan/tanda-tangan", {Role.SIGNER}),
     ("/penandatangan/permohonan/{to_sign}/tanda-tangan", {Role.SIGNER}),

@@ -17,6 +17,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification, OutboxMessage
+from sempelmas.models.push import PushSubscription
 from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services.accountability import audit, complaints
@@ -150,6 +151,8 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
                                 .execution_options(synchronize_session=False)).rowcount
     notes = db.session.execute(delete(Notification).where(Notification.user_id == user.id)
                                .execution_options(synchronize_session=False)).rowcount
+    pushes = db.session.execute(delete(PushSubscription).where(PushSubscription.user_id == user.id)
+                                .execution_options(synchronize_session=False)).rowcount
     codes = db.session.execute(delete(PasswordResetCode).where(PasswordResetCode.user_id == user.id)
                                .execution_options(synchronize_session=False)).rowcount
     roles = sorted(user.role_codes)
@@ -179,7 +182,7 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
                   "ktp_photo": bool(reg and reg.ktp_photo), "evidence_photos": evidence,
                   "complaint_contacts": complaints_erased, "question_photos": question_photos,
                   "notifications": notes, "outbox_messages": outbox, "reset_codes": codes, "roles": roles,
-                  "sessions": sessions_erased}
+                  "sessions": sessions_erased, "push_devices": pushes}
     out.kept = {"register_entry": resident_id, "requests": len(requests), "letters": letters,
                 "attachments": kept_files}
     req.status, req.resolved_at, req.resolved_by_id = DataRequestStatus.DONE, utcnow(), actor.id

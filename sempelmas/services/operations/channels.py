@@ -1,4 +1,5 @@
-"""The two transports of the outbox: plain-text e-mail over SMTP, and the WhatsApp/SMS gateway over HTTP.
+"""The two transports of the outbox: plain-text e-mail over SMTP, and the WhatsApp/SMS gateway over HTTP (the third,
+Web Push, is services/operations/push.py).
 
 Each hands over one message under its own id (the outbox row's ``uid``) and raises on any failure: a
 ``DeliveryError`` when the other end refused or was never reached, ``OutcomeUnknown`` when the message went out
@@ -31,6 +32,11 @@ _PLACEHOLDER = re.compile(r"\{(phone|message|id)\}")
 
 class DeliveryError(Exception):
     """A message could not be handed over; it is retried later."""
+
+
+class Undeliverable(DeliveryError):
+    """The recipient is gone for good (a push subscription the push service dropped, or one turned off): the
+    message is marked failed at once, never retried."""
 
 
 class OutcomeUnknown(DeliveryError):

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text, update
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
-from sempelmas.services.operations import channels, worker_loop
+from sempelmas.services.operations import channels, push, worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,8 @@ def deliver_due(now: datetime | None = None, limit: int = 50) -> dict[str, int]:
                 send(msg)
             except Exception as exc:  # noqa: BLE001 - any failure of a transport is retried, never raised
                 lease.holding(None)
-                _failed(msg, notifier, f"{type(exc).__name__}: {exc}"[:2000], now, max_attempts, counts)
+                _failed(msg, notifier, f"{type(exc).__name__}: {exc}"[:2000], now, max_attempts, counts,
+                        final=isinstance(exc, channels.Undeliverable))
             else:
                 lease.holding(None)
                 if _finish(msg, notifier, status=OutboxStatus.SENT, sent_at=utcnow(), last_error=None):
@@ -224,9 +225,11 @@ def deliver_due(now: datetime | None = None, limit: int = 50) -> dict[str, int]:
     return counts
 
 
-def _failed(msg: Outgoing, notifier: str, error: str, now: datetime, max_attempts: int, counts: dict) -> None:
-    """Record a failed attempt: the next one after the backoff, or FAILED after the last one allowed."""
-    if msg.attempts >= max_attempts:
+def _failed(msg: Outgoing, notifier: str, error: str, now: datetime, max_attempts: int, counts: dict, *,
+            final: bool = False) -> None:
+    """Record a failed attempt: the next one after the backoff, or FAILED after the last one allowed, or at
+    once when the recipient is gone for good (``final``: a dropped push subscription)."""
+    if final or msg.attempts >= max_attempts:
         if _finish(msg, notifier, status=OutboxStatus.FAILED, last_error=error):
             counts["failed"] += 1
             log.warning("outbox %s (%s) gave up after %d attempts: %s", msg.id, msg.channel, msg.attempts, error)
@@ -255,6 +258,8 @@ def send(msg: Outgoing) -> None:
         channels.send_email(msg.recipient, msg.subject, msg.body, uid=msg.uid, created_at=msg.created_at)
     elif msg.channel == "gateway":
         channels.send_gateway(msg.recipient, msg.body, uid=msg.uid)
+    elif msg.channel == push.CHANNEL:
+        push.send(msg.recipient, msg.body, uid=msg.uid)
     else:
         raise channels.DeliveryError(f"unknown channel {msg.channel!r}")
 

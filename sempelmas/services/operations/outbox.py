@@ -2,7 +2,8 @@
 
 A notice is a bell entry (a Notification, read in the app) and, on the configured channels, outbox rows
 (e-mail when MAIL_SERVER is set and there is an address, the WhatsApp/SMS gateway when NOTIFY_GATEWAY_URL is
-set and there is a phone) that the notify worker sends later (services/operations/delivery.py). Storing adds
+set and there is a phone, Web Push to each phone the user turned it on for: services/operations/push.py) that
+the notify worker sends later (services/operations/delivery.py). Storing adds
 rows and flushes inside the caller's transaction, never commits or sends: a message exists exactly when what
 caused it commits. What a notice says is its caller's (services/operations/notify.py for requests and accounts).
 """
@@ -21,6 +22,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
+from sempelmas.services.operations import push
 
 
 @dataclass
@@ -50,6 +52,7 @@ def store(request: LetterRequest, notices: list[Notice], kind: str, subject: str
         if notice.external:
             queue_external(row.id, email=notice.user.email, phone=notice.user.phone, subject=subject,
                            body=with_link(notice.message, notice.url))
+            push.queue(row, subject, request.tracking_number)
     db.session.flush()
 
 
@@ -60,6 +63,7 @@ def tell(user: User, *, kind: str, message: str, url: str | None, subject: str) 
     db.session.add(row)
     db.session.flush()  # the outbox rows point at their bell entry
     queue_external(row.id, email=user.email, phone=user.phone, subject=subject, body=with_link(message, url))
+    push.queue(row, subject)
     return row
 
 

@@ -170,7 +170,8 @@ def shell_version(urls: list[str]) -> str:
 def service_worker():
     urls = shell_urls()
     template = current_app.jinja_env.get_template("pwa/sw.js")
-    body = template.render(version=shell_version(urls), shell=urls, offline_url=url_for("pwa.offline"))
+    body = template.render(version=shell_version(urls), shell=urls, offline_url=url_for("pwa.offline"),
+                           push_icon=icon_url(192))
     resp = make_response(body)
     resp.headers["Content-Type"] = "application/javascript; charset=utf-8"
     resp.headers["Cache-Control"] = "no-cache"  # the browser asks again on each update check
