@@ -296,13 +296,22 @@ def request_status(tracking_number: str):
     return render("resident/request_detail.html", block="status", **_detail_context(found))
 
 
-@bp.post("/permohonan/<tracking_number>/batal")
+@bp.route("/permohonan/<tracking_number>/batal", methods=["GET", "POST"])
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_withdraw(tracking_number: str):
+    """Withdraw a request. Without ``yakin`` (JS off, or a plain link) the question comes first on a page of its
+    own; with JS the button's confirm dialog adds ``yakin`` (static/js/app.js)."""
     found = resident_request_or_404(tracking_number)
     resident_user, pendamping = _acting_pair()
+    on_behalf = pendamping and resident_user
+    if (request.method == "GET" or not request.form.get("yakin")) and "cancel" in lifecycle.allowed_actions(
+            found, current_user, on_behalf_of=on_behalf):
+        return render("resident/request_withdraw.html", req=found, snap=found.service_snapshot,
+                      version=request.form.get("versi", type=int) or found.version)
+    if request.method == "GET":
+        return _to_detail(tracking_number)
     try:
-        requests_service.withdraw(found, current_user, on_behalf_of=pendamping and resident_user,
+        requests_service.withdraw(found, current_user, on_behalf_of=on_behalf,
                                   expected_version=request.form.get("versi", type=int))
     except RequestError as e:
         db.session.rollback()
@@ -310,7 +319,7 @@ def request_withdraw(tracking_number: str):
     else:
         db.session.commit()
         flash(_("Permohonan %(number)s dibatalkan.", number=found.tracking_number), "success")
-    return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+    return _to_detail(tracking_number)
 
 
 def _to_detail(tracking_number: str):
