@@ -178,7 +178,35 @@ def test_service_worker_precaches_the_shell_and_no_personal_page(client, profile
         assert resp.status_code == 200, url
         resp.close()
     assert 'var CACHE = "sempelmas-shell-" + VERSION;' in body
-    assert "cache.put" not in body  # nothing is added to the cache beyond the precached list
+    # beyond the precached list, one thing is added to a cache: the anonymous copy of a public page
+    assert body.count("cache.put(") == 1 and body.count("caches.open(") == 3
+    assert re.search(r'caches\.open\(PUBLIC_CACHE\)\.then\(function \(cache\) \{\s*return cache\.match\(url\)', body)
+    assert 'fetch(url, { credentials: "omit"' in body  # never the signed-in person's page
+    public = json.loads(re.search(r"var PUBLIC_PAGES = (\[.*?\]);", body).group(1))
+    assert public == ["/layanan"]
+    assert not [p for p in public if p.startswith(PERSONAL_PREFIXES)]
+    # the pages kept are only the list and one level below it, without a query
+    assert "if (url.search) return false;" in body and 'rest.indexOf("/") < 0' in body
+    assert 'var FORM_PREFIX = "/warga/ajukan/";' in body and 'var SESSION_URL = "/warga/sinyal";' in body
+    assert re.search(r'importScripts\("/static/js/outbox\.js\?v=\w+"\);', body)
+
+
+def test_the_public_pages_kept_offline_are_the_service_list_and_each_services_requirements(client, profile):
+    """The same rule as sw.js's isPublicPage, applied to the app's URLs: which pages may have an offline copy."""
+    _version, _shell, body = shell_of(client)
+    bases = json.loads(re.search(r"var PUBLIC_PAGES = (\[.*?\]);", body).group(1))
+
+    def kept(path: str, search: str = "") -> bool:
+        if search:
+            return False
+        return any(path == b or (path.startswith(b + "/") and path[len(b) + 1:] and "/" not in path[len(b) + 1:])
+                   for b in bases)
+
+    assert kept("/layanan") and kept("/layanan/domisili")
+    for path in ("/", "/login", "/warga/layanan", "/warga/", "/layanan/domisili/x", "/berkas/a.jpg", "/v/abc",
+                 "/warga/permohonan/SPM-2026-000001", "/offline", "/sw.js"):
+        assert not kept(path), path
+    assert not kept("/layanan", "?q=x")
 
 
 def test_cache_version_changes_when_a_shell_file_changes(client, app, profile, tmp_path, monkeypatch):

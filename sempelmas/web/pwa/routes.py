@@ -23,7 +23,7 @@ from sempelmas.web.i18n import current_lang
 bp = Blueprint("pwa", __name__)
 
 #: the shell's static files, precached by the service worker (the same URLs every page links)
-SHELL_STATIC = ("css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/pwa.js")
+SHELL_STATIC = ("css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/pwa.js", "js/outbox.js")
 ICON_CACHE = "public, max-age=31536000, immutable"  # the URL carries the icon version
 
 
@@ -134,7 +134,8 @@ def _offline_html() -> str:
     profile = profile_service.current_profile()
     template = current_app.jinja_env.get_template("pwa/offline.html")
     return template.render(lang=current_lang(), place=profile.village_title if profile else "",
-                           css=url_for("static", filename="css/app.css"), home=url_for("public.index"))
+                           css=url_for("static", filename="css/app.css"), home=url_for("public.index"),
+                           services=url_for("public.services"))
 
 
 @bp.get("/offline")
@@ -170,7 +171,12 @@ def shell_version(urls: list[str]) -> str:
 def service_worker():
     urls = shell_urls()
     template = current_app.jinja_env.get_template("pwa/sw.js")
-    body = template.render(version=shell_version(urls), shell=urls, offline_url=url_for("pwa.offline"))
+    body = template.render(version=shell_version(urls), shell=urls, offline_url=url_for("pwa.offline"),
+                           public_pages=[url_for("public.services")],
+                           form_prefix=url_for("resident.new_request", code="-")[:-1],
+                           session_url=url_for("resident.outbox_session"),
+                           outbox_script=url_for("static", filename="js/outbox.js"),
+                           static_prefix=url_for("static", filename=""))
     resp = make_response(body)
     resp.headers["Content-Type"] = "application/javascript; charset=utf-8"
     resp.headers["Cache-Control"] = "no-cache"  # the browser asks again on each update check
