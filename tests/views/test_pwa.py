@@ -66,7 +66,8 @@ def test_manifest_describes_the_kelurahan_app(client, profile):
     assert m["name"] == "SemPelMas Kelurahan Jagalan"
     assert m["short_name"] == "SemPelMas" and len(m["short_name"]) <= 12
     assert "Kelurahan Jagalan" in m["description"]
-    assert (m["lang"], m["start_url"], m["scope"], m["display"]) == ("id", "/", "/", "standalone")
+    assert (m["lang"], m["start_url"], m["scope"], m["display"]) == ("id", "/mulai", "/", "standalone")
+    assert m["id"] == "/"  # phones that installed the app with start_url "/" keep it as the same app
     assert (m["theme_color"], m["background_color"]) == ("#0b5d3b", "#ffffff")
     by_purpose = {(i["purpose"], i["sizes"]) for i in m["icons"]}
     assert {("any", "192x192"), ("any", "512x512"), ("maskable", "512x512")} <= by_purpose
@@ -245,6 +246,39 @@ def test_offline_page_carries_nothing_of_a_logged_in_user(client, factory, login
     assert "SITI" not in html.upper().replace("SITUS", "") and user.resident.nik not in html
     assert "Keluar" not in html and "csrf" not in html.lower()
     assert html == client.application.test_client().get("/offline").get_data(as_text=True)
+
+
+def test_offline_page_lists_the_forms_waiting_for_a_signal_and_the_kept_public_pages(client, profile):
+    html = client.get("/offline").get_data(as_text=True)
+    assert 'id="outbox" hidden' in html and 'data-session="/warga/sinyal"' in html
+    assert re.search(r'src="/static/js/outbox\.js\?v=\w+" defer', html)
+    assert '<a href="/layanan">Daftar layanan dan persyaratannya</a>' in html
+
+
+def test_the_installed_app_starts_on_the_signed_in_persons_home(client, factory, login_as, profile):
+    resp = client.get("/mulai")
+    assert resp.status_code == 302 and resp.location == "/" and resp.headers["Cache-Control"] == "no-store"
+    login_as(factory.warga())
+    assert client.get("/mulai").location == "/warga/"
+    client.post("/logout")
+    login_as(factory.staff(Role.STAFF, "loket"))
+    assert client.get("/mulai").location == "/petugas/"
+
+
+def test_manifest_screenshots_are_small_phone_pngs_of_their_stated_size(client, profile):
+    shots = manifest_of(client)["screenshots"]
+    assert len(shots) >= 1
+    for shot in shots:
+        assert shot["form_factor"] == "narrow" and shot["type"] == "image/png" and shot["label"]
+        assert re.fullmatch(r"/static/pwa/screenshot-[a-z]+\.png\?v=\w+", shot["src"]), shot["src"]
+        resp = client.get(shot["src"])
+        assert resp.status_code == 200 and len(resp.data) < 80 * 1024
+        image = Image.open(io.BytesIO(resp.data))
+        width, height = image.size
+        assert image.format == "PNG" and shot["sizes"] == f"{width}x{height}"
+        assert 320 <= width < height <= 3840 and height / width <= 2.3  # Chrome's rules for the install sheet
+        resp.close()
+    assert len({s["sizes"] for s in shots}) == 1  # one aspect ratio, as Chrome wants
 
 
 def test_install_offer_is_on_resident_pages_only(client, factory, login_as, profile):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, has_request_context, make_response, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from sempelmas.services.kelurahan import app_icons
 from sempelmas.services.kelurahan import profile as profile_service
@@ -78,7 +79,9 @@ def _manifest() -> dict:
                         _("Layanan surat online kelurahan: ajukan surat dari ponsel dan pantau prosesnya.")),
         "lang": current_lang(),
         "dir": "ltr",
-        "start_url": url_for("public.index"),
+        # the app opens on the signed-in person's home (sempelmas/web/auth/routes.py start); "id" stays "/"
+        # so phones that installed the app before keep it as the same app
+        "start_url": url_for("auth.start"),
         "scope": url_for("public.index"),
         "display": "standalone",
         "theme_color": theme,
@@ -89,11 +92,25 @@ def _manifest() -> dict:
             {"src": icon_url(192, maskable=True), "sizes": "192x192", "type": "image/png", "purpose": "maskable"},
             {"src": icon_url(512, maskable=True), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
         ],
+        "screenshots": screenshots(),
         "shortcuts": [
             {"name": _("Ajukan surat"), "url": url_for("resident.services"), "icons": small},
             {"name": _("Status permohonan"), "url": url_for("resident.request_list"), "icons": small},
         ],
     }
+
+
+#: Android's richer install sheet: phone-sized pictures of demo pages without personal data, made by
+#: bench/pwa_screenshots.py (file name, label); 720x1440 PNGs under static/pwa/
+SCREENSHOTS = (("pwa/screenshot-services.png", _l("Daftar layanan surat dan persyaratannya")),
+               ("pwa/screenshot-service.png", _l("Persyaratan satu layanan, sebelum mengajukan")),
+               ("pwa/screenshot-offline.png", _l("Tanpa sinyal: permohonan menunggu di ponsel")))
+SCREENSHOT_SIZE = "720x1440"
+
+
+def screenshots() -> list[dict]:
+    return [{"src": url_for("static", filename=name), "sizes": SCREENSHOT_SIZE, "type": "image/png",
+             "form_factor": "narrow", "label": str(label)} for name, label in SCREENSHOTS]
 
 
 def _icon_response(size: int, maskable: bool):
