@@ -42,10 +42,11 @@
     return put(rec).then(function () { return rec; });
   }
 
-  function withLock(work) {  // one sender at a time across the pages and the worker
+  // One sender at a time across the pages and the worker: the second waits, then finds the form gone (sent) or
+  // still there (the first had no signal). The server's idempotency key covers a browser without Web Locks.
+  function withLock(work) {
     var locks = g.navigator && g.navigator.locks;
-    return locks ? locks.request(TAG, { ifAvailable: true }, function (lock) { return lock ? work() : []; })
-      : work();
+    return locks ? locks.request(TAG, work) : work();
   }
 
   function mark(rec, state) { rec.state = state; return put(rec).then(function () { return rec; }); }
