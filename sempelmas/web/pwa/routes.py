@@ -167,7 +167,9 @@ def offline():
 def shell_urls() -> list[str]:
     """Everything the service worker keeps: the shell's static files, the icons, the offline page."""
     urls = [url_for("static", filename=name) for name in SHELL_STATIC]
-    urls += [icon_url(192), icon_url(512), icon_url(512, maskable=True)]  # the manifest's own three
+    # the icon the pages link; not the 512 px ones, which only the browser uses when it installs the app (and
+    # fetches then): kept here they were 16 KB of a resident's first visit (bench/bench_pwa.py)
+    urls.append(icon_url(192))
     urls.append(url_for("pwa.offline"))
     return urls
 
