@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -233,7 +234,50 @@ def test_a_form_whose_sending_fails_on_the_way_is_kept_by_the_service_worker(
     page.goto("/warga/")  # the app opened again
     expect(page.locator("#outbox li")).to_contain_text("Terkirim dengan nomor", timeout=15_000)
     assert len(requests_in_db(live_app)) == 1
+
+    # with a signal, a form goes through the worker as before: review, send, the request's page
+    assert page.evaluate("!!navigator.serviceWorker.controller")
+    fill_form(page, tmp_path, "Mengurus KTP")
+    page.get_by_role("button", name="Periksa sebelum dikirim").click()
+    expect(page.get_by_role("heading", name="Periksa permohonan")).to_be_visible()
+    page.get_by_role("button", name="Kirim permohonan").click()
+    expect(page.locator(".flash-success")).to_contain_text("Permohonan terkirim dengan nomor")
+    assert len(requests_in_db(live_app)) == 2
     assert errors == []
+
+
+def test_background_sync_sends_the_kept_form_with_no_page_of_the_app_open(
+        page: Page, context: BrowserContext, live_app, signal, tmp_path):
+    """Chromium has Background Sync: the worker sends the form by itself once the signal is back (its requests
+    name the worker as their referrer), and the page opened later finds it sent."""
+    senders: list[str] = []
+    inner = live_app.wsgi_app
+
+    def wsgi(environ, start_response):
+        if environ.get("HTTP_X_SEMPELMAS_OUTBOX"):
+            senders.append(environ.get("HTTP_REFERER", ""))
+        return inner(environ, start_response)
+
+    live_app.wsgi_app = wsgi
+    nik = resident_and_service(live_app)
+    log_in(page, nik)
+    under_worker(page)
+    assert page.evaluate("navigator.serviceWorker.ready.then(reg => 'sync' in reg)")
+    fill_form(page, tmp_path, "Melamar pekerjaan")
+    signal.off()
+    page.get_by_role("button", name="Periksa sebelum dikirim").click()
+    expect(page.locator("#outbox li")).to_contain_text("Menunggu sinyal")
+    assert page.evaluate("navigator.serviceWorker.ready.then(reg => reg.sync.getTags())") == ["sempelmas-outbox"]
+    page.goto("about:blank")  # no page of the app open: only the worker can send it
+    signal.on()
+    deadline = time.monotonic() + 20
+    while not requests_in_db(live_app) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert len(requests_in_db(live_app)) == 1
+    assert senders and all(s.endswith("/sw.js") for s in senders)
+    page.goto("/warga/")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(KEPT) == [] and len(requests_in_db(live_app)) == 1
 
 
 def test_the_public_service_pages_read_offline_once_visited_and_nothing_personal_is_kept(
