@@ -4,9 +4,20 @@
   // Ask before destructive actions (buttons carrying data-confirm).
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest("[data-confirm]");
-    if (btn && !window.confirm(btn.getAttribute("data-confirm"))) {
+    if (!btn) return;
+    if (!window.confirm(btn.getAttribute("data-confirm"))) {
       ev.preventDefault();
       ev.stopImmediatePropagation();
+      return;
+    }
+    // asked here: the server skips its own question page (the one shown without JS)
+    var form = btn.form;
+    if (form && !form.querySelector("input[name=yakin]")) {
+      var sure = document.createElement("input");
+      sure.type = "hidden";
+      sure.name = "yakin";
+      sure.value = "1";
+      form.appendChild(sure);
     }
   }, true);
   // Forms marked data-busy: disable the submit button while the upload is in flight.

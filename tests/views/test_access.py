@@ -336,6 +336,7 @@ FAMILY_URLS = [
     ("GET", "/warga/permohonan/{tracking}/perbaikan"),
     ("POST", "/warga/permohonan/{tracking}/perbaikan"),
     ("POST", "/warga/permohonan/{tracking}/batal"),
+    ("GET", "/warga/permohonan/{tracking}/batal"),
     ("GET", "/warga/permohonan/{tracking}/surat"),
     ("GET", "/warga/permohonan/{tracking}/survei"),
     ("POST", "/warga/permohonan/{tracking}/survei"),

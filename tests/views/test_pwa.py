@@ -66,7 +66,8 @@ def test_manifest_describes_the_kelurahan_app(client, profile):
     assert m["name"] == "SemPelMas Kelurahan Jagalan"
     assert m["short_name"] == "SemPelMas" and len(m["short_name"]) <= 12
     assert "Kelurahan Jagalan" in m["description"]
-    assert (m["lang"], m["start_url"], m["scope"], m["display"]) == ("id", "/", "/", "standalone")
+    assert (m["lang"], m["start_url"], m["scope"], m["display"]) == ("id", "/mulai", "/", "standalone")
+    assert m["id"] == "/"  # phones that installed the app with start_url "/" keep it as the same app
     assert (m["theme_color"], m["background_color"]) == ("#0b5d3b", "#ffffff")
     by_purpose = {(i["purpose"], i["sizes"]) for i in m["icons"]}
     assert {("any", "192x192"), ("any", "512x512"), ("maskable", "512x512")} <= by_purpose
@@ -171,14 +172,44 @@ def test_service_worker_precaches_the_shell_and_no_personal_page(client, profile
     assert {"/static/css/app.css", "/static/vendor/htmx-2.0.11.min.js", "/static/js/app.js", "/static/js/pwa.js",
             "/offline"} <= {url.split("?")[0] for url in shell}  # static URLs carry their content's version
     icons = {(i["purpose"], i["sizes"]): i["src"] for i in manifest_of(client)["icons"]}
-    assert {icons["any", "192x192"], icons["any", "512x512"], icons["maskable", "512x512"]} <= set(shell)
+    assert icons["any", "192x192"] in shell  # the one the pages link
+    # the install-time icons are the browser's business, not the offline app's: not downloaded on a first visit
+    assert icons["any", "512x512"] not in shell and icons["maskable", "512x512"] not in shell
     assert [url for url in shell if url.startswith(PERSONAL_PREFIXES) or ".pdf" in url] == []
     for url in shell:
         resp = client.get(url)
         assert resp.status_code == 200, url
         resp.close()
     assert 'var CACHE = "sempelmas-shell-" + VERSION;' in body
-    assert "cache.put" not in body  # nothing is added to the cache beyond the precached list
+    # beyond the precached list, one thing is added to a cache: the anonymous copy of a public page
+    assert body.count("cache.put(") == 1 and body.count("caches.open(") == 3
+    assert re.search(r'caches\.open\(PUBLIC_CACHE\)\.then\(function \(cache\) \{\s*return cache\.match\(url\)', body)
+    assert 'fetch(url, { credentials: "omit"' in body  # never the signed-in person's page
+    public = json.loads(re.search(r"var PUBLIC_PAGES = (\[.*?\]);", body).group(1))
+    assert public == ["/layanan"]
+    assert not [p for p in public if p.startswith(PERSONAL_PREFIXES)]
+    # the pages kept are only the list and one level below it, without a query
+    assert "if (url.search) return false;" in body and 'rest.indexOf("/") < 0' in body
+    assert 'var FORM_PREFIX = "/warga/ajukan/";' in body and 'var SESSION_URL = "/warga/sinyal";' in body
+    assert re.search(r'importScripts\("/static/js/outbox\.js\?v=\w+"\);', body)
+
+
+def test_the_public_pages_kept_offline_are_the_service_list_and_each_services_requirements(client, profile):
+    """The same rule as sw.js's isPublicPage, applied to the app's URLs: which pages may have an offline copy."""
+    _version, _shell, body = shell_of(client)
+    bases = json.loads(re.search(r"var PUBLIC_PAGES = (\[.*?\]);", body).group(1))
+
+    def kept(path: str, search: str = "") -> bool:
+        if search:
+            return False
+        return any(path == b or (path.startswith(b + "/") and path[len(b) + 1:] and "/" not in path[len(b) + 1:])
+                   for b in bases)
+
+    assert kept("/layanan") and kept("/layanan/domisili")
+    for path in ("/", "/login", "/warga/layanan", "/warga/", "/layanan/domisili/x", "/berkas/a.jpg", "/v/abc",
+                 "/warga/permohonan/SPM-2026-000001", "/offline", "/sw.js"):
+        assert not kept(path), path
+    assert not kept("/layanan", "?q=x")
 
 
 def test_cache_version_changes_when_a_shell_file_changes(client, app, profile, tmp_path, monkeypatch):
@@ -217,6 +248,39 @@ def test_offline_page_carries_nothing_of_a_logged_in_user(client, factory, login
     assert "SITI" not in html.upper().replace("SITUS", "") and user.resident.nik not in html
     assert "Keluar" not in html and "csrf" not in html.lower()
     assert html == client.application.test_client().get("/offline").get_data(as_text=True)
+
+
+def test_offline_page_lists_the_forms_waiting_for_a_signal_and_the_kept_public_pages(client, profile):
+    html = client.get("/offline").get_data(as_text=True)
+    assert 'id="outbox" hidden' in html and 'data-session="/warga/sinyal"' in html
+    assert re.search(r'src="/static/js/outbox\.js\?v=\w+" defer', html)
+    assert '<a href="/layanan">Daftar layanan dan persyaratannya</a>' in html
+
+
+def test_the_installed_app_starts_on_the_signed_in_persons_home(client, factory, login_as, profile):
+    resp = client.get("/mulai")
+    assert resp.status_code == 302 and resp.location == "/" and resp.headers["Cache-Control"] == "no-store"
+    login_as(factory.warga())
+    assert client.get("/mulai").location == "/warga/"
+    client.post("/logout")
+    login_as(factory.staff(Role.STAFF, "loket"))
+    assert client.get("/mulai").location == "/petugas/"
+
+
+def test_manifest_screenshots_are_small_phone_pngs_of_their_stated_size(client, profile):
+    shots = manifest_of(client)["screenshots"]
+    assert len(shots) >= 1
+    for shot in shots:
+        assert shot["form_factor"] == "narrow" and shot["type"] == "image/png" and shot["label"]
+        assert re.fullmatch(r"/static/pwa/screenshot-[a-z]+\.png\?v=\w+", shot["src"]), shot["src"]
+        resp = client.get(shot["src"])
+        assert resp.status_code == 200 and len(resp.data) < 80 * 1024
+        image = Image.open(io.BytesIO(resp.data))
+        width, height = image.size
+        assert image.format == "PNG" and shot["sizes"] == f"{width}x{height}"
+        assert 320 <= width < height <= 3840 and height / width <= 2.3  # Chrome's rules for the install sheet
+        resp.close()
+    assert len({s["sizes"] for s in shots}) == 1  # one aspect ratio, as Chrome wants
 
 
 def test_install_offer_is_on_resident_pages_only(client, factory, login_as, profile):

@@ -486,7 +486,7 @@ def test_a_resident_withdraws_before_review_but_not_after(setup, client, login_a
     req = _submitted(client)
     html = client.get(f"/warga/permohonan/{req.tracking_number}").get_data(as_text=True)
     assert "data-confirm=" in html and "/batal" in html
-    resp = client.post(f"/warga/permohonan/{req.tracking_number}/batal", data={"versi": req.version})
+    resp = client.post(f"/warga/permohonan/{req.tracking_number}/batal", data={"versi": req.version, "yakin": "1"})
     assert resp.status_code == 303
     db.session.expire_all()
     assert req.status == RequestStatus.CANCELLED
@@ -500,7 +500,8 @@ def test_a_resident_withdraws_before_review_but_not_after(setup, client, login_a
     db.session.commit()
     page = client.get(f"/warga/permohonan/{other.tracking_number}").get_data(as_text=True)
     assert "/batal" not in page
-    resp = client.post(f"/warga/permohonan/{other.tracking_number}/batal", follow_redirects=True)
+    resp = client.post(f"/warga/permohonan/{other.tracking_number}/batal", data={"yakin": "1"},
+                       follow_redirects=True)
     assert "tidak dapat dibatalkan" in resp.get_data(as_text=True)
     db.session.expire_all()
     assert other.status == RequestStatus.IN_REVIEW
@@ -586,7 +587,7 @@ def test_a_pendamping_submits_and_follows_for_the_resident_they_assist(setup, cl
     assert all(a.owner_user_id == resident.id and a.uploaded_by_id == pendamping.id for a in req.attachments)
     page = client.get(f"/warga/permohonan/{req.tracking_number}").get_data(as_text=True)
     assert "atas nama Mbah Sumi" in page
-    resp = client.post(f"/warga/permohonan/{req.tracking_number}/batal")
+    resp = client.post(f"/warga/permohonan/{req.tracking_number}/batal", data={"yakin": "1"})
     assert resp.status_code == 303
     db.session.expire_all()
     assert req.status == RequestStatus.CANCELLED and req.events[-1].on_behalf_of_id == resident.id
@@ -773,3 +774,35 @@ def test_draft_uploads_have_a_quota_per_account_that_sending_the_form_frees(setu
     resp = post_form(client, second, {"f_keperluan": ""}, files={"berkas_kk": (_scan_pdf(3), "kk.pdf")})
     assert 'id="draft-kk"' in resp.get_data(as_text=True)
     assert _count(RequestAttachment, RequestAttachment.request_id.is_(None)) == 1
+
+
+def test_without_js_a_withdrawal_asks_on_a_page_of_its_own_first(setup, client, login_as, parent):
+    """The detail page's button posts without ``yakin`` when no script added it: the question page comes back,
+    nothing changes, and only its own "Ya, batalkan" (which carries ``yakin``) withdraws the request."""
+    login_as(parent)
+    req = _submitted(client)
+    seen = req.version
+    resp = client.post(f"/warga/permohonan/{req.tracking_number}/batal", data={"versi": seen})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "<h1>Batalkan permohonan?</h1>" in html and req.tracking_number in html
+    assert "tidak dapat diurungkan" in html
+    assert re.search(r'<input type="hidden" name="yakin" value="1">', html)
+    assert f'<input type="hidden" name="versi" value="{seen}">' in html
+    assert f'href="/warga/permohonan/{req.tracking_number}">Tidak, kembali' in html
+    assert "data-confirm" not in re.search(r"<main.*</main>", html, re.S).group(0)
+    db.session.expire_all()
+    assert req.status != RequestStatus.CANCELLED
+    # a plain link (GET) shows the same question and changes nothing
+    assert "<h1>Batalkan permohonan?</h1>" in client.get(f"/warga/permohonan/{req.tracking_number}/batal").get_data(
+        as_text=True)
+    db.session.expire_all()
+    assert req.status != RequestStatus.CANCELLED
+
+    resp = client.post(f"/warga/permohonan/{req.tracking_number}/batal", data={"versi": seen, "yakin": "1"})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    assert req.status == RequestStatus.CANCELLED
+    # once withdrawn, the question is not asked again: back to the request with the refusal
+    resp = client.get(f"/warga/permohonan/{req.tracking_number}/batal")
+    assert resp.status_code == 303 and resp.location.endswith(f"/warga/permohonan/{req.tracking_number}")

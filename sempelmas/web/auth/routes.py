@@ -46,6 +46,15 @@ def home_for(user: User) -> str:
     return url_for("resident.home")
 
 
+@bp.get("/mulai")
+def start():
+    """Where the installed app opens (the manifest's start_url): a signed-in person's home, saving the tap from the
+    public page at every launch; anyone else the public page."""
+    resp = redirect(home_for(current_user) if current_user.is_authenticated else url_for("public.index"))
+    resp.headers["Cache-Control"] = "no-store"  # who is signed in changes; the answer must be asked each time
+    return resp
+
+
 def _client() -> login_guard.Client:
     """Who is trying to sign in: the address and the accounts this browser's device cookie vouches for."""
     return login_guard.Client(address=request.remote_addr, devices=devices.read())

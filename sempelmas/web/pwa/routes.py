@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, has_request_context, make_response, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from sempelmas.services.kelurahan import app_icons
 from sempelmas.services.kelurahan import profile as profile_service
@@ -23,7 +24,7 @@ from sempelmas.web.i18n import current_lang
 bp = Blueprint("pwa", __name__)
 
 #: the shell's static files, precached by the service worker (the same URLs every page links)
-SHELL_STATIC = ("css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/pwa.js")
+SHELL_STATIC = ("css/app.css", "vendor/htmx-2.0.11.min.js", "js/app.js", "js/pwa.js", "js/outbox.js")
 ICON_CACHE = "public, max-age=31536000, immutable"  # the URL carries the icon version
 
 
@@ -78,7 +79,9 @@ def _manifest() -> dict:
                         _("Layanan surat online kelurahan: ajukan surat dari ponsel dan pantau prosesnya.")),
         "lang": current_lang(),
         "dir": "ltr",
-        "start_url": url_for("public.index"),
+        # the app opens on the signed-in person's home (sempelmas/web/auth/routes.py start); "id" stays "/"
+        # so phones that installed the app before keep it as the same app
+        "start_url": url_for("auth.start"),
         "scope": url_for("public.index"),
         "display": "standalone",
         "theme_color": theme,
@@ -89,11 +92,25 @@ def _manifest() -> dict:
             {"src": icon_url(192, maskable=True), "sizes": "192x192", "type": "image/png", "purpose": "maskable"},
             {"src": icon_url(512, maskable=True), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
         ],
+        "screenshots": screenshots(),
         "shortcuts": [
             {"name": _("Ajukan surat"), "url": url_for("resident.services"), "icons": small},
             {"name": _("Status permohonan"), "url": url_for("resident.request_list"), "icons": small},
         ],
     }
+
+
+#: Android's richer install sheet: phone-sized pictures of demo pages without personal data, made by
+#: bench/pwa_screenshots.py (file name, label); 720x1440 PNGs under static/pwa/
+SCREENSHOTS = (("pwa/screenshot-services.png", _l("Daftar layanan surat dan persyaratannya")),
+               ("pwa/screenshot-service.png", _l("Persyaratan satu layanan, sebelum mengajukan")),
+               ("pwa/screenshot-offline.png", _l("Tanpa sinyal: permohonan menunggu di ponsel")))
+SCREENSHOT_SIZE = "720x1440"
+
+
+def screenshots() -> list[dict]:
+    return [{"src": url_for("static", filename=name), "sizes": SCREENSHOT_SIZE, "type": "image/png",
+             "form_factor": "narrow", "label": str(label)} for name, label in SCREENSHOTS]
 
 
 def _icon_response(size: int, maskable: bool):
@@ -134,7 +151,8 @@ def _offline_html() -> str:
     profile = profile_service.current_profile()
     template = current_app.jinja_env.get_template("pwa/offline.html")
     return template.render(lang=current_lang(), place=profile.village_title if profile else "",
-                           css=url_for("static", filename="css/app.css"), home=url_for("public.index"))
+                           css=url_for("static", filename="css/app.css"), home=url_for("public.index"),
+                           services=url_for("public.services"))
 
 
 @bp.get("/offline")
@@ -149,7 +167,9 @@ def offline():
 def shell_urls() -> list[str]:
     """Everything the service worker keeps: the shell's static files, the icons, the offline page."""
     urls = [url_for("static", filename=name) for name in SHELL_STATIC]
-    urls += [icon_url(192), icon_url(512), icon_url(512, maskable=True)]  # the manifest's own three
+    # the icon the pages link; not the 512 px ones, which only the browser uses when it installs the app (and
+    # fetches then): kept here they were 16 KB of a resident's first visit (bench/bench_pwa.py)
+    urls.append(icon_url(192))
     urls.append(url_for("pwa.offline"))
     return urls
 
@@ -171,7 +191,12 @@ def service_worker():
     urls = shell_urls()
     template = current_app.jinja_env.get_template("pwa/sw.js")
     body = template.render(version=shell_version(urls), shell=urls, offline_url=url_for("pwa.offline"),
-                           push_icon=icon_url(192))
+                           push_icon=icon_url(192),
+                           public_pages=[url_for("public.services")],
+                           form_prefix=url_for("resident.new_request", code="-")[:-1],
+                           session_url=url_for("resident.outbox_session"),
+                           outbox_script=url_for("static", filename="js/outbox.js"),
+                           static_prefix=url_for("static", filename=""))
     resp = make_response(body)
     resp.headers["Content-Type"] = "application/javascript; charset=utf-8"
     resp.headers["Cache-Control"] = "no-cache"  # the browser asks again on each update check

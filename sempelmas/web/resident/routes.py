@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import ROLE_LABELS, Role, User
@@ -148,7 +149,7 @@ def _form_page(service, version, resident_user, subject, key: str, state: reques
                   origin=declared_data.origin_of(resident_user.resident),
                   ktp_on_file=registered_ktp.stands_in(requirements, resident_user, set(state.drafts)),
                   state=state, max_files=request_form.max_files(), acting=resident_user.id != current_user.id,
-                  time_phrase=promise.service_time_phrase(snap), status=status)
+                  time_phrase=promise.service_time_phrase(snap), owner=owner_tag(resident_user), status=status)
 
 
 @bp.get("/layanan")
@@ -206,18 +207,48 @@ def new_request(code: str):
 
 
 def _send(service, version, resident_user: User, pendamping: User | None, posted: _Posted):
-    """"kirim": the request is made with its files, or the form comes back with what is wrong."""
+    """"kirim": the request is made with its files, or the form comes back with what is wrong. A form kept on the
+    phone without a signal (static/js/outbox.js) arrives here whole, files included, and gets JSON back."""
     state = posted.state
-    if not state.field_errors:
+    if request.form.get("pemilik", owner_tag(resident_user)) != owner_tag(resident_user):
+        state.message = _("Formulir ini diisi dengan akun lain di ponsel ini. Masuk dengan akun itu untuk mengirimnya.")
+    elif request.files and requests_service.find_by_idempotency_key(posted.key) is None:
+        state.drafts, state.file_errors = request_form.accept_uploads(
+            request.files, [r["code"] for r in posted.requirements], draft_key=posted.key, owner=resident_user,
+            uploaded_by=current_user)
+    if not (state.field_errors or state.file_errors or state.message):
         created = request_form.save(state, lambda: requests_service.submit_with_files(
             version, resident_user, posted.subject, state.answers, idempotency_key=posted.key,
             brought_originals=state.brought, submitted_by=pendamping, declared=state.declared))
+        if created is not None and request.headers.get(OUTBOX_HEADER):
+            detail = url_for("resident.request_detail", tracking_number=created.tracking_number)
+            return jsonify(number=created.tracking_number, url=detail), 201
         if created is not None:
             flash(_("Permohonan terkirim dengan nomor %(number)s.", number=created.tracking_number), "success")
             return redirect(url_for("resident.request_detail", tracking_number=created.tracking_number), code=303)
     request_form.with_drafts(state, posted.key, resident_user)
     state.message = state.message or _("Permohonan belum terkirim: periksa kembali isian yang ditandai.")
     return _form_page(service, version, resident_user, posted.subject, posted.key, state, status=422)
+
+
+#: sent by static/js/outbox.js with a form it kept on the phone: the answer is JSON, not a redirect and a flash
+OUTBOX_HEADER = "X-SemPelMas-Outbox"
+
+
+def owner_tag(resident_user: User | None) -> str:
+    """Who a request form is filled by and for ("<signed-in account>-<resident>"): a form kept on a shared phone
+    is sent only by the account that filled it, for the same resident."""
+    return f"{current_user.id}-{resident_user.id if resident_user is not None else ''}"
+
+
+@bp.get("/sinyal")
+@role_required(Role.RESIDENT, Role.ASSISTANT)
+def outbox_session():
+    """What static/js/outbox.js needs to send a form kept on the phone: a CSRF token of this session (the stored
+    one may be from a session that has ended) and whose form it may send. Anonymous: 401 (JSON asked)."""
+    resp = jsonify(csrf=generate_csrf(), owner=owner_tag(acting_resident()))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _review(service, version, resident_user: User, posted: _Posted):
@@ -240,7 +271,7 @@ def _review(service, version, resident_user: User, posted: _Posted):
                   key=posted.key, state=state, requirements=posted.requirements, clean=checked.clean,
                   declared=[(q, declared_data.shown(q.field, checked.declared.get(q.field)))
                             for q in checked.questions],
-                  acting=resident_user.id != current_user.id)
+                  acting=resident_user.id != current_user.id, owner=owner_tag(resident_user))
 
 
 @bp.errorhandler(413)
@@ -323,13 +354,22 @@ def request_status(tracking_number: str):
     return render("resident/request_detail.html", block="status", **_detail_context(found))
 
 
-@bp.post("/permohonan/<tracking_number>/batal")
+@bp.route("/permohonan/<tracking_number>/batal", methods=["GET", "POST"])
 @role_required(Role.RESIDENT, Role.ASSISTANT)
 def request_withdraw(tracking_number: str):
+    """Withdraw a request. Without ``yakin`` (JS off, or a plain link) the question comes first on a page of its
+    own; with JS the button's confirm dialog adds ``yakin`` (static/js/app.js)."""
     found = resident_request_or_404(tracking_number)
     resident_user, pendamping = _acting_pair()
+    on_behalf = pendamping and resident_user
+    if (request.method == "GET" or not request.form.get("yakin")) and "cancel" in lifecycle.allowed_actions(
+            found, current_user, on_behalf_of=on_behalf):
+        return render("resident/request_withdraw.html", req=found, snap=found.service_snapshot,
+                      version=request.form.get("versi", type=int) or found.version)
+    if request.method == "GET":
+        return _to_detail(tracking_number)
     try:
-        requests_service.withdraw(found, current_user, on_behalf_of=pendamping and resident_user,
+        requests_service.withdraw(found, current_user, on_behalf_of=on_behalf,
                                   expected_version=request.form.get("versi", type=int))
     except RequestError as e:
         db.session.rollback()
@@ -337,7 +377,7 @@ def request_withdraw(tracking_number: str):
     else:
         db.session.commit()
         flash(_("Permohonan %(number)s dibatalkan.", number=found.tracking_number), "success")
-    return redirect(url_for("resident.request_detail", tracking_number=tracking_number), code=303)
+    return _to_detail(tracking_number)
 
 
 def _to_detail(tracking_number: str):
