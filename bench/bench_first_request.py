@@ -144,7 +144,7 @@ def journey(page, base: str, person: tuple, workdir: Path, env: dict, phone: str
     e.type(page.get_by_label("Nomor HP"), phone, "Nomor HP")
     e.pick_photo(page.get_by_label("Foto KTP"), jpeg(workdir / f"ktp-{nik}.jpg", (210, 200, 190)), "Foto KTP")
     e.type(page.get_by_label("Kata sandi", exact=True), PASSWORD, "Kata sandi")
-    if page.get_by_label("Ulangi kata sandi").count():
+    if page.get_by_label("Ulangi kata sandi").is_visible():  # hidden with JavaScript: typed once, shown on request
         e.type(page.get_by_label("Ulangi kata sandi"), PASSWORD, "Ulangi kata sandi")
     e.tick(page.get_by_label(re.compile("Saya setuju data pribadi saya diproses")), "persetujuan")
     e.tap(page.get_by_role("button", name="Daftar", exact=True), "Daftar (kirim)")

@@ -20,6 +20,29 @@
       form.appendChild(sure);
     }
   }, true);
+  // A new password typed once and shown on request, instead of typed twice: the "repeat" box (data-same-as,
+  // kept for JS off) is hidden and filled from the first one when the form is sent.
+  document.querySelectorAll("input[data-same-as]").forEach(function (again) {
+    var first = again.form && again.form.elements[again.getAttribute("data-same-as")];
+    var box = again.closest(".field");
+    if (!first || !box || !first.closest(".field")) return;
+    box.hidden = true;
+    again.required = false;
+    var label = document.createElement("label");
+    label.className = "check show-password";
+    var tick = document.createElement("input");
+    tick.type = "checkbox";
+    tick.addEventListener("change", function () { first.type = tick.checked ? "text" : "password"; });
+    var text = document.createElement("span");
+    text.textContent = again.getAttribute("data-show-label") || "Tampilkan kata sandi";
+    label.appendChild(tick);
+    label.appendChild(text);
+    first.closest(".field").appendChild(label);
+    again.form.addEventListener("submit", function () {
+      again.value = first.value;
+      first.type = "password";  // the browser offers to save it as a password, not as text
+    }, true);
+  });
   // Forms marked data-busy: disable the submit button while the upload is in flight.
   document.addEventListener("submit", function (ev) {
     var form = ev.target;

@@ -86,7 +86,7 @@ def fill_registration(page: Page, *, nik: str, kk: str, name: str, birth: date, 
     page.get_by_label("Nomor HP").fill(phone)
     page.get_by_label("Foto KTP").set_input_files(ktp)
     page.get_by_label("Kata sandi", exact=True).fill(password)
-    page.get_by_label("Ulangi kata sandi").fill(password)
+    # typed once: with JavaScript the repeat box is hidden and filled from this one (a "show" tick instead)
     page.get_by_label(re.compile("Saya setuju data pribadi saya diproses")).check()
 
 

@@ -73,7 +73,6 @@ def test_register_verify_login_logout(page: Page, live_app, shots, tmp_path):
     page.get_by_label("Nomor HP").fill("0812 3456 7890")
     page.get_by_label("Foto KTP").set_input_files(str(ktp))
     page.get_by_label("Kata sandi", exact=True).fill(RESIDENT_PASSWORD)
-    page.get_by_label("Ulangi kata sandi").fill(RESIDENT_PASSWORD)
     page.get_by_label(re.compile("Saya setuju data pribadi saya diproses")).check()
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "registration page scrolls sideways at 360 px"
     shots(page, "01-register-form")

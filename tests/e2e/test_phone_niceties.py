@@ -128,3 +128,24 @@ def test_a_resident_moves_around_with_the_bottom_navigation_under_a_one_line_hea
     tabs.get_by_role("link", name="Akun").click()
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(tabs.get_by_role("link", name="Akun")).to_have_attribute("aria-current", "page")
+
+
+def test_a_new_password_is_typed_once_and_shown_on_request(page: Page, browser, browser_context_args, live_app):
+    page.goto("/daftar")
+    password = page.get_by_label("Kata sandi", exact=True)
+    expect(page.get_by_label("Ulangi kata sandi")).to_be_hidden()
+    password.fill("sandi-warga-2026")
+    expect(password).to_have_attribute("type", "password")
+    page.get_by_label("Tampilkan kata sandi").check()
+    expect(password).to_have_attribute("type", "text")  # seen as typed: no second box to catch a typo
+    page.get_by_label("Tampilkan kata sandi").uncheck()
+    expect(password).to_have_attribute("type", "password")
+    # without JavaScript the form asks twice, as before
+    context = browser.new_context(**{**browser_context_args, "java_script_enabled": False})
+    try:
+        plain = context.new_page()
+        plain.goto("/daftar")
+        expect(plain.get_by_label("Ulangi kata sandi")).to_be_visible()
+        expect(plain.get_by_label("Tampilkan kata sandi")).to_have_count(0)
+    finally:
+        context.close()
