@@ -26,12 +26,13 @@ from sempelmas.models.complaints import Complaint
 from sempelmas.models.jobs import Job
 from sempelmas.models.letters import Letter
 from sempelmas.models.profile import Official
+from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.services.kelurahan import demo
 from sempelmas.services.kelurahan.demo import DEMO_LETTER_CODES, DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
 from sempelmas.services.operations import jobs
-from sempelmas.services.requests import lifecycle
+from sempelmas.services.requests import lifecycle, questions
 from tests.conftest import Factory
 from tests.views.test_access import PAGES
 
@@ -45,8 +46,8 @@ LOGINS = [
     (Role.ASSISTANT, "pendamping", "pendamping-demo"),
 ]
 # not screens of the app: the letter previews (the A4 page as printed, PDF or HTML), downloads, KTP photos,
-# the bell's count fragment
-NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah", "/foto", ".xlsx", ".csv")
+# the bell's and the questions' count fragments
+NOT_SCREENS = ("/pratinjau", "/unduh", "/ktp", "/notifikasi/jumlah", "/pertanyaan/jumlah", "/foto", ".xlsx", ".csv")
 PUBLIC = ["/", "/layanan", "/layanan/domisili", "/login", "/daftar", "/lupa-sandi", "/privasi",
           f"/v/{DEMO_LETTER_CODES[0]}", "/pengaduan", "/pengaduan/{public_complaint}", "/transparansi"]
 RESIDENT_OWN = ["/warga/permohonan/{own}", "/warga/permohonan/{fix}", "/warga/permohonan/{fix}/perbaikan",
@@ -226,6 +227,9 @@ def live_app(make_app):
         submitted = db.session.scalar(select(LetterRequest).where(LetterRequest.status == RequestStatus.SUBMITTED))
         staff = db.session.scalar(select(User).where(User.username == "petugas"))
         lifecycle.transition(submitted, "claim", actor=staff)
+        # a question on it, so the staff's thread and its "perlu perbaikan" page have one to show
+        questions.post(submitted, submitted.applicant, "Apakah fotokopi KK harus dilegalisir?",
+                       side=MessageSide.RESIDENT)
         db.session.commit()
         db.session.remove()
     return app
@@ -256,6 +260,9 @@ def _objects(app) -> dict:
             "public_complaint": db.session.scalar(select(Complaint.code).where(Complaint.user_id.is_(None))),
             "own_complaint": db.session.scalar(select(Complaint.code).where(Complaint.user_id.is_not(None))),
         }
+        question = db.session.scalar(select(RequestMessage).order_by(RequestMessage.id))
+        asked = db.session.get(LetterRequest, question.request_id).tracking_number
+        objects.update(asked=asked, question=question.id)
         db.session.remove()
     return objects
 
