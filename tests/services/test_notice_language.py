@@ -115,3 +115,18 @@ def test_account_decision_and_gateway_text_follow_the_recipients_language_and_ho
     assert "SITI" not in rows[0].body and "verified" in rows[0].body and "diverifikasi" not in rows[0].body
     bell = inbox(applicant)[-1]
     assert bell.message_key and "diverifikasi" in bell.message
+
+
+def test_a_translatable_label_is_stored_as_its_msgid_and_read_in_the_readers_language(app):
+    from sempelmas.models.data_rights import DATA_REQUEST_KIND_LABELS, DataRequestKind
+    from sempelmas.services.operations.notice_text import msg, word
+
+    with force_locale("en"):  # made while the staff member's screen is in English
+        text = msg("%(kind)s Anda ditolak. Alasan: %(reason)s",
+                   kind=word(DATA_REQUEST_KIND_LABELS[DataRequestKind.CORRECTION]), reason="Tidak jelas")
+        stored = text.to_json()
+    assert stored["kind"] == {"word": "Koreksi data"}
+    with force_locale("id"):
+        assert str(text) == "Koreksi data Anda ditolak. Alasan: Tidak jelas"
+    with force_locale("en"):
+        assert "Koreksi" not in str(text) and "Tidak jelas" in str(text)

@@ -7,9 +7,9 @@ the person whose action caused it was using; e-mail, WhatsApp and push are rende
 (``Notification.message``: the data export, and rows older than the key show it as before).
 
 Values are plain (a tracking number, a name, a reason as typed) or codes rendered in the reader's language too:
-``status(code)`` (a request status), ``service_of(snapshot)`` (a service's Indonesian and English names) and
-``Msg`` (a whole message, e.g. "Alasan: …"). notify.py writes ``_("…", tn=…)`` with ``_ = msg`` so pybabel still
-extracts the msgids.
+``status(code)`` (a request status), ``word(label)`` (a lazy label), ``service_of(snapshot)`` (a service's
+Indonesian and English names) and ``Msg`` (a whole message, e.g. "Alasan: …"). Callers write ``_("…", tn=…)`` with
+``_ = msg`` so pybabel still extracts the msgids.
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ def service_of(snapshot: Mapping) -> dict:
                         "name_en": snapshot.get("name_en") or None}}
 
 
+def word(label) -> dict:
+    """A translatable label (a lazy ``_l("…")``, e.g. a data request's kind), shown in the reader's language."""
+    return {"word": in_lang(label, "id")}
+
+
 def _value_json(value):
     if isinstance(value, Msg):
         return {"msg": value.to_json_pair()}
@@ -85,6 +90,8 @@ def _resolve(value, lang: str):
             return lifecycle.status_label(value["status"])
         if "service" in value:
             return text_in(value["service"], "name", lang)
+        if "word" in value:
+            return babel_gettext(value["word"])
         if "msg" in value:
             key, values = value["msg"]
             return render(key, values)
