@@ -78,3 +78,20 @@ def test_old_rows_without_a_key_still_show_their_text_in_either_language(client,
     assert "Pesan lama tersimpan." in client.get("/notifikasi/").get_data(as_text=True)
     client.post("/bahasa", data={"lang": "en", "next": "/notifikasi/"})
     assert "Pesan lama tersimpan." in client.get("/notifikasi/").get_data(as_text=True)
+
+
+def test_a_new_phone_without_the_cookie_follows_the_stored_language(client, factory, login_as):
+    me = factory.warga()
+    me.lang = "en"
+    db.session.commit()
+    login_as(me)
+    assert '<html lang="en">' in client.get("/notifikasi/").get_data(as_text=True)
+
+
+def test_the_cookie_of_this_phone_wins_over_the_stored_language(client, factory, login_as):
+    me = factory.warga()
+    me.lang = "en"
+    db.session.commit()
+    login_as(me)
+    client.set_cookie("lang", "id")
+    assert '<html lang="id">' in client.get("/notifikasi/").get_data(as_text=True)
