@@ -130,3 +130,23 @@ def test_a_translatable_label_is_stored_as_its_msgid_and_read_in_the_readers_lan
         assert str(text) == "Koreksi data Anda ditolak. Alasan: Tidak jelas"
     with force_locale("en"):
         assert "Koreksi" not in str(text) and "Tidak jelas" in str(text)
+
+
+def test_a_translation_that_does_not_fit_its_values_falls_back_to_indonesian(app, monkeypatch):
+    from sempelmas.services.operations import notice_text
+
+    real = notice_text.babel_gettext
+
+    def broken(key, **values):
+        from flask_babel import get_locale
+
+        if get_locale().language == "en":
+            return "Broken %(missing)s" % values  # noqa: UP031 - a catalogue entry, formatted as gettext does
+        return real(key, **values)
+
+    monkeypatch.setattr(notice_text, "babel_gettext", broken)
+    text = notice_text.msg("Permohonan %(tn)s: jawaban petugas", tn="X-1")
+    assert notice_text.in_lang(text, "en") == "Permohonan X-1: jawaban petugas"
+    row = notice_text.fill(Notification(user_id=1, kind="question.reply"), text)
+    with force_locale("en"):
+        assert notice_text.shown(row) == "Permohonan X-1: jawaban petugas"

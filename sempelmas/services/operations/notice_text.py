@@ -108,9 +108,15 @@ def render(key: str, values: Mapping | None) -> str:
 
 
 def in_lang(text: Msg | str, lang: str | None) -> str:
-    """``text`` rendered in ``lang`` (a user's language; Indonesian when unknown)."""
-    with force_locale(lang or "id"):
-        return str(text)
+    """``text`` rendered in ``lang`` (a user's language; Indonesian when unknown, or when the translation does not
+    fit its values: a broken catalogue entry never blocks the change that queued the message)."""
+    try:
+        with force_locale(lang or "id"):
+            return str(text)
+    except (KeyError, ValueError, TypeError):
+        if not lang or lang == "id":
+            raise
+        return in_lang(text, "id")
 
 
 def fill(row: Notification, text: Msg | str) -> Notification:
