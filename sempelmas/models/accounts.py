@@ -61,6 +61,8 @@ class User(UserMixin, db.Model):
     #: account in. Older data may hold duplicates: login by such a phone says to use the NIK or username.
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     email: Mapped[str | None] = mapped_column(String(254))
+    #: the language the user chose with the switch while signed in: their notices and messages use it
+    lang: Mapped[str] = mapped_column(String(5), default="id", server_default="id")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     #: indexed: the accounts waiting for verification are a few among thousands
     #: (services.people.account_verification.pending_accounts)

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sempelmas.extensions import db
@@ -25,7 +25,12 @@ class Notification(db.Model):
                                                    index=True)
     #: e.g. "request.ask_fix"
     kind: Mapped[str] = mapped_column(String(40))
+    #: the text in Indonesian as stored when it happened (data export, and what rows older than message_key show)
     message: Mapped[str] = mapped_column(Text)
+    #: the Indonesian msgid the text is rendered from in the reader's language, and its values (plain values,
+    #: or codes rendered in that language too: services/operations/notice_text.py); None on older rows
+    message_key: Mapped[str | None] = mapped_column(Text)
+    message_values: Mapped[dict | None] = mapped_column(JSON)
     #: where the bell entry leads (a path inside the app)
     url: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

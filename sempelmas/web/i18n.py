@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import current_app, g, has_request_context, request
+from flask_login import current_user
 
 from sempelmas.domain.dates import tz_name_of
 from sempelmas.services.kelurahan.profile import current_profile
@@ -14,7 +15,8 @@ BROWSER_LANGUAGE_BLUEPRINTS = frozenset({"verify"})
 
 
 def select_locale() -> str:
-    """The language chosen with the switch (cookie); else, on the public verification page, the browser's
+    """The language chosen with the switch (cookie); else the signed-in user's stored choice (``users.lang``, set
+    by the switch: a new phone follows it); else, on the public verification page, the browser's
     (Accept-Language); else Indonesian."""
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not request:
@@ -22,6 +24,9 @@ def select_locale() -> str:
     lang = request.cookies.get(LANG_COOKIE)
     if lang in current_app.config["LANGUAGES"]:
         return lang
+    stored = getattr(current_user, "lang", None) if has_request_context() else None
+    if stored in current_app.config["LANGUAGES"] and stored != default:
+        return stored
     if request.blueprint in BROWSER_LANGUAGE_BLUEPRINTS:
         return request.accept_languages.best_match(current_app.config["LANGUAGES"], default=default)
     return default

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +32,8 @@ from sempelmas.models.requests import LetterRequest
 from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files import uploads
-from sempelmas.services.operations import outbox
+from sempelmas.services.operations import notice_text, outbox
+from sempelmas.services.operations.notice_text import Msg, msg, word
 
 S = ComplaintStatus
 UPLOAD_KIND = uploads.COMPLAINT_PHOTOS
@@ -221,27 +221,36 @@ def notify_complainant(complaint: Complaint, event: ComplaintEvent) -> None:
     The outbox uses the complaint's own contact details on the configured channels
     (``outbox.queue_external``). Adds rows only; the notify worker sends them.
     """
-    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
-        if event.to_status:
-            message = _("Pengaduan %(code)s (%(subject)s): status sekarang %(status)s.", code=complaint.code,
-                        subject=complaint.subject, status=status_label(event.to_status))
-        else:
-            message = _("Pengaduan %(code)s (%(subject)s) mendapat jawaban dari petugas.", code=complaint.code,
-                        subject=complaint.subject)
-        if event.text:
-            message += " " + _("Jawaban: %(text)s", text=event.text)
-        subject = str(_("Pengaduan %(code)s: %(status)s", code=complaint.code, status=complaint.status_label))
-    message = str(message)
+    message, subject = _complaint_notice(complaint, event)
     resident = complaint.user if complaint.user is not None and complaint.user.status != AccountStatus.DISABLED \
         else None
     path = (RESIDENT_URL if resident is not None else PUBLIC_PATH).format(complaint.code)
     notification = None
     if resident is not None:
-        notification = Notification(user_id=resident.id, kind="complaint.answer", message=message, url=path)
+        notification = notice_text.fill(Notification(user_id=resident.id, kind="complaint.answer", url=path),
+                                        message)
         db.session.add(notification)
         db.session.flush()
+    lang = resident.lang if resident is not None else None  # a public complainant: Indonesian
     outbox.queue_external(notification.id if notification is not None else None, email=complaint.email,
-                          phone=complaint.phone, subject=subject, body=outbox.with_link(message, path))
+                          phone=complaint.phone, subject=notice_text.in_lang(subject, lang),
+                          body=outbox.with_link(notice_text.in_lang(message, lang), path))
+
+
+def _complaint_notice(complaint: Complaint, event: ComplaintEvent) -> tuple[Msg, Msg]:
+    """What the complainant is told, as keys plus values (each reader's language: notice_text.py)."""
+    _ = msg
+    if event.to_status:
+        message = _("Pengaduan %(code)s (%(subject)s): status sekarang %(status)s.", code=complaint.code,
+                    subject=complaint.subject, status=word(COMPLAINT_STATUS_LABELS[ComplaintStatus(event.to_status)]))
+    else:
+        message = _("Pengaduan %(code)s (%(subject)s) mendapat jawaban dari petugas.", code=complaint.code,
+                    subject=complaint.subject)
+    if event.text:
+        message += _("Jawaban: %(text)s", text=event.text)
+    subject = _("Pengaduan %(code)s: %(status)s", code=complaint.code,
+                status=word(COMPLAINT_STATUS_LABELS[ComplaintStatus(complaint.status)]))
+    return message, subject
 
 
 # ----------------------------------------------------------------------------- lists and views

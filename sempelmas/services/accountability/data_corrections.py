@@ -23,6 +23,7 @@ from sempelmas.services.accountability.data_rights import (
     tell_resident,
     tell_staff,
 )
+from sempelmas.services.operations.notice_text import Msg, msg, word
 from sempelmas.services.people.accounts import AccountError, check_phone_free
 
 _MAX_LEN = {"full_name": 120, "birth_place": 80, "address": 255, "religion": 30, "marital_status": 30,
@@ -162,4 +163,9 @@ def apply_correction(req: DataRightsRequest, actor: User, value: str | None, not
     req.applied_value, req.outcome_note = new_text, note
     db.session.flush()
     audit.record("pdp.correct", req, actor=actor, field=req.field, old=old, new=new_text)
-    tell_resident(req, _("Koreksi data Anda (%(item)s) sudah dilakukan.", item=str(CORRECTABLE[req.field][0])))
+    tell_resident(req, _done_notice(req))
+
+
+def _done_notice(req: DataRightsRequest) -> Msg:
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    return _("Koreksi data Anda (%(item)s) sudah dilakukan.", item=word(CORRECTABLE[req.field][0]))

@@ -102,7 +102,7 @@ def grant_deletion(req: DataRightsRequest, actor: User, note: str | None = None)
     out = Erasure()
 
     # the last word reaches the resident outside the app (the bell goes with the account)
-    contacts = {"email": user.email, "gateway": user.phone}
+    contacts = {"email": user.email, "gateway": user.phone, "lang": user.lang}
 
     owned = db.session.scalars(select(RequestAttachment).where(RequestAttachment.owner_user_id == user.id)).all()
     erased_files = 0

@@ -21,11 +21,18 @@ from sempelmas.domain.i18n import ngettext
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role, User
 from sempelmas.models.base import utcnow
-from sempelmas.models.data_rights import DataRequestStatus, DataRightsRequest
+from sempelmas.models.data_rights import (
+    DATA_REQUEST_KIND_LABELS,
+    DATA_REQUEST_STATUS_LABELS,
+    DataRequestKind,
+    DataRequestStatus,
+    DataRightsRequest,
+)
 from sempelmas.models.notifications import Notification
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import CORRECTION_EVIDENCE, stored_path
-from sempelmas.services.operations import notify, outbox
+from sempelmas.services.operations import notice_text, notify, outbox
+from sempelmas.services.operations.notice_text import Msg, msg, word
 from sempelmas.services.requests import attachments
 
 #: uploads/<EVIDENCE_KIND>/ holds correction evidence photos
@@ -114,7 +121,13 @@ def refuse(req: DataRightsRequest, actor: User, reason: str | None) -> None:
     req.outcome_note = reason
     db.session.flush()
     audit.record("pdp.refuse", req, actor=actor, kind=req.kind, reason=reason)
-    tell_resident(req, _("%(kind)s Anda ditolak. Alasan: %(reason)s", kind=req.kind_label, reason=reason))
+    tell_resident(req, _refused_notice(req, reason))
+
+
+def _refused_notice(req: DataRightsRequest, reason: str) -> Msg:
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    return _("%(kind)s Anda ditolak. Alasan: %(reason)s",
+             kind=word(DATA_REQUEST_KIND_LABELS[DataRequestKind(req.kind)]), reason=reason)
 
 
 def for_user(user: User) -> list[DataRightsRequest]:
@@ -142,18 +155,18 @@ RESIDENT_URL = "/warga/data-saya/permintaan/{}"
 STAFF_URL = "/petugas/permintaan-data/{}"
 
 
-def tell_resident(req: DataRightsRequest, message) -> None:
-    """The bell, and e-mail / WhatsApp when configured (stored in Indonesian, like request notices)."""
-    user = req.user
-    url = RESIDENT_URL.format(req.id)
-    with force_locale("id"):
-        text = str(message)
-        subject = str(_("Permintaan data pribadi: %(status)s", status=req.status_label))
-    outbox.tell(user, kind=f"pdp.{req.kind}", message=text, url=url, subject=subject)
+def tell_resident(req: DataRightsRequest, message: Msg) -> None:
+    """The bell, and e-mail / WhatsApp when configured (a key plus values, like request notices: each shown in
+    the resident's language)."""
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    subject = _("Permintaan data pribadi: %(status)s",
+                status=word(DATA_REQUEST_STATUS_LABELS[DataRequestStatus(req.status)]))
+    outbox.tell(req.user, kind=f"pdp.{req.kind}", message=message, url=RESIDENT_URL.format(req.id), subject=subject)
 
 
 def farewell(contacts: dict) -> None:
-    with force_locale("id"):
+    """The last message to an erased account's e-mail / phone, in the language it had chosen."""
+    with force_locale(contacts.get("lang") or "id"):
         subject = str(_("Akun SemPelMas Anda sudah dihapus"))
         body = str(_("Permintaan penghapusan akun Anda dikabulkan; Anda tidak bisa masuk lagi. Yang tetap "
                      "disimpan sebagai arsip: data register penduduk, surat yang sudah terbit, catatan "
@@ -163,12 +176,17 @@ def farewell(contacts: dict) -> None:
 
 def tell_staff(req: DataRightsRequest) -> None:
     """Front-office staff see a new task in their bell."""
-    with force_locale("id"):
-        text = str(_("%(kind)s baru dari %(name)s.", kind=req.kind_label, name=req.user.full_name))
+    text = _new_task_notice(req)
     for u in notify.users_with_role(Role.STAFF):
-        db.session.add(Notification(user_id=u.id, kind=f"pdp.new_{req.kind}", message=text,
-                                    url=STAFF_URL.format(req.id)))
+        db.session.add(notice_text.fill(Notification(user_id=u.id, kind=f"pdp.new_{req.kind}",
+                                                     url=STAFF_URL.format(req.id)), text))
     db.session.flush()
+
+
+def _new_task_notice(req: DataRightsRequest) -> Msg:
+    _ = msg  # a key plus values, rendered in each reader's language (services/operations/notice_text.py)
+    return _("%(kind)s baru dari %(name)s.", kind=word(DATA_REQUEST_KIND_LABELS[DataRequestKind(req.kind)]),
+             name=req.user.full_name)
 
 
 def evidence_path(req: DataRightsRequest):

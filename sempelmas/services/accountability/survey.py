@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _g
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +25,7 @@ from sempelmas.models.survey import ANSWER_COLUMNS, SurveyResponse
 from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.operations import notify
+from sempelmas.services.operations.notice_text import msg
 from sempelmas.services.requests import lifecycle
 
 #: where the resident answers (a path: the notify worker has no request context)
@@ -72,10 +72,10 @@ def invite(request: LetterRequest) -> None:
     """
     if has_response(request):
         return
-    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
-        message = _("Permohonan %(tn)s sudah selesai. Bantu kami memperbaiki layanan: nilai layanan kami "
-                    "(9 pertanyaan singkat, tanpa nama).", tn=request.tracking_number)
-        subject = _("Nilai layanan kami: permohonan %(tn)s", tn=request.tracking_number)
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    message = _("Permohonan %(tn)s sudah selesai. Bantu kami memperbaiki layanan: nilai layanan kami "
+                "(9 pertanyaan singkat, tanpa nama).", tn=request.tracking_number)
+    subject = _("Nilai layanan kami: permohonan %(tn)s", tn=request.tracking_number)
     notify.tell_applicant_side(request, kind="survey.invite", message=message,
                                url=SURVEY_URL.format(request.tracking_number), subject=subject)
 

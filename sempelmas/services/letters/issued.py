@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, bindparam, extract, or_, select, update
@@ -30,6 +29,7 @@ from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.operations import notify
+from sempelmas.services.operations.notice_text import Msg, msg
 
 LETTER_STATUS_LABELS = {
     LetterStatus.VALID: _l("Sah"),
@@ -136,12 +136,7 @@ def revoke(letter: Letter, actor: User, reason: str) -> Letter:
     letter.revocation_reason = reason
     audit.record("letter.revoke", letter, actor=actor, number=letter.number, reason=reason)
     db.session.flush()
-    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
-        message = _("Surat %(number)s (%(title)s) untuk permohonan %(tn)s DICABUT oleh kelurahan dan tidak berlaku "
-                    "lagi: jangan digunakan. Alasan: %(reason)s", number=letter.number, title=letter.title,
-                    tn=letter.request.tracking_number, reason=reason)
-        subject = _("Surat %(number)s dicabut", number=letter.number)
-    _tell_applicant_side(letter, "letter.revoke", message, subject)
+    _tell_applicant_side(letter, "letter.revoke", *_revoked_notice(letter, reason))
     return letter
 
 
@@ -157,20 +152,31 @@ def mark_replaced(old: Letter, new: Letter, actor: User | None = None, reason: s
     audit.record("letter.replace", old, actor=actor, number=old.number, replaced_by=new.number,
                  replaced_by_id=new.id)
     db.session.flush()
-    with force_locale("id"):
-        message = _("Surat %(old)s untuk permohonan %(tn)s diganti dengan surat baru nomor %(new)s. Surat lama tidak "
-                    "berlaku lagi; unduh surat pengganti dari halaman permohonan.", old=old.number, new=new.number,
-                    tn=old.request.tracking_number)
-        if reason:
-            message += " " + _("Alasan: %(reason)s", reason=reason)
-        subject = _("Surat %(number)s diganti", number=old.number)
-    _tell_applicant_side(old, "letter.replace", message, subject)
+    _tell_applicant_side(old, "letter.replace", *_replaced_notice(old, new, reason))
 
 
-def _tell_applicant_side(letter: Letter, kind: str, message: str, subject: str) -> None:
+def _revoked_notice(letter: Letter, reason: str) -> tuple[Msg, Msg]:
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    message = _("Surat %(number)s (%(title)s) untuk permohonan %(tn)s DICABUT oleh kelurahan dan tidak berlaku "
+                "lagi: jangan digunakan. Alasan: %(reason)s", number=letter.number, title=letter.title,
+                tn=letter.request.tracking_number, reason=reason)
+    return message, _("Surat %(number)s dicabut", number=letter.number)
+
+
+def _replaced_notice(old: Letter, new: Letter, reason: str | None) -> tuple[Msg, Msg]:
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    message = _("Surat %(old)s untuk permohonan %(tn)s diganti dengan surat baru nomor %(new)s. Surat lama tidak "
+                "berlaku lagi; unduh surat pengganti dari halaman permohonan.", old=old.number, new=new.number,
+                tn=old.request.tracking_number)
+    if reason:
+        message += _("Alasan: %(reason)s", reason=reason)
+    return message, _("Surat %(number)s diganti", number=old.number)
+
+
+def _tell_applicant_side(letter: Letter, kind: str, message: Msg, subject: Msg) -> None:
     request = letter.request
-    notify.tell_applicant_side(request, kind=kind, message=str(message),
-                               url=notify.RESIDENT_URL.format(request.tracking_number), subject=str(subject))
+    notify.tell_applicant_side(request, kind=kind, message=message,
+                               url=notify.RESIDENT_URL.format(request.tracking_number), subject=subject)
 
 
 # ----------------------------------------------------------------------------------- what residents see

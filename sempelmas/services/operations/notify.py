@@ -8,15 +8,15 @@ outbox that the notify worker delivers: services/operations/delivery.py).
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from sqlalchemy import select
 
-from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
 from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.services import access
+from sempelmas.services.operations.notice_text import Msg, service_of, status
+from sempelmas.services.operations.notice_text import msg as _
 from sempelmas.services.operations.outbox import Notice, store, tell
 from sempelmas.services.requests import lifecycle
 
@@ -48,15 +48,14 @@ def request_changed(request: LetterRequest, event: RequestEvent) -> None:
     action except as the applicant's confirmation. Adds Notification rows and, for residents, outbox
     rows for the configured channels; flushes, never commits or sends.
     """
-    # stored text, whatever language the actor's screen uses: the kelurahan's people read Indonesian
-    with force_locale("id"):
-        notices = _notices(request, event)
-        subject = _("Permohonan %(tn)s: %(status)s", tn=request.tracking_number,
-                    status=lifecycle.status_label(event.to_status))
+    # keys and values: each reader sees them in their own language, whatever language the actor's screen uses
+    notices = _notices(request, event)
+    subject = _("Permohonan %(tn)s: %(status)s", tn=request.tracking_number, status=status(event.to_status))
     store(request, notices, f"request.{event.action}", subject)
 
 
-def tell_applicant_side(request: LetterRequest, *, kind: str, message: str, url: str, subject: str) -> None:
+def tell_applicant_side(request: LetterRequest, *, kind: str, message: Msg | str, url: str,
+                        subject: Msg | str) -> None:
     """Queue one notice about ``request`` to its applicant and their pendamping: the bell, and e-mail /
     WhatsApp as configured (e.g. the satisfaction-survey invitation). Flushes, never commits or sends."""
     store(request, [Notice(u, message, url, external=True) for u in _applicant_side(request)], kind, subject)
@@ -64,8 +63,8 @@ def tell_applicant_side(request: LetterRequest, *, kind: str, message: str, url:
 
 def _notices(request: LetterRequest, event: RequestEvent) -> list[Notice]:
     tn = request.tracking_number
-    service = request.service_snapshot.get("name") or request.service_snapshot.get("code", "")
-    status = lifecycle.status_label(event.to_status)
+    service = service_of(request.service_snapshot)
+    state = status(event.to_status)
     turn = lifecycle.waits_for(event.to_status)
     action = event.action
     notices: list[Notice] = []
@@ -73,13 +72,13 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[Notice]:
     # the applicant and their pendamping: every change
     if action == "submit":
         text = _("Permohonan %(tn)s (%(service)s) sudah kami terima. Status: %(status)s.",
-                 tn=tn, service=service, status=status)
+                 tn=tn, service=service, status=state)
     elif action == "endorse_rt":
         text = _("Permohonan %(tn)s (%(service)s) sudah diberi pengantar RT dan kini menunggu pengantar RW.",
                  tn=tn, service=service)
     else:
         text = _("Status permohonan %(tn)s (%(service)s) sekarang: %(status)s.", tn=tn, service=service,
-                 status=status)
+                 status=state)
     if action != "send_back":  # the signer's reason is addressed to staff, not to the resident
         text += _reason(action, event.note)
     for user in _applicant_side(request):
@@ -123,12 +122,13 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[Notice]:
     return out
 
 
-def _reason(action: str, note: str | None) -> str:
+def _reason(action: str, note: str | None) -> Msg | None:
+    """What follows the notice (after a space): the reason or the note the official wrote."""
     if not note:
-        return ""
+        return None
     if action in lifecycle.REASON_REQUIRED:
-        return " " + _("Alasan: %(note)s", note=note)
-    return " " + _("Catatan: %(note)s", note=note)
+        return _("Alasan: %(note)s", note=note)
+    return _("Catatan: %(note)s", note=note)
 
 
 # ----------------------------------------------------------------------------- questions ("Tanya petugas")
@@ -147,21 +147,19 @@ def question_posted(request: LetterRequest, *, message: RequestMessage, **_signa
     Never to the author. Adds rows and flushes, never commits or sends.
     """
     tn = request.tracking_number
-    service = request.service_snapshot.get("name") or request.service_snapshot.get("code", "")
-    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
-        if message.side == MessageSide.RESIDENT:
-            kind = "question.new"
-            text = str(_("Pertanyaan baru dari warga tentang permohonan %(tn)s (%(service)s).", tn=tn,
-                         service=service))
-            subject = text
-            notices = [Notice(u, text, STAFF_THREAD_URL.format(tn)) for u in _office_for(request)]
-        else:
-            kind = "question.reply"
-            text = str(_("Petugas menjawab pertanyaan Anda tentang permohonan %(tn)s (%(service)s). Buka "
-                         "permohonan untuk membacanya.", tn=tn, service=service))
-            subject = str(_("Permohonan %(tn)s: jawaban petugas", tn=tn))
-            people = _applicant_side(request) + _askers(request)
-            notices = [Notice(u, text, RESIDENT_THREAD_URL.format(tn), external=True) for u in people]
+    service = service_of(request.service_snapshot)
+    if message.side == MessageSide.RESIDENT:
+        kind = "question.new"
+        text = _("Pertanyaan baru dari warga tentang permohonan %(tn)s (%(service)s).", tn=tn, service=service)
+        subject = text
+        notices = [Notice(u, text, STAFF_THREAD_URL.format(tn)) for u in _office_for(request)]
+    else:
+        kind = "question.reply"
+        text = _("Petugas menjawab pertanyaan Anda tentang permohonan %(tn)s (%(service)s). Buka "
+                 "permohonan untuk membacanya.", tn=tn, service=service)
+        subject = _("Permohonan %(tn)s: jawaban petugas", tn=tn)
+        people = _applicant_side(request) + _askers(request)
+        notices = [Notice(u, text, RESIDENT_THREAD_URL.format(tn), external=True) for u in people]
     seen = {message.author_id}
     unique = []
     for n in notices:
@@ -198,20 +196,18 @@ def account_decided(user: User) -> None:
     reason), and the pendamping who registered them: the bell and e-mail / WhatsApp as configured."""
     verified = user.status == AccountStatus.VERIFIED
     reason = (user.verification_note or "-").rstrip(" .")
-    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
-        if verified:
-            subject = _("Akun SemPelMas Anda sudah diverifikasi")
-            own = _("Akun Anda sudah diverifikasi. Sekarang Anda dapat mengajukan surat untuk diri sendiri dan "
-                    "keluarga dalam KK Anda.")
-            helper = _("Akun %(name)s yang Anda daftarkan sudah diverifikasi; Anda dapat mengajukan surat "
-                       "untuknya.", name=user.full_name)
-        else:
-            subject = _("Pendaftaran akun SemPelMas ditolak")
-            own = _("Pendaftaran akun Anda ditolak. Alasan: %(reason)s. Hubungi kantor kelurahan untuk bantuan.",
-                    reason=reason)
-            helper = _("Pendaftaran %(name)s yang Anda daftarkan ditolak. Alasan: %(reason)s.",
-                       name=user.full_name, reason=reason)
-        subject, own, helper = str(subject), str(own), str(helper)
+    if verified:
+        subject = _("Akun SemPelMas Anda sudah diverifikasi")
+        own = _("Akun Anda sudah diverifikasi. Sekarang Anda dapat mengajukan surat untuk diri sendiri dan "
+                "keluarga dalam KK Anda.")
+        helper = _("Akun %(name)s yang Anda daftarkan sudah diverifikasi; Anda dapat mengajukan surat "
+                   "untuknya.", name=user.full_name)
+    else:
+        subject = _("Pendaftaran akun SemPelMas ditolak")
+        own = _("Pendaftaran akun Anda ditolak. Alasan: %(reason)s. Hubungi kantor kelurahan untuk bantuan.",
+                reason=reason)
+        helper = _("Pendaftaran %(name)s yang Anda daftarkan ditolak. Alasan: %(reason)s.",
+                   name=user.full_name, reason=reason)
     kind = "account.verify" if verified else "account.reject"
     for person in _with_pendamping(user):
         if person.id == user.id:

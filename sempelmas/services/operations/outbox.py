@@ -6,6 +6,11 @@ set and there is a phone, Web Push to each phone the user turned it on for: serv
 the notify worker sends later (services/operations/delivery.py). Storing adds
 rows and flushes inside the caller's transaction, never commits or sends: a message exists exactly when what
 caused it commits. What a notice says is its caller's (services/operations/notify.py for requests and accounts).
+
+A notice's text is a ``notice_text.Msg`` (a key plus values) or, from callers not yet moved to keys, a plain
+string. The bell row keeps the key and values and is rendered in its reader's language when shown; the outbox
+rows are rendered here, when queued, in the recipient's language (``User.lang``) and keep that text for delivery:
+the worker then has nothing to translate, and a message already queued does not change if the user switches.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
-from sempelmas.services.operations import push
+from sempelmas.services.operations import notice_text, push
+from sempelmas.services.operations.notice_text import Msg
 
 
 @dataclass
@@ -30,7 +36,7 @@ class Notice:
     """One notice to one person."""
 
     user: User
-    message: str
+    message: Msg | str
     url: str
     #: residents and their pendamping also get e-mail / WhatsApp; officials use the bell
     external: bool = False
@@ -39,31 +45,35 @@ class Notice:
 # ----------------------------------------------------------------------------- storing
 
 
-def store(request: LetterRequest, notices: list[Notice], kind: str, subject: str) -> None:
+def store(request: LetterRequest, notices: list[Notice], kind: str, subject: Msg | str) -> None:
     """Bell rows for ``notices`` about ``request``, and outbox rows for the external ones on the configured
     channels (``queue_external``). Flushes, never commits or sends."""
     if not notices:
         return
-    rows = [Notification(user_id=n.user.id, request_id=request.id, kind=kind[:40],
-                         message=n.message, url=n.url) for n in notices]
+    rows = [notice_text.fill(Notification(user_id=n.user.id, request_id=request.id, kind=kind[:40], url=n.url),
+                             n.message) for n in notices]
     db.session.add_all(rows)
     db.session.flush()  # the outbox rows point at their bell entry
     for notice, row in zip(notices, rows, strict=True):
         if notice.external:
-            queue_external(row.id, email=notice.user.email, phone=notice.user.phone, subject=subject,
-                           body=with_link(notice.message, notice.url))
-            push.queue(row, subject, request.tracking_number)
+            lang = notice.user.lang
+            said = notice_text.in_lang(subject, lang)
+            queue_external(row.id, email=notice.user.email, phone=notice.user.phone, subject=said,
+                           body=with_link(notice_text.in_lang(notice.message, lang), notice.url))
+            push.queue(row, said, request.tracking_number)
     db.session.flush()
 
 
-def tell(user: User, *, kind: str, message: str, url: str | None, subject: str) -> Notification:
+def tell(user: User, *, kind: str, message: Msg | str, url: str | None, subject: Msg | str) -> Notification:
     """One notice to ``user`` that is not about a letter request: a bell entry, and e-mail / WhatsApp on the
     configured channels (``queue_external``). Flushes, never commits or sends."""
-    row = Notification(user_id=user.id, kind=kind[:40], message=message, url=url)
+    row = notice_text.fill(Notification(user_id=user.id, kind=kind[:40], url=url), message)
     db.session.add(row)
     db.session.flush()  # the outbox rows point at their bell entry
-    queue_external(row.id, email=user.email, phone=user.phone, subject=subject, body=with_link(message, url))
-    push.queue(row, subject)
+    said = notice_text.in_lang(subject, user.lang)
+    queue_external(row.id, email=user.email, phone=user.phone, subject=said,
+                   body=with_link(notice_text.in_lang(message, user.lang), url))
+    push.queue(row, said)
     return row
 
 

@@ -32,19 +32,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sempelmas.domain import digits
 from sempelmas.domain import phone as phone_rules
-from sempelmas.domain.i18n import lazy as _
 from sempelmas.domain.i18n import ngettext
 from sempelmas.extensions import db
 from sempelmas.models.accounts import LoginThrottle, User
 from sempelmas.models.base import utcnow
 from sempelmas.services.accountability import audit
 from sempelmas.services.operations import outbox
+from sempelmas.services.operations.notice_text import msg
 
 SOURCE = "sumber"
 DEVICE = "perangkat"
@@ -211,13 +210,13 @@ def _tell_owner(user: User, key: _Key, minutes: int, now: datetime) -> None:
         .values(notified_at=now).execution_options(synchronize_session=False)).rowcount
     if not told:
         return
-    with force_locale("id"):  # stored text: the kelurahan's people read Indonesian
-        message = str(_(
-            "Ada banyak percobaan masuk yang gagal ke akun Anda dari perangkat yang belum pernah Anda pakai. "
-            "Selama %(m)d menit akun ini hanya dapat dimasuki dari perangkat yang pernah Anda pakai untuk masuk. "
-            "Bila itu bukan Anda, kata sandi Anda tetap aman selama tidak diketahui orang lain; bila ragu, "
-            "ganti kata sandi atau minta bantuan di kantor kelurahan.", m=minutes))
-        subject = str(_("Percobaan masuk ke akun Anda"))
+    _ = msg  # a key plus values, rendered in each recipient's language (services/operations/notice_text.py)
+    message = _(
+        "Ada banyak percobaan masuk yang gagal ke akun Anda dari perangkat yang belum pernah Anda pakai. "
+        "Selama %(m)d menit akun ini hanya dapat dimasuki dari perangkat yang pernah Anda pakai untuk masuk. "
+        "Bila itu bukan Anda, kata sandi Anda tetap aman selama tidak diketahui orang lain; bila ragu, "
+        "ganti kata sandi atau minta bantuan di kantor kelurahan.", m=minutes)
+    subject = _("Percobaan masuk ke akun Anda")
     outbox.tell(user, kind="auth.attack", message=message, url=ACCOUNT_URL, subject=subject)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.models.notifications import Notification
-from sempelmas.services.operations import outbox
+from sempelmas.services.operations import notice_text, outbox
 from sempelmas.web.access import login_required
 from sempelmas.web.htmx import render
 from sempelmas.web.lookups import get_or_404
@@ -27,7 +27,8 @@ def index():
     total = db.session.scalar(select(func.count()).select_from(Notification).where(mine)) or 0
     rows = db.session.scalars(select(Notification).where(mine).order_by(Notification.id.desc())
                               .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render("notifications/index.html", block="results", rows=rows, page=page, total=total,
+    return render("notifications/index.html", block="results", rows=rows, shown=notice_text.shown, page=page,
+                  total=total,
                   pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), unread=outbox.unread_count(current_user.id))
 
 

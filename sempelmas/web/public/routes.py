@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
+from flask_login import current_user
 
 from sempelmas.services.kelurahan import profile as profile_service
+from sempelmas.services.people import preferences
 from sempelmas.services.requests import catalogue
 from sempelmas.web.htmx import render
 from sempelmas.web.i18n import set_language_cookie
@@ -30,6 +32,7 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang not in current_app.config["LANGUAGES"]:
         abort(400)
+    preferences.remember_language(current_user, lang)
     return set_language_cookie(redirect(safe_next(request.form.get("next")) or url_for("public.index"), code=303),
                                lang)
 
