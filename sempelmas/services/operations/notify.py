@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
+from sempelmas.models.letters import Letter
 from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.services import access
@@ -80,7 +81,7 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[Notice]:
         text = _("Status permohonan %(tn)s (%(service)s) sekarang: %(status)s.", tn=tn, service=service,
                  status=state)
     if action != "send_back":  # the signer's reason is addressed to staff, not to the resident
-        text += _reason(action, event.note)
+        text += _reason(action, event.note, request)
     for user in _applicant_side(request):
         notices.append(Notice(user, text, RESIDENT_URL.format(tn), external=True))
 
@@ -122,10 +123,16 @@ def _notices(request: LetterRequest, event: RequestEvent) -> list[Notice]:
     return out
 
 
-def _reason(action: str, note: str | None) -> Msg | None:
-    """What follows the notice (after a space): the reason or the note the official wrote."""
+def _reason(action: str, note: str | None, request: LetterRequest | None = None) -> Msg | None:
+    """What follows the notice (after a space): the reason or the note the official wrote; for a signature, the
+    letter's number (the event's own note, "Surat nomor …", is the system's words in Indonesian)."""
     if not note:
         return None
+    if action == "sign" and request is not None:
+        number = db.session.scalar(select(Letter.number).where(Letter.request_id == request.id)
+                                   .order_by(Letter.id.desc()).limit(1))
+        if number:
+            return _("Nomor surat: %(number)s", number=number)
     if action in lifecycle.REASON_REQUIRED:
         return _("Alasan: %(note)s", note=note)
     return _("Catatan: %(note)s", note=note)

@@ -33,7 +33,8 @@ FIX, DOWNLOAD = "fix", "download"
 @dataclass
 class Progress:
     tracking_number: str
-    service: str
+    #: the service's names as the request's snapshot keeps them: {"name": …, "name_en": …} (``|localized("name")``)
+    service: dict
     subject_name: str
     status: str
     submitted_at: datetime
@@ -73,8 +74,8 @@ def for_home(resident_user: User, *, now: datetime | None = None) -> list[Progre
     ones waiting for the resident first, then the newest."""
     now = now or utcnow()
     rows = db.session.execute(
-        select(R.id, R.tracking_number, ServiceVersion.snapshot["name"].as_string(), Resident.full_name, R.status,
-               R.submitted_at)
+        select(R.id, R.tracking_number, ServiceVersion.snapshot["name"].as_string(),
+               ServiceVersion.snapshot["name_en"].as_string(), Resident.full_name, R.status, R.submitted_at)
         .join(ServiceVersion, ServiceVersion.id == R.service_version_id)
         .join(Resident, Resident.id == R.subject_resident_id)
         .where(R.id.in_(access.family_request_ids(resident_user)),
@@ -83,7 +84,8 @@ def for_home(resident_user: User, *, now: datetime | None = None) -> list[Progre
         .order_by(R.submitted_at.desc(), R.id.desc())).all()
     revoked = issued.without_valid_letter([row.id for row in rows])
     out = []
-    for request_id, tracking_number, service, subject_name, status, submitted_at in rows:
+    for request_id, tracking_number, name, name_en, subject_name, status, submitted_at in rows:
         step, action = _step(status, request_id in revoked)
-        out.append(Progress(tracking_number, service, subject_name, status, submitted_at, step, action))
+        out.append(Progress(tracking_number, {"name": name, "name_en": name_en}, subject_name, status, submitted_at,
+                            step, action))
     return sorted(out, key=lambda p: not p.needs_you)  # stable: the newest first within each group
