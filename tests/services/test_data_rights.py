@@ -120,6 +120,38 @@ def test_pdf_export_is_a_real_readable_pdf(setup, factory, tmp_path):
     assert "Permohonan surat (1)" in text
 
 
+def test_the_export_holds_the_residents_questions_and_phones_told_by_push(setup, factory, tmp_path):
+    from sempelmas.models.push import PushSubscription
+    from sempelmas.models.questions import MessageSide
+    from sempelmas.services.requests import questions
+
+    budi = factory.warga(name="BUDI SANTOSO")
+    staff = factory.staff(Role.STAFF)
+    req = submit(budi)
+    questions.post(req, budi, "Apakah KK harus dilegalisir?", side=MessageSide.RESIDENT)
+    questions.post(req, staff, "Tidak perlu, fotokopi biasa cukup.", side=MessageSide.STAFF)
+    db.session.add(PushSubscription(user_id=budi.id, endpoint="https://push.example.org/rahasia-endpoint",
+                                    p256dh="KUNCI-RAHASIA", auth="AUTH-RAHASIA", label="Chrome di Android"))
+    db.session.commit()
+
+    data = data_export.export(budi)
+    thread = data["permohonan"][0]["pertanyaan"]
+    assert [(m["dari"], m["teks"]) for m in thread] == [
+        ("Anda", "Apakah KK harus dilegalisir?"), ("Petugas pelayanan", "Tidak perlu, fotokopi biasa cukup.")]
+    assert data["hp_notifikasi"] == [{"perangkat": "Chrome di Android", "sejak": data["hp_notifikasi"][0]["sejak"],
+                                      "terakhir_terkirim": None}]
+    text = json.dumps(data, ensure_ascii=False, default=str)
+    for secret in ("rahasia-endpoint", "KUNCI-RAHASIA", "AUTH-RAHASIA", staff.full_name):
+        assert secret not in text, secret
+    with current_app.test_request_context():
+        pdf = data_export.export_pdf(budi, data)
+    path = tmp_path / "data.pdf"
+    path.write_bytes(pdf)
+    shown = " ".join(subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                                    check=True).stdout.split())
+    assert "Apakah KK harus dilegalisir?" in shown and "Chrome di Android" in shown
+
+
 @pytest.mark.parametrize(("field", "raw", "stored"), [
     ("full_name", " budi  santoso ", "BUDI  SANTOSO"),
     ("birth_date", "17-05-1991", date(1991, 5, 17)),

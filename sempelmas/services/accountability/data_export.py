@@ -22,6 +22,8 @@ from sempelmas.models.data_rights import DataRightsRequest
 from sempelmas.models.declared import DeclaredValue
 from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import Notification
+from sempelmas.models.push import PushSubscription
+from sempelmas.models.questions import RequestMessage
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.services.access import family_members
@@ -149,6 +151,12 @@ def export(user: User) -> dict:
                                   for d in db.session.scalars(select(DeclaredValue)
                                                               .where(DeclaredValue.request_id == r.id)
                                                               .order_by(DeclaredValue.id))],
+            # the "Tanya petugas" thread: staff appear by role, the resident's side by name only when it is them
+            "pertanyaan": [{"waktu": _iso(m.created_at), "dari": _who(m.author_id, user, users), "teks": m.text,
+                            "foto": bool(m.photo), "dibaca": _iso(m.read_at)}
+                           for m in db.session.scalars(select(RequestMessage)
+                                                       .where(RequestMessage.request_id == r.id)
+                                                       .order_by(RequestMessage.id))],
         } for r in requests],
         "surat": [{"nomor": lt.number, "judul": lt.title, "permohonan": lt.request.tracking_number,
                    "ditandatangani": _iso(lt.signed_at), "status": lt.status,
@@ -164,6 +172,13 @@ def export(user: User) -> dict:
         "notifikasi": [{"waktu": _iso(n.created_at), "pesan": n.message, "dibaca": _iso(n.read_at)}
                        for n in db.session.scalars(select(Notification).where(Notification.user_id == user.id)
                                                    .order_by(Notification.id))],
+        # the phones told by Web Push: what they are and when; the push service's address and keys are not the
+        # person's data to read (they identify the browser's subscription, not the person)
+        "hp_notifikasi": [{"perangkat": p.label, "sejak": _iso(p.created_at),
+                           "terakhir_terkirim": _iso(p.last_success_at)}
+                          for p in db.session.scalars(select(PushSubscription)
+                                                      .where(PushSubscription.user_id == user.id)
+                                                      .order_by(PushSubscription.id))],
         "sesi_masuk": [{
             "perangkat": r.user_agent, "alamat_ip": r.ip, "masuk": _iso(r.created_at),
             "terakhir_aktif": _iso(r.last_seen_at), "ingat_saya": r.remember, "berakhir": _iso(r.ended_at)}
