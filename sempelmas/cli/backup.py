@@ -116,6 +116,7 @@ def register(app: Flask) -> None:
         if result.missing:
             click.echo(f"{result.missing} berkas sudah tidak ada di disk; "
                        f"{'akan ' if dry_run else ''}dicatat sebagai dihapus.")
+        click.echo(f"Foto pada pertanyaan (Tanya petugas) permohonan itu: {result.question_photos} {verb}.")
         if dry_run:
             click.echo("Uji coba saja: tidak ada yang dihapus.")
 

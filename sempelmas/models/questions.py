@@ -39,6 +39,8 @@ class RequestMessage(db.Model):
     text: Mapped[str] = mapped_column(Text)
     #: stored file name of the re-encoded photo under uploads/questions/
     photo: Mapped[str | None] = mapped_column(String(80))
+    #: when the retention policy deleted the photo (``photo`` is then empty): the thread says so
+    photo_purged_at: Mapped[datetime | None]
     #: the form's one-time key: the same message sent twice is stored once
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.requests import LetterRequest, RequestAttachment, RequestEvent, RequestStatus
 from sempelmas.services.operations import retention
 from sempelmas.services.requests import attachments
-from tests.conftest import jpeg_bytes
+from tests.conftest import PASSWORD, jpeg_bytes
 from tests.failing_commit import fail_commit_number
 from tests.request_factory import make_profile, make_service, submit
 
@@ -178,3 +178,40 @@ def test_the_rt_page_says_the_file_was_removed(app, world, factory, login_as, cl
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200, html[:300]
     assert html.count(PURGED_TEXT) == 2
+
+
+def test_photos_sent_with_questions_go_with_the_documents_and_the_thread_says_so(app, world, factory):
+    from sempelmas.models.questions import MessageSide
+    from sempelmas.services.files.uploads import save_image, stored_path
+    from sempelmas.services.requests import questions
+
+    warga = world["warga"]
+    app.config["QUESTION_DAYS_AFTER_CLOSE"] = 1000  # asked back when the request had just closed
+    old, _new = questions.post(world["old_done"], warga, "Foto KK saya sudah jelas?", side=MessageSide.RESIDENT,
+                               photo=save_image(questions.UPLOAD_KIND, jpeg_bytes()))
+    recent, _new = questions.post(world["recent_done"], warga, "Ini fotonya.", side=MessageSide.RESIDENT,
+                                  photo=save_image(questions.UPLOAD_KIND, jpeg_bytes(color=(1, 2, 3))))
+    db.session.commit()
+    old_file = stored_path(questions.UPLOAD_KIND, old.photo)
+    assert old_file is not None
+
+    assert retention.run(dry_run=True).question_photos == 1
+    db.session.expire_all()
+    assert old.photo is not None and old_file.is_file()
+
+    result = app.test_cli_runner().invoke(args=["retention", "run"])
+    assert result.exit_code == 0, result.output
+    assert "Foto pada pertanyaan (Tanya petugas) permohonan itu: 1 dihapus." in result.output
+    db.session.expire_all()
+    assert old.photo is None and old.photo_purged_at is not None and not old_file.is_file()
+    assert old.text == "Foto KK saya sudah jelas?"  # the message stays
+    assert recent.photo is not None and stored_path(questions.UPLOAD_KIND, recent.photo) is not None
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "retention.run",
+                                                       AuditEntry.object_id == "question_photos"))
+    assert entry.details["files"] == 1
+
+    client = app.test_client()
+    client.post("/login", data={"identifier": warga.resident.nik, "password": PASSWORD})
+    page = client.get(f"/warga/permohonan/{world['old_done'].tracking_number}/tanya").get_data(as_text=True)
+    assert "Fotonya dihapus pada" in page and "sesuai kebijakan retensi data" in page
+    assert client.get(f"/warga/permohonan/{world['old_done'].tracking_number}/tanya/{old.id}/foto").status_code == 404

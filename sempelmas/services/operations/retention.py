@@ -2,7 +2,8 @@
 
 The uploaded documents of a finished request (done, rejected, cancelled) are deleted once it has been closed for
 ATTACHMENT_RETENTION_DAYS. The request, its history, the letter and the register stay; each attachment row stays
-too, with ``purged_at`` set, so the pages say the file was removed under the retention policy. The same run
+too, with ``purged_at`` set, so the pages say the file was removed under the retention policy. The photos sent
+with its questions ("Tanya petugas") go at the same time; the messages stay, with ``photo_purged_at``. The same run
 deletes the register files of import previews never applied, IMPORT_PREVIEW_DAYS after their upload
 (register_jobs.expire_files).
 """
@@ -17,8 +18,10 @@ from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
+from sempelmas.models.questions import RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services.accountability import audit
+from sempelmas.services.files.uploads import QUESTION_PHOTOS, stored_path
 from sempelmas.services.people import register_jobs
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -35,6 +38,8 @@ class RetentionResult:
     missing: int = 0  # rows whose file was already gone (marked purged all the same)
     #: register files of previews never applied, deleted (or counted, in a dry run) by the same run
     imports: register_jobs.ExpiredImports | None = None
+    #: photos of questions on those requests, deleted by the same run
+    question_photos: int = 0
 
 
 def _due(cutoff: datetime):
@@ -97,12 +102,36 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> RetentionResul
             db.session.commit()
             for path in doomed:
                 path.unlink(missing_ok=True)
+    result.question_photos = _question_photos(result.cutoff, now, dry_run=dry_run, started=started)
     if dry_run:
         db.session.rollback()
     elif batches == 0:
         _record(result, batch=0, started=started)
         db.session.commit()
     return result
+
+
+def _question_photos(cutoff: datetime, now: datetime, *, dry_run: bool, started: str) -> int:
+    """The photos of questions on requests closed before ``cutoff``: marked (their messages keep the text and when
+    the photo went), committed with an audit entry naming how many, then deleted. Returns how many."""
+    due = db.session.scalars(
+        select(RequestMessage).join(LetterRequest, LetterRequest.id == RequestMessage.request_id)
+        .where(LetterRequest.status.in_([str(s) for s in lifecycle.FINAL_STATUSES]),
+               LetterRequest.closed_at.is_not(None), LetterRequest.closed_at < cutoff,
+               RequestMessage.photo.is_not(None))
+        .order_by(RequestMessage.id)).all()
+    if dry_run or not due:
+        return len(due)
+    doomed = [stored_path(QUESTION_PHOTOS, m.photo) for m in due]
+    for m in due:
+        m.photo, m.photo_purged_at = None, now
+    audit.record("retention.run", None, object_type="retention", object_id="question_photos",
+                 cutoff=cutoff.isoformat(timespec="seconds"), files=len(due), run_started=started)
+    db.session.commit()
+    for path in doomed:
+        if path is not None:
+            path.unlink(missing_ok=True)
+    return len(due)
 
 
 def _record(counts: RetentionResult, *, batch: int, started: str) -> None:
