@@ -298,3 +298,20 @@ def test_an_english_reader_picks_an_english_choice_and_the_indonesian_one_is_kep
     _in(client, "id")
     page = client.get(f"/warga/permohonan/{req.tracking_number}").get_data(as_text=True)
     assert '<dt>Jenis keterangan</dt><dd class="answer">Kehilangan</dd>' in page
+
+
+def test_staff_and_the_signer_who_read_english_see_the_forms_labels_and_documents_in_english(client, factory,
+                                                                                             login_as):
+    make_profile()
+    _seeded()
+    req = submit(factory.warga(), answers={"keperluan": "Buka rekening"})
+    staff = factory.staff(Role.STAFF, "loket-en")
+    db.session.commit()
+    login_as(staff)
+    _in(client, "en")
+    page = client.get(f"/petugas/permohonan/{req.tracking_number}").get_data(as_text=True)
+    assert "<dt>Purpose</dt>" in page and "<dt>Keperluan</dt>" not in page
+    assert "Copy of the family card (KK)" in page and "Fotokopi Kartu Keluarga" not in page
+    _in(client, "id")
+    page = client.get(f"/petugas/permohonan/{req.tracking_number}").get_data(as_text=True)
+    assert "<dt>Keperluan</dt>" in page and "Fotokopi Kartu Keluarga" in page

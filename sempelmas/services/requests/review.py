@@ -20,7 +20,7 @@ from sempelmas.models.requests import InternalNote, LetterRequest, RequestAttach
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import residents
-from sempelmas.services.requests import attachments, declared_data, lifecycle
+from sempelmas.services.requests import attachments, catalogue_english, declared_data, lifecycle
 from sempelmas.services.requests.lifecycle import RequestError
 
 
@@ -39,6 +39,8 @@ class Requirement:
     required: bool
     paper_original_allowed: bool
     files: list[RequestAttachment] = field(default_factory=list)
+    #: the catalogue's English name, when set (``|localized("label")``)
+    label_en: str | None = None
 
     @property
     def missing(self) -> bool:
@@ -50,6 +52,8 @@ class Answer:
     name: str
     label: str
     value: object
+    #: the catalogue's English label, when set (``|localized("label")``)
+    label_en: str | None = None
 
 
 def answers(request: LetterRequest) -> list[Answer]:
@@ -57,7 +61,7 @@ def answers(request: LetterRequest) -> list[Answer]:
     an answer to a field the snapshot no longer names is still shown, under its name."""
     snap_fields = request.service_snapshot.get("fields", [])
     given = dict(request.answers or {})
-    out = [Answer(f["name"], f["label"], given.pop(f["name"], None)) for f in snap_fields]
+    out = [Answer(f["name"], f["label"], given.pop(f["name"], None), f.get("label_en")) for f in snap_fields]
     out += [Answer(name, name, value) for name, value in given.items()]
     return out
 
@@ -66,7 +70,8 @@ def requirements(request: LetterRequest) -> list[Requirement]:
     """Each requirement of the snapshot with the files in force for it; the paper pengantar when the request
     needs one; files for a code the snapshot does not know are listed last."""
     current = attachments.current(request)
-    items = [Requirement(r["code"], r["label"], bool(r.get("required")), bool(r.get("paper_original_allowed")))
+    items = [Requirement(r["code"], r["label"], bool(r.get("required")), bool(r.get("paper_original_allowed")),
+                         label_en=r.get("label_en"))
              for r in request.service_snapshot.get("requirements", [])]
     known = {r.code for r in items}
     paper = request.needs_paper_pengantar or any(a.requirement_code == attachments.PAPER_PENGANTAR for a in current)
@@ -93,11 +98,12 @@ def household(request: LetterRequest) -> list[Resident]:
     return residents.household(request.subject.kk_number)
 
 
-def fix_choices(request: LetterRequest) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def fix_choices(request: LetterRequest, lang: str = "id") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(fields, files) staff may name in a fix request: the snapshot's fields, and its requirements
-    (with the paper pengantar when the request needs one)."""
-    fields = [(f["name"], f["label"]) for f in request.service_snapshot.get("fields", [])]
-    files = [(r.code, r.label) for r in requirements(request)]
+    (with the paper pengantar when the request needs one), labelled in ``lang``."""
+    fields = [(f["name"], catalogue_english.text_in(f, "label", lang))
+              for f in request.service_snapshot.get("fields", [])]
+    files = [(r.code, catalogue_english.text_in(r, "label", lang)) for r in requirements(request)]
     return fields, files
 
 

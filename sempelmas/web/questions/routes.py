@@ -25,6 +25,7 @@ from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
 from sempelmas.web.forms import add_error
 from sempelmas.web.htmx import is_htmx, render
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.lookups import request_or_404, resident_request_or_404
 from sempelmas.web.private_files import send_private_image
 from sempelmas.web.questions.forms import MessageForm
@@ -157,7 +158,7 @@ def staff_to_fix(tracking_number: str, message_id: int):
         abort(404)
     form = FixForm(prefix="perbaikan", data={"reason": message.text, "version": found.version}
                    if request.method == "GET" else None)
-    form.fields.choices, form.files.choices = review.fix_choices(found)
+    form.fields.choices, form.files.choices = review.fix_choices(found, current_lang())
     if request.method == "POST":
         if form.validate_on_submit():
             return _turn(found, message, form)

@@ -22,6 +22,7 @@ from sempelmas.web import account_review
 from sempelmas.web.access import role_required
 from sempelmas.web.forms import EmptyForm, add_error
 from sempelmas.web.htmx import is_htmx, render
+from sempelmas.web.i18n import current_lang
 from sempelmas.web.letter_http import letter_response
 from sempelmas.web.lookups import get_or_404, request_or_404
 from sempelmas.web.staff.forms import ActionForm, FixForm, KKChangeForm, NoteForm, ReasonForm
@@ -160,7 +161,7 @@ def _forms(letter_request, **given) -> dict:
         name = FORM_NAMES[action]
         forms[name] = given.get(name) or form_class(formdata=None, data=version, prefix=step)
     fix = forms["fix_form"]
-    fix.fields.choices, fix.files.choices = review.fix_choices(letter_request)
+    fix.fields.choices, fix.files.choices = review.fix_choices(letter_request, current_lang())
     return forms
 
 
@@ -228,7 +229,7 @@ def request_action(tracking_number: str, step: str):
     action, form_class = ACTIONS[step]
     form = form_class(prefix=step)
     if isinstance(form, FixForm):
-        form.fields.choices, form.files.choices = review.fix_choices(letter_request)
+        form.fields.choices, form.files.choices = review.fix_choices(letter_request, current_lang())
     forms = {FORM_NAMES[action]: form}
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
