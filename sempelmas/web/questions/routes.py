@@ -23,7 +23,7 @@ from sempelmas.services.requests import lifecycle, review
 from sempelmas.services.requests import questions as service
 from sempelmas.web.access import role_required
 from sempelmas.web.acting import acting_resident
-from sempelmas.web.forms import add_error
+from sempelmas.web.forms import add_error, save_form
 from sempelmas.web.htmx import is_htmx, render
 from sempelmas.web.i18n import current_lang
 from sempelmas.web.lookups import request_or_404, resident_request_or_404
@@ -56,14 +56,12 @@ def _submit(form: MessageForm, found, side: MessageSide, on_behalf_of=None):
     photo = save_form_photo(form.photo, service.UPLOAD_KIND, name_the_file=True)
     if form.photo.errors:  # refused: the field says why, the text stays in the form
         return None
-    try:
-        message, created = service.post(found, current_user, form.text.data, side=side, on_behalf_of=on_behalf_of,
-                                        photo=photo, idempotency_key=key)
-        db.session.commit()
-    except service.QuestionError as e:
-        db.session.rollback()
-        add_error(form, e.field, e.message)
+    saved, posted = save_form(form, lambda: service.post(found, current_user, form.text.data, side=side,
+                                                         on_behalf_of=on_behalf_of, photo=photo,
+                                                         idempotency_key=key), service.QuestionError)
+    if not saved:
         return None
+    message, created = posted
     if not created:
         discard(service.UPLOAD_KIND, photo)
     return message
