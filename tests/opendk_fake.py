@@ -1,6 +1,8 @@
 """A fake of the kecamatan's OpenDK on 127.0.0.1, written from OpenDK's published code (repository OpenSID/OpenDK):
 
-- ``routes/api.php``: ``/api/v1/auth/login``; the letters' routes ``surat/kirim`` (POST), ``surat`` (GET list).
+- ``routes/api.php``: ``/api/v1/auth/login``; the letters at ``surat/kirim`` (POST, ``SuratController@store``) and
+  ``surat`` (GET, ``index``). The stored copies of routes/api.php predate the letters' routes: those two paths are
+  the ones OpenSID villages use (INTEGRATIONS.md, issue 16).
 - ``app/Http/Controllers/Api/Auth/AuthController.php`` ``login``: ``email`` required|email, ``password`` required
   (422 ``{field: [..]}``), wrong → 401 ``{"error": "Unauthorized"}``, right → ``{"access_token", "token_type":
   "Bearer", "expires_in"}``; ``auth:api`` on the data routes: 401 ``{"message": "Unauthenticated."}`` without a

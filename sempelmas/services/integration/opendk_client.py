@@ -2,8 +2,10 @@
 POST of the signed letter.
 
 Written from OpenDK's own code (repository OpenSID/OpenDK) and OpenSID's client side (OpenSID/OpenSID):
-- ``routes/api.php``: the API under ``/api/v1``; ``auth/login``; the letters at ``surat`` (``surat/kirim`` to send,
-  ``surat`` to list a desa's letters, ``surat/download``). No route withdraws or revokes a letter.
+- ``routes/api.php``: the API under ``/api/v1``, ``auth/login`` (the copies read, commits 0096ebcd and 4b1d5bb3,
+  predate the letters' routes; ``surat/kirim`` is the path OpenSID villages post to, per the project's
+  INTEGRATIONS.md and issue 16). ``Api/SuratController.php`` (commit a00b39ae) has only ``index`` (a desa's
+  letters), ``store`` and ``download``: no action withdraws or revokes a letter.
 - ``app/Http/Controllers/Api/Auth/AuthController.php``: ``login`` validates ``email`` (required|email) and
   ``password`` (required), answers 401 ``{"error": "Unauthorized"}`` or ``{"access_token", "token_type":
   "Bearer", "expires_in": <seconds>}`` (a JWT); the data routes sit behind ``auth:api`` (401 ``{"message":
@@ -13,7 +15,7 @@ Written from OpenDK's own code (repository OpenSID/OpenDK) and OpenSID's client 
   (``Api/TokenController.php``: TTL 100 years) and gives the village: there is no separate API-key header, the
   registered token IS the bearer. OpenSID sends ``Authorization: Bearer <api_opendk_key>``
   (``donjo-app/controllers/Sinkronisasi.php``).
-- ``app/Http/Controllers/Api/SuratController.php`` ``store``: 400 when the kecamatan has not turned TTE on;
+- ``SuratController`` ``store``: 400 when the kecamatan has not turned TTE on;
   422 ``{field: [messages]}`` unless ``desa_id`` required, ``nik`` required|integer|digits:16, ``tanggal``
   required|date, ``nomor`` required|string|unique, ``nama`` required|string, ``file`` required|file|mimes:pdf|
   max:2048 (kilobytes); 400 when the desa code or the NIK is not registered at the kecamatan; then it stores the
