@@ -88,3 +88,12 @@ def test_deprecated_operation_announces_deprecation_and_sunset(probe_app, api_cl
     assert c.get("/api/v1/probe/echo?n=1", headers=bearer(key)).headers.get("Deprecation") is None
     spec = c.get("/api/v1/openapi.json").get_json()
     assert spec["paths"]["/api/v1/probe/old"]["get"]["deprecated"] is True
+
+
+def test_reference_page_is_the_same_for_everyone_and_sets_no_cookie(client, factory, login_as):
+    anonymous = client.get("/api/v1/docs")
+    assert "Set-Cookie" not in anonymous.headers and "csrf" not in anonymous.get_data(as_text=True).lower()
+    login_as(factory.staff("admin"))
+    signed_in = client.get("/api/v1/docs")
+    assert signed_in.get_data() == anonymous.get_data() and "Set-Cookie" not in signed_in.headers
+    assert signed_in.headers["Cache-Control"] == "public, max-age=300"
