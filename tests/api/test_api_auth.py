@@ -124,6 +124,10 @@ def test_unknown_address_and_wrong_method_are_problems(client):
     assert "GET" in resp.headers["Allow"]
 
 
+def test_with_csrf_on_an_unknown_api_address_is_still_a_404_problem(probe_app):
+    assert_problem(probe_app.test_client().post("/api/v1/tidak-ada", json={}), 404, "not-found")
+
+
 def test_site_pages_keep_their_html_error_page(client):
     resp = client.get("/tidak-ada-halaman")
     assert resp.status_code == 404 and resp.mimetype == "text/html"
