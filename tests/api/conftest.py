@@ -1,0 +1,43 @@
+"""Fixtures for /api/v1: clients with keys, made through the service as an admin would."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from sempelmas.extensions import db
+from sempelmas.services.integration import clients
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def api_client_factory(app):
+    """``api_client_factory(scopes=[...], allowed_sources=[...], rate_limit=None, name=None) -> (ApiClient, key)``:
+    a committed client and its key, for ``headers={"Authorization": f"Bearer {key}"}``."""
+
+    def make(scopes=(), *, allowed_sources=(), rate_limit=None, name=None):
+        client, key = clients.create_client(clients.Settings(
+            name=name or f"Sistem Uji {next(_serial)}", scopes=list(scopes), allowed_sources=list(allowed_sources),
+            rate_limit=rate_limit), actor=None)
+        db.session.commit()
+        return client, key
+
+    return make
+
+
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def probe_app(make_app, monkeypatch):
+    """An app whose API also mounts ``tests/api/probe.py`` (built once, kept like other apps with overrides)."""
+    from sempelmas.web import api
+    from tests.api import probe
+
+    monkeypatch.setattr(api, "BLUEPRINTS", [*api.BLUEPRINTS, probe.blp])
+    app = make_app(API_TEST_PROBE=True, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
