@@ -8,14 +8,25 @@ status, the service and the dates.
 
 from __future__ import annotations
 
+from datetime import date
+
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from sempelmas.extensions import db
 from sempelmas.models.catalogue import Service, ServiceVersion
 from sempelmas.models.requests import REQUEST_STATUS_LABELS, LetterRequest, RequestStatus
 from sempelmas.services.accountability import service_stats
-from sempelmas.services.accountability.periods import Period
+from sempelmas.services.accountability.periods import (
+    DEFAULT_PRESET,
+    MAX_PERIOD_DAYS,
+    Period,
+    month_period,
+    preset_period,
+    tz_name,
+)
 from sempelmas.services.integration.letters import iso_utc
+from sempelmas.services.kelurahan.profile import local_today
 from sempelmas.services.requests import lifecycle
 
 
@@ -63,3 +74,27 @@ def status_of(tracking_number: str) -> dict | None:
             "service": {"code": row.code, "name": row.name},
             "submitted_at": iso_utc(row.submitted_at), "due_at": iso_utc(row.due_at),
             "closed_at": iso_utc(row.closed_at), "updated_at": iso_utc(row.updated_at)}
+
+
+class PeriodError(ValueError):
+    """Unusable dates; the message is for the caller (Indonesian)."""
+
+
+def period_for(month: str | None, date_from: date | None, date_to: date | None) -> Period:
+    """The asked period: one month (YYYY-MM), a range of local dates (both given), or this month."""
+    tz = tz_name()
+    if month:
+        try:
+            year, mon = (int(p) for p in month.split("-"))
+            return month_period(year, mon, tz)
+        except ValueError as exc:
+            raise PeriodError(_("Bulan tidak dikenali: pakai format TTTT-BB.")) from exc
+    if date_from or date_to:
+        if not (date_from and date_to):
+            raise PeriodError(_("Isi date_from dan date_to bersama-sama."))
+        if date_to < date_from:
+            raise PeriodError(_("Tanggal date_to tidak boleh sebelum date_from."))
+        if (date_to - date_from).days + 1 > MAX_PERIOD_DAYS:
+            raise PeriodError(_("Periode paling panjang 3 tahun."))
+        return Period(date_from, date_to, tz, "kustom")
+    return preset_period(DEFAULT_PRESET, local_today(), tz)
