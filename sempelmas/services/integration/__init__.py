@@ -1,1 +1,1 @@
-"""Integration: what the API (web/api) reads and writes for the city's systems."""
+"""The integration API's work: its clients and keys, scopes, and the queries behind each /api/v1 resource."""
