@@ -19,6 +19,7 @@ blp = Blueprint("api_complaints", __name__, url_prefix="/complaints", descriptio
 @blp.etag
 @blp.arguments(ComplaintsQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, ComplaintsPageSchema)
+@blp.alt_response(400, response="BAD_REQUEST", description="A cursor this list did not hand out")
 @scoped("complaints:read")
 def complaints(status=None, cursor=None, limit=service.PAGE_DEFAULT):
     """Complaints, oldest first, a page at a time (`cursor`), optionally of one status."""

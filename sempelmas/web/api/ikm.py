@@ -16,8 +16,8 @@ blp = Blueprint("api_ikm", __name__, url_prefix="", description="IKM and transpa
 
 
 @blp.route("/ikm")
-@blp.response(200, IkmSchema)
 @blp.arguments(IkmQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, IkmSchema)
 @scoped("ikm:read")
 def ikm(year=None, per="month"):
     """The IKM of each month, quarter, semester or the whole of a year (default: this year, per month)."""

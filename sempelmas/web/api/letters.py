@@ -25,6 +25,7 @@ blp = Blueprint("api_letters", __name__, url_prefix="/letters", description="Out
 @blp.etag
 @blp.arguments(RegisterQuerySchema, location="query", as_kwargs=True)
 @blp.response(200, RegisterPageSchema)
+@blp.alt_response(400, response="BAD_REQUEST", description="A cursor this list did not hand out")
 @scoped("letters:read")
 def register(cursor=None, limit=service.PAGE_DEFAULT, **filters):
     """The register of outgoing letters, oldest first, a page at a time (`cursor`); filters by the local
@@ -39,6 +40,7 @@ def register(cursor=None, limit=service.PAGE_DEFAULT, **filters):
 
 @blp.route("/verify/<string:code>")
 @blp.response(200, VerificationSchema)
+@blp.alt_response(404, response="NOT_FOUND")
 @scoped("letters:read")
 def verify(code: str):
     """A letter's verification by its code: what the public page /v/<code> shows (name and NIK masked)."""

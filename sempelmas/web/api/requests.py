@@ -16,8 +16,8 @@ blp = Blueprint("api_requests", __name__, url_prefix="", description="Requests: 
 
 
 @blp.route("/stats/requests")
-@blp.response(200, RequestStatsSchema)
 @blp.arguments(PeriodQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, RequestStatsSchema)
 @scoped("requests:read")
 def stats(month=None, date_from=None, date_to=None):
     """Counts and SLA figures of a period (default this month): in total, per month, per service, per RT/RW."""
@@ -30,6 +30,7 @@ def stats(month=None, date_from=None, date_to=None):
 
 @blp.route("/requests/<string:tracking_number>")
 @blp.response(200, RequestStatusSchema)
+@blp.alt_response(404, response="NOT_FOUND")
 @scoped("requests:status")
 def status(tracking_number: str):
     """One request's status by its tracking number."""
