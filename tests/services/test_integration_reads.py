@@ -148,3 +148,15 @@ def test_complaints_contact_only_with_pii_and_audited(world):
     assert len(rest.items) == 2 and rest.items[0]["contact"]["phone"] == "+6281234567890"
     entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
     assert entry.action == "api.complaints_pii_read" and entry.details["count"] == 2
+
+
+def test_a_letter_signed_moments_ago_waits_for_the_settle_time(app, world):
+    from sempelmas.models.base import utcnow
+
+    add_letters(world, 1, start=utcnow() - timedelta(seconds=5))
+    assert walk()[0] == []
+    app.config["API_REGISTER_SETTLE_SECONDS"] = 0
+    try:
+        assert len(walk()[0]) == 1
+    finally:
+        app.config["API_REGISTER_SETTLE_SECONDS"] = 120

@@ -5,6 +5,11 @@ NIK, ``issued.facts_as_printed``), only the columns it answers with, in the stab
 oldest first, a page at a time from a keyset cursor (``cursors``): the composite index of migration 0033 serves
 the order, the date range and the cursor in one range scan (measured by bench/bench_api.py).
 
+Only letters signed at least ``API_REGISTER_SETTLE_SECONDS`` ago are listed: a letter's ``signed_at`` is taken
+before its signing transaction (rendering, signing, the number's lock) commits, so two officials signing at once
+can commit a letter whose moment lies behind a cursor another client already got; past the settle time no letter
+can still appear there, so a page, once past, never misses one.
+
 Personal data: the subject's NIK only when the caller holds ``letters:pii``; every such page is audited (one
 entry per page, naming the letters). The verification answers the facts of the public page ``/v/<code>``
 (``issued.public_facts``: the name and NIK masked), nothing more.
@@ -14,13 +19,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import and_, or_, select
 
 from sempelmas.extensions import db
 from sempelmas.links import public_url
+from sempelmas.models.base import utcnow
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.services.accountability import audit
 from sempelmas.services.accountability.periods import utc_naive
@@ -64,7 +71,8 @@ def register_page(filters: Filters, cursor: str | None = None, limit: int = PAGE
     """One page of the register (oldest first). Raises cursors.CursorError for a cursor not from this list."""
     limit = max(1, min(int(limit), PAGE_MAX))
     columns = _COLUMNS + ((_L.subject_nik,) if with_nik else ())
-    stmt = select(*columns)
+    settled = utcnow() - timedelta(seconds=current_app.config["API_REGISTER_SETTLE_SECONDS"])
+    stmt = select(*columns).where(_L.signed_at < settled)
     tz = profile_service.tz_name()
     if filters.date_from is not None:
         stmt = stmt.where(_L.signed_at >= utc_naive(filters.date_from, tz))
