@@ -48,6 +48,7 @@ def _path(template: str, world) -> str:
 
 
 def last_audit() -> AuditEntry | None:
+    db.session.rollback()  # only what the request committed
     return db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1))
 
 

@@ -3,7 +3,7 @@
 Without ``complaints:pii`` an item carries what says how the office handles it (code, category, subject,
 status, dates, whether it concerns a request); with it, also the complainant's contact data (name, phone,
 e-mail) and the complaint's text (written by the complainant, it often names people), and every such page is
-audited (one entry naming the complaints).
+audited (one entry naming the complaints; the caller commits).
 """
 
 from __future__ import annotations

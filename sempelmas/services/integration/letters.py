@@ -2,8 +2,9 @@
 
 The register reads the ``letters`` table alone (no join: a letter keeps the names it printed and the subject's
 NIK, ``issued.facts_as_printed``), only the columns it answers with, in the stable order ``(signed_at, id)``
-oldest first, a page at a time from a keyset cursor (``cursors``): the composite index of migration 0033 serves
-the order, the date range and the cursor in one range scan (measured by bench/bench_api.py).
+oldest first, a page at a time from a keyset cursor (``cursors``): one index range serves the order, the dates
+and the cursor (``ix_letters_signed_at``; with a status or type filter, migration 0033's composite indexes),
+measured by bench/bench_api.py. The caller commits (the audit entry of a page with NIKs).
 
 Only letters signed at least ``API_REGISTER_SETTLE_SECONDS`` ago are listed: a letter's ``signed_at`` is taken
 before its signing transaction (rendering, signing, the number's lock) commits, so two officials signing at once

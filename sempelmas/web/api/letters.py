@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
+from sempelmas.extensions import db
 from sempelmas.services.integration import cursors
 from sempelmas.services.integration import letters as service
 from sempelmas.web.api.auth import has_scope, scoped
@@ -35,6 +36,7 @@ def register(cursor=None, limit=service.PAGE_DEFAULT, **filters):
     except cursors.CursorError:
         abort_problem(400, _("Kursor tidak valid"), _("Pakai next_cursor dari halaman sebelumnya, tanpa diubah."),
                       slug="invalid-cursor")
+    db.session.commit()  # the audit entry of a page with NIKs
     return {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}
 
 
