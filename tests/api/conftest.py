@@ -29,3 +29,15 @@ def api_client_factory(app):
 
 def bearer(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def probe_app(make_app, monkeypatch):
+    """An app whose API also mounts ``tests/api/probe.py`` (built once, kept like other apps with overrides)."""
+    from sempelmas.web import api
+    from tests.api import probe
+
+    monkeypatch.setattr(api, "BLUEPRINTS", [*api.BLUEPRINTS, probe.blp])
+    app = make_app(API_TEST_PROBE=True, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app

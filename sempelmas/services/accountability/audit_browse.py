@@ -98,6 +98,10 @@ ACTION_LABELS = {
     "backup.create": _l("Cadangan dibuat"),
     "backup.restore": _l("Cadangan dipulihkan"),
     "retention.run": _l("Lampiran dihapus sesuai masa retensi"),
+    "api_client.create": _l("Klien API dibuat"),
+    "api_client.update": _l("Pengaturan klien API diubah"),
+    "api_client.rotate": _l("Kunci klien API diganti"),
+    "api_client.revoke": _l("Klien API dicabut"),
 }
 
 #: request transitions are recorded as "request.<lifecycle action>"
@@ -106,7 +110,7 @@ _REQUEST_PREFIX_LABEL = _l("Permohonan: %(step)s")
 #: the prefixes offered in the filter (any prefix can be typed)
 ACTION_PREFIXES = ("auth.", "account.", "request.", "letter.", "attachment.", "document.", "register.",
                    "catalogue.", "letter_template.", "profile.", "official.", "holiday.", "pki.", "outbox.",
-                   "audit.")
+                   "audit.", "api_client.")
 
 
 def action_label(action: str) -> str:

@@ -32,6 +32,7 @@ class ClientError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from sempelmas.web.api import problems
+
 bp = Blueprint("api_docs", __name__)
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -34,6 +36,9 @@ def operations(spec: dict) -> list[dict]:
 def reference():
     spec = current_app.extensions["sempelmas_api"].spec.to_dict()
     resp = current_app.make_response(render_template("api/docs.html", spec=spec, operations=operations(spec),
-                                                     schemas=spec.get("components", {}).get("schemas", {})))
+                                                     schemas=spec.get("components", {}).get("schemas", {}),
+                                                     responses=spec.get("components", {}).get("responses", {}),
+                                                     problems={problems.type_uri(k): v
+                                                               for k, v in problems.KNOWN.items()}))
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp

@@ -6,6 +6,7 @@ title, which is for people and may be translated."""
 from __future__ import annotations
 
 from flask import json, make_response
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_BASE = "https://sempelmas.id/problems/"
@@ -17,6 +18,20 @@ SLUGS = {
     406: "not-acceptable", 409: "conflict", 410: "gone", 412: "precondition-failed", 413: "too-large",
     415: "unsupported-media-type", 422: "validation", 428: "precondition-required", 429: "rate-limited",
     500: "server-error", 503: "unavailable",
+}
+
+
+#: the problems the API's own machinery raises (resources may add their own slugs), for the reference page
+KNOWN = {
+    "missing-key": (401, _l("Tanpa header Authorization")),
+    "invalid-key": (401, _l("Bukan 'Bearer <kunci>', kunci tidak dikenal, atau kunci lama setelah diganti")),
+    "revoked-key": (401, _l("Klien sudah dicabut")),
+    "insufficient-scope": (403, _l("Klien tidak memiliki cakupan yang diperlukan (required_scopes)")),
+    "source-not-allowed": (403, _l("Alamat asal di luar jaringan yang diizinkan untuk klien (source)")),
+    "not-found": (404, _l("Alamat atau data tidak ada")),
+    "method-not-allowed": (405, _l("Metode tidak tersedia; lihat header Allow")),
+    "validation": (422, _l("Isian tidak valid; 'errors' per lokasi (query, json) dan kolom")),
+    "rate-limited": (429, _l("Batas laju klien terlampaui; lihat header Retry-After")),
 }
 
 
