@@ -76,6 +76,10 @@ class DefaultConfig:
     API_RATE_LIMIT = "120/minute"
     #: a client's last_used_at is written at most this often (a write per call would serialise the API's reads)
     API_LAST_USED_INTERVAL_SECONDS = 60
+    #: the API's letters register lists letters signed at least this long ago: a letter's signed_at is taken
+    #: before its signing transaction commits, so a concurrent signing could commit a letter behind a cursor
+    #: already handed out; waiting this long keeps "no row skipped" true (services/integration/letters.py)
+    API_REGISTER_SETTLE_SECONDS = 120
     #: public complaint filings per client address (the form at /pengaduan)
     COMPLAINT_RATE_LIMIT = "10 per hour"
     #: messages on a request's thread ("Tanya petugas") per account, and how many days after a request closed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sempelmas.extensions import db
@@ -36,7 +36,11 @@ class Letter(db.Model):
     """An issued (signed) letter. Never deleted: revoked or replaced letters stay, with their status."""
 
     __tablename__ = "letters"
-    __table_args__ = (UniqueConstraint("scope", "year", "sequence"),)
+    __table_args__ = (UniqueConstraint("scope", "year", "sequence"),
+                      # the register's filtered pages in (signed_at, id) order: the API's cursor (migration 0033)
+                      Index("ix_letters_status_signed_at", "status", "signed_at", "id"),
+                      Index("ix_letters_service_code_signed_at", "service_code", "signed_at", "id"),
+                      Index("ix_letters_status_service_signed_at", "status", "service_code", "signed_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("letter_requests.id"), index=True)

@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 
-from sempelmas.web.api import docs, me
+from sempelmas.web.api import catalogue, complaints, docs, ikm, letters, me, requests
 from sempelmas.web.api.problems import MEDIA_TYPE
 from sempelmas.web.api.schemas.problem import ProblemSchema
 
@@ -25,6 +25,11 @@ VERSION = "1.0.0"
 #: the resource blueprints, each mounted at PREFIX + its own url_prefix (one line per resource)
 BLUEPRINTS = [
     me.blp,
+    catalogue.blp,
+    letters.blp,
+    requests.blp,
+    ikm.blp,
+    complaints.blp,
 ]
 
 
