@@ -64,6 +64,11 @@ GENDERS = {"l": "L", "lk": "L", "laki-laki": "L", "laki laki": "L", "lakilaki": 
 
 MAX_LISTED_ERRORS = 500
 
+#: free-text columns → (label, the register's length): longer is an error of the row
+_TEXT_LIMITS = {col: (label, Resident.__table__.c[col].type.length) for col, label in (
+    ("full_name", "Nama"), ("birth_place", "Tempat lahir"), ("address", "Alamat"), ("religion", "Agama"),
+    ("marital_status", "Status perkawinan"), ("occupation", "Pekerjaan"), ("citizenship", "Kewarganegaraan"))}
+
 #: integers above this are not exact as a float (all calamine numbers are floats)
 EXACT_FLOAT_LIMIT = 2**53
 
@@ -226,8 +231,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
                                     n=f"{max_rows:,}".replace(",", ".")))
         row = {col: (values[i] if i < len(values) else None) for col, i in header.items()}
         if not_utf8(values):
-            row = {col: _replace_bad_bytes(v) for col, v in row.items()}
-            row[UNREADABLE] = True
+            row = mark_unreadable(row)
         yield line, row
     if header is None:
         raise ImportFileError(_("Berkas kosong: tidak ada baris judul."))
@@ -242,6 +246,11 @@ def not_utf8(values: list) -> bool:
             except UnicodeEncodeError:
                 return True
     return False
+
+
+def mark_unreadable(row: dict) -> dict:
+    """The row with its text made storable, flagged so that ``check_row`` refuses it (``not_utf8``)."""
+    return {**{col: _replace_bad_bytes(v) for col, v in row.items()}, UNREADABLE: True}
 
 
 def _replace_bad_bytes(value):
@@ -341,6 +350,10 @@ def check_row(raw: dict, today: date | None = None) -> tuple[dict, list[tuple[st
                 row[part] = number
     if row["citizenship"]:
         row["citizenship"] = row["citizenship"].upper()
+    for col, (label, limit) in _TEXT_LIMITS.items():
+        if row[col] is not None and len(row[col]) > limit:  # PostgreSQL would refuse the whole import
+            errors.append((f"{col}_too_long",
+                           _("%(col)s terlalu panjang: paling banyak %(n)d huruf.", col=label, n=limit)))
     if info is not None and not errors:
         warnings = nik_rules.compare_with_declared(info, row["gender"], row["birth_date"])
         # Excel keeps 15 significant digits: a 16-digit number typed into a number cell has lost its last
