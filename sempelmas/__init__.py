@@ -35,6 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from sempelmas.services.requests import subscriptions  # noqa: F401
 
     _register_blueprints(app)
+    from sempelmas.web import api
+
+    api.register(app)  # /api/v1: the integration API, its OpenAPI document and reference page
 
     from sempelmas import cli
     from sempelmas.web import audit_origin, errors, security, static_versions, templating

@@ -72,6 +72,10 @@ class DefaultConfig:
     #: an entry, so it is bounded like a login
     REGISTER_CHECK_RATE_LIMIT = "60 per hour"  # a pendamping at the office registers several people an hour
     RESET_RATE_LIMIT = "10 per hour"
+    # The integration API (/api/v1, sempelmas/web/api): per client (its row's rate_limit, else this)
+    API_RATE_LIMIT = "120/minute"
+    #: a client's last_used_at is written at most this often (a write per call would serialise the API's reads)
+    API_LAST_USED_INTERVAL_SECONDS = 60
     #: public complaint filings per client address (the form at /pengaduan)
     COMPLAINT_RATE_LIMIT = "10 per hour"
     #: messages on a request's thread ("Tanya petugas") per account, and how many days after a request closed

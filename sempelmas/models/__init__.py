@@ -15,6 +15,7 @@ from sempelmas.models.catalogue import Service, ServiceField, ServiceRequirement
 from sempelmas.models.complaints import Complaint, ComplaintEvent, ComplaintStatus
 from sempelmas.models.data_rights import DataRequestKind, DataRequestStatus, DataRightsRequest
 from sempelmas.models.declared import DeclaredStatus, DeclaredValue
+from sempelmas.models.integration import ApiClient
 from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import (
     Letter,
@@ -57,3 +58,4 @@ __all__ += ["RegistrationUpload"]
 __all__ += ["DeclaredStatus", "DeclaredValue"]
 __all__ += ["MessageSide", "RequestMessage"]
 __all__ += ["PushSubscription"]
+__all__ += ["ApiClient"]

@@ -42,6 +42,9 @@ class Origin:
 
     actor: Callable[[], object] = _nobody
     ip: Callable[[], str | None] = _nobody
+    #: the system acting through the integration API, or None: ``{"api_client": name, "api_client_id": id}``,
+    #: merged into the entry's details (the audit browser shows "API: <name>")
+    via: Callable[[], dict | None] = _nobody
 
 
 NOBODY = Origin()
@@ -80,6 +83,7 @@ def record(
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else obj.id
+    details = _with_via(details)
     entry = AuditEntry(
         action=action,
         actor_id=getattr(actor, "id", actor),
@@ -101,7 +105,13 @@ def record_view(action: str, obj, *, actor=None, **details) -> None:
         actor = _origin.actor()
     db.session.execute(insert(PendingView).values(
         created_at=utcnow(), actor_id=getattr(actor, "id", actor), ip=client_ip(), action=action,
-        object_type=obj.__tablename__, object_id=str(obj.id), details=details))
+        object_type=obj.__tablename__, object_id=str(obj.id), details=_with_via(details)))
+
+
+def _with_via(details: dict) -> dict:
+    """``details`` with the installed origin's API client (if any) added, the caller's own keys kept."""
+    via = _origin.via()
+    return {**via, **details} if via else details
 
 
 def chain_views() -> int:
