@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 
-from sempelmas.web.api import docs, me
+from sempelmas.web.api import docs, me, residents
 from sempelmas.web.api.problems import MEDIA_TYPE
 from sempelmas.web.api.schemas.problem import ProblemSchema
 
@@ -25,6 +25,7 @@ VERSION = "1.0.0"
 #: the resource blueprints, each mounted at PREFIX + its own url_prefix (one line per resource)
 BLUEPRINTS = [
     me.blp,
+    residents.blp,
 ]
 
 

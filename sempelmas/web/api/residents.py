@@ -4,13 +4,13 @@ register import's rules, validation and KK history (services/integration/residen
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from sempelmas.web.api.auth import scoped
-from sempelmas.web.api.problems import abort_problem
 from sqlalchemy.exc import IntegrityError
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.services.integration import residents as upsert
+from sempelmas.web.api.auth import scoped
+from sempelmas.web.api.problems import abort_problem
 from sempelmas.web.api.schemas.residents import UpsertRequestSchema, UpsertResultSchema
 
 blp = Blueprint("api_residents", __name__, url_prefix="/residents", description="The population register (write)")
