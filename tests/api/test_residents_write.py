@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
 from sempelmas.extensions import db
@@ -132,6 +133,7 @@ def test_every_batch_is_audited_once_with_the_clients_name_and_counts(client, wr
 
 def test_the_openapi_document_names_the_fields_as_the_import_columns(client):
     spec = client.get("/api/v1/openapi.json").json
+    validate(spec)
     op = spec["paths"]["/api/v1/residents"]["post"]
     assert op["x-scopes"] == ["residents:write"]
     assert {"200", "401", "403", "413", "422"} <= set(op["responses"])

@@ -3,10 +3,12 @@ register import's rules, validation and KK history (services/integration/residen
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
+from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
 from sempelmas.services.integration import residents as upsert
 from sempelmas.web.api.auth import scoped
@@ -20,14 +22,26 @@ blp = Blueprint("api_residents", __name__, url_prefix="/residents", description=
 @scoped("residents:write")
 @blp.arguments(UpsertRequestSchema)
 @blp.response(200, UpsertResultSchema)
-@blp.alt_response(413, response="PAYLOAD_TOO_LARGE", description="More rows than one batch may hold")
-@blp.alt_response(409, response="CONFLICT", description="Another batch wrote the same NIK meanwhile: send it again")
+@blp.alt_response(413, response=HTTPStatus(413).name)  # its name differs across Python versions
+@blp.alt_response(409, response=HTTPStatus.CONFLICT.name)
 def upsert_residents(body):
-    """Create or update register entries by NIK, as the register import does; a result per row.
+    """Create or update population-register entries by NIK, as the register import does; a result per row.
 
-    A wrong row is refused alone (outcome "error", the import's messages, a code each) and the others are saved,
-    each whole; the same batch twice changes nothing the second time (all "unchanged"). One audit entry per
-    batch, with the client's name and the counts."""
+    Each row goes through the CSV/XLSX import's own checks and normalisation (NIK and KK number by their parts,
+    dates DD-MM-YYYY, L/P, RT/RW, names in capitals) and is saved as the official register ("impor"); a changed
+    KK number is kept in the KK history (source "api").
+
+    - **A wrong row is refused alone**: outcome `error`, with the import's Indonesian messages and an English
+      `code` per error; nothing of that row is saved, the other rows are (each whole, one transaction a batch).
+    - **Idempotent by NIK**: a row equal to the register is `unchanged`; the same batch twice changes nothing the
+      second time. A NIK twice in one batch: the later row is refused (`nik_duplicate`; "baris N" in its
+      message is the earlier row's `index`). Across batches the later one wins, as in the register.
+    - **At most 5,000 rows a batch** (`API_UPSERT_MAX_ROWS`): more is refused whole with 413 (`max_rows` in
+      the problem). A body that is not a batch (a field that is not a register column, a value that is not
+      text or null, no `rows`) is refused whole with 422, its `errors` naming row and field.
+    - 409: another batch saved the same new NIK at the same moment; send the batch again.
+    - Audited once a batch (`register.api_upsert`, the client's name and the counts, no personal data).
+    """
     try:
         result = upsert.upsert_batch(body["rows"])
         db.session.commit()

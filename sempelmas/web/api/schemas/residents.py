@@ -9,8 +9,8 @@ that is not text) is refused as a whole (422)."""
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_babel import gettext as _
 
-from sempelmas.domain.i18n import lazy as _
 from sempelmas.services.integration import residents as upsert
 from sempelmas.web.api.problems import abort_problem
 
