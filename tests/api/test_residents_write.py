@@ -140,3 +140,17 @@ def test_the_openapi_document_names_the_fields_as_the_import_columns(client):
     row = spec["components"]["schemas"]["ResidentRow"]["properties"]
     assert list(row) == ["nik", "no_kk", "nama", "tempat_lahir", "tanggal_lahir", "jenis_kelamin", "alamat",
                          "rt", "rw", "agama", "status_perkawinan", "pekerjaan", "kewarganegaraan"]
+
+
+def test_a_new_nik_saved_by_another_batch_meanwhile_is_a_409_and_nothing_of_the_batch_stays(client, writer,
+                                                                                            monkeypatch):
+    post(client, writer, [BUDI])
+    # the race: this batch read the register before the other batch's commit, so it takes BUDI for new
+    from sempelmas.services.people import register_import
+
+    monkeypatch.setattr(register_import, "load_existing", lambda niks=None: {})
+    resp = post(client, writer, [SRI, BUDI])
+    assert resp.status_code == 409 and resp.mimetype == "application/problem+json"
+    assert count(Resident) == 1  # SRI not half-saved with the failed batch
+    monkeypatch.undo()
+    assert post(client, writer, [SRI, BUDI]).json["created"] == 1  # sent again: fine
