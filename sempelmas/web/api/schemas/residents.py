@@ -66,7 +66,9 @@ class RowErrorSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={
         "description": "What is wrong, stable: nik_missing, nik_not_digits, nik_length, nik_province, nik_month, "
                        "nik_day, nik_serial, kk_* (the same parts of the KK number), name_missing, "
-                       "birth_date_invalid, gender_invalid, rt_invalid, rw_invalid, <column>_too_long, "
+                       "birth_date_invalid, gender_invalid, rt_invalid, rw_invalid, full_name_too_long, "
+                       "birth_place_too_long, address_too_long, religion_too_long, marital_status_too_long, "
+                       "occupation_too_long, citizenship_too_long (longer than the register holds), "
                        "nik_duplicate (the NIK came earlier in this batch), not_utf8."})
     message = ma.fields.String(required=True, metadata={"description": "The register import's message (Indonesian)."})
 
