@@ -118,6 +118,8 @@ def test_a_body_that_is_not_a_batch_is_refused_whole_with_422(client, writer):
         resp = client.post(URL, json=body, headers=writer)
         assert resp.status_code == 422, body
         assert resp.mimetype == "application/problem+json"
+        if isinstance(body, dict) and "rows" in body:  # which row, which field
+            assert list(resp.json["errors"]["json"]["rows"]) == ["0"]
     assert count(Resident) == 0
 
 
