@@ -171,6 +171,9 @@ class DefaultConfig:
     #: retention run this many days after its upload (applied, failed or found to change nothing, it goes at
     #: once); 0 = at the next retention run
     IMPORT_PREVIEW_DAYS = 7
+    #: rows in one register upsert through the API (POST /api/v1/residents; services/integration/residents.py):
+    #: more is refused (413) before a row is read; 5,000 rows are ~1.5 MB of JSON and ~1 s of work
+    API_UPSERT_MAX_ROWS = 5000
 
     # Flask-Compress: text the browser reads, brotli (browsers over HTTPS) or gzip; never PDFs or images,
     # which are compressed already (they are not in the list). Static text files are read into memory

@@ -354,3 +354,13 @@ def test_a_bad_byte_far_into_a_csv_is_a_row_error_that_names_its_line(app, tmp_p
     (problem,) = analysis.errors
     assert problem.line == 15_001 and "simpan berkas sebagai \"CSV UTF-8\"" in problem.messages[0]
     assert problem.nik  # the row's NIK is still shown, to find it in the sheet
+
+
+def test_text_longer_than_the_register_column_refuses_its_row_not_the_whole_import(app, tmp_path):
+    # PostgreSQL would refuse the whole INSERT for one 121-letter name
+    long_name = [ROWS[0][0], ROWS[0][1], "A" * 121, *ROWS[0][3:]]
+    s = register_apply.apply(write_csv(tmp_path / "long.csv", [long_name, ROWS[1]]), actor_id=None)
+    db.session.commit()
+    assert (s["new"], s["errors"]) == (1, 1)
+    assert s["error_rows"][0]["messages"] == ["Nama terlalu panjang: paling banyak 120 huruf."]
+    assert s["error_rows"][0]["codes"] == ["full_name_too_long"]

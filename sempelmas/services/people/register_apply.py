@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
-from sempelmas.models.residents import KKHistory, Resident
+from sempelmas.models.residents import KKHistory, Resident, ResidentSource
 from sempelmas.services.accountability import audit
 from sempelmas.services.people import register_import
 from sempelmas.services.people.register_import import COMPARED, Analysis
@@ -31,7 +31,23 @@ def apply(path: str | Path, *, actor_id: int | None, chunk: int = 2000,
     """
     if analysis is None:
         analysis = register_import.analyse(path)
-    elif analysis.applied:
+    save(analysis, actor_id=actor_id, chunk=chunk, report=report)
+    summary = analysis.summary()
+    audit.record(
+        "register.import", actor=actor_id, object_type="residents",
+        file=filename or Path(path).name,
+        **{k: summary[k] for k in ("total", "new", "changed", "unchanged", "errors", "kk_changes")},
+    )
+    db.session.flush()
+    return summary
+
+
+def save(analysis: Analysis, *, actor_id: int | None, chunk: int = 2000,
+         report: Callable[[int, int], None] | None = None, history_source: str = "impor") -> None:
+    """Insert the analysis' new rows and update its changed ones (as the official register: source "impor"),
+    each changed KK number into the KK history (``history_source``: "impor", "api"); once per analysis.
+    Runs the statements in the caller's transaction: the caller audits and commits."""
+    if analysis.applied:
         raise ValueError("this analysis has already been applied")
     analysis.applied = True
     now = utcnow()
@@ -40,7 +56,8 @@ def apply(path: str | Path, *, actor_id: int | None, chunk: int = 2000,
     for start in range(0, len(analysis.new), chunk):
         batch = analysis.new[start:start + chunk]
         db.session.execute(
-            insert(Resident), [{**r, "source": "impor", "created_at": now, "updated_at": now} for r in batch]
+            insert(Resident),
+            [{**r, "source": ResidentSource.IMPORT, "created_at": now, "updated_at": now} for r in batch],
         )
         done += len(batch)
         if report:
@@ -56,12 +73,12 @@ def apply(path: str | Path, *, actor_id: int | None, chunk: int = 2000,
         batch = analysis.changed[start:start + chunk]
         db.session.execute(
             update(Resident),
-            [{"id": rid, **{c: row[c] for c in COMPARED}, "source": "impor", "updated_at": now}
+            [{"id": rid, **{c: row[c] for c in COMPARED}, "source": ResidentSource.IMPORT, "updated_at": now}
              for rid, row, _f in batch],
         )
         history = [
             {"resident_id": rid, "old_kk_number": kk_old[rid], "new_kk_number": row["kk_number"],
-             "changed_at": now, "changed_by_id": actor_id, "source": "impor"}
+             "changed_at": now, "changed_by_id": actor_id, "source": history_source}
             for rid, row, fields in batch if "kk_number" in fields
         ]
         if history:
@@ -69,11 +86,3 @@ def apply(path: str | Path, *, actor_id: int | None, chunk: int = 2000,
         done += len(batch)
         if report:
             report(done, work)
-    summary = analysis.summary()
-    audit.record(
-        "register.import", actor=actor_id, object_type="residents",
-        file=filename or Path(path).name,
-        **{k: summary[k] for k in ("total", "new", "changed", "unchanged", "errors", "kk_changes")},
-    )
-    db.session.flush()
-    return summary

@@ -21,7 +21,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -64,6 +64,11 @@ GENDERS = {"l": "L", "lk": "L", "laki-laki": "L", "laki laki": "L", "lakilaki": 
 
 MAX_LISTED_ERRORS = 500
 
+#: free-text columns → (label, the register's length): longer is an error of the row
+_TEXT_LIMITS = {col: (label, Resident.__table__.c[col].type.length) for col, label in (
+    ("full_name", "Nama"), ("birth_place", "Tempat lahir"), ("address", "Alamat"), ("religion", "Agama"),
+    ("marital_status", "Status perkawinan"), ("occupation", "Pekerjaan"), ("citizenship", "Kewarganegaraan"))}
+
 #: integers above this are not exact as a float (all calamine numbers are floats)
 EXACT_FLOAT_LIMIT = 2**53
 
@@ -77,6 +82,8 @@ class RowProblem:
     line: int
     nik: str
     messages: list[str]
+    #: one per message: what is wrong, as a stable English code (``check_row``)
+    codes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -224,8 +231,7 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
                                     n=f"{max_rows:,}".replace(",", ".")))
         row = {col: (values[i] if i < len(values) else None) for col, i in header.items()}
         if not_utf8(values):
-            row = {col: _replace_bad_bytes(v) for col, v in row.items()}
-            row[UNREADABLE] = True
+            row = mark_unreadable(row)
         yield line, row
     if header is None:
         raise ImportFileError(_("Berkas kosong: tidak ada baris judul."))
@@ -240,6 +246,11 @@ def not_utf8(values: list) -> bool:
             except UnicodeEncodeError:
                 return True
     return False
+
+
+def mark_unreadable(row: dict) -> dict:
+    """The row with its text made storable, flagged so that ``check_row`` refuses it (``not_utf8``)."""
+    return {**{col: _replace_bad_bytes(v) for col, v in row.items()}, UNREADABLE: True}
 
 
 def _replace_bad_bytes(value):
@@ -278,33 +289,40 @@ def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], li
     """Normalise one row; returns (values, errors, warnings). Errors make the row skipped.
 
     ``today`` (for the NIK's century) can be given once for a whole file."""
-    errors: list[str] = []
+    row, errors, warnings = check_row(raw, today)
+    return row, [message for _code, message in errors], warnings
+
+
+def check_row(raw: dict, today: date | None = None) -> tuple[dict, list[tuple[str, str]], list[str]]:
+    """``clean_row`` with each error as (code, message): the code (English, stable: "nik_length",
+    "birth_date_invalid"...) is for machines (the API's per-row results), the message for people."""
+    errors: list[tuple[str, str]] = []
     warnings: list[str] = []
     row: dict = {c: _text(raw.get(c)) for c in COLUMNS if c != "birth_date"}
     if raw.get(UNREADABLE):
         row["nik"] = row["nik"] if row["nik"] and row["nik"].isdigit() else None
         row["birth_date"] = None
-        return row, [_("Baris ini memuat huruf yang bukan UTF-8 (misalnya huruf beraksen dari Excel): simpan "
-                       "berkas sebagai \"CSV UTF-8\", lalu impor ulang.")], []
+        return row, [("not_utf8", _("Baris ini memuat huruf yang bukan UTF-8 (misalnya huruf beraksen dari "
+                                    "Excel): simpan berkas sebagai \"CSV UTF-8\", lalu impor ulang."))], []
     info = None
     if _inexact_number(raw.get("nik")):
-        errors.append(_number_too_long("NIK"))
+        errors.append(("nik_number_cell", _number_too_long("NIK")))
         row["nik"] = None  # its last digits are not the typed ones: do not show them
     else:
         try:
             info = nik_rules.parse(row["nik"], today)
             row["nik"] = info.nik
         except nik_rules.NikError as e:
-            errors.append(e.message)
+            errors.append((_part_code("nik", row["nik"], e), e.message))
     if _inexact_number(raw.get("kk_number")):
-        errors.append(_number_too_long("Nomor KK"))
+        errors.append(("kk_number_cell", _number_too_long("Nomor KK")))
     else:
         try:
             row["kk_number"] = nik_rules.check_kk(row["kk_number"])
         except nik_rules.NikError as e:
-            errors.append(e.message)
+            errors.append((_part_code("kk", row["kk_number"], e), e.message))
     if not row["full_name"]:
-        errors.append(_("Nama wajib diisi."))
+        errors.append(("name_missing", _("Nama wajib diisi.")))
     else:
         row["full_name"] = " ".join(row["full_name"].split()).upper()
     row["birth_date"] = None
@@ -314,21 +332,28 @@ def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], li
             row["birth_date"] = _parse_date(raw_date)
         except ValueError:
             shown = raw_date if isinstance(raw_date, str) else _text(raw_date)
-            errors.append(_("Tanggal lahir \"%(v)s\" tidak dikenali (pakai DD-MM-YYYY).", v=shown))
+            errors.append(("birth_date_invalid",
+                           _("Tanggal lahir \"%(v)s\" tidak dikenali (pakai DD-MM-YYYY).", v=shown)))
     if row["gender"]:
         g = GENDERS.get(row["gender"].lower())
         if g is None:
-            errors.append(_("Jenis kelamin \"%(v)s\" tidak dikenali (L/P).", v=row["gender"]))
+            errors.append(("gender_invalid",
+                           _("Jenis kelamin \"%(v)s\" tidak dikenali (L/P).", v=row["gender"])))
         row["gender"] = g
     for part in ("rt", "rw"):
         if row[part]:
             number = digit_rules.rt_rw(row[part])
             if number is None:
-                errors.append(_("%(p)s \"%(v)s\" harus angka 1–3 digit.", p=part.upper(), v=row[part]))
+                errors.append((f"{part}_invalid",
+                               _("%(p)s \"%(v)s\" harus angka 1–3 digit.", p=part.upper(), v=row[part])))
             else:
                 row[part] = number
     if row["citizenship"]:
         row["citizenship"] = row["citizenship"].upper()
+    for col, (label, limit) in _TEXT_LIMITS.items():
+        if row[col] is not None and len(row[col]) > limit:  # PostgreSQL would refuse the whole import
+            errors.append((f"{col}_too_long",
+                           _("%(col)s terlalu panjang: paling banyak %(n)d huruf.", col=label, n=limit)))
     if info is not None and not errors:
         warnings = nik_rules.compare_with_declared(info, row["gender"], row["birth_date"])
         # Excel keeps 15 significant digits: a 16-digit number typed into a number cell has lost its last
@@ -339,23 +364,51 @@ def clean_row(raw: dict, today: date | None = None) -> tuple[dict, list[str], li
     return row, errors, warnings
 
 
+def _part_code(prefix: str, value: str | None, error: nik_rules.NikError) -> str:
+    """"nik_missing", "nik_length", "nik_province", "nik_month", "nik_day", "nik_serial" (and "kk_..."): which
+    part of the number is wrong, as the message says."""
+    if not nik_rules.clean_digits(value):
+        return f"{prefix}_missing"
+    if error.part == "length" and not digit_rules.is_ascii_digits(nik_rules.clean_digits(value)):
+        return f"{prefix}_not_digits"
+    return f"{prefix}_{error.part}"
+
+
 def analyse(path: str | Path, report: Callable[[int], None] | None = None) -> Analysis:
     """Dry run: classify every row as new, changed, unchanged or wrong, against the register."""
-    existing: dict[str, tuple] = {}
-    cols = [getattr(Resident, c) for c in COMPARED]
-    for rid, nik, *values in db.session.execute(select(Resident.id, Resident.nik, *cols)):
-        existing[nik] = (rid, values)
+    existing = load_existing()
+    today = date.today()
+    return classify(((line, *check_row(raw, today)) for line, raw in read_rows(path)), existing, report)
+
+
+def load_existing(niks: Collection[str] | None = None) -> dict[str, tuple[int, list]]:
+    """NIK → (resident id, the COMPARED values): the whole register (a file), or only ``niks`` (an API batch)."""
+    existing: dict[str, tuple[int, list]] = {}
+    query = select(Resident.id, Resident.nik, *[getattr(Resident, c) for c in COMPARED])
+    if niks is None:
+        chunks = [query]
+    else:
+        wanted = sorted(niks)
+        chunks = [query.where(Resident.nik.in_(wanted[i:i + 1000])) for i in range(0, len(wanted), 1000)]
+    for chunk in chunks:
+        for rid, nik, *values in db.session.execute(chunk):
+            existing[nik] = (rid, values)
+    return existing
+
+
+def classify(checked: Iterable[tuple[int, dict, list[tuple[str, str]], list[str]]],
+             existing: dict[str, tuple[int, list]], report: Callable[[int], None] | None = None) -> Analysis:
+    """Sort rows checked by ``check_row`` (line, values, errors, warnings) into new, changed, unchanged or wrong
+    against ``existing`` (``load_existing``); a NIK seen on an earlier line makes the later row wrong."""
     result = Analysis()
     seen: dict[str, int] = {}
-    today = date.today()
-    for line, raw in read_rows(path):
+    for line, row, errors, warnings in checked:
         result.total += 1
-        row, errors, warnings = clean_row(raw, today)
         nik = row["nik"] or ""
         if not errors and nik in seen:
-            errors.append(_("NIK sama dengan baris %(line)d.", line=seen[nik]))
+            errors.append(("nik_duplicate", _("NIK sama dengan baris %(line)d.", line=seen[nik])))
         if errors:
-            result.errors.append(RowProblem(line, nik, errors))
+            result.errors.append(RowProblem(line, nik, [m for _c, m in errors], [c for c, _m in errors]))
         else:
             seen[nik] = line
             if warnings:

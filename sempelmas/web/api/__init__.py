@@ -15,7 +15,7 @@ from flask import Flask, g, request
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 
-from sempelmas.web.api import catalogue, complaints, docs, ikm, letters, me, requests
+from sempelmas.web.api import catalogue, complaints, docs, ikm, letters, me, requests, residents
 from sempelmas.web.api.problems import MEDIA_TYPE
 from sempelmas.web.api.schemas.problem import ProblemSchema
 
@@ -30,6 +30,7 @@ BLUEPRINTS = [
     requests.blp,
     ikm.blp,
     complaints.blp,
+    residents.blp,
 ]
 
 
