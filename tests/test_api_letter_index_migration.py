@@ -13,11 +13,11 @@ def _indexes(mig) -> set[str]:
 
 def test_letter_register_indexes_up_down_up(tmp_path):
     with migration_db(tmp_path) as mig:
-        mig.flask("db", "upgrade", "0030_api_clients")
+        mig.flask("db", "upgrade", "0032_opendk")
         assert not NAMES & _indexes(mig)
         mig.flask("db", "upgrade", "0033_api_letter_index")
         assert _indexes(mig) >= NAMES
-        mig.flask("db", "downgrade", "0030_api_clients")
+        mig.flask("db", "downgrade", "0032_opendk")
         assert not NAMES & _indexes(mig) and "ix_letters_signed_at" in _indexes(mig)
         mig.flask("db", "upgrade", "head")
         done = mig.flask("db", "check", check=False)  # the models declare what the migrations made

@@ -1,7 +1,7 @@
 """letters register indexes: (status|service_code|both, signed_at, id) for the API's filtered pages
 
 Revision ID: 0033_api_letter_index
-Revises: 0030_api_clients
+Revises: 0032_opendk
 Create Date: 2026-12-07 19:00:00
 
 The API's register (GET /api/v1/letters) pages by (signed_at, id); filtered by status or type, a rare or absent
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = '0033_api_letter_index'
-down_revision = "0030_api_clients"
+down_revision = "0032_opendk"
 branch_labels = None
 depends_on = None
 
