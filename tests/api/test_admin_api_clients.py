@@ -126,7 +126,7 @@ def test_revoking_stops_the_key_and_is_audited(admin_client):
     token = csrf_from(admin_client.get(f"/admin/api-klien/{row.id}").get_data(as_text=True))
     resp = admin_client.post(f"/admin/api-klien/{row.id}/cabut", data={"csrf_token": token})
     assert resp.status_code == 303
-    assert admin_client.get("/api/v1/me", headers=bearer(key)).json["type"].endswith("/revoked-key")
+    assert admin_client.get("/api/v1/me", headers=bearer(key)).json["type"].endswith("#problem-revoked-key")
     assert [a for a, _d in _actions()] == ["api_client.create", "api_client.revoke"]
     # a revoked client gets no new key and keeps its settings
     resp = admin_client.post(f"/admin/api-klien/{row.id}/ganti-kunci", data={"csrf_token": token})

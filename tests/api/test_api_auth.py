@@ -14,7 +14,7 @@ from sempelmas.services.integration import clients
 from tests.api.conftest import bearer
 from tests.conftest import in_db
 
-PROBLEM = "https://sempelmas.id/problems/"
+PROBLEM = "/api/v1/docs#problem-"
 
 
 def assert_problem(resp, status: int, slug: str) -> dict:

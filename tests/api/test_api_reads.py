@@ -60,7 +60,7 @@ def test_each_resource_needs_a_key_and_its_scope(client, api_client_factory, wor
     _c, others = api_client_factory(scopes=[s for s in ALL_READ if s != scope])
     resp = client.get(path, headers=bearer(others))
     assert resp.status_code == 403 and resp.mimetype == "application/problem+json"
-    assert resp.json["status"] == 403 and resp.json["type"].endswith("/insufficient-scope")
+    assert resp.json["status"] == 403 and resp.json["type"].endswith("#problem-insufficient-scope")
     assert resp.json["required_scopes"] == [scope]
     _c, key = api_client_factory(scopes=[scope])
     resp = client.get(path, headers=bearer(key))
@@ -147,7 +147,7 @@ def test_filters_and_a_bad_cursor_or_query(client, api_client_factory, world):
     assert len(walk(client, key, "&date_from=2026-03-09&date_to=2026-03-09")[0]) == 2
     assert len(walk(client, key, "&date_to=2026-03-08")[0]) == 3
     resp = client.get("/api/v1/letters?cursor=bukan-kursor", headers=bearer(key))
-    assert resp.status_code == 400 and resp.json["type"].endswith("/invalid-cursor")
+    assert resp.status_code == 400 and resp.json["type"].endswith("#problem-invalid-cursor")
     for bad in ("status=hilang", "limit=0", "limit=100000", "date_from=2026-13-01",
                 "date_from=2026-03-09&date_to=2026-03-01"):
         resp = client.get(f"/api/v1/letters?{bad}", headers=bearer(key))

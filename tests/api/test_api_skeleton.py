@@ -24,4 +24,4 @@ def test_unknown_api_address_is_a_problem_not_a_page(client):
     resp = client.get("/api/v1/tidak-ada")
     assert resp.status_code == 404
     assert resp.mimetype == "application/problem+json"
-    assert resp.json["type"].endswith("/not-found") and resp.json["status"] == 404
+    assert resp.json["type"].endswith("#problem-not-found") and resp.json["status"] == 404

@@ -97,3 +97,21 @@ def test_reference_page_is_the_same_for_everyone_and_sets_no_cookie(client, fact
     signed_in = client.get("/api/v1/docs")
     assert signed_in.get_data() == anonymous.get_data() and "Set-Cookie" not in signed_in.headers
     assert signed_in.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_every_problem_type_resolves_to_its_entry_on_the_reference_page(app, client, api_client_factory):
+    """A problem's ``type`` is a reference into this instance's reference page: following it (resolved against
+    the API's address) lands on the entry that explains it, for the problems of the machinery and the resources'."""
+    from urllib.parse import urljoin
+
+    from sempelmas.web.api import problems
+
+    _c, key = api_client_factory()
+    answer = client.get("/api/v1/letters", headers={"Authorization": f"Bearer {key}"})
+    assert answer.status_code == 403
+    page_url, _hash, anchor = urljoin("https://kelurahan.example/api/v1/letters", answer.json["type"]).partition("#")
+    assert page_url == "https://kelurahan.example/api/v1/docs"
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    assert f'id="{anchor}"' in html
+    for slug in ("invalid-cursor", "batch-too-large", "conflict", "rate-limited", "validation"):
+        assert f'id="problem-{slug}"' in html and slug in problems.KNOWN

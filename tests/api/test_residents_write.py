@@ -105,7 +105,7 @@ def test_a_batch_larger_than_the_limit_is_refused_whole_with_413(app, client, wr
     resp = post(client, writer, [BUDI, SRI, ANAK])
     assert resp.status_code == 413
     assert resp.mimetype == "application/problem+json"
-    assert resp.json["max_rows"] == 2 and resp.json["type"].endswith("/batch-too-large")
+    assert resp.json["max_rows"] == 2 and resp.json["type"].endswith("#problem-batch-too-large")
     assert "paling banyak 2 baris" in resp.json["detail"]
     assert count(Resident) == 0
     assert post(client, writer, [BUDI, SRI]).status_code == 200

@@ -1,7 +1,9 @@
 """The API's errors as ``application/problem+json`` (RFC 9457): {type, title, status, detail, ...}.
 
 ``type`` is a stable URI per kind of problem (``PROBLEM_BASE`` + a slug); clients branch on it, never on the
-title, which is for people and may be translated."""
+title, which is for people and may be translated. It is a relative reference to the problem's entry on this
+instance's reference page: the same string on every kelurahan's server, and it resolves (against the API's own
+address) to documentation the instance serves, not to a domain the project may not hold."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from flask import json, make_response
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-PROBLEM_BASE = "https://sempelmas.id/problems/"
+PROBLEM_BASE = "/api/v1/docs#problem-"
 MEDIA_TYPE = "application/problem+json"
 
 #: status → the slug of its ``type`` when the code raising it names none
@@ -32,6 +34,10 @@ KNOWN = {
     "method-not-allowed": (405, _l("Metode tidak tersedia; lihat header Allow")),
     "validation": (422, _l("Isian tidak valid; 'errors' per lokasi (query, json) dan kolom")),
     "rate-limited": (429, _l("Batas laju klien terlampaui; lihat header Retry-After")),
+    # the resources' own
+    "invalid-cursor": (400, _l("Kursor halaman diubah atau dari daftar lain; pakai next_cursor apa adanya")),
+    "conflict": (409, _l("Batch lain menyimpan NIK yang sama pada saat yang sama; kirim ulang")),
+    "batch-too-large": (413, _l("Batch melebihi jumlah baris maksimum (max_rows)")),
 }
 
 
