@@ -59,7 +59,12 @@ MAX_URL = 500
 
 
 class WebhookError(ValueError):
-    """What the admin asked cannot be done; the message says why, in Indonesian."""
+    """What the admin asked cannot be done; ``message`` says why, in Indonesian, about the form's ``field``."""
+
+    def __init__(self, message, field: str | None = "url"):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.field = field
 
 
 # ----------------------------------------------------------------------------- addresses
@@ -125,7 +130,7 @@ def new_secret() -> str:
 def _events(chosen) -> list[str]:
     events = [e for e in EVENT_TYPES if e in set(chosen or ())]
     if not events:
-        raise WebhookError(_("Pilih setidaknya satu jenis peristiwa."))
+        raise WebhookError(_("Pilih setidaknya satu jenis peristiwa."), "events")
     return events
 
 
