@@ -194,12 +194,13 @@ def pause(endpoint: WebhookEndpoint, reason: str, *, actor: User | None = None) 
 def pause_after_failures(endpoint: WebhookEndpoint, failures: int) -> None:
     """The automatic pause after ``failures`` failed attempts in a row, and the notice to every admin (bell,
     and e-mail / WhatsApp as configured). Flushes."""
+    _ = msg  # a key plus values, rendered in each admin's language (services/operations/notice_text.py)
     pause(endpoint, f"otomatis: {failures} kali gagal berturut-turut")
     for admin in notify.users_with_role(Role.ADMIN):
         outbox.tell(admin, kind="webhook.paused", url=f"/admin/webhook/{endpoint.id}",
-                    message=msg("Webhook ke %(url)s dijeda setelah %(n)s kali gagal berturut-turut. Periksa "
+                    message=_("Webhook ke %(url)s dijeda setelah %(n)s kali gagal berturut-turut. Periksa "
                                 "penerimanya, lalu lanjutkan pengiriman.", url=endpoint.url[:120], n=failures),
-                    subject=msg("Webhook dijeda"))
+                    subject=_("Webhook dijeda"))
 
 
 def resume(endpoint: WebhookEndpoint, actor: User) -> int:

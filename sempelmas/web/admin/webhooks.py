@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import StringField, validators
 
@@ -84,7 +85,8 @@ def webhook_resume(endpoint_id: int):
     if endpoint.paused_at is not None:
         queued = webhooks.resume(endpoint, current_user)
         db.session.commit()
-        flash(_("Pengiriman dilanjutkan; %(n)d peristiwa yang ditahan diantrekan.", n=queued), "success")
+        flash(ngettext("Pengiriman dilanjutkan; %(num)d peristiwa yang ditahan diantrekan.",
+                       "Pengiriman dilanjutkan; %(num)d peristiwa yang ditahan diantrekan.", queued), "success")
     return redirect(url_for("admin.webhook_detail", endpoint_id=endpoint.id), code=303)
 
 
