@@ -31,7 +31,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     # what follows a request's move (its audit entry, an endorsement's number, the notifications, the survey
-    # invitation) subscribes to lifecycle.request_moved at this import: once per process, web, CLI and workers
+    # invitation) subscribes to lifecycle.request_moved at this import: once per process, web, CLI and workers;
+    # the OpenDK connector subscribes to issuing.letter_issued the same way
+    from sempelmas.services.integration import opendk  # noqa: F401
     from sempelmas.services.requests import subscriptions  # noqa: F401
 
     _register_blueprints(app)

@@ -25,6 +25,7 @@ from sempelmas.models.letters import (
     SigningFailure,
 )
 from sempelmas.models.notifications import Notification, OutboxMessage, OutboxStatus
+from sempelmas.models.opendk import OpenDkLetter, OpenDkSettings
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.models.push import PushSubscription
 from sempelmas.models.questions import MessageSide, RequestMessage
@@ -59,3 +60,4 @@ __all__ += ["DeclaredStatus", "DeclaredValue"]
 __all__ += ["MessageSide", "RequestMessage"]
 __all__ += ["PushSubscription"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent"]
+__all__ += ["OpenDkLetter", "OpenDkSettings"]

@@ -73,6 +73,7 @@ PAGES = [
     ("/admin/impor/{job}", {Role.ADMIN}),
     ("/admin/audit", {Role.ADMIN}),
     ("/admin/kotak-keluar", {Role.ADMIN}),
+    ("/admin/opendk", {Role.ADMIN}),
     ("/admin/layanan", {Role.ADMIN}),
     ("/admin/layanan/baru", {Role.ADMIN}),
     ("/admin/layanan/{service}", {Role.ADMIN}),

@@ -19,7 +19,7 @@ def csrf_client(make_app):
 
 
 @pytest.mark.parametrize("url", ["/login", "/logout", "/daftar", "/bahasa", "/lupa-sandi", "/akun/sandi",
-                                 "/admin/profil", "/petugas/akun/1/verifikasi"])
+                                 "/admin/profil", "/petugas/akun/1/verifikasi", "/admin/opendk"])
 def test_posts_without_a_valid_csrf_token_get_400(csrf_client, url):
     _app, client = csrf_client
     resp = client.post(url, data={"identifier": "x", "password": "y"})

@@ -76,6 +76,7 @@ ACTION_LABELS = {
     "holiday.add": _l("Hari libur ditambahkan"),
     "holiday.remove": _l("Hari libur dihapus"),
     "outbox.resend": _l("Pesan dikirim ulang"),
+    "opendk.settings": _l("Pengaturan OpenDK diubah"),
     "pki.ca_created": _l("CA kelurahan dibuat"),
     "pki.certificate_issued": _l("Sertifikat tanda tangan diterbitkan"),
     "pki.certificate_revoked": _l("Sertifikat tanda tangan dicabut"),

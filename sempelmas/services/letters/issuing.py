@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from blinker import NamedSignal
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -51,6 +52,10 @@ from sempelmas.services.requests import lifecycle
 #: the most letters one batch signs (one passphrase entry)
 BATCH_MAX = 100
 CAPACITIES = ("", "a.n.", "Plh.", "Plt.")
+#: sent inside the signing transaction, after the letter row and its audit entry, before the commit:
+#: ``letter_issued.send(letter, pdf=signed_bytes)``; receivers add rows and flush, never commit (the OpenDK
+#: connector queues the letter: services/integration/opendk.py)
+letter_issued = NamedSignal("letter-issued")
 
 
 class IssueError(Exception):
@@ -316,6 +321,7 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
                          tracking_number=request.tracking_number, capacity=capacity, sha256=letter.pdf_sha256,
                          size=letter.pdf_size, replaces=old.number, reason=reason)
         webhooks.letter_event("letter.signed", letter)
+        letter_issued.send(letter, pdf=signed)
         db.session.commit()
     except BaseException:
         db.session.rollback()

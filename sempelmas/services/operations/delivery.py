@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text, update
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
+from sempelmas.services.integration import opendk
 from sempelmas.services.operations import channels, push, webhook_send, worker_loop
 
 log = logging.getLogger(__name__)
@@ -262,6 +263,8 @@ def send(msg: Outgoing) -> None:
         push.send(msg.recipient, msg.body, uid=msg.uid)
     elif msg.channel == webhook_send.CHANNEL:
         webhook_send.send(msg)
+    elif msg.channel == opendk.CHANNEL:
+        opendk.send(msg.body, msg.uid)
     else:
         raise channels.DeliveryError(f"unknown channel {msg.channel!r}")
 

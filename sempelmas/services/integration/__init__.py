@@ -1,0 +1,1 @@
+"""Services that connect SemPelMas to other systems (the integration API, webhooks, OpenDK)."""
