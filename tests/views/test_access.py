@@ -82,6 +82,7 @@ PAGES = [
     ("/admin/sertifikat", {Role.ADMIN}),
     ("/admin/webhook", {Role.ADMIN}),
     ("/admin/webhook/{webhook}", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/ubah", {Role.ADMIN}),
     ("/admin/templat-surat", {Role.ADMIN}),
     ("/admin/templat-surat/domisili", {Role.ADMIN}),
     ("/akun/sandi", ANY),
@@ -157,6 +158,8 @@ POSTS = [
     ("/admin/webhook/{webhook}/jeda", {Role.ADMIN}),
     ("/admin/webhook/{webhook}/lanjutkan", {Role.ADMIN}),
     ("/admin/webhook/{webhook}/rahasia-baru", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/ubah", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/hapus", {Role.ADMIN}),
     ("/admin/webhook/999999/kirim-ulang/999999", {Role.ADMIN}),  # unknown delivery → 404 for the admin
     ("/admin/audit/periksa", {Role.ADMIN}),
     ("/penandatangan/kunci", {Role.SIGNER}),

@@ -139,7 +139,8 @@ def send(msg) -> None:
         elif not 200 <= status < 300:
             error = f"HTTP {status}"
         failure = channels.DeliveryError(error) if error else None
-    _log(target, status, excerpt, error, int((time.monotonic() - started) * 1000))
+    if not _log(target, status, excerpt, error, int((time.monotonic() - started) * 1000)):
+        raise channels.Undeliverable("the webhook endpoint was removed while this was sent")
     if failure is not None:
         if _count_failure(target):
             _hold(target.delivery_id)
@@ -147,7 +148,11 @@ def send(msg) -> None:
         raise failure
 
 
-def _log(target: _Target, status: int | None, excerpt: str | None, error: str | None, duration_ms: int) -> None:
+def _log(target: _Target, status: int | None, excerpt: str | None, error: str | None, duration_ms: int) -> bool:
+    """Log the attempt; False (nothing logged) if the admin deleted the endpoint during the POST."""
+    if db.session.get(WebhookDelivery, target.delivery_id, with_for_update=True) is None:
+        db.session.rollback()
+        return False
     db.session.add(WebhookAttempt(delivery_id=target.delivery_id, endpoint_id=target.endpoint_id, at=utcnow(),
                                   ok=error is None, status_code=status, error=(error or None) and error[:300],
                                   response_excerpt=(excerpt or None) and excerpt[:EXCERPT], duration_ms=duration_ms))
@@ -155,6 +160,7 @@ def _log(target: _Target, status: int | None, excerpt: str | None, error: str | 
         db.session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == target.endpoint_id)
                            .values(consecutive_failures=0, last_success_at=utcnow()))
     db.session.commit()
+    return True
 
 
 def _count_failure(target: _Target) -> bool:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from sempelmas import links
 from sempelmas.domain.i18n import lazy as _
@@ -144,13 +144,61 @@ def create_endpoint(url: str, events, actor: User, description: str = "") -> tup
     return endpoint, endpoint.secret
 
 
-def update_endpoint(endpoint: WebhookEndpoint, url: str, events, actor: User, description: str = "") -> None:
-    """Change an endpoint's address, events or description. Audited; flushes."""
-    endpoint.url = check_url(url)
-    endpoint.events = _events(events)
-    endpoint.description = (description or "")[:200]
-    audit.record("webhook.update", endpoint, actor=actor, url=endpoint.url, events=endpoint.events)
+def update_endpoint(endpoint: WebhookEndpoint, url: str, events, actor: User, description: str = "") -> bool:
+    """Change an endpoint's address (checked as at creation), events or description; everything or nothing
+    (a refused address changes nothing). Deliveries still queued or held go to the new address. Audited with
+    what changed (before and after); returns False, writing nothing, when nothing changed. Flushes."""
+    new = {"url": check_url(url), "events": _events(events), "description": (description or "").strip()[:200]}
+    old = {name: getattr(endpoint, name) for name in new}
+    changed = {name: [old[name], value] for name, value in new.items() if old[name] != value}
+    if not changed:
+        return False
+    for name, value in new.items():
+        setattr(endpoint, name, value)
+    audit.record("webhook.update", endpoint, actor=actor, changes=changed)
     db.session.flush()
+    return True
+
+
+def delete_endpoint(endpoint: WebhookEndpoint, actor: User) -> dict:
+    """Stop an endpoint for good: its outbox rows (queued or not), its held deliveries, its delivery log
+    (deliveries and attempts) and the events no other endpoint has go with it; the audit entry
+    ``webhook.delete`` keeps its address, events and these counts. A POST already under way when this commits
+    is not logged (webhook_send.send finds the delivery gone). Returns the counts. Flushes."""
+    delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+    outbox_ids = select(WebhookDelivery.outbox_id).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                                         WebhookDelivery.outbox_id.is_not(None))
+    event_ids = set(db.session.scalars(select(WebhookDelivery.event_id).where(
+        WebhookDelivery.endpoint_id == endpoint.id)))
+    counts = {
+        "queued": db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.id.in_(outbox_ids), OutboxMessage.status == OutboxStatus.PENDING)),
+        "held": db.session.scalar(select(func.count()).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                                             WebhookDelivery.held.is_(True))),
+    }
+    # the outbox rows first (they are found through the deliveries), then the log, then the endpoint
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.channel == CHANNEL, OutboxMessage.id.in_(
+        outbox_ids)).execution_options(synchronize_session=False))
+    counts["attempts"] = db.session.execute(delete(WebhookAttempt).where(
+        WebhookAttempt.endpoint_id == endpoint.id).execution_options(synchronize_session=False)).rowcount
+    counts["deliveries"] = db.session.execute(delete(WebhookDelivery).where(
+        WebhookDelivery.id.in_(delivery_ids)).execution_options(synchronize_session=False)).rowcount
+    counts["events_deleted"] = delete_orphan_events(event_ids) if event_ids else 0
+    audit.record("webhook.delete", endpoint, actor=actor, url=endpoint.url, events=endpoint.events,
+                 description=endpoint.description or None, **counts)
+    db.session.delete(endpoint)
+    db.session.flush()
+    return counts
+
+
+def delete_orphan_events(event_ids, *, older_than: datetime | None = None) -> int:
+    """Delete those of ``event_ids`` (a collection or a select of ids) that no delivery names any more (and, if
+    given, created before ``older_than``); returns how many."""
+    query = delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids), ~select(WebhookDelivery.id).where(
+        WebhookDelivery.event_id == WebhookEvent.id).exists())
+    if older_than is not None:
+        query = query.where(WebhookEvent.created_at < older_than)
+    return db.session.execute(query.execution_options(synchronize_session=False)).rowcount
 
 
 def rotate_secret(endpoint: WebhookEndpoint, actor: User) -> str:

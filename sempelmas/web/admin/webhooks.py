@@ -1,5 +1,6 @@
 """Admin: webhooks, the endpoints the city's systems receive events on (list, subscribe, delivery log, pause,
-resume, new secret, redelivery). The work is in services/operations/webhooks.py; every change is audited there."""
+resume, new secret, redelivery, edit, delete). The work is in services/operations/webhooks.py; every change is
+audited there."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from wtforms import StringField, validators
+from wtforms import BooleanField, StringField, validators
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
@@ -32,6 +33,12 @@ class EndpointForm(Form):
     def validate_events(self, field) -> None:
         if any(value not in webhooks.EVENT_TYPES for value in field.data or ()):
             raise validators.ValidationError(_l("Pilihan tidak valid."))
+
+
+class DeleteEndpointForm(Form):
+    confirm = BooleanField(_l("Saya mengerti: endpoint ini, antrean dan log pengirimannya dihapus dan tidak dapat "
+                              "dikembalikan."),
+                           [validators.DataRequired(message=_l("Centang kotak konfirmasi untuk menghapus endpoint."))])
 
 
 def _secret_page(endpoint: WebhookEndpoint, secret: str, status: int = 200):
@@ -110,3 +117,36 @@ def webhook_redeliver(endpoint_id: int, delivery_id: int):
     db.session.commit()
     flash(_("Peristiwa dijadwalkan untuk dikirim ulang dengan webhook-id yang sama."), "success")
     return redirect(url_for("admin.webhook_detail", endpoint_id=endpoint.id), code=303)
+
+
+def _edit_page(endpoint: WebhookEndpoint, form: EndpointForm, delete_form: DeleteEndpointForm, status: int = 200):
+    return render("admin/webhook_edit.html", endpoint=endpoint, form=form, delete_form=delete_form, status=status)
+
+
+@bp.route("/webhook/<int:endpoint_id>/ubah", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def webhook_edit(endpoint_id: int):
+    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
+    form = EndpointForm(obj=endpoint)
+    if form.validate_on_submit():
+        saved, changed = save_form(form, lambda: webhooks.update_endpoint(
+            endpoint, form.url.data, form.events.data, current_user, form.description.data), webhooks.WebhookError)
+        if saved:
+            flash(_("Perubahan endpoint disimpan.") if changed else _("Tidak ada yang berubah."), "success")
+            return redirect(url_for("admin.webhook_detail", endpoint_id=endpoint.id), code=303)
+    return _edit_page(endpoint, form, DeleteEndpointForm(formdata=None), form_status(form))
+
+
+@bp.post("/webhook/<int:endpoint_id>/hapus")
+@role_required(Role.ADMIN)
+def webhook_delete(endpoint_id: int):
+    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
+    form = DeleteEndpointForm()
+    if not form.validate_on_submit():
+        return _edit_page(endpoint, EndpointForm(obj=endpoint, formdata=None), form, form_status(form))
+    url = endpoint.url
+    counts = webhooks.delete_endpoint(endpoint, current_user)
+    db.session.commit()
+    flash(_("Endpoint %(url)s dihapus: %(queued)d kiriman dalam antrean dan %(held)d yang ditahan dibatalkan, "
+            "log pengirimannya dihapus.", url=url, queued=counts["queued"], held=counts["held"]), "success")
+    return redirect(url_for("admin.webhook_list"), code=303)
