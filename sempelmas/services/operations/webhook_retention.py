@@ -5,7 +5,8 @@ timer). A delivery created more than WEBHOOK_LOG_DAYS ago whose fate is settled 
 or gone) is deleted with its attempts and its outbox row (which carries the event's body); then the events older
 than that which no delivery names any more. A delivery still queued (its outbox row pending, retries included)
 or held for a paused endpoint is never touched, however old, nor is its event. 0 turns it off. Each batch commits
-with its own audit entry (``retention.run``, object "webhooks"), as the attachments' batches do.
+with its own audit entry (``retention.run``, object "webhooks"), as the attachments' batches do; a run that finds
+nothing of the webhook log to delete adds no entry (the attachments' entry records the run).
 """
 
 from __future__ import annotations
@@ -85,10 +86,9 @@ def run(now: datetime, *, dry_run: bool = False, started: str | None = None) -> 
         result.deliveries += deliveries
         result.attempts += attempts
     result.events = webhooks.delete_orphan_events(_orphans(result.cutoff))
-    if result.events or batch_no == 0:
-        _record(result, 0 if batch_no == 0 else batch_no + 1, started, deliveries=0, attempts=0,
-                events=result.events)
-    db.session.commit()
+    if result.events:
+        _record(result, batch_no + 1, started, deliveries=0, attempts=0, events=result.events)
+        db.session.commit()
     return result
 
 
