@@ -67,6 +67,34 @@ def test_admin_subscribes_a_receiver_and_follows_its_deliveries(page: Page, live
             assert delivery.deliver_due()["sent"] == 1
             db.session.remove()
         assert sorted(p["data"]["complaint_id"] for p in receiver.unique().values()) == [5, 6]
+
+        # edit: an empty event list is refused in Indonesian, nothing saved; then a description and another event
+        page.get_by_role("link", name="Ubah alamat, keterangan atau peristiwa; hapus endpoint").click()
+        page.get_by_label("Pengaduan masuk").uncheck()
+        page.get_by_label("Surat ditandatangani").uncheck()
+        page.get_by_role("button", name="Simpan perubahan").click()
+        expect(page.get_by_text("Pilih setidaknya satu jenis peristiwa.")).to_be_visible()
+        page.get_by_label("Pengaduan dijawab").check()
+        page.get_by_label("Keterangan (mis. nama sistem penerima)").fill("Dasbor kecamatan")
+        page.get_by_role("button", name="Simpan perubahan").click()
+        expect(page.get_by_text("Perubahan endpoint disimpan.")).to_be_visible()
+        expect(page.get_by_text("Dasbor kecamatan")).to_be_visible()
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+        # delete: the box must be ticked; then it is gone from the list and nothing more is sent to it
+        page.get_by_role("link", name="Ubah alamat, keterangan atau peristiwa; hapus endpoint").click()
+        assert page.evaluate(NO_SIDEWAYS_SCROLL)
+        shots(page, "webhook-edit")
+        page.get_by_role("button", name="Hapus endpoint").click()
+        expect(page.get_by_text("Centang kotak konfirmasi untuk menghapus endpoint.")).to_be_visible()
+        page.get_by_label("Saya mengerti", exact=False).check()
+        page.get_by_role("button", name="Hapus endpoint").click()
+        expect(page.get_by_text("Belum ada endpoint.")).to_be_visible()
+        with live_app.app_context():
+            webhooks.emit("complaint.answered", {"complaint_id": 5})
+            db.session.commit()
+            assert delivery.deliver_due()["sent"] == 0
+            db.session.remove()
         assert page_errors == []
     finally:
         receiver.stop()
