@@ -216,6 +216,16 @@ class DefaultConfig:
     #: attempts before a message is marked failed (retries back off: 1, 5, 15, 60, 180, 720 minutes…)
     NOTIFY_MAX_ATTEMPTS = 8
     NOTIFY_POLL_SECONDS = 5.0
+    #: webhooks (services/operations/webhooks.py): seconds a receiver has to answer (redirects are not followed)
+    WEBHOOK_TIMEOUT = 10
+    #: failed deliveries in a row after which an endpoint is paused and the admins told
+    WEBHOOK_PAUSE_AFTER = 10
+    #: endpoints on private, loopback or link-local addresses (and http:// to localhost): None = allowed in
+    #: development only; production refuses them (no SSRF into the kelurahan's LAN) unless this is set to True
+    WEBHOOK_ALLOW_PRIVATE: bool | None = None
+    #: the webhook log (events, deliveries sent or failed, their attempts) is deleted by the retention run this
+    #: many days after the delivery; queued and held deliveries are kept whatever their age. 0 keeps it all.
+    WEBHOOK_LOG_DAYS = 90
     #: Web Push to the installed app (services/operations/push.py): residents turn it on per phone
     WEB_PUSH = True
     #: the VAPID private key (PEM text, a PEM file's path, or raw base64url); unset → created once into
@@ -307,10 +317,11 @@ def _env_overrides() -> dict:
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
-                 "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS"):
+                 "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS",
+                 "WEBHOOK_TIMEOUT", "WEBHOOK_PAUSE_AFTER", "WEBHOOK_LOG_DAYS"):
         if env.get(name):
             out[name] = int(env[name])
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP", "WEB_PUSH"):
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP", "WEB_PUSH", "WEBHOOK_ALLOW_PRIVATE"):
         if env.get(name):
             out[name] = env[name].lower() in {"1", "true", "yes"}
     if env.get("SEMPELMAS_HOST"):

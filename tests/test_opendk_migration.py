@@ -14,7 +14,7 @@ def test_opendk_tables_up_down_up(tmp_path):
                    password_enc="x", desa_id="35.76.03.1004")
             insert(conn, "outbox_messages", channel="opendk", recipient="surat:1", body="{}", status="antri", uid="u1")
             insert(conn, "outbox_messages", channel="email", recipient="b@c.id", body="x", status="antri", uid="u2")
-        mig.flask("db", "downgrade", "0030_api_clients")
+        mig.flask("db", "downgrade", "0031_webhooks")
         names = set(inspect(mig.engine).get_table_names())
         assert "opendk_settings" not in names and "opendk_letters" not in names
         with mig.engine.connect() as conn:

@@ -1,7 +1,7 @@
 """OpenDK connector: its settings and the log of signed letters sent to the kecamatan's OpenDK (issue 16)
 
 Revision ID: 0032_opendk
-Revises: 0030_api_clients
+Revises: 0031_webhooks
 Create Date: 2026-12-07 19:00:00
 
 Two new tables; the letters themselves travel as ordinary outbox rows (channel "opendk"). Downgrading drops the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0032_opendk'
-down_revision = "0030_api_clients"
+down_revision = "0031_webhooks"
 branch_labels = None
 depends_on = None
 

@@ -96,7 +96,8 @@ def register(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
     def run(dry_run: bool) -> None:
         """Delete the uploaded documents of requests finished more than ATTACHMENT_RETENTION_DAYS ago, and register
-        files of import previews not applied within IMPORT_PREVIEW_DAYS."""
+        files of import previews not applied within IMPORT_PREVIEW_DAYS, and the settled webhook log older than
+        WEBHOOK_LOG_DAYS."""
         from sempelmas.services.operations import retention
 
         result = retention.run(dry_run=dry_run)
@@ -105,6 +106,12 @@ def register(app: Flask) -> None:
         click.echo(f"Berkas impor data penduduk yang pratinjaunya tidak diterapkan, diunggah sebelum "
                    f"{imports.cutoff:%Y-%m-%d} ({imports.days} hari): {imports.files} berkas "
                    f"({_size(imports.bytes)}) {verb}.")
+        hooks = result.webhooks
+        if hooks.days:
+            click.echo(f"Log webhook sebelum {hooks.cutoff:%Y-%m-%d} ({hooks.days} hari): {hooks.deliveries} kiriman, "
+                       f"{hooks.attempts} percobaan dan {hooks.events} peristiwa {verb}.")
+        else:
+            click.echo("WEBHOOK_LOG_DAYS = 0: log webhook disimpan seluruhnya.")
         if not result.days:
             click.echo("ATTACHMENT_RETENTION_DAYS = 0: retensi lampiran tidak aktif.")
             if dry_run:

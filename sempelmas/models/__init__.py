@@ -43,6 +43,7 @@ from sempelmas.models.requests import (
 )
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.models.survey import SurveyResponse
+from sempelmas.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "AccountStatus", "AuditEntry", "Endorsement", "Holiday", "InternalNote", "Job", "JobStatus", "KKHistory",
@@ -59,5 +60,6 @@ __all__ += ["RegistrationUpload"]
 __all__ += ["DeclaredStatus", "DeclaredValue"]
 __all__ += ["MessageSide", "RequestMessage"]
 __all__ += ["PushSubscription"]
+__all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent"]
 __all__ += ["OpenDkLetter", "OpenDkSettings"]
 __all__ += ["ApiClient"]

@@ -29,9 +29,10 @@ from sempelmas.models.profile import Official
 from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
+from sempelmas.models.webhooks import WebhookAttempt, WebhookDelivery
 from sempelmas.services.kelurahan import demo
 from sempelmas.services.kelurahan.demo import DEMO_LETTER_CODES, DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
-from sempelmas.services.operations import jobs
+from sempelmas.services.operations import jobs, webhooks
 from sempelmas.services.requests import lifecycle, questions
 from tests.conftest import Factory
 from tests.views.test_access import PAGES
@@ -262,9 +263,25 @@ def _objects(app) -> dict:
         }
         question = db.session.scalar(select(RequestMessage).order_by(RequestMessage.id))
         asked = db.session.get(LetterRequest, question.request_id).tracking_number
-        objects.update(asked=asked, question=question.id)
+        objects.update(asked=asked, question=question.id, webhook=_webhook())
         db.session.remove()
     return objects
+
+
+def _webhook() -> int:
+    """An endpoint with a delivery and two attempts in its log (the demo has none)."""
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    endpoint, _secret = webhooks.create_endpoint("https://data.surabaya.go.id/webhook/sempelmas-jagalan",
+                                                 list(webhooks.EVENT_TYPES), admin, "Portal data Diskominfo")
+    webhooks.emit("complaint.created", {"complaint_id": 1, "code": "ADU-UJI", "status": "baru"})
+    db.session.flush()
+    delivery = db.session.scalar(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
+    db.session.add_all([WebhookAttempt(delivery_id=delivery.id, endpoint_id=endpoint.id, status_code=503,
+                                       error="HTTP 503", response_excerpt="Service Unavailable", duration_ms=41),
+                        WebhookAttempt(delivery_id=delivery.id, endpoint_id=endpoint.id, ok=True, status_code=200,
+                                       response_excerpt="ok", duration_ms=12)])
+    db.session.commit()
+    return endpoint.id
 
 
 def _pages_for(role: str | None, objects: dict) -> list[str]:

@@ -16,6 +16,7 @@ from sempelmas.services.files.uploads import save_image
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.kelurahan.demo import make_nik
 from sempelmas.services.operations import jobs
+from sempelmas.services.operations import webhooks as webhook_service
 from sempelmas.services.people import account_registration, account_verification
 from sempelmas.services.requests import attachments, catalogue, lifecycle, questions
 from sempelmas.services.requests import submission as requests
@@ -79,6 +80,9 @@ PAGES = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur?tahun=2027", {Role.ADMIN}),
     ("/admin/sertifikat", {Role.ADMIN}),
+    ("/admin/webhook", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/ubah", {Role.ADMIN}),
     ("/admin/templat-surat", {Role.ADMIN}),
     ("/admin/templat-surat/domisili", {Role.ADMIN}),
     ("/akun/sandi", ANY),
@@ -150,6 +154,13 @@ POSTS = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/admin/sertifikat/999999/cabut", {Role.ADMIN}),  # unknown certificate → 404 for the admin
+    ("/admin/webhook", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/jeda", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/lanjutkan", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/rahasia-baru", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/ubah", {Role.ADMIN}),
+    ("/admin/webhook/{webhook}/hapus", {Role.ADMIN}),
+    ("/admin/webhook/999999/kirim-ulang/999999", {Role.ADMIN}),  # unknown delivery → 404 for the admin
     ("/admin/audit/periksa", {Role.ADMIN}),
     ("/penandatangan/kunci", {Role.SIGNER}),
     ("/admin/templat-surat/domisili", {Role.ADMIN}),
@@ -204,8 +215,10 @@ def objects(factory):
     db.session.flush()
     question, _new = questions.post(asked, applicant, "Pertanyaan untuk uji akses", side=MessageSide.RESIDENT,
                                     photo=save_image(questions.UPLOAD_KIND, jpeg_bytes()))
+    webhook = webhook_service.create_endpoint("https://data.example.org/hook", ["complaint.created"], forwarder)[0]
     db.session.commit()
-    return {"letter": letter_id, "complaint": complaint.id, "asked": asked.tracking_number, "question": question.id,
+    return {"letter": letter_id, "webhook": webhook.id,
+            "complaint": complaint.id, "asked": asked.tracking_number, "question": question.id,
             "pending": pending.id, "resident": factory.resident(name="DATA PENDUDUK").id, "official": official.id,
             "job": job.id,
             "service": service.code, "holiday": holiday.id, "rt_request": rt_request.tracking_number,

@@ -32,7 +32,7 @@ from sempelmas.models.requests import LetterRequest
 from sempelmas.services import access
 from sempelmas.services.accountability import audit
 from sempelmas.services.files import uploads
-from sempelmas.services.operations import notice_text, outbox
+from sempelmas.services.operations import notice_text, outbox, webhooks
 from sempelmas.services.operations.notice_text import Msg, msg, word
 
 S = ComplaintStatus
@@ -153,6 +153,7 @@ def file_complaint(data: Filing, *, idempotency_key: str | None, photo: str | No
     audit.record("complaint.file", complaint, actor=filed_by or user, on_behalf_of=user if filed_by else None,
                  code=complaint.code, category=complaint.category, public=user is None,
                  request=about.tracking_number if about else None, photo=bool(photo))
+    webhooks.complaint_event("complaint.created", complaint)
     db.session.flush()
     return complaint, True
 
@@ -210,6 +211,8 @@ def answer(complaint: Complaint, actor: User, text: str | None, action: str | No
         audit.record("complaint.status", complaint, actor=actor, code=complaint.code, transition=action,
                      from_status=from_status, to_status=str(to_status))
     notify_complainant(complaint, event)
+    if text:
+        webhooks.complaint_event("complaint.answered", complaint, action)
     db.session.flush()
     return event
 

@@ -28,7 +28,7 @@ from sempelmas.models.profile import Official
 from sempelmas.models.requests import LetterRequest
 from sempelmas.models.residents import Resident
 from sempelmas.services.accountability import audit
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import notify, webhooks
 from sempelmas.services.operations.notice_text import Msg, msg
 
 LETTER_STATUS_LABELS = {
@@ -136,6 +136,7 @@ def revoke(letter: Letter, actor: User, reason: str) -> Letter:
     letter.revocation_reason = reason
     audit.record("letter.revoke", letter, actor=actor, number=letter.number, reason=reason)
     db.session.flush()
+    webhooks.letter_event("letter.revoked", letter)
     _tell_applicant_side(letter, "letter.revoke", *_revoked_notice(letter, reason))
     return letter
 

@@ -46,6 +46,7 @@ from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters.numbering import NumberFormatError
 from sempelmas.services.letters.pdf import LetterRenderError
+from sempelmas.services.operations import webhooks
 from sempelmas.services.requests import lifecycle
 
 #: the most letters one batch signs (one passphrase entry)
@@ -319,6 +320,7 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
             audit.record("letter.issue", letter, actor=signer_user, number=number,
                          tracking_number=request.tracking_number, capacity=capacity, sha256=letter.pdf_sha256,
                          size=letter.pdf_size, replaces=old.number, reason=reason)
+        webhooks.letter_event("letter.signed", letter)
         letter_issued.send(letter, pdf=signed)
         db.session.commit()
     except BaseException:

@@ -25,7 +25,7 @@ from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.services.integration import opendk
-from sempelmas.services.operations import channels, push, worker_loop
+from sempelmas.services.operations import channels, push, webhook_send, worker_loop
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,8 @@ def send(msg: Outgoing) -> None:
         channels.send_gateway(msg.recipient, msg.body, uid=msg.uid)
     elif msg.channel == push.CHANNEL:
         push.send(msg.recipient, msg.body, uid=msg.uid)
+    elif msg.channel == webhook_send.CHANNEL:
+        webhook_send.send(msg)
     elif msg.channel == opendk.CHANNEL:
         opendk.send(msg.body, msg.uid)
     else:

@@ -5,7 +5,7 @@ ATTACHMENT_RETENTION_DAYS. The request, its history, the letter and the register
 too, with ``purged_at`` set, so the pages say the file was removed under the retention policy. The photos sent
 with its questions ("Tanya petugas") go at the same time; the messages stay, with ``photo_purged_at``. The same run
 deletes the register files of import previews never applied, IMPORT_PREVIEW_DAYS after their upload
-(register_jobs.expire_files).
+(register_jobs.expire_files), and the settled webhook log older than WEBHOOK_LOG_DAYS (webhook_retention.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sempelmas.models.questions import RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestAttachment
 from sempelmas.services.accountability import audit
 from sempelmas.services.files.uploads import QUESTION_PHOTOS, stored_path
+from sempelmas.services.operations import webhook_retention
 from sempelmas.services.people import register_jobs
 from sempelmas.services.requests import attachments, lifecycle
 
@@ -40,6 +41,8 @@ class RetentionResult:
     imports: register_jobs.ExpiredImports | None = None
     #: photos of questions on those requests, deleted by the same run
     question_photos: int = 0
+    #: the webhook log older than WEBHOOK_LOG_DAYS, deleted (or counted) by the same run
+    webhooks: webhook_retention.WebhookLogResult | None = None
 
 
 def _due(cutoff: datetime):
@@ -60,14 +63,15 @@ def run(*, dry_run: bool = False, now: datetime | None = None) -> RetentionResul
     kill is named by no row any more (upload_store counts a purged attachment as gone), so the upload sweep
     deletes it. A run with nothing due writes one entry with zero counts. A dry run counts the same files and
     changes nothing. The register files of previews not applied within IMPORT_PREVIEW_DAYS go first, whatever
-    ATTACHMENT_RETENTION_DAYS says (``result.imports``)."""
+    ATTACHMENT_RETENTION_DAYS says (``result.imports``), and so does the webhook log (``result.webhooks``)."""
     now = now or utcnow()
+    started = now.isoformat(timespec="seconds")
     imports = register_jobs.expire_files(now=now, dry_run=dry_run)
+    hooks = webhook_retention.run(now, dry_run=dry_run, started=started)
     days = current_app.config["ATTACHMENT_RETENTION_DAYS"]
     if not days or days <= 0:
-        return RetentionResult(days=0, cutoff=None, imports=imports)
-    result = RetentionResult(days=days, cutoff=now - timedelta(days=days), imports=imports)
-    started = now.isoformat(timespec="seconds")
+        return RetentionResult(days=0, cutoff=None, imports=imports, webhooks=hooks)
+    result = RetentionResult(days=days, cutoff=now - timedelta(days=days), imports=imports, webhooks=hooks)
     last_id = 0
     batches = 0
     while True:

@@ -16,7 +16,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.residents import Resident, ResidentSource
 from sempelmas.services import access
 from sempelmas.services.accountability import audit
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import notify, webhooks
 from sempelmas.services.people import accounts
 
 
@@ -167,6 +167,7 @@ def verify_account(verifier: User, user: User, note: str | None = None) -> None:
     db.session.flush()
     audit.record("account.verify", user, actor=verifier, note=note or "", resident=entry.id, register_entry=how)
     notify.account_decided(user)
+    webhooks.account_verified(user)
     db.session.flush()
 
 

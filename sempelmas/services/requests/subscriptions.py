@@ -3,7 +3,8 @@
 1. ``endorsements.number_endorsement``: an RT/RW head's endorsement gets its number (it joins the audit entry);
 2. ``record_in_audit``: the audit entry "request.<action>" with the move's details;
 3. ``notify.request_moved``: the bell and outbox rows for whoever should hear of it;
-4. ``survey.request_moved``: on the move to "selesai", the satisfaction-survey invitation.
+4. ``survey.request_moved``: on the move to "selesai", the satisfaction-survey invitation;
+5. ``webhooks.request_moved``: the "request.submitted" / "request.status_changed" webhook event.
 
 Each runs inside the mover's transaction, adds rows and flushes, never commits: a message is queued exactly
 when the status change commits. The lifecycle imports none of them (it only sends the signal), so none of
@@ -16,7 +17,7 @@ from __future__ import annotations
 from sempelmas.models.accounts import User
 from sempelmas.models.requests import LetterRequest, RequestEvent
 from sempelmas.services.accountability import audit, survey
-from sempelmas.services.operations import notify
+from sempelmas.services.operations import notify, webhooks
 from sempelmas.services.requests import endorsements, lifecycle, questions
 
 
@@ -27,7 +28,8 @@ def record_in_audit(request: LetterRequest, *, event: RequestEvent, actor: User,
 
 
 #: the receivers, in the order they run (the endorsement number must exist before the audit entry names it)
-RECEIVERS = (endorsements.number_endorsement, record_in_audit, notify.request_moved, survey.request_moved)
+RECEIVERS = (endorsements.number_endorsement, record_in_audit, notify.request_moved, survey.request_moved,
+             webhooks.request_moved)
 
 for _receiver in RECEIVERS:
     lifecycle.request_moved.connect(_receiver, weak=False)

@@ -1,6 +1,7 @@
-"""Blueprint: admin (``bp``), its routes in three modules that each register on it."""
+"""Blueprint: admin (``bp``), its routes in the modules that each register on it."""
 
-from sempelmas.web.admin import api_clients, audit, certificates, opendk, routes  # noqa: F401  (their routes register on bp)
+# their routes register on bp
+from sempelmas.web.admin import api_clients, audit, certificates, opendk, routes, webhooks  # noqa: F401
 from sempelmas.web.admin.blueprint import bp
 
 __all__ = ["bp"]
