@@ -30,6 +30,7 @@ from sempelmas.models.questions import MessageSide, RequestMessage
 from sempelmas.models.requests import LetterRequest, RequestStatus
 from sempelmas.models.residents import Resident
 from sempelmas.models.webhooks import WebhookAttempt, WebhookDelivery
+from sempelmas.services.integration import clients as api_clients
 from sempelmas.services.kelurahan import demo
 from sempelmas.services.kelurahan.demo import DEMO_LETTER_CODES, DEMO_RESIDENT_NIK, DEMO_RESIDENT_PASSWORD
 from sempelmas.services.operations import jobs, webhooks
@@ -263,9 +264,19 @@ def _objects(app) -> dict:
         }
         question = db.session.scalar(select(RequestMessage).order_by(RequestMessage.id))
         asked = db.session.get(LetterRequest, question.request_id).tracking_number
-        objects.update(asked=asked, question=question.id, webhook=_webhook())
+        objects.update(asked=asked, question=question.id, webhook=_webhook(), api_client=_api_client())
         db.session.remove()
     return objects
+
+
+def _api_client() -> int:
+    """A client of the integration API (the demo has none)."""
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    client, _key = api_clients.create_client(
+        api_clients.Settings("Portal Satu Data Diskominfo", ["catalogue:read", "letters:read", "letters:pii"],
+                             ["203.0.113.7", "10.20.0.0/16"], "600/minute"), actor=admin)
+    db.session.commit()
+    return client.id
 
 
 def _webhook() -> int:

@@ -13,6 +13,7 @@ from sempelmas.models.profile import Official
 from sempelmas.models.questions import MessageSide
 from sempelmas.services.accountability import complaints, data_corrections, data_rights
 from sempelmas.services.files.uploads import save_image
+from sempelmas.services.integration import clients as api_clients
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.kelurahan.demo import make_nik
 from sempelmas.services.operations import jobs
@@ -80,6 +81,8 @@ PAGES = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur?tahun=2027", {Role.ADMIN}),
     ("/admin/sertifikat", {Role.ADMIN}),
+    ("/admin/api-klien", {Role.ADMIN}),
+    ("/admin/api-klien/{api_client}", {Role.ADMIN}),
     ("/admin/webhook", {Role.ADMIN}),
     ("/admin/webhook/{webhook}", {Role.ADMIN}),
     ("/admin/webhook/{webhook}/ubah", {Role.ADMIN}),
@@ -154,6 +157,10 @@ POSTS = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/admin/sertifikat/999999/cabut", {Role.ADMIN}),  # unknown certificate → 404 for the admin
+    ("/admin/api-klien", {Role.ADMIN}),
+    ("/admin/api-klien/{api_client}", {Role.ADMIN}),
+    ("/admin/api-klien/{api_client}/ganti-kunci", {Role.ADMIN}),
+    ("/admin/api-klien/{api_client}/cabut", {Role.ADMIN}),
     ("/admin/webhook", {Role.ADMIN}),
     ("/admin/webhook/{webhook}/jeda", {Role.ADMIN}),
     ("/admin/webhook/{webhook}/lanjutkan", {Role.ADMIN}),
@@ -216,8 +223,10 @@ def objects(factory):
     question, _new = questions.post(asked, applicant, "Pertanyaan untuk uji akses", side=MessageSide.RESIDENT,
                                     photo=save_image(questions.UPLOAD_KIND, jpeg_bytes()))
     webhook = webhook_service.create_endpoint("https://data.example.org/hook", ["complaint.created"], forwarder)[0]
+    api_client = api_clients.create_client(api_clients.Settings("Portal data", ["catalogue:read"], []),
+                                           actor=forwarder)[0]
     db.session.commit()
-    return {"letter": letter_id, "webhook": webhook.id,
+    return {"letter": letter_id, "webhook": webhook.id, "api_client": api_client.id,
             "complaint": complaint.id, "asked": asked.tracking_number, "question": question.id,
             "pending": pending.id, "resident": factory.resident(name="DATA PENDUDUK").id, "official": official.id,
             "job": job.id,

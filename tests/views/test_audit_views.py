@@ -195,3 +195,18 @@ def test_a_page_view_waiting_to_be_chained_shows_in_the_browser(client, factory,
     html = client.get(f"/admin/audit?aksi=request.view&jenis=letter_requests&objek={viewed.id}").get_data(as_text=True)
     assert rows(html) == ["request.view"] and "(petugas1)" in html
     assert db.session.scalars(select(PendingView)).all() == [] and audit.verify_chain().intact
+
+
+def test_every_action_the_code_records_reads_as_words_on_the_audit_page():
+    """The admin reads the log in words: every action the code records (found where it calls audit.record /
+    record_view with a literal action) has a label, so none shows up as a bare code such as "webhook.delete"."""
+    import re
+    from pathlib import Path
+
+    from sempelmas.services.accountability.audit_browse import action_label
+
+    root = Path(__file__).resolve().parents[2] / "sempelmas"
+    literal = re.compile(r'record(?:_view)?\(\s*"([a-z_]+\.[a-z_]+)"(?!\s*\+)')  # not "account.role_" + …
+    actions = {m.group(1) for path in root.rglob("*.py") for m in literal.finditer(path.read_text(encoding="utf-8"))}
+    assert {"webhook.delete", "api_client.create", "register.api_upsert", "question.post"} <= actions
+    assert [a for a in sorted(actions) if action_label(a) == a] == []

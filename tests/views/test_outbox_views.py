@@ -79,3 +79,19 @@ def test_the_outbox_shows_each_messages_id_and_which_one_a_notifier_is_sending_n
     assert "sedang dikirim" not in rows[orphan.uid] and "berikutnya" in rows[orphan.uid]
     assert "sedang dikirim" not in rows[waiting.uid] and "berikutnya" in rows[waiting.uid]
     assert "antri (3)" in page
+
+
+def test_each_message_is_named_by_its_channel_the_residents_and_the_city_systems(client, factory, login_as):
+    names = {"email": "E-mail", "gateway": "WhatsApp/SMS", "push": "Web Push", "webhook": "Webhook",
+             "opendk": "OpenDK"}
+    made = {}
+    for channel in names:
+        m = OutboxMessage(channel=channel, recipient=f"tujuan-{channel}", body="…", status=OutboxStatus.FAILED)
+        db.session.add(m)
+        made[channel] = m
+    db.session.commit()
+    login_as(factory.staff(Role.ADMIN))
+    page = client.get("/admin/kotak-keluar").get_data(as_text=True)
+    for channel, name in names.items():
+        row = page.split(made[channel].uid)[0].rsplit("<tr>", 1)[1]
+        assert f">{name}</td>" in row, (channel, row)

@@ -1,5 +1,6 @@
-"""The receiver in docs/WEBHOOKS.md, run as written (its secret filled in) on 127.0.0.1: it accepts what the
-notify worker sends, drops a redelivery by its webhook-id, and refuses a body signed with another secret."""
+"""The receiver in docs/WEBHOOKS.md and in the README's Integrasi section, each run as written (its secret filled in)
+on 127.0.0.1: it accepts what the notify worker sends, drops a redelivery by its webhook-id, and refuses a body
+signed with another secret."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -14,22 +16,29 @@ from sempelmas.extensions import db
 from sempelmas.models.webhooks import WebhookAttempt, WebhookDelivery
 from sempelmas.services.operations import delivery, webhooks
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "WEBHOOKS.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "WEBHOOKS.md"
+README = ROOT / "README.md"
 
 
-def _snippet() -> str:
-    return re.search(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S).group(1)
+def _snippet(doc: Path) -> str:
+    text = doc.read_text(encoding="utf-8")
+    if doc == README:
+        text = text.split("## Integrasi", 1)[1].split("### Webhooks", 1)[1]
+    return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
-def test_the_documented_receiver_verifies_and_deduplicates(app, admin, capsys):
-    code = _snippet()
+@pytest.mark.parametrize("doc", [DOC, README], ids=["WEBHOOKS.md", "README.md"])
+def test_the_documented_receiver_verifies_and_deduplicates(app, admin, capsys, doc):
+    code = _snippet(doc)
     assert "Webhook(SECRET).verify(" in code
+    route = re.search(r'@app\.post\("([^"]+)"\)', code).group(1)
     namespace: dict = {"__name__": "receiver_doc"}
-    exec(compile(code, str(DOC), "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(code, str(doc), "exec"), namespace)  # noqa: S102 - our own documentation
     server = make_server("127.0.0.1", 0, namespace["app"], threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        endpoint, secret = webhooks.create_endpoint(f"http://127.0.0.1:{server.server_port}/hooks/sempelmas",
+        endpoint, secret = webhooks.create_endpoint(f"http://127.0.0.1:{server.server_port}{route}",
                                                     ["letter.signed"], admin)
         db.session.commit()
         namespace["SECRET"] = secret

@@ -103,6 +103,26 @@ ACTION_LABELS = {
     "api_client.update": _l("Pengaturan klien API diubah"),
     "api_client.rotate": _l("Kunci klien API diganti"),
     "api_client.revoke": _l("Klien API dicabut"),
+    "auth.login_shared_phone": _l("Masuk lewat akun bersama satu nomor HP"),
+    "auth.logout_all": _l("Keluar dari semua perangkat"),
+    "auth.session_end": _l("Sesi di perangkat lain diakhiri"),
+    "push.subscribe": _l("Notifikasi push dinyalakan"),
+    "push.unsubscribe": _l("Notifikasi push dimatikan"),
+    "push.drop": _l("Langganan push dihapus (ditolak layanan push)"),
+    "question.post": _l("Pesan tentang permohonan dikirim"),
+    "question.photo_view": _l("Foto pada pesan dilihat"),
+    "question.to_fix": _l("Pesan dijadikan permintaan perbaikan"),
+    "resident.update_from_request": _l("Data penduduk dilengkapi dari permohonan"),
+    "api.letters_pii_read": _l("API: NIK di register surat dibaca"),
+    "api.complaints_pii_read": _l("API: kontak pelapor pengaduan dibaca"),
+    "register.api_upsert": _l("API: data penduduk dikirim (batch)"),
+    "webhook.create": _l("Webhook didaftarkan"),
+    "webhook.update": _l("Webhook diubah"),
+    "webhook.delete": _l("Webhook dihapus"),
+    "webhook.pause": _l("Webhook dijeda"),
+    "webhook.resume": _l("Webhook dilanjutkan"),
+    "webhook.rotate_secret": _l("Rahasia webhook diganti"),
+    "webhook.redeliver": _l("Peristiwa webhook dikirim ulang"),
 }
 
 #: request transitions are recorded as "request.<lifecycle action>"
@@ -111,7 +131,7 @@ _REQUEST_PREFIX_LABEL = _l("Permohonan: %(step)s")
 #: the prefixes offered in the filter (any prefix can be typed)
 ACTION_PREFIXES = ("auth.", "account.", "request.", "letter.", "attachment.", "document.", "register.",
                    "catalogue.", "letter_template.", "profile.", "official.", "holiday.", "pki.", "outbox.",
-                   "audit.", "api_client.")
+                   "audit.", "api_client.", "api.", "webhook.", "opendk.")
 
 
 def action_label(action: str) -> str:

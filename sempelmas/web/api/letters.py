@@ -12,10 +12,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
-from sempelmas.extensions import db
-from sempelmas.services.integration import cursors
 from sempelmas.services.integration import letters as service
 from sempelmas.web.api.auth import has_scope, scoped
+from sempelmas.web.api.pages import cursor_page
 from sempelmas.web.api.problems import abort_problem
 from sempelmas.web.api.schemas.letters import RegisterPageSchema, RegisterQuerySchema, VerificationSchema
 
@@ -31,13 +30,8 @@ blp = Blueprint("api_letters", __name__, url_prefix="/letters", description="Out
 def register(cursor=None, limit=service.PAGE_DEFAULT, **filters):
     """The register of outgoing letters, oldest first, a page at a time (`cursor`); filters by the local
     signing date, status and type. The subject's NIK only with scope `letters:pii`."""
-    try:
-        page = service.register_page(service.Filters(**filters), cursor, limit, with_nik=has_scope("letters:pii"))
-    except cursors.CursorError:
-        abort_problem(400, _("Kursor tidak valid"), _("Pakai next_cursor dari halaman sebelumnya, tanpa diubah."),
-                      slug="invalid-cursor")
-    db.session.commit()  # the audit entry of a page with NIKs
-    return {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}
+    return cursor_page(lambda: service.register_page(service.Filters(**filters), cursor, limit,
+                                                     with_nik=has_scope("letters:pii")))
 
 
 @blp.route("/verify/<string:code>")
