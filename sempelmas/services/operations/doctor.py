@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
+from limits.storage import storage_from_string
 from sqlalchemy import text
 
 from sempelmas import config as settings
-from sempelmas.extensions import db, limiter
+from sempelmas.extensions import db
 from sempelmas.services.operations import heartbeat
 from sempelmas.services.operations.doctor_files import check_permissions, check_pki
 from sempelmas.services.operations.findings import FAULT, LEVELS, OK, WARN, Context, Finding
@@ -140,8 +141,8 @@ def _ratelimit(ctx: Context) -> list[Finding]:
                             "saat restart.",
                             fix)]
         return [Finding("ratelimit", OK, "Batas laju di memori (cukup untuk pengembangan).")]
-    try:
-        reachable = bool(limiter.storage.check())
+    try:  # a storage of its own: the app's limiter keeps the one it started with
+        reachable = bool(storage_from_string(uri).check())
     except Exception:  # noqa: BLE001 - any failure of the store is the finding
         reachable = False
     if not reachable:

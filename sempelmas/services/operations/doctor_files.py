@@ -17,6 +17,15 @@ def _mode(path: Path) -> int | None:
         return None
 
 
+def _open_to_others(path: Path) -> bool:
+    """Whether another user of the machine can read it: it is other-readable (a folder: or enterable) and
+    every folder above it lets others through."""
+    mode = _mode(path)
+    if mode is None or not mode & (stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0)):
+        return False
+    return all((_mode(parent) or 0) & stat.S_IXOTH for parent in path.resolve().parents)
+
+
 def _secret_files() -> list[Path]:
     """Files that hold a key or a passphrase: only their owner may read them (0600)."""
     cfg = current_app.config
@@ -35,7 +44,9 @@ def check_permissions(ctx: Context) -> list[Finding]:
         (key, Path(cfg[key])) for key in ("UPLOAD_DIR", "LETTER_DIR", "PKI_DIR", "BACKUP_DIR")]
     for label, folder in folders:
         mode = _mode(folder)
-        if mode is not None and mode & stat.S_IRWXO:
+        # instance/ itself: closed to others whatever its parents (the brief of the README); the data folders:
+        # closed in effect (inside a closed instance/ they are)
+        if mode is not None and (mode & stat.S_IRWXO if label == "instance" else _open_to_others(folder)):
             out.append(Finding("permissions", FAULT, f"Folder {label} ({folder}) dapat dibuka semua pengguna mesin "
                                f"(mode {mode:o}): berisi data pribadi warga dan kunci.", f"chmod o-rwx {folder}"))
     database = str(cfg.get("SQLALCHEMY_DATABASE_URI") or "")
@@ -44,7 +55,7 @@ def check_permissions(ctx: Context) -> list[Finding]:
         readable.append(Path(database.removeprefix("sqlite:///")))
     for file in readable:
         mode = _mode(file)
-        if mode is not None and mode & stat.S_IRWXO:
+        if mode is not None and _open_to_others(file):
             out.append(Finding("permissions", FAULT, f"{file} dapat dibaca semua pengguna mesin (mode {mode:o}).",
                                f"chmod o-rwx {file}"))
     for file in _secret_files():
