@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -341,3 +342,27 @@ def test_quiet_prints_nothing_when_all_is_well_and_before_start_leaves_out_the_w
     assert quiet.exit_code == 0 and quiet.output == ""
     code, found = run_doctor(app, "--before-start")
     assert not levels(found, "workers") and not levels(found, "backups") and not levels(found, "files")
+
+
+def test_the_doctor_lines_of_the_systemd_units_run_as_written(app, instance):
+    """deploy/*.service call `flask --app app doctor …`: those options exist (no usage error, exit 0 or 1)."""
+    root = Path(__file__).resolve().parents[2] / "deploy"
+    lines = [line.split("=", 1)[1] for unit in sorted(root.glob("*.service")) for line in unit.read_text().splitlines()
+             if line.startswith(("ExecStart=", "ExecStartPre=")) and " doctor" in line]
+    assert len(lines) >= 2, lines  # the web unit's pre-start check and the hourly timer's
+    for line in lines:
+        args = line.split(" --app app ", 1)[1].split()
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code in (0, 1), (line, result.output)
+
+
+def test_the_heartbeat_is_written_at_most_every_few_seconds_per_file(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "a"))
+    heartbeat.beat(heartbeat.WORKER)
+    first = heartbeat.path(heartbeat.WORKER).stat().st_mtime_ns
+    os.utime(heartbeat.path(heartbeat.WORKER), ns=(first - 10**9, first - 10**9))
+    heartbeat.beat(heartbeat.WORKER)  # a second round at once: not written again
+    assert heartbeat.path(heartbeat.WORKER).stat().st_mtime_ns == first - 10**9
+    monkeypatch.setattr(app, "instance_path", str(tmp_path / "b"))  # another instance's file is its own
+    heartbeat.beat(heartbeat.WORKER)
+    assert heartbeat.last_beat(heartbeat.WORKER) is not None

@@ -35,11 +35,11 @@ def path(name: str) -> Path:
 def beat(name: str, *, force: bool = False) -> None:
     """Mark the loop ``name`` alive now (skipped when marked less than EVERY_SECONDS ago, unless ``force``).
     Never raises: a read-only instance folder must not stop the work (the doctor reports the stale mark)."""
-    now = time.monotonic()
-    if not force and now - _last.get(name, -EVERY_SECONDS) < EVERY_SECONDS:
-        return
-    _last[name] = now
     file = path(name)
+    now = time.monotonic()
+    if not force and now - _last.get(str(file), -EVERY_SECONDS) < EVERY_SECONDS:
+        return
+    _last[str(file)] = now
     with contextlib.suppress(OSError):
         file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         file.touch(mode=0o600)
