@@ -19,6 +19,7 @@ import pytest
 
 from sempelmas import create_app
 from sempelmas.extensions import db
+from sempelmas.models.accounts import Role
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.operations import backup_create, doctor, heartbeat, worker_loop
 from tests import conftest
@@ -313,7 +314,7 @@ def test_a_clean_production_install_reports_ok_and_exits_0(tmp_path, redis_url):
         instance.mkdir(mode=0o700)
         app = create_app(conftest.test_config(mig.url, instance, **{**PRODUCTION, "SECRET_KEY": secrets.token_hex(32)},
                                      MAIL_SERVER="smtp.jagalan.go.id", MAIL_FROM="layanan@jagalan.go.id",
-                                     BACKUP_COPY_TARGET=str(tmp_path / "disk-lain")))
+                                     BACKUP_COPY_TARGET=str(tmp_path / "disk-lain"), PROXY_COUNT=1))
         app.config["RATELIMIT_STORAGE_URI"] = redis_url  # after the start: the shared limiter keeps its store
         with app.app_context():
             try:
@@ -323,6 +324,10 @@ def test_a_clean_production_install_reports_ok_and_exits_0(tmp_path, redis_url):
                 make_profile()
                 letter_ca.init_ca()
                 db.session.commit()
+                cli = app.test_cli_runner()
+                assert cli.invoke(args=["create-admin", "--username", "admin", "--name", "Admin Kelurahan",
+                                        "--password", "sandi-admin-yang-panjang-1"]).exit_code == 0
+                assert cli.invoke(args=["seed-catalogue"]).exit_code == 0
                 _beat_for_real(heartbeat.WORKER)
                 _beat_for_real(heartbeat.NOTIFIER)
                 backup_create.create_backup()
@@ -366,3 +371,37 @@ def test_the_heartbeat_is_written_at_most_every_few_seconds_per_file(app, tmp_pa
     monkeypatch.setattr(app, "instance_path", str(tmp_path / "b"))  # another instance's file is its own
     heartbeat.beat(heartbeat.WORKER)
     assert heartbeat.last_beat(heartbeat.WORKER) is not None
+
+
+def test_no_admin_is_a_fault_and_an_empty_catalogue_or_no_proxy_count_in_production_a_warning(make_app, factory):
+    app = make_app(**PRODUCTION)
+    with app.app_context():
+        code, found = run_doctor(app, "--only", "install")
+        assert code == 1 and faults(found, "install")[0]["fix"] == "flask --app app create-admin"
+        assert {f["fix"] for f in found if f["level"] == "WARN"} == {
+            "flask --app app seed-catalogue", "SEMPELMAS_PROXY_COUNT=1 (satu nginx di depan aplikasi)"}
+        factory.staff(Role.ADMIN)
+        db.session.commit()
+        app.test_cli_runner().invoke(args=["seed-catalogue"])
+        app.config["PROXY_COUNT"] = 1
+        code, found = run_doctor(app, "--only", "install")
+    assert code == 0 and levels(found, "install") == {"OK"}
+
+
+def test_uncompiled_translations_are_a_warning(app, tmp_path):
+    po = tmp_path / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n')
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(tmp_path / "translations")
+    found = run_doctor(app, "--only", "install")[1]
+    assert any("pybabel compile" in f["fix"] for f in found if f["level"] == "WARN")
+
+
+def test_missing_backup_tools_are_a_fault(app, tmp_path, monkeypatch, db_url):
+    """A copy to another host needs rsync and ssh; PostgreSQL needs pg_dump: a PATH without them is a fault."""
+    app.config.update(BACKUP_DIR=str(tmp_path / "backups"), BACKUP_COPY_TARGET="cadangan@nas.kecamatan:/srv/jagalan")
+    monkeypatch.setenv("PATH", str(tmp_path / "kosong"))
+    code, found = run_doctor(app, "--only", "backups")
+    messages = " ".join(f["message"] for f in faults(found, "backups"))
+    assert code == 1 and "rsync dan ssh tidak terpasang" in messages
+    assert ("pg_dump tidak terpasang" in messages) == db_url.startswith("postgresql")

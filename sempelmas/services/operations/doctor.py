@@ -23,6 +23,7 @@ from sempelmas import config as settings
 from sempelmas.extensions import db
 from sempelmas.services.operations import heartbeat
 from sempelmas.services.operations.doctor_files import check_permissions, check_pki
+from sempelmas.services.operations.doctor_install import check_backup_tools, check_install
 from sempelmas.services.operations.findings import FAULT, LEVELS, OK, WARN, Context, Finding
 
 __all__ = ["CHECKS", "FAULT", "NAMES", "OK", "WARN", "Context", "Finding", "run", "worst"]
@@ -264,18 +265,18 @@ def check_backups(ctx: Context) -> list[Finding]:
     from sempelmas.services.operations import backup
 
     fix = "flask --app app backup create; systemctl enable --now sempelmas-backup.timer"
+    out = check_backup_tools(ctx) if ctx.database_ok else []
     found = backup.archives(Path(current_app.config["BACKUP_DIR"]))
     if not found:
-        return [Finding("backups", FAULT if ctx.production else WARN, "Belum ada cadangan di BACKUP_DIR.", fix)]
+        return [*out, Finding("backups", FAULT if ctx.production else WARN, "Belum ada cadangan di BACKUP_DIR.", fix)]
     newest = found[-1]
     try:
         made = datetime.fromisoformat(backup.read_manifest(newest).created_at)
     except (backup.BackupError, ValueError):
-        return [Finding("backups", FAULT, f"Cadangan terbaru {newest.name} rusak (manifest tidak terbaca).", fix)]
+        return [*out, Finding("backups", FAULT, f"Cadangan terbaru {newest.name} rusak (manifest tidak terbaca).", fix)]
     made = made if made.tzinfo else made.replace(tzinfo=UTC)
     hours = (ctx.now() - made).total_seconds() / 3600
     limit = float(_cfg("DOCTOR_BACKUP_MAX_AGE_HOURS", 26))
-    out = []
     if hours > limit:
         out.append(Finding("backups", FAULT, f"Cadangan terbaru ({newest.name}) berumur {hours:.0f} jam (batas "
                            f"{limit:.0f} jam): pencadangan terjadwal tidak berjalan.", fix))
@@ -296,6 +297,7 @@ CHECKS: list[tuple[str, Callable[[Context], list[Finding]], bool, bool]] = [
     ("database", check_database, False, True),
     ("migrations", check_migrations, True, True),
     ("clock", check_clock, True, True),
+    ("install", check_install, True, False),
     ("workers", check_workers, False, False),
     ("disk", check_disk, False, True),
     ("backups", check_backups, False, False),

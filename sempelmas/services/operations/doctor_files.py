@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def check_permissions(ctx: Context) -> list[Finding]:
         if mode is not None and (mode & stat.S_IRWXO if label == "instance" else _open_to_others(folder)):
             out.append(Finding("permissions", FAULT, f"Folder {label} ({folder}) dapat dibuka semua pengguna mesin "
                                f"(mode {mode:o}): berisi data pribadi warga dan kunci.", f"chmod o-rwx {folder}"))
+        if mode is not None and not os.access(folder, os.W_OK | os.X_OK):
+            out.append(Finding("permissions", FAULT, f"Folder {label} ({folder}) tidak dapat ditulisi oleh pengguna "
+                               "yang menjalankan aplikasi.", f"chown -R sempelmas: {folder}"))
     database = str(cfg.get("SQLALCHEMY_DATABASE_URI") or "")
     readable = [Path(current_app.instance_path) / "config.py"]
     if database.startswith("sqlite:///"):
