@@ -10,6 +10,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.operations import backup_create, doctor, heartbeat, worker_loop
 from tests import conftest
 from tests.conftest import PRODUCTION
-from tests.migration_db import migration_db
+from tests.migration_db import ROOT, migration_db
 from tests.request_factory import make_profile
 
 
@@ -405,3 +406,16 @@ def test_missing_backup_tools_are_a_fault(app, tmp_path, monkeypatch, db_url):
     messages = " ".join(f["message"] for f in faults(found, "backups"))
     assert code == 1 and "rsync dan ssh tidak terpasang" in messages
     assert ("pg_dump tidak terpasang" in messages) == db_url.startswith("postgresql")
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_settings_production_refuses_are_reported_before_anything_runs(tmp_path, as_json):
+    """A placeholder SECRET_KEY and a localhost PUBLIC_URL stop every process (sempelmas/config.py); doctor says
+    so too, naming both, and `--json` still prints JSON for a monitor."""
+    env = {**os.environ, "SEMPELMAS_ENV": "production", "SECRET_KEY": "change-me-change-me-change-me-change-me",
+           "PUBLIC_URL": "http://localhost:5000", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "doctor", *(["--json"] if as_json else [])],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    said = json.loads(done.stdout)["findings"][0]["message"] if as_json else done.stderr
+    assert "SECRET_KEY looks like a placeholder" in said and "PUBLIC_URL=http://localhost:5000" in said
