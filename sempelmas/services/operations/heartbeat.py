@@ -35,7 +35,10 @@ def path(name: str) -> Path:
 def beat(name: str, *, force: bool = False) -> None:
     """Mark the loop ``name`` alive now (skipped when marked less than EVERY_SECONDS ago, unless ``force``).
     Never raises: a read-only instance folder must not stop the work (the doctor reports the stale mark)."""
-    file = path(name)
+    try:
+        file = path(name)
+    except RuntimeError:  # no app context (a loop run outside a command): nothing to mark
+        return
     now = time.monotonic()
     if not force and now - _last.get(str(file), -EVERY_SECONDS) < EVERY_SECONDS:
         return
