@@ -1,4 +1,5 @@
-"""``flask --app app doctor``: check (and repair what is safe to repair) the state a crash can leave behind."""
+"""``flask --app app doctor``: what is wrong with this install, each finding with its fix (the checks:
+services/operations/doctor.py), then the repair of what a crash left in the stored files; exit 1 on a fault."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def register(app: Flask) -> None:
         findings = []
         if not names or set(names) & set(checks.NAMES):
             findings = checks.run(only=names or None, before_start=before_start)
-        lines: list[tuple[str, str]] = []  # (level, text) of the repairs, in the words the admin reads
+        lines: list[tuple[str, str, str]] = []  # (section, level, text) of the repairs, in the admin's words
         blocked = _repairs_blocked(findings)
         if blocked and not before_start and any(wanted(n) for n in REPAIRS):
             findings.append(checks.Finding("files", checks.WARN, f"Perbaikan berkas dilewati: {blocked}.",
