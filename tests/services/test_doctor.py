@@ -419,3 +419,36 @@ def test_settings_production_refuses_are_reported_before_anything_runs(tmp_path,
     assert done.returncode == 1
     said = json.loads(done.stdout)["findings"][0]["message"] if as_json else done.stderr
     assert "SECRET_KEY looks like a placeholder" in said and "PUBLIC_URL=http://localhost:5000" in said
+
+
+def test_the_real_worker_and_notifier_loops_mark_themselves_alive(make_app, tmp_path, monkeypatch):
+    """`flask worker` and `flask notify-worker` run these loops: a few idle rounds, and doctor sees both alive."""
+    from sempelmas.services.operations import delivery, jobs
+
+    app = make_app(**PRODUCTION)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    stop = threading.Event()
+
+    def loop(work):
+        with app.app_context():
+            try:
+                work(0.05, stop=stop)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=loop, args=(work,), daemon=True)
+               for work in (jobs.work_forever, delivery.work_forever)]
+    for t in threads:
+        t.start()
+    try:
+        with app.app_context():
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (heartbeat.last_beat(heartbeat.WORKER)
+                                                       and heartbeat.last_beat(heartbeat.NOTIFIER)):
+                time.sleep(0.05)
+            code, found = run_doctor(app, "--only", "workers")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+    assert code == 0 and levels(found, "workers") == {"OK"}
