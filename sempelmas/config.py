@@ -296,6 +296,19 @@ class DefaultConfig:
     #: keep personal data no longer than needed). 0 turns the retention run off.
     ATTACHMENT_RETENTION_DAYS = 365
 
+    # `flask doctor` (services/operations/doctor.py): the thresholds of its checks.
+    #: free space (MB) on the file systems of instance/, LETTER_DIR, UPLOAD_DIR, BACKUP_DIR: below FAULT it fails
+    DOCTOR_DISK_FAULT_FREE_MB = 1024
+    DOCTOR_DISK_WARN_FREE_MB = 5120
+    #: the newest backup archive may be this old (a nightly timer and some slack)
+    DOCTOR_BACKUP_MAX_AGE_HOURS = 26
+    #: the job worker and the notifier mark themselves alive after each round (services/operations/heartbeat.py);
+    #: a mark older than this means the process stopped, hangs or cannot reach the database
+    DOCTOR_HEARTBEAT_MAX_SECONDS = 300
+    #: this machine's clock against the database server's
+    DOCTOR_CLOCK_WARN_SKEW_SECONDS = 2
+    DOCTOR_CLOCK_MAX_SKEW_SECONDS = 30
+
 
 def _env_overrides() -> dict:
     """Read the settings an operator sets from the environment."""
@@ -318,7 +331,9 @@ def _env_overrides() -> dict:
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
                  "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS",
-                 "WEBHOOK_TIMEOUT", "WEBHOOK_PAUSE_AFTER", "WEBHOOK_LOG_DAYS"):
+                 "WEBHOOK_TIMEOUT", "WEBHOOK_PAUSE_AFTER", "WEBHOOK_LOG_DAYS",
+                 "DOCTOR_DISK_FAULT_FREE_MB", "DOCTOR_DISK_WARN_FREE_MB", "DOCTOR_BACKUP_MAX_AGE_HOURS",
+                 "DOCTOR_HEARTBEAT_MAX_SECONDS", "DOCTOR_CLOCK_WARN_SKEW_SECONDS", "DOCTOR_CLOCK_MAX_SKEW_SECONDS"):
         if env.get(name):
             out[name] = int(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP", "WEB_PUSH", "WEBHOOK_ALLOW_PRIVATE"):

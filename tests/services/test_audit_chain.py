@@ -348,14 +348,14 @@ def test_a_malformed_anchor_is_refused_with_a_clear_message(app, runner, value):
 
 def test_flask_doctor_looks_at_the_chain_head(app, runner):
     make_log(3)
-    assert runner.invoke(args=["doctor"]).exit_code == 0
+    assert runner.invoke(args=["doctor", "--only", "audit"]).exit_code == 0
     db.session.execute(text("DELETE FROM audit_log WHERE seq = 3"))
     db.session.commit()
-    stale = runner.invoke(args=["doctor"])
+    stale = runner.invoke(args=["doctor", "--only", "audit"])
     assert stale.exit_code == 1 and "Kepala rantai mencatat urutan 3, tetapi entri terakhir berurutan 2" in stale.output
     db.session.execute(text("DELETE FROM audit_chain_head"))
     db.session.commit()
-    gone = runner.invoke(args=["doctor"])
+    gone = runner.invoke(args=["doctor", "--only", "audit"])
     assert gone.exit_code == 1 and "Kepala rantai hilang" in gone.output
 
 

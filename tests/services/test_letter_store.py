@@ -167,11 +167,11 @@ def test_flask_doctor_deletes_the_orphan_of_a_killed_signer(app, desk):
     (request,) = desk.awaiting(1)
     _sign_and_kill(app, request, "before_commit")
     (left,) = _files()
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 0, result.output
     assert f"dihapus: {left}" in result.output
     assert _files() == []
-    again = app.test_cli_runner().invoke(args=["doctor"])
+    again = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert again.exit_code == 0 and "baik: setiap berkas adalah surat" in again.output
 
 
@@ -216,7 +216,7 @@ def _committed_but_pending(desk, monkeypatch, n: int) -> list[str]:
 
 def test_doctor_publishes_a_committed_letter_left_pending(app, desk, monkeypatch):
     names = _committed_but_pending(desk, monkeypatch, 2)
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 0, result.output
     assert f"diterbitkan: {names[0]}" in result.output and f"diterbitkan: {names[1]}" in result.output
     assert _files() == names
@@ -235,7 +235,7 @@ def test_doctor_reports_a_letter_whose_file_is_gone(app, desk):
     (request,) = desk.awaiting(1)
     letter = issuing.issue_letter(request, desk.lurah, LURAH_PASS)
     letter_store.path_of(letter).unlink()
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 1
     assert f"HILANG: {letter.stored_name}" in result.output
 

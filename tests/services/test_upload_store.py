@@ -229,19 +229,19 @@ def test_a_file_whose_transaction_has_not_committed_yet_is_never_taken(app, fact
 
 def test_doctor_deletes_old_orphans_and_reports_records_without_their_file(app, world):
     _orphan(KTP, age=2 * HOUR)
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 0, result.output
     assert "dihapus: 1 foto KTP tanpa catatan" in result.output
     assert files_in(folder(KTP)) == [world["named"][KTP]]
 
     (folder(COMPLAINT_PHOTOS) / world["named"][COMPLAINT_PHOTOS]).unlink()
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 1
     assert "HILANG: 1 foto pengaduan tercatat di basis data" in result.output
 
 
 def test_doctor_says_all_is_well_when_every_upload_has_its_record(app, world):
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 0, result.output
     assert "baik: setiap unggahan punya catatannya, setiap catatan punya berkasnya." in result.output
 
@@ -427,7 +427,7 @@ def test_a_form_killed_between_its_upload_and_its_commit_leaves_a_file_never_bac
 
     # once older than the grace period, the next sweep deletes it, audited by kind and count
     _age(folder(kind) / left, app.config["UPLOAD_ORPHAN_GRACE_SECONDS"] + 60)
-    result = app.test_cli_runner().invoke(args=["doctor"])
+    result = app.test_cli_runner().invoke(args=["doctor", "--only", "files"])
     assert result.exit_code == 0, result.output
     assert files_in(folder(kind)) == []
     [entry] = _swept()

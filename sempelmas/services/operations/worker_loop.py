@@ -20,6 +20,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from sempelmas.extensions import db
+from sempelmas.services.operations import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -55,5 +56,6 @@ def run_rounds(name: str, one_round: Callable[[], float], *, stop: threading.Eve
             stop.wait(delay)
             continue
         failures = 0
+        heartbeat.beat(name)  # `flask doctor` reads it: this process is alive and its rounds succeed
         if wait > 0:
             stop.wait(wait)
