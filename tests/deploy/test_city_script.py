@@ -22,7 +22,7 @@ from tests.deploy import pg
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "sempelmas-city"
-DB_X, DB_Y = "sempelmas_deploy_x", "sempelmas_deploy_y"
+DB_X, DB_Y, DB_Z = "sempelmas_deploy_x", "sempelmas_deploy_y", "sempelmas_deploy_z"
 ADMIN_PASSWORD = "admin-kota-uji-12345"
 
 RECORDER = """#!/bin/sh
@@ -41,7 +41,7 @@ def free_port() -> int:
 @pytest.fixture
 def city(tmp_path):
     pg.need_server()
-    pg.drop(DB_X, DB_Y)
+    pg.drop(DB_X, DB_Y, DB_Z)
     recorder = tmp_path / "recorder"
     recorder.write_text(RECORDER)
     recorder.chmod(0o755)
@@ -65,7 +65,7 @@ def city(tmp_path):
     log = tmp_path / "record.log"
     call.record = lambda: log.read_text().splitlines() if log.exists() else []
     yield call
-    pg.drop(DB_X, DB_Y, "sempelmas_deploy_broken")
+    pg.drop(DB_X, DB_Y, DB_Z, "sempelmas_deploy_broken")
 
 
 def read_env(path: Path) -> dict:
@@ -121,6 +121,14 @@ def test_add_two_kelurahan_then_list_and_upgrade_all(city):
     assert broken.returncode == 2 and "migrasi" in broken.stderr
     assert not (etc / "broken.env").exists() and not (data / "broken").exists()
     assert not (city.tmp / "nginx" / "sempelmas-broken.conf").exists()
+
+    # create-admin refusing the password: its message shown, and the database it had created dropped again
+    weak = subprocess.run([sys.executable, str(SCRIPT), "add", "kedundung", "--host", "layanan.kedundung.go.id",
+                           "--db-url", f"postgresql+psycopg:///{DB_Z}"], env={**city.env,
+                          "SEMPELMAS_CITY_ADMIN_PASSWORD": "pendek"}, capture_output=True, text=True, timeout=300)
+    assert weak.returncode == 2 and "create-admin" in weak.stderr and "GetPassWarning" not in weak.stderr
+    assert pg.query("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'sempelmas_deploy_z'") == "0"
+    assert sorted(p.name for p in etc.iterdir()) == ["jagalan.env", "miji.env"]
 
     # list: jagalan's gunicorn runs (as its unit would, from its env file); miji's does not answer
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{jag['SEMPELMAS_WEB_PORT']}",
