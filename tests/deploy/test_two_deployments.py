@@ -16,7 +16,7 @@ from sempelmas import create_app
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.models.letters import Letter
-from sempelmas.services.kelurahan.profile import current_profile
+from sempelmas.services.kelurahan.profile import current_profile, forget_cached_profile
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters.issuing import issue_letter
 from sempelmas.services.letters.signing import validate_pdf
@@ -48,6 +48,7 @@ def deployments(tmp_path):
     yield apps
     for app in apps.values():
         with app.app_context():
+            forget_cached_profile()  # keyed by id(app): a later test's app may get the same id
             db.session.remove()
             db.engine.dispose()
     pg.drop(*DBS.values())
