@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -12,6 +13,17 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def instance_path(test_config: dict | None) -> str:
+    """The deployment's ``instance/`` (its config, secret key, uploads, letters, CA, backups): a test's own,
+    else ``SEMPELMAS_INSTANCE`` (many kelurahan served from one code folder, deploy/sempelmas-city), else
+    ``instance/`` beside the code."""
+    if test_config is not None and test_config.get("INSTANCE_PATH"):
+        return test_config["INSTANCE_PATH"]
+    if test_config is None and os.environ.get("SEMPELMAS_INSTANCE"):
+        return os.environ["SEMPELMAS_INSTANCE"]
+    return str(ROOT / "instance")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, errors, CLI. No I/O beyond reading config."""
     app = Flask(
@@ -19,7 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
-        instance_path=(test_config or {}).get("INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_path=instance_path(test_config),
     )
     from sempelmas.config import load_config
 

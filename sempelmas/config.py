@@ -322,6 +322,10 @@ def _env_overrides() -> dict:
         out["SQLALCHEMY_DATABASE_URI"] = env["DATABASE_URL"]
     if env.get("RATELIMIT_STORAGE_URI"):
         out["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
+    if env.get("RATELIMIT_KEY_PREFIX"):
+        # in the store itself (limits' key_prefix), so every counter of this deployment is apart from the other
+        # kelurahan's on one shared redis, the verification page's direct counter included
+        out["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": env["RATELIMIT_KEY_PREFIX"]}
     for name in ("PUBLIC_URL", "MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_FROM",
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
                  "VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "PUSH_DIR",
