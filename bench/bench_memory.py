@@ -19,10 +19,14 @@ is what they cost together) is read from /proc/<pid>/smaps_rollup:
    letters one by one (PDF, QR and signing libraries loaded in the workers that served them), the peak per
    process; then once more after the load (what stays).
 
-Each variant named by ``--variants`` is a fresh deployment on the same data (``default``: as deployed;
-``preload``: gunicorn ``--preload``; ``gthread``: 1 worker × 4 threads; ``preload-gthread``: both;
-``combined``: ``flask background`` instead of the two background processes, when the app has it), and a bare
-Flask app (bench/baseline_app.py) runs under gunicorn with the same worker settings in the same run.
+Each variant named by ``--variants`` is a fresh deployment on the same data, and a bare Flask app
+(bench/baseline_app.py) runs under gunicorn with the same worker settings in the same run (``--preload`` where the
+variant preloads). Variants (VARIANTS below): ``default``: as deployed before issue 17 (no gunicorn config, two
+background processes); ``preload``: deploy/gunicorn.conf.py (preload_app, gc.freeze, post_fork);
+``preload-pdf``: plus SEMPELMAS_PRELOAD_PDF=1 (PDF/signing libraries imported in the master); ``combined`` and
+``combined-pdf``: the same with ``flask background`` instead of ``flask worker`` + ``flask notify-worker``;
+``gthread``: 1 worker × 4 threads, preloaded, ``flask background``; ``gthread-arena2``: plus MALLOC_ARENA_MAX=2
+(glibc's per-thread malloc arenas capped).
 
 Capacity: (4096 MB − the PostgreSQL allowance (``--pg-mb``, 512 MB by default: shared_buffers 128 MB plus ~18 × 4
 backends of ~5 MB each and the OS's own ~150 MB) − 256 MB for the OS, nginx and redis) ÷ the busy total.
@@ -334,22 +338,25 @@ def table(rows: list[tuple[str, dict[str, int]]]) -> None:
     print(f"  {'TOTAL':<22}" + "".join(f"{mb(sum(d.values())):>10.1f}MB" for _n, d in rows))
 
 
+CONF = ["-c", str(ROOT / "deploy" / "gunicorn.conf.py")]  # preload_app, gc.freeze, post_fork
+TWO = [["worker"], ["notify-worker"]]
 VARIANTS = {
-    # name → (gunicorn settings beyond bind/logs, background commands)
-    "default": (["--worker-class", "sync"], [["worker"], ["notify-worker"]]),
-    "preload": (["--worker-class", "sync", "--preload"], [["worker"], ["notify-worker"]]),
-    "gthread": (["--worker-class", "gthread", "--threads", "4"], [["worker"], ["notify-worker"]]),
-    "preload-gthread": (["--worker-class", "gthread", "--threads", "4", "--preload"],
-                        [["worker"], ["notify-worker"]]),
-    "combined": (["--worker-class", "sync", "--preload"], [["background"]]),
-    "small": (["--worker-class", "gthread", "--threads", "4", "--preload"], [["background"]]),
+    # name → (gunicorn settings beyond workers/bind/logs, background commands, environment)
+    "default": (["--worker-class", "sync"], TWO, {}),  # as deployed before issue 17
+    "preload": ([*CONF, "--worker-class", "sync"], TWO, {}),
+    "preload-pdf": ([*CONF, "--worker-class", "sync"], TWO, {"SEMPELMAS_PRELOAD_PDF": "1"}),
+    "combined": ([*CONF, "--worker-class", "sync"], [["background"]], {}),
+    "combined-pdf": ([*CONF, "--worker-class", "sync"], [["background"]], {"SEMPELMAS_PRELOAD_PDF": "1"}),
+    "gthread": ([*CONF, "--worker-class", "gthread", "--threads", "4"], [["background"]], {}),
+    "gthread-arena2": ([*CONF, "--worker-class", "gthread", "--threads", "4"], [["background"]],
+                       {"MALLOC_ARENA_MAX": "2"}),
 }
 
 
 def main() -> int:  # noqa: C901, PLR0915 - one run, in order
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--database-url", default="", help="a PostgreSQL server URL naming a database to create+drop")
-    ap.add_argument("--variants", default="default,preload,gthread")
+    ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--workers", type=int, default=3, help="web workers (deploy/sempelmas-web.service: 3)")
     ap.add_argument("--letters", type=int, default=12, help="letters the lurah signs per variant")
     ap.add_argument("--load-seconds", type=float, default=20.0)
@@ -377,10 +384,11 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, in order
         bare_db = workdir / "bare.db"
         subprocess.run([PYTHON, str(BENCH / "baseline_app.py"), "init", str(bare_db)], check=True)
         for variant in variants:
-            web_settings, background = VARIANTS[variant]
+            web_settings, background, variant_env = VARIANTS[variant]
             vdir = workdir / variant
             (vdir / "instance").mkdir(parents=True)
-            env = {**base_env, "BENCH_INSTANCE": str(vdir / "instance"), "PKI_DIR": str(vdir / "instance" / "pki")}
+            env = {**base_env, **variant_env, "BENCH_INSTANCE": str(vdir / "instance"),
+                   "PKI_DIR": str(vdir / "instance" / "pki")}
             if pg_db:
                 subprocess.run(["dropdb", "--if-exists", pg_db], check=True)
                 subprocess.run(["createdb", pg_db], check=True)
@@ -392,7 +400,8 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, in order
             workers = 1 if "gthread" in web_settings else args.workers
             web = ["--workers", str(workers), *web_settings, "--timeout", "90", "--no-control-socket",
                    "--graceful-timeout", "5"]
-            print(f"\n== {variant}: gunicorn {' '.join(web)}; background: "
+            print(f"\n== {variant}: {' '.join(f'{k}={v}' for k, v in variant_env.items())} "
+                  f"gunicorn {' '.join(web).replace(str(ROOT) + '/', '')}; background: "
                   f"{', '.join('flask ' + ' '.join(c) for c in background)} "
                   f"(data ready in {time.monotonic() - t0:.0f} s)")
             dep = Deployment(variant, env, vdir, web, background)
@@ -407,8 +416,9 @@ def main() -> int:  # noqa: C901, PLR0915 - one run, in order
                 print(f"  errors under load: {errors}")
             print(f"  letters signed: {signed}/{len(waiting) - 1}")
 
-            bare_env = {**base_env, "BASELINE_DB": str(bare_db)}
-            bare = Deployment(f"{variant}-bare", bare_env, vdir, web, [], app="baseline_app:app")
+            bare_env = {**base_env, **variant_env, "BASELINE_DB": str(bare_db)}
+            bare_web = [a for a in web if a not in CONF] + (["--preload"] if CONF[1] in web else [])
+            bare = Deployment(f"{variant}-bare", bare_env, vdir, bare_web, [], app="baseline_app:app")
             deps.append(bare)
             warm(bare.port, "/", workers * 3)
             bare_idle = settle(bare)
