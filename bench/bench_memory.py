@@ -25,8 +25,8 @@ variant preloads). Variants (VARIANTS below): ``default``: as deployed before is
 background processes); ``preload``: deploy/gunicorn.conf.py (preload_app, gc.freeze, post_fork);
 ``preload-pdf``: plus SEMPELMAS_PRELOAD_PDF=1 (PDF/signing libraries imported in the master); ``combined`` and
 ``combined-pdf``: the same with ``flask background`` instead of ``flask worker`` + ``flask notify-worker``;
-``gthread``: 1 worker × 4 threads, preloaded, ``flask background``; ``gthread-arena2``: plus MALLOC_ARENA_MAX=2
-(glibc's per-thread malloc arenas capped).
+``gthread``: 1 worker × 4 threads, preloaded, ``flask background`` (``gthread-2``: × 2 threads);
+``gthread-arena2``: plus MALLOC_ARENA_MAX=2 (glibc's per-thread malloc arenas capped).
 
 Capacity: (4096 MB − the PostgreSQL allowance (``--pg-mb``, 512 MB by default: shared_buffers 128 MB plus ~18 × 4
 backends of ~5 MB each and the OS's own ~150 MB) − 256 MB for the OS, nginx and redis) ÷ the busy total.
@@ -348,6 +348,7 @@ VARIANTS = {
     "combined": ([*CONF, "--worker-class", "sync"], [["background"]], {}),
     "combined-pdf": ([*CONF, "--worker-class", "sync"], [["background"]], {"SEMPELMAS_PRELOAD_PDF": "1"}),
     "gthread": ([*CONF, "--worker-class", "gthread", "--threads", "4"], [["background"]], {}),
+    "gthread-2": ([*CONF, "--worker-class", "gthread", "--threads", "2"], [["background"]], {}),
     "gthread-arena2": ([*CONF, "--worker-class", "gthread", "--threads", "4"], [["background"]],
                        {"MALLOC_ARENA_MAX": "2"}),
 }
