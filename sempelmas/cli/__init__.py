@@ -151,6 +151,7 @@ def register(app: Flask) -> None:
         upload_store.sweep_at_start()
         job_kinds.load()
         cfg = current_app.config
+        logging.getLogger(__name__).info("started: jobs and the outbox, one process")
         worker_loop.run_together({"worker": jobs.worker_round(cfg["WORKER_POLL_SECONDS"]),
                                   "notify worker": delivery.notify_round(cfg["NOTIFY_POLL_SECONDS"])})
 
