@@ -64,8 +64,9 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 	$(FLASK) pki-init
 	@$(MAKE) --no-print-directory serve
 
-# gunicorn, the background worker and the notify worker run together: when make is stopped (Ctrl-C, SIGTERM) or
-# gunicorn exits, the trap stops all three. Newer gunicorn opens a control socket in ~/.gunicorn by
+# gunicorn and the background process (`flask background`: the job worker and the notifier in one process) run
+# together: when make is stopped (Ctrl-C, SIGTERM) or gunicorn exits, the trap stops both. gunicorn reads
+# deploy/gunicorn.conf.py (the app preloaded in the master so the workers share it: memory, issue 17). Newer gunicorn opens a control socket in ~/.gunicorn by
 # default; SemPelMas does not use it, so it is switched off where the option exists.
 # --timeout: gunicorn kills a sync worker whose request runs longer (and the client gets a 502/500). Long work
 # runs as jobs (imports in `flask worker`, batch signing in its own process), so the longest request left is
@@ -75,11 +76,10 @@ run: $(VENV)/.req-stamp instance/secret_key compile-translations
 GUNICORN_TIMEOUT ?= 90
 serve:
 	@ctl=; $(BIN)/gunicorn --help | grep -- --no-control-socket >/dev/null && ctl=--no-control-socket; \
-	$(FLASK) worker & worker=$$!; \
-	$(FLASK) notify-worker & notifier=$$!; \
-	$(SERVED) $(BIN)/gunicorn --bind '$(HOST):$(PORT)' --workers '$(WORKERS)' --worker-class sync \
+	$(FLASK) background & worker=$$!; \
+	$(SERVED) $(BIN)/gunicorn -c deploy/gunicorn.conf.py --bind '$(HOST):$(PORT)' --workers '$(WORKERS)' --worker-class sync \
 	  --timeout '$(GUNICORN_TIMEOUT)' --access-logfile - $$ctl app:app & web=$$!; \
-	stop() { kill -TERM $$web $$worker $$notifier 2>/dev/null; wait $$web $$worker $$notifier 2>/dev/null; }; \
+	stop() { kill -TERM $$web $$worker 2>/dev/null; wait $$web $$worker 2>/dev/null; }; \
 	trap 'stop; exit 130' INT; trap 'stop; exit 143' TERM; trap stop EXIT; \
 	echo "SemPelMas: listening on $(HOST):$(PORT); letters and messages link to $$($(FLASK) public-url)  (Ctrl-C to stop)"; \
 	wait $$web

@@ -137,6 +137,24 @@ def register(app: Flask) -> None:
             return
         jobs.work_forever(current_app.config["WORKER_POLL_SECONDS"])
 
+    @app.cli.command("background")
+    def background() -> None:
+        """Run the job worker and the notifier in one process (one deployment's memory, issue 17)."""
+        import logging
+
+        from sempelmas.services.files import upload_store
+        from sempelmas.services.letters import store as letter_store
+        from sempelmas.services.operations import delivery, job_kinds, jobs, worker_loop
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s background %(message)s")
+        letter_store.sweep_at_start()  # as `flask worker` does at start (see there)
+        upload_store.sweep_at_start()
+        job_kinds.load()
+        cfg = current_app.config
+        logging.getLogger(__name__).info("started: jobs and the outbox, one process")
+        worker_loop.run_together({"worker": jobs.worker_round(cfg["WORKER_POLL_SECONDS"]),
+                                  "notify worker": delivery.notify_round(cfg["NOTIFY_POLL_SECONDS"])})
+
     @app.cli.command("notify-worker")
     @click.option("--once", is_flag=True, help="Send the messages that are due, then exit.")
     def notify_worker(once: bool) -> None:

@@ -15,6 +15,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -276,9 +277,14 @@ def work_forever(poll_seconds: float, batch: int = 50, *, stop: threading.Event 
     database locked or away) waits a growing backoff before the next, as the job worker does
     (services/operations/worker_loop.py: 1 s, 2 s, 4 s … ``max_backoff``). ``stop``: ends the loop (tests)."""
     log.info("notify worker started")
+    worker_loop.run_rounds("notify worker", notify_round(poll_seconds, batch), stop=stop, max_backoff=max_backoff)
 
+
+def notify_round(poll_seconds: float, batch: int = 50) -> Callable[[], float]:
+    """One round of the notifier (deliver what is due): returns how long to wait before the next (0: more is
+    due; else until the next message is due, at most ``poll_seconds``). Also run by ``flask background``."""
     def one_round() -> float:
         counts = deliver_due(limit=batch)
         return 0.0 if any(counts.values()) else seconds_until_due(poll_seconds)
 
-    worker_loop.run_rounds("notify worker", one_round, stop=stop, max_backoff=max_backoff)
+    return one_round

@@ -416,11 +416,17 @@ def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, ma
     """The worker's loop: housekeeping hourly, then the queue. A failing round (the database locked past its
     busy timeout, or away) is logged and tried again after a backoff (services/operations/worker_loop.py:
     1 s, 2 s, 4 s … ``max_backoff``), so the worker outlives a brief outage. ``stop``: ends the loop (tests)."""
+    log.info("worker started")
+    worker_loop.run_rounds("worker", worker_round(poll_seconds), stop=stop, max_backoff=max_backoff)
+
+
+def worker_round(poll_seconds: float) -> Callable[[], float]:
+    """One round of the worker (housekeeping hourly, the page views into the audit chain, the queue): returns
+    how long to wait before the next. Run by ``work_forever`` and, with the notifier's, by ``flask background``."""
     from sempelmas.services.accountability import audit
     from sempelmas.services.people import registration_uploads
     from sempelmas.services.requests import attachments
 
-    log.info("worker started")
     next_purge = 0.0
 
     def one_round() -> float:
@@ -436,4 +442,4 @@ def work_forever(poll_seconds: float, *, stop: threading.Event | None = None, ma
         audit.chain_views()  # the page views recorded since the last round, into the chained log in one append
         return 0.0 if run_pending() else poll_seconds
 
-    worker_loop.run_rounds("worker", one_round, stop=stop, max_backoff=max_backoff)
+    return one_round

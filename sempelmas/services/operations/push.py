@@ -19,9 +19,7 @@ import ipaddress
 import json
 from urllib.parse import urlsplit
 
-import requests
 from flask import current_app
-from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, or_, select, update
 
 from sempelmas import links
@@ -104,6 +102,10 @@ def send(recipient: str, body: str, *, uid: str) -> None:
         key = vapid.key()
     except vapid.PushNotReady as exc:
         raise channels.DeliveryError(f"push not ready: {exc}") from exc
+    # imported here, not at the top: pywebpush and requests cost every process ~22 MB and only the notifier sends
+    import requests
+    from pywebpush import WebPushException, webpush
+
     cfg = current_app.config
     try:
         webpush(info, data=body, vapid_private_key=key, vapid_claims={"sub": vapid.subject()},

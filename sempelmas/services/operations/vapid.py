@@ -13,11 +13,14 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
-from py_vapid import Vapid02
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 KEY_FILE = "vapid-private.pem"
 
@@ -36,6 +39,8 @@ def enabled() -> bool:
 
 
 def _from_setting(value: str) -> Vapid02:
+    from py_vapid import Vapid02  # here: py_vapid is only needed once a key is read (memory, issue 17)
+
     text = value.strip()
     if text.startswith("-----BEGIN"):
         return Vapid02.from_pem(text.encode())
@@ -67,6 +72,8 @@ def key(*, create: bool = True) -> Vapid02:
     cache_key = setting or str(push_dir())
     if cache_key in cache:
         return cache[cache_key]
+    from py_vapid import Vapid02  # here: py_vapid is only needed once a key is read (memory, issue 17)
+
     try:
         if setting:
             vapid = _from_setting(setting)

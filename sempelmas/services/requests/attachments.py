@@ -12,7 +12,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
-from pypdf import PdfReader
 from sqlalchemy import and_, func, select
 
 from sempelmas.domain import pdf_shape
@@ -49,6 +48,8 @@ def _is_pdf(data: bytes) -> bool:
 
 def _read_pdf(data: bytes) -> str:
     """pypdf reaches every page: "ok", "encrypted", "no_pages" or "broken". Runs in the isolated child."""
+    from pypdf import PdfReader  # loaded by the parent before the fork (below): free here
+
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -79,6 +80,10 @@ def check_pdf(data: bytes) -> None:
         raise UploadError(_("PDF ini memuat %(n)d lapis perubahan (revisi), paling banyak %(max)d. Simpan ulang "
                             "sebagai PDF baru (misalnya \u201cCetak \u2192 Simpan sebagai PDF\u201d) lalu unggah "
                             "hasilnya.", n=revisions, max=cfg["UPLOAD_PDF_MAX_REVISIONS"]))
+    # pypdf (~16 MB) is imported by the first worker that checks a PDF, not by every process at start (issue 17),
+    # and before the fork: the child then has it already (no ~170 ms import under its memory limit)
+    import pypdf  # noqa: F401
+
     try:
         verdict = isolation.run_isolated(_read_pdf, data, wall_seconds=cfg["UPLOAD_PDF_CHECK_SECONDS"],
                                          memory_bytes=cfg["UPLOAD_PDF_CHECK_MEMORY_MB"] * 1024 * 1024)
