@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, LargeBinary, String
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sempelmas.extensions import db
 from sempelmas.models.base import utcnow
@@ -38,7 +38,7 @@ class TestLetter(db.Model):
     capacity: Mapped[str] = mapped_column(String(6), default="")
     signer_name: Mapped[str] = mapped_column(String(120), default="")
     signer_position: Mapped[str] = mapped_column(String(120), default="")
-    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, deferred=True)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     pdf_size: Mapped[int] = mapped_column(default=0)
     #: the first public opening of /v/<code>, with the browser's User-Agent
