@@ -147,3 +147,18 @@ def test_the_first_opening_and_the_first_from_a_phone_are_recorded(desk):
                                                "Safari/604.1", True)])
 def test_phone_agents(agent, phone):
     assert test_letter.is_phone_agent(agent) is phone
+
+
+def test_the_watermark_survives_a_layout_that_leaves_every_block_out(desk):
+    from sempelmas.models.letters import LetterTemplate
+
+    db.session.add(LetterTemplate(name="_base", source="<html><body><p>{{ kop.village }}</p>"
+                                                        "{% if qr %}<img src=\"{{ qr }}\" width=\"80\" height=\"80\">"
+                                                        "{% endif %}</body></html>"))
+    db.session.commit()
+    made = test_letter.issue_test_letter(desk.lurah, LURAH_PASS)
+    text = page_text(made.pdf)
+    assert "KELURAHAN JAGALAN" in text and "Surat ini adalah surat uji" not in text  # the admin's layout
+    assert text.count("SURAT UJI — TIDAK BERLAKU") == 2 and "UJI" in text.split()  # the stamp, top and bottom
+    assert letter_signing.validate_pdf(made.pdf).valid
+    assert qr_payloads(made.pdf) == [f"{BASE_URL}/v/{made.verify_code}"]
