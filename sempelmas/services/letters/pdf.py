@@ -155,7 +155,7 @@ def watermark(data: bytes, big: str, line: str) -> bytes:
         c = canvas.Canvas(buf, pagesize=(width, height))
         c.setFillColor(Color(0.75, 0, 0, alpha=0.18))
         c.saveState()
-        c.translate(width / 2, height / 2)
+        c.translate(width / 2, height * 0.36)  # below the signature block: the QR code stays clear
         c.rotate(35)
         c.setFont(FONT_FAMILY + "-Bold", 150)
         c.drawCentredString(0, -50, big)
