@@ -43,6 +43,7 @@ from sempelmas.models.requests import (
 )
 from sempelmas.models.residents import KKHistory, Resident
 from sempelmas.models.survey import SurveyResponse
+from sempelmas.models.test_letters import TestLetter
 from sempelmas.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
@@ -63,3 +64,4 @@ __all__ += ["PushSubscription"]
 __all__ += ["WebhookAttempt", "WebhookDelivery", "WebhookEndpoint", "WebhookEvent"]
 __all__ += ["OpenDkLetter", "OpenDkSettings"]
 __all__ += ["ApiClient"]
+__all__ += ["TestLetter"]

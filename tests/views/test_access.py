@@ -81,6 +81,7 @@ PAGES = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur?tahun=2027", {Role.ADMIN}),
     ("/admin/sertifikat", {Role.ADMIN}),
+    ("/admin/surat-uji", {Role.ADMIN, Role.SIGNER}),
     ("/admin/api-klien", {Role.ADMIN}),
     ("/admin/api-klien/{api_client}", {Role.ADMIN}),
     ("/admin/webhook", {Role.ADMIN}),
@@ -157,6 +158,7 @@ POSTS = [
     ("/admin/libur", {Role.ADMIN}),
     ("/admin/libur/{holiday}/hapus", {Role.ADMIN}),
     ("/admin/sertifikat/999999/cabut", {Role.ADMIN}),  # unknown certificate → 404 for the admin
+    ("/admin/surat-uji", {Role.SIGNER}),  # signing a test letter: the official's own key
     ("/admin/api-klien", {Role.ADMIN}),
     ("/admin/api-klien/{api_client}", {Role.ADMIN}),
     ("/admin/api-klien/{api_client}/ganti-kunci", {Role.ADMIN}),

@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "letter.resident_download": _l("Surat diunduh warga"),
     "letter.public_download": _l("Surat diunduh dari halaman verifikasi"),
     "letter.register_search": _l("Pencarian buku register"),
+    "letter.test_issue": _l("Surat uji ditandatangani"),
     "letter.files_swept": _l("Berkas surat dirapikan setelah proses terhenti"),
     "upload.files_swept": _l("Berkas unggahan tanpa catatan dihapus"),
     "upload.drafts_purged": _l("Berkas formulir yang tidak pernah dikirim dihapus"),

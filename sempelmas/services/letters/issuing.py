@@ -361,6 +361,10 @@ def _begin_signing_transaction() -> None:
             time.sleep(0.05)
 
 
+#: the same wait for another transaction that takes a number (a test letter: services/letters/test_letter.py)
+begin_signing_transaction = _begin_signing_transaction
+
+
 def _location() -> str:
     from sempelmas.services.kelurahan import profile as profile_service
 

@@ -136,3 +136,36 @@ def qr_png(data: str) -> bytes:
 
 def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+# ------------------------------------------------------------------ watermark
+
+def watermark(data: bytes, big: str, line: str) -> bytes:
+    """Stamp every page with ``big`` (large, diagonal, light red) and ``line`` (at the top and the bottom of the
+    page), drawn over the content in the embedded serif: a template edit cannot leave it out (test letters)."""
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.colors import Color
+    from reportlab.pdfgen import canvas
+
+    register_fonts()
+    writer = PdfWriter(clone_from=io.BytesIO(data))
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        buf = io.BytesIO()
+        c = canvas.Canvas(buf, pagesize=(width, height))
+        c.setFillColor(Color(0.75, 0, 0, alpha=0.18))
+        c.saveState()
+        c.translate(width / 2, height * 0.36)  # below the signature block: the QR code stays clear
+        c.rotate(35)
+        c.setFont(FONT_FAMILY + "-Bold", 150)
+        c.drawCentredString(0, -50, big)
+        c.restoreState()
+        c.setFillColor(Color(0.7, 0, 0, alpha=0.9))
+        c.setFont(FONT_FAMILY + "-Bold", 11)
+        c.drawCentredString(width / 2, height - 16, line)
+        c.drawCentredString(width / 2, 10, line)
+        c.save()
+        page.merge_page(PdfReader(io.BytesIO(buf.getvalue())).pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

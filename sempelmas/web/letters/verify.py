@@ -36,7 +36,7 @@ from sempelmas.services.accountability import audit
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.letters import issued as letters
 from sempelmas.services.letters import store as letter_store
-from sempelmas.services.letters import upload_check
+from sempelmas.services.letters import test_letter, upload_check
 from sempelmas.web.i18n import current_lang, set_language_cookie
 from sempelmas.web.letters import verify_texts
 
@@ -147,9 +147,31 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     return resp
 
 
+def _test_letter_page(code: str):
+    """A test letter's page ("UJI", never "SAH"), or the 404 of an unknown code. Its first opening, and the first
+    from a phone, are recorded with the User-Agent (services/letters/test_letter.py)."""
+    found = test_letter.by_code(code)
+    if found is None:
+        abort(404)
+    test_letter.record_view(found, request.headers.get("User-Agent"))
+    lang = current_lang()
+    profile = profile_service.current_profile()
+    template = current_app.jinja_env.get_template("verify/test_letter.html")
+    resp = make_response(template.render(
+        t=found, T=verify_texts.texts(lang), lang=lang, css=_css_url(request.script_root),
+        place=profile.village_title if profile else "", signed_on=_local_time(found.signed_at, lang)))
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Robots-Tag"] = "noindex"
+    resp.headers["Vary"] = "Accept-Language, Cookie"
+    return resp
+
+
 @bp.get("/v/<code>")
 def letter(code: str):
-    facts = _facts_or_404(code)
+    facts = letters.public_facts(code)
+    if facts is None:
+        return _test_letter_page(code)  # a test letter's, or 404
     letters.count_scan(facts.id)
     return _page(facts)
 

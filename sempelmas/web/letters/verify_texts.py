@@ -44,6 +44,11 @@ def _build() -> dict[str, str]:
         "download": _("Unduh surat asli (PDF)"),
         "ca": _("Unduh sertifikat CA kelurahan"),
         "ca_note": _("untuk memeriksa tanda tangan di aplikasi pembaca PDF."),
+        "uji": _("UJI"),
+        "uji_note": _("Ini SURAT UJI, bukan surat resmi: surat ini TIDAK BERLAKU. Kelurahan menandatanganinya saat "
+                      "mulai memakai layanan surat elektronik, untuk menguji tanda tangan elektronik, kode QR dan "
+                      "alamat halaman ini. Tanda tangannya asli; isinya tidak menerangkan apa pun."),
+        "uji_ok": _("Kode QR dan alamat verifikasi bekerja: halaman ini terbuka dari kode QR surat uji."),
     }
 
 
