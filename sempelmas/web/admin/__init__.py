@@ -1,7 +1,7 @@
 """Blueprint: admin (``bp``), its routes in the modules that each register on it."""
 
 # their routes register on bp
-from sempelmas.web.admin import api_clients, audit, certificates, opendk, routes, webhooks  # noqa: F401
+from sempelmas.web.admin import api_clients, audit, certificates, opendk, readiness, routes, webhooks  # noqa: F401
 from sempelmas.web.admin.blueprint import bp
 
 __all__ = ["bp"]
