@@ -133,9 +133,29 @@ def test_production_admins_get_the_card_and_banner_until_done_development_never(
     assert home.index("Buka daftar Siap melayani") < home.index("Administrasi")  # the first card
     assert "belum siap melayani" in admin_client.get("/admin/profil").get_data(as_text=True)
     done = readiness.Step("x", "x", True, "", "admin.home")
-    monkeypatch.setattr(readiness, "all_steps", lambda: [done])
+    monkeypatch.setattr(readiness, "all_steps", lambda probe=True: [done])
     assert "Buka daftar Siap melayani" not in admin_client.get("/admin/").get_data(as_text=True)
     assert "belum siap melayani" not in admin_client.get("/admin/profil").get_data(as_text=True)
+    assert not actions_of(readiness.COMPLETED)
+    admin_client.get(PAGE)  # the checklist page finds every step done: recorded once
+    admin_client.get(PAGE)
+    assert len(actions_of(readiness.COMPLETED)) == 1
+    monkeypatch.undo()  # a step regresses later (a backup ages): the page says so, the banner no longer nags
+    assert "belum siap melayani" not in admin_client.get("/admin/profil").get_data(as_text=True)
+    assert "Belum" in admin_client.get(PAGE).get_data(as_text=True)
+
+
+def test_the_banner_never_fetches_the_public_address(app, admin_client, monkeypatch):
+    app.config.update(ENV="production", PUBLIC_URL="https://layanan.jagalan.go.id")
+    readiness.forget_probe()
+
+    def no_network(*_a, **_k):
+        raise AssertionError("the banner fetched the address")
+
+    monkeypatch.setattr(readiness.urllib.request, "urlopen", no_network)
+    assert "belum siap melayani" in admin_client.get("/admin/profil").get_data(as_text=True)
+    step = readiness.public_url_step(probe=False)
+    assert not step.done and "belum diperiksa" in step.reason
 
 
 def test_production_banner_is_for_admins_only(app, factory, login_as):

@@ -103,6 +103,7 @@ ACTION_LABELS = {
     "readiness.ca_backup_confirmed": _l("Cadangan CA dikonfirmasi"),
     "readiness.catalogue_reviewed": _l("Katalog layanan ditinjau (Siap melayani)"),
     "readiness.test_message": _l("Pesan uji notifikasi dikirim"),
+    "readiness.completed": _l("Daftar Siap melayani selesai"),
     "retention.run": _l("Lampiran dihapus sesuai masa retensi"),
     "api_client.create": _l("Klien API dibuat"),
     "api_client.update": _l("Pengaturan klien API diubah"),

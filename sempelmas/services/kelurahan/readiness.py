@@ -45,6 +45,8 @@ CA_BACKUP_CONFIRMED = "readiness.ca_backup_confirmed"
 CATALOGUE_REVIEWED = "readiness.catalogue_reviewed"
 TEST_MESSAGE_QUEUED = "readiness.test_message"
 RESTORE_DRY_RUN = "backup.restore_dry_run"
+#: recorded once, by the checklist page, when it first finds every step done: the banner stops then
+COMPLETED = "readiness.completed"
 
 #: how long the answer of our own public address is believed
 HEALTH_CACHE_SECONDS = 60
@@ -99,13 +101,16 @@ def local_address_problem(url: str) -> str | None:
 _health_cache: dict[str, tuple[float, str | None]] = {}
 
 
-def probe_public_url(url: str, *, now: float | None = None) -> str | None:
+def probe_public_url(url: str, *, now: float | None = None, cached_only: bool = False) -> str | None:
     """Fetch ``<url>/healthz`` (short timeout) and check it is this install; None when it answers, else why not.
-    The answer is cached HEALTH_CACHE_SECONDS per address."""
+    The answer is cached HEALTH_CACHE_SECONDS per address; ``cached_only`` never fetches (a page's banner must
+    not wait on the network): no fresh answer counts as not answering."""
     now = time.monotonic() if now is None else now
     cached = _health_cache.get(url)
     if cached and now - cached[0] < HEALTH_CACHE_SECONDS:
         return cached[1]
+    if cached_only:
+        return _("%(url)s belum diperiksa: buka daftar Siap melayani.", url=url)
     problem = None
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=HEALTH_TIMEOUT_SECONDS) as resp:  # noqa: S310
@@ -152,10 +157,10 @@ def profile_step() -> Step:
     return Step("profil", _("Profil kelurahan dan logo"), done, reason, "admin.profile")
 
 
-def public_url_step() -> Step:
+def public_url_step(*, probe: bool = True) -> Step:
     url = links.public_url()
     title = _("Alamat publik (PUBLIC_URL)")
-    problem = local_address_problem(url) or probe_public_url(url)
+    problem = local_address_problem(url) or probe_public_url(url, cached_only=not probe)
     if problem:
         return Step("alamat", title, False, problem, "admin.readiness_page")
     return Step("alamat", title, True, _("%(url)s menjawab sebagai aplikasi ini.", url=url), "admin.readiness_page")
@@ -319,13 +324,20 @@ STEPS = (profile_step, public_url_step, ca_step, officials_step, rt_rw_step, cat
          notifications_step, backups_step, test_letter_step)
 
 
-def all_steps() -> list[Step]:
-    return [step() for step in STEPS]
+def all_steps(*, probe: bool = True) -> list[Step]:
+    """Every step, in order; ``probe=False``: the public address from the cached answer only."""
+    return [step(probe=probe) if step is public_url_step else step() for step in STEPS]
+
+
+def completed() -> bool:
+    """The checklist was once found all done (``COMPLETED`` recorded by the page)."""
+    return _last_audit(COMPLETED) is not None
 
 
 def shows_checklist() -> bool:
-    """Whether the checklist is pushed at admins (home card, banner): in production, until every step is done.
-    In development (the demo) it is only a tile on the admin home: the demo is set up by ``seed-demo``."""
-    if current_app.config.get("ENV") != "production":
+    """Whether the checklist is pushed at admins (home card, banner): in production, until the checklist page
+    has once found every step done. In development (the demo, set up by ``seed-demo``) never: there it is a
+    tile on the admin home. Never fetches the public address (a cached answer or "not checked")."""
+    if current_app.config.get("ENV") != "production" or completed():
         return False
-    return not all(s.done for s in all_steps())
+    return not all(s.done for s in all_steps(probe=False))

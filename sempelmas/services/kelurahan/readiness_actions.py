@@ -55,6 +55,15 @@ def confirm_ca_backup(uploaded: bytes, actor) -> None:
     db.session.flush()
 
 
+def record_completion(steps: list[readiness.Step], actor) -> bool:
+    """Record, once, that every step was found done (the banner and the home card stop). True when recorded."""
+    if not steps or not all(s.done for s in steps) or readiness.completed():
+        return False
+    audit.record(readiness.COMPLETED, None, actor=actor, object_type="readiness", steps=[s.key for s in steps])
+    db.session.flush()
+    return True
+
+
 def mark_catalogue_reviewed(actor) -> None:
     """The admin says they reviewed the catalogue (numbering format, classification codes) after viewing it."""
     audit.record(readiness.CATALOGUE_REVIEWED, None, actor=actor, object_type="catalogue")

@@ -43,6 +43,8 @@ def _readiness_banner() -> dict:
 @role_required(Role.ADMIN)
 def readiness_page():
     steps = readiness.all_steps()
+    if actions.record_completion(steps, current_user):
+        db.session.commit()
     prof = profile_service.profile_row()
     return render("admin/readiness.html", steps=steps, done=sum(s.done for s in steps),
                   kop=kop.kop_context(prof) if prof else None, form=EmptyForm(),
