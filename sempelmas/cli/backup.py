@@ -68,9 +68,15 @@ def register(app: Flask) -> None:
     @backup_group.command("restore")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-    def restore(file: Path, yes: bool) -> None:
+    @click.option("--dry-run", is_flag=True, help="Only check the archive and open its database copy aside; "
+                  "change nothing (recorded for the 'Siap melayani' checklist).")
+    def restore(file: Path, yes: bool, dry_run: bool) -> None:
         """Check an archive's manifest, then replace the database and the folders with its content."""
         from sempelmas.services.operations import backup, backup_restore
+
+        if dry_run:
+            _dry_run(file)
+            return
 
         try:
             manifest = backup.read_manifest(file)
@@ -129,6 +135,20 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(backup_group)
     app.cli.add_command(retention_group)
+
+
+def _dry_run(file: Path) -> None:
+    from sempelmas.extensions import db
+    from sempelmas.services.kelurahan import readiness_actions
+    from sempelmas.services.operations import backup
+
+    try:
+        manifest = readiness_actions.restore_dry_run(file)
+    except backup.BackupError as e:
+        raise click.ClickException(str(e) + " Tidak ada yang diubah.") from e
+    db.session.commit()
+    click.echo(f"Uji pemulihan berhasil: arsip {file.name} ({manifest.created_at}) utuh dan salinan basis datanya "
+               "terbaca. Data yang berjalan tidak diubah.")
 
 
 def _head_revision() -> str | None:

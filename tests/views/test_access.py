@@ -65,6 +65,7 @@ PAGES = [
     ("/penandatangan/permohonan/{to_sign}/pratinjau.pdf", {Role.SIGNER}),
     ("/penandatangan/kunci", {Role.SIGNER}),
     ("/admin/", {Role.ADMIN}),
+    ("/admin/siap", {Role.ADMIN}),
     ("/admin/profil", {Role.ADMIN}),
     ("/admin/pejabat", {Role.ADMIN}),
     ("/admin/pejabat/{official}", {Role.ADMIN}),

@@ -1,7 +1,16 @@
 """Blueprint: admin (``bp``), its routes in the modules that each register on it."""
 
 # their routes register on bp
-from sempelmas.web.admin import api_clients, audit, certificates, opendk, routes, test_letter, webhooks  # noqa: F401
+from sempelmas.web.admin import (  # noqa: F401
+    api_clients,
+    audit,
+    certificates,
+    opendk,
+    readiness,
+    routes,
+    test_letter,
+    webhooks,
+)
 from sempelmas.web.admin.blueprint import bp
 
 __all__ = ["bp"]
