@@ -19,7 +19,6 @@ from sempelmas.models.accounts import Role
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.base import utcnow
 from sempelmas.models.catalogue import Service
-from sempelmas.models.letters import Letter
 from sempelmas.models.profile import Official
 from sempelmas.services.kelurahan import profile as profile_service
 from sempelmas.services.kelurahan import readiness
@@ -303,28 +302,23 @@ def test_a_dry_run_refuses_a_damaged_archive_and_records_nothing(app, factory, b
 
 # --------------------------------------------------------------------------------------------- test letter
 
-def test_test_letter_needs_a_test_letter_whose_page_was_opened(app, factory, tmp_path):
-    """Runs in full once the testletter part adds ``Letter.is_test``: a real letter signed, not done while it is
-    not a test letter or its verification page was never opened; done once its /v/ page is opened."""
-    assert not readiness.test_letter_done()
-    assert not step(readiness.test_letter_step).done
-    if getattr(Letter, "is_test", None) is None:
-        pytest.skip("Letter.is_test comes with the testletter part (issue 17)")
-    from sempelmas.services.letters import issued, issuing
+def test_test_letter_needs_a_test_letter_whose_page_was_opened_from_a_phone(app, factory, tmp_path):
+    """Not done before a test letter is signed, nor while its /v/ page was opened only from a desktop browser;
+    done once a phone opened it (its QR scanned)."""
+    from sempelmas.services.letters import test_letter
     from tests.signing_setup import LURAH_PASS, Desk
 
+    assert not step(readiness.test_letter_step).done
     configure(app, tmp_path)
     desk = Desk(factory)
-    (request,) = desk.awaiting(1)
-    letter = issuing.issue_letter(request, desk.lurah, LURAH_PASS)
-    db.session.commit()
-    app.test_client().get(f"/v/{letter.verify_code}")
-    issued.flush_scans()
-    assert not step(readiness.test_letter_step).done  # a real letter, opened: not a test letter
-    db.session.execute(update(Letter).where(Letter.id == letter.id).values(is_test=True, scan_count=0,
-                                                                             last_scanned_at=None))
-    db.session.commit()
-    assert not step(readiness.test_letter_step).done  # a test letter never opened
-    app.test_client().get(f"/v/{letter.verify_code}")
-    issued.flush_scans()
+    made = test_letter.issue_test_letter(desk.lurah, LURAH_PASS)
+    assert not step(readiness.test_letter_step).done  # signed, never opened
+    desktop = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+    app.test_client().get(f"/v/{made.verify_code}", headers={"User-Agent": desktop})
+    db.session.expire_all()
+    assert not step(readiness.test_letter_step).done  # opened, but not from a phone
+    phone = ("Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/131.0.0.0 Mobile Safari/537.36")
+    app.test_client().get(f"/v/{made.verify_code}", headers={"User-Agent": phone})
+    db.session.expire_all()
     assert step(readiness.test_letter_step).done

@@ -31,11 +31,10 @@ from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.catalogue import Service
 from sempelmas.models.jobs import Job
-from sempelmas.models.letters import Letter
 from sempelmas.models.notifications import OutboxMessage, OutboxStatus
 from sempelmas.models.profile import KelurahanProfile, Official
 from sempelmas.models.residents import Resident, ResidentSource
-from sempelmas.services.letters import ca
+from sempelmas.services.letters import ca, test_letter
 from sempelmas.services.letters.certificates import active_certificate
 from sempelmas.services.operations import backup
 
@@ -303,21 +302,17 @@ def backups_step() -> Step:
 
 
 def test_letter_done() -> bool:
-    """A letter marked as a test letter (``Letter.is_test``, the "Surat uji" of the testletter part) whose
-    verification page has been opened (its scan counter moved). False while the column does not exist."""
-    is_test = getattr(Letter, "is_test", None)
-    if is_test is None:
-        return False
-    return bool(db.session.scalar(select(func.count(Letter.id)).where(
-        is_test.is_(True), (Letter.scan_count > 0) | Letter.last_scanned_at.is_not(None))))
+    """A "Surat uji" (services/letters/test_letter.py) was signed and its verification page opened from a phone:
+    the key, the QR code and the public address all work from a resident's side."""
+    return test_letter.any_test_letter_verified()
 
 
 def test_letter_step() -> Step:
     title = _("Surat uji ditandatangani dan QR-nya dibuka dari ponsel")
     if test_letter_done():
-        return Step("surat_uji", title, True, _("Halaman verifikasi surat uji sudah dibuka."), "admin.readiness_page")
+        return Step("surat_uji", title, True, _("Halaman verifikasi surat uji sudah dibuka."), "admin.test_letter")
     return Step("surat_uji", title, False, _("Tandatangani surat uji, lalu pindai QR-nya dengan ponsel."),
-                "admin.readiness_page")
+                "admin.test_letter")
 
 
 STEPS = (profile_step, public_url_step, ca_step, officials_step, rt_rw_step, catalogue_step, register_step,
