@@ -144,7 +144,7 @@ def register(app: Flask) -> None:
 
         from sempelmas.services.files import upload_store
         from sempelmas.services.letters import store as letter_store
-        from sempelmas.services.operations import delivery, job_kinds, jobs, worker_loop
+        from sempelmas.services.operations import delivery, heartbeat, job_kinds, jobs, worker_loop
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s background %(message)s")
         letter_store.sweep_at_start()  # as `flask worker` does at start (see there)
@@ -152,8 +152,9 @@ def register(app: Flask) -> None:
         job_kinds.load()
         cfg = current_app.config
         logging.getLogger(__name__).info("started: jobs and the outbox, one process")
-        worker_loop.run_together({"worker": jobs.worker_round(cfg["WORKER_POLL_SECONDS"]),
-                                  "notify worker": delivery.notify_round(cfg["NOTIFY_POLL_SECONDS"])})
+        # the names doctor reads their heartbeats by
+        worker_loop.run_together({heartbeat.WORKER: jobs.worker_round(cfg["WORKER_POLL_SECONDS"]),
+                                  heartbeat.NOTIFIER: delivery.notify_round(cfg["NOTIFY_POLL_SECONDS"])})
 
     @app.cli.command("notify-worker")
     @click.option("--once", is_flag=True, help="Send the messages that are due, then exit.")
