@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import pg
+from tests.redis_server import running_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "sempelmas-city"
@@ -41,6 +42,11 @@ def free_port() -> int:
 @pytest.fixture
 def city(tmp_path):
     pg.need_server()
+    with running_redis(tmp_path) as (redis_url, _client):
+        yield from _city(tmp_path, redis_url)
+
+
+def _city(tmp_path, redis_url):
     pg.drop(DB_X, DB_Y, DB_Z)
     recorder = tmp_path / "recorder"
     recorder.write_text(RECORDER)
@@ -53,7 +59,7 @@ def city(tmp_path):
            "SEMPELMAS_CITY_SYSTEMCTL": str(recorder), "SEMPELMAS_CITY_NGINX_TEST": f"{recorder} nginx -t",
            "SEMPELMAS_CITY_CREATEDB": "createdb", "SEMPELMAS_CITY_DROPDB": "dropdb", "SEMPELMAS_CITY_RUNAS": "",
            "SEMPELMAS_CITY_OWNER": "", "SEMPELMAS_CITY_FIRST_PORT": str(free_port()),
-           "SEMPELMAS_CITY_ADMIN_PASSWORD": ADMIN_PASSWORD}
+           "SEMPELMAS_CITY_ADMIN_PASSWORD": ADMIN_PASSWORD, "SEMPELMAS_CITY_REDIS": redis_url}
     for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_URL", "SEMPELMAS_ENV", "SEMPELMAS_INSTANCE"):
         env.pop(name, None)
 
@@ -131,23 +137,41 @@ def test_add_two_kelurahan_then_list_and_upgrade_all(city):
     assert sorted(p.name for p in etc.iterdir()) == ["jagalan.env", "miji.env"]
 
     # list: jagalan's gunicorn runs (as its unit would, from its env file); miji's does not answer
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{jag['SEMPELMAS_WEB_PORT']}",
-                            "--workers", "1", "--no-control-socket", "app:app"], cwd=ROOT,
-                           env={**city.env, **jag}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    jag_env = {**city.env, **jag}
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "--bind",
+                            f"127.0.0.1:{jag['SEMPELMAS_WEB_PORT']}", "--workers", "1", "--worker-class", "gthread",
+                            "--threads", "2", "--no-control-socket", "app:app"], cwd=ROOT,
+                           env=jag_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    background = None
     try:
         _wait_http(int(jag["SEMPELMAS_WEB_PORT"]))
+        # a kelurahan just added answers, but is not healthy yet: its doctor finds no background process and no
+        # backup (the first nightly backup has not run), and says so
         done = city("list", "--json")
-        text = city("list", "--no-doctor")
+        assert done.returncode == 1, done.stderr
+        rows = {r["name"]: r for r in json.loads(done.stdout)}
+        assert rows["jagalan"]["http"] == "ok" and rows["jagalan"]["units"] == {"web": "active", "worker": "active"}
+        assert not rows["jagalan"]["healthy"] and rows["jagalan"]["doctor"]["faults"] == ["backups", "workers"]
+        # once its background process beats and its first backup exists, it is healthy
+        subprocess.run([sys.executable, "-m", "flask", "--app", "app", "backup", "create"], cwd=ROOT, env=jag_env,
+                       check=True, capture_output=True, timeout=300)
+        background = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "background"], cwd=ROOT,
+                                      env=jag_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_beats(data / "jagalan")
+        done = city("list", "--json")
+        text = city("list")
     finally:
-        web.send_signal(signal.SIGTERM)
-        web.wait(timeout=30)
-    assert done.returncode == 1, done.stderr  # one of them is not healthy
+        for proc in (web, background):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+    assert done.returncode == 1, done.stderr  # miji is still not healthy
     rows = {r["name"]: r for r in json.loads(done.stdout)}
-    assert rows["jagalan"]["http"] == "ok" and rows["jagalan"]["healthy"]
-    assert rows["jagalan"]["units"] == {"web": "active", "worker": "active", "notify": "active"}
+    assert rows["jagalan"]["healthy"] and rows["jagalan"]["doctor"]["faults"] == [], rows["jagalan"]["doctor"]
     assert rows["miji"]["http"].startswith("tidak menjawab") and not rows["miji"]["healthy"]
     assert rows["miji"]["database"] == DB_Y and rows["jagalan"]["public_url"] == "https://layanan.jagalan.go.id"
-    assert re.search(r"SEHAT\s+jagalan", text.stdout) and re.search(r"MASALAH\s+miji", text.stdout)
+    assert re.search(r"SEHAT\s+jagalan.*doctor=ok", text.stdout)
+    assert re.search(r"MASALAH\s+miji.*doctor=GAGAL\(backups,workers\)", text.stdout)
 
     # upgrade-all: every database migrated (already current here), every deployment restarted
     done = city("upgrade-all")
@@ -160,6 +184,16 @@ def test_add_two_kelurahan_then_list_and_upgrade_all(city):
     done = city("upgrade-all")
     assert done.returncode == 1 and "GAGAL: miji" in done.stderr
     assert city.record()[before:] == ["restart sempelmas@jagalan.target"]
+
+
+def _wait_beats(instance: Path, seconds: float = 60) -> None:
+    """Until `flask background` has marked both its loops alive (services/operations/heartbeat.py)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if len(list((instance / "run").glob("*.alive"))) >= 2:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"no heartbeat in {instance / 'run'}")
 
 
 def _wait_http(port: int, seconds: float = 60) -> None:

@@ -22,8 +22,8 @@ def _unit(name: str) -> configparser.ConfigParser:
 
 def test_every_unit_is_per_kelurahan():
     services = sorted(p.name for p in SYSTEMD.glob("*@.service"))
-    assert services == ["sempelmas-backup@.service", "sempelmas-notify@.service", "sempelmas-retention@.service",
-                        "sempelmas-web@.service", "sempelmas-worker@.service"]
+    assert services == ["sempelmas-backup@.service", "sempelmas-retention@.service", "sempelmas-web@.service",
+                        "sempelmas-worker@.service"]
     for name in services:
         service = _unit(name)["Service"]
         assert service["EnvironmentFile"] == "/etc/sempelmas/%i.env"
@@ -31,17 +31,23 @@ def test_every_unit_is_per_kelurahan():
         assert service["User"] == "sempelmas" and service["ProtectSystem"] == "strict"
     web = _unit("sempelmas-web@.service")["Service"]["ExecStart"]
     assert "--bind 127.0.0.1:${SEMPELMAS_WEB_PORT}" in web and "--workers ${SEMPELMAS_WEB_WORKERS}" in web
+    # the memory measured for a city (bench/bench_memory.py): the app preloaded, threads for a small kelurahan
+    assert "-c deploy/gunicorn.conf.py" in web and "--threads ${SEMPELMAS_WEB_THREADS}" in web
+    # the doctor's start checks before serving, as for one deployment
+    assert _unit("sempelmas-web@.service")["Service"]["ExecStartPre"].endswith("doctor --quiet --before-start")
+    # jobs and notifications in one process: no separate notifier unit
+    assert _unit("sempelmas-worker@.service")["Service"]["ExecStart"].endswith("flask --app app background")
 
 
 def test_the_target_brings_up_the_whole_deployment():
     # two Wants= lines (configparser would keep the last): read the raw lines
     raw = (SYSTEMD / "sempelmas@.target").read_text()
     wants = " ".join(re.findall(r"^Wants=(.*)$", raw, re.M))
-    for unit in ("sempelmas-web@%i.service", "sempelmas-worker@%i.service", "sempelmas-notify@%i.service",
-                 "sempelmas-backup@%i.timer", "sempelmas-retention@%i.timer"):
+    for unit in ("sempelmas-web@%i.service", "sempelmas-worker@%i.service", "sempelmas-backup@%i.timer",
+                 "sempelmas-retention@%i.timer"):
         assert unit in wants
         assert (SYSTEMD / unit.replace("%i", "")).exists()
-    for name in ("sempelmas-web@.service", "sempelmas-worker@.service", "sempelmas-notify@.service"):
+    for name in ("sempelmas-web@.service", "sempelmas-worker@.service"):
         assert _unit(name)["Unit"]["PartOf"] == "sempelmas@%i.target"
 
 
@@ -68,7 +74,7 @@ def test_systemd_accepts_every_unit(tmp_path):
         text = src.read_text().replace("/opt/sempelmas", str(ROOT))
         text = text.replace("/etc/sempelmas/%i.env", str(tmp_path / "%i.env"))
         (tmp_path / src.name).write_text(text)
-    (tmp_path / "jagalan.env").write_text("SEMPELMAS_WEB_PORT=8001\nSEMPELMAS_WEB_WORKERS=2\n")
+    (tmp_path / "jagalan.env").write_text("SEMPELMAS_WEB_PORT=8001\nSEMPELMAS_WEB_WORKERS=1\nSEMPELMAS_WEB_THREADS=2\n")
     units = [f"./{name.replace('@.', '@jagalan.')}" for name in sorted(p.name for p in SYSTEMD.iterdir())]
     done = subprocess.run([analyze, "verify", "--man=no", *units], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)

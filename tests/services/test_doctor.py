@@ -246,7 +246,7 @@ def test_a_worker_that_stopped_marking_itself_alive_is_a_fault(make_app, tmp_pat
         code, found = run_doctor(app, "--only", "workers")
     assert code == 1
     (fault,) = faults(found, "workers")
-    assert "Pengirim notifikasi" in fault["message"] and "sempelmas-notify" in fault["fix"]
+    assert "Pengirim notifikasi" in fault["message"] and "sempelmas-worker" in fault["fix"]
 
 
 def test_a_round_that_fails_does_not_mark_the_worker_alive(app, tmp_path, monkeypatch):

@@ -213,9 +213,11 @@ def check_workers(ctx: Context) -> list[Finding]:
     """The job worker and the notifier mark themselves alive each round (services/operations/heartbeat.py)."""
     limit = float(_cfg("DOCTOR_HEARTBEAT_MAX_SECONDS", 300))
     out = []
-    for name, unit, what in ((heartbeat.WORKER, "sempelmas-worker", "Worker latar (impor, tugas)"),
-                             (heartbeat.NOTIFIER, "sempelmas-notify", "Pengirim notifikasi (e-mail, WhatsApp, push)")):
-        fix = f"systemctl restart {unit}; journalctl -u {unit}"
+    # both loops run in one process, `flask background` (sempelmas-worker.service, sempelmas-worker@<nama>)
+    for name, what in ((heartbeat.WORKER, "Worker latar (impor, tugas)"),
+                       (heartbeat.NOTIFIER, "Pengirim notifikasi (e-mail, WhatsApp, push)")):
+        fix = ("systemctl restart sempelmas-worker (banyak kelurahan: sempelmas-worker@<nama>); "
+               "journalctl -u sempelmas-worker")
         last = heartbeat.last_beat(name)
         if last is None:
             out.append(Finding("workers", FAULT if ctx.production else WARN,
