@@ -85,6 +85,11 @@ def main() -> int:
         print(f"for comparison, one deployment per kelurahan (bench_memory.py, gthread-2 on PostgreSQL): 323 MB busy "
               f"→ {room // 323} fit in 4 GB; a shared process set adding ≤ {per_app:.0f} MB a kelurahan leaves room "
               f"for 18 with {room - 323 - 17 * per_app:.0f} MB to spare")
+        # the design holds 18 when 17 further kelurahan fit beside one busy process set
+        fits = 323 + 17 * per_app <= room
+        print(f"RESULT: {'PASS' if fits else 'FAIL'} (18 kelurahan in one process set: "
+              f"{323 + 17 * per_app:.0f} of {room} MB)")
+        return 0 if fits else 1
     return 0
 
 
