@@ -26,6 +26,7 @@ from sempelmas.services.operations import backup_create, doctor, heartbeat, work
 from tests import conftest
 from tests.conftest import PRODUCTION
 from tests.migration_db import ROOT, migration_db
+from tests.redis_server import running_redis
 from tests.request_factory import make_profile
 
 
@@ -61,22 +62,8 @@ def _free_port() -> int:
 @pytest.fixture
 def redis_url(tmp_path):
     """A real redis-server on 127.0.0.1 for the shared rate-limit store."""
-    binary = shutil.which("redis-server")
-    if not binary:
-        pytest.skip("redis-server not installed (Debian package redis-server; .ci/run installs it)")
-    port = _free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with running_redis(tmp_path) as (url, _client):
+        yield url
 
 
 def _beat_for_real(name: str) -> None:
