@@ -23,7 +23,9 @@ from tests.redis_server import running_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "sempelmas-city"
-DB_X, DB_Y, DB_Z = "sempelmas_deploy_x", "sempelmas_deploy_y", "sempelmas_deploy_z"
+# scratch database names of this run: two test runs on one server (a helper's and CI's) never meet
+PREFIX = f"sempelmas_deploy_{os.getpid()}_"
+DB_X, DB_Y, DB_Z, DB_BROKEN = (PREFIX + x for x in ("x", "y", "z", "broken"))
 ADMIN_PASSWORD = "admin-kota-uji-12345"
 
 RECORDER = """#!/bin/sh
@@ -71,7 +73,7 @@ def _city(tmp_path, redis_url):
     log = tmp_path / "record.log"
     call.record = lambda: log.read_text().splitlines() if log.exists() else []
     yield call
-    pg.drop(DB_X, DB_Y, DB_Z, "sempelmas_deploy_broken")
+    pg.drop(DB_X, DB_Y, DB_Z, DB_BROKEN)
 
 
 def read_env(path: Path) -> dict:
@@ -123,7 +125,7 @@ def test_add_two_kelurahan_then_list_and_upgrade_all(city):
 
     # a step that fails (migrations against a database that does not exist) undoes what was made
     broken = city("add", "broken", "--host", "layanan.broken.go.id", "--existing-db",
-                  "--db-url", "postgresql+psycopg:///sempelmas_deploy_broken")
+                  "--db-url", f"postgresql+psycopg:///{DB_BROKEN}")
     assert broken.returncode == 2 and "migrasi" in broken.stderr
     assert not (etc / "broken.env").exists() and not (data / "broken").exists()
     assert not (city.tmp / "nginx" / "sempelmas-broken.conf").exists()
@@ -133,7 +135,7 @@ def test_add_two_kelurahan_then_list_and_upgrade_all(city):
                            "--db-url", f"postgresql+psycopg:///{DB_Z}"], env={**city.env,
                           "SEMPELMAS_CITY_ADMIN_PASSWORD": "pendek"}, capture_output=True, text=True, timeout=300)
     assert weak.returncode == 2 and "create-admin" in weak.stderr and "GetPassWarning" not in weak.stderr
-    assert pg.query("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'sempelmas_deploy_z'") == "0"
+    assert pg.query("postgres", f"SELECT count(*) FROM pg_database WHERE datname = '{DB_Z}'") == "0"  # noqa: S608 - the test's own name
     assert sorted(p.name for p in etc.iterdir()) == ["jagalan.env", "miji.env"]
 
     # list: jagalan's gunicorn runs (as its unit would, from its env file); miji's does not answer
@@ -179,7 +181,7 @@ def test_add_two_kelurahan_then_list_and_upgrade_all(city):
     assert "restart sempelmas@jagalan.target" in city.record() and "restart sempelmas@miji.target" in city.record()
     # one whose migration fails is named and not restarted; the others still are
     env_file = etc / "miji.env"
-    env_file.write_text(env_file.read_text().replace(DB_Y, "sempelmas_deploy_missing"))
+    env_file.write_text(env_file.read_text().replace(DB_Y, PREFIX + "missing"))
     before = len(city.record())
     done = city("upgrade-all")
     assert done.returncode == 1 and "GAGAL: miji" in done.stderr

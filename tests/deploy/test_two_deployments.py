@@ -3,10 +3,11 @@
 
 Both apps live in this one process and are used in turn, which is harder than production (one process set per
 kelurahan): a cache keyed wrongly (by path, by row id) would leak here and not there. Scratch databases
-sempelmas_deploy_x and sempelmas_deploy_y on the local server, created and dropped by the test."""
+sempelmas_deploy2_<pid>_x and _y on the local server, created and dropped by the test."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from tests.conftest import test_config as base_config
 from tests.deploy import pg
 from tests.signing_setup import LURAH_PASS, Desk
 
-DBS = {"jagalan": "sempelmas_deploy_x", "miji": "sempelmas_deploy_y"}
+DBS = {"jagalan": f"sempelmas_deploy2_{os.getpid()}_x", "miji": f"sempelmas_deploy2_{os.getpid()}_y"}
 HOSTS = {"jagalan": "https://layanan.jagalan.go.id", "miji": "https://layanan.miji.go.id"}
 KEYS = {"jagalan": PRODUCTION["SECRET_KEY"], "miji": "4e8a1c7f0b2d6e9a3c5f8b1d4a7e0c2f6b9d3a5e8c1f4b7d0a2e6c9f3b5d8a1e"}
 
