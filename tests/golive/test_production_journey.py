@@ -7,22 +7,40 @@ site's name, through the proxy, over TLS (tests/golive/web_client.py)."""
 from __future__ import annotations
 
 import email
+import io
 import re
 import time
+from datetime import date
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from sempelmas.services.kelurahan.demo import make_nik
 from tests.conftest import jpeg_bytes
 from tests.deploy import pg
 from tests.golive.install import HOST, PUBLIC_URL, Install
 from tests.golive.proxy import free_port
 from tests.golive.web_client import PHONE_AGENT, Visitor, checklist, options
+from tests.signing_setup import qr_payloads
 
 DATABASE = "sempelmas_journey"
 ADMIN, ADMIN_PASSWORD = "admin.jagalan", "sandi-admin-jagalan-2026"
 LURAH_PASSWORD = "sandi-lurah-jagalan-2026"
 PASSPHRASE = "ttd-lurah-jagalan-2026"
+RT_PASSWORD = "sandi-ketua-rt-2026"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BIRTH = date(1988, 8, 17)
+NIK, KK = make_nik(BIRTH, True, 58), "3576031705100058"
+#: the register as the kelurahan keeps it: two RTs of RW 001; the resident of the letter is the first row
+REGISTER = [
+    (NIK, KK, "RINA WULANDARI", "Mojokerto", BIRTH, "P", "Jl. Pemuda Gg. Melati No. 3", "001", "001"),
+    (make_nik(date(1985, 3, 2), False, 12), KK, "AGUS SETIAWAN", "Mojokerto", date(1985, 3, 2), "L",
+     "Jl. Pemuda Gg. Melati No. 3", "001", "001"),
+    (make_nik(date(1990, 1, 9), False, 31), "3576031705100077", "BUDI SANTOSO", "Surabaya", date(1990, 1, 9), "L",
+     "Jl. Gajah Mada 14", "002", "001"),
+    (make_nik(date(1993, 6, 21), True, 44), "3576031705100077", "SRI LESTARI", "Mojokerto", date(1993, 6, 21), "P",
+     "Jl. Gajah Mada 14", "002", "001"),
+]
 PROFILE = {"village_name": "Jagalan", "district_name": "Kranggan", "regency_name": "Mojokerto",
            "province_name": "Jawa Timur", "region_code": "35.76.03.1004", "address": "Jl. Pemuda No. 2, Jagalan",
            "postcode": "61316", "phone": "(0321) 321000", "letter_unit_code": "417.604.3", "tracking_prefix": "JGL"}
@@ -72,6 +90,20 @@ def wait_for(what: str, check, seconds: float = 30, site: Install | None = None)
 
 def visitor(site: Install, **kw) -> Visitor:
     return Visitor(PUBLIC_URL, site.connect.url, site.tls.ca_file, **kw)
+
+
+def register_xlsx() -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["NIK", "KK", "Nama", "Tempat Lahir", "Tanggal Lahir", "Jenis Kelamin", "Alamat", "RT", "RW",
+                  "Agama", "Status Perkawinan", "Pekerjaan", "Kewarganegaraan"])
+    for row in REGISTER:
+        sheet.append([*row, "Islam", "Belum Kawin", "Karyawan Swasta", "WNI"])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
 
 
 def steps(admin: Visitor) -> dict[str, str]:
@@ -153,3 +185,65 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp, 
                                           "passphrase2": PASSPHRASE})
     assert "Sertifikat tanda tangan sudah diterbitkan" in lurah.text, lurah.text[:800]
     assert steps(admin)["pejabat"] == "Selesai", admin.text
+
+    # ------------------------------------------------------------------ the population register, imported
+    admin.get("/admin/impor")
+    admin.submit("/admin/impor", files={"file": ("penduduk-jagalan.xlsx", register_xlsx(), XLSX)})
+    preview = admin.url
+    assert re.search(r"/admin/impor/\d+$", preview), admin.url
+    wait_for("the preview job", lambda: "Terapkan impor" in admin.get(preview).text, site=site)
+    assert "Baru: 4" in admin.text, admin.text
+    admin.submit(re.compile(r"/terapkan$"))
+    wait_for("the import applied", lambda: "Impor selesai." in admin.get(admin.url).text, site=site)
+    assert steps(admin)["penduduk"] == "Selesai"
+    # the register names two RTs, and neither has a head yet
+    assert "Belum punya akun ketua: RT 001/RW 001, RT 002/RW 001." in steps_text(admin, "rtrw"), admin.text
+
+    # ------------------------------------------------------------------ the RT heads' accounts
+    for rt in ("001", "002"):
+        admin.get("/admin/akun")
+        admin.submit("/admin/akun", {"username": f"rt{rt}.rw001", "full_name": f"Ketua RT {rt}",
+                                     "password": RT_PASSWORD, "roles": "rt", "rt": rt, "rw": "001"})
+    assert steps(admin)["rtrw"] == "Selesai", admin.text
+
+    # ------------------------------------------------------------------ the catalogue, reviewed
+    assert "Tinjau katalog" in steps_text(admin, "katalog"), admin.text
+    admin.get("/admin/layanan")
+    assert "Surat Keterangan Domisili domisili 470" in admin.text, admin.text[:1500]
+    admin.get("/admin/siap")
+    admin.submit("/admin/siap/katalog")
+    assert "Tinjauan katalog dicatat." in admin.text and steps(admin)["katalog"] == "Selesai"
+
+    # ------------------------------------------------------------------ notifications: a test message delivered
+    admin.get("/admin/siap")
+    admin.submit("/admin/siap/pesan-uji", {"email": "lurah@jagalan.go.id"})
+    assert "Pesan uji masuk antrean" in admin.text, admin.text
+    wait_for("the test e-mail at the SMTP server", lambda: smtp.messages, site=site)
+    assert smtp.messages[0]["To"] == "lurah@jagalan.go.id"
+    assert wait_for("the step done", lambda: steps(admin)["notifikasi"] == "Selesai")
+
+    # ------------------------------------------------------------------ backups, and a restore tried aside
+    assert "Belum ada arsip cadangan" in steps_text(admin, "cadangan")
+    made = site.flask("backup", "create")
+    (archive,) = (site.instance / "backups").glob("*.tar*")
+    tried = site.flask("backup", "restore", str(archive), "--dry-run")
+    assert "Uji pemulihan berhasil" in tried.stdout, made.stdout + tried.stdout
+    assert steps(admin)["cadangan"] == "Selesai", admin.text
+
+    # ------------------------------------------------------------------ the Surat uji, its QR opened from a phone
+    lurah.get("/admin/surat-uji")
+    lurah.submit("/admin/surat-uji", {"passphrase": PASSPHRASE})
+    assert "Surat uji UJI/001/417.604.3/" in lurah.text, lurah.text[:1500]
+    pdf_link = re.search(r'href="(/admin/surat-uji/\d+\.pdf)"', lurah.html).group(1)
+    (test_qr,) = qr_payloads(lurah.get(pdf_link).content)
+    assert re.fullmatch(re.escape(PUBLIC_URL) + r"/v/[A-Za-z0-9_-]+", test_qr), test_qr
+    assert steps(admin)["surat_uji"] == "Belum"
+    phone = visitor(site, agent=PHONE_AGENT)
+    phone.get(test_qr)
+    assert phone.status == 200 and "UJI" in phone.text, phone.text[:1500]
+
+    # ------------------------------------------------------------------ every step done; the banner gone
+    assert set(steps(admin).values()) == {"Selesai"}, admin.text
+    assert "10 dari 10 langkah selesai" in admin.text
+    admin.get("/admin/profil")
+    assert "belum siap melayani" not in admin.text
