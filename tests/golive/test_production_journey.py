@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import email
 import io
+import os
 import re
+import shutil
 import time
 from datetime import date
 
@@ -27,6 +29,8 @@ DATABASE = "sempelmas_journey"
 ADMIN, ADMIN_PASSWORD = "admin.jagalan", "sandi-admin-jagalan-2026"
 LURAH_PASSWORD = "sandi-lurah-jagalan-2026"
 PASSPHRASE = "ttd-lurah-jagalan-2026"
+RINA_PASSWORD = "sandi-rina-2026"
+STAFF_PASSWORD = "sandi-loket-2026"
 RT_PASSWORD = "sandi-ketua-rt-2026"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BIRTH = date(1988, 8, 17)
@@ -67,7 +71,14 @@ def smtp():
 
 @pytest.fixture
 def install(tmp_path, smtp):
+    # its own database whatever TEST_DATABASE_URL names; skipped (with the reason) where no server answers, but
+    # never in a run that was given a PostgreSQL database (.ci/run's second stage): there it must run
+    if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql") and not pg.server_available():
+        pytest.fail("TEST_DATABASE_URL names PostgreSQL but no server answers on the local socket")
     pg.need_server()
+    for tool in ("redis-server", "pdftoppm"):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} not installed (apt-get install -y redis-server poppler-utils; .ci/run does)")
     pg.create(DATABASE)
     site = Install(tmp_path, DATABASE, smtp.port)
     try:
@@ -128,7 +139,7 @@ def log_in(person: Visitor, identifier: str, password: str) -> None:
     assert "/login" not in person.url, person.text[:600]
 
 
-def test_production_install_from_create_admin_to_a_signed_letter(install, smtp, tmp_path):
+def test_production_install_from_create_admin_to_a_signed_letter(install, smtp):
     site = install
     # ------------------------------------------------------------------ the install, as README "Production"
     site.flask("db", "upgrade")
@@ -136,6 +147,9 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp, 
                       "--password", ADMIN_PASSWORD)
     assert f"Admin '{ADMIN}' dibuat." in made.stdout
     site.flask("seed-catalogue")
+    # as sempelmas-web.service: gunicorn starts only once doctor finds nothing at fault
+    before = site.flask("doctor", "--quiet", "--before-start", check=False)
+    assert before.returncode == 0, before.stdout + before.stderr
     site.start_web()
     site.start_background()
 
@@ -220,6 +234,7 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp, 
     assert "Pesan uji masuk antrean" in admin.text, admin.text
     wait_for("the test e-mail at the SMTP server", lambda: smtp.messages, site=site)
     assert smtp.messages[0]["To"] == "lurah@jagalan.go.id"
+    assert "notifikasi kelurahan berfungsi" in smtp.messages[0].get_payload(decode=True).decode()
     assert wait_for("the step done", lambda: steps(admin)["notifikasi"] == "Selesai")
 
     # ------------------------------------------------------------------ backups, and a restore tried aside
@@ -240,10 +255,88 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp, 
     assert steps(admin)["surat_uji"] == "Belum"
     phone = visitor(site, agent=PHONE_AGENT)
     phone.get(test_qr)
-    assert phone.status == 200 and "UJI" in phone.text, phone.text[:1500]
+    assert phone.status == 200 and 'id="verdict">UJI</p>' in phone.html, phone.text[:1500]
 
     # ------------------------------------------------------------------ every step done; the banner gone
     assert set(steps(admin).values()) == {"Selesai"}, admin.text
     assert "10 dari 10 langkah selesai" in admin.text
     admin.get("/admin/profil")
     assert "belum siap melayani" not in admin.text
+
+    # ================================================================== a real letter
+    # ------------------------------------------------------------------ a resident in the register registers
+    rina = visitor(site, agent=PHONE_AGENT)
+    rina.get("/daftar")
+    rina.submit("/daftar", {"nik": NIK, "kk_number": KK, "full_name": "Rina Wulandari",
+                            "birth_date": BIRTH.isoformat(), "phone": "0813 2222 5858", "password": RINA_PASSWORD,
+                            "password2": RINA_PASSWORD, "consent": "y"},
+                files={"ktp_photo": ("ktp.jpg", jpeg_bytes(size=(1200, 800)), "image/jpeg")})
+    # the register knows her: she is not asked her birth place, address or RT (issue 15)
+    assert "menunggu verifikasi" in rina.text, rina.text[:2000]
+
+    # ------------------------------------------------------------------ staff verify her against the register
+    admin.get("/admin/akun")
+    admin.submit("/admin/akun", {"username": "loket1", "full_name": "Petugas Loket", "password": STAFF_PASSWORD,
+                                 "roles": "petugas"})
+    staff = visitor(site)
+    log_in(staff, "loket1", STAFF_PASSWORD)
+    staff.get("/petugas/akun")
+    staff.get(re.search(r'href="(/petugas/akun/\d+)"', staff.html).group(1))
+    assert "Cocok dengan data penduduk" in staff.text, staff.text[:2000]
+    staff.submit(re.compile(r"/verifikasi$"))
+    assert "Akun Rina Wulandari sudah diverifikasi." in staff.text, staff.text[:2000]
+
+    # ------------------------------------------------------------------ she asks for a domisili letter
+    rina.get("/warga/")  # signed in since she registered
+    assert "sudah terverifikasi" in rina.text, rina.text[:1500]
+    rina.get("/warga/ajukan/domisili")
+    request_form = re.compile(r"/warga/ajukan/domisili")
+    rina.submit(request_form, {"f_keperluan": "Melamar pekerjaan di PT Sumber Rejeki, Mojokerto"},
+                files={"berkas_kk": ("kk.jpg", jpeg_bytes(size=(1600, 1200), exif_gps=True), "image/jpeg")})
+    assert "Kirim permohonan" in rina.text, rina.text[:2000]
+    rina.submit(request_form, {"langkah": "kirim"})  # the "Kirim permohonan" button
+    tracking = re.search(r"Permohonan terkirim dengan nomor (JGL-\d{4}-\d{6})", rina.text)
+    assert tracking, rina.text[:2000]
+    tracking = tracking.group(1)
+    assert "Menunggu pengantar RT/RW" in rina.text
+    request_page = rina.url
+
+    # ------------------------------------------------------------------ her RT head endorses it
+    rt = visitor(site, agent=PHONE_AGENT)
+    log_in(rt, "rt001.rw001", RT_PASSWORD)
+    rt.get(f"/rt/permohonan/{tracking}")
+    assert "RINA WULANDARI" in rt.text, rt.text[:2000]
+    rt.submit(f"/rt/permohonan/{tracking}/pengantar")
+    assert "permohonan diteruskan ke petugas" in rt.text, rt.text[:2000]
+
+    # ------------------------------------------------------------------ staff take it and forward it to signing
+    staff.get(f"/petugas/permohonan/{tracking}")
+    staff.submit(f"/petugas/permohonan/{tracking}/tangani")
+    assert "Status: Sedang diperiksa" in staff.text, staff.text[:2000]
+    staff.submit(f"/petugas/permohonan/{tracking}/teruskan")
+    assert "Status: Menunggu tanda tangan" in staff.text, staff.text[:2000]
+
+    # ------------------------------------------------------------------ the lurah signs with the passphrase
+    lurah.get(f"/penandatangan/permohonan/{tracking}")
+    assert "Menandatangani sebagai Lurah Jagalan — DRS. BAMBANG SUTRISNO" in lurah.text, lurah.text[:2000]
+    lurah.submit(f"/penandatangan/permohonan/{tracking}/tanda-tangan", {"passphrase": PASSPHRASE})
+    signed = re.search(rf"Surat {tracking} ditandatangani dengan nomor ([^ ]+)\.", lurah.text)
+    assert signed, lurah.text[:2000]
+    number = signed.group(1)
+
+    # ------------------------------------------------------------------ she downloads it; its QR; its page: SAH
+    rina.get(request_page)
+    shown = re.search(r'href="(https://[^"]+/v/[^"]+)"', rina.html).group(1)
+    pdf = rina.get(f"/warga/permohonan/{tracking}/surat")
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf", pdf.headers
+    (qr,) = qr_payloads(pdf.content)
+    assert re.fullmatch(re.escape(PUBLIC_URL) + r"/v/[A-Za-z0-9_-]+", qr), qr
+    assert qr == shown
+    anyone = visitor(site, agent=PHONE_AGENT)  # whoever scans the letter: not signed in
+    anyone.get(qr)
+    assert anyone.status == 200 and anyone.url == qr
+    assert 'id="verdict">SAH</p>' in anyone.html, anyone.text[:2000]
+    assert number in anyone.text and "tidak dicabut" in anyone.text
+
+    # every request reached the app through the reverse proxy, by the public name
+    assert {host for _m, host, _p in site.reverse.requests} == {HOST}

@@ -40,9 +40,11 @@ class _Forms(HTMLParser):
             return
         name = a["name"]
         f["names"].add(name)
+        if tag in ("button",) or (tag == "input" and (a.get("type") or "").lower() in ("submit", "button")):
+            return  # a named button is sent only when it is the one pressed: submit(..., {name: value})
         if tag == "input":
             kind = (a.get("type") or "text").lower()
-            if kind in ("submit", "button", "file", "image", "reset"):
+            if kind in ("file", "image", "reset"):
                 return
             if kind in ("checkbox", "radio") and "checked" not in a:
                 return
@@ -63,6 +65,9 @@ class _Forms(HTMLParser):
         elif tag == "select":
             self._select = None
         elif tag == "textarea":
+            value = self._form["fields"][self._textarea] if self._form is not None else ""
+            if self._form is not None and value.startswith("\n"):  # as HTML parsing drops it
+                self._form["fields"][self._textarea] = value[1:]
             self._textarea = None
 
 
