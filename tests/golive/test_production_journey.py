@@ -30,6 +30,7 @@ ADMIN, ADMIN_PASSWORD = "admin.jagalan", "sandi-admin-jagalan-2026"
 LURAH_PASSWORD = "sandi-lurah-jagalan-2026"
 PASSPHRASE = "ttd-lurah-jagalan-2026"
 RINA_PASSWORD = "sandi-rina-2026"
+RINA_EMAIL = "rina.wulandari@mail.jagalan.go.id"
 STAFF_PASSWORD = "sandi-loket-2026"
 RT_PASSWORD = "sandi-ketua-rt-2026"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -159,6 +160,9 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp):
     # address is done: the app fetched <PUBLIC_URL>/healthz itself, by name, through the proxy and TLS (as a phone
     # would), and found its own token there
     assert admin.url == f"{PUBLIC_URL}/admin/siap", admin.url
+    # the app knows it is served over HTTPS (X-Forwarded-Proto): Secure cookies and HSTS
+    assert all(c.secure for c in admin.session.cookies), [(c.name, c.secure) for c in admin.session.cookies]
+    assert "max-age=" in admin.get("/admin/siap").headers["Strict-Transport-Security"]
     assert "Siap melayani" in admin.text and "1 dari 10 langkah selesai" in admin.text, admin.text[:800]
     first = checklist(admin.html)
     assert [k for k, (badge, _t) in first.items() if badge == "Selesai"] == ["alamat"], first
@@ -269,7 +273,7 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp):
     rina.get("/daftar")
     rina.submit("/daftar", {"nik": NIK, "kk_number": KK, "full_name": "Rina Wulandari",
                             "birth_date": BIRTH.isoformat(), "phone": "0813 2222 5858", "password": RINA_PASSWORD,
-                            "password2": RINA_PASSWORD, "consent": "y"},
+                            "password2": RINA_PASSWORD, "email": RINA_EMAIL, "consent": "y"},
                 files={"ktp_photo": ("ktp.jpg", jpeg_bytes(size=(1200, 800)), "image/jpeg")})
     # the register knows her: she is not asked her birth place, address or RT (issue 15)
     assert "menunggu verifikasi" in rina.text, rina.text[:2000]
@@ -337,6 +341,16 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp):
     assert anyone.status == 200 and anyone.url == qr
     assert 'id="verdict">SAH</p>' in anyone.html, anyone.text[:2000]
     assert number in anyone.text and "tidak dicabut" in anyone.text
+
+    # the e-mail telling her the letter is ready (sent by `flask background`, another process) links to the
+    # public address too
+    def mail_to_rina():
+        return [m for m in smtp.messages if m["To"] == RINA_EMAIL
+                and f"Nomor surat: {number}" in m.get_payload(decode=True).decode()]
+    (ready,) = wait_for("the e-mail of her signed letter", mail_to_rina, site=site)[-1:]
+    body = ready.get_payload(decode=True).decode()
+    assert f"{PUBLIC_URL}/warga/permohonan/{tracking}" in body, body
+    assert "127.0.0.1" not in body and "localhost" not in body, body
 
     # every request reached the app through the reverse proxy, by the public name
     assert {host for _m, host, _p in site.reverse.requests} == {HOST}
