@@ -7,7 +7,9 @@
   client sent (the app is never told its address: it reads it from these headers through ProxyFix);
 - ``ConnectProxy``: stands in for DNS. Clients (the test's HTTP client, and the app's own processes through
   ``https_proxy``) open ``CONNECT layanan.<kelurahan>.go.id:443`` and get a pipe to the reverse proxy, so a name
-  that resolves nowhere reaches this machine without /etc/hosts. Every tunnel opened is recorded.
+  that resolves nowhere reaches this machine without /etc/hosts. Every tunnel opened is recorded. It connects
+  from the client's own address (each person in the test has one of 127.0.0.0/8), so the reverse proxy's
+  X-Forwarded-For names the person, not the proxy, and the app sees it only through ProxyFix.
 """
 
 from __future__ import annotations
@@ -176,7 +178,9 @@ class ConnectProxy:
                     self.request.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                     return
                 proxy.tunnels.append(target)
-                with socket.create_connection(routes[host], timeout=10) as upstream:
+                # from the client's own address, so the reverse proxy sees who is asking (as a router would)
+                with socket.create_connection(routes[host], timeout=10,
+                                              source_address=(self.client_address[0], 0)) as upstream:
                     self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                     rest = head.split(b"\r\n\r\n", 1)[1]
                     if rest:

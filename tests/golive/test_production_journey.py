@@ -100,8 +100,12 @@ def wait_for(what: str, check, seconds: float = 30, site: Install | None = None)
     raise AssertionError(f"{what}: not within {seconds} s" + (f"\n{site.logs_tail()}" if site else ""))
 
 
+_addresses = iter(range(21, 250))
+
+
 def visitor(site: Install, **kw) -> Visitor:
-    return Visitor(PUBLIC_URL, site.connect.url, site.tls.ca_file, **kw)
+    """A person with a browser, at an address of their own (127.0.0.21, .22, …)."""
+    return Visitor(PUBLIC_URL, site.connect.url, site.tls.ca_file, address=f"127.0.0.{next(_addresses)}", **kw)
 
 
 def register_xlsx() -> bytes:
@@ -160,14 +164,18 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp):
     # address is done: the app fetched <PUBLIC_URL>/healthz itself, by name, through the proxy and TLS (as a phone
     # would), and found its own token there
     assert admin.url == f"{PUBLIC_URL}/admin/siap", admin.url
-    # the app knows it is served over HTTPS (X-Forwarded-Proto): Secure cookies and HSTS
-    assert all(c.secure for c in admin.session.cookies), [(c.name, c.secure) for c in admin.session.cookies]
-    assert "max-age=" in admin.get("/admin/siap").headers["Strict-Transport-Security"]
     assert "Siap melayani" in admin.text and "1 dari 10 langkah selesai" in admin.text, admin.text[:800]
     first = checklist(admin.html)
     assert [k for k, (badge, _t) in first.items() if badge == "Selesai"] == ["alamat"], first
     assert f"{HOST}:443" in site.connect.tunnels
     assert ("GET", HOST, "/healthz") in site.reverse.requests
+    # served over HTTPS: Secure cookies and HSTS
+    assert all(c.secure for c in admin.session.cookies), [(c.name, c.secure) for c in admin.session.cookies]
+    assert "max-age=" in admin.get("/admin/siap").headers["Strict-Transport-Security"]
+    # who is asking (X-Forwarded-For, read through ProxyFix): the session is recorded with the admin's own address,
+    # not the proxy's (else every resident would share one address: one login lockout, one rate limit for all)
+    admin.get("/akun/sandi")
+    assert f"· {admin.address}" in admin.text, admin.text[:1500]
 
     # ------------------------------------------------------------------ profile and logo (kop preview)
     admin.get("/admin/profil")
@@ -266,6 +274,9 @@ def test_production_install_from_create_admin_to_a_signed_letter(install, smtp):
     assert "10 dari 10 langkah selesai" in admin.text
     admin.get("/admin/profil")
     assert "belum siap melayani" not in admin.text
+    again = visitor(site)
+    log_in(again, ADMIN, ADMIN_PASSWORD)
+    assert again.url == f"{PUBLIC_URL}/admin/", again.url  # ready: the admin's own home again
 
     # ================================================================== a real letter
     # ------------------------------------------------------------------ a resident in the register registers

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 PHONE_AGENT = ("Mozilla/5.0 (Linux; Android 13; SM-A145F) AppleWebKit/537.36 (KHTML, like Gecko) "
                "Chrome/120.0.0.0 Mobile Safari/537.36")
@@ -83,12 +84,31 @@ def text_of(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&amp;", "&").strip()
 
 
-class Visitor:
-    """One person's browser: its own cookies, a User-Agent, the last page seen."""
+class _FromAddress(HTTPAdapter):
+    """Connections leave from one loopback address of 127.0.0.0/8, so each person has an address of their own."""
 
-    def __init__(self, base: str, proxy_url: str, ca_file, *, agent: str = DESKTOP_AGENT):
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        super().init_poolmanager(connections, maxsize, block, source_address=(self.address, 0), **pool_kwargs)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        return super().proxy_manager_for(proxy, source_address=(self.address, 0), **proxy_kwargs)
+
+
+class Visitor:
+    """One person's browser: its own cookies, a User-Agent, the last page seen, and its own client address
+    (``address``, on the loopback network): the proxies pass it on as nginx does, in X-Forwarded-For."""
+
+    def __init__(self, base: str, proxy_url: str, ca_file, *, agent: str = DESKTOP_AGENT,
+                 address: str = "127.0.0.1"):
         self.base = base
+        self.address = address
         self.session = requests.Session()
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, _FromAddress(address))
         self.session.trust_env = False  # only the proxy given here, whatever the test machine's environment says
         self.session.proxies = {"https": proxy_url, "http": proxy_url}
         self.session.verify = str(ca_file)
