@@ -25,7 +25,8 @@ from tests.golive.proxy import free_port
 from tests.golive.web_client import PHONE_AGENT, Visitor, checklist, options
 from tests.signing_setup import qr_payloads
 
-DATABASE = "sempelmas_journey"
+#: its own scratch database, apart from a concurrent run's (created and dropped by the test)
+DATABASE = f"sempelmas_journey_{os.getpid()}"
 ADMIN, ADMIN_PASSWORD = "admin.jagalan", "sandi-admin-jagalan-2026"
 LURAH_PASSWORD = "sandi-lurah-jagalan-2026"
 PASSPHRASE = "ttd-lurah-jagalan-2026"
