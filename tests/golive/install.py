@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import requests
-
 from tests.golive.proxy import ConnectProxy, ReverseProxy, TestCA, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,10 +97,6 @@ class Install:
     def start_background(self) -> None:
         self._start("background", [str(BIN / "flask"), "--app", "app", "background"])
 
-    def log(self, name: str) -> str:
-        path = self.logs / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
     def logs_tail(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in self.logs.glob("*.log"))
 
@@ -119,15 +113,6 @@ class Install:
             proc.log.close()
         self.connect.stop()
         self.reverse.stop()
-
-    # ----------------------------------------------------------------------------- the network
-
-    def client_session(self) -> requests.Session:
-        s = requests.Session()
-        s.trust_env = False
-        s.proxies = {"https": self.connect.url}
-        s.verify = str(self.tls.ca_file)
-        return s
 
 
 def _wait_port(port: int, what: str, install: Install, seconds: float = 30) -> None:
