@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from sempelmas.domain import nik as nik_rules
 from sempelmas.extensions import db, limiter, login_limit, register_check_limit, register_limit, reset_limit
 from sempelmas.models.accounts import Role, User
+from sempelmas.services.kelurahan import readiness
 from sempelmas.services.people import (
     account_login,
     account_registration,
@@ -36,7 +37,10 @@ bp = Blueprint("auth", __name__)
 
 
 def home_for(user: User) -> str:
-    """The first page each role sees after login."""
+    """The first page each role sees after login. An admin of a production install not yet ready to serve (the
+    "Siap melayani" checklist not once found all done) lands on the checklist itself (issue 17)."""
+    if user.has_role(Role.ADMIN) and readiness.shows_checklist():
+        return url_for("admin.readiness_page")
     for role, endpoint in (
         (Role.ADMIN, "admin.home"), (Role.STAFF, "staff.home"), (Role.SIGNER, "signer.home"),
         (Role.RT_HEAD, "rt.home"), (Role.RW_HEAD, "rt.home"), (Role.ASSISTANT, "resident.assisted"),
