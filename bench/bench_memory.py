@@ -57,6 +57,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from signing_queue_seed import seed_signing_queue  # bench/ is on sys.path: the scripts run as bench/<name>.py
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 PYTHON = sys.executable
@@ -104,43 +106,7 @@ def children(pid: int) -> list[int]:
 def prepare(env: dict, letters: int) -> tuple[str, list[str]]:
     """Migrate, seed the demo, put ``letters`` + 1 requests in the signing queue (a child process, so this one keeps
     no database handle). Returns a demo letter's verification code and the waiting tracking numbers."""
-    script = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(BENCH)!r})
-from flask_migrate import upgrade
-from batch_app import build
-from sempelmas.extensions import db
-app = build()
-with app.app_context():
-    upgrade(directory={str(ROOT / "migrations")!r})
-    from sempelmas.services.kelurahan import demo
-    from sempelmas.services.requests import lifecycle
-    from sempelmas.services.requests import submission as requests
-    from sempelmas.models.accounts import User
-    from sempelmas.models.residents import Resident
-    from sqlalchemy import select
-    demo.seed(); db.session.commit()
-    resident = db.session.scalar(select(Resident).where(Resident.nik == demo.DEMO_RESIDENT_NIK))
-    applicant = db.session.scalar(select(User).where(User.resident_id == resident.id))
-    staff = db.session.scalar(select(User).where(User.username == "petugas"))
-    rt = db.session.scalar(select(User).where(User.username == "rt01"))
-    waiting = []
-    for i in range({letters + 1}):
-        r = requests.submit("domisili", applicant, resident, {{"keperluan": "Membuka rekening bank"}},
-                            idempotency_key=None)
-        if lifecycle.target(r, "endorse") is not None:
-            lifecycle.transition(r, "endorse", actor=rt, note="Benar warga kami.")
-        lifecycle.transition(r, "claim", actor=staff)
-        lifecycle.transition(r, "forward_to_signing", actor=staff)
-        waiting.append(r.tracking_number)
-    db.session.commit()
-    print(demo.DEMO_LETTER_CODES[0], *waiting)
-"""
-    done = subprocess.run([PYTHON, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise SystemExit(f"preparing the data failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-    code, *waiting = done.stdout.strip().splitlines()[-1].split()
-    return code, waiting
+    return seed_signing_queue(env, letters + 1, PYTHON)
 
 
 class Browser:

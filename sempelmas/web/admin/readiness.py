@@ -56,6 +56,21 @@ def _checked_post() -> None:
         abort(400)
 
 
+def _confirm(anchor: str, action, done_message: str):
+    """Run one confirmation of the checklist (CSRF checked): committed and flashed, or refused with its reason
+    and nothing kept; back to the step either way."""
+    _checked_post()
+    try:
+        action()
+    except actions.ReadinessError as e:
+        db.session.rollback()
+        flash(str(e), "error")
+    else:
+        db.session.commit()
+        flash(done_message, "success")
+    return redirect(url_for("admin.readiness_page") + f"#{anchor}", code=303)
+
+
 @bp.get("/siap/cadangan-ca")
 @role_required(Role.ADMIN)
 def readiness_ca_download():
@@ -72,43 +87,24 @@ def readiness_ca_download():
 @bp.post("/siap/cadangan-ca")
 @role_required(Role.ADMIN)
 def readiness_ca_confirm():
-    _checked_post()
     upload = request.files.get("berkas")
-    try:
-        actions.confirm_ca_backup(upload.read(256 * 1024) if upload else b"", current_user)
-    except actions.ReadinessError as e:
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(url_for("admin.readiness_page") + "#ca", code=303)
-    db.session.commit()
-    flash(_("Cadangan CA dikonfirmasi."), "success")
-    return redirect(url_for("admin.readiness_page") + "#ca", code=303)
+    return _confirm("ca", lambda: actions.confirm_ca_backup(upload.read(256 * 1024) if upload else b"",
+                                                            current_user), _("Cadangan CA dikonfirmasi."))
 
 
 @bp.post("/siap/katalog")
 @role_required(Role.ADMIN)
 def readiness_catalogue():
-    _checked_post()
-    actions.mark_catalogue_reviewed(current_user)
-    db.session.commit()
-    flash(_("Tinjauan katalog dicatat."), "success")
-    return redirect(url_for("admin.readiness_page") + "#katalog", code=303)
+    return _confirm("katalog", lambda: actions.mark_catalogue_reviewed(current_user), _("Tinjauan katalog dicatat."))
 
 
 @bp.post("/siap/pesan-uji")
 @role_required(Role.ADMIN)
 def readiness_test_message():
-    _checked_post()
-    try:
-        actions.send_test_message(current_user, email=request.form.get("email") or current_user.email,
-                                  phone=request.form.get("phone") or current_user.phone)
-    except actions.ReadinessError as e:
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(url_for("admin.readiness_page") + "#notifikasi", code=303)
-    db.session.commit()
-    flash(_("Pesan uji masuk antrean; notify-worker akan mengirimnya."), "success")
-    return redirect(url_for("admin.readiness_page") + "#notifikasi", code=303)
+    return _confirm("notifikasi", lambda: actions.send_test_message(
+        current_user, email=request.form.get("email") or current_user.email,
+        phone=request.form.get("phone") or current_user.phone),
+        _("Pesan uji masuk antrean; pengirim notifikasi (flask background) akan mengirimnya."))
 
 
 @bp.post("/siap/periksa-alamat")
