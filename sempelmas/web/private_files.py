@@ -16,18 +16,22 @@ from werkzeug.wrappers import Response
 PRIVATE = "private, no-store"
 #: a stored photo: shown as an image, nothing in it may run
 IMAGE_CSP = "sandbox; default-src 'none'; img-src 'self'"
+#: a stored file this small (every photo after its re-encoding, most PDFs) is read whole: a WSGI server that
+#: loses the connection mid-answer (werkzeug's, when a phone navigates away) may never close a file it was given
+READ_WHOLE_MAX_BYTES = 2 * 1024 * 1024
 
 
 def send_private(source: Path | bytes | None, *, mimetype: str, filename: str | None = None,
                  attachment: bool = False, csp: str | None = None, read_at_once: bool = False) -> Response:
     """``source`` (a stored file, or bytes made for this answer) to the one allowed to have it; 404 when a
     stored file is gone. ``filename`` names it (inline, or as a download with ``attachment``); ``csp``, when
-    given, also sets ``nosniff``. ``read_at_once``: a small stored file is read whole, no file handle left to
-    the WSGI server."""
+    given, also sets ``nosniff``. ``read_at_once``: the stored file is read whole whatever its size (a small
+    one always is), no file handle left to the WSGI server."""
     if source is None or (isinstance(source, Path) and not source.exists()):
         abort(404)
     if isinstance(source, Path):
-        body = io.BytesIO(source.read_bytes()) if read_at_once else source
+        whole = read_at_once or source.stat().st_size <= READ_WHOLE_MAX_BYTES
+        body = io.BytesIO(source.read_bytes()) if whole else source
         resp = send_file(body, mimetype=mimetype, max_age=0, as_attachment=attachment, download_name=filename)
     else:
         resp = make_response(source)
