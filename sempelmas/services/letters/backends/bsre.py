@@ -35,14 +35,24 @@ def configured() -> bool:
     return bool(str(current_app.config.get("ESIGN_URL") or "").strip())
 
 
-def client():
-    """An EsignClient for the configured gateway; SigningRefused when ESIGN_URL is not set."""
+#: a status call (the admin's "cek status", the doctor) waits this long at most for the answer
+STATUS_READ_TIMEOUT = 10.0
+
+
+def client(*, read_timeout: float | None = None):
+    """An EsignClient for the configured gateway (``read_timeout``: a shorter wait than ESIGN_READ_TIMEOUT, for
+    a status call); SigningRefused when ESIGN_URL is not set."""
+    import dataclasses
+
     from sempelmas.services.letters import esign_client
 
     config = esign_client.EsignConfig.from_app(current_app)
     if config is None:
         raise SigningRefused(_("Layanan BSrE belum dikonfigurasi (ESIGN_URL kosong); minta admin mengaturnya atau "
                                "memakai CA kelurahan untuk pejabat ini."), "not_configured")
+    if read_timeout is not None:
+        config = dataclasses.replace(config, read_timeout=min(config.read_timeout, read_timeout),
+                                     connect_timeout=min(config.connect_timeout, read_timeout))
     return esign_client.EsignClient(config)
 
 
@@ -157,3 +167,22 @@ class BsreBackend:
     def user_status(self):
         """The gateway's status of the official's certificate (the admin's "cek status")."""
         return self._client.user_status(self.nik)
+
+
+def status_of(official) -> tuple[bool, str]:
+    """The gateway's word on the official's BSrE certificate (the admin's "cek status"): (active, message).
+    Never raises for the gateway's failures: the message says what went wrong."""
+    from sempelmas.services.letters import esign_client
+
+    nik = nik_of(official)
+    if not nik:
+        return False, str(_("NIK pemegang sertifikat BSrE belum diisi (atau akun pejabat tidak memiliki NIK)."))
+    try:
+        status = client(read_timeout=STATUS_READ_TIMEOUT).user_status(nik)
+    except SigningRefused as e:
+        return False, e.message
+    except esign_client.EsignError as e:
+        return False, str(e)
+    if status.active:
+        return True, str(_("Sertifikat BSrE aktif: %(m)s", m=status.message or "-"))
+    return False, str(_("Sertifikat BSrE tidak aktif: %(m)s", m=status.message or "-"))
