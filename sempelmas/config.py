@@ -253,6 +253,9 @@ class DefaultConfig:
     #: seconds to connect, and to wait for the signed PDF (the whole exchange is bounded by their sum)
     ESIGN_CONNECT_TIMEOUT = 5.0
     ESIGN_READ_TIMEOUT = 60.0
+    #: PEM file with the BSrE root (and intermediate) certificates BSrE-signed letters must validate against
+    #: (services/letters/esign_roots.py): the signing flow, the verification page and the upload check use it
+    ESIGN_TRUST_ROOTS: str | None = None
 
     # Digital signatures (services/letters/ca.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
     PKI_DIR: str | None = None
@@ -265,18 +268,6 @@ class DefaultConfig:
     PKI_FAILURE_WINDOW_MINUTES = 15
     #: scrypt cost (N = 2**value, r = 8, p = 1) of the PKCS#8 encryption of private keys
     PKI_KEY_SCRYPT_LOG_N = 13
-    # BSrE Esign Client Service (services/letters/backends/bsre.py): the gateway the kelurahan installs; unset →
-    # every official signs with the kelurahan CA and the admin is not offered BSrE
-    ESIGN_URL: str | None = None
-    ESIGN_USERNAME: str | None = None
-    ESIGN_PASSWORD: str | None = None
-    #: "v1" (multipart, passphrase only) or "v2" (JSON, passphrase or TOTP)
-    ESIGN_API_VERSION = "v2"
-    #: seconds; the read timeout bounds a letter's signing (the number stays reserved until the gateway answers)
-    ESIGN_CONNECT_TIMEOUT = 5.0
-    ESIGN_READ_TIMEOUT = 60.0
-    #: PEM file with the BSrE root (and intermediate) certificates that BSrE-signed letters must validate against
-    ESIGN_TRUST_ROOTS: str | None = None
     # (the QR code on a signed letter carries <PUBLIC_URL>/v/<code>)
     # Public letter verification (/v/<code>).
     #: signed letters (random file names); default <instance>/letters
@@ -355,7 +346,6 @@ def _env_overrides() -> dict:
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
                  "VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "PUSH_DIR",
                  "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL",
-                 "ESIGN_URL", "ESIGN_USERNAME", "ESIGN_PASSWORD", "ESIGN_API_VERSION", "ESIGN_TRUST_ROOTS",
                  "BACKUP_DIR", "BACKUP_COPY_TARGET", "BACKUP_SSH_COMMAND"):
         if env.get(name):
             out[name] = env[name]
@@ -366,9 +356,6 @@ def _env_overrides() -> dict:
                  "DOCTOR_HEARTBEAT_MAX_SECONDS", "DOCTOR_CLOCK_WARN_SKEW_SECONDS", "DOCTOR_CLOCK_MAX_SKEW_SECONDS"):
         if env.get(name):
             out[name] = int(env[name])
-    for name in ("ESIGN_CONNECT_TIMEOUT", "ESIGN_READ_TIMEOUT"):
-        if env.get(name):
-            out[name] = float(env[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLIC_URL_ALLOW_HTTP", "WEB_PUSH", "WEBHOOK_ALLOW_PRIVATE"):
         if env.get(name):
             out[name] = env[name].lower() in {"1", "true", "yes"}
@@ -380,7 +367,7 @@ def _env_overrides() -> dict:
         out["VERIFY_RATE_LIMIT"] = env["SEMPELMAS_VERIFY_RATE_LIMIT"]
     if env.get("SEMPELMAS_PROXY_COUNT"):
         out["PROXY_COUNT"] = int(env["SEMPELMAS_PROXY_COUNT"])
-    for name in ("ESIGN_URL", "ESIGN_USERNAME", "ESIGN_PASSWORD", "ESIGN_API_VERSION"):
+    for name in ("ESIGN_URL", "ESIGN_USERNAME", "ESIGN_PASSWORD", "ESIGN_API_VERSION", "ESIGN_TRUST_ROOTS"):
         if env.get(name):
             out[name] = env[name]
     for name in ("ESIGN_CONNECT_TIMEOUT", "ESIGN_READ_TIMEOUT"):
