@@ -13,7 +13,7 @@ from sempelmas.models.letters import Letter
 from sempelmas.models.profile import Official
 from tests import esign_fake
 from tests.bsre_setup import configure_bsre, use_bsre
-from tests.conftest import PASSWORD, csrf_from, login
+from tests.conftest import PASSWORD, csrf_from
 from tests.esign_fake import esign_gateway  # noqa: F401 - the fixture
 from tests.signing_setup import Desk, configure
 
