@@ -187,7 +187,7 @@ class FakeEsign:
         self._wake.clear()
         self._server = make_server("127.0.0.1", self._port, self._app, threaded=True)
         self._port = self._server.server_port
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def stop(self) -> None:

@@ -58,7 +58,7 @@ CODE_USER_NOT_REGISTERED = 2011
 STATUS_CODE_ACTIVE = 1111
 ACTIVE_STATUS = "ISSUE"
 
-_NIK = re.compile(r"\d{16}")
+_NIK = re.compile(r"[0-9]{16}")  # ASCII digits only: it goes into a URL path (v1)
 _NOT_ACTIVE_WORDS = ("tidak terdaftar", "belum terdaftar", "not registered", "not_registered", "sertifikat",
                      "certificate", "expired", "kedaluwarsa", "kadaluarsa", "kadaluwarsa", "revoke", "suspend",
                      "tidak aktif", "no_certificate", "belum diterbitkan")
@@ -208,7 +208,7 @@ class EsignClient:
             raise EsignError("passphrase", _("Masukkan passphrase (atau kode TOTP) sertifikat elektronik."))
         if totp is not None and self.config.version == "v1":
             raise EsignError("rejected", _("Esign Client Service v1 tidak menerima kode TOTP; gunakan passphrase."))
-        if totp is not None and not re.fullmatch(r"\d{6,8}", totp):
+        if totp is not None and not re.fullmatch(r"[0-9]{6,8}", totp):
             raise EsignError("totp", _("Kode TOTP harus 6 angka dari aplikasi autentikator."))
         secrets = tuple(s for s in (passphrase, totp) if s)
         if self.config.version == "v1":
@@ -360,7 +360,7 @@ class EsignClient:
                                               s=_num(cfg.connect_timeout)))
             if kind == "timeout":
                 raise EsignError("timeout", _("Esign Client Service tidak menjawab dalam %(s)s detik. Surat belum "
-                                              "ditandatangani dan nomornya tidak terpakai; coba lagi nanti.",
+                                              "ditandatangani; coba lagi nanti.",
                                               s=_num(cfg.read_timeout)))
             raise EsignError("unavailable", _("Esign Client Service tidak dapat dihubungi (%(url)s). Surat belum "
                                               "ditandatangani; periksa bahwa layanan BSrE di server kelurahan "
@@ -399,13 +399,14 @@ class EsignClient:
 
         if code == CODE_WRONG_PASSPHRASE or "passphrase" in low:
             raise error("passphrase", _("Passphrase sertifikat elektronik BSrE salah. Surat belum ditandatangani."))
-        if "totp" in low or "otp" in low.split():
+        if status < 500 and ("totp" in low or "otp" in re.findall(r"[a-z]+", low)):
             raise error("totp", _("Kode TOTP salah atau sudah kedaluwarsa. Ambil kode baru dari aplikasi "
                                   "autentikator lalu coba lagi."))
         if code == CODE_USER_NOT_REGISTERED:
             raise error("not_active", _("NIK penandatangan tidak terdaftar di BSrE. Surat belum ditandatangani; "
                                         "minta admin memeriksa data pejabat."))
-        if any(w in low for w in _NOT_ACTIVE_WORDS):
+        # a crash's words (a Java stack trace naming CertificateException) say nothing about the official
+        if status < 500 and any(w in low for w in _NOT_ACTIVE_WORDS):
             raise error("not_active", _("Sertifikat elektronik BSrE penandatangan tidak aktif (belum terbit, "
                                         "kedaluwarsa, ditangguhkan atau dicabut). Surat belum ditandatangani; "
                                         "hubungi admin untuk memperbarui sertifikat."))
