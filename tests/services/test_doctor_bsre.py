@@ -9,12 +9,11 @@ import pytest
 from sempelmas.services.operations import doctor
 from tests import esign_fake
 from tests.bsre_setup import configure_bsre, use_bsre
-from tests.esign_fake import esign_gateway  # noqa: F401 - the fixture
 from tests.signing_setup import Desk, configure
 
 
 @pytest.fixture
-def desk(app, factory, tmp_path, esign_gateway):  # noqa: F811
+def desk(app, factory, tmp_path, esign_gateway):
     configure(app, tmp_path)
     configure_bsre(app, tmp_path, esign_gateway)
     return Desk(factory)
@@ -59,7 +58,7 @@ def test_missing_or_unreadable_trust_roots_are_faults(app, desk, tmp_path):
     assert bsre()[0].level == "FAULT"
 
 
-def test_a_gateway_that_does_not_answer_is_a_fault(desk, esign_gateway):  # noqa: F811
+def test_a_gateway_that_does_not_answer_is_a_fault(desk, esign_gateway):
     use_bsre(desk.lurah_official)
     esign_gateway.stop()
     found = bsre()
@@ -76,7 +75,7 @@ def test_wrong_gateway_credentials_are_a_fault(app, desk):
     assert found[-1].level == "FAULT" and "ESIGN_PASSWORD" in found[-1].fix
 
 
-def test_an_inactive_certificate_or_a_missing_nik_is_a_warning(desk, esign_gateway):  # noqa: F811
+def test_an_inactive_certificate_or_a_missing_nik_is_a_warning(desk, esign_gateway):
     use_bsre(desk.lurah_official)
     esign_gateway.users[esign_fake.NIK].status = "EXPIRED"
     assert levels(bsre())[-1] == "WARN"

@@ -19,14 +19,13 @@ from sempelmas.services.letters import store as letter_store
 from sempelmas.services.letters.backends import bsre as bsre_backend
 from tests import esign_fake
 from tests.bsre_setup import configure_bsre, use_bsre
-from tests.esign_fake import esign_gateway  # noqa: F401 - the fixture
 from tests.signing_setup import LURAH_PASS, Desk, configure, page_text, qr_payloads
 
 BSRE_WORDS = "Balai Sertifikasi Elektronik (BSrE), Badan Siber dan Sandi Negara"
 
 
 @pytest.fixture
-def desk(app, factory, tmp_path, esign_gateway):  # noqa: F811
+def desk(app, factory, tmp_path, esign_gateway):
     configure(app, tmp_path)
     configure_bsre(app, tmp_path, esign_gateway)
     return Desk(factory)
@@ -39,7 +38,7 @@ def _state(request_id: int) -> tuple:
 
 
 @pytest.mark.parametrize("backend", ["local", "bsre-v1", "bsre-v2", "bsre-v2-totp"])
-def test_both_backends_sign_the_same_demo_letter_through_the_same_flow(app, desk, esign_gateway, backend):  # noqa: F811
+def test_both_backends_sign_the_same_demo_letter_through_the_same_flow(app, desk, esign_gateway, backend):
     (request,) = desk.awaiting(1)
     passphrase, totp = LURAH_PASS, None
     if backend.startswith("bsre"):
@@ -85,7 +84,7 @@ FAILURES = {
 
 
 @pytest.mark.parametrize("failure", list(FAILURES))
-def test_each_gateway_failure_leaves_no_half_letter_and_no_used_number(app, desk, esign_gateway, failure):  # noqa: F811
+def test_each_gateway_failure_leaves_no_half_letter_and_no_used_number(app, desk, esign_gateway, failure):
     app.config["ESIGN_READ_TIMEOUT"] = 1.0
     esign_gateway.slow_seconds = 3.0
     use_bsre(desk.lurah_official)
@@ -112,7 +111,7 @@ def test_each_gateway_failure_leaves_no_half_letter_and_no_used_number(app, desk
     assert passphrase not in " ".join(str(e.details) for e in db.session.scalars(select(AuditEntry)))
 
 
-def test_a_bsre_official_whose_status_is_not_active_is_refused_before_a_number_is_taken(desk, esign_gateway):  # noqa: F811
+def test_a_bsre_official_whose_status_is_not_active_is_refused_before_a_number_is_taken(desk, esign_gateway):
     use_bsre(desk.lurah_official)
     esign_gateway.users[esign_fake.NIK].status = "REVOKE"
     (request,) = desk.awaiting(1)
@@ -122,7 +121,7 @@ def test_a_bsre_official_whose_status_is_not_active_is_refused_before_a_number_i
     assert not [r for r in esign_gateway.requests if r.path.endswith("/sign/pdf")]  # never asked to sign
 
 
-def test_bsre_without_trust_roots_refuses_before_signing(app, desk, esign_gateway):  # noqa: F811
+def test_bsre_without_trust_roots_refuses_before_signing(app, desk, esign_gateway):
     use_bsre(desk.lurah_official)
     app.config["ESIGN_TRUST_ROOTS"] = ""
     (request,) = desk.awaiting(1)
@@ -132,7 +131,7 @@ def test_bsre_without_trust_roots_refuses_before_signing(app, desk, esign_gatewa
     assert not esign_gateway.requests
 
 
-def test_a_gateway_pdf_that_is_not_the_letter_sent_is_refused(app, desk, esign_gateway):  # noqa: F811
+def test_a_gateway_pdf_that_is_not_the_letter_sent_is_refused(app, desk, esign_gateway):
     use_bsre(desk.lurah_official)
     backend = backends.backend_for(desk.lurah)
     backend.unlock(esign_fake.PASSPHRASE)
@@ -165,7 +164,7 @@ def test_capabilities_follow_the_api_version(app, desk):
     assert backends.capabilities_of(desk.lurah_official).totp is False
 
 
-def test_the_admins_status_check_reports_the_gateways_word(desk, esign_gateway):  # noqa: F811
+def test_the_admins_status_check_reports_the_gateways_word(desk, esign_gateway):
     use_bsre(desk.lurah_official)
     assert bsre_backend.status_of(desk.lurah_official)[0] is True
     esign_gateway.users[esign_fake.NIK].status = "EXPIRED"

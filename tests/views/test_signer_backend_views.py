@@ -14,7 +14,6 @@ from sempelmas.models.profile import Official
 from tests import esign_fake
 from tests.bsre_setup import configure_bsre, use_bsre
 from tests.conftest import PASSWORD, csrf_from
-from tests.esign_fake import esign_gateway  # noqa: F401 - the fixture
 from tests.signing_setup import Desk, configure
 
 
@@ -32,7 +31,7 @@ def _official_form(o: Official, **changes) -> dict:
 
 
 def test_bsre_is_offered_only_when_the_gateway_is_configured(app, client, desk, factory, login_as, tmp_path,
-                                                             esign_gateway):  # noqa: F811
+                                                             esign_gateway):
     login_as(factory.staff(Role.ADMIN, "adm"))
     url = f"/admin/pejabat/{desk.lurah_official.id}"
     page = client.get(url).get_data(as_text=True)
@@ -56,7 +55,7 @@ def test_bsre_is_offered_only_when_the_gateway_is_configured(app, client, desk, 
 
 
 def test_the_admin_checks_an_officials_bsre_status_audited(app, client, desk, factory, login_as, tmp_path,
-                                                          esign_gateway):  # noqa: F811
+                                                          esign_gateway):
     configure_bsre(app, tmp_path, esign_gateway)
     use_bsre(desk.lurah_official)
     login_as(factory.staff(Role.ADMIN, "adm"))
@@ -79,7 +78,7 @@ def test_only_the_admin_may_check_a_bsre_status(client, desk, factory, login_as,
     assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "official.bsre_status")).all()
 
 
-def test_the_status_check_and_the_backend_choice_need_csrf(make_app, factory, tmp_path, esign_gateway):  # noqa: F811
+def test_the_status_check_and_the_backend_choice_need_csrf(make_app, factory, tmp_path, esign_gateway):
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         configure(app, tmp_path)
@@ -103,7 +102,7 @@ def test_the_status_check_and_the_backend_choice_need_csrf(make_app, factory, tm
         assert client.post(f"{url}/cek-bsre", data={"csrf_token": token}).status_code == 200
 
 
-def test_the_signer_pages_offer_what_bsre_supports(app, client, desk, login_as, tmp_path, esign_gateway):  # noqa: F811
+def test_the_signer_pages_offer_what_bsre_supports(app, client, desk, login_as, tmp_path, esign_gateway):
     configure_bsre(app, tmp_path, esign_gateway)
     (request,) = desk.awaiting(1)
     login_as(desk.lurah)
@@ -125,7 +124,7 @@ def test_the_signer_pages_offer_what_bsre_supports(app, client, desk, login_as, 
 
 
 def test_a_bsre_official_signs_with_a_totp_from_the_letter_page(app, client, desk, login_as, tmp_path,
-                                                                esign_gateway):  # noqa: F811
+                                                                esign_gateway):
     configure_bsre(app, tmp_path, esign_gateway)
     use_bsre(desk.lurah_official)
     (request,) = desk.awaiting(1)
@@ -148,7 +147,7 @@ def test_a_bsre_official_signs_with_a_totp_from_the_letter_page(app, client, des
 
 
 def test_batch_signing_by_a_bsre_official_is_refused_with_the_reason(app, client, desk, login_as, tmp_path,
-                                                                     esign_gateway):  # noqa: F811
+                                                                     esign_gateway):
     configure_bsre(app, tmp_path, esign_gateway)
     use_bsre(desk.lurah_official)
     requests = desk.awaiting(2)
