@@ -25,6 +25,12 @@ class LocalBackend(letter_signing.KelurahanCASigner):
         # a TOTP means nothing to the kelurahan CA: only the passphrase unlocks the key
         return super().unlock(passphrase or "")
 
+    def sign(self, pdf: bytes, *, passphrase: str | None = None, reason: str, location: str) -> bytes:
+        # the passphrase given to ``unlock`` serves when none is given here (the interface's shape)
+        if passphrase is None and self._unlocked is not None:
+            passphrase = self._unlocked[0]
+        return super().sign(pdf, passphrase=passphrase or "", reason=reason, location=location)
+
     def check_signed(self, sent: bytes, signed: bytes) -> None:
         """Nothing to check: pyHanko signed with our own key in this process (an unchanged flow)."""
 
