@@ -156,3 +156,31 @@ def test_batch_signing_by_a_bsre_official_is_refused_with_the_reason(app, client
                                                             "passphrase": esign_fake.PASSPHRASE})
     assert resp.status_code == 409 and "BSrE" in resp.get_data(as_text=True)
     assert db.session.scalar(select(Letter)) is None
+
+
+def test_the_verification_page_checks_a_bsre_letter_against_the_bsre_root(app, client, desk, tmp_path,
+                                                                          esign_gateway):
+    import io
+
+    from sempelmas.services.letters import issuing
+    from sempelmas.services.letters import store as letter_store
+
+    configure_bsre(app, tmp_path, esign_gateway)
+    use_bsre(desk.lurah_official)
+    (request,) = desk.awaiting(1)
+    letter = issuing.issue_letter(request, desk.lurah, esign_fake.PASSPHRASE)
+    data = letter_store.read_pdf(letter)
+
+    def check(pdf: bytes) -> str:
+        resp = client.post(f"/v/{letter.verify_code}", data={"berkas": (io.BytesIO(pdf), "surat.pdf")},
+                           content_type="multipart/form-data")
+        assert resp.status_code == 200
+        return resp.get_data(as_text=True)
+
+    assert client.get(f"/v/{letter.verify_code}").status_code == 200
+    html = check(data)
+    assert "sama persis" in html and "Tanda tangan elektronik sah." in html
+    tampered = esign_fake.flip_signed_byte(data)
+    assert "Tanda tangan elektronik tidak sah." in check(tampered)
+    app.config["ESIGN_TRUST_ROOTS"] = ""  # without the BSrE root the kelurahan CA alone does not vouch for it
+    assert "Tanda tangan elektronik sah." not in check(data)
