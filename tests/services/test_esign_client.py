@@ -268,6 +268,19 @@ def test_a_slow_gateway_times_out_within_the_read_timeout(esign_gateway, version
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_gateway_trickling_its_answer_cannot_hold_the_worker(esign_gateway, version):
+    """Every read gets a byte within the read timeout; the whole exchange is bounded all the same."""
+    esign_gateway.slow_seconds = 10
+    esign_gateway.fail_next("trickle")
+
+    started = time.monotonic()
+    error = _signing_failure(esign_gateway, version, connect_timeout=0.5, read_timeout=1.0)
+    took = time.monotonic() - started
+
+    assert error.kind == "timeout" and took < 0.5 + 1.0 + 1.0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_a_success_that_is_not_a_pdf_is_a_bad_response(esign_gateway, version):
     esign_gateway.fail_next("not_pdf")
     error = _signing_failure(esign_gateway, version)
