@@ -365,3 +365,12 @@ def test_error_repr_names_kind_and_message_only():
     assert repr(error) == "EsignError(kind='timeout', message='Esign Client Service tidak menjawab.')"
     with pytest.raises(AssertionError):
         EsignError("other", "x")
+
+
+def test_the_officials_message_follows_their_language(esign_gateway, app):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        error = _signing_failure(esign_gateway, "v2", passphrase="salah-sekali-987")
+    assert error.kind == "passphrase"
+    assert str(error) == "Wrong passphrase for the BSrE electronic certificate. The letter has not been signed."
