@@ -314,6 +314,16 @@ def test_a_gateway_that_repeats_the_secret_in_its_error_has_it_blanked(esign_gat
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_redirect_is_not_followed_so_the_secret_goes_nowhere_else(esign_gateway, version):
+    esign_gateway.fail_next("redirect")
+
+    error = _signing_failure(esign_gateway, version)
+
+    assert error.kind == "rejected" and "ESIGN_URL" in str(error) and error.http_status == 307
+    assert [r.path for r in esign_gateway.requests] == ["/api/sign/pdf" if version == "v1" else "/api/v2/sign/pdf"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize(("failure", "broken"), [("bad_signature", "intact"), ("untrusted", "trusted")])
 def test_a_pdf_whose_signature_does_not_hold_comes_back_for_the_caller_to_refuse(esign_gateway, version, failure,
                                                                                 broken):
