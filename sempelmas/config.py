@@ -250,7 +250,7 @@ class DefaultConfig:
     ESIGN_PASSWORD: str | None = None
     #: "v1" (multipart /api/sign/pdf, passphrase only) or "v2" (JSON /api/v2/..., passphrase or TOTP)
     ESIGN_API_VERSION = "v2"
-    #: seconds to connect, and to wait for the signed PDF (the whole exchange is bounded by their sum)
+    #: seconds to connect, and to wait for the signed PDF (a whole exchange: their sum plus at most one more read)
     ESIGN_CONNECT_TIMEOUT = 5.0
     ESIGN_READ_TIMEOUT = 60.0
     #: PEM file with the BSrE root (and intermediate) certificates BSrE-signed letters must validate against

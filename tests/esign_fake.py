@@ -17,11 +17,16 @@ against ``root_der``.
 - TOTP: RFC 6238 (HMAC-SHA1, 30 s steps, 6 digits, ±1 step) over each user's ``totp_secret``.
 
 Failures on demand: ``fail_next(kind)`` (the next signing request) or ``mode = kind`` (every one until reset):
-``"expired"`` (certificate expired), ``"500"``, ``"slow"`` (answers after ``slow_seconds``), ``"not_pdf"`` (200,
+``"expired"`` (certificate expired), ``"500"``, ``"slow"`` (answers after ``slow_seconds``), ``"trickle"`` (a 200
+whose body comes a byte every 0.2 s, for ``slow_seconds``), ``"not_pdf"`` (200,
 not a PDF), ``"bad_signature"`` (a byte inside the signed range flipped after signing), ``"untrusted"`` (signed by a
-certificate of another root), ``"echo"`` (a careless gateway repeating the secret in its error). Down: ``stop()``
+certificate of another root), ``"echo"`` (a careless gateway repeating the secret in its error), ``"redirect"`` (a
+307 to another path, which would carry the secret again if followed). Down: ``stop()``
 (connection refused; ``start()`` brings it back on the same port). A user's ``status`` other than ``ISSUE`` makes
 signing refused and the status check say so.
+
+A visible signature gets pyHanko's default stamp in a box at the given page and coordinates (default (50, 50) on
+page 1): the fake neither draws the image or QR nor looks for the ``tag_koordinat`` text.
 
 ``requests`` records what arrived, secret fields included (so tests can prove they were sent there and only
 there). The ``esign_gateway`` fixture gives a started fake: import it into a test module.
@@ -55,7 +60,7 @@ NAME = "DRS. BAMBANG SUTRISNO"
 PASSPHRASE = "rahasia-bsre-123!"
 TOTP_SECRET = b"12345678901234567890"  # RFC 6238's own test secret
 USERNAME, PASSWORD = "sempelmas", "akun-esign-uji"
-FAILURES = ("expired", "500", "slow", "not_pdf", "bad_signature", "untrusted", "echo")
+FAILURES = ("expired", "500", "slow", "trickle", "not_pdf", "bad_signature", "untrusted", "echo", "redirect")
 
 
 def totp(secret: bytes, at: float | None = None, *, step: int = 30, digits: int = 6) -> str:
@@ -270,6 +275,8 @@ class FakeEsign:
 
     def _refusal(self, nik: str, passphrase: str | None, code: str | None, failure: str | None) -> Response | None:
         user = self.users.get(nik)
+        if failure == "redirect":
+            return Response("", status=307, headers={"Location": "/api/elsewhere"})
         if failure == "echo":
             return self._json({"error": "Validasi gagal",
                                "message": f"nilai '{passphrase or code}' untuk NIK {nik} tidak dapat diproses"}, 422)
@@ -288,7 +295,15 @@ class FakeEsign:
                                "error": "Internal Server Error", "path": "/api/sign/pdf"}, 500)
         if failure == "slow":
             self._wake.wait(self.slow_seconds)
+        if failure == "trickle":
+            return Response(self._trickle(), mimetype="application/pdf")
         return None
+
+    def _trickle(self):
+        yield b"%PDF-1.7\n"
+        until = time.monotonic() + self.slow_seconds
+        while time.monotonic() < until and not self._wake.wait(0.2):
+            yield b" "
 
     def _sign(self, pdf: bytes, nik: str, visible: dict | None, reason: str, location: str,
               failure: str | None) -> bytes:

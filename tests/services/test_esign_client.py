@@ -268,6 +268,19 @@ def test_a_slow_gateway_times_out_within_the_read_timeout(esign_gateway, version
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_gateway_trickling_its_answer_cannot_hold_the_worker(esign_gateway, version):
+    """Every read gets a byte within the read timeout; the whole exchange is bounded all the same."""
+    esign_gateway.slow_seconds = 10
+    esign_gateway.fail_next("trickle")
+
+    started = time.monotonic()
+    error = _signing_failure(esign_gateway, version, connect_timeout=0.5, read_timeout=1.0)
+    took = time.monotonic() - started
+
+    assert error.kind == "timeout" and took < 0.5 + 1.0 + 1.0
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_a_success_that_is_not_a_pdf_is_a_bad_response(esign_gateway, version):
     esign_gateway.fail_next("not_pdf")
     error = _signing_failure(esign_gateway, version)
@@ -298,6 +311,16 @@ def test_a_gateway_that_repeats_the_secret_in_its_error_has_it_blanked(esign_gat
     assert "***" in error.gateway_message
     assert_no_secret(error, PASSPHRASE)
     assert all(PASSPHRASE not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_redirect_is_not_followed_so_the_secret_goes_nowhere_else(esign_gateway, version):
+    esign_gateway.fail_next("redirect")
+
+    error = _signing_failure(esign_gateway, version)
+
+    assert error.kind == "rejected" and "ESIGN_URL" in str(error) and error.http_status == 307
+    assert [r.path for r in esign_gateway.requests] == ["/api/sign/pdf" if version == "v1" else "/api/v2/sign/pdf"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -352,3 +375,12 @@ def test_error_repr_names_kind_and_message_only():
     assert repr(error) == "EsignError(kind='timeout', message='Esign Client Service tidak menjawab.')"
     with pytest.raises(AssertionError):
         EsignError("other", "x")
+
+
+def test_the_officials_message_follows_their_language(esign_gateway, app):
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        error = _signing_failure(esign_gateway, "v2", passphrase="salah-sekali-987")
+    assert error.kind == "passphrase"
+    assert str(error) == "Wrong passphrase for the BSrE electronic certificate. The letter has not been signed."

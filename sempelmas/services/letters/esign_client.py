@@ -22,7 +22,8 @@ Written from the published descriptions (the project's INTEGRATIONS.md, BSrE sec
 Safety: the passphrase or TOTP goes in the one signing request and nowhere else: not logged, not in any exception
 (``EsignError`` carries only our message and the gateway's words with the secret blanked out, and is raised
 outside the ``except`` block so no ``requests`` exception holding the request body hangs on it). Connect and read
-are always bounded, the whole exchange too (a gateway trickling bytes cannot hold a worker), redirects are not
+are always bounded, the whole exchange too (connect + read timeouts, plus at most one more read: a gateway
+trickling bytes cannot hold a worker), redirects are not
 followed (a 307 would resend the passphrase elsewhere), and the answer is capped in size.
 """
 
