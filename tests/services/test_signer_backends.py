@@ -173,3 +173,56 @@ def test_the_admins_status_check_reports_the_gateways_word(desk, esign_gateway):
     esign_gateway.stop()
     active, message = bsre_backend.status_of(desk.lurah_official)
     assert active is False and message
+
+
+def test_wrong_bsre_passphrases_are_counted_and_throttled_before_the_gateway_locks_the_certificate(
+        app, desk, esign_gateway):
+    use_bsre(desk.lurah_official)
+    (request,) = desk.awaiting(1)
+    limit = app.config["PKI_MAX_FAILURES"]
+    for _ in range(limit):
+        with pytest.raises(letter_ca.WrongPassphrase):
+            issuing.issue_letter(db.session.get(LetterRequest, request.id), desk.lurah, "tebakan-salah")
+    asked = len(esign_gateway.requests)
+    with pytest.raises(letter_ca.TooManyAttempts):
+        issuing.issue_letter(db.session.get(LetterRequest, request.id), desk.lurah, esign_fake.PASSPHRASE)
+    assert len(esign_gateway.requests) == asked  # the gateway was not asked again
+    assert db.session.scalar(select(func.count()).select_from(Letter)) == 0
+
+
+def test_no_secret_reaches_the_logs(app, desk, esign_gateway, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    use_bsre(desk.lurah_official)
+    requests = desk.awaiting(2)
+    with pytest.raises(letter_ca.WrongPassphrase):
+        issuing.issue_letter(requests[0], desk.lurah, "rahasia-yang-salah-42")
+    esign_gateway.fail_next("echo")  # a careless gateway repeating the secret in its error
+    with pytest.raises(letter_ca.PkiError) as refused:
+        issuing.issue_letter(db.session.get(LetterRequest, requests[0].id), desk.lurah, esign_fake.PASSPHRASE)
+    assert esign_fake.PASSPHRASE not in refused.value.message
+    totp = esign_gateway.totp_now()
+    issuing.issue_letter(db.session.get(LetterRequest, requests[1].id), desk.lurah, "", totp=totp)
+    for secret in ("rahasia-yang-salah-42", esign_fake.PASSPHRASE, totp):
+        assert secret not in caplog.text
+
+
+def test_a_test_letter_and_a_replacement_go_through_bsre_too(app, desk, esign_gateway):
+    from sempelmas.services.letters import test_letter
+
+    use_bsre(desk.lurah_official)
+    made = test_letter.issue_test_letter(desk.lurah, esign_fake.PASSPHRASE)
+    assert made.certificate_id is None
+    facts = letter_signing.signature_facts(made.pdf, backends.all_trust_roots_der())
+    assert facts["trusted"] and facts["whole"] and BSRE_WORDS in page_text(made.pdf)
+    (request,) = desk.awaiting(1)
+    first = issuing.issue_letter(request, desk.lurah, esign_fake.PASSPHRASE)
+    esign_gateway.fail_next("untrusted")
+    with pytest.raises(backends.SigningRefused):
+        issuing.issue_replacement(first, desk.lurah, esign_fake.PASSPHRASE, "Salah ketik alamat")
+    db.session.rollback()
+    assert db.session.get(Letter, first.id).status == "sah"  # the old letter untouched
+    new = issuing.issue_replacement(db.session.get(Letter, first.id), desk.lurah, esign_fake.PASSPHRASE,
+                                    "Salah ketik alamat")
+    assert new.sequence == first.sequence + 1 and db.session.get(Letter, first.id).status != "sah"

@@ -330,10 +330,13 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
         webhooks.letter_event("letter.signed", letter)
         letter_issued.send(letter, pdf=signed)
         db.session.commit()
-    except BaseException:
+    except BaseException as e:
         db.session.rollback()
         if stored is not None:
             letter_store.discard_pdf(stored)
+        if isinstance(e, letter_ca.WrongPassphrase):  # a gateway refused it (BSrE): counted like a local one
+            letter_certs.record_failure(db.session.get(User, user_id), kind="bsre")
+            db.session.commit()
         raise
     try:
         letter_store.publish_pdf(stored)

@@ -17,6 +17,7 @@ from sempelmas.domain.i18n import lazy as _
 from sempelmas.services.letters import esign_roots
 from sempelmas.services.letters.backends import BSRE, Capabilities, SigningRefused
 from sempelmas.services.letters.ca import WrongPassphrase
+from sempelmas.services.letters.certificates import check_not_throttled
 
 
 class WrongSecret(SigningRefused, WrongPassphrase):
@@ -83,9 +84,10 @@ class BsreBackend:
     name = BSRE
     certificate = None  # the certificate lives at BSrE
 
-    def __init__(self, official, nik: str, esign):
+    def __init__(self, official, nik: str, esign, user=None):
         self.official = official
         self.nik = nik
+        self.user = user
         self._client = esign
         self._passphrase: str | None = None
         self._totp: str | None = None
@@ -100,7 +102,7 @@ class BsreBackend:
         if not nik:
             raise SigningRefused(_("NIK pejabat untuk BSrE belum diisi; minta admin mengisinya di halaman Pejabat."),
                                  "no_nik")
-        return cls(official, nik, client())
+        return cls(official, nik, client(), user)
 
     def unlock(self, passphrase: str | None = None, *, totp: str | None = None) -> BsreBackend:
         """Keep the secret for this request's signing, after checking the roots are configured and the
@@ -113,6 +115,10 @@ class BsreBackend:
             totp = None
         if not passphrase and not totp:
             raise WrongSecret(_("Isi passphrase BSrE Anda (atau kode TOTP)."), "passphrase", field="passphrase")
+        if self.user is not None:
+            # wrong BSrE passphrases count like local ones (issuing._issue records them): guessing through a stolen
+            # session stops here, before BSrE locks the official's certificate
+            check_not_throttled(self.user)
         if not self.trust_roots_der():
             raise SigningRefused(_("Akar sertifikat BSrE (ESIGN_TRUST_ROOTS) belum diatur atau tidak terbaca: surat "
                                    "yang ditandatangani BSrE tidak dapat diperiksa. Minta admin menjalankan "
