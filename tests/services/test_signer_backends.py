@@ -54,6 +54,7 @@ def test_both_backends_sign_the_same_demo_letter_through_the_same_flow(app, desk
     assert facts["verdict"] == "checked" and facts["intact"] and facts["valid"] and facts["trusted"] and facts["whole"]
     text = page_text(pdf)
     assert issuing.verify_url(letter.verify_code) in qr_payloads(pdf)  # the QR unchanged
+    assert backends.backend_for(desk.lurah).footer_text() in text
     if backend == "local":
         assert letter.certificate_id is not None and BSRE_WORDS not in text
         assert "memakai sertifikat elektronik. Sesuai Pasal 5 ayat (1)" in text

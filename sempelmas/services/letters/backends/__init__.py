@@ -76,6 +76,10 @@ class SignerBackend(Protocol):
     def trust_roots_der(self) -> list[bytes]:
         """The roots its letters validate against."""
 
+    def footer_text(self) -> str:
+        """The letter's footer statement for this backend (``FOOTERS``); the letter renders it from the official
+        (``footer_text(official)`` below) before any backend exists, e.g. in a preview."""
+
 
 #: the letter's footer per backend (tata naskah dinas; letters are printed in Indonesian whatever the reader's
 #: language). The local wording is the one letters carried before backends existed.

@@ -15,7 +15,7 @@ from flask import current_app
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.services.letters import esign_roots
-from sempelmas.services.letters.backends import BSRE, Capabilities, SigningRefused
+from sempelmas.services.letters.backends import BSRE, FOOTERS, Capabilities, SigningRefused
 from sempelmas.services.letters.ca import WrongPassphrase
 from sempelmas.services.letters.certificates import check_not_throttled
 
@@ -166,6 +166,9 @@ class BsreBackend:
                                        {k: v for k, v in facts.items() if k != "signer_name"})
             raise SigningRefused(_("Tanda tangan pada PDF dari BSrE tidak sah atau tidak dipercaya (akar BSrE). Surat "
                                    "belum ditandatangani; nomor surat tidak terpakai."), "invalid_signature")
+
+    def footer_text(self) -> str:
+        return FOOTERS[BSRE]
 
     def trust_roots_der(self) -> list[bytes]:
         return esign_roots.roots_der()

@@ -5,7 +5,7 @@ of a batch); this class only adds what the interface asks."""
 from __future__ import annotations
 
 from sempelmas.services.letters import signing as letter_signing
-from sempelmas.services.letters.backends import LOCAL, Capabilities
+from sempelmas.services.letters.backends import FOOTERS, LOCAL, Capabilities
 
 CAPABILITIES = Capabilities(batch=True, visible_appearance=False, tsa=True, ltv=False, totp=False)
 
@@ -33,6 +33,9 @@ class LocalBackend(letter_signing.KelurahanCASigner):
 
     def check_signed(self, sent: bytes, signed: bytes) -> None:
         """Nothing to check: pyHanko signed with our own key in this process (an unchanged flow)."""
+
+    def footer_text(self) -> str:
+        return FOOTERS[LOCAL]
 
     def trust_roots_der(self) -> list[bytes]:
         return letter_signing.trust_roots_der()
