@@ -6,17 +6,16 @@ nothing else changes). Then, in ONE transaction that begins with ``sequences.beg
 write lock; on PostgreSQL the counter row and the request row are locked ``FOR UPDATE``):
 
     take the number → new verification code → render the PDF (number, QR with <PUBLIC_URL>/v/<code>)
-    → sign it (PAdES, by the official's backend: services/letters/backends) → a gateway's answer validated
-    (BSrE: the signature checks out against the BSrE root and covers the PDF sent) → insert the Letter row
-    → stage the file (``<name>.pending``) → lifecycle "sign"
-    (→ selesai, notifications) → audit "letter.issue" → commit → the file gets its final name.
+    → sign it (the official's backend: services/letters/backends; a gateway's PDF must validate) → insert the
+    Letter row → stage the file (``<name>.pending``) → lifecycle "sign" (→ selesai, notifications) → audit
+    "letter.issue" → commit → the file gets its final name.
 
 Any failure rolls everything back and deletes the staged file: no letter, no file, the number is not
 consumed (gapless), the request still waits for a signature. The write lock (or row lock) is held while the
 letter is rendered and signed, because the number printed in the PDF must be the one the commit keeps: signers
-queue behind each other for the ~100 ms a letter takes (with BSrE, the gateway's answer: bounded by
-ESIGN_READ_TIMEOUT). A process killed before the commit leaves only a pending
-file that nothing serves or backs up, and that ``letter_store.sweep`` deletes (see letter_store).
+queue behind each other for the ~100 ms a letter takes (behind a BSrE gateway: ≤ ESIGN_READ_TIMEOUT). A process
+killed before the commit leaves only a pending file that nothing serves or backs up, and that
+``letter_store.sweep`` deletes (see letter_store).
 
 Capacity in the signature block (no schema change; from the profile's officials, ``models.profile.Official``):
 - the official whose ``position`` is "lurah" signs in their own name (capacity "");
@@ -186,10 +185,9 @@ def check_signable(request: LetterRequest, signer_user: User) -> None:
 
 
 def prepare_signer(signer_user: User, passphrase: str, *, totp: str | None = None, official: Official | None = None):
-    """The user's signer backend (services/letters/backends), unlocked before any number is taken: the local
-    key with the passphrase, or BSrE's gateway and certificate status checked (the passphrase or ``totp`` kept
-    for this request only). Raises CertificateUnusable, TooManyAttempts, WrongPassphrase (counted and
-    committed: the failure stays, nothing else changes) or backends.SigningRefused."""
+    """The user's signer backend (services/letters/backends) unlocked before any number is taken (local: the key;
+    BSrE: the gateway and certificate status checked, the passphrase or ``totp`` kept for this request only).
+    Raises CertificateUnusable, TooManyAttempts, WrongPassphrase (counted, committed) or SigningRefused."""
     signer = backends.backend_for(signer_user, official)
     try:
         signer.unlock(passphrase, totp=totp)
@@ -216,11 +214,10 @@ def issue_letter(request: LetterRequest, signer_user: User, passphrase: str, *, 
     """Number, render, sign and store the letter of ``request`` and close it (selesai); commits.
 
     ``signer``: an already unlocked signer (batch signing unlocks the key once); otherwise the user's active
-    certificate is unlocked with ``passphrase`` (or the official's BSrE backend prepared with it or ``totp``).
-    ``official``/``capacity`` default to the certificate's official and ``capacity_of`` it. ``verify_code``: a
-    fixed code (demo data only). Raises IssueError, lifecycle.RequestError or letter_ca.PkiError (WrongPassphrase,
-    TooManyAttempts, CertificateUnusable, backends.SigningRefused); on any error nothing is kept (see the module
-    docstring).
+    official's backend is unlocked with ``passphrase`` (or ``totp``: BSrE v2). ``official``/``capacity`` default to
+    the certificate's official and ``capacity_of`` it. ``verify_code``: a fixed code (demo data only). Raises
+    IssueError, lifecycle.RequestError or letter_ca.PkiError (WrongPassphrase, TooManyAttempts,
+    CertificateUnusable, SigningRefused); on any error nothing is kept (see the module docstring).
     """
     check_signable(request, signer_user)
     if signer is None:
@@ -298,9 +295,8 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
                                        capacity=capacity, verify_url=verify_url(code))
         location = _location()
         signed = signer.sign(pdf, passphrase=passphrase, reason=f"Surat {number}", location=location)
-        check_signed = getattr(signer, "check_signed", None)  # a batch's held key: our own pyHanko, in-process
-        if check_signed is not None:
-            check_signed(pdf, signed)  # a gateway's answer is recorded only once it validates (backends/bsre.py)
+        if hasattr(signer, "check_signed"):  # not a batch's held key (our own pyHanko, in-process)
+            signer.check_signed(pdf, signed)  # a gateway's answer is recorded only once it validates (bsre.py)
         stored = letter_store.new_stored_name()
         snapshot = request.service_snapshot or {}
         letter = Letter(

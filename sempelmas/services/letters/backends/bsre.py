@@ -15,7 +15,7 @@ from flask import current_app
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.services.letters import esign_roots
-from sempelmas.services.letters.backends import BSRE, FOOTERS, Capabilities, SigningRefused
+from sempelmas.services.letters.backends.base import BSRE, FOOTERS, Capabilities, SigningRefused
 from sempelmas.services.letters.ca import WrongPassphrase
 from sempelmas.services.letters.certificates import check_not_throttled
 

@@ -5,7 +5,7 @@ of a batch); this class only adds what the interface asks."""
 from __future__ import annotations
 
 from sempelmas.services.letters import signing as letter_signing
-from sempelmas.services.letters.backends import FOOTERS, LOCAL, Capabilities
+from sempelmas.services.letters.backends.base import FOOTERS, LOCAL, Capabilities
 
 CAPABILITIES = Capabilities(batch=True, visible_appearance=False, tsa=True, ltv=False, totp=False)
 
