@@ -13,9 +13,8 @@ write lock; on PostgreSQL the counter row and the request row are locked ``FOR U
 Any failure rolls everything back and deletes the staged file: no letter, no file, the number is not
 consumed (gapless), the request still waits for a signature. The write lock (or row lock) is held while the
 letter is rendered and signed, because the number printed in the PDF must be the one the commit keeps: signers
-queue behind each other for the ~100 ms a letter takes (behind a BSrE gateway: ≤ ESIGN_READ_TIMEOUT). A process
-killed before the commit leaves only a pending file that nothing serves or backs up, and that
-``letter_store.sweep`` deletes (see letter_store).
+queue behind each other for the ~100 ms a letter takes. A process killed before the commit leaves only a pending
+file that nothing serves or backs up, and that ``letter_store.sweep`` deletes (see letter_store).
 
 Capacity in the signature block (no schema change; from the profile's officials, ``models.profile.Official``):
 - the official whose ``position`` is "lurah" signs in their own name (capacity "");
@@ -185,9 +184,8 @@ def check_signable(request: LetterRequest, signer_user: User) -> None:
 
 
 def prepare_signer(signer_user: User, passphrase: str, *, totp: str | None = None, official: Official | None = None):
-    """The user's signer backend (services/letters/backends) unlocked before any number is taken (local: the key;
-    BSrE: the gateway and certificate status checked, the passphrase or ``totp`` kept for this request only).
-    Raises CertificateUnusable, TooManyAttempts, WrongPassphrase (counted, committed) or SigningRefused."""
+    """The user's signer backend (services/letters/backends), unlocked before a number is taken: CertificateUnusable,
+    TooManyAttempts, WrongPassphrase (counted and committed) or SigningRefused (BSrE: gateway, certificate)."""
     signer = backends.backend_for(signer_user, official)
     try:
         signer.unlock(passphrase, totp=totp)

@@ -6,7 +6,8 @@ passphrase (or, with v2, a TOTP) is given for one request: it lives in this obje
 gateway, never stored, logged or audited. Before a number is taken ``unlock`` checks what can be checked (the
 gateway answers, the certificate of the official's NIK is active); after signing ``check_signed`` refuses a PDF
 that does not validate against the BSrE roots (ESIGN_TRUST_ROOTS) or whose signature does not cover the very PDF
-that was sent, so nothing is recorded for it (issuing._issue rolls back).
+that was sent, so nothing is recorded for it (issuing._issue rolls back). Signing happens inside the signing
+transaction (the number is printed in the PDF): other signers wait for the gateway, at most ESIGN_READ_TIMEOUT.
 """
 
 from __future__ import annotations
