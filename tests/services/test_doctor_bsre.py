@@ -65,9 +65,6 @@ def test_a_gateway_that_does_not_answer_is_a_fault(desk, esign_gateway):
     assert found[-1].level == "FAULT" and "tidak menjawab" in found[-1].message and found[-1].fix
 
 
-@pytest.mark.xfail(reason="esign_client.user_status reads the gateway's Spring 401 body ({'status': 401, 'error': "
-                          "'Unauthorized'}) as an inactive certificate instead of raising EsignError('rejected'); "
-                          "fix in esign_client.py (branch bsre)", strict=False)
 def test_wrong_gateway_credentials_are_a_fault(app, desk):
     use_bsre(desk.lurah_official)
     app.config["ESIGN_PASSWORD"] = "salah"

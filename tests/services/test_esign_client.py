@@ -301,6 +301,13 @@ def test_a_wrong_application_account_is_rejected(esign_gateway, version):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_a_wrong_application_account_at_the_status_call_is_rejected_not_an_inactive_certificate(esign_gateway,
+                                                                                               version):
+    error = failure_of(lambda: client(esign_gateway, version, password="bukan-ini").user_status(NIK))
+    assert error.kind == "rejected" and "ESIGN_USERNAME" in str(error) and error.http_status == 401
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_a_gateway_that_repeats_the_secret_in_its_error_has_it_blanked(esign_gateway, version, caplog):
     caplog.set_level(logging.DEBUG)
     esign_gateway.fail_next("echo")

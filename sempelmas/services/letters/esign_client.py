@@ -188,7 +188,8 @@ class EsignClient:
         nested = body.get("data") if isinstance(body.get("data"), dict) else {}
         status = str(body.get("status") or body.get("userStatus") or nested.get("status") or "")
         words = str(body.get("message") or body.get("error") or body.get("deskripsi_status") or "")
-        if answer.status == 401 and not status and "status_code" not in body:
+        # a 401 that names no user status (none, or just the HTTP code echoed) refuses the app's credentials
+        if answer.status == 401 and "status_code" not in body and (not status or status.isdigit()):
             self._raise_for(answer, secrets=())
         code = body.get("status_code")
         if code is not None and str(code).isdigit():
