@@ -241,6 +241,22 @@ class DefaultConfig:
     #: tests only: accept push endpoints on http://127.0.0.1 (otherwise an https URL on a public host name)
     PUSH_ALLOW_LOCAL_ENDPOINTS = False
 
+    # BSrE Esign Client Service (services/letters/esign_client.py): the on-premises gateway that signs with the
+    # officials' BSrE certificates; unset ESIGN_URL = no BSrE backend.
+    #: e.g. "http://10.0.0.5" (the gateway's base address, without /api)
+    ESIGN_URL: str | None = None
+    #: the application account the gateway's admin gives (HTTP Basic auth)
+    ESIGN_USERNAME: str | None = None
+    ESIGN_PASSWORD: str | None = None
+    #: "v1" (multipart /api/sign/pdf, passphrase only) or "v2" (JSON /api/v2/..., passphrase or TOTP)
+    ESIGN_API_VERSION = "v2"
+    #: seconds to connect, and to wait for the signed PDF (a whole exchange: their sum plus at most one more read)
+    ESIGN_CONNECT_TIMEOUT = 5.0
+    ESIGN_READ_TIMEOUT = 60.0
+    #: PEM file with the BSrE root (and intermediate) certificates BSrE-signed letters must validate against
+    #: (services/letters/esign_roots.py): the signing flow, the verification page and the upload check use it
+    ESIGN_TRUST_ROOTS: str | None = None
+
     # Digital signatures (services/letters/ca.py): the kelurahan CA lives in PKI_DIR (default <instance>/pki).
     PKI_DIR: str | None = None
     #: the CA key's passphrase; empty outside production → generated once into <PKI_DIR>/ca-passphrase
@@ -351,6 +367,12 @@ def _env_overrides() -> dict:
         out["VERIFY_RATE_LIMIT"] = env["SEMPELMAS_VERIFY_RATE_LIMIT"]
     if env.get("SEMPELMAS_PROXY_COUNT"):
         out["PROXY_COUNT"] = int(env["SEMPELMAS_PROXY_COUNT"])
+    for name in ("ESIGN_URL", "ESIGN_USERNAME", "ESIGN_PASSWORD", "ESIGN_API_VERSION", "ESIGN_TRUST_ROOTS"):
+        if env.get(name):
+            out[name] = env[name]
+    for name in ("ESIGN_CONNECT_TIMEOUT", "ESIGN_READ_TIMEOUT"):
+        if env.get(name):
+            out[name] = float(env[name])
     if env.get("SEMPELMAS_HTTPS"):
         secure = env["SEMPELMAS_HTTPS"].lower() in {"1", "true", "yes"}
         out["SESSION_COOKIE_SECURE"] = secure

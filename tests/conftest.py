@@ -20,6 +20,9 @@ from sempelmas.services.files.uploads import save_image
 from sempelmas.services.kelurahan.demo import make_nik
 from sempelmas.services.people.passwords import hash_password
 
+#: shared fixtures of local fakes: esign_gateway (BSrE Esign Client Service, tests/esign_fake.py)
+pytest_plugins = ["tests.esign_fake"]
+
 PASSWORD = "rahasia-123"
 #: what a production start needs (sempelmas/config.py check_production): make_app(**PRODUCTION)
 PRODUCTION = {"ENV": "production", "SECRET_KEY": "9f1c2e7ab34d58e06a7b1c9d2e4f6a8b0c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f",

@@ -93,6 +93,11 @@ class Official(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(default=True)
     sort_order: Mapped[int] = mapped_column(default=0)
+    #: who signs this official's letters: "local" (the kelurahan CA, services/letters/backends/local.py) or
+    #: "bsre" (the BSrE Esign Client Service, services/letters/backends/bsre.py); the admin chooses
+    signing_backend: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    #: the NIK BSrE knows the official by (their certificate's holder), when it is not their account's NIK
+    bsre_nik: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def nip_display(self) -> str:

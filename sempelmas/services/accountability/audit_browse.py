@@ -74,6 +74,7 @@ ACTION_LABELS = {
     "profile.update": _l("Profil kelurahan diubah"),
     "official.create": _l("Pejabat ditambahkan"),
     "official.update": _l("Data pejabat diubah"),
+    "official.bsre_status": _l("Status sertifikat BSrE pejabat diperiksa"),
     "holiday.add": _l("Hari libur ditambahkan"),
     "holiday.remove": _l("Hari libur dihapus"),
     "outbox.resend": _l("Pesan dikirim ulang"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from sempelmas.domain import dates
 from sempelmas.domain.i18n import lazy as _
+from sempelmas.domain.masking import mask_nik
 from sempelmas.extensions import db
 from sempelmas.models.profile import Holiday, KelurahanProfile, Official
 from sempelmas.services.accountability import audit
@@ -108,7 +109,8 @@ def officials(active_only: bool = True) -> list[Official]:
     return list(db.session.scalars(stmt))
 
 
-OFFICIAL_FIELDS = ("name", "position", "position_title", "rank", "nip", "user_id", "sort_order", "active")
+OFFICIAL_FIELDS = ("name", "position", "position_title", "rank", "nip", "user_id", "sort_order", "active",
+                   "signing_backend", "bsre_nik")
 
 
 def save_official(official: Official | None, data: dict, *, actor=None) -> Official:
@@ -118,12 +120,15 @@ def save_official(official: Official | None, data: dict, *, actor=None) -> Offic
         official = Official(name="", position="", position_title="")
         db.session.add(official)
     data = {**data, "user_id": data.get("user_id") or None, "nip": data.get("nip") or None,
-            "rank": data.get("rank") or None, "sort_order": data.get("sort_order") or 0}
+            "rank": data.get("rank") or None, "sort_order": data.get("sort_order") or 0,
+            "signing_backend": data.get("signing_backend") or official.signing_backend or "local",
+            "bsre_nik": data.get("bsre_nik") or None}
     changes = {}
     for name in OFFICIAL_FIELDS:
         old = getattr(official, name)
         if old != data[name]:
-            changes[name] = [old, data[name]]
+            # a NIK is protected personal data: the audit log says it changed, masked (DOMAIN.md)
+            changes[name] = [mask_nik(old), mask_nik(data[name])] if name == "bsre_nik" else [old, data[name]]
             setattr(official, name, data[name])
     db.session.flush()
     audit.record("official.create" if is_new else "official.update", official, actor=actor,

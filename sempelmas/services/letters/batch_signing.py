@@ -42,8 +42,9 @@ from sempelmas.models.jobs import Job, JobStatus
 from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
+from sempelmas.services.letters import backends, issuing
 from sempelmas.services.letters import ca as letter_ca
-from sempelmas.services.letters import issuing
+from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.operations import detached, jobs
 
@@ -58,8 +59,12 @@ def start(tracking_numbers: list[str], signer_user: User, passphrase: str, *, la
     calls ``launch``). Raises IssueError (selection) or PkiError (WrongPassphrase — counted and committed,
     TooManyAttempts, CertificateUnusable) before anything is created."""
     selection = issuing.batch_selection(tracking_numbers)
+    if not backends.capabilities_of(letter_certs.official_for(signer_user)).batch:
+        # BSrE: the passphrase goes to the gateway per request and is never held for a batch's process
+        raise letter_ca.CertificateUnusable(_("Tanda tangan massal tidak tersedia untuk pejabat yang menandatangani "
+                                              "melalui BSrE; tandatangani surat satu per satu."))
     signer = issuing.prepare_signer(signer_user, passphrase)
-    if getattr(signer, "held", None) is None:  # pragma: no cover - a backend without a held key (BSrE)
+    if getattr(signer, "held", None) is None:  # pragma: no cover - any other backend without a held key
         raise letter_ca.CertificateUnusable(_("Tanda tangan massal tidak tersedia untuk sertifikat ini."))
     held = signer.held()
     job = jobs.start_leased(KIND, {"tracking_numbers": selection, "lang": lang}, created_by=signer_user,

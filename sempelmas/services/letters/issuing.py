@@ -6,8 +6,9 @@ nothing else changes). Then, in ONE transaction that begins with ``sequences.beg
 write lock; on PostgreSQL the counter row and the request row are locked ``FOR UPDATE``):
 
     take the number → new verification code → render the PDF (number, QR with <PUBLIC_URL>/v/<code>)
-    → sign it (PAdES) → insert the Letter row → stage the file (``<name>.pending``) → lifecycle "sign"
-    (→ selesai, notifications) → audit "letter.issue" → commit → the file gets its final name.
+    → sign it (the official's backend: services/letters/backends; a gateway's PDF must validate) → insert the
+    Letter row → stage the file (``<name>.pending``) → lifecycle "sign" (→ selesai, notifications) → audit
+    "letter.issue" → commit → the file gets its final name.
 
 Any failure rolls everything back and deletes the staged file: no letter, no file, the number is not
 consumed (gapless), the request still waits for a signature. The write lock (or row lock) is held while the
@@ -41,9 +42,9 @@ from sempelmas.models.letters import Letter, LetterStatus
 from sempelmas.models.profile import Official
 from sempelmas.models.requests import LetterRequest
 from sempelmas.services.accountability import audit
+from sempelmas.services.letters import backends
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import certificates as letter_certs
-from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters.numbering import NumberFormatError
 from sempelmas.services.letters.pdf import LetterRenderError
 from sempelmas.services.operations import webhooks
@@ -182,17 +183,15 @@ def check_signable(request: LetterRequest, signer_user: User) -> None:
         raise IssueError(_("Surat untuk permohonan %(tn)s sudah ditandatangani.", tn=request.tracking_number))
 
 
-def prepare_signer(signer_user: User, passphrase: str):
-    """The user's signer with the key unlocked: CertificateUnusable, TooManyAttempts or WrongPassphrase
-    (counted and committed: the failure stays, nothing else changes)."""
-    signer = letter_signing.signer_for(signer_user)
-    unlock = getattr(signer, "unlock", None)
-    if unlock is not None:
-        try:
-            unlock(passphrase)
-        except letter_ca.WrongPassphrase:
-            db.session.commit()  # the counted failure
-            raise
+def prepare_signer(signer_user: User, passphrase: str, *, totp: str | None = None, official: Official | None = None):
+    """The user's signer backend (services/letters/backends), unlocked before a number is taken: CertificateUnusable,
+    TooManyAttempts, WrongPassphrase (counted and committed) or SigningRefused (BSrE: gateway, certificate)."""
+    signer = backends.backend_for(signer_user, official)
+    try:
+        signer.unlock(passphrase, totp=totp)
+    except letter_ca.WrongPassphrase:
+        db.session.commit()  # the counted failure (local); nothing pending otherwise
+        raise
     return signer
 
 
@@ -209,24 +208,24 @@ def _lock_request(request_id: int) -> LetterRequest:
 
 def issue_letter(request: LetterRequest, signer_user: User, passphrase: str, *, official: Official | None = None,
                  capacity: str | None = None, now: datetime | None = None, signer=None,
-                 verify_code: str | None = None) -> Letter:
+                 verify_code: str | None = None, totp: str | None = None) -> Letter:
     """Number, render, sign and store the letter of ``request`` and close it (selesai); commits.
 
     ``signer``: an already unlocked signer (batch signing unlocks the key once); otherwise the user's active
-    certificate is unlocked with ``passphrase``. ``official``/``capacity`` default to the certificate's
-    official and ``capacity_of`` it. ``verify_code``: a fixed code (demo data only). Raises IssueError,
-    lifecycle.RequestError or letter_ca.PkiError (WrongPassphrase, TooManyAttempts, CertificateUnusable); on any
-    error nothing is kept (see the module docstring).
+    official's backend is unlocked with ``passphrase`` (or ``totp``: BSrE v2). ``official``/``capacity`` default to
+    the certificate's official and ``capacity_of`` it. ``verify_code``: a fixed code (demo data only). Raises
+    IssueError, lifecycle.RequestError or letter_ca.PkiError (WrongPassphrase, TooManyAttempts,
+    CertificateUnusable, SigningRefused); on any error nothing is kept (see the module docstring).
     """
     check_signable(request, signer_user)
     if signer is None:
-        signer = prepare_signer(signer_user, passphrase)
+        signer = prepare_signer(signer_user, passphrase, totp=totp)
     return _issue(request.id, signer_user, passphrase, signer=signer, official=official, capacity=capacity,
                   now=now, verify_code=verify_code)
 
 
 def issue_replacement(old_letter: Letter, signer_user: User, passphrase: str, reason: str, *, signer=None,
-                      now: datetime | None = None) -> Letter:
+                      now: datetime | None = None, totp: str | None = None) -> Letter:
     """A new signed letter for the same request, with a new number, that replaces ``old_letter`` (which
     becomes "diganti" and names it on its verification page); the request stays selesai. Commits."""
     reason = (reason or "").strip()
@@ -237,7 +236,7 @@ def issue_replacement(old_letter: Letter, signer_user: User, passphrase: str, re
     if not signer_user.has_role(Role.SIGNER):
         raise IssueError(_("Hanya pejabat penandatangan yang dapat menerbitkan surat pengganti."))
     if signer is None:
-        signer = prepare_signer(signer_user, passphrase)
+        signer = prepare_signer(signer_user, passphrase, totp=totp)
     return _issue(old_letter.request_id, signer_user, passphrase, signer=signer, now=now, replaces=old_letter.id,
                   reason=reason)
 
@@ -294,6 +293,8 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
                                        capacity=capacity, verify_url=verify_url(code))
         location = _location()
         signed = signer.sign(pdf, passphrase=passphrase, reason=f"Surat {number}", location=location)
+        if hasattr(signer, "check_signed"):  # not a batch's held key (our own pyHanko, in-process)
+            signer.check_signed(pdf, signed)  # a gateway's answer is recorded only once it validates (bsre.py)
         stored = letter_store.new_stored_name()
         snapshot = request.service_snapshot or {}
         letter = Letter(
@@ -323,10 +324,13 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
         webhooks.letter_event("letter.signed", letter)
         letter_issued.send(letter, pdf=signed)
         db.session.commit()
-    except BaseException:
+    except BaseException as e:
         db.session.rollback()
         if stored is not None:
             letter_store.discard_pdf(stored)
+        if isinstance(e, letter_ca.WrongPassphrase):  # a gateway refused it (BSrE): counted like a local one
+            letter_certs.record_failure(db.session.get(User, user_id), kind="bsre")
+            db.session.commit()
         raise
     try:
         letter_store.publish_pdf(stored)

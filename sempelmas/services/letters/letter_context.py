@@ -17,8 +17,8 @@ from sempelmas.domain.letter_format import GENDERS, long_date, nip_grouped, plac
 from sempelmas.extensions import db
 from sempelmas.models.declared import DeclaredValue
 from sempelmas.models.profile import Official
+from sempelmas.services.letters import backends, pdf
 from sempelmas.services.letters import kop as kop_surat
-from sempelmas.services.letters import pdf
 from sempelmas.services.letters.pdf import FONT_FAMILY, PAPER
 
 CAPACITIES = ("", "a.n.", "Plh.", "Plt.")
@@ -145,6 +145,8 @@ def build_context(*, profile, resident, snapshot: dict, answers: dict, endorseme
         "office_phrase": f"{head_office(profile, officials).title()} Kecamatan {place_name(profile.district_name)} "
                          f"{kop.regency}",
         "signature": signature_block(profile, official, capacity, officials), "capacity": capacity,
+        # what the official's signer backend implies (the BSrE wording names BSrE-BSSN's certificate)
+        "esign_footer": backends.footer_text(official), "signing_backend": backends.backend_name(official),
         "qr": pdf.data_uri(pdf.qr_png(verify_url)) if verify_url and not (preview and number is None) else None,
         "verify_url": verify_url,
         "paper": PAPER.get(getattr(profile, "paper_size", None) or "A4", PAPER["A4"]),

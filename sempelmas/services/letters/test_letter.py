@@ -112,6 +112,7 @@ def issue_test_letter(signer_user: User, passphrase: str, *, now: datetime | Non
         unsigned = _render(profile, official, capacity, number, signed_at, issuing.verify_url(code))
         signed = signer.sign(unsigned, passphrase=passphrase, reason=f"Surat uji {number}",
                              location=issuing._location())
+        signer.check_signed(unsigned, signed)  # a gateway's answer must validate, as for a letter
         printed = {"signer_name": (official.name if official is not None else signer_user.full_name or "")[:120],
                    "signer_position": (official.position_title if official is not None else "")[:120]}
         letter = TestLetter(number=number, year=local.year, sequence=seq, verify_code=code, signed_at=signed_at,

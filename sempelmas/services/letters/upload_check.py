@@ -15,6 +15,7 @@ from sempelmas.domain import pdf_shape
 from sempelmas.extensions import db
 from sempelmas.models.letters import Letter
 from sempelmas.services.files import isolation
+from sempelmas.services.letters import backends
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from sempelmas.services.letters.issued import LetterError, PublicFacts
@@ -158,9 +159,9 @@ def check_upload(facts: PublicFacts, data: bytes) -> UploadCheck:
     cfg = current_app.config
     try:
         if same:  # the very bytes the kelurahan issued: its own file, checked in-process (no fork to pay)
-            found = examine_pdf(data, letter_signing.trust_roots_der())
+            found = examine_pdf(data, backends.all_trust_roots_der())
         else:
-            found = isolation.run_isolated(examine_pdf, data, letter_signing.trust_roots_der(),
+            found = isolation.run_isolated(examine_pdf, data, backends.all_trust_roots_der(),
                                            wall_seconds=cfg["VERIFY_CHECK_SECONDS"],
                                            memory_bytes=cfg["VERIFY_CHECK_MEMORY_MB"] * 1024 * 1024)
     except isolation.BudgetExceeded:

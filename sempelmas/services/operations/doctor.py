@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sempelmas import config as settings
 from sempelmas.extensions import db
 from sempelmas.services.operations import heartbeat
+from sempelmas.services.operations.doctor_bsre import check_bsre
 from sempelmas.services.operations.doctor_files import check_permissions, check_pki
 from sempelmas.services.operations.doctor_install import check_backup_tools, check_install
 from sempelmas.services.operations.findings import FAULT, LEVELS, OK, WARN, Context, Finding
@@ -303,6 +304,7 @@ CHECKS: list[tuple[str, Callable[[Context], list[Finding]], bool, bool]] = [
     ("workers", check_workers, False, False),
     ("disk", check_disk, False, True),
     ("backups", check_backups, False, False),
+    ("bsre", check_bsre, True, False),
 ]
 NAMES = tuple(name for name, *_ in CHECKS)
 

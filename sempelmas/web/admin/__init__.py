@@ -5,6 +5,7 @@ from sempelmas.web.admin import (  # noqa: F401
     api_clients,
     audit,
     certificates,
+    officials,
     opendk,
     readiness,
     routes,

@@ -104,6 +104,10 @@ class OfficialForm(Form):
     user_id = SelectField(_l("Akun penandatangan"), coerce=int, choices=[])
     sort_order = IntegerField(_l("Urutan"), [v.Optional()], default=0)
     active = BooleanField(_l("Aktif"), default=True)
+    #: the choices are set by the view: BSrE only when the Esign Client is configured (ESIGN_URL)
+    signing_backend = SelectField(_l("Tanda tangan elektronik melalui"), choices=[], default="local")
+    bsre_nik = StringField(_l("NIK pemegang sertifikat BSrE"),
+                           [v.Optional(), digit_string(16, _l("NIK 16 digit tanpa spasi."))])
 
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in Role if r != Role.RESIDENT]

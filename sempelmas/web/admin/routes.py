@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
@@ -17,7 +16,6 @@ from sempelmas.models.profile import (
     DEFAULT_THEME_COLOR,
     Holiday,
     KelurahanProfile,
-    Official,
 )
 from sempelmas.services.files.uploads import UploadError, reencode_image
 from sempelmas.services.kelurahan import profile as profile_service
@@ -32,7 +30,6 @@ from sempelmas.web.admin.forms import (
     HolidayForm,
     ImportForm,
     LetterTemplateForm,
-    OfficialForm,
     ProfileForm,
     RolesForm,
     ServiceForm,
@@ -103,35 +100,6 @@ def profile():
     if status == 422:
         db.session.rollback()
     return render("admin/profile.html", form=form, status=status)
-
-
-def _signer_choices() -> list[tuple[int, str]]:
-    users = db.session.scalars(select(User).where(User.username.is_not(None)).order_by(User.full_name))
-    return [(0, _("— tidak terhubung —"))] + [
-        (u.id, f"{u.full_name} ({u.username})") for u in users if u.has_role(Role.SIGNER)
-    ]
-
-
-@bp.route("/pejabat", methods=["GET", "POST"])
-@bp.route("/pejabat/<int:official_id>", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
-def officials(official_id: int | None = None):
-    official = None
-    if official_id is not None:
-        official = get_or_404(Official, official_id)
-    form = OfficialForm(obj=official)
-    form.user_id.choices = _signer_choices()
-    if request.method == "GET" and official is not None:
-        form.user_id.data = official.user_id or 0
-    if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in profile_service.OFFICIAL_FIELDS}
-        official = profile_service.save_official(official, data, actor=current_user)
-        db.session.commit()
-        flash(_("Data pejabat tersimpan."), "success")
-        return redirect(url_for("admin.officials"), code=303)
-    status = form_status(form)
-    return render("admin/officials.html", form=form, official=official, status=status,
-                  officials=profile_service.officials(active_only=False))
 
 
 @bp.route("/libur", methods=["GET", "POST"])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
+from sempelmas.services.letters import backends as signer_backends
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.web.access import role_required
@@ -29,6 +30,14 @@ def home():
 def key():
     """First time: account password + new passphrase → certificate. Afterwards: change the passphrase."""
     user = current_user._get_current_object()
+    official = letter_certs.official_for(user)
+    if signer_backends.backend_name(official) == signer_backends.BSRE:
+        # their key lives at BSrE: nothing to set up here, and no kelurahan-CA certificate is issued for them
+        if request.method == "POST":
+            flash(_("Pejabat ini menandatangani melalui BSrE: kunci dan passphrase dikelola di BSrE."), "error")
+            return redirect(url_for("signer.key"), code=303)
+        return render("signer/key.html", form=None, certificate=None, official=official, history=[],
+                      has_ca=letter_ca.has_ca(), status=200, bsre=True)
     cert = letter_certs.active_certificate(user)
     form = ChangePassphraseForm() if cert is not None else SetupPassphraseForm()
     if form.validate_on_submit():

@@ -11,6 +11,7 @@ from sempelmas.domain import digits as digit_rules
 from sempelmas.extensions import db
 from sempelmas.models.accounts import Role
 from sempelmas.services.accountability import audit
+from sempelmas.services.letters import backends as signer_backends
 from sempelmas.services.letters import batch_signing, issuing
 from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import certificates as letter_certs
@@ -25,7 +26,15 @@ from sempelmas.web.i18n import current_lang
 from sempelmas.web.lookups import request_or_404
 from sempelmas.web.private_files import send_private
 from sempelmas.web.signer.blueprint import bp
-from sempelmas.web.signer.signing_forms import PASSPHRASE_HINT, BatchForm, ReplaceForm, SendBackForm, SignForm
+from sempelmas.web.signer.signing_forms import (
+    BSRE_PASSPHRASE_HINT,
+    PASSPHRASE_HINT,
+    TOTP_HINT,
+    BatchForm,
+    ReplaceForm,
+    SendBackForm,
+    SignForm,
+)
 
 KEY_SETUP_URL = "/penandatangan/kunci"
 
@@ -41,10 +50,18 @@ def _key_setup_url() -> str:
 
 
 def _desk_facts() -> dict:
+    """Who signs, in which capacity, through which backend and what it offers (BSrE: no batch, no key page, a
+    TOTP field with the v2 API)."""
     cert = letter_certs.active_certificate(current_user)
     official = issuing.official_of(current_user, cert)
+    backend = signer_backends.backend_name(official)
+    bsre = backend == signer_backends.BSRE
     return {"certificate": cert, "official": official, "capacity": issuing.capacity_of(official),
-            "key_url": _key_setup_url(), "passphrase_hint": PASSPHRASE_HINT, "batch_max": issuing.BATCH_MAX}
+            "key_url": _key_setup_url(), "passphrase_hint": BSRE_PASSPHRASE_HINT if bsre else PASSPHRASE_HINT,
+            "batch_max": issuing.BATCH_MAX, "backend": backend,
+            "capabilities": signer_backends.capabilities_of(official), "totp_hint": TOTP_HINT,
+            # BSrE holds the key: the official can sign without a certificate of the kelurahan CA
+            "can_sign": bsre or cert is not None}
 
 
 def queue_context(form: BatchForm | None = None, *, message: str | None = None) -> dict:
@@ -113,6 +130,8 @@ def preview_pdf(tracking_number: str):
 def _pki_refusal(e: letter_ca.PkiError) -> int:
     if isinstance(e, letter_ca.TooManyAttempts):
         return 429
+    if isinstance(e, signer_backends.SigningRefused) and e.kind in ("unavailable", "timeout", "bad_response"):
+        return 503  # the gateway, not the official: try again later
     if isinstance(e, letter_ca.WrongPassphrase):
         return 422
     return 409
@@ -130,7 +149,7 @@ def sign_one(tracking_number: str):
     if form.version.data != letter_request.version:
         return _detail(letter_request, status=409, message=str(lifecycle.ConcurrentUpdateError().message))
     try:
-        letter = issuing.issue_letter(letter_request, current_user, form.passphrase.data)
+        letter = issuing.issue_letter(letter_request, current_user, form.passphrase.data, totp=form.totp.data)
     except letter_ca.PkiError as e:
         db.session.rollback()
         if isinstance(e, letter_ca.WrongPassphrase):
@@ -229,7 +248,8 @@ def replace(tracking_number: str):
         return _detail(letter_request, replace_form=form, status=422,
                        message=_("Periksa kembali isian yang ditandai."))
     try:
-        new = issuing.issue_replacement(old, current_user, form.passphrase.data, form.reason.data)
+        new = issuing.issue_replacement(old, current_user, form.passphrase.data, form.reason.data,
+                                        totp=form.totp.data)
     except letter_ca.PkiError as e:
         db.session.rollback()
         if isinstance(e, letter_ca.WrongPassphrase):

@@ -1,0 +1,84 @@
+"""The signer backends' shared vocabulary: names, capabilities, the interface, the refusal, the footers (the
+implementations, backends/local.py and backends/bsre.py, import it; backends/__init__.py chooses between them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sempelmas.domain.i18n import lazy as _
+from sempelmas.services.letters.ca import PkiError
+
+LOCAL = "local"
+BSRE = "bsre"
+NAMES = (LOCAL, BSRE)
+
+
+def backend_labels() -> dict[str, str]:
+    return {LOCAL: str(_("CA kelurahan (tidak tersertifikasi)")),
+            BSRE: str(_("BSrE – BSSN (tersertifikasi)"))}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    #: many letters with one passphrase entry (the key held in a batch process)
+    batch: bool
+    #: a visible signature appearance drawn by the backend (image or QR at a place on the page)
+    visible_appearance: bool
+    #: an RFC 3161 timestamp in the signature
+    tsa: bool
+    #: validation information embedded (PAdES B-LT)
+    ltv: bool
+    #: a one-time code instead of the passphrase
+    totp: bool
+
+
+class SigningRefused(PkiError):
+    """The backend refused or failed to sign; ``kind`` says why (esign_client.EsignError's kinds, or
+    "invalid_signature" when the returned PDF does not validate)."""
+
+    def __init__(self, message, kind: str, field: str | None = None):
+        super().__init__(message, field)
+        self.kind = kind
+
+
+class SignerBackend(Protocol):
+    """What the signing flow needs of a backend. The passphrase or TOTP given to ``unlock`` lives in the object,
+    i.e. in this request only: never stored, logged nor audited."""
+
+    name: str
+    capabilities: Capabilities
+    #: the local CA's certificate row (None for a backend whose certificate lives elsewhere)
+    certificate: object | None
+
+    def unlock(self, passphrase: str | None = None, *, totp: str | None = None) -> object:
+        """Check, before a letter number is taken, what can be checked: the passphrase (local), the gateway and
+        the official's certificate status (BSrE). Raises PkiError with the reason."""
+
+    def sign(self, pdf: bytes, *, passphrase: str | None = None, reason: str, location: str) -> bytes:
+        """The signed PDF; PkiError (SigningRefused for a gateway) when it cannot be signed."""
+
+    def check_signed(self, sent: bytes, signed: bytes) -> None:
+        """Refuse (SigningRefused) a signed PDF that must not be recorded: one that does not validate against
+        ``trust_roots_der`` or whose signature does not cover the PDF that was sent."""
+
+    def trust_roots_der(self) -> list[bytes]:
+        """The roots its letters validate against."""
+
+    def footer_text(self) -> str:
+        """The letter's footer statement for this backend (``FOOTERS``); the letter renders it from the official
+        (``footer_text(official)`` below) before any backend exists, e.g. in a preview."""
+
+
+#: the letter's footer per backend (tata naskah dinas; letters are printed in Indonesian whatever the reader's
+#: language). The local wording is the one letters carried before backends existed.
+FOOTERS = {
+    LOCAL: "Surat ini ditandatangani secara elektronik memakai sertifikat elektronik. Sesuai Pasal 5 ayat (1) "
+           "Undang-Undang Nomor 11 Tahun 2008 tentang Informasi dan Transaksi Elektronik beserta perubahannya, "
+           "dokumen elektronik ini dan hasil cetaknya adalah alat bukti hukum yang sah.",
+    # shorter than the local one by "UU" for "Undang-Undang": the footer frame holds four lines
+    BSRE: "Surat ini ditandatangani secara elektronik dengan sertifikat elektronik yang diterbitkan Balai "
+          "Sertifikasi Elektronik (BSrE), Badan Siber dan Sandi Negara. Sesuai Pasal 5 ayat (1) UU Nomor 11 "
+          "Tahun 2008 tentang Informasi dan Transaksi Elektronik beserta perubahannya, dokumen elektronik ini "
+          "dan hasil cetaknya adalah alat bukti hukum yang sah.",
+}
