@@ -19,7 +19,6 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from flask import current_app
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -125,20 +124,18 @@ class HeldSigner:
 
 
 def _sign_pdf(signer, pdf: bytes, reason: str, location: str) -> bytes:
-    """PAdES-sign ``pdf`` with an unlocked pyHanko signer (and the TSA's timestamp when PKI_TSA_URL is set)."""
+    """PAdES-sign ``pdf`` with an unlocked pyHanko signer: B-LT, or B-LTA when PKI_TSA_URL is set
+    (services/letters/ltv.py holds the long-term validation settings)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
-    timestamper = None
-    tsa = current_app.config.get("PKI_TSA_URL")
-    if tsa:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
+    from sempelmas.services.letters import ltv
 
-        timestamper = HTTPTimeStamper(tsa)
+    timestamper = ltv.timestamper()
     meta = signers.PdfSignatureMetadata(
         field_name="TandaTanganElektronik", md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None, location=location or None,
+        **ltv.signature_options(),
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
@@ -150,9 +147,10 @@ def _sign_pdf(signer, pdf: bytes, reason: str, location: str) -> bytes:
     try:
         out = outside_event_loop(signers.sign_pdf, writer, meta, signer=signer, timestamper=timestamper,
                                  bytes_reserved=reserved)
-    except TimestampRequestError as e:
-        raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
-                         "Coba lagi nanti.")) from e
+    except Exception as e:
+        if ltv.timestamp_failure(e):
+            raise ltv.TimestampFailed(ltv.tsa_failed_message()) from e
+        raise
     return out.getvalue()
 
 
@@ -218,6 +216,7 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
 
     ``verdict`` is "unreadable", "unsigned", "damaged" or "checked"; for "checked" the flags say the rest."""
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
@@ -225,7 +224,8 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     roots = [asn1_x509.Certificate.load(der) for der in roots_der]
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        sigs = reader.embedded_signatures
+        # the official's signature, not the document timestamps a B-LTA letter adds after it
+        sigs = reader.embedded_regular_signatures
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - any parse error means "not a readable PDF"
@@ -252,9 +252,19 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     if signed_at is not None and signed_at.tzinfo is not None:
         signed_at = signed_at.astimezone(UTC).replace(tzinfo=None)
     return {"verdict": "checked", "intact": bool(status.intact), "valid": bool(status.valid),
-            "trusted": bool(status.trusted), "whole": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            "trusted": bool(status.trusted), "whole": _covers_whole_file(status, SignatureCoverageLevel,
+                                                                          ModificationLevel),
             "timestamped": timestamped, "signer_name": name,
             "signed_at": signed_at.isoformat() if signed_at is not None else None}
+
+
+def _covers_whole_file(status, coverage, modification) -> bool:
+    """The signature covers the file, or what follows it is only validation info and document timestamps
+    (PAdES B-LT/B-LTA, services/letters/ltv.py), which change nothing a reader sees."""
+    if status.coverage == coverage.ENTIRE_FILE:
+        return True
+    return (status.coverage == coverage.ENTIRE_REVISION and status.modification_level is not None
+            and status.modification_level <= modification.LTA_UPDATES)
 
 
 def validation_result(facts: dict) -> ValidationResult:
