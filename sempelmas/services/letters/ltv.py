@@ -278,9 +278,9 @@ def last_timestamp(pdf: bytes) -> TimestampState:
         return TimestampState("document", _signer_not_after(docs[-1].signed_data))
     regular = reader.embedded_regular_signatures
     if regular:
-        token = regular[-1].attached_timestamp_data
-        if token is not None:
-            return TimestampState("signature", _signer_not_after(token))
+        for attr in regular[-1].signer_info["unsigned_attrs"] or []:
+            if attr["type"].native == "signature_time_stamp_token":
+                return TimestampState("signature", _signer_not_after(attr["values"][0]["content"]))
     return TimestampState("none")
 
 
@@ -298,9 +298,15 @@ def _signer_not_after(signed_data) -> datetime | None:
 
 
 def is_earlier_revision(data: bytes, stored: bytes) -> bool:
-    """``data`` is an earlier revision of the stored letter: the stored file is ``data`` plus incremental
-    updates (a refresh only appends), the cut at the end of one of its revisions."""
-    return 0 < len(data) < len(stored) and stored[:len(data)] == data and data.rstrip().endswith(b"%%EOF")
+    """``data`` is an earlier revision of the stored letter as issued: the stored file is ``data`` plus
+    incremental updates (a refresh only appends), cut at the end of a revision that holds the official's
+    signature (an unsigned draft, a prefix too, is not the letter)."""
+    import re
+
+    if not (0 < len(data) < len(stored) and data.rstrip().endswith(b"%%EOF") and stored[:len(data)] == data):
+        return False
+    first = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", stored)
+    return first is not None and len(data) >= int(first[3]) + int(first[4])
 
 
 # ------------------------------------------------------------------------------------------- refresh
@@ -397,7 +403,50 @@ def refresh_letters(*, now: datetime | None = None, days: int | None = None) -> 
             _write_atomically(path, pdf)  # the earlier file back: the row still names its hash
             raise
         report.refreshed.append(letter.number)
+    _write_status(report, now)
     return report
+
+
+def _status_file() -> Path:
+    return Path(current_app.instance_path) / "ltv-status.json"
+
+
+def _write_status(report: RefreshReport, now: datetime) -> None:
+    """What the last run did, for ``flask doctor`` (services/operations/doctor.py's ``ltv`` check)."""
+    import json
+
+    path = _status_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"at": now.isoformat(), "checked": report.checked, "refreshed": report.refreshed,
+            "failed": [{"number": n, "why": w} for n, w in report.failed]}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ltv-status-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+def last_run() -> dict | None:
+    import json
+
+    try:
+        return json.loads(_status_file().read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def tsa_reachable(timeout: float | None = None) -> bool:
+    """A TCP connection to the TSA's host and port (a timestamp request may be paid per stamp: none is made)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(current_app.config["PKI_TSA_URL"])
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port),
+                                      timeout=timeout or float(current_app.config["PKI_TSA_TIMEOUT"])):
+            return True
+    except OSError:
+        return False
 
 
 def _refresh_failed(report: RefreshReport, letter, why: str) -> None:
@@ -416,3 +465,43 @@ def _write_atomically(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
     os.chmod(tmp, path.stat().st_mode & 0o777)
     os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------ trusting the CA (Adobe)
+
+
+def _pdf_string(text: str) -> bytes:
+    """A PDF literal string (UTF-16BE with BOM when not plain ASCII)."""
+    raw = text.encode() if text.isascii() else b"\xfe\xff" + text.encode("utf-16-be")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+#: Acrobat's trust flags of an imported certificate: 1 signatures and as a trusted root, 2 certified documents
+#: (its bit values in the Acrobat SDK's security documentation: 1 = signatures, 2 = certified documents,
+#: 4 = dynamic content, 8 = privileged JavaScript, 16 = privileged system operations)
+ADOBE_TRUST_SIGNATURES_AND_CERTIFIED = 1 | 2
+
+
+def ca_fdf() -> bytes:
+    """The CA certificate as Adobe's certificate-exchange FDF (what Acrobat's "Export" of a trusted identity
+    writes): Reader's "Import" of it offers the CA with trust for signatures and certified documents ticked."""
+    from sempelmas.services.letters.ca import ca_der
+
+    der = ca_der()
+    name = ca_certificate().subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+    objects = [
+        b"<</FDF<</Contacts[<</Type/Contact/Name " + _pdf_string(name) + b"/Certs[0]"
+        + b"/TrustFlags " + str(ADOBE_TRUST_SIGNATURES_AND_CERTIFIED).encode() + b">>]"
+        + b"/Certs[2 0 R]/Target(ImportTrustedIdentity)>>/Type/Catalog>>",
+        b"<</Length " + str(len(der)).encode() + b">>stream\n" + der + b"\nendstream",
+    ]
+    out = bytearray(b"%FDF-1.2\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<</Root 1 0 R/Size {len(objects) + 1}>>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)

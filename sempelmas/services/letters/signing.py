@@ -252,19 +252,25 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     if signed_at is not None and signed_at.tzinfo is not None:
         signed_at = signed_at.astimezone(UTC).replace(tzinfo=None)
     return {"verdict": "checked", "intact": bool(status.intact), "valid": bool(status.valid),
-            "trusted": bool(status.trusted), "whole": _covers_whole_file(status, SignatureCoverageLevel,
-                                                                          ModificationLevel),
+            "trusted": bool(status.trusted),
+            "whole": _covers_whole_file(status, sigs[-1], pdf, SignatureCoverageLevel, ModificationLevel),
             "timestamped": timestamped, "signer_name": name,
             "signed_at": signed_at.isoformat() if signed_at is not None else None}
 
 
-def _covers_whole_file(status, coverage, modification) -> bool:
+def _covers_whole_file(status, sig, pdf: bytes, coverage, modification) -> bool:
     """The signature covers the file, or what follows it is only validation info and document timestamps
-    (PAdES B-LT/B-LTA, services/letters/ltv.py), which change nothing a reader sees."""
+    (PAdES B-LT/B-LTA, services/letters/ltv.py), which change nothing a reader sees: pyHanko's diff analysis
+    finds nothing beyond such updates, and each later revision adds a DSS or a document timestamp (a viewer's
+    save, even of mere metadata, still counts as an addition)."""
     if status.coverage == coverage.ENTIRE_FILE:
         return True
-    return (status.coverage == coverage.ENTIRE_REVISION and status.modification_level is not None
-            and status.modification_level <= modification.LTA_UPDATES)
+    if not (status.coverage == coverage.ENTIRE_REVISION and status.modification_level is not None
+            and status.modification_level <= modification.LTA_UPDATES):
+        return False
+    _a, _b, c, d = (int(x) for x in sig.sig_object["/ByteRange"])
+    later = [part for part in pdf[c + d:].split(b"%%EOF") if part.strip()]
+    return bool(later) and all(b"/DSS" in part or b"/DocTimeStamp" in part for part in later)
 
 
 def validation_result(facts: dict) -> ValidationResult:
