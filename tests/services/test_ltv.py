@@ -296,3 +296,53 @@ def test_without_a_ca_the_pages_are_not_found(client, app, tmp_path):
     configure(app, tmp_path)
     for path in ("/ca-kelurahan", "/ca-kelurahan.cer", "/ca-kelurahan.fdf", "/pki/kelurahan.crl"):
         assert client.get(path).status_code == 404, path
+
+
+# ------------------------------------------------------------------------------------------ doctor
+
+
+def _ltv_findings(**kw):
+    from sempelmas.services.operations import doctor
+
+    return [f for f in doctor.run(only=("ltv",), **kw)]
+
+
+def test_doctor_ltv_is_ok_with_a_fresh_crl_and_no_tsa(desk):
+    found = _ltv_findings()
+    assert {f.level for f in found} == {"OK"}, found
+    assert any("CRL berlaku" in f.message for f in found) and any("Tanpa TSA" in f.message for f in found)
+
+
+def test_doctor_warns_about_a_crl_past_its_next_update_and_makes_it_again(desk):
+    ltv.publish_crl(datetime.now(UTC) - timedelta(days=8))
+    found = _ltv_findings()
+    assert [f.level for f in found if "CRL" in f.message] == ["WARN"]
+    assert ltv.crl_is_current(ltv._load_crl())
+
+
+def test_doctor_warns_about_an_unreachable_tsa(desk, app):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.config.update(PKI_TSA_URL=f"http://127.0.0.1:{port}/tsa", PKI_TSA_TIMEOUT=2)
+    found = _ltv_findings()
+    assert any(f.level == "WARN" and "tidak dapat dihubungi" in f.message for f in found), found
+
+
+def test_doctor_lists_the_letters_the_last_run_could_not_refresh(desk, with_tsa):
+    letter = _sign(desk)
+    with_tsa.fail = True
+    ltv.refresh_letters(days=365 * 100)
+    with_tsa.fail = False
+    found = _ltv_findings()
+    warn = [f for f in found if f.level == "WARN"]
+    assert len(warn) == 1 and letter.number in warn[0].message and "ltv run" in warn[0].fix
+    ltv.refresh_letters(days=365 * 100)
+    assert {f.level for f in _ltv_findings()} == {"OK"}
+
+
+def test_doctor_warns_when_the_ltv_run_has_not_run_with_a_tsa(desk, with_tsa):
+    found = _ltv_findings()
+    assert any(f.level == "WARN" and "tidak berjalan" in f.message for f in found), found

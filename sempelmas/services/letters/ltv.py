@@ -408,7 +408,7 @@ def refresh_letters(*, now: datetime | None = None, days: int | None = None) -> 
 
 
 def _status_file() -> Path:
-    return Path(current_app.instance_path) / "ltv-status.json"
+    return pki_dir() / "ltv-status.json"
 
 
 def _write_status(report: RefreshReport, now: datetime) -> None:
