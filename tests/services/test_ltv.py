@@ -113,8 +113,9 @@ def test_a_letter_signed_today_validates_long_term_after_its_signer_certificate_
     result = ltv_verdict(pdf, _roots(with_tsa), later, tsa_crl=with_tsa.crl_at(later))
     assert _passed(result), result.ades_subindic
     assert ltv.last_timestamp(pdf).kind == "document"  # B-LTA
-    # the verification page's own check agrees, and pdfsig too where it can judge
-    assert letter_signing.validate_pdf(pdf).ok
+    # the verification page's own check agrees (the TSA trusted for the timestamp), and pdfsig where it can judge
+    page_check = letter_signing.validate_pdf(pdf)
+    assert page_check.ok and page_check.timestamped
     out = pdfsig(pdf, tmp_path, trust_ca=tmp_path / "pki" / "ca.pem")
     assert out.count("Signature is Valid.") >= 1 and "Digest Mismatch" not in out
     assert "Certificate is Trusted." in out
@@ -155,6 +156,28 @@ def test_a_letter_signed_before_its_certificate_was_revoked_stays_valid(desk, wi
     result = ltv_verdict(pdf, _roots(with_tsa), later, tsa_crl=with_tsa.crl_at(later))
     assert _passed(result), result.ades_subindic
     assert letter_signing.validate_pdf(pdf).ok
+
+
+def test_the_tsa_root_is_trusted_for_timestamps_never_for_a_signature(desk, with_tsa):
+    """The test PKI's own signer (issued by the TSA's root) signs a PDF: it is not the kelurahan's signature."""
+    from asn1crypto import keys as asn1_keys
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from tests.pki_helpers import one_page_pdf
+
+    arch = with_tsa.arch
+    key = arch.key_set.get_private_key("signer")
+    signer = signers.SimpleSigner(signing_cert=arch.get_cert("signer"),
+                                  signing_key=asn1_keys.PrivateKeyInfo.load(key.dump()),
+                                  cert_registry=SimpleCertificateStore.from_certs([arch.get_cert("root")]))
+    meta = signers.PdfSignatureMetadata(field_name="Sig", md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.PADES)
+    w = IncrementalPdfFileWriter(io.BytesIO(one_page_pdf()), strict=False)
+    pdf = letter_signing.outside_event_loop(signers.sign_pdf, w, meta, signer=signer).getvalue()
+    result = letter_signing.validate_pdf(pdf)
+    assert result.intact and result.valid and not result.trusted and not result.ok
 
 
 def test_signing_while_the_tsa_is_down_fails_with_no_letter_and_no_used_number(desk, with_tsa):

@@ -43,6 +43,17 @@ from sempelmas.services.letters.ca import PkiError, ca_certificate, ca_private_k
 
 log = logging.getLogger(__name__)
 
+
+class _NoFetchingNotice(logging.Filter):
+    """pyHanko warns on every signature that embeds validation info without fetching: here that is the design
+    (our CRL is handed over; see validation_context), so the warning would only fill the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_NoFetchingNotice())
+
 CRL_PATH = "/pki/kelurahan.crl"
 CRL_VALID_DAYS = 7
 CRL_REFRESH_HOURS = 24

@@ -210,7 +210,18 @@ def trust_roots_der() -> list[bytes]:
         return []
 
 
-def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
+def tsa_roots_der() -> tuple[bytes, ...]:
+    """The timestamp authority's roots (PKI_TSA_TRUST_ROOTS) as DER: trusted for timestamps only, never for
+    the official's signature."""
+    from sempelmas.services.letters import ltv
+
+    try:
+        return tuple(c.dump() for c in ltv.tsa_trust_roots())
+    except PkiError:
+        return ()
+
+
+def signature_facts(pdf: bytes, roots_der: list[bytes], tsa_roots_der: tuple[bytes, ...] = ()) -> dict:
     """What pyHanko finds about the last signature of ``pdf``, as plain JSON-able data (no Flask, no
     database, no translated text): safe to run in an isolated child (services/files/isolation.py).
 
@@ -233,8 +244,11 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     if not sigs:
         return {"verdict": "unsigned"}
     try:
+        ts_roots = roots + [asn1_x509.Certificate.load(der) for der in tsa_roots_der]
         status = outside_event_loop(validate_pdf_signature, sigs[-1],
-                                    ValidationContext(trust_roots=roots, allow_fetching=False))
+                                    ValidationContext(trust_roots=roots, allow_fetching=False),
+                                    ts_validation_context=ValidationContext(trust_roots=ts_roots,
+                                                                            allow_fetching=False))
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - a damaged signature dictionary or CMS blob
@@ -309,4 +323,4 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
 
     In-process, without a budget: for the app's own letters. A file from outside goes through
     ``upload_check.check_upload``, which bounds the work first."""
-    return validation_result(signature_facts(pdf, trust_roots_der()))
+    return validation_result(signature_facts(pdf, trust_roots_der(), tsa_roots_der()))

@@ -119,7 +119,7 @@ def _over_bounds(data: bytes, issued: IssuedShape) -> str | None:
     return None
 
 
-def examine_pdf(data: bytes, roots_der: list[bytes]) -> dict:
+def examine_pdf(data: bytes, roots_der: list[bytes], tsa_roots_der: tuple[bytes, ...] = ()) -> dict:
     """The parse (pypdf reaches a page) and the signature check (pyHanko): runs in the isolated child, so it
     takes and gives plain data only."""
     from pypdf import PdfReader
@@ -132,7 +132,7 @@ def examine_pdf(data: bytes, roots_der: list[bytes]) -> dict:
     except Exception:  # noqa: BLE001 - any parse error: a broken file
         return {"verdict": "broken"}
     try:
-        return letter_signing.signature_facts(data, roots_der)
+        return letter_signing.signature_facts(data, roots_der, tsa_roots_der)
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - what pyHanko did not foresee is still the file's fault
@@ -173,9 +173,10 @@ def check_upload(facts: PublicFacts, data: bytes) -> UploadCheck:
     cfg = current_app.config
     try:
         if same:  # the very bytes the kelurahan issued: its own file, checked in-process (no fork to pay)
-            found = examine_pdf(data, letter_signing.trust_roots_der())
+            found = examine_pdf(data, letter_signing.trust_roots_der(), letter_signing.tsa_roots_der())
         else:
             found = isolation.run_isolated(examine_pdf, data, letter_signing.trust_roots_der(),
+                                           letter_signing.tsa_roots_der(),
                                            wall_seconds=cfg["VERIFY_CHECK_SECONDS"],
                                            memory_bytes=cfg["VERIFY_CHECK_MEMORY_MB"] * 1024 * 1024)
     except isolation.BudgetExceeded:
