@@ -225,6 +225,25 @@ def test_refresh_adds_a_document_timestamp_to_a_letter_whose_tsa_certificate_exp
         assert resp.status_code == 200 and "sama persis" in html and "Tanda tangan elektronik sah" in html
 
 
+def test_a_letter_signed_before_a_tsa_was_configured_gets_its_first_timestamp(desk, app, test_pki):
+    letter = _sign(desk)  # B-LT, no timestamp
+    before = letter_store.read_pdf(letter)
+    app.config.update(PKI_TSA_URL=test_pki.tsa_url, PKI_TSA_TRUST_ROOTS=str(test_pki.root_pem))
+    report = ltv.refresh_letters(days=30)
+    assert report.refreshed == [letter.number]
+    after = letter_store.read_pdf(letter)
+    assert after.startswith(before) and ltv.last_timestamp(after).kind == "document"
+    assert letter_signing.validate_pdf(after).ok
+    from pyhanko.sign.ades.report import AdESIndeterminate
+
+    # the document timestamp proves the letter (signature and DSS) existed from today; but pyHanko's AdES
+    # validation insists on a *signature* timestamp (B-T) and stays indeterminate: only letters signed with the
+    # TSA configured are fully B-LTA (README, "Long-term validation")
+    soon = datetime.now(UTC) + timedelta(days=1)
+    result = ltv_verdict(after, _roots(test_pki), soon, tsa_crl=test_pki.crl_at(soon))
+    assert result.ades_subindic == AdESIndeterminate.SIG_CONSTRAINTS_FAILURE
+
+
 def test_a_letter_the_tsa_cannot_refresh_is_reported_logged_and_audited(desk, with_tsa, caplog):
     letter = _sign(desk)
     before = letter_store.read_pdf(letter)
