@@ -1,4 +1,4 @@
-"""``flask --app app ltv run``: the daily long-term validation upkeep (services/letters/ltv.py): the CA's CRL made
+"""``flask --app app ltv run``: the daily long-term validation upkeep (services/letters/ltv_refresh.py): the CA's CRL made
 again, and a fresh document timestamp on the letters whose last timestamp's TSA certificate expires soon.
 Started by deploy/sempelmas-ltv.timer; exits 1 when a letter could not be refreshed (the timer's unit then
 shows failed, and ``flask doctor`` lists the letters)."""
@@ -21,19 +21,19 @@ def register(app: Flask) -> None:
                        "(bawaan: LTV_REFRESH_DAYS).")
     def run(days: int | None) -> None:
         """Make the CRL again and re-timestamp the letters that are due."""
-        from sempelmas.services.letters import ca, ltv
+        from sempelmas.services.letters import ca, ca_public, ltv_refresh
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s ltv %(message)s")
         if not ca.has_ca():
             click.echo("Belum ada CA kelurahan: tidak ada yang dikerjakan.")
             return
         try:
-            crl = ltv.publish_crl()
+            crl = ca_public.publish_crl()
         except ca.PkiError as e:
             raise click.ClickException(e.message) from e
         click.echo(f"CRL dibuat: {len(crl)} sertifikat dicabut, berlaku sampai "
                    f"{crl.next_update_utc:%Y-%m-%d %H:%M} UTC.")
-        report = ltv.refresh_letters(days=days)
+        report = ltv_refresh.refresh_letters(days=days)
         click.echo(f"Surat diperiksa: {report.checked}  diperbarui: {len(report.refreshed)}  "
                    f"gagal: {len(report.failed)}")
         for number in report.refreshed:

@@ -21,8 +21,8 @@ from sempelmas.extensions import db
 from sempelmas.models.audit import AuditEntry
 from sempelmas.models.letters import Letter
 from sempelmas.services.letters import ca as letter_ca
+from sempelmas.services.letters import ca_public, issuing, ltv, ltv_refresh
 from sempelmas.services.letters import certificates as letter_certs
-from sempelmas.services.letters import issuing, ltv
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters import store as letter_store
 from tests import ltv_pki
@@ -147,9 +147,9 @@ def test_a_letter_signed_before_its_certificate_was_revoked_stays_valid(desk, wi
     cert = letter_certs.active_certificate(desk.lurah)
     letter_certs.revoke_certificate(cert, desk.staff, "kunci hilang")
     db.session.commit()
-    crl = ltv.current_crl()  # re-made at once: it lists the revocation
+    crl = ca_public.current_crl()  # re-made at once: it lists the revocation
     assert int(cert.serial, 16) in {r.serial_number for r in crl}
-    report = ltv.refresh_letters(days=365 * 100)  # the next run: fresh DSS (with that CRL) and timestamp
+    report = ltv_refresh.refresh_letters(days=365 * 100)  # the next run: fresh DSS (with that CRL) and timestamp
     assert letter.number in report.refreshed and not report.failed
     pdf = letter_store.read_pdf(letter)
     later = datetime.now(UTC) + timedelta(days=365 * 5)
@@ -199,9 +199,9 @@ def test_refresh_adds_a_document_timestamp_to_a_letter_whose_tsa_certificate_exp
     letter = _sign(desk)
     before = letter_store.read_pdf(letter)
     tsa_until = ltv.last_timestamp(before).tsa_not_after
-    assert ltv.refresh_letters(days=30).refreshed == []  # the test TSA's certificate runs to 2090
+    assert ltv_refresh.refresh_letters(days=30).refreshed == []  # the test TSA's certificate runs to 2090
     days = (tsa_until - datetime.now(UTC)).days + 1
-    report = ltv.refresh_letters(days=days)
+    report = ltv_refresh.refresh_letters(days=days)
     assert report.refreshed == [letter.number] and report.failed == []
     after = letter_store.read_pdf(letter)
     db.session.refresh(letter)
@@ -229,7 +229,7 @@ def test_a_letter_signed_before_a_tsa_was_configured_gets_its_first_timestamp(de
     letter = _sign(desk)  # B-LT, no timestamp
     before = letter_store.read_pdf(letter)
     app.config.update(PKI_TSA_URL=test_pki.tsa_url, PKI_TSA_TRUST_ROOTS=str(test_pki.root_pem))
-    report = ltv.refresh_letters(days=30)
+    report = ltv_refresh.refresh_letters(days=30)
     assert report.refreshed == [letter.number]
     after = letter_store.read_pdf(letter)
     assert after.startswith(before) and ltv.last_timestamp(after).kind == "document"
@@ -248,7 +248,7 @@ def test_a_letter_the_tsa_cannot_refresh_is_reported_logged_and_audited(desk, wi
     letter = _sign(desk)
     before = letter_store.read_pdf(letter)
     with_tsa.fail = True
-    report = ltv.refresh_letters(days=365 * 100)
+    report = ltv_refresh.refresh_letters(days=365 * 100)
     assert report.refreshed == [] and [n for n, _why in report.failed] == [letter.number]
     assert "cap waktu" in report.failed[0][1]
     assert letter_store.read_pdf(letter) == before
@@ -291,9 +291,9 @@ def test_the_crl_is_signed_by_the_ca_lists_revocations_and_is_served(desk, clien
 
 
 def test_a_stale_crl_is_made_again(desk):
-    old = ltv.publish_crl(datetime.now(UTC) - timedelta(days=2))
-    assert not ltv.crl_is_current(old)
-    assert ltv.current_crl().last_update_utc > old.last_update_utc
+    old = ca_public.publish_crl(datetime.now(UTC) - timedelta(days=2))
+    assert not ca_public.crl_is_current(old)
+    assert ca_public.current_crl().last_update_utc > old.last_update_utc
 
 
 def test_signing_certificates_name_the_crl_and_carry_the_key_usages_validators_expect(desk, app):
@@ -356,10 +356,10 @@ def test_doctor_ltv_is_ok_with_a_fresh_crl_and_no_tsa(desk):
 
 
 def test_doctor_warns_about_a_crl_past_its_next_update_and_makes_it_again(desk):
-    ltv.publish_crl(datetime.now(UTC) - timedelta(days=8))
+    ca_public.publish_crl(datetime.now(UTC) - timedelta(days=8))
     found = _ltv_findings()
     assert [f.level for f in found if "CRL" in f.message] == ["WARN"]
-    assert ltv.crl_is_current(ltv._load_crl())
+    assert ca_public.crl_is_current(ca_public.load_crl())
 
 
 def test_doctor_warns_about_an_unreachable_tsa(desk, app):
@@ -376,12 +376,12 @@ def test_doctor_warns_about_an_unreachable_tsa(desk, app):
 def test_doctor_lists_the_letters_the_last_run_could_not_refresh(desk, with_tsa):
     letter = _sign(desk)
     with_tsa.fail = True
-    ltv.refresh_letters(days=365 * 100)
+    ltv_refresh.refresh_letters(days=365 * 100)
     with_tsa.fail = False
     found = _ltv_findings()
     warn = [f for f in found if f.level == "WARN"]
     assert len(warn) == 1 and letter.number in warn[0].message and "ltv run" in warn[0].fix
-    ltv.refresh_letters(days=365 * 100)
+    ltv_refresh.refresh_letters(days=365 * 100)
     assert {f.level for f in _ltv_findings()} == {"OK"}
 
 

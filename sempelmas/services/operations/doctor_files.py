@@ -115,15 +115,15 @@ def check_ltv(ctx: Context) -> list[Finding]:
     embeds it), the TSA reachable when configured, and the last ``ltv run`` refreshed every letter due."""
     from datetime import datetime, timedelta
 
-    from sempelmas.services.letters import ca, ltv
+    from sempelmas.services.letters import ca, ca_public, ltv, ltv_refresh
 
     if not ca.has_ca():
         return [Finding("ltv", OK, "Belum ada CA: validasi jangka panjang belum berlaku.")]
     out = []
     now = ctx.now()
-    published = ltv._load_crl()
+    published = ca_public.load_crl()
     try:
-        fresh = ltv.current_crl(now)
+        fresh = ca_public.current_crl(now)
     except (ca.PkiError, OSError) as e:
         return [Finding("ltv", FAULT, f"CRL CA kelurahan tidak dapat dibuat: {getattr(e, 'message', e)}",
                         "periksa PKI_CA_PASSPHRASE dan izin tulis PKI_DIR")]
@@ -142,7 +142,7 @@ def check_ltv(ctx: Context) -> list[Finding]:
                            "periksa jaringan ke TSA atau PKI_TSA_URL"))
     else:
         out.append(Finding("ltv", OK, f"TSA {current_app.config['PKI_TSA_URL']} dapat dihubungi (B-LTA)."))
-    run = ltv.last_run()
+    run = ltv_refresh.last_run()
     if run and run.get("failed"):
         numbers = ", ".join(f["number"] for f in run["failed"][:10])
         more = f" dan {len(run['failed']) - 10} lainnya" if len(run["failed"]) > 10 else ""

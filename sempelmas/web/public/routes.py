@@ -102,9 +102,9 @@ def ca_cer():
 @bp.get("/ca-kelurahan.fdf")
 def ca_fdf():
     """The CA as Adobe's certificate-exchange FDF: Reader imports it with its trust settings."""
-    from sempelmas.services.letters import ltv
+    from sempelmas.services.letters import ca_public
 
-    return _ca_download(ltv.ca_fdf, "application/vnd.fdf", "ca-kelurahan.fdf")
+    return _ca_download(ca_public.ca_fdf, "application/vnd.fdf", "ca-kelurahan.fdf")
 
 
 @bp.get("/ca-kelurahan")
@@ -123,10 +123,10 @@ def ca_page():
 def crl():
     """The kelurahan CA's certificate revocation list (DER), named in every certificate it issues."""
     from sempelmas.services.letters import ca as letter_ca
-    from sempelmas.services.letters import ltv
+    from sempelmas.services.letters import ca_public
 
     try:
-        data = ltv.crl_der()
+        data = ca_public.crl_der()
     except letter_ca.PkiError:
         abort(404)
     resp = make_response(data)
