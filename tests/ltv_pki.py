@@ -79,3 +79,27 @@ def serve(tmp_path: Path) -> TestPki:
     pki = TestPki(base=base, arch=arch, root_pem=root_pem, server=server)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return pki
+
+
+def serve_in_process(tmp_path: Path):
+    """The same test PKI in a child process (a test whose code forks, e.g. a batch's detached process, needs this
+    process single-threaded). Returns (tsa_url, root_pem, process); terminate the process when done."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tests.ltv_pki", str(tmp_path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1], text=True)
+    info = json.loads(proc.stdout.readline())
+    return info["tsa_url"], Path(info["root_pem"]), proc
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    import time
+
+    served = serve(Path(sys.argv[1]))
+    print(json.dumps({"tsa_url": served.tsa_url, "root_pem": str(served.root_pem)}), flush=True)
+    while True:
+        time.sleep(3600)
