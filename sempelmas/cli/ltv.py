@@ -1,5 +1,5 @@
-"""``flask --app app ltv run``: the daily long-term validation upkeep (services/letters/ltv_refresh.py): the CA's CRL made
-again, and a fresh document timestamp on the letters whose last timestamp's TSA certificate expires soon.
+"""``flask --app app ltv run``: the daily long-term validation upkeep (services/letters/ltv_refresh.py): the
+CA's CRL made again, and a fresh document timestamp on the letters whose last timestamp's TSA certificate expires soon.
 Started by deploy/sempelmas-ltv.timer; exits 1 when a letter could not be refreshed (the timer's unit then
 shows failed, and ``flask doctor`` lists the letters)."""
 

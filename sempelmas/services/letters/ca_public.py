@@ -137,15 +137,16 @@ def _pdf_string(text: str) -> bytes:
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
 
 
-#: Acrobat's trust flags of an imported certificate: 1 signatures and as a trusted root, 2 certified documents
-#: (its bit values in the Acrobat SDK's security documentation: 1 = signatures, 2 = certified documents,
-#: 4 = dynamic content, 8 = privileged JavaScript, 16 = privileged system operations)
+#: the trust asked for (Acrobat's bits: 1 signatures and as a trusted root, 2 certified documents). Acrobat honours a
+#: trust level only from a *signed* FDF; this one is unsigned (a signature by the CA itself proves nothing), so Reader
+#: asks, and the steps on /ca-kelurahan tell the reader what to tick.
 ADOBE_TRUST_SIGNATURES_AND_CERTIFIED = 1 | 2
 
 
 def ca_fdf() -> bytes:
-    """The CA certificate as Adobe's certificate-exchange FDF (what Acrobat's "Export" of a trusted identity
-    writes): Reader's "Import" of it offers the CA with trust for signatures and certified documents ticked."""
+    """The CA certificate as an FDF data-exchange file, the way Acrobat exchanges trusted identities: opening it in
+    Reader offers "Set Contact Trust" for the CA (Acrobat security user guide, "Importing a trust anchor and
+    setting trust"). Written from that guide's description; not checked against Acrobat on this machine."""
     from sempelmas.services.letters.ca import ca_der
 
     der = ca_der()
