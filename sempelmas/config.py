@@ -261,8 +261,17 @@ class DefaultConfig:
     PKI_DIR: str | None = None
     #: the CA key's passphrase; empty outside production → generated once into <PKI_DIR>/ca-passphrase
     PKI_CA_PASSPHRASE: str | None = None
-    #: RFC 3161 timestamp authority (PAdES B-T); unset → B-B
+    #: RFC 3161 timestamp authority: letters become PAdES B-LTA (signature + document timestamp); unset → B-LT
     PKI_TSA_URL: str | None = None
+    #: HTTP Basic credentials of the TSA, if it asks for them
+    PKI_TSA_USERNAME: str | None = None
+    PKI_TSA_PASSWORD: str | None = None
+    #: PEM file of the TSA's root certificate(s), trusted for its timestamps (a TSA under the kelurahan CA needs none)
+    PKI_TSA_TRUST_ROOTS: str | None = None
+    #: seconds to wait for the TSA (and its revocation info) before signing fails
+    PKI_TSA_TIMEOUT = 10
+    #: ``flask ltv run`` re-timestamps letters whose last timestamp's TSA certificate expires within these days
+    LTV_REFRESH_DAYS = 90
     #: wrong signing passphrases allowed per official within the window before signing is paused
     PKI_MAX_FAILURES = 5
     PKI_FAILURE_WINDOW_MINUTES = 15
@@ -346,12 +355,14 @@ def _env_overrides() -> dict:
                  "NOTIFY_GATEWAY_URL", "NOTIFY_GATEWAY_AUTH_HEADER", "NOTIFY_GATEWAY_TEMPLATE",
                  "VAPID_PRIVATE_KEY", "VAPID_SUBJECT", "PUSH_DIR",
                  "PKI_DIR", "PKI_CA_PASSPHRASE", "PKI_TSA_URL",
+                 "PKI_TSA_USERNAME", "PKI_TSA_PASSWORD", "PKI_TSA_TRUST_ROOTS",
                  "BACKUP_DIR", "BACKUP_COPY_TARGET", "BACKUP_SSH_COMMAND"):
         if env.get(name):
             out[name] = env[name]
     for name in ("MAIL_PORT", "NOTIFY_MAX_ATTEMPTS", "BACKUP_KEEP", "BACKUP_COPY_KEEP", "ATTACHMENT_RETENTION_DAYS",
                  "DRAFT_UPLOAD_QUOTA_MB", "UPLOAD_ORPHAN_GRACE_SECONDS", "IMPORT_PREVIEW_DAYS",
                  "WEBHOOK_TIMEOUT", "WEBHOOK_PAUSE_AFTER", "WEBHOOK_LOG_DAYS",
+                 "PKI_TSA_TIMEOUT", "LTV_REFRESH_DAYS",
                  "DOCTOR_DISK_FAULT_FREE_MB", "DOCTOR_DISK_WARN_FREE_MB", "DOCTOR_BACKUP_MAX_AGE_HOURS",
                  "DOCTOR_HEARTBEAT_MAX_SECONDS", "DOCTOR_CLOCK_WARN_SKEW_SECONDS", "DOCTOR_CLOCK_MAX_SKEW_SECONDS"):
         if env.get(name):

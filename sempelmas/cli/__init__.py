@@ -11,6 +11,7 @@ from flask import Flask, current_app
 
 from sempelmas.cli import audit as audit_cli
 from sempelmas.cli import doctor as doctor_cli
+from sempelmas.cli import ltv as ltv_cli
 from sempelmas.extensions import db
 
 
@@ -20,6 +21,7 @@ def register(app: Flask) -> None:
     backup_cli.register(app)
     audit_cli.register(app)
     doctor_cli.register(app)
+    ltv_cli.register(app)
 
     @app.cli.command("create-admin")
     @click.option("--username", prompt="Nama pengguna")

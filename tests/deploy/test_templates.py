@@ -22,8 +22,8 @@ def _unit(name: str) -> configparser.ConfigParser:
 
 def test_every_unit_is_per_kelurahan():
     services = sorted(p.name for p in SYSTEMD.glob("*@.service"))
-    assert services == ["sempelmas-backup@.service", "sempelmas-retention@.service", "sempelmas-web@.service",
-                        "sempelmas-worker@.service"]
+    assert services == ["sempelmas-backup@.service", "sempelmas-ltv@.service", "sempelmas-retention@.service",
+                        "sempelmas-web@.service", "sempelmas-worker@.service"]
     for name in services:
         service = _unit(name)["Service"]
         assert service["EnvironmentFile"] == "/etc/sempelmas/%i.env"
@@ -44,7 +44,7 @@ def test_the_target_brings_up_the_whole_deployment():
     raw = (SYSTEMD / "sempelmas@.target").read_text()
     wants = " ".join(re.findall(r"^Wants=(.*)$", raw, re.M))
     for unit in ("sempelmas-web@%i.service", "sempelmas-worker@%i.service", "sempelmas-backup@%i.timer",
-                 "sempelmas-retention@%i.timer"):
+                 "sempelmas-retention@%i.timer", "sempelmas-ltv@%i.timer"):
         assert unit in wants
         assert (SYSTEMD / unit.replace("%i", "")).exists()
     for name in ("sempelmas-web@.service", "sempelmas-worker@.service"):

@@ -106,9 +106,33 @@ def test_a_batch_of_100_started_while_another_runs_returns_at_once_and_ends_with
     assert f"{BATCH} dari {BATCH} surat ditandatangani" in page and 'hx-trigger="every 1s"' not in page
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "terminated"])
-def test_a_batch_whose_process_ends_midway_fails_with_the_signed_letters_and_the_rest_still_queued(world, sig):
+@pytest.mark.parametrize(("sig", "with_tsa"), [(signal.SIGKILL, False), (signal.SIGTERM, False),
+                                               (signal.SIGTERM, True)],
+                         ids=["kill-9", "terminated", "terminated-b-lta"])
+def test_a_batch_whose_process_ends_midway_fails_with_the_signed_letters_and_the_rest_still_queued(world, sig,
+                                                                                                   with_tsa, tmp_path):
     world.app.config["JOB_LEASE_SECONDS"] = 3  # a SIGKILL'd process cannot say it died: its heartbeat stops
+    if with_tsa:  # B-LTA: pyHanko's event loop waits on the TSA in a thread pool when the stop arrives
+        from tests import ltv_pki
+
+        tsa_url, root_pem, tsa = ltv_pki.serve_in_process(tmp_path / "tsa")  # this process stays single-threaded
+        world.app.config.update(PKI_TSA_URL=tsa_url, PKI_TSA_TRUST_ROOTS=str(root_pem))
+    try:
+        _end_midway(world, sig)
+        if with_tsa:
+            from sempelmas.services.letters import ltv
+
+            with world.db():
+                letter = db.session.scalars(select(Letter).limit(1)).one()
+                assert ltv.last_timestamp(letter_store.read_pdf(letter)).kind == "document"  # B-LTA indeed
+    finally:
+        if with_tsa:
+            tsa.terminate()
+            tsa.wait(10)
+            tsa.stdout.close()
+
+
+def _end_midway(world, sig) -> None:
     requests = world.awaiting(30)
     lurah = world.signed_in("lurah")
     job_id, url = start(lurah, [tn for _id, tn in requests], LURAH_PASS)

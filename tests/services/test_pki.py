@@ -172,7 +172,11 @@ def test_signed_pdf_validates_in_pdfsig_and_is_trusted_once_the_ca_is_imported(c
     signed = _sign(user)
     plain = pdfsig(signed, tmp_path)
     assert "Signature is Valid." in plain
-    assert "Budi Santoso" in plain and "SHA-256" in plain and "Total document signed" in plain
+    assert "Budi Santoso" in plain and "SHA-256" in plain
+    # PAdES B-LT: the validation info (DSS) follows the signature in an incremental update, which pdfsig
+    # cannot tell from other additions; pyHanko's diff analysis does (validate_pdf says the file is whole)
+    assert "Not total document signed" in plain
+    assert letter_signing.validate_pdf(signed).covers_whole_file
     trusted = pdfsig(signed, tmp_path, trust_ca=ca_dir / "ca.pem")
     assert "Signature is Valid." in trusted
     assert "Certificate is Trusted." in trusted
@@ -344,7 +348,8 @@ def test_with_a_timestamp_authority_the_signature_is_timestamped(ca_dir, factory
         signed = _sign(user)
     finally:
         server.shutdown()
-    assert hits == ["application/timestamp-query"]
+    # the signature's timestamp, then the document timestamp of B-LTA (its size sampled by one more request)
+    assert set(hits) == {"application/timestamp-query"} and 2 <= len(hits) <= 3
     result = letter_signing.validate_pdf(signed)
     assert result.ok and result.timestamped
     assert "Signature is Valid." in pdfsig(signed, tmp_path)

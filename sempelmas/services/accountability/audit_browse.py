@@ -56,6 +56,8 @@ ACTION_LABELS = {
     "letter.batch_start": _l("Tanda tangan massal dimulai"),
     "letter.batch_sign": _l("Tanda tangan massal"),
     "letter.revoke": _l("Surat dicabut"),
+    "letter.ltv_refresh": _l("Cap waktu surat diperbarui"),
+    "letter.ltv_refresh_failed": _l("Cap waktu surat gagal diperbarui"),
     "letter.replace": _l("Surat diganti"),
     "letter.view": _l("Surat dilihat"),
     "letter.download": _l("Surat diunduh petugas"),

@@ -24,6 +24,7 @@ from sempelmas.models.base import utcnow
 from sempelmas.models.letters import SigningCertificate, SigningFailure
 from sempelmas.models.profile import Official
 from sempelmas.services.accountability import audit
+from sempelmas.services.letters import ca_public
 from sempelmas.services.letters.ca import (
     CertificateUnusable,
     PkiError,
@@ -132,6 +133,7 @@ def issue_certificate(user, official: Official, passphrase: str, *, actor=None) 
         .add_extension(x509.ExtendedKeyUsage(list(DOCUMENT_SIGNING_EKUS)), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .add_extension(ca_public.crl_distribution_point(), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     actor = actor or user

@@ -47,7 +47,7 @@ from sempelmas.services.letters import ca as letter_ca
 from sempelmas.services.letters import certificates as letter_certs
 from sempelmas.services.letters.numbering import NumberFormatError
 from sempelmas.services.letters.pdf import LetterRenderError
-from sempelmas.services.operations import webhooks
+from sempelmas.services.operations import detached, webhooks
 from sempelmas.services.requests import lifecycle
 
 #: the most letters one batch signs (one passphrase entry)
@@ -421,6 +421,7 @@ def sign_batch(tracking_numbers: list[str], signer_user: User, passphrase: str =
     user_id = signer_user.id
     results: list[BatchResult] = []
     for tn in tracking_numbers:
+        detached.raise_if_stopped()  # a stop swallowed while the last letter was signed still ends the batch
         result = _sign_one_of_batch(tn, user_id, signer, passphrase)
         results.append(result)
         if on_result is not None:
@@ -437,10 +438,12 @@ def _sign_one_of_batch(tn: str, user_id: int, signer, passphrase: str) -> BatchR
         letter = issue_letter(request, user, passphrase, signer=signer)
     except (IssueError, lifecycle.RequestError, letter_ca.PkiError, LetterRenderError, NumberFormatError) as e:
         db.session.rollback()
+        detached.raise_if_stopped()  # the process being stopped is never one letter's failure
         return BatchResult(tn, False, e.message)
     except Exception:  # noqa: BLE001 - one broken letter must not stop the batch; it is logged
-        current_app.logger.exception("signing %s failed", tn)
         db.session.rollback()
+        detached.raise_if_stopped()
+        current_app.logger.exception("signing %s failed", tn)
         return BatchResult(tn, False, str(_("Gagal menandatangani karena kesalahan sistem; surat tidak diterbitkan "
                                             "dan nomornya tidak terpakai.")))
     return BatchResult(tn, True, str(_("Ditandatangani, nomor %(n)s.", n=letter.number)), letter)

@@ -19,7 +19,6 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from flask import current_app
 
 from sempelmas.domain.i18n import lazy as _
 from sempelmas.extensions import db
@@ -125,20 +124,18 @@ class HeldSigner:
 
 
 def _sign_pdf(signer, pdf: bytes, reason: str, location: str) -> bytes:
-    """PAdES-sign ``pdf`` with an unlocked pyHanko signer (and the TSA's timestamp when PKI_TSA_URL is set)."""
+    """PAdES-sign ``pdf`` with an unlocked pyHanko signer: B-LT, or B-LTA when PKI_TSA_URL is set
+    (services/letters/ltv.py holds the long-term validation settings)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
-    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
-    timestamper = None
-    tsa = current_app.config.get("PKI_TSA_URL")
-    if tsa:
-        from pyhanko.sign.timestamps import HTTPTimeStamper
+    from sempelmas.services.letters import ltv
 
-        timestamper = HTTPTimeStamper(tsa)
+    timestamper = ltv.timestamper()
     meta = signers.PdfSignatureMetadata(
         field_name="TandaTanganElektronik", md_algorithm="sha256",
         subfilter=fields.SigSeedSubFilter.PADES, reason=reason or None, location=location or None,
+        **ltv.signature_options(),
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
@@ -150,9 +147,10 @@ def _sign_pdf(signer, pdf: bytes, reason: str, location: str) -> bytes:
     try:
         out = outside_event_loop(signers.sign_pdf, writer, meta, signer=signer, timestamper=timestamper,
                                  bytes_reserved=reserved)
-    except TimestampRequestError as e:
-        raise PkiError(_("Layanan cap waktu (TSA) tidak dapat dihubungi; surat belum ditandatangani. "
-                         "Coba lagi nanti.")) from e
+    except Exception as e:
+        if ltv.timestamp_failure(e):
+            raise ltv.TimestampFailed(ltv.tsa_failed_message()) from e
+        raise
     return out.getvalue()
 
 
@@ -212,12 +210,24 @@ def trust_roots_der() -> list[bytes]:
         return []
 
 
-def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
+def tsa_roots_der() -> tuple[bytes, ...]:
+    """The timestamp authority's roots (PKI_TSA_TRUST_ROOTS) as DER: trusted for timestamps only, never for
+    the official's signature."""
+    from sempelmas.services.letters import ltv
+
+    try:
+        return tuple(c.dump() for c in ltv.tsa_trust_roots())
+    except PkiError:
+        return ()
+
+
+def signature_facts(pdf: bytes, roots_der: list[bytes], tsa_roots_der: tuple[bytes, ...] = ()) -> dict:
     """What pyHanko finds about the last signature of ``pdf``, as plain JSON-able data (no Flask, no
     database, no translated text): safe to run in an isolated child (services/files/isolation.py).
 
     ``verdict`` is "unreadable", "unsigned", "damaged" or "checked"; for "checked" the flags say the rest."""
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
@@ -225,7 +235,8 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     roots = [asn1_x509.Certificate.load(der) for der in roots_der]
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        sigs = reader.embedded_signatures
+        # the official's signature, not the document timestamps a B-LTA letter adds after it
+        sigs = reader.embedded_regular_signatures
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - any parse error means "not a readable PDF"
@@ -233,8 +244,11 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     if not sigs:
         return {"verdict": "unsigned"}
     try:
+        ts_roots = roots + [asn1_x509.Certificate.load(der) for der in tsa_roots_der]
         status = outside_event_loop(validate_pdf_signature, sigs[-1],
-                                    ValidationContext(trust_roots=roots, allow_fetching=False))
+                                    ValidationContext(trust_roots=roots, allow_fetching=False),
+                                    ts_validation_context=ValidationContext(trust_roots=ts_roots,
+                                                                            allow_fetching=False))
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - a damaged signature dictionary or CMS blob
@@ -252,9 +266,25 @@ def signature_facts(pdf: bytes, roots_der: list[bytes]) -> dict:
     if signed_at is not None and signed_at.tzinfo is not None:
         signed_at = signed_at.astimezone(UTC).replace(tzinfo=None)
     return {"verdict": "checked", "intact": bool(status.intact), "valid": bool(status.valid),
-            "trusted": bool(status.trusted), "whole": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            "trusted": bool(status.trusted),
+            "whole": _covers_whole_file(status, sigs[-1], pdf, SignatureCoverageLevel, ModificationLevel),
             "timestamped": timestamped, "signer_name": name,
             "signed_at": signed_at.isoformat() if signed_at is not None else None}
+
+
+def _covers_whole_file(status, sig, pdf: bytes, coverage, modification) -> bool:
+    """The signature covers the file, or what follows it is only validation info and document timestamps
+    (PAdES B-LT/B-LTA, services/letters/ltv.py), which change nothing a reader sees: pyHanko's diff analysis
+    finds nothing beyond such updates, and each later revision adds a DSS or a document timestamp (a viewer's
+    save, even of mere metadata, still counts as an addition)."""
+    if status.coverage == coverage.ENTIRE_FILE:
+        return True
+    if not (status.coverage == coverage.ENTIRE_REVISION and status.modification_level is not None
+            and status.modification_level <= modification.LTA_UPDATES):
+        return False
+    _a, _b, c, d = (int(x) for x in sig.sig_object["/ByteRange"])
+    later = [part for part in pdf[c + d:].split(b"%%EOF") if part.strip()]
+    return bool(later) and all(b"/DSS" in part or b"/DocTimeStamp" in part for part in later)
 
 
 def validation_result(facts: dict) -> ValidationResult:
@@ -293,4 +323,4 @@ def validate_pdf(pdf: bytes) -> ValidationResult:
 
     In-process, without a budget: for the app's own letters. A file from outside goes through
     ``upload_check.check_upload``, which bounds the work first."""
-    return validation_result(signature_facts(pdf, trust_roots_der()))
+    return validation_result(signature_facts(pdf, trust_roots_der(), tsa_roots_der()))

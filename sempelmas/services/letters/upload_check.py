@@ -83,6 +83,19 @@ def issued_shape(letter_id: int, sha256: str) -> IssuedShape:
     return shape
 
 
+def _earlier_revision(facts: PublicFacts, data: bytes) -> bool:
+    from sempelmas.services.letters import ltv
+
+    letter = db.session.get(Letter, facts.id)
+    if letter is None or len(data) >= (letter.pdf_size or 0):
+        return False
+    try:
+        stored = letter_store.read_pdf(letter)
+    except OSError:
+        return False
+    return ltv.is_earlier_revision(data, stored)
+
+
 def _size(n: int) -> str:
     """A file size as Indonesians write it: "6 KB", "14,0 MB"."""
     if n >= 1024 * 1024:
@@ -107,7 +120,7 @@ def _over_bounds(data: bytes, issued: IssuedShape) -> str | None:
     return None
 
 
-def examine_pdf(data: bytes, roots_der: list[bytes]) -> dict:
+def examine_pdf(data: bytes, roots_der: list[bytes], tsa_roots_der: tuple[bytes, ...] = ()) -> dict:
     """The parse (pypdf reaches a page) and the signature check (pyHanko): runs in the isolated child, so it
     takes and gives plain data only."""
     from pypdf import PdfReader
@@ -120,7 +133,7 @@ def examine_pdf(data: bytes, roots_der: list[bytes]) -> dict:
     except Exception:  # noqa: BLE001 - any parse error: a broken file
         return {"verdict": "broken"}
     try:
-        return letter_signing.signature_facts(data, roots_der)
+        return letter_signing.signature_facts(data, roots_der, tsa_roots_der)
     except MemoryError:
         raise
     except Exception:  # noqa: BLE001 - what pyHanko did not foresee is still the file's fault
@@ -151,7 +164,9 @@ def check_upload(facts: PublicFacts, data: bytes) -> UploadCheck:
     if b"%PDF-" not in data[:1024]:
         raise UploadRefused(_("Berkas ini bukan PDF. Unggah berkas PDF surat yang Anda terima."), 415)
     digest = hashlib.sha256(data).hexdigest()
-    same = digest == facts.pdf_sha256
+    # a copy downloaded before the letter's timestamp was refreshed (services/letters/ltv.py) is the issued file
+    # too: the refresh only appended to it
+    same = digest == facts.pdf_sha256 or _earlier_revision(facts, data)
     why = _over_bounds(data, issued_shape(facts.id, facts.pdf_sha256))
     if why is not None:
         return UploadCheck(same, digest, False, why, signature_checked=False)
@@ -159,9 +174,10 @@ def check_upload(facts: PublicFacts, data: bytes) -> UploadCheck:
     cfg = current_app.config
     try:
         if same:  # the very bytes the kelurahan issued: its own file, checked in-process (no fork to pay)
-            found = examine_pdf(data, backends.all_trust_roots_der())
+            found = examine_pdf(data, backends.all_trust_roots_der(), letter_signing.tsa_roots_der())
         else:
             found = isolation.run_isolated(examine_pdf, data, backends.all_trust_roots_der(),
+                                           letter_signing.tsa_roots_der(),
                                            wall_seconds=cfg["VERIFY_CHECK_SECONDS"],
                                            memory_bytes=cfg["VERIFY_CHECK_MEMORY_MB"] * 1024 * 1024)
     except isolation.BudgetExceeded:

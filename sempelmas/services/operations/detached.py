@@ -128,8 +128,24 @@ def _in_app(app, fn: Callable, args: tuple) -> None:
             log.exception("detached work failed")
 
 
+#: set by the stop signal's handler: the work checks it between steps, so a Stopped that some library swallowed
+#: (an "except BaseException" or a thread pool inside pyHanko's event loop) still stops it
+_stopping = threading.Event()
+
+
 def _stop(signum, frame) -> None:
+    _stopping.set()
     raise Stopped(signal.Signals(signum).name)
+
+
+def stop_requested() -> bool:
+    """Whether this (detached) process was told to stop."""
+    return _stopping.is_set()
+
+
+def raise_if_stopped() -> None:
+    if _stopping.is_set():
+        raise Stopped("stop requested")
 
 
 def _close_inherited_sockets() -> None:

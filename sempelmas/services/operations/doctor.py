@@ -23,7 +23,7 @@ from sempelmas import config as settings
 from sempelmas.extensions import db
 from sempelmas.services.operations import heartbeat
 from sempelmas.services.operations.doctor_bsre import check_bsre
-from sempelmas.services.operations.doctor_files import check_permissions, check_pki
+from sempelmas.services.operations.doctor_files import check_ltv, check_permissions, check_pki
 from sempelmas.services.operations.doctor_install import check_backup_tools, check_install
 from sempelmas.services.operations.findings import FAULT, LEVELS, OK, WARN, Context, Finding
 
@@ -297,6 +297,7 @@ CHECKS: list[tuple[str, Callable[[Context], list[Finding]], bool, bool]] = [
     ("settings", check_settings, False, True),
     ("permissions", check_permissions, False, True),
     ("pki", check_pki, False, True),
+    ("ltv", check_ltv, True, False),
     ("database", check_database, False, True),
     ("migrations", check_migrations, True, True),
     ("clock", check_clock, True, True),

@@ -108,3 +108,47 @@ def check_pki(ctx: Context) -> list[Finding]:
                            "memegang cadangan dapat memakai kunci CA.",
                            "pindahkan isinya ke PKI_CA_PASSPHRASE di berkas lingkungan, lalu hapus berkas itu"))
     return out
+
+
+def check_ltv(ctx: Context) -> list[Finding]:
+    """Long-term validation (services/letters/ltv.py): the CRL current (re-made here when stale: every letter
+    embeds it), the TSA reachable when configured, and the last ``ltv run`` refreshed every letter due."""
+    from datetime import datetime, timedelta
+
+    from sempelmas.services.letters import ca, ca_public, ltv, ltv_refresh
+
+    if not ca.has_ca():
+        return [Finding("ltv", OK, "Belum ada CA: validasi jangka panjang belum berlaku.")]
+    out = []
+    now = ctx.now()
+    published = ca_public.load_crl()
+    try:
+        fresh = ca_public.current_crl(now)
+    except (ca.PkiError, OSError) as e:
+        return [Finding("ltv", FAULT, f"CRL CA kelurahan tidak dapat dibuat: {getattr(e, 'message', e)}",
+                        "periksa PKI_CA_PASSPHRASE dan izin tulis PKI_DIR")]
+    if published is not None and published.next_update_utc <= now:
+        out.append(Finding("ltv", WARN, f"CRL sudah kedaluwarsa sejak {published.next_update_utc:%Y-%m-%d %H:%M} "
+                           "UTC (baru dibuat ulang oleh pemeriksaan ini): timer ltv tidak berjalan.",
+                           "systemctl enable --now sempelmas-ltv.timer"))
+    else:
+        out.append(Finding("ltv", OK, f"CRL berlaku sampai {fresh.next_update_utc:%Y-%m-%d %H:%M} UTC "
+                           f"({len(fresh)} sertifikat dicabut)."))
+    if not ltv.tsa_configured():
+        out.append(Finding("ltv", OK, "Tanpa TSA (PKI_TSA_URL kosong): surat PAdES B-LT, tanpa cap waktu."))
+    elif not ltv.tsa_reachable():
+        out.append(Finding("ltv", WARN, f"TSA {current_app.config['PKI_TSA_URL']} tidak dapat dihubungi: surat tidak "
+                           "dapat ditandatangani dan cap waktunya tidak dapat diperbarui.",
+                           "periksa jaringan ke TSA atau PKI_TSA_URL"))
+    else:
+        out.append(Finding("ltv", OK, f"TSA {current_app.config['PKI_TSA_URL']} dapat dihubungi (B-LTA)."))
+    run = ltv_refresh.last_run()
+    if run and run.get("failed"):
+        numbers = ", ".join(f["number"] for f in run["failed"][:10])
+        more = f" dan {len(run['failed']) - 10} lainnya" if len(run["failed"]) > 10 else ""
+        out.append(Finding("ltv", WARN, f"{len(run['failed'])} surat belum diperbarui cap waktunya pada "
+                           f"{run['at'][:16]}: {numbers}{more}.", "flask --app app ltv run"))
+    elif ltv.tsa_configured() and (run is None or now - datetime.fromisoformat(run["at"]) > timedelta(days=2)):
+        out.append(Finding("ltv", WARN, "Pembaruan cap waktu surat (ltv run) tidak berjalan dua hari terakhir.",
+                           "systemctl enable --now sempelmas-ltv.timer"))
+    return out

@@ -44,6 +44,7 @@ def _build() -> dict[str, str]:
         "download": _("Unduh surat asli (PDF)"),
         "ca": _("Unduh sertifikat CA kelurahan"),
         "ca_note": _("untuk memeriksa tanda tangan di aplikasi pembaca PDF."),
+        "ca_steps": _("Cara mempercayai CA di Adobe Reader"),
         "uji": _("UJI"),
         "uji_note": _("Ini SURAT UJI, bukan surat resmi: surat ini TIDAK BERLAKU. Kelurahan menandatanganinya saat "
                       "mulai memakai layanan surat elektronik, untuk menguji tanda tangan elektronik, kode QR dan "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives import hashes
 from flask import Blueprint, abort, current_app, make_response, redirect, request, url_for
 from flask_login import current_user
 
@@ -88,3 +89,47 @@ def ca_der():
     from sempelmas.services.letters import ca as letter_ca
 
     return _ca_download(letter_ca.ca_der, "application/pkix-cert", "ca-kelurahan.crt")
+
+
+@bp.get("/ca-kelurahan.cer")
+def ca_cer():
+    """The same DER certificate under the extension Windows and Adobe Reader's import dialog expect."""
+    from sempelmas.services.letters import ca as letter_ca
+
+    return _ca_download(letter_ca.ca_der, "application/pkix-cert", "ca-kelurahan.cer")
+
+
+@bp.get("/ca-kelurahan.fdf")
+def ca_fdf():
+    """The CA as Adobe's certificate-exchange FDF: Reader imports it with its trust settings."""
+    from sempelmas.services.letters import ca_public
+
+    return _ca_download(ca_public.ca_fdf, "application/vnd.fdf", "ca-kelurahan.fdf")
+
+
+@bp.get("/ca-kelurahan")
+def ca_page():
+    """How a reader trusts the kelurahan CA in Adobe Reader (a kelurahan CA cannot be on Adobe's list)."""
+    from sempelmas.services.letters import ca as letter_ca
+
+    if not letter_ca.has_ca():
+        abort(404)
+    cert = letter_ca.ca_certificate()
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex(":").upper()
+    return render("public/ca.html", ca=cert, fingerprint=fingerprint)
+
+
+@bp.get("/pki/kelurahan.crl")
+def crl():
+    """The kelurahan CA's certificate revocation list (DER), named in every certificate it issues."""
+    from sempelmas.services.letters import ca as letter_ca
+    from sempelmas.services.letters import ca_public
+
+    try:
+        data = ca_public.crl_der()
+    except letter_ca.PkiError:
+        abort(404)
+    resp = make_response(data)
+    resp.headers["Content-Type"] = "application/pkix-crl"
+    resp.headers["Cache-Control"] = "public, max-age=600"  # a revocation reaches validators within minutes
+    return resp

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sempelmas.services.letters import signing as letter_signing
 from sempelmas.services.letters.backends.base import FOOTERS, LOCAL, Capabilities
 
-CAPABILITIES = Capabilities(batch=True, visible_appearance=False, tsa=True, ltv=False, totp=False)
+CAPABILITIES = Capabilities(batch=True, visible_appearance=False, tsa=True, ltv=True, totp=False)
 
 
 class LocalBackend(letter_signing.KelurahanCASigner):
