@@ -21,7 +21,7 @@ from tests import esign_fake
 from tests.bsre_setup import configure_bsre, use_bsre
 from tests.signing_setup import LURAH_PASS, Desk, configure, page_text, qr_payloads
 
-BSRE_WORDS = "Balai Sertifikasi Elektronik (BSrE), Badan Siber dan Sandi Negara"
+BSRE_WORDS = "sertifikat elektronik yang diterbitkan BSrE-BSSN"
 
 
 @pytest.fixture

@@ -77,8 +77,8 @@ FOOTERS = {
            "Undang-Undang Nomor 11 Tahun 2008 tentang Informasi dan Transaksi Elektronik beserta perubahannya, "
            "dokumen elektronik ini dan hasil cetaknya adalah alat bukti hukum yang sah.",
     # shorter than the local one by "UU" for "Undang-Undang": the footer frame holds four lines
-    BSRE: "Surat ini ditandatangani secara elektronik dengan sertifikat elektronik yang diterbitkan Balai "
-          "Sertifikasi Elektronik (BSrE), Badan Siber dan Sandi Negara. Sesuai Pasal 5 ayat (1) UU Nomor 11 "
+    BSRE: "Surat ini ditandatangani secara elektronik dengan sertifikat elektronik yang diterbitkan BSrE-BSSN "
+          "(Balai Sertifikasi Elektronik, Badan Siber dan Sandi Negara). Sesuai Pasal 5 ayat (1) UU Nomor 11 "
           "Tahun 2008 tentang Informasi dan Transaksi Elektronik beserta perubahannya, dokumen elektronik ini "
           "dan hasil cetaknya adalah alat bukti hukum yang sah.",
 }
