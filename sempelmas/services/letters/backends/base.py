@@ -82,3 +82,26 @@ FOOTERS = {
           "Tahun 2008 tentang Informasi dan Transaksi Elektronik beserta perubahannya, dokumen elektronik ini "
           "dan hasil cetaknya adalah alat bukti hukum yang sah.",
 }
+
+
+def issuer_cn(signed: bytes) -> str | None:
+    """The issuer CN of the certificate that signed ``signed`` (its last signature), as the letter records it
+    (Letter.issuer_cn, shown on the verification page); None when it cannot be read. Read from the PDF, not from
+    the backend: the certificate a gateway used is only known from what it returned."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        sigs = PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures
+        name = sigs[-1].signer_cert.issuer.native.get("common_name") if sigs else None
+    except Exception:  # noqa: BLE001 - a record for the reader, never a reason to refuse a validated letter
+        return None
+    return str(name)[:120] if name else None
+
+
+def provenance(signer, signed: bytes) -> dict:
+    """How a letter was signed, as Letter columns: the backend's name ("local" for a batch's held kelurahan-CA
+    key, which has none) and the signer certificate's issuer CN."""
+    name = getattr(signer, "name", None)
+    return {"signing_backend": name if name in NAMES else LOCAL, "issuer_cn": issuer_cn(signed)}
