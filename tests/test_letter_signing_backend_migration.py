@@ -1,5 +1,5 @@
-"""0037: letters.signing_backend and letters.issuer_cn; up, down and up again, existing letters "local", the models
-matching the migrations."""
+"""0037: letters.signing_backend and letters.issuer_cn (test_letters too); up, down and up again, existing letters
+"local", the models matching the migrations."""
 
 from sqlalchemy import inspect, text
 
@@ -18,13 +18,17 @@ def test_letter_signing_backend_up_down_up_and_existing_letters_stay_local(tmp_p
                              subject_resident_id=resident, tracking_number="SPM-1")
             insert(conn, "letters", request_id=request, signer_user_id=user, number="470/001/2026",
                    verify_code="CODE1", stored_name="a.pdf")
+            insert(conn, "test_letters", signer_user_id=user, number="UJI/001/2026", verify_code="UJI1",
+                   pdf=b"%PDF-")
         mig.flask("db", "upgrade", "0037_letter_signing_backend")
-        columns = {c["name"] for c in inspect(mig.engine).get_columns("letters")}
-        assert {"signing_backend", "issuer_cn"} <= columns
-        with mig.engine.connect() as conn:
-            assert conn.execute(text("SELECT signing_backend, issuer_cn FROM letters")).one() == ("local", None)
+        for table in ("letters", "test_letters"):
+            assert {"signing_backend", "issuer_cn"} <= {c["name"] for c in inspect(mig.engine).get_columns(table)}
+            with mig.engine.connect() as conn:
+                query = text(f"SELECT signing_backend, issuer_cn FROM {table}")  # noqa: S608 - a fixed table name
+                assert conn.execute(query).one() == ("local", None)
         mig.flask("db", "downgrade", "0036_signer_backends")
-        assert "signing_backend" not in {c["name"] for c in inspect(mig.engine).get_columns("letters")}
+        for table in ("letters", "test_letters"):
+            assert "signing_backend" not in {c["name"] for c in inspect(mig.engine).get_columns(table)}
         mig.flask("db", "upgrade", "head")
         with mig.engine.connect() as conn:
             assert conn.execute(text("SELECT signing_backend FROM letters")).scalar_one() == "local"

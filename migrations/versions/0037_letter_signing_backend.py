@@ -1,4 +1,4 @@
-"""letters record how they were signed: the signer backend and the signer certificate's issuer CN
+"""letters (and test letters) record how they were signed: the signer backend and the signer certificate's issuer CN
 
 Revision ID: 0037_letter_signing_backend
 Revises: 0036_signer_backends
@@ -17,14 +17,19 @@ branch_labels = None
 depends_on = None
 
 
+TABLES = ('letters', 'test_letters')  # a test letter records the same (models/test_letters.py)
+
+
 def upgrade():
-    with op.batch_alter_table('letters') as batch_op:
-        batch_op.add_column(sa.Column('signing_backend', sa.String(length=10), nullable=False,
-                                      server_default='local'))
-        batch_op.add_column(sa.Column('issuer_cn', sa.String(length=120), nullable=True))
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.add_column(sa.Column('signing_backend', sa.String(length=10), nullable=False,
+                                          server_default='local'))
+            batch_op.add_column(sa.Column('issuer_cn', sa.String(length=120), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('letters') as batch_op:
-        batch_op.drop_column('issuer_cn')
-        batch_op.drop_column('signing_backend')
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_column('issuer_cn')
+            batch_op.drop_column('signing_backend')
