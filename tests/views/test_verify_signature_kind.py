@@ -44,6 +44,7 @@ def test_a_bsre_letter_records_its_backend_and_its_page_says_certified(client, d
     assert row.issuer_cn == "BSrE test root"  # the fake gateway's CA (tests/esign_fake.py), read from the PDF
     kind = _kind(client, letter.verify_code)
     assert kind == CERTIFIED and "tidak tersertifikasi" not in kind
+    assert 'id="ca-link"' not in client.get(f"/v/{letter.verify_code}").get_data(as_text=True)
 
 
 def test_a_local_letter_records_the_kelurahan_ca_and_its_page_says_uncertified(client, desk, esign_gateway):
@@ -56,6 +57,7 @@ def test_a_local_letter_records_the_kelurahan_ca_and_its_page_says_uncertified(c
     kind = _kind(client, letter.verify_code)
     assert kind.startswith(UNCERTIFIED) and kind.endswith(UNCERTIFIED_TAIL)
     assert f"sertifikat dari {row.issuer_cn};" in kind
+    assert 'id="ca-link"' in client.get(f"/v/{letter.verify_code}").get_data(as_text=True)
     assert "tersertifikasi — sertifikat dari BSrE" not in kind
     assert not [r for r in esign_gateway.requests if r.path.endswith("/sign/pdf")]
 
