@@ -65,6 +65,11 @@ class Letter(db.Model):
     subject_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     subject_nik: Mapped[str] = mapped_column(String(16), default="", server_default="")
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("signing_certificates.id"))
+    #: who signed it (services/letters/backends): "local" (the kelurahan CA, uncertified) or "bsre" (certified);
+    #: letters from before migration 0037 are "local", the only backend then
+    signing_backend: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    #: the signer certificate's issuer CN as read from the signed PDF, for the verification page (NULL before 0037)
+    issuer_cn: Mapped[str | None] = mapped_column(String(120))
     #: the signed PDF under instance/letters/ (random name), its SHA-256 and size
     stored_name: Mapped[str] = mapped_column(String(64), unique=True)
     pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)

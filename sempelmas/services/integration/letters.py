@@ -44,7 +44,7 @@ STATUSES = tuple(s.value for s in LetterStatus)
 
 _L = Letter.__table__.c
 _COLUMNS = (_L.id, _L.number, _L.signed_at, _L.service_code, _L.title, _L.signer_name, _L.signer_position,
-            _L.capacity, _L.status, _L.revoked_at, _L.verify_code)
+            _L.capacity, _L.status, _L.revoked_at, _L.verify_code, _L.signing_backend)
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ def _item(row, base: str, tz: str, with_nik: bool) -> dict:
         "date": _local_date(row.signed_at, tz).isoformat(),
         "type": {"code": row.service_code, "title": row.title},
         "signer": {"name": row.signer_name, "position": row.signer_position, "capacity": row.capacity or ""},
+        "signing_backend": row.signing_backend or "local",
         "status": row.status,
         "revoked_at": iso_utc(row.revoked_at),
         "verification": {"code": row.verify_code, "url": base + VERIFY_PATH.format(row.verify_code)},
@@ -147,6 +148,7 @@ def verification(code: str) -> dict | None:
         "revoked_at": iso_utc(facts.revoked_at),
         "revocation_reason": facts.revocation_reason if facts.status == LetterStatus.REVOKED else None,
         "signer": {"name": facts.signer_name, "position": facts.signer_position, "capacity": facts.capacity},
+        "signing_backend": facts.signing_backend,
         "subject": {"name": facts.resident_name, "nik": facts.resident_nik},  # masked, as on the page
         "pdf_sha256": facts.pdf_sha256,
         "replaced_by": ({"code": facts.replaced_by_code, "url": issuing.verify_url(facts.replaced_by_code)}

@@ -74,6 +74,9 @@ class PublicFacts:
     resident_name: str
     resident_nik: str
     replaced_by_code: str | None
+    #: how it was signed (Letter.signing_backend, Letter.issuer_cn): the page says certified or not, and by whom
+    signing_backend: str = "local"
+    issuer_cn: str | None = None
 
 
 def facts_as_printed(request: LetterRequest, official: Official | None, signer_user: User) -> dict:
@@ -89,7 +92,8 @@ _L = Letter.__table__.c
 #: bench/bench_verify.py). One row by a unique index, no join: the letter keeps what it printed (facts_as_printed).
 _FACTS = select(_L.id, _L.verify_code, _L.number, _L.title, _L.signed_at, _L.status, _L.revoked_at,
                 _L.revocation_reason, _L.pdf_sha256, _L.capacity, _L.signer_name, _L.signer_position,
-                _L.subject_name, _L.subject_nik).where(_L.verify_code == bindparam("code"))
+                _L.subject_name, _L.subject_nik, _L.signing_backend,
+                _L.issuer_cn).where(_L.verify_code == bindparam("code"))
 
 
 def public_facts(code: str) -> PublicFacts | None:
@@ -102,13 +106,14 @@ def public_facts(code: str) -> PublicFacts | None:
     if row is None:
         return None
     (lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity, signer_name,
-     signer_position, subject_name, subject_nik) = row
+     signer_position, subject_name, subject_nik, backend, issuer) = row
     newer = None
     if status == LetterStatus.REPLACED:
         newer = db.session.scalar(select(Letter.verify_code).where(Letter.replaces_id == lid)
                                   .order_by(Letter.id.desc()).limit(1))
     return PublicFacts(lid, vcode, number, title, signed_at, status, revoked_at, reason, sha, capacity or "",
-                       signer_name, signer_position, mask_name(subject_name), mask_nik(subject_nik), newer)
+                       signer_name, signer_position, mask_name(subject_name), mask_nik(subject_nik), newer,
+                       backend or "local", issuer)
 
 
 # ----------------------------------------------------------------------------------- revocation

@@ -304,8 +304,7 @@ def _issue(request_id: int, signer_user: User, passphrase: str, *, signer, offic
             signed_at=signed_at, signer_user_id=user_id, official_id=official_id, capacity=capacity,
             certificate_id=certificate_id, stored_name=stored, pdf_sha256=hashlib.sha256(signed).hexdigest(),
             pdf_size=len(signed), status=LetterStatus.VALID,
-            **letters.facts_as_printed(request, official, signer_user),
-        )
+            **letters.facts_as_printed(request, official, signer_user), **backends.provenance(signer, signed))
         db.session.add(letter)
         db.session.flush()
         # after the row (letter_store's sweep waits for the transactions that inserted one), under its pending

@@ -32,8 +32,9 @@ from sempelmas.models.profile import Official
 from sempelmas.models.test_letters import TestLetter
 from sempelmas.services import sequences
 from sempelmas.services.accountability import audit
-from sempelmas.services.letters import issuing
+from sempelmas.services.letters import backends, issuing
 from sempelmas.services.letters import pdf as letter_pdf
+from sempelmas.services.letters.ca import WrongPassphrase
 from sempelmas.services.letters.letter_context import build_context
 from sempelmas.services.letters.templates import ROOT, CandidateLoader, new_env, render_template_html
 
@@ -74,11 +75,13 @@ def _render(profile, official, capacity: str, number: str, signed_at: datetime, 
     return letter_pdf.watermark(letter_pdf.html_to_pdf(html), WATERMARK, WATERMARK_LINE)
 
 
-def issue_test_letter(signer_user: User, passphrase: str, *, now: datetime | None = None) -> TestLetter:
+def issue_test_letter(signer_user: User, passphrase: str, *, now: datetime | None = None,
+                      totp: str | None = None) -> TestLetter:
     """Number (series ``uji``), render, watermark and sign a test letter with ``signer_user``'s own key; commits.
 
     Refuses (IssueError) an account that is not a signing official or a kelurahan without a profile; a wrong
-    passphrase raises like signing a letter (counted by the PKI throttle). On any error nothing is kept and the
+    passphrase raises like signing a letter (counted by the PKI throttle; ``totp``: a BSrE v2 official's one-time
+    code instead of the passphrase, as for a letter). On any error nothing is kept and the
     test number is given back. Audited as ``letter.test_issue``; no notification, webhook or OpenDK message."""
     from sempelmas.services.kelurahan import profile as profile_service
 
@@ -86,7 +89,7 @@ def issue_test_letter(signer_user: User, passphrase: str, *, now: datetime | Non
         raise issuing.IssueError(_("Hanya pejabat penandatangan yang dapat menandatangani surat uji."))
     if profile_service.profile_row() is None:
         raise issuing.IssueError(_("Isi profil kelurahan lebih dahulu: surat uji memakai kop surat dari profil."))
-    signer = issuing.prepare_signer(signer_user, passphrase)
+    signer = issuing.prepare_signer(signer_user, passphrase, totp=totp)
     certificate = getattr(signer, "certificate", None)
     official = issuing.official_of(signer_user, certificate)
     capacity = issuing.capacity_of(official)
@@ -118,13 +121,19 @@ def issue_test_letter(signer_user: User, passphrase: str, *, now: datetime | Non
         letter = TestLetter(number=number, year=local.year, sequence=seq, verify_code=code, signed_at=signed_at,
                             signer_user_id=user_id, official_id=official_id,
                             certificate_id=getattr(certificate, "id", None), capacity=capacity, pdf=signed,
-                            pdf_sha256=hashlib.sha256(signed).hexdigest(), pdf_size=len(signed), **printed)
+                            pdf_sha256=hashlib.sha256(signed).hexdigest(), pdf_size=len(signed), **printed,
+                            **backends.provenance(signer, signed))
         db.session.add(letter)
         db.session.flush()
         audit.record("letter.test_issue", letter, actor=signer_user, number=number, sha256=letter.pdf_sha256)
         db.session.commit()
-    except BaseException:
+    except BaseException as e:
         db.session.rollback()
+        if isinstance(e, WrongPassphrase):  # a gateway refused it (BSrE): counted like a letter's (issuing._issue)
+            from sempelmas.services.letters import certificates as letter_certs
+
+            letter_certs.record_failure(db.session.get(User, user_id), kind="bsre")
+            db.session.commit()
         raise
     return letter
 

@@ -129,11 +129,17 @@ def _page(facts: letters.PublicFacts, status: int = 200, **extra):
     if facts.status == LetterStatus.REVOKED:
         revoked_note = _("Surat ini telah dicabut pada %(date)s dan tidak berlaku lagi.",
                          date=_local_time(facts.revoked_at, lang) if facts.revoked_at else "-")
+    texts = verify_texts.texts(lang)
+    if facts.signing_backend == "bsre":
+        signature_kind = texts["kind_bsre"]
+    else:  # the issuer as recorded, else the kelurahan CA's name as services/letters/ca.py makes it
+        issuer = facts.issuer_cn or f"CA {profile.village_title if profile else 'Kelurahan'}"
+        signature_kind = texts["kind_local"] % {"issuer": issuer}
     # the template straight from the environment: no context processors (they would load the profile
     # again, ask Flask-Login for the user and touch the session) and no signals
     template = current_app.jinja_env.get_template("verify/letter.html")
     resp = make_response(template.render(
-        f=facts, T=verify_texts.texts(lang), lang=lang, token=_form_token(facts.code),
+        f=facts, T=texts, lang=lang, token=_form_token(facts.code), signature_kind=signature_kind,
         css=_css_url(request.script_root), place=profile.village_title if profile else "",
         offers_pdf=bool(profile and profile.verify_offers_pdf and facts.status == LetterStatus.VALID),
         signed_on=_local_time(facts.signed_at, lang),

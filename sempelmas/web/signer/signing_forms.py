@@ -31,6 +31,10 @@ def _totp_field():
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
+#: the TOTP field of every signing form (the admin's test letter form too: web/admin/test_letter.py)
+totp_field = _totp_field
+
+
 class SignForm(Form):
     version = IntegerField(widget=HiddenInput(),
                            validators=[InputRequired(message=_l("Formulir tidak lengkap; muat ulang halaman."))])

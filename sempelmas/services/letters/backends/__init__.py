@@ -24,10 +24,13 @@ from sempelmas.services.letters.backends.base import (
     SignerBackend,
     SigningRefused,
     backend_labels,
+    issuer_cn,
+    provenance,
 )
 
 __all__ = ["BSRE", "FOOTERS", "LOCAL", "NAMES", "Capabilities", "SignerBackend", "SigningRefused",
-           "all_trust_roots_der", "backend_for", "backend_labels", "backend_name", "capabilities_of", "footer_text"]
+           "all_trust_roots_der", "backend_for", "backend_labels", "backend_name", "capabilities_of", "footer_text",
+           "issuer_cn", "provenance"]
 
 
 def backend_name(official) -> str:

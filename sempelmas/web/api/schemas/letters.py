@@ -8,6 +8,8 @@ from marshmallow import fields, validate
 from sempelmas.services.integration import letters as service
 
 STATUS_TEXT = "sah (valid), dicabut (revoked), diganti (replaced by a newer letter)"
+BACKEND_TEXT = ("how the letter was signed: local (the kelurahan's own CA: an uncertified electronic signature, "
+                "valid under UU ITE) or bsre (a BSrE/BSSN certificate: a certified electronic signature, PP 71/2019)")
 
 
 class RegisterQuerySchema(ma.Schema):
@@ -49,6 +51,8 @@ class LetterSchema(ma.Schema):
     date = fields.String(required=True, metadata={"description": "the letter's date (local), YYYY-MM-DD"})
     type = fields.Nested(TypeSchema, required=True)
     signer = fields.Nested(SignerSchema, required=True)
+    signing_backend = fields.String(required=True, validate=validate.OneOf(("local", "bsre")),
+                                    metadata={"description": BACKEND_TEXT})
     status = fields.String(required=True, metadata={"description": STATUS_TEXT})
     revoked_at = fields.String(allow_none=True)
     verification = fields.Nested(LinkSchema, required=True)
@@ -80,6 +84,8 @@ class VerificationSchema(ma.Schema):
     revoked_at = fields.String(allow_none=True)
     revocation_reason = fields.String(allow_none=True)
     signer = fields.Nested(SignerSchema, required=True)
+    signing_backend = fields.String(required=True, validate=validate.OneOf(("local", "bsre")),
+                                    metadata={"description": BACKEND_TEXT})
     subject = fields.Nested(SubjectSchema, required=True)
     pdf_sha256 = fields.String(required=True, metadata={"description": "SHA-256 of the issued PDF file"})
     replaced_by = fields.Nested(LinkSchema, allow_none=True)
