@@ -31,8 +31,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from bench_issue import build
-    from bench_sign import one_page_pdf
-    from bench_sign_backends import median_ms
+    from bench_sign import median_ms, one_page_pdf
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from sqlalchemy import select

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_sign import PASSPHRASE, median_ms, one_page_pdf  # noqa: E402
+from bench.bench_sign import PASSPHRASE, median_ms, one_page_pdf, signing_app  # noqa: E402
 
 BUDGET_MS = 150.0
 BUDGET_BYTES = 200 * 1024
@@ -38,40 +38,17 @@ def main() -> int:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
-    from sempelmas import create_app
     from sempelmas.extensions import db
-    from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
-    from sempelmas.models.profile import KelurahanProfile, Official
-    from sempelmas.services.letters import ca as letter_ca
-    from sempelmas.services.letters import certificates as letter_certs
+    from sempelmas.models.accounts import User
     from sempelmas.services.letters import ltv
     from sempelmas.services.letters import signing as letter_signing
-    from sempelmas.services.people.passwords import hash_password
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-ltv-"))
     pki = None
     try:
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "INSTANCE_PATH": str(tmp),
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
-                          "PUBLIC_URL": "https://layanan.jagalan.test",
-                          "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1})
+        app, user_id = signing_app(tmp, PUBLIC_URL="https://layanan.jagalan.test")
         with app.app_context():
-            db.create_all()
-            db.session.add(KelurahanProfile(province_name="Jawa Timur", regency_name="Mojokerto",
-                                            district_name="Kranggan", village_name="Jagalan",
-                                            region_code="35.76.03.1004", address="Jl. Pemuda 2"))
-            user = User(username="lurah", full_name="Lurah", status=AccountStatus.VERIFIED,
-                        password_hash=hash_password("sandi-akun-bench"))
-            user.roles.append(RoleGrant(role=Role.SIGNER))
-            db.session.add(user)
-            db.session.flush()
-            official = Official(name="Budi Santoso, S.Sos", position="lurah", position_title="Lurah Jagalan",
-                                nip="197001011990031001", user_id=user.id)
-            db.session.add(official)
-            db.session.commit()
-            letter_ca.init_ca()
-            letter_certs.issue_certificate(user, official, PASSPHRASE)
-            db.session.commit()
+            user = db.session.get(User, user_id)
             pdf = one_page_pdf()
             held = letter_signing.signer_for(user)
             pyhanko_signer = held.unlock(PASSPHRASE)

@@ -52,6 +52,40 @@ def one_page_pdf() -> bytes:
     return buf.getvalue()
 
 
+def signing_app(tmp: Path, **config):
+    """An app on a temporary SQLite database and PKI_DIR under ``tmp``, with the CA and one official (the lurah)
+    holding a certificate under PASSPHRASE; returns (app, the user's id)."""
+    from sempelmas import create_app
+    from sempelmas.extensions import db
+    from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
+    from sempelmas.models.profile import KelurahanProfile, Official
+    from sempelmas.services.letters import ca as letter_ca
+    from sempelmas.services.letters import certificates as letter_certs
+    from sempelmas.services.people.passwords import hash_password
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "INSTANCE_PATH": str(tmp),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
+                      "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1, **config})
+    with app.app_context():
+        db.create_all()
+        db.session.add(KelurahanProfile(province_name="Jawa Timur", regency_name="Mojokerto",
+                                        district_name="Kranggan", village_name="Jagalan",
+                                        region_code="35.76.03.1004", address="Jl. Pemuda 2"))
+        user = User(username="lurah", full_name="Lurah", status=AccountStatus.VERIFIED,
+                    password_hash=hash_password("sandi-akun-bench"))
+        user.roles.append(RoleGrant(role=Role.SIGNER))
+        db.session.add(user)
+        db.session.flush()
+        official = Official(name="Budi Santoso, S.Sos", position="lurah", position_title="Lurah Jagalan",
+                            nip="197001011990031001", user_id=user.id)
+        db.session.add(official)
+        db.session.commit()
+        letter_ca.init_ca()
+        letter_certs.issue_certificate(user, official, PASSPHRASE)
+        db.session.commit()
+        return app, user.id
+
+
 def median_ms(fn, runs: int) -> tuple[float, float]:
     """Median wall time and median process CPU time, in ms (CPU time is what other load on the shared
     machine does not inflate)."""
@@ -71,37 +105,17 @@ def main() -> int:
 
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from sempelmas import create_app
     from sempelmas.extensions import db
-    from sempelmas.models.accounts import AccountStatus, Role, RoleGrant, User
-    from sempelmas.models.profile import KelurahanProfile, Official
+    from sempelmas.models.accounts import User
     from sempelmas.services.letters import ca as letter_ca
     from sempelmas.services.letters import certificates as letter_certs
     from sempelmas.services.letters import signing as letter_signing
-    from sempelmas.services.people.passwords import hash_password
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sign-"))
     try:
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench", "INSTANCE_PATH": str(tmp),
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.db'}",
-                          "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 1024, "ARGON2_PARALLELISM": 1})
+        app, user_id = signing_app(tmp)
         with app.app_context():
-            db.create_all()
-            db.session.add(KelurahanProfile(province_name="Jawa Timur", regency_name="Mojokerto",
-                                            district_name="Kranggan", village_name="Jagalan",
-                                            region_code="35.76.03.1004", address="Jl. Pemuda 2"))
-            user = User(username="lurah", full_name="Lurah", status=AccountStatus.VERIFIED,
-                        password_hash=hash_password("sandi-akun-bench"))
-            user.roles.append(RoleGrant(role=Role.SIGNER))
-            db.session.add(user)
-            db.session.flush()
-            official = Official(name="Budi Santoso, S.Sos", position="lurah", position_title="Lurah Jagalan",
-                                nip="197001011990031001", user_id=user.id)
-            db.session.add(official)
-            db.session.commit()
-            letter_ca.init_ca()
-            letter_certs.issue_certificate(user, official, PASSPHRASE)
-            db.session.commit()
+            user = db.session.get(User, user_id)
             pdf = one_page_pdf()
             cert = letter_certs.active_certificate(user)
 

@@ -37,24 +37,13 @@ TARGET_MS = 150.0
 PASSPHRASE = "passphrase-ttd-bench"
 
 
-def median_ms(fn, runs: int) -> tuple[float, float]:
-    """Median wall time and median process CPU time, in ms."""
-    wall, cpu = [], []
-    for _ in range(runs):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        cpu.append((time.process_time() - c) * 1000)
-        wall.append((time.perf_counter() - t) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
 
     from bench_issue import awaiting, build
-    from bench_sign import one_page_pdf
+    from bench_sign import median_ms, one_page_pdf
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
