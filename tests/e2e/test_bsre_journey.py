@@ -109,9 +109,10 @@ def test_the_admin_moves_the_lurah_to_bsre_who_signs_a_certified_letter(browser,
         lurah.check_screen(shots, "03-letter-totp")
         sign.get_by_label("Passphrase tanda tangan").fill("bukan-passphrase-nya")
         sign.get_by_role("button", name="Tanda tangani").click()
-        expect(lpage.locator("form[action$='/tanda-tangan']")).to_contain_text(
-            "Passphrase sertifikat elektronik BSrE salah.")
-        expect(lpage.locator("form[action$='/tanda-tangan']")).to_contain_text("nomor surat tidak terpakai")
+        expect(lpage.locator(".flash-error")).to_have_text(
+            "Passphrase sertifikat elektronik BSrE salah. Surat belum ditandatangani. Nomor surat tidak terpakai.")
+        expect(sign).to_contain_text("Passphrase sertifikat elektronik BSrE salah.")  # at the field too
+        lurah.check_screen(shots, "04-wrong-passphrase")
         expect(lpage.locator(".qstatus")).to_contain_text("Menunggu tanda tangan")
         assert _state(live_app, first) == (RequestStatus.AWAITING_SIGNATURE, [], 0), "a wrong passphrase saved nothing"
         assert "bukan-passphrase-nya" not in lpage.content(), "the passphrase is not written back into the page"
@@ -144,7 +145,7 @@ def test_the_admin_moves_the_lurah_to_bsre_who_signs_a_certified_letter(browser,
         expect(ppage.locator("#signature-kind")).to_have_text(
             "Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE, Badan Siber dan Sandi Negara")
         expect(ppage.locator("#ca-link")).to_have_count(0)  # the kelurahan CA does not vouch for a BSrE letter
-        public.check_screen(shots, "04-verify-certified")
+        public.check_screen(shots, "05-verify-certified")
 
         # ------------------------------------------------------------ 4. the gateway is down
         esign_gateway.stop()
@@ -152,10 +153,11 @@ def test_the_admin_moves_the_lurah_to_bsre_who_signs_a_certified_letter(browser,
         lpage.locator(".queue-item", has_text=second).get_by_role("link", name="Periksa surat").click()
         sign.get_by_label("Passphrase tanda tangan").fill(esign_fake.PASSPHRASE)
         sign.get_by_role("button", name="Tanda tangani").click()
-        expect(lpage.get_by_role("alert")).to_contain_text("Esign Client Service tidak dapat dihubungi")
-        expect(lpage.get_by_role("alert")).to_contain_text("nomor surat tidak terpakai")
+        expect(lpage.locator(".flash-error")).to_have_text(re.compile(
+            r"^Esign Client Service tidak dapat dihubungi \(http://127\.0\.0\.1:\d+\)\. Surat belum ditandatangani; "
+            r"periksa bahwa layanan BSrE di server kelurahan berjalan\. Nomor surat tidak terpakai\.$"))
         expect(lpage.locator(".qstatus")).to_contain_text("Menunggu tanda tangan")
-        lurah.check_screen(shots, "05-gateway-down")
+        lurah.check_screen(shots, "06-gateway-down")
         assert _state(live_app, second) == (RequestStatus.AWAITING_SIGNATURE, [], 1), "no letter, no number taken"
         assert esign_fake.PASSPHRASE not in lpage.content()
 

@@ -98,6 +98,7 @@ def test_each_gateway_failure_leaves_no_half_letter_and_no_used_number(app, desk
     db.session.rollback()
     message = refused.value.message
     assert message and "Traceback" not in message and passphrase not in message
+    assert message.count("belum ditandatangani") <= 1, message  # said once, however the refusal is composed
     if failure == "wrong passphrase":
         assert isinstance(refused.value, letter_ca.WrongPassphrase) and refused.value.field == "passphrase"
     assert _state(request.id) == before  # no Letter row, the request as it was

@@ -75,7 +75,8 @@ def nik_of(official, user=None) -> str | None:
 
 def refusal(e) -> SigningRefused:
     """An esign_client.EsignError as the flow's refusal, with the gateway's specific message."""
-    message = _("%(reason)s Surat belum ditandatangani; nomor surat tidak terpakai.", reason=str(e).rstrip(".") + ".")
+    # the client's messages mostly say already that the letter was not signed: add only what the flow knows
+    message = _("%(reason)s Nomor surat tidak terpakai.", reason=str(e).rstrip(".") + ".")
     if e.kind in ("passphrase", "totp"):
         return WrongSecret(message, e.kind, field="passphrase")
     return SigningRefused(message, e.kind)
