@@ -5,7 +5,8 @@
 2. The lurah's queue offers no batch (no checkboxes, the reason why); the letter page asks for the BSrE passphrase
    or a TOTP. A wrong passphrase is answered in the form with the gateway's reason, and nothing is half-saved (no
    Letter, the request still awaiting, no number taken); a TOTP signs it.
-3. The signed PDF's footer names BSrE-BSSN; its QR code opens the verification page: SAH, a certified signature
+3. The signed letter's page offers a replacement (a BSrE official has no kelurahan-CA certificate). The signed
+   PDF's footer names BSrE-BSSN; its QR code opens the verification page: SAH, a certified signature
    from BSrE.
 4. With the gateway down, signing the next letter is answered "cannot be reached", and its number is not used.
 """
@@ -129,6 +130,8 @@ def test_the_admin_moves_the_lurah_to_bsre_who_signs_a_certified_letter(browser,
 
         # ------------------------------------------------------------ 3. the signed PDF and its QR code
         lpage.goto(f"/penandatangan/permohonan/{first}")
+        lpage.locator("summary", has_text="Terbitkan surat pengganti").click()  # BSrE signs a replacement too
+        expect(lpage.locator("form[action$='/ganti']").get_by_label("Kode TOTP BSrE")).to_be_visible()
         lpage.get_by_role("link", name="Buka di register surat").click()
         expect(lpage).to_have_url(re.compile(rf"/petugas/surat/{letter_id}$"))
         pdf, filename = download(lpage, lpage.get_by_role("link", name="Unduh PDF bertanda tangan"))

@@ -184,3 +184,27 @@ def test_the_verification_page_checks_a_bsre_letter_against_the_bsre_root(app, c
     assert "Tanda tangan elektronik tidak sah." in check(tampered)
     app.config["ESIGN_TRUST_ROOTS"] = ""  # without the BSrE root the kelurahan CA alone does not vouch for it
     assert "Tanda tangan elektronik sah." not in check(data)
+
+
+def test_a_bsre_official_is_offered_the_replacement_form(app, client, desk, login_as, tmp_path, esign_gateway):
+    """A BSrE official has no kelurahan-CA certificate, yet signs: the replacement form is theirs too."""
+    from sempelmas.services.letters import certificates as letter_certs
+    from sempelmas.services.letters import issuing
+
+    configure_bsre(app, tmp_path, esign_gateway)
+    # moved to BSrE, their kelurahan-CA certificate revoked (or never made): BSrE holds their key
+    letter_certs.revoke_certificate(letter_certs.active_certificate(desk.lurah), desk.lurah, "Pindah ke BSrE")
+    use_bsre(desk.lurah_official)
+    (request,) = desk.awaiting(1)
+    old = issuing.issue_letter(request, desk.lurah, esign_fake.PASSPHRASE)
+    db.session.commit()
+    login_as(desk.lurah)
+    url = f"/penandatangan/permohonan/{request.tracking_number}"
+    page = client.get(url).get_data(as_text=True)
+    assert f'action="{url}/ganti"' in page and 'name="totp"' in page
+    resp = client.post(f"{url}/ganti", data={"reason": "Alamat keliru", "totp": esign_gateway.totp_now()})
+    assert resp.status_code == 303
+    db.session.expire_all()
+    letters = db.session.scalars(select(Letter).order_by(Letter.id)).all()
+    assert [letter.status for letter in letters] == ["diganti", "sah"] and letters[0].id == old.id
+    assert letters[1].signing_backend == "bsre"
