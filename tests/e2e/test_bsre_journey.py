@@ -146,7 +146,8 @@ def test_the_admin_moves_the_lurah_to_bsre_who_signs_a_certified_letter(browser,
         expect(ppage.locator("main")).to_contain_text(number)
         expect(ppage.locator("main")).to_contain_text(LURAH)
         expect(ppage.locator("#signature-kind")).to_have_text(
-            "Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE, Badan Siber dan Sandi Negara")
+            "Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE-BSSN "
+            "(Balai Sertifikasi Elektronik, Badan Siber dan Sandi Negara)")
         expect(ppage.locator("#ca-link")).to_have_count(0)  # the kelurahan CA does not vouch for a BSrE letter
         public.check_screen(shots, "05-verify-certified")
 

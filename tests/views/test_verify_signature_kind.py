@@ -14,7 +14,8 @@ from tests import esign_fake
 from tests.bsre_setup import configure_bsre, use_bsre
 from tests.signing_setup import LURAH_PASS, Desk, configure
 
-CERTIFIED = "Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE, Badan Siber dan Sandi Negara"
+CERTIFIED = ("Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE-BSSN "
+             "(Balai Sertifikasi Elektronik, Badan Siber dan Sandi Negara)")
 UNCERTIFIED = "Tanda tangan elektronik tidak tersertifikasi — sertifikat dari CA "
 UNCERTIFIED_TAIL = "sah sebagai tanda tangan elektronik (UU ITE), dapat diperiksa di halaman ini"
 

@@ -30,7 +30,8 @@ def _build() -> dict[str, str]:
         "kind": _("Jenis tanda tangan"),
         # PP 71/2019 pasal 60: a certificate from a registered PSrE (BSrE) makes a certified signature; the
         # kelurahan CA's is uncertified, yet valid under UU ITE pasal 11 when its conditions are met (DOMAIN.md)
-        "kind_bsre": _("Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE, Badan Siber dan Sandi Negara"),
+        "kind_bsre": _("Tanda tangan elektronik tersertifikasi — sertifikat dari BSrE-BSSN "
+                       "(Balai Sertifikasi Elektronik, Badan Siber dan Sandi Negara)"),
         "kind_local": _("Tanda tangan elektronik tidak tersertifikasi — sertifikat dari %(issuer)s; sah sebagai tanda "
                         "tangan elektronik (UU ITE), dapat diperiksa di halaman ini"),
         "name": _("Nama warga"),
