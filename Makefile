@@ -127,12 +127,12 @@ test: $(VENV)/.dev-stamp system-deps compile-translations
 # Indonesian is the source language; English is the one catalogue.
 translations: $(VENV)/.req-stamp
 	mkdir -p translations
-	$(BIN)/pybabel -q extract -F babel.cfg -k lazy -k _l \
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy -k _l -w 120 \
 	  --ignore-dirs=".*" --project SemPelMas -o translations/messages.pot .
 	@if [ -f translations/en/LC_MESSAGES/messages.po ]; then \
-	  $(BIN)/pybabel -q update -i translations/messages.pot -d translations -l en; \
+	  $(BIN)/pybabel -q update -w 120 -i translations/messages.pot -d translations -l en; \
 	else \
-	  $(BIN)/pybabel -q init -i translations/messages.pot -d translations -l en; \
+	  $(BIN)/pybabel -q init -w 120 -i translations/messages.pot -d translations -l en; \
 	fi
 
 # --- housekeeping ----------------------------------------------------------------------------
