@@ -65,7 +65,8 @@ def test_the_admin_checks_an_officials_bsre_status_audited(app, client, desk, fa
     esign_gateway.users[esign_fake.NIK].status = "EXPIRED"
     page = client.post(f"/admin/pejabat/{desk.lurah_official.id}/cek-bsre").get_data(as_text=True)
     assert "tidak aktif" in page
-    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "official.bsre_status")).all()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "official.bsre_status")
+                               .order_by(AuditEntry.id)).all()
     assert [e.details["active"] for e in entries] == [True, False]
 
 
