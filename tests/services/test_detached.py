@@ -4,8 +4,11 @@ thread still means a thread."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
+import pytest
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
@@ -44,3 +47,19 @@ def test_another_thread_or_a_long_timer_means_no_fork(monkeypatch):
         timer.cancel()
         timer.join()
     assert detached.forkable()
+
+
+def test_a_stop_arriving_during_a_step_is_raised_once_the_step_is_whole():
+    """A batch's letter is signed (or rolled back) whole: SIGTERM during it stops the batch right after it."""
+    steps = []
+    previous = signal.signal(signal.SIGTERM, detached._stop)
+    try:
+        with pytest.raises(detached.Stopped):
+            with detached.stop_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("the rest of the letter")  # not interrupted
+            steps.append("the next letter")  # never reached
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        detached._stopping.clear()
+    assert steps == ["the rest of the letter"]

@@ -421,10 +421,11 @@ def sign_batch(tracking_numbers: list[str], signer_user: User, passphrase: str =
     results: list[BatchResult] = []
     for tn in tracking_numbers:
         detached.raise_if_stopped()  # a stop swallowed while the last letter was signed still ends the batch
-        result = _sign_one_of_batch(tn, user_id, signer, passphrase)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+        with detached.stop_deferred():  # a stop lands between letters: each is signed or rolled back whole
+            result = _sign_one_of_batch(tn, user_id, signer, passphrase)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results
 
 

@@ -148,6 +148,22 @@ def raise_if_stopped() -> None:
         raise Stopped("stop requested")
 
 
+@contextlib.contextmanager
+def stop_deferred():
+    """A step that is finished or rolled back whole: a stop signal arriving inside is delivered as it ends.
+    Raised in the middle of a library (pyHanko's event loop while it signs and embeds validation data), the stop
+    could be swallowed or leave the process hung with the database's write lock held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+    stops = {getattr(signal, name) for name in _STOP_SIGNALS}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a pending stop is raised here, between steps
+
+
 def _close_inherited_sockets() -> None:
     """Close every inherited socket at the descriptor level (no shutdown: the parent's copies stay usable)."""
     try:
