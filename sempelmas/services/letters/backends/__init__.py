@@ -69,4 +69,5 @@ def all_trust_roots_der() -> list[bytes]:
     from sempelmas.services.letters import esign_roots
     from sempelmas.services.letters.signing import trust_roots_der
 
-    return trust_roots_der() + [der for der in esign_roots.roots_der() if der not in trust_roots_der()]
+    local = trust_roots_der()
+    return local + [der for der in esign_roots.roots_der() if der not in local]
